@@ -1,0 +1,67 @@
+"""The root `eduops` command; each domain adds its commands through ``register(app)`` in its cli.py."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from eduops import __version__
+from eduops.console import err
+from eduops.core.plugins import domain_modules
+from eduops.errors import EduopsError
+
+app = typer.Typer(
+    name="eduops",
+    help="eduops: the maintenance control plane for an online-education platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def root(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="eduops.toml to use", envvar="EDUOPS_CONFIG")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log more")] = False,
+) -> None:
+    if config:
+        os.environ["EDUOPS_CONFIG"] = str(config)
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command("version")
+def version() -> None:
+    """Print the eduops version."""
+    typer.echo(__version__)
+
+
+for _module in domain_modules("cli"):
+    _module.register(app)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except EduopsError as exc:
+        err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

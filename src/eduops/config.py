@@ -1,0 +1,225 @@
+"""Settings from eduops.toml plus EDUOPS_* environment overrides, validated with pydantic-settings.
+
+Core settings are declared here. A domain keeps its own section model next to its code and reads it
+with ``settings.section("backup", BackupSettings)``, so a bad value there names its key too.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from eduops.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+CONFIG_NAME = "eduops.toml"
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown timezone {value!r}; use an IANA name such as Asia/Shanghai") from exc
+    return value
+
+
+class SchedulerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    tick_seconds: float = Field(5.0, gt=0, description="how often due tasks are looked for")
+    heartbeat_seconds: float = Field(5.0, gt=0, description="how often a running run proves it is alive")
+    stale_after_seconds: float = Field(30.0, gt=0, description="a run silent this long is interrupted")
+    run_timeout_seconds: float = Field(3600.0, gt=0, description="default per-run time limit")
+
+
+class TaskOverride(BaseModel):
+    """Per-task changes to the default plan, under [tasks.<key>]."""
+
+    model_config = ConfigDict(extra="forbid")
+    cron: str | None = None
+    timezone: str | None = None
+    owner: str | None = None
+    enabled: bool | None = None
+    grace_minutes: float | None = Field(None, ge=0)
+    checks: list[str] | None = Field(None, description="replace the checks this task runs")
+    timeout_seconds: float | None = Field(None, gt=0)
+    params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None and value != "on-demand" and not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a cron expression (five fields, e.g. '0 2 * * *') or 'on-demand'")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str | None) -> str | None:
+        return None if value is None else _check_timezone(value)
+
+
+class InspectionSettings(BaseModel):
+    """What the daily inspection looks at, under [inspection]."""
+
+    model_config = ConfigDict(extra="forbid")
+    processes: list[str] = Field(default_factory=list, description="process names that must be running")
+    log_files: list[str] = Field(default_factory=list, description="log files (globs) scanned for errors")
+    log_patterns: list[str] = Field(default_factory=lambda: ["ERROR", "CRITICAL", "Traceback"])
+    log_warn_lines: int = Field(1, ge=1)
+    log_crit_lines: int = Field(100, ge=1)
+    endpoints: list[str] = Field(default_factory=list, description="https URLs whose certificates are watched")
+    cert_warn_days: int = Field(30, ge=0)
+    cert_crit_days: int = Field(7, ge=0)
+    disk_warn_pct: float = Field(85, gt=0, le=100)
+    disk_crit_pct: float = Field(95, gt=0, le=100)
+    memory_warn_pct: float = Field(90, gt=0, le=100)
+    cpu_warn_pct: float = Field(85, gt=0, le=100)
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self.data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self.data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="EDUOPS_", env_nested_delimiter="__", extra="allow", validate_default=True
+    )
+
+    home: Path = Field(description="the workspace: state database, secret key, artifacts")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite in the workspace")
+    timezone: str = "Asia/Shanghai"
+    language: str = Field("zh-CN", pattern=r"^(zh-CN|en)$")
+    base_url: str = Field("http://127.0.0.1:8080", description="where the console is reachable, for links")
+    redis_url: str = ""
+    secret_key_file: Path | None = None
+    config_file: Path | None = None
+    plugins: list[str] = Field(default_factory=list, description="extra modules that register checks")
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    tasks: dict[str, TaskOverride] = Field(default_factory=dict)
+    inspection: InspectionSettings = Field(default_factory=InspectionSettings)
+
+    _toml: dict[str, Any] = {}
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        return _check_timezone(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _db(cls, value: str) -> str:
+        if value and "://" not in value:
+            raise ValueError("expected a SQLAlchemy URL such as postgresql+psycopg://user@host/db or sqlite:///path")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls, cls._toml))
+
+    @cached_property
+    def state_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'eduops.db'}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.secret_key_file or self.home / "secret.key"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.home / "artifacts"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def section(self, name: str, model: type[M]) -> M:
+        """Validate the [name] section of eduops.toml (and EDUOPS_NAME__KEY variables) as ``model``."""
+        raw: dict[str, Any] = dict((self.model_extra or {}).get(name) or {})
+        prefix = f"EDUOPS_{name.upper()}__"
+        for env_key, env_value in os.environ.items():
+            if env_key.startswith(prefix):
+                raw[env_key[len(prefix):].lower()] = env_value
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigError(_explain(exc, self.config_file, section=name)) from None
+
+
+def _explain(exc: ValidationError, config_file: Path | None, section: str = "") -> str:
+    where = str(config_file) if config_file else "the configuration"
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in ((section,) if section else ()) + tuple(err["loc"]))
+        value = err.get("input")
+        shown = "" if isinstance(value, dict) else f" = {value!r}"
+        env = "EDUOPS_" + key.upper().replace(".", "__")
+        lines.append(f"{where}: `{key}`{shown}: {err['msg']} (or set {env})")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def find_config(explicit: Path | None = None) -> Path | None:
+    if explicit:
+        return explicit
+    if os.environ.get("EDUOPS_CONFIG"):
+        return Path(os.environ["EDUOPS_CONFIG"])
+    if os.environ.get("EDUOPS_HOME"):
+        candidate = Path(os.environ["EDUOPS_HOME"]) / CONFIG_NAME
+        return candidate if candidate.exists() else None
+    candidate = Path.cwd() / CONFIG_NAME
+    return candidate if candidate.exists() else None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file; create one with `eduops init`") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Read eduops.toml (if any) and EDUOPS_* variables; raise ConfigError naming the bad key."""
+    path = find_config(config_file)
+    data = read_toml(path) if path else {}
+    if path:
+        data.setdefault("home", str(path.parent))
+        data["config_file"] = str(path)
+    else:
+        data.setdefault("home", str(Path.home() / ".eduops"))
+    Settings._toml = data
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, path)) from None
+    finally:
+        Settings._toml = {}
+    settings.home = settings.home.expanduser().resolve()
+    return settings

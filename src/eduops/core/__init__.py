@@ -1,0 +1,1 @@
+"""The loop: calendar, scheduler, runs, checks, metrics, reports."""

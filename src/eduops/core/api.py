@@ -1,0 +1,83 @@
+"""Core JSON API: health, calendar, runs, reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from eduops.core import calendar as cal
+from eduops.core.reports import render_run
+from eduops.core.runs import claim, execute
+from eduops.core.service import get_run, list_runs, sign_off
+from eduops.web.security import Principal, require
+
+router = APIRouter()
+
+
+def _ws(request: Request) -> Any:
+    return request.app.state.workspace
+
+
+@router.get("/healthz", tags=["core"])
+def healthz(request: Request) -> dict[str, Any]:
+    import sqlalchemy as sa
+
+    with _ws(request).engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+    return {"status": "ok"}
+
+
+@router.get("/api/v1/calendar", tags=["calendar"])
+def get_calendar(request: Request, _: Principal = Depends(require("read"))) -> list[dict[str, Any]]:
+    ws = _ws(request)
+    return [e.to_dict() for e in cal.calendar(ws.engine, ws.settings)]
+
+
+@router.post("/api/v1/calendar/{key}/run", tags=["calendar"], status_code=202)
+async def run_now(key: str, request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
+    """Start a task now; answers with the run id at once, the run goes on in the background."""
+    ws = _ws(request)
+    cal.task_spec(key)
+    run_id = claim(ws.engine, ws.settings, key, "manual", who.name, None)
+    request.app.state.background_run(run_id)
+    return {"id": run_id, "task": key, "status": "running"}
+
+
+@router.get("/api/v1/runs", tags=["runs"])
+def get_runs(
+    request: Request,
+    task: str | None = None,
+    status: str | None = None,
+    limit: int = Query(50, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    _: Principal = Depends(require("read")),
+) -> list[dict[str, Any]]:
+    return list_runs(_ws(request).engine, task=task, status=status, limit=limit, offset=offset)
+
+
+@router.get("/api/v1/runs/{run_id}", tags=["runs"])
+def get_one_run(run_id: int, request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    return get_run(_ws(request).engine, run_id)
+
+
+@router.get("/api/v1/runs/{run_id}/report", tags=["runs"])
+def get_report(run_id: int, request: Request, format: str = Query("md", pattern="^(md|html|json)$"),
+               _: Principal = Depends(require("read"))) -> Response:
+    text = render_run(_ws(request).engine, run_id, format)
+    media = {"md": "text/markdown", "html": "text/html", "json": "application/json"}[format]
+    return PlainTextResponse(text, media_type=f"{media}; charset=utf-8")
+
+
+@router.post("/api/v1/runs/{run_id}/sign-off", tags=["runs"])
+async def post_sign_off(run_id: int, request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
+    body = await request.json() if await request.body() else {}
+    comment = str(body.get("comment", "")) if isinstance(body, dict) else ""
+    return await run_in_threadpool(sign_off, _ws(request).engine, run_id, who.name, comment)
+
+
+def background(request_app: Any, run_id: int) -> None:
+    ws = request_app.state.workspace
+    execute(ws.engine, ws.settings, run_id)

@@ -1,0 +1,122 @@
+"""What a check is: a function that measures and judges, returning a CheckResult.
+
+Checks register by name with ``@check("host.status", area="performance")``. Built-in checks live in
+``eduops/<domain>/checks.py`` and are found at start-up; a third party registers the same way from a
+module named in the ``eduops.checks`` entry-point group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from eduops.config import Settings
+
+Status = Literal["ok", "warn", "crit", "error", "skipped"]
+Severity = Literal["info", "warn", "crit"]
+STATUS_ORDER: dict[str, int] = {"ok": 0, "skipped": 1, "warn": 2, "error": 3, "crit": 4}
+AREAS = ("performance", "call_quality", "security", "backups", "content", "feedback", "learning", "drills")
+
+
+@dataclass
+class Measurement:
+    name: str
+    value: float
+    unit: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Finding:
+    severity: Severity
+    title: str
+    detail: str = ""
+    remedy: str = ""
+
+
+@dataclass
+class CheckResult:
+    status: Status
+    summary: str
+    measurements: list[Measurement] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    artifacts: list[Path] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["artifacts"] = [str(p) for p in self.artifacts]
+        return data
+
+
+def worst(statuses: list[str]) -> Status:
+    """The most serious status of several; no statuses means ok."""
+    if not statuses:
+        return "ok"
+    return max(statuses, key=lambda s: STATUS_ORDER.get(s, 0))  # type: ignore[return-value]
+
+
+def status_from_findings(findings: list[Finding]) -> Status:
+    severities = {f.severity for f in findings}
+    return "crit" if "crit" in severities else "warn" if "warn" in severities else "ok"
+
+
+@dataclass
+class CheckContext:
+    """What a check may use: settings, the state database, where to put artifacts, its parameters."""
+
+    settings: Settings
+    engine: Engine
+    now: datetime
+    run_id: int | None = None
+    task_key: str = ""
+    last_run_at: datetime | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    artifacts_dir: Path | None = None
+    progress: Callable[[str, float], None] = lambda message, fraction: None
+
+    def artifact_path(self, name: str) -> Path:
+        base = self.artifacts_dir or (self.settings.artifacts_dir / "adhoc")
+        base.mkdir(parents=True, exist_ok=True)
+        return base / name
+
+
+CheckFunc = Callable[[CheckContext], CheckResult]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    name: str
+    func: CheckFunc
+    area: str
+    title: str
+    description: str
+
+
+REGISTRY: dict[str, CheckSpec] = {}
+
+
+def check(name: str, *, area: str, title: str = "") -> Callable[[CheckFunc], CheckFunc]:
+    """Register a check under ``name`` (``<domain>.<what>``) for the calendar to run."""
+    if area not in AREAS:
+        raise ValueError(f"unknown area {area!r}; one of {AREAS}")
+
+    def decorate(func: CheckFunc) -> CheckFunc:
+        doc = (func.__doc__ or "").strip()
+        REGISTRY[name] = CheckSpec(name, func, area, title or doc.splitlines()[0] if doc else name, doc)
+        return func
+
+    return decorate
+
+
+def get_check(name: str) -> CheckSpec | None:
+    from eduops.core.plugins import load_checks
+
+    load_checks()
+    return REGISTRY.get(name)

@@ -1,0 +1,165 @@
+"""The state database: SQLAlchemy engine and sessions, Alembic migrations from every domain.
+
+SQLite (WAL) in the workspace by default, PostgreSQL by URL. Each domain keeps its Alembic revisions
+in ``eduops/<domain>/migrations`` as its own branch (``branch_labels=("<domain>",)``,
+``depends_on="core_0001"`` when it refers to core tables); ``upgrade`` applies every head.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from eduops.errors import ServiceUnavailable
+
+PACKAGE_DIR = Path(__file__).parent
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite forgets the zone otherwise)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class JSONText(TypeDecorator[Any]):
+    """JSON stored as text, identical on SQLite and PostgreSQL, non-ASCII kept readable."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Any:
+        return None if value is None else json.loads(value)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+_engines: dict[str, Engine] = {}
+
+
+def make_engine(url: str) -> Engine:
+    """One engine per URL per process; SQLite files get WAL and a busy timeout."""
+    if url in _engines:
+        return _engines[url]
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        if url.startswith("postgresql://"):
+            url_to_use = "postgresql+psycopg://" + url[len("postgresql://"):]
+        else:
+            url_to_use = url
+        engine = sa.create_engine(url_to_use, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    _engines[url] = engine
+    return engine
+
+
+def dispose_engines() -> None:
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error."""
+    session = Session(bind=engine, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def migration_locations() -> list[str]:
+    """Alembic version folders: the core one and each domain's ``migrations`` folder."""
+    locations = [str(PACKAGE_DIR / "migrations" / "versions")]
+    for child in sorted(PACKAGE_DIR.iterdir()):
+        candidate = child / "migrations"
+        if child.is_dir() and candidate.is_dir() and child.name != "migrations":
+            locations.append(str(candidate))
+    return locations
+
+
+def alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(PACKAGE_DIR / "migrations"))
+    cfg.set_main_option("version_locations", " ".join(migration_locations()))
+    cfg.set_main_option("path_separator", "space")
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Bring the state database to the newest schema of every domain."""
+    from alembic import command
+
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg = alembic_config(url)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    except sa.exc.OperationalError as exc:
+        raise ServiceUnavailable(f"cannot reach the state database {engine.url!r}: {exc.orig}") from None
+
+
+def current_heads(url: str) -> set[str]:
+    from alembic.runtime.migration import MigrationContext
+
+    with make_engine(url).connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())

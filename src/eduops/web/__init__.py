@@ -1,0 +1,1 @@
+"""The console and HTTP API (FastAPI + Jinja2)."""

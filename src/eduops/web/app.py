@@ -1,0 +1,41 @@
+"""The FastAPI application: core routes plus each domain's ``router`` and ``pages``."""
+
+from __future__ import annotations
+
+import threading
+
+from fastapi import FastAPI
+
+from eduops import __version__
+from eduops.core.plugins import domain_modules
+from eduops.core.workspace import Workspace
+from eduops.web import errors
+
+
+def create_app(ws: Workspace) -> FastAPI:
+    app = FastAPI(
+        title="eduops",
+        version=__version__,
+        description="Maintenance control plane for an online-education platform.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.workspace = ws
+
+    def background_run(run_id: int) -> None:
+        from eduops.core.runs import execute
+
+        threading.Thread(target=execute, args=(ws.engine, ws.settings, run_id), daemon=True,
+                         name=f"run-{run_id}").start()
+
+    app.state.background_run = background_run
+    errors.install(app)
+    for module in domain_modules("api"):
+        if hasattr(module, "router"):
+            app.include_router(module.router)
+        if hasattr(module, "pages"):
+            app.include_router(module.pages, include_in_schema=False)
+        if hasattr(module, "setup"):
+            module.setup(app)
+    return app
