@@ -1,0 +1,1 @@
+"""Content upkeep: courses, lessons and assets with their syllabus version, reviews and licences."""
