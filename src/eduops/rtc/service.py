@@ -1,0 +1,174 @@
+"""Call-quality ingestion: batches from the API and files (JSONL or CSV) into the store.
+
+A batch keeps its valid items and says which items were rejected and why. Whatever is accepted is
+committed before the caller hears about it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eduops.config import Settings
+from eduops.errors import PayloadTooLarge, UsageError
+from eduops.rtc.adapters import to_neutral
+from eduops.rtc.reports import split_items
+from eduops.rtc.store import Store, insert_rows, session_platforms, store_path
+
+MAX_BATCH_ITEMS = 50_000
+FILE_CHUNK_ITEMS = 20_000
+MAX_REJECTED_SHOWN = 1000
+
+_stores: dict[Path, Store] = {}
+
+
+def open_store(settings: Settings) -> Store:
+    """The workspace's call-quality store (one object per file per process)."""
+    path = store_path(settings.home)
+    if path not in _stores:
+        _stores[path] = Store(path, timezone=settings.timezone)
+    return _stores[path]
+
+
+@dataclass
+class IngestResult:
+    accepted: dict[str, int] = field(default_factory=lambda: {"calls": 0, "sessions": 0, "samples": 0})
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    rejected_total: int = 0
+
+    def add(self, rows: dict[str, list[dict[str, Any]]], rejected: list[dict[str, Any]]) -> None:
+        for kind, items in rows.items():
+            self.accepted[kind] += len(items)
+        self.rejected_total += len(rejected)
+        room = MAX_REJECTED_SHOWN - len(self.rejected)
+        self.rejected.extend(rejected[: max(room, 0)])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "accepted_total": sum(self.accepted.values()),
+            "rejected_total": self.rejected_total,
+            "rejected": self.rejected,
+        }
+
+
+def ingest_items(
+    store: Store, items: list[Any], offset: int = 0, result: IngestResult | None = None
+) -> IngestResult:
+    """Validate and store one batch in one transaction; vendor formats are converted first."""
+    result = result or IngestResult()
+    items = [to_neutral(item) if isinstance(item, dict) and "type" not in item else item for item in items]
+    with store.connect() as con:
+        keys = {
+            (str(i.get("call_id")), str(i.get("user_id")))
+            for i in items
+            if isinstance(i, dict) and i.get("type") == "sample"
+        }
+        rows, rejected = split_items(items, session_platforms(con, keys), offset)
+        insert_rows(con, rows["calls"], rows["sessions"], rows["samples"])
+    result.add(rows, rejected)
+    return result
+
+
+def batch_from_body(body: Any) -> list[Any]:
+    """The items of an API body: a JSON list, or an object with an ``items`` list."""
+    items = body.get("items") if isinstance(body, dict) else body
+    if not isinstance(items, list):
+        raise UsageError('expected a JSON list of report items, or {"items": [...]}')
+    if len(items) > MAX_BATCH_ITEMS:
+        raise PayloadTooLarge(f"{len(items)} items in one batch; send at most {MAX_BATCH_ITEMS} per request")
+    return items
+
+
+class _Counted:
+    """Lines of a text file, counting characters read for the progress bar."""
+
+    def __init__(self, fh: io.TextIOBase) -> None:
+        self.fh = fh
+        self.chars = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self.fh:
+            self.chars += len(line)
+            yield line
+
+
+def _jsonl_chunks(fh: _Counted, rejected: list[dict[str, Any]]) -> Iterator[tuple[int, list[Any]]]:
+    chunk: list[Any] = []
+    start = 1
+    for number, line in enumerate(fh, start=1):
+        if not line.strip():
+            chunk.append(None)
+            continue
+        try:
+            chunk.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            chunk.append(None)
+            rejected.append({"index": number, "reason": f"not JSON: {exc.msg}"})
+        if len(chunk) >= FILE_CHUNK_ITEMS:
+            yield start, chunk
+            start, chunk = number + 1, []
+    if chunk:
+        yield start, chunk
+
+
+def _csv_chunks(fh: _Counted) -> Iterator[tuple[int, list[Any]]]:
+    reader = csv.DictReader(fh)
+    if not reader.fieldnames or "type" not in reader.fieldnames:
+        raise UsageError("CSV needs a header row with a 'type' column (call, session or sample)")
+    chunk: list[Any] = []
+    start = 2  # line 1 is the header
+    for number, row in enumerate(reader, start=2):
+        chunk.append({k: v for k, v in row.items() if v not in ("", None) and k is not None})
+        if len(chunk) >= FILE_CHUNK_ITEMS:
+            yield start, chunk
+            start, chunk = number + 1, []
+    if chunk:
+        yield start, chunk
+
+
+def ingest_file(
+    store: Store, path: Path, progress: Callable[[str, float], None] = lambda m, f: None
+) -> IngestResult:
+    """Ingest a JSONL or CSV file in chunks (each committed); line numbers identify rejected items."""
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    size = max(path.stat().st_size, 1)
+    result = IngestResult()
+    is_csv = path.suffix.lower() == ".csv"
+    with path.open("r", encoding="utf-8", newline="" if is_csv else None) as raw:
+        fh = _Counted(raw)
+        parse_errors: list[dict[str, Any]] = []
+        chunks = _csv_chunks(fh) if is_csv else _jsonl_chunks(fh, parse_errors)
+        try:
+            for start, chunk in chunks:
+                blank = [i for i, item in enumerate(chunk) if item is None]
+                items = [item for item in chunk if item is not None]
+                skip = set(blank)
+                lines = [start + i for i in range(len(chunk)) if i not in skip] if blank else None
+                partial = ingest_items(store, items)
+                if lines is not None:
+                    for r in partial.rejected:
+                        r["index"] = lines[r["index"]]
+                else:
+                    for r in partial.rejected:
+                        r["index"] += start
+                partial.rejected.extend(parse_errors)
+                partial.rejected_total += len(parse_errors)
+                parse_errors.clear()
+                for kind, n in partial.accepted.items():
+                    result.accepted[kind] += n
+                result.rejected_total += partial.rejected_total
+                result.rejected.extend(partial.rejected[: max(MAX_REJECTED_SHOWN - len(result.rejected), 0)])
+                progress(f"{sum(result.accepted.values())} items", fh.chars / size)
+        except UnicodeDecodeError:
+            raise UsageError(f"{path}: not UTF-8 text; expected JSONL or CSV") from None
+    for r in result.rejected:
+        r["line"] = r.pop("index")
+    result.rejected.sort(key=lambda r: r["line"])
+    return result

@@ -1,0 +1,256 @@
+"""The call-quality store: calls, participant sessions and stats samples in a DuckDB file.
+
+``<home>/rtc.duckdb``. DuckDB lets one process write a file at a time, so every operation opens the
+file, does its work in one transaction and closes it again; another process holding it gets retried
+for a few seconds, then a clear ``ServiceUnavailable``. Analytics attach it read-only, briefly:
+
+    ATTACH '<home>/rtc.duckdb' AS rtc (READ_ONLY);
+    SELECT * FROM rtc.session_quality WHERE user_id = ...;
+    DETACH rtc;
+
+The schema (also in docs/rtc.md) keeps the join keys plain: ``user_id``, ``call_id``, timestamps in
+UTC (TIMESTAMPTZ), scenario, region, and per-session MOS and quality band in ``session_quality``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from eduops.errors import ServiceUnavailable
+from eduops.rtc.qoe import MOS_FAIR, MOS_GOOD
+
+SCHEMA_VERSION = 1
+
+SAMPLE_COLUMNS: dict[str, pa.DataType] = {
+    "call_id": pa.string(),
+    "user_id": pa.string(),
+    "ts": pa.timestamp("us", tz="UTC"),
+    "interval_ms": pa.float64(),
+    "rtt_ms": pa.float64(),
+    "jitter_ms": pa.float64(),
+    "loss_up_pct": pa.float64(),
+    "loss_down_pct": pa.float64(),
+    "bitrate_up_kbps": pa.float64(),
+    "bitrate_down_kbps": pa.float64(),
+    "fps": pa.float64(),
+    "width": pa.int32(),
+    "height": pa.int32(),
+    "video_freeze_count": pa.int32(),
+    "video_freeze_ms": pa.float64(),
+    "audio_freeze_count": pa.int32(),
+    "audio_freeze_ms": pa.float64(),
+    "e2e_delay_ms": pa.float64(),
+    "av_sync_ms": pa.float64(),
+    "quality_limitation": pa.string(),
+    "mos": pa.float64(),
+}
+SESSION_COLUMNS: dict[str, pa.DataType] = {
+    "call_id": pa.string(),
+    "user_id": pa.string(),
+    "role": pa.string(),
+    "country": pa.string(),
+    "province": pa.string(),
+    "city": pa.string(),
+    "isp": pa.string(),
+    "network": pa.string(),
+    "os": pa.string(),
+    "device": pa.string(),
+    "app_version": pa.string(),
+    "sdk_version": pa.string(),
+    "platform": pa.string(),
+    "join_ok": pa.bool_(),
+    "join_error": pa.string(),
+    "join_ms": pa.float64(),
+    "first_audio_ms": pa.float64(),
+    "first_video_ms": pa.float64(),
+    "joined_at": pa.timestamp("us", tz="UTC"),
+    "left_at": pa.timestamp("us", tz="UTC"),
+    "leave_reason": pa.string(),
+}
+CALL_COLUMNS: dict[str, pa.DataType] = {
+    "call_id": pa.string(),
+    "scenario": pa.string(),
+    "channel": pa.string(),
+    "course_id": pa.string(),
+    "start_ts": pa.timestamp("us", tz="UTC"),
+    "end_ts": pa.timestamp("us", tz="UTC"),
+}
+DUCK_TYPES = {
+    pa.string(): "VARCHAR",
+    pa.float64(): "DOUBLE",
+    pa.int32(): "INTEGER",
+    pa.bool_(): "BOOLEAN",
+    pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ",
+}
+
+
+def _ddl(table: str, columns: dict[str, pa.DataType], extra: str = "") -> str:
+    cols = ",\n  ".join(f"{name} {DUCK_TYPES[t]}" for name, t in columns.items())
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n  {cols}{extra}\n)"
+
+
+SCHEMA = [
+    _ddl(
+        "calls",
+        CALL_COLUMNS,
+        ",\n  ingested_at TIMESTAMPTZ DEFAULT current_timestamp,\n  PRIMARY KEY (call_id)",
+    ),
+    # sid = hash(call_id, user_id): a cheap integer join key between sessions and samples
+    _ddl("sessions", SESSION_COLUMNS, ",\n  sid UBIGINT,\n  PRIMARY KEY (call_id, user_id)"),
+    _ddl("samples", SAMPLE_COLUMNS, ",\n  sid UBIGINT"),
+    # AI tutor turns: each *_ms is measured from the moment the learner stopped speaking
+    "CREATE TABLE IF NOT EXISTS ai_turns (call_id VARCHAR, user_id VARCHAR, turn INTEGER, ts TIMESTAMPTZ, "
+    "provider VARCHAR, model VARCHAR, asr_final_ms DOUBLE, llm_first_token_ms DOUBLE, "
+    "tts_first_audio_ms DOUBLE, playback_ms DOUBLE, interrupted BOOLEAN, outcome VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    "CREATE OR REPLACE VIEW call_teachers AS SELECT call_id, min(user_id) AS teacher_id FROM sessions "
+    "WHERE role = 'teacher' GROUP BY call_id",
+    f"""CREATE OR REPLACE VIEW session_quality AS
+SELECT s.call_id, s.user_id, s.role, c.scenario, c.channel, c.course_id, c.start_ts AS call_start,
+       c.end_ts AS call_end, s.joined_at, s.left_at, s.country, s.province, s.city, s.isp, s.network, s.os,
+       s.device, s.app_version, s.platform, s.join_ok, s.join_ms, s.first_video_ms,
+       q.samples, q.media_ms, q.mos, q.rtt_ms, q.loss_pct, q.video_freeze_rate_pct, q.audio_freeze_rate_pct,
+       CASE WHEN q.mos IS NULL THEN 'unknown' WHEN q.mos >= {MOS_GOOD} THEN 'good'
+            WHEN q.mos >= {MOS_FAIR} THEN 'fair' ELSE 'poor' END AS quality_band
+FROM sessions s LEFT JOIN calls c USING (call_id)
+LEFT JOIN (SELECT sid, count(*) AS samples, sum(interval_ms) AS media_ms, avg(mos) AS mos,
+                  avg(rtt_ms) AS rtt_ms, avg(loss_down_pct) AS loss_pct,
+                  100 * sum(video_freeze_ms) / nullif(sum(interval_ms), 0) AS video_freeze_rate_pct,
+                  100 * sum(audio_freeze_ms) / nullif(sum(interval_ms), 0) AS audio_freeze_rate_pct
+           FROM samples GROUP BY sid) q ON q.sid = s.sid""",
+]
+
+_LOCK_PID = re.compile(r"PID (\d+)")
+
+
+def store_path(home: Path) -> Path:
+    return home / "rtc.duckdb"
+
+
+class Store:
+    """The DuckDB file; use ``with store.connect() as con:`` for one transaction."""
+
+    def __init__(self, path: Path, lock_timeout_s: float = 10.0, timezone: str = "UTC") -> None:
+        self.path = path
+        self.lock_timeout_s = lock_timeout_s
+        self.timezone = timezone
+        self._ready = False
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.02
+        while True:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException as exc:
+                text = str(exc)
+                if "lock" not in text.lower():
+                    raise ServiceUnavailable(
+                        f"cannot open the call-quality store {self.path}: {text}"
+                    ) from None
+                if time.monotonic() >= deadline:
+                    pid = _LOCK_PID.search(text)
+                    holder = f"process {pid.group(1)}" if pid else "another process"
+                    raise ServiceUnavailable(
+                        f"the call-quality store {self.path} is in use by {holder}; DuckDB allows one "
+                        "process at a time: stop it (or run this through its API) and retry"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.25)
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One transaction: committed (durably, through DuckDB's WAL) when the block ends without error."""
+        con = self._open()
+        try:
+            con.execute(f"SET TimeZone = '{self.timezone}'")
+            if not self._ready:
+                for statement in SCHEMA:
+                    con.execute(statement)
+                con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+                self._ready = True
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+        finally:
+            con.close()
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        with self.connect() as con:
+            cur = con.execute(sql, params or [])
+            names = [d[0] for d in cur.description or []]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def arrow_table(rows: list[dict[str, Any]], columns: dict[str, pa.DataType]) -> pa.Table:
+    return pa.table({name: pa.array([r.get(name) for r in rows], type=t) for name, t in columns.items()})
+
+
+def insert_rows(
+    con: duckdb.DuckDBPyConnection,
+    calls: list[dict[str, Any]],
+    sessions: list[dict[str, Any]],
+    samples: list[dict[str, Any]],
+) -> None:
+    """Upsert calls and sessions (later reports fill in what earlier ones lacked), append samples."""
+    if calls:
+        con.register("new_calls", arrow_table(calls, CALL_COLUMNS))
+        sets = ", ".join(f"{c} = coalesce(excluded.{c}, calls.{c})" for c in CALL_COLUMNS if c != "call_id")
+        cols = ", ".join(CALL_COLUMNS)
+        con.execute(
+            f"INSERT INTO calls ({cols}) SELECT {cols} FROM new_calls "
+            f"QUALIFY row_number() OVER (PARTITION BY call_id ORDER BY start_ts DESC NULLS LAST) = 1 "
+            f"ON CONFLICT (call_id) DO UPDATE SET {sets}"
+        )
+        con.unregister("new_calls")
+    if sessions:
+        con.register("new_sessions", arrow_table(sessions, SESSION_COLUMNS))
+        keyed = ("call_id", "user_id")
+        sets = ", ".join(
+            f"{c} = coalesce(excluded.{c}, sessions.{c})" for c in SESSION_COLUMNS if c not in keyed
+        )
+        cols = ", ".join(SESSION_COLUMNS)
+        con.execute(
+            f"INSERT INTO sessions ({cols}, sid) SELECT {cols}, hash(call_id, user_id) FROM new_sessions "
+            "QUALIFY row_number() OVER (PARTITION BY call_id, user_id "
+            "ORDER BY joined_at DESC NULLS LAST) = 1 "
+            f"ON CONFLICT (call_id, user_id) DO UPDATE SET {sets}"
+        )
+        con.unregister("new_sessions")
+    if samples:
+        insert_samples_arrow(con, arrow_table(samples, SAMPLE_COLUMNS))
+
+
+def insert_samples_arrow(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
+    con.register("new_samples", table)
+    cols = ", ".join(SAMPLE_COLUMNS)
+    con.execute(f"INSERT INTO samples ({cols}, sid) SELECT {cols}, hash(call_id, user_id) FROM new_samples")
+    con.unregister("new_samples")
+
+
+def session_platforms(
+    con: duckdb.DuckDBPyConnection, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """The stored platform (native | web) of the given sessions, for freeze thresholds."""
+    if not keys:
+        return {}
+    con.register("wanted", pa.table({"call_id": [k[0] for k in keys], "user_id": [k[1] for k in keys]}))
+    rows = con.execute(
+        "SELECT s.call_id, s.user_id, s.platform FROM sessions s "
+        "JOIN wanted w USING (call_id, user_id) WHERE s.platform IS NOT NULL"
+    ).fetchall()
+    con.unregister("wanted")
+    return {(c, u): p for c, u, p in rows}
