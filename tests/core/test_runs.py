@@ -83,3 +83,44 @@ def test_measurements_become_metric_samples(ws, fake_checks) -> None:
         samples = conn.execute(sa.select(sa.func.count()).select_from(MetricSample)).scalar()
     assert series == ['testing_value{host="a"}']
     assert samples == 2
+
+
+def test_overdue_tasks_become_findings_for_their_owner(ws) -> None:
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from eduops.core.calendar import sync_tasks
+    from eduops.core.models import Task
+    from eduops.db import session_scope, utcnow
+
+    sync_tasks(ws.engine, ws.settings)
+    with session_scope(ws.engine) as session:  # the plan was installed ten days ago and nothing ran since
+        session.execute(sa.update(Task).values(created_at=utcnow() - timedelta(days=10)))
+    ws.settings.tasks["daily-inspection"] = TaskOverride(checks=["calendar.overdue"])
+    run = get_run(ws.engine, run_task(ws.engine, ws.settings, "daily-inspection"))
+    [result] = run["checks"]
+    titles = [f["title"] for f in result["findings"]]
+    assert "Daily backup (backup) is overdue" in titles
+    assert not any("(daily-inspection)" in t for t in titles)  # this very run counts as its run
+    assert not any("(quarterly-drill)" in t for t in titles)  # its last slot was before the plan existed
+    assert not any("release-check" in t for t in titles)  # on-demand tasks are never overdue
+    backup = next(f for f in result["findings"] if "(backup)" in f["title"])
+    assert backup["severity"] == "crit" and "owner: ops-oncall" in backup["detail"]
+    assert result["status"] == "crit"
+
+
+def test_a_run_over_its_time_limit_is_an_error(ws) -> None:
+    import eduops_test_plugins  # noqa: F401  (registers testing.blocking)
+
+    block = ws.settings.home / "block"
+    block.write_text("hold")
+    ws.settings.tasks["backup"] = TaskOverride(
+        checks=["testing.blocking"], timeout_seconds=0.5, params={"testing.blocking": {"block_file": str(block)}}
+    )
+    try:
+        run = get_run(ws.engine, run_task(ws.engine, ws.settings, "backup"))
+    finally:
+        block.unlink()
+    assert run["status"] == "error"
+    assert "timed out after 0 s" in run["summary"] or "timed out" in run["summary"]

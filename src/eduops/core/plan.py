@@ -37,7 +37,8 @@ DEFAULT_PLAN: tuple[TaskSpec, ...] = (
         "daily-inspection", "Daily inspection",
         "Server status, metrics, error logs, certificate expiry and backup freshness.",
         "0 8 * * *", "ops-oncall", "performance",
-        _steps("host.status", "host.processes", "logs.errors", "tls.cert_expiry", "backup.freshness"),
+        _steps("host.status", "host.processes", "logs.errors", "tls.cert_expiry", "backup.freshness",
+               "calendar.overdue"),
         ("host measurements", "error-log excerpt", "certificate expiry dates"),
     ),
     TaskSpec(

@@ -68,6 +68,7 @@ def load_checks(extra_modules: list[str] | tuple[str, ...] = ()) -> None:
     if _checks_loaded:
         return
     _checks_loaded = True
+    importlib.import_module("eduops.core.overdue")
     domain_modules("checks")
     for ep in entry_points(group="eduops.checks"):
         try:

@@ -1,0 +1,33 @@
+"""The `calendar.overdue` check: tasks whose run has not happened within cadence plus grace."""
+
+from __future__ import annotations
+
+from eduops.core.calendar import calendar
+from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, check
+
+
+@check("calendar.overdue", area="performance", title="Overdue maintenance tasks")
+def overdue_tasks(ctx: CheckContext) -> CheckResult:
+    """Every calendar task that should have run by now and did not is a finding for its owner."""
+    entries = calendar(ctx.engine, ctx.settings, ctx.now)
+    findings = []
+    measurements = []
+    for e in entries:
+        measurements.append(Measurement("eduops_task_overdue", 1.0 if e.overdue else 0.0, "", {"task": e.key}))
+        if not e.overdue:
+            continue
+        since = e.overdue_since.astimezone(ctx.settings.tz).strftime("%Y-%m-%d %H:%M") if e.overdue_since else "?"
+        last = e.last_started_at.astimezone(ctx.settings.tz).strftime("%Y-%m-%d %H:%M") if e.last_started_at else "never"
+        findings.append(
+            Finding(
+                "crit" if e.area in ("backups", "security") else "warn",
+                f"{e.title} ({e.key}) is overdue",
+                f"due at {since} ({e.cadence}, {e.timezone}); last run: {last}; owner: {e.owner}",
+                f"Run it now with `eduops run {e.key}` and ask {e.owner} why it did not run; "
+                f"if the cadence changed, set [tasks.{e.key}] cron in eduops.toml.",
+            )
+        )
+    status = "crit" if any(f.severity == "crit" for f in findings) else "warn" if findings else "ok"
+    summary = f"{len(findings)} overdue: " + ", ".join(e.key for e in entries if e.overdue) if findings else (
+        f"all {len(entries)} tasks on schedule")
+    return CheckResult(status, summary, measurements, findings, {"overdue": [e.key for e in entries if e.overdue]})
