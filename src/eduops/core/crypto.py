@@ -8,11 +8,16 @@ key stay readable while ``eduops keys rotate`` re-encrypts them.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
+import re
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -107,3 +112,82 @@ def decrypt(ring: Keyring, value: str, context: str = "") -> str:
 def mask(secret: str) -> str:
     """What a log, report or API may show of a secret."""
     return "****" if len(secret) < 12 else f"{secret[:4]}…****"
+
+
+# --- which stored columns hold encrypted values (for `eduops keys rotate`) ----------------------
+
+ContextFunc = Callable[[Mapping[str, Any]], str]
+
+
+@dataclass(frozen=True)
+class EncryptedColumn:
+    table: str
+    column: str
+    context: ContextFunc | None = None  # builds the ``context`` used at encryption from the row
+
+
+ENCRYPTED_COLUMNS: dict[tuple[str, str], EncryptedColumn] = {}
+VALUE_PATTERN = re.compile(r"enc:v1:[A-Za-z0-9_-]+:[A-Za-z0-9+/=]+")
+
+
+def register_encrypted_column(table: str, column: str, context: ContextFunc | None = None) -> None:
+    """Declare that ``table.column`` stores values from ``encrypt`` (call it from your models module).
+
+    ``context`` rebuilds the authenticated context from the row when values were encrypted with one.
+    Columns not registered are still found by their ``enc:v1:`` prefix, but only with an empty context.
+    """
+    ENCRYPTED_COLUMNS[(table, column)] = EncryptedColumn(table, column, context)
+
+
+def reencrypt(ring: Keyring, value: str, context: str = "") -> str:
+    """The same plaintext under the active key (a value already under it is returned as is)."""
+    if key_id_of(value) == ring.active:
+        return value
+    return encrypt(ring, decrypt(ring, value, context), context)
+
+
+# --- personal data (students' phone numbers and e-mail addresses) -------------------------------
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def normalize_phone(phone: str) -> str:
+    """Digits only, keeping a leading + (so +86 138-0013-8000 and +8613800138000 compare equal)."""
+    phone = phone.strip()
+    digits = re.sub(r"\D", "", phone)
+    return ("+" if phone.startswith("+") else "") + digits
+
+
+def encrypt_personal(ring: Keyring, kind: str, value: str, owner: str = "") -> str:
+    """Encrypt a phone number or e-mail address; ``owner`` (e.g. ``student:42``) binds it to its row."""
+    normal = {"email": normalize_email, "phone": normalize_phone}.get(kind)
+    if normal is None:
+        raise UsageError(f"unknown personal data kind {kind!r}; use email or phone")
+    return encrypt(ring, normal(value), f"{kind}:{owner}")
+
+
+def decrypt_personal(ring: Keyring, kind: str, value: str, owner: str = "") -> str:
+    return decrypt(ring, value, f"{kind}:{owner}")
+
+
+def blind_index(ring: Keyring, kind: str, value: str) -> str:
+    """A keyed hash to look a value up without decrypting every row (HMAC-SHA256 with a derived key).
+
+    The index key is derived from the first key of the keyring so lookups survive rotation.
+    """
+    normal = normalize_email(value) if kind == "email" else normalize_phone(value)
+    first = sorted(ring.keys, key=lambda k: (len(k), k))[0]
+    index_key = hmac.new(ring.keys[first], b"eduops blind index v1", hashlib.sha256).digest()
+    return hmac.new(index_key, f"{kind}:{normal}".encode(), hashlib.sha256).hexdigest()
+
+
+def mask_email(email: str) -> str:
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}***@{domain}" if domain else "***"
+
+
+def mask_phone(phone: str) -> str:
+    digits = normalize_phone(phone)
+    return f"{digits[:3]}****{digits[-4:]}" if len(digits) >= 8 else "****"

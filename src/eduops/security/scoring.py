@@ -1,0 +1,55 @@
+"""Scores per area (0–100), the overall score, and the trend week over week. Pure functions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from eduops.core.checks import Finding
+
+AREAS = ("dependencies", "tls", "headers", "ports", "patches", "config", "access")
+AREA_TITLES = {"dependencies": "Vulnerable dependencies", "tls": "TLS", "headers": "HTTP security headers",
+               "ports": "Open ports", "patches": "Pending patches", "config": "Weak configuration",
+               "access": "Access review"}
+PENALTY = {"crit": 25, "warn": 10, "info": 0}
+
+
+def area_score(findings: Iterable[Finding]) -> float:
+    """100 less 25 per critical and 10 per warning finding, never below 0."""
+    return float(max(0, 100 - sum(PENALTY.get(f.severity, 0) for f in findings)))
+
+
+def overall_score(scores: dict[str, float]) -> float:
+    """The mean of the areas that were scanned; no area scanned means nothing is known (100)."""
+    return round(sum(scores.values()) / len(scores), 1) if scores else 100.0
+
+
+@dataclass(frozen=True)
+class Point:
+    at: datetime
+    score: float
+    areas: dict[str, float]
+
+
+def weekly(points: list[Point]) -> list[Point]:
+    """The last scan of each ISO week, oldest first."""
+    latest: dict[tuple[int, int], Point] = {}
+    for p in sorted(points, key=lambda p: p.at):
+        latest[tuple(p.at.isocalendar()[:2])] = p  # type: ignore[index]
+    return [latest[k] for k in sorted(latest)]
+
+
+def week_over_week(points: list[Point], now: datetime) -> dict[str, float | None]:
+    """Change of each area (and 'overall') between this week's last scan and the one a week before."""
+    weeks = weekly([p for p in points if p.at <= now])
+    if not weeks:
+        return {}
+    current = weeks[-1]
+    previous = next((p for p in reversed(weeks[:-1]) if p.at <= current.at - timedelta(days=6)), None)
+    if previous is None:
+        return {"overall": None} | {a: None for a in current.areas}
+    delta: dict[str, float | None] = {"overall": round(current.score - previous.score, 1)}
+    for area, score in current.areas.items():
+        delta[area] = round(score - previous.areas[area], 1) if area in previous.areas else None
+    return delta
