@@ -4,10 +4,12 @@ days to expiry and Mozilla's intermediate profile. ``judge`` turns an observatio
 from __future__ import annotations
 
 import ipaddress
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtensionOID
 
 from eduops.core.checks import Finding
@@ -141,8 +143,11 @@ def scan_tls(host: str, port: int = 443, ip_address: str | None = None) -> TlsOb
     except ServerHostnameCouldNotBeResolved as exc:
         raise ServiceUnavailable(f"{host}: cannot resolve ({exc})") from None
     scanner = Scanner()
-    scanner.queue_scans([ServerScanRequest(server_location=location, scan_commands=SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER)])
-    result = next(iter(scanner.get_results()))
+    scanner.queue_scans([ServerScanRequest(server_location=location,
+                                           scan_commands=SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER)])
+    with warnings.catch_warnings():  # sslyze's bundled trust stores hold a legacy root cryptography warns about
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        result = next(iter(scanner.get_results()))
     obs = TlsObservation(host, port)
     if result.scan_status != ServerScanStatusEnum.COMPLETED or result.scan_result is None:
         obs.error = f"could not connect: {result.connectivity_error_trace or result.scan_status}"
