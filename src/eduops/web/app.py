@@ -26,8 +26,9 @@ def create_app(ws: Workspace) -> FastAPI:
     def background_run(run_id: int) -> None:
         from eduops.core.runs import execute
 
-        threading.Thread(target=execute, args=(ws.engine, ws.settings, run_id), daemon=True,
-                         name=f"run-{run_id}").start()
+        threading.Thread(
+            target=execute, args=(ws.engine, ws.settings, run_id), daemon=True, name=f"run-{run_id}"
+        ).start()
 
     app.state.background_run = background_run
     errors.install(app)

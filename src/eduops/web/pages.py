@@ -24,10 +24,14 @@ from eduops.web.security import current_principal
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     folders = [str(PACKAGE_DIR / "web" / "templates")] + [
-        str(PACKAGE_DIR / d / "templates") for d in domains() if d != "web" and (PACKAGE_DIR / d / "templates").is_dir()
+        str(PACKAGE_DIR / d / "templates")
+        for d in domains()
+        if d != "web" and (PACKAGE_DIR / d / "templates").is_dir()
     ]
-    return Environment(loader=ChoiceLoader([FileSystemLoader(f) for f in folders]),
-                       autoescape=select_autoescape(default=True, default_for_string=True))
+    return Environment(
+        loader=ChoiceLoader([FileSystemLoader(f) for f in folders]),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
 
 
 @lru_cache(maxsize=1)
@@ -48,7 +52,9 @@ def timezone_of(request: Request) -> ZoneInfo:
     return ZoneInfo(tz or request.app.state.workspace.settings.timezone)
 
 
-def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
     lang = language_of(request)
     tz = timezone_of(request)
     principal = current_principal(request)

@@ -84,3 +84,10 @@ def require(permission: str) -> Callable[..., Principal]:
 
     dependency.permission = permission  # type: ignore[attr-defined]
     return dependency
+
+
+def public() -> None:
+    """Marks a route as deliberately open to everyone (login page, health check); the route test knows it."""
+
+
+public.permission = None  # type: ignore[attr-defined]

@@ -12,15 +12,24 @@ from eduops.core.workspace import Workspace
 from eduops.web.app import create_app
 
 
-def serve(ws: Workspace, host: str = "127.0.0.1", port: int = 8080, with_scheduler: bool = True,
-          log_level: str = "warning") -> None:
+def serve(
+    ws: Workspace,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    with_scheduler: bool = True,
+    log_level: str = "warning",
+) -> None:
     app = create_app(ws)
-    scheduler = Scheduler(ws.engine, ws.settings) if with_scheduler and ws.settings.scheduler.enabled else None
+    scheduler = (
+        Scheduler(ws.engine, ws.settings) if with_scheduler and ws.settings.scheduler.enabled else None
+    )
     if scheduler:
         scheduler.start()
     logging.getLogger("eduops").setLevel(logging.INFO)
-    out.print(f"eduops console on [bold]http://{host}:{port}[/] (API docs at /api/docs)"
-              + (", scheduler running" if scheduler else ""))
+    out.print(
+        f"eduops console on [bold]http://{host}:{port}[/] (API docs at /api/docs)"
+        + (", scheduler running" if scheduler else "")
+    )
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
     finally:

@@ -1,0 +1,127 @@
+"""API keys for machine clients: ``eduk_<key id>_<secret>``, shown once, stored as a SHA-256, scoped.
+
+The secret carries 256 random bits, so a plain SHA-256 (compared in constant time) is as safe as a
+slow hash and keeps ingestion fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from eduops.db import session_scope, utcnow
+from eduops.errors import NotFound, UsageError
+from eduops.web.audit import record_audit
+from eduops.web.models import ApiKey
+from eduops.web.security import SCOPES
+
+PREFIX = "eduk"
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def split_key(key: str) -> tuple[str, str] | None:
+    """(key id, secret) of a whole key, or None when it is not shaped like one."""
+    parts = key.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+def key_to_dict(row: ApiKey) -> dict[str, Any]:
+    return {
+        "key_id": row.key_id,
+        "name": row.name,
+        "scopes": list(row.scopes),
+        "created_by": row.created_by,
+        "created_at": row.created_at.isoformat(),
+        "revoked": row.revoked_at is not None,
+        "last_used_at": row.last_used_at.isoformat() if row.last_used_at else None,
+        "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+    }
+
+
+def create_key(
+    engine: Engine, name: str, scopes: list[str], *, actor: str, source_ip: str = ""
+) -> tuple[dict[str, Any], str]:
+    """A new key; returns its description and the whole key, which is never shown again."""
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown or not scopes:
+        raise UsageError(
+            f"scopes must be one or more of {', '.join(SCOPES)}; got {', '.join(unknown) or 'none'}"
+        )
+    if not name.strip() or len(name) > 128:
+        raise UsageError("a key needs a name of 1–128 characters saying who uses it")
+    key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
+    with session_scope(engine) as session:
+        row = ApiKey(
+            key_id=key_id,
+            name=name.strip(),
+            secret_hash=_hash(secret),
+            scopes=sorted(set(scopes)),
+            created_by=actor,
+            created_at=utcnow(),
+        )
+        session.add(row)
+        session.flush()
+        record_audit(
+            session,
+            actor=actor,
+            action="apikey.create",
+            target=f"apikey:{key_id}",
+            after={"name": row.name, "scopes": row.scopes},
+            source_ip=source_ip,
+        )
+        info = key_to_dict(row)
+    return info, f"{PREFIX}_{key_id}_{secret}"
+
+
+def verify(engine: Engine, key_id: str, secret: str, now: datetime) -> dict[str, Any] | None:
+    """The live key matching id and secret (its last use recorded), or None."""
+    with session_scope(engine) as session:
+        row = session.scalar(sa.select(ApiKey).where(ApiKey.key_id == key_id))
+        if (
+            row is None
+            or row.revoked_at is not None
+            or not hmac.compare_digest(row.secret_hash, _hash(secret))
+        ):
+            return None
+        if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
+            row.last_used_at = now
+        return key_to_dict(row)
+
+
+def list_keys(engine: Engine, include_revoked: bool = True) -> list[dict[str, Any]]:
+    with session_scope(engine) as session:
+        query = sa.select(ApiKey).order_by(ApiKey.id)
+        if not include_revoked:
+            query = query.where(ApiKey.revoked_at.is_(None))
+        return [key_to_dict(r) for r in session.scalars(query)]
+
+
+def revoke_key(engine: Engine, key_id: str, *, actor: str, source_ip: str = "") -> dict[str, Any]:
+    with session_scope(engine) as session:
+        row = session.scalar(sa.select(ApiKey).where(ApiKey.key_id == key_id))
+        if row is None:
+            raise NotFound(f"no API key {key_id!r}; list them with `eduops keys list`")
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+            record_audit(
+                session,
+                actor=actor,
+                action="apikey.revoke",
+                target=f"apikey:{key_id}",
+                before={"revoked": False},
+                after={"revoked": True},
+                source_ip=source_ip,
+            )
+        return key_to_dict(row)

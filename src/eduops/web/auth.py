@@ -1,0 +1,98 @@
+"""How a request proves who it is: the session cookie (people) or an API key (machines).
+
+API keys travel as ``Authorization: Bearer eduk_<id>_<secret>`` or as HTTP Basic (for xAPI clients):
+the key id as user name and the secret as password, or the whole key as user name and/or password.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from datetime import datetime
+
+from fastapi import Request
+
+from eduops.db import session_scope, utcnow
+from eduops.web import apikeys, sessions
+from eduops.web.security import Principal
+
+SESSION_COOKIE = "eduops_session"
+
+
+def clock(request: Request) -> datetime:
+    """The app's clock (tests put a fake one on ``app.state.clock``)."""
+    now: Callable[[], datetime] = getattr(request.app.state, "clock", utcnow)
+    return now()
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def key_from_header(header: str) -> tuple[str, str] | None:
+    """(key id, secret) from a Bearer or Basic Authorization header, or None."""
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer":
+        return apikeys.split_key(value)
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, _, password = base64.b64decode(value, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    for candidate in (user, password):
+        whole = apikeys.split_key(candidate)
+        if whole:
+            return whole
+    key_id = user.removeprefix(f"{apikeys.PREFIX}_")
+    return (key_id, password) if key_id and password else None
+
+
+def _from_api_key(request: Request, header: str) -> Principal | None:
+    parts = key_from_header(header)
+    if parts is None:
+        return None
+    info = apikeys.verify(request.app.state.workspace.engine, parts[0], parts[1], clock(request))
+    if info is None:
+        return None
+    return Principal(
+        name=f"apikey:{info['key_id']}",
+        kind="apikey",
+        scopes=frozenset(info["scopes"]),
+        extra={"key_name": info["name"]},
+    )
+
+
+def _from_session(request: Request, token: str) -> Principal | None:
+    with session_scope(request.app.state.workspace.engine) as session:
+        found = sessions.lookup(session, token, clock(request))
+        if found is None:
+            return None
+        row, user = found
+        return Principal(
+            name=user.username,
+            kind="user",
+            role=user.role,
+            user_id=user.id,
+            session_id=str(row.id),
+            extra={
+                "timezone": user.timezone,
+                "language": user.language,
+                "csrf_token": row.csrf_token,
+                "totp": bool(user.totp_secret),
+                "display_name": user.display_name,
+            },
+        )
+
+
+def authenticate(request: Request) -> Principal | None:
+    """The caller, or None; an Authorization header wins over the cookie."""
+    header = request.headers.get("authorization")
+    if header:
+        return _from_api_key(request, header)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        return _from_session(request, token)
+    return None

@@ -1,0 +1,72 @@
+"""Plotly figures as plain JSON for the pages; the browser draws them with /static/plotly.min.js."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+STATUS_COLOURS = {
+    "ok": "#2f9e44",
+    "warn": "#e8a317",
+    "crit": "#c92a2a",
+    "error": "#a61e4d",
+    "skipped": "#868e96",
+    "interrupted": "#7048e8",
+    "running": "#1c7ed6",
+}
+
+
+def to_json(figure: dict[str, Any]) -> str:
+    """JSON safe to put inside <script type="application/json"> (no closing tag can appear)."""
+    return json.dumps(figure, ensure_ascii=False, default=str).replace("<", "\\u003c")
+
+
+def runs_chart(rows: list[dict[str, Any]]) -> str:
+    """A stacked bar chart of runs per day by status."""
+    days = sorted({r["day"] for r in rows})
+    data = []
+    for status, colour in STATUS_COLOURS.items():
+        counts = {r["day"]: r["count"] for r in rows if r["status"] == status}
+        if counts:
+            data.append(
+                {
+                    "type": "bar",
+                    "name": status,
+                    "x": days,
+                    "y": [counts.get(d, 0) for d in days],
+                    "marker": {"color": colour},
+                }
+            )
+    return to_json({"data": data, "layout": {"barmode": "stack", "legend": {"orientation": "h"}}})
+
+
+def measurements_chart(checks: list[dict[str, Any]], limit: int = 40) -> str | None:
+    """One horizontal bar per measurement of a run (the first ``limit``), grouped by unit."""
+    points = [(c["name"], m) for c in checks for m in c["measurements"]][:limit]
+    if not points:
+        return None
+    by_unit: dict[str, list[tuple[str, float]]] = {}
+    for _check, m in points:
+        labels = ",".join(f"{k}={v}" for k, v in sorted(m.get("labels", {}).items()))
+        name = f"{m['name']}{{{labels}}}" if labels else m["name"]
+        by_unit.setdefault(m.get("unit") or "", []).append((name, float(m["value"])))
+    data = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "name": unit or "value",
+            "y": [n for n, _ in items],
+            "x": [v for _, v in items],
+        }
+        for unit, items in by_unit.items()
+    ]
+    return to_json(
+        {
+            "data": data,
+            "layout": {
+                "height": 120 + 22 * len(points),
+                "margin": {"l": 260},
+                "legend": {"orientation": "h"},
+            },
+        }
+    )

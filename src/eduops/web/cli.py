@@ -1,0 +1,196 @@
+"""Console commands: `eduops users ...`, `eduops keys ...` and `eduops audit ...`."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from typing import Annotated
+
+import typer
+
+from eduops.console import out, print_json, table, workspace
+from eduops.errors import UsageError
+from eduops.web import accounts, apikeys
+from eduops.web.audit import list_audit, verify_chain
+
+JSON = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
+ACTOR = f"cli:{getpass.getuser()}"
+
+users_app = typer.Typer(help="Console users and their roles.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys for machine clients (and the secret key ring).", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="user name")],
+    role: Annotated[str, typer.Option(help="admin, ops, content, support or viewer")] = "viewer",
+    as_json: JSON = False,
+) -> None:
+    """Add a user; a password is generated and printed once."""
+    info, password = accounts.add_user(workspace().engine, name, role, actor=ACTOR)
+    if as_json:
+        print_json({**info, "password": password})
+    else:
+        out.print(f"user [bold]{name}[/] ({role}) created; password, shown once: [bold]{password}[/]")
+
+
+@users_app.command("list")
+def users_list(as_json: JSON = False) -> None:
+    """Every user with role, state, second factor and last login."""
+    users = accounts.list_users(workspace().engine)
+    if as_json:
+        print_json(users)
+        return
+    table(
+        ["user", "role", "state", "2FA", "last login"],
+        [
+            [
+                u["username"],
+                u["role"],
+                "disabled" if u["disabled"] else "active",
+                "on" if u["totp"] else "off",
+                u["last_login_at"] or "—",
+            ]
+            for u in users
+        ],
+    )
+
+
+@users_app.command("set-role")
+def users_set_role(
+    name: str, role: Annotated[str, typer.Argument(help="the new role")], as_json: JSON = False
+) -> None:
+    """Change a user's role."""
+    info = accounts.set_role(workspace().engine, name, role, actor=ACTOR)
+    print_json(info) if as_json else out.print(f"{name} is now {role}")
+
+
+@users_app.command("disable")
+def users_disable(
+    name: str,
+    enable: Annotated[bool, typer.Option("--enable", help="enable instead")] = False,
+    as_json: JSON = False,
+) -> None:
+    """Disable a user (ending their sessions), or enable them again with --enable."""
+    info = accounts.set_disabled(workspace().engine, name, not enable, actor=ACTOR)
+    print_json(info) if as_json else out.print(f"{name} is {'enabled' if enable else 'disabled'}")
+
+
+@users_app.command("reset-password")
+def users_reset_password(name: str, as_json: JSON = False) -> None:
+    """Give a user a new generated password (printed once) and end their sessions."""
+    password = accounts.reset_password(workspace().engine, name, actor=ACTOR)
+    print_json({"username": name, "password": password}) if as_json else out.print(
+        f"new password for {name}, shown once: [bold]{password}[/]"
+    )
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option("--name", help="who uses the key, e.g. 'rtc-sdk prod'")] = "api client",
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", help="repeatable: ingest:rtc, ingest:xapi, ingest:feedback, read, admin"),
+    ] = None,
+    as_json: JSON = False,
+) -> None:
+    """Create an API key; the key is printed once and stored only as a hash."""
+    if not scope:
+        raise UsageError("give at least one --scope (ingest:rtc, ingest:xapi, ingest:feedback, read, admin)")
+    info, key = apikeys.create_key(workspace().engine, name, scope, actor=ACTOR)
+    if as_json:
+        print_json({**info, "key": key})
+    else:
+        out.print(f"key [bold]{info['key_id']}[/] ({', '.join(info['scopes'])}), shown once:\n{key}")
+
+
+@keys_app.command("list")
+def keys_list(as_json: JSON = False) -> None:
+    """API keys with scopes, creator and last use (never the secret)."""
+    keys = apikeys.list_keys(workspace().engine)
+    if as_json:
+        print_json(keys)
+        return
+    table(
+        ["key id", "name", "scopes", "created", "last used", "state"],
+        [
+            [
+                k["key_id"],
+                k["name"],
+                ", ".join(k["scopes"]),
+                k["created_at"],
+                k["last_used_at"] or "—",
+                "revoked" if k["revoked"] else "active",
+            ]
+            for k in keys
+        ],
+    )
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="the key id `keys list` shows")], as_json: JSON = False
+) -> None:
+    """Revoke an API key at once."""
+    info = apikeys.revoke_key(workspace().engine, key_id, actor=ACTOR)
+    print_json(info) if as_json else out.print(f"key {key_id} revoked")
+
+
+@audit_app.command("list")
+def audit_list(
+    actor: Annotated[str, typer.Option(help="only this actor")] = "",
+    action: Annotated[
+        str, typer.Option(help="only actions starting with this, e.g. 'login' or 'user.'")
+    ] = "",
+    target: Annotated[str, typer.Option(help="only targets containing this")] = "",
+    limit: Annotated[int, typer.Option(min=1, max=100000)] = 50,
+    as_json: JSON = False,
+) -> None:
+    """The audit log, newest first."""
+    rows = list_audit(workspace().engine, actor=actor, action=action, target=target, limit=limit)
+    if as_json:
+        print_json(rows)
+        return
+    table(
+        ["id", "time (UTC)", "actor", "action", "target", "from", "after"],
+        [
+            [
+                r["id"],
+                r["at"][:19],
+                r["actor"],
+                r["action"],
+                r["target"],
+                r["source_ip"],
+                "" if r["after"] is None else json.dumps(r["after"], ensure_ascii=False),
+            ]
+            for r in rows
+        ],
+    )
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: JSON = False) -> None:
+    """Check the hash chain; exit 1 naming the first row that was edited or deleted."""
+    checked, problem = verify_chain(workspace().engine)
+    if as_json:
+        print_json(
+            {
+                "rows_checked": checked,
+                "ok": problem is None,
+                "first_bad_row": problem.row_id if problem else None,
+                "reason": problem.reason if problem else None,
+            }
+        )
+    elif problem is None:
+        out.print(f"audit log intact: {checked} rows verified")
+    else:
+        out.print(f"[bold red]audit log tampered[/]: {problem} ({checked} rows before it are intact)")
+    if problem is not None:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(users_app, name="users")
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(audit_app, name="audit")

@@ -1,0 +1,171 @@
+"""One ASGI middleware for every request: who is calling, CSRF, and the security headers.
+
+CSRF (OWASP ASVS 4.2.2, 50.x): a state-changing request without an ``Authorization`` header rides
+on a cookie, so it must carry the token in ``X-CSRF-Token`` or a ``csrf_token`` form field: the
+session's own token once logged in, or the pre-login cookie's value (double submit) before.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from eduops.web.i18n import gettext, pick_language
+from eduops.web.security import current_principal
+
+PRE_COOKIE = "eduops_csrf"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+MAX_FORM_BYTES = 64 * 1024 * 1024
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'self'"
+)
+HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "SAMEORIGIN",
+    "referrer-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=()",
+    "cross-origin-opener-policy": "same-origin",
+}
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(("/api/", "/xapi", "/healthz", "/metrics"))
+
+
+def is_https(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_FORM_BYTES:
+            break
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+class ConsoleMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        state = scope.setdefault("state", {})
+        new_pre = ""
+        if scope["path"].startswith("/static/"):
+            principal = None
+        else:
+            principal = await run_in_threadpool(current_principal, request)
+        if principal is not None and principal.kind == "user":
+            state["csrf_token"] = principal.extra.get("csrf_token", "")
+        else:
+            pre = request.cookies.get(PRE_COOKIE, "")
+            if not pre:
+                pre = new_pre = secrets.token_urlsafe(32)
+            state["csrf_token"] = pre
+
+        if scope["method"] not in SAFE_METHODS and "authorization" not in request.headers:
+            body = await _read_body(receive)
+            sent = False
+
+            async def replay() -> Message:
+                nonlocal sent
+                if not sent:
+                    sent = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()
+
+            if not await self._csrf_ok(scope, replay_for_check(body), state["csrf_token"], new_pre):
+                await self._refuse(request, send)
+                return
+            receive = replay
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in HEADERS.items():
+                    headers.setdefault(name, value)
+                if is_https(request):
+                    headers.setdefault("strict-transport-security", "max-age=31536000")
+                if principal is not None:
+                    headers.setdefault("cache-control", "no-store")
+                if new_pre:
+                    headers.append("set-cookie", cookie_header(PRE_COOKIE, new_pre, https=is_https(request)))
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    async def _csrf_ok(self, scope: Scope, receive: Receive, expected: str, new_pre: str) -> bool:
+        if new_pre or not expected:
+            return False  # no cookie came with the request, so there is nothing to match
+        request = Request(scope, receive)
+        sent = request.headers.get("x-csrf-token", "")
+        if not sent:
+            content_type = request.headers.get("content-type", "")
+            if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+                form = await request.form()
+                value = form.get("csrf_token")
+                sent = value if isinstance(value, str) else ""
+                await form.close()
+        return bool(sent) and hmac.compare_digest(sent, expected)
+
+    async def _refuse(self, request: Request, send: Send) -> None:
+        lang = pick_language(request.headers.get("accept-language"), request.cookies.get("eduops_lang"))
+        message = gettext(
+            "The form has expired or did not come from this console; reload the page and try again.", lang
+        )
+        if is_api_path(request.url.path):
+            body, media = (
+                json.dumps({"error": "CSRF token missing or wrong; send X-CSRF-Token"}).encode(),
+                "application/json",
+            )
+        else:
+            body, media = (
+                f"<!doctype html><meta charset=utf-8><p>{message}</p>".encode(),
+                "text/html; charset=utf-8",
+            )
+        headers = [(b"content-type", media.encode()), (b"content-length", str(len(body)).encode())]
+        headers += [(k.encode(), v.encode()) for k, v in HEADERS.items()]
+        await send({"type": "http.response.start", "status": 403, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def replay_for_check(body: bytes) -> Receive:
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def cookie_header(
+    name: str, value: str, *, https: bool, max_age: int | None = None, http_only: bool = True
+) -> str:
+    parts = [f"{name}={value}", "Path=/", "SameSite=Lax"]
+    if http_only:
+        parts.append("HttpOnly")
+    if https:
+        parts.append("Secure")
+    if max_age is not None:
+        parts.append(f"Max-Age={max_age}")
+    return "; ".join(parts)

@@ -1,0 +1,23 @@
+// eduops console: the little JavaScript the pages need. No inline scripts (CSP script-src 'self').
+"use strict";
+document.addEventListener("DOMContentLoaded", () => {
+  // pages of a run still in progress reload themselves until it finishes
+  const refresh = document.querySelector("[data-refresh-seconds]");
+  if (refresh) {
+    setTimeout(() => window.location.reload(), 1000 * Number(refresh.dataset.refreshSeconds));
+  }
+  // buttons that need a second thought
+  document.querySelectorAll("[data-confirm]").forEach((el) => {
+    el.addEventListener("click", (event) => {
+      if (!window.confirm(el.dataset.confirm)) event.preventDefault();
+    });
+  });
+  // charts: a <script type="application/json" class="chart-data" data-target="id"> holds the figure
+  if (window.Plotly) {
+    document.querySelectorAll("script.chart-data").forEach((node) => {
+      const figure = JSON.parse(node.textContent);
+      const layout = Object.assign({margin: {t: 24, r: 12, b: 40, l: 48}, height: 280}, figure.layout || {});
+      window.Plotly.newPlot(node.dataset.target, figure.data, layout, {displaylogo: false, responsive: true});
+    });
+  }
+});

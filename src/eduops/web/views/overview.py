@@ -1,0 +1,33 @@
+"""The overview: a tile per area, the most serious findings, what is overdue, runs of the last weeks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from eduops.web import dashboard
+from eduops.web.charts import runs_chart
+from eduops.web.pages import render, timezone_of
+from eduops.web.security import Principal, require
+from eduops.web.views import clock, ws_of
+
+router = APIRouter()
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, who: Principal = Depends(require("read"))) -> Response:
+    ws = ws_of(request)
+    now = clock(request)
+    tz = timezone_of(request)
+    return render(
+        request,
+        "web/overview.html",
+        {
+            "tiles": dashboard.tiles(ws.engine),
+            "findings": dashboard.top_findings(ws.engine),
+            "overdue": dashboard.overdue(ws.engine, ws.settings, now),
+            "chart": runs_chart(dashboard.runs_per_day(ws.engine, now - timedelta(days=28), tz)),
+        },
+    )
