@@ -97,6 +97,36 @@ def _ddl(table: str, columns: dict[str, pa.DataType], extra: str = "") -> str:
     return f"CREATE TABLE IF NOT EXISTS {table} (\n  {cols}{extra}\n)"
 
 
+# a sample is poor when its MOS is below the fair floor or video or audio froze for >= 10 % of it
+POOR_SAMPLE = f"(x.mos < {MOS_FAIR} OR x.video_freeze_ms >= 0.1 * x.interval_ms OR x.audio_freeze_ms >= 0.1 * x.interval_ms)"
+ROLLUP_MINUTES = 15
+# Per session and 15-minute bucket: sums that add up across sessions and buckets, so heat maps and
+# rankings read this (tens of rows per session) instead of every sample.
+ROLLUP_DDL = """CREATE TABLE IF NOT EXISTS sample_rollup (
+  sid UBIGINT, bucket TIMESTAMPTZ, samples BIGINT, media_ms DOUBLE, video_freeze_ms DOUBLE,
+  audio_freeze_ms DOUBLE, poor_ms DOUBLE, mos_sum DOUBLE, mos_n BIGINT, rtt_sum DOUBLE, rtt_n BIGINT,
+  jitter_sum DOUBLE, jitter_n BIGINT, loss_sum DOUBLE, loss_n BIGINT, PRIMARY KEY (sid, bucket))"""
+ROLLUP_SUMS = (
+    "samples",
+    "media_ms",
+    "video_freeze_ms",
+    "audio_freeze_ms",
+    "poor_ms",
+    "mos_sum",
+    "mos_n",
+    "rtt_sum",
+    "rtt_n",
+    "jitter_sum",
+    "jitter_n",
+    "loss_sum",
+    "loss_n",
+)
+ROLLUP_SELECT = f"""SELECT hash(x.call_id, x.user_id) AS sid,
+  time_bucket(INTERVAL {ROLLUP_MINUTES} MINUTE, x.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
+  count(*), sum(x.interval_ms), sum(x.video_freeze_ms), sum(x.audio_freeze_ms),
+  sum(CASE WHEN {POOR_SAMPLE} THEN x.interval_ms ELSE 0 END), sum(x.mos), count(x.mos), sum(x.rtt_ms),
+  count(x.rtt_ms), sum(x.jitter_ms), count(x.jitter_ms), sum(x.loss_down_pct), count(x.loss_down_pct)"""
+
 SCHEMA = [
     _ddl(
         "calls",
@@ -110,6 +140,7 @@ SCHEMA = [
     "CREATE TABLE IF NOT EXISTS ai_turns (call_id VARCHAR, user_id VARCHAR, turn INTEGER, ts TIMESTAMPTZ, "
     "provider VARCHAR, model VARCHAR, asr_final_ms DOUBLE, llm_first_token_ms DOUBLE, "
     "tts_first_audio_ms DOUBLE, playback_ms DOUBLE, interrupted BOOLEAN, outcome VARCHAR)",
+    ROLLUP_DDL,
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
     "CREATE OR REPLACE VIEW call_teachers AS SELECT call_id, min(user_id) AS teacher_id FROM sessions "
     "WHERE role = 'teacher' GROUP BY call_id",
@@ -206,18 +237,32 @@ def insert_rows(
     samples: list[dict[str, Any]],
 ) -> None:
     """Upsert calls and sessions (later reports fill in what earlier ones lacked), append samples."""
-    if calls:
-        con.register("new_calls", arrow_table(calls, CALL_COLUMNS))
+    insert_arrow(
+        con,
+        arrow_table(calls, CALL_COLUMNS) if calls else None,
+        arrow_table(sessions, SESSION_COLUMNS) if sessions else None,
+        arrow_table(samples, SAMPLE_COLUMNS) if samples else None,
+    )
+
+
+def insert_arrow(
+    con: duckdb.DuckDBPyConnection,
+    calls: pa.Table | None,
+    sessions: pa.Table | None,
+    samples: pa.Table | None,
+) -> None:
+    if calls is not None and calls.num_rows:
+        con.register("new_calls", calls)
         sets = ", ".join(f"{c} = coalesce(excluded.{c}, calls.{c})" for c in CALL_COLUMNS if c != "call_id")
         cols = ", ".join(CALL_COLUMNS)
         con.execute(
             f"INSERT INTO calls ({cols}) SELECT {cols} FROM new_calls "
-            f"QUALIFY row_number() OVER (PARTITION BY call_id ORDER BY start_ts DESC NULLS LAST) = 1 "
+            "QUALIFY row_number() OVER (PARTITION BY call_id ORDER BY start_ts DESC NULLS LAST) = 1 "
             f"ON CONFLICT (call_id) DO UPDATE SET {sets}"
         )
         con.unregister("new_calls")
-    if sessions:
-        con.register("new_sessions", arrow_table(sessions, SESSION_COLUMNS))
+    if sessions is not None and sessions.num_rows:
+        con.register("new_sessions", sessions)
         keyed = ("call_id", "user_id")
         sets = ", ".join(
             f"{c} = coalesce(excluded.{c}, sessions.{c})" for c in SESSION_COLUMNS if c not in keyed
@@ -230,14 +275,19 @@ def insert_rows(
             f"ON CONFLICT (call_id, user_id) DO UPDATE SET {sets}"
         )
         con.unregister("new_sessions")
-    if samples:
-        insert_samples_arrow(con, arrow_table(samples, SAMPLE_COLUMNS))
+    if samples is not None and samples.num_rows:
+        insert_samples_arrow(con, samples)
 
 
 def insert_samples_arrow(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
     con.register("new_samples", table)
     cols = ", ".join(SAMPLE_COLUMNS)
     con.execute(f"INSERT INTO samples ({cols}, sid) SELECT {cols}, hash(call_id, user_id) FROM new_samples")
+    updates = ", ".join(f"{c} = sample_rollup.{c} + excluded.{c}" for c in ROLLUP_SUMS)
+    con.execute(
+        f"INSERT INTO sample_rollup {ROLLUP_SELECT} FROM new_samples x GROUP BY ALL "
+        f"ON CONFLICT (sid, bucket) DO UPDATE SET {updates}"
+    )
     con.unregister("new_samples")
 
 

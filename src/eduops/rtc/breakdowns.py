@@ -1,0 +1,226 @@
+"""Quality by segment: breakdowns by dimension, the province × hour heat map, the worst segments,
+and the week-over-week trend. All of it is SQL over the store's samples joined to their sessions.
+
+A sample is *poor* when its MOS is below the fair floor or video or audio froze for 10 % or more of
+its interval; ``poor_pct`` is the share of media time in poor samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from eduops.errors import UsageError
+from eduops.rtc.store import POOR_SAMPLE, Store
+
+DIMENSIONS: dict[str, str] = {
+    "country": "s.country",
+    "province": "s.province",
+    "isp": "s.isp",
+    "province_isp": "s.province || ' / ' || s.isp",
+    "network": "s.network",
+    "os": "s.os",
+    "device": "s.device",
+    "app_version": "s.app_version",
+    "scenario": "c.scenario",
+    "teacher": "t.teacher_id",
+    "hour": "hour(x.ts)",  # local hour: the store sets the workspace's TimeZone
+    "role": "s.role",
+}
+RANKED = ("province", "province_isp", "isp", "network", "os", "device", "app_version", "teacher", "hour")
+METRICS_SQL = f"""count(*) AS samples, count(DISTINCT x.sid) AS sessions,
+    round(sum(x.interval_ms) / 60000, 1) AS media_min,
+    100 * sum(x.video_freeze_ms) / nullif(sum(x.interval_ms), 0) AS video_freeze_rate_pct,
+    100 * sum(x.audio_freeze_ms) / nullif(sum(x.interval_ms), 0) AS audio_freeze_rate_pct,
+    100 * sum(CASE WHEN {POOR_SAMPLE} THEN x.interval_ms ELSE 0 END) / nullif(sum(x.interval_ms), 0) AS poor_pct,
+    avg(x.mos) AS mos, quantile_cont(x.rtt_ms, 0.5) AS rtt_p50_ms, quantile_cont(x.rtt_ms, 0.9) AS rtt_p90_ms,
+    quantile_cont(x.jitter_ms, 0.9) AS jitter_p90_ms, avg(x.loss_down_pct) AS loss_pct"""
+# from the rollup (per session and 15-minute bucket): sums and averages, for heat maps and rankings
+ROLLUP_METRICS_SQL = """sum(r.samples) AS samples, count(DISTINCT r.sid) AS sessions,
+    round(sum(r.media_ms) / 60000, 1) AS media_min,
+    100 * sum(r.video_freeze_ms) / nullif(sum(r.media_ms), 0) AS video_freeze_rate_pct,
+    100 * sum(r.audio_freeze_ms) / nullif(sum(r.media_ms), 0) AS audio_freeze_rate_pct,
+    100 * sum(r.poor_ms) / nullif(sum(r.media_ms), 0) AS poor_pct,
+    sum(r.mos_sum) / nullif(sum(r.mos_n), 0) AS mos, sum(r.rtt_sum) / nullif(sum(r.rtt_n), 0) AS rtt_avg_ms,
+    sum(r.jitter_sum) / nullif(sum(r.jitter_n), 0) AS jitter_avg_ms,
+    sum(r.loss_sum) / nullif(sum(r.loss_n), 0) AS loss_pct"""
+
+
+def _joins(exprs: list[str], rollup: bool) -> str:
+    """FROM samples (or the rollup) joined to sessions, and to calls and teachers only when asked for."""
+    head = (
+        "FROM sample_rollup r JOIN sessions s ON s.sid = r.sid"
+        if rollup
+        else "FROM samples x JOIN sessions s ON s.sid = x.sid"
+    )
+    text = " ".join(exprs)
+    if "c." in text:
+        head += " LEFT JOIN calls c ON c.call_id = s.call_id"
+    if "t." in text:
+        head += " LEFT JOIN call_teachers t ON t.call_id = s.call_id"
+    return head
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.end <= self.start:
+            raise UsageError("the time range is empty: its end must come after its start")
+
+
+def _dimension(name: str, rollup: bool = False) -> str:
+    if name not in DIMENSIONS:
+        raise UsageError(f"unknown dimension {name!r}; one of {', '.join(DIMENSIONS)}")
+    return DIMENSIONS[name].replace("x.ts", "r.bucket") if rollup else DIMENSIONS[name]
+
+
+def _round(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, float):
+                row[key] = round(value, 3)
+    return rows
+
+
+def breakdown(store: Store, dimension: str, window: Window, limit: int = 100) -> list[dict[str, Any]]:
+    """Quality per value of one dimension, with join success from the sessions that started in the window."""
+    expr = _dimension(dimension)
+    rows = store.query(
+        f"SELECT {expr} AS segment, {METRICS_SQL} {_joins([expr], False)} WHERE x.ts >= ? AND x.ts < ? "
+        f"GROUP BY ALL ORDER BY samples DESC LIMIT {int(limit)}",
+        [window.start, window.end],
+    )
+    if dimension != "hour":
+        joins = store.query(
+            f"SELECT {expr.replace('x.ts', 's.joined_at')} AS segment, count(*) AS attempts, "
+            "100 * avg(CASE WHEN s.join_ok THEN 1 ELSE 0 END) AS join_success_pct, "
+            "quantile_cont(s.join_ms, 0.9) AS join_p90_ms "
+            "FROM sessions s LEFT JOIN calls c USING (call_id) LEFT JOIN call_teachers t USING (call_id) "
+            "WHERE s.joined_at >= ? AND s.joined_at < ? GROUP BY ALL",
+            [window.start, window.end],
+        )
+        by_segment = {r["segment"]: r for r in joins}
+        for row in rows:
+            extra = by_segment.get(row["segment"], {})
+            row["join_success_pct"] = extra.get("join_success_pct")
+            row["join_p90_ms"] = extra.get("join_p90_ms")
+    return _round(rows)
+
+
+def heatmap(
+    store: Store, window: Window, metric: str = "poor_pct", rows_dim: str = "province"
+) -> dict[str, Any]:
+    """From the 15-minute rollup: ``metric`` per (``rows_dim`` value, local hour): rows, 24 columns, and the sample counts."""
+    allowed = ("poor_pct", "video_freeze_rate_pct", "audio_freeze_rate_pct", "mos", "rtt_avg_ms", "loss_pct")
+    if metric not in allowed:
+        raise UsageError(f"unknown heat-map metric {metric!r}; one of {', '.join(allowed)}")
+    expr = _dimension(rows_dim, rollup=True)
+    data = store.query(
+        f"SELECT {expr} AS segment, hour(r.bucket) AS hour, {ROLLUP_METRICS_SQL} {_joins([expr], True)} "
+        "WHERE r.bucket >= ? AND r.bucket < ? GROUP BY ALL",
+        [window.start, window.end],
+    )
+    segments = sorted({str(r["segment"]) for r in data})
+    values: list[list[float | None]] = [[None] * 24 for _ in segments]
+    counts: list[list[int]] = [[0] * 24 for _ in segments]
+    index = {s: i for i, s in enumerate(segments)}
+    for r in data:
+        i = index[str(r["segment"])]
+        values[i][int(r["hour"])] = None if r[metric] is None else round(float(r[metric]), 3)
+        counts[i][int(r["hour"])] = int(r["samples"])
+    return {"metric": metric, "rows": segments, "hours": list(range(24)), "values": values, "samples": counts}
+
+
+def worst_segments(
+    store: Store,
+    window: Window,
+    min_sessions: int = 20,
+    min_share_pct: float = 0.5,
+    limit: int = 20,
+    dimensions: tuple[str, ...] = RANKED,
+) -> list[dict[str, Any]]:
+    """Segments ranked by poor share of media time, among those with enough volume to matter:
+    at least ``min_sessions`` sessions and ``min_share_pct`` % of all samples in the window."""
+    exprs = [_dimension(d, rollup=True) for d in dimensions]
+    sets = ", ".join(f"({d})" for d in dimensions)
+    cols = ", ".join(f"{e} AS {d}" for d, e in zip(dimensions, exprs, strict=True))
+    grouping = ", ".join(f"grouping({d}) AS g_{d}" for d in dimensions)
+    data = store.query(
+        f"WITH base AS (SELECT r.*, {cols} {_joins(exprs, True)} WHERE r.bucket >= ? AND r.bucket < ?) "
+        f"SELECT {', '.join(dimensions)}, {grouping}, {ROLLUP_METRICS_SQL} "
+        f"FROM base r GROUP BY GROUPING SETS ({sets}, ())",
+        [window.start, window.end],
+    )
+    total = next((r for r in data if all(r[f"g_{d}"] for d in dimensions)), None)
+    if not total or not total["samples"]:
+        return []
+    overall_poor = total["poor_pct"] or 0.0
+    ranked = []
+    for r in data:
+        dims = [d for d in dimensions if not r[f"g_{d}"]]
+        if len(dims) != 1 or r[dims[0]] is None:
+            continue
+        if r["sessions"] < min_sessions or 100 * r["samples"] / total["samples"] < min_share_pct:
+            continue
+        ranked.append(
+            {
+                "dimension": dims[0],
+                "segment": str(r[dims[0]]),
+                "poor_pct": r["poor_pct"],
+                "lift": (r["poor_pct"] / overall_poor) if overall_poor else None,
+                "sessions": r["sessions"],
+                "samples": r["samples"],
+                "media_min": r["media_min"],
+                "video_freeze_rate_pct": r["video_freeze_rate_pct"],
+                "mos": r["mos"],
+                "rtt_avg_ms": r["rtt_avg_ms"],
+                "loss_pct": r["loss_pct"],
+                "jitter_avg_ms": r["jitter_avg_ms"],
+            }
+        )
+    ranked.sort(key=lambda r: -(r["poor_pct"] or 0))
+    return _round(ranked[:limit])
+
+
+def overall(store: Store, window: Window) -> dict[str, Any]:
+    row = store.query(
+        f"SELECT {METRICS_SQL} FROM samples x WHERE x.ts >= ? AND x.ts < ?", [window.start, window.end]
+    )[0]
+    joins = store.query(
+        "SELECT count(*) AS attempts, 100 * avg(CASE WHEN join_ok THEN 1 ELSE 0 END) AS join_success_pct, "
+        "quantile_cont(join_ms, 0.9) AS join_p90_ms FROM sessions WHERE joined_at >= ? AND joined_at < ?",
+        [window.start, window.end],
+    )[0]
+    row.update(joins)
+    return _round([row])[0]
+
+
+TREND_METRICS = (
+    "poor_pct",
+    "video_freeze_rate_pct",
+    "audio_freeze_rate_pct",
+    "mos",
+    "rtt_p50_ms",
+    "loss_pct",
+    "join_success_pct",
+)
+HIGHER_IS_BETTER = {"mos", "join_success_pct"}
+
+
+def week_over_week(store: Store, end: datetime) -> dict[str, Any]:
+    """This week (7 days to ``end``) against the week before, metric by metric, with what got worse."""
+    this = overall(store, Window(end - timedelta(days=7), end))
+    last = overall(store, Window(end - timedelta(days=14), end - timedelta(days=7)))
+    rows = []
+    for metric in TREND_METRICS:
+        now, before = this.get(metric), last.get(metric)
+        change = None if now is None or before is None else round(now - before, 3)
+        worse = None if change is None else (change < 0 if metric in HIGHER_IS_BETTER else change > 0)
+        rows.append(
+            {"metric": metric, "this_week": now, "last_week": before, "change": change, "worse": worse}
+        )
+    return {"end": end.isoformat(), "this_week": this, "last_week": last, "metrics": rows}

@@ -1,0 +1,260 @@
+"""Call search, the call page (each participant's timeline) and the root-cause hint for a poor call."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from eduops.errors import NotFound, UsageError
+from eduops.rtc.breakdowns import POOR_SAMPLE
+from eduops.rtc.qoe import quality_band
+from eduops.rtc.store import Store
+
+# what counts as a bad network for one participant (any of these)
+BAD_LOSS_PCT = 3.0
+BAD_JITTER_MS = 30.0
+BAD_RTT_MS = 300.0
+CPU_LIMITED_SHARE = 0.3  # a device is CPU-limited when this share of its samples say so
+REGION_MIN_USERS = 5  # a regional (service-side) problem: at least this many users of a region poor...
+REGION_POOR_SHARE = 0.5  # ...and at least this share of that region's users at the time
+
+
+@dataclass
+class Participant:
+    user_id: str
+    role: str
+    province: str = ""
+    isp: str = ""
+    network: str = ""
+    device: str = ""
+    loss_up_pct: float = 0.0
+    loss_down_pct: float = 0.0
+    rtt_ms: float = 0.0
+    jitter_ms: float = 0.0
+    cpu_share: float = 0.0
+    poor_pct: float = 0.0
+    video_freeze_rate_pct: float = 0.0
+    mos: float | None = None
+
+    def network_problems(self) -> list[str]:
+        found = []
+        if max(self.loss_up_pct, self.loss_down_pct) >= BAD_LOSS_PCT:
+            found.append(f"loss {max(self.loss_up_pct, self.loss_down_pct):.1f}% (≥ {BAD_LOSS_PCT:g}%)")
+        if self.jitter_ms >= BAD_JITTER_MS:
+            found.append(f"jitter {self.jitter_ms:.0f} ms (≥ {BAD_JITTER_MS:g} ms)")
+        if self.rtt_ms >= BAD_RTT_MS:
+            found.append(f"RTT {self.rtt_ms:.0f} ms (≥ {BAD_RTT_MS:g} ms)")
+        return found
+
+
+@dataclass
+class RegionLoad:
+    province: str
+    users: int
+    poor_users: int
+    isps: dict[str, int] = field(default_factory=dict)  # poor users per ISP
+
+
+@dataclass
+class Hint:
+    cause: str  # service_side | teacher_network | device | student_network | none
+    summary: str
+    user_id: str | None = None
+    evidence: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def root_cause(participants: list[Participant], regions: list[RegionLoad]) -> Hint:
+    """Why a call was poor, most far-reaching cause first: many users of one region poor at once
+    (service side or the region's network), the teacher's network, a CPU-limited device, a student's network."""
+    for region in sorted(regions, key=lambda r: -r.poor_users):
+        if region.poor_users >= REGION_MIN_USERS and region.poor_users >= REGION_POOR_SHARE * region.users:
+            isp, count = max(region.isps.items(), key=lambda kv: kv[1], default=("", 0))
+            where = f"{region.province}" + (f" / {isp}" if isp and count >= 0.7 * region.poor_users else "")
+            return Hint(
+                "service_side",
+                f"many users in {where} had poor quality at the same time",
+                evidence=[
+                    f"{region.poor_users} of {region.users} users in {region.province} were poor "
+                    "during this call"
+                ]
+                + [f"{n} of them on {i}" for i, n in region.isps.items()],
+            )
+    teacher = next((p for p in participants if p.role == "teacher"), None)
+    students = [p for p in participants if p.role == "student"]
+    if teacher and teacher.network_problems() and (not students or any(s.poor_pct >= 10 for s in students)):
+        return Hint(
+            "teacher_network",
+            f"the teacher's network ({teacher.network or 'unknown'})",
+            teacher.user_id,
+            [
+                f"teacher {teacher.user_id}: " + ", ".join(teacher.network_problems()),
+                f"{sum(1 for s in students if s.poor_pct >= 10)} of {len(students)} students poor",
+            ],
+        )
+    for p in sorted(participants, key=lambda p: -p.cpu_share):
+        if p.cpu_share >= CPU_LIMITED_SHARE:
+            return Hint(
+                "device",
+                f"{p.role} {p.user_id}'s device is CPU-limited ({p.device or 'unknown device'})",
+                p.user_id,
+                [
+                    f"{p.cpu_share:.0%} of samples limited by CPU (≥ {CPU_LIMITED_SHARE:.0%})",
+                    f"video freeze rate {p.video_freeze_rate_pct:.1f}%",
+                ],
+            )
+    for p in sorted(students, key=lambda p: -p.poor_pct):
+        if p.network_problems():
+            return Hint(
+                "student_network",
+                f"student {p.user_id}'s network ({p.network or 'unknown'})",
+                p.user_id,
+                [
+                    f"student {p.user_id}: " + ", ".join(p.network_problems()),
+                    f"poor for {p.poor_pct:.0f}% of the call",
+                ],
+            )
+    return Hint(
+        "none",
+        "no clear cause in the stats",
+        evidence=["no participant's network, device or region stands out"],
+    )
+
+
+def search_calls(
+    store: Store,
+    *,
+    user_id: str | None = None,
+    channel: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    band: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Calls by participant, channel or time range, newest first, with their quality summary."""
+    where, params = ["1 = 1"], []
+    if user_id:
+        where.append("c.call_id IN (SELECT call_id FROM sessions WHERE user_id = ?)")
+        params.append(user_id)
+    if channel:
+        where.append("c.channel = ?")
+        params.append(channel)
+    if start:
+        where.append("coalesce(c.end_ts, c.start_ts) >= ?")
+        params.append(start)
+    if end:
+        where.append("c.start_ts < ?")
+        params.append(end)
+    if band and band not in ("good", "fair", "poor"):
+        raise UsageError("band must be good, fair or poor")
+    rows = store.query(
+        f"""SELECT c.call_id, c.scenario, c.channel, c.course_id, c.start_ts, c.end_ts,
+                  (SELECT count(*) FROM sessions s WHERE s.call_id = c.call_id) AS participants,
+                  q.mos, q.poor_pct, q.video_freeze_rate_pct
+           FROM calls c LEFT JOIN (
+             SELECT x.call_id, avg(x.mos) AS mos,
+                    100 * sum(CASE WHEN {POOR_SAMPLE} THEN x.interval_ms ELSE 0 END) / sum(x.interval_ms) AS poor_pct,
+                    100 * sum(x.video_freeze_ms) / sum(x.interval_ms) AS video_freeze_rate_pct
+             FROM samples x GROUP BY x.call_id) q USING (call_id)
+           WHERE {" AND ".join(where)} ORDER BY c.start_ts DESC NULLS LAST LIMIT {int(limit)}""",
+        params,
+    )
+    for r in rows:
+        r["band"] = quality_band(r["mos"])
+    if band:
+        rows = [r for r in rows if r["band"] == band]
+    return rows
+
+
+def _participants(store: Store, call_id: str) -> list[dict[str, Any]]:
+    return store.query(
+        f"""SELECT s.*, q.* EXCLUDE (sid) FROM sessions s LEFT JOIN (
+              SELECT x.sid, count(*) AS samples, avg(x.loss_up_pct) AS loss_up_pct, avg(x.loss_down_pct) AS loss_down_pct,
+                     quantile_cont(x.rtt_ms, 0.5) AS rtt_ms, quantile_cont(x.jitter_ms, 0.9) AS jitter_ms,
+                     avg(CASE WHEN x.quality_limitation = 'cpu' THEN 1 ELSE 0 END) AS cpu_share, avg(x.mos) AS mos,
+                     100 * sum(CASE WHEN {POOR_SAMPLE} THEN x.interval_ms ELSE 0 END) / sum(x.interval_ms) AS poor_pct,
+                     100 * sum(x.video_freeze_ms) / sum(x.interval_ms) AS video_freeze_rate_pct,
+                     100 * sum(x.audio_freeze_ms) / sum(x.interval_ms) AS audio_freeze_rate_pct
+              FROM samples x WHERE x.call_id = ? GROUP BY x.sid) q ON q.sid = s.sid
+            WHERE s.call_id = ? ORDER BY s.role DESC, s.user_id""",
+        [call_id, call_id],
+    )
+
+
+def _regions(store: Store, call_id: str, start: datetime, end: datetime) -> list[RegionLoad]:
+    rows = store.query(
+        f"""WITH per_user AS (
+              SELECT s.province, s.isp, s.user_id,
+                     sum(CASE WHEN {POOR_SAMPLE} THEN x.interval_ms ELSE 0 END) / sum(x.interval_ms) AS poor
+              FROM samples x JOIN sessions s ON s.sid = x.sid
+              WHERE x.ts >= ? AND x.ts < ? AND x.call_id <> ? AND s.province IN (SELECT province FROM sessions WHERE call_id = ?)
+              GROUP BY ALL)
+            SELECT province, isp, count(*) AS users, count(*) FILTER (WHERE poor >= 0.3) AS poor_users
+            FROM per_user GROUP BY ALL""",
+        [start, end, call_id, call_id],
+    )
+    regions: dict[str, RegionLoad] = {}
+    for r in rows:
+        region = regions.setdefault(r["province"], RegionLoad(r["province"], 0, 0))
+        region.users += r["users"]
+        region.poor_users += r["poor_users"]
+        if r["poor_users"]:
+            region.isps[r["isp"] or "unknown ISP"] = r["poor_users"]
+    return list(regions.values())
+
+
+def call_detail(store: Store, call_id: str, timeline_points: int = 300) -> dict[str, Any]:
+    """One call: its participants with their quality, each one's timeline and the root-cause hint."""
+    calls = store.query("SELECT * FROM calls WHERE call_id = ?", [call_id])
+    if not calls:
+        raise NotFound(f"no call {call_id!r} in the call-quality store")
+    call = calls[0]
+    people = _participants(store, call_id)
+    timeline = store.query(
+        "SELECT user_id, ts, rtt_ms, loss_up_pct, loss_down_pct, jitter_ms, bitrate_down_kbps, bitrate_up_kbps, "
+        "video_freeze_ms, audio_freeze_ms, mos, quality_limitation FROM samples WHERE call_id = ? "
+        "ORDER BY user_id, ts",
+        [call_id],
+    )
+    by_user: dict[str, list[dict[str, Any]]] = {}
+    for point in timeline:
+        by_user.setdefault(point.pop("user_id"), []).append(point)
+    for user, points in by_user.items():
+        step = max(1, len(points) // timeline_points)
+        by_user[user] = points[::step]
+    mos_values = [p["mos"] for p in people if p.get("mos") is not None]
+    call_mos = sum(mos_values) / len(mos_values) if mos_values else None
+    call["mos"], call["band"] = call_mos, quality_band(call_mos)
+    hint = None
+    poor = [p for p in people if (p.get("poor_pct") or 0) >= 10]
+    if call["band"] == "poor" or poor:
+        start = call["start_ts"] or min((p["joined_at"] for p in people if p["joined_at"]), default=None)
+        end = call["end_ts"] or (start + timedelta(hours=2) if start else None)
+        regions = _regions(store, call_id, start, end) if start and end else []
+        hint = root_cause([_participant(p) for p in people], regions).to_dict()
+    return {"call": call, "participants": people, "timeline": by_user, "hint": hint}
+
+
+def _participant(row: dict[str, Any]) -> Participant:
+    def num(key: str) -> float:
+        return float(row.get(key) or 0.0)
+
+    return Participant(
+        user_id=row["user_id"],
+        role=row.get("role") or "student",
+        province=row.get("province") or "",
+        isp=row.get("isp") or "",
+        network=row.get("network") or "",
+        device=row.get("device") or "",
+        loss_up_pct=num("loss_up_pct"),
+        loss_down_pct=num("loss_down_pct"),
+        rtt_ms=num("rtt_ms"),
+        jitter_ms=num("jitter_ms"),
+        cpu_share=num("cpu_share"),
+        poor_pct=num("poor_pct"),
+        video_freeze_rate_pct=num("video_freeze_rate_pct"),
+        mos=row.get("mos"),
+    )
