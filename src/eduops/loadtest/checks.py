@@ -1,0 +1,56 @@
+"""The `load-test` task's check: a capacity search (or one fixed load) against the platform."""
+
+from __future__ import annotations
+
+from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, Status, check
+from eduops.loadtest.service import live_file, loadtest_settings, plan_test, run_test
+
+
+@check("loadtest.capacity", area="performance", title="Load test and capacity search")
+def capacity(ctx: CheckContext) -> CheckResult:
+    """Raise the load step by step until a scenario's SLO breaks; report the knee and the capacity.
+
+    Parameters (``[tasks.load-test.params."loadtest.capacity"]`` or `eduops loadtest run`): scenario,
+    mode (capacity | fixed), users, spawn_rate, duration, host, shape, arrival_rate, workers.
+    """
+    lt = loadtest_settings(ctx.settings)
+    plan = plan_test(lt, dict(ctx.params))
+    summary, files = run_test(plan, lt, ctx.artifact_path("loadtest").parent, ctx.progress,
+                              live_file(ctx.settings))
+    labels = {"scenario": plan.scenario.key, "mode": plan.mode}
+    overall = summary["overall"]
+    measurements = [
+        Measurement("loadtest_rps", overall["rps"], "1/s", labels),
+        Measurement("loadtest_p95_ms", overall["p95_ms"], "ms", labels),
+        Measurement("loadtest_error_rate_pct", overall["error_rate_pct"], "%", labels),
+        Measurement("loadtest_users", float(plan.shape.users), "", labels),
+    ]
+    findings: list[Finding] = []
+    knee = summary["knee"]
+    if plan.mode == "capacity":
+        measurements.append(Measurement("loadtest_capacity_users", float(knee["capacity_users"]), "", labels))
+        measurements.append(Measurement("loadtest_capacity_rps", float(knee["capacity_rps"]), "1/s", labels))
+        if knee["users"] is not None:
+            text = (f"knee at {knee['users']} users ({'; '.join(knee['reasons'])}); capacity "
+                    f"{knee['capacity_users']} users at {knee['capacity_rps']} req/s")
+        else:
+            text = f"no knee up to {plan.shape.users} users ({knee['capacity_rps']} req/s within the SLO)"
+        if not summary["verdict"]["passed"]:
+            findings.append(Finding(
+                "crit", f"{plan.scenario.title}: capacity below target",
+                f"{text}; the target is {plan.target_users} users.",
+                "Scale out the tier that saturates first (see the slowest endpoint in the report), "
+                "or lower the target in [loadtest.capacity] target_users after a review."))
+    else:
+        text = (f"{overall['rps']:.1f} req/s, p95 {overall['p95_ms']:.0f} ms, "
+                f"{overall['error_rate_pct']:.2f}% errors at {plan.shape.users} users")
+        if not summary["verdict"]["passed"]:
+            findings.append(Finding(
+                "crit", f"{plan.scenario.title}: SLO broken",
+                "; ".join(summary["verdict"]["reasons"]) + f" (SLO p95 ≤ {plan.slo.p95_ms:.0f} ms, "
+                f"errors ≤ {plan.slo.error_rate_pct}%).",
+                "Find the knee with a capacity search (`eduops loadtest run SCENARIO --capacity`) and scale "
+                "out before the peak, or relax the SLO in [loadtest.slo.<scenario>] after a review."))
+    status: Status = "crit" if findings else "ok"
+    evidence = {**summary, "errors": summary["errors"][:20]}
+    return CheckResult(status, f"{plan.scenario.title}: {text}", measurements, findings, evidence, files)

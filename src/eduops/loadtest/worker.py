@@ -1,0 +1,150 @@
+"""The Locust child process: ``python -m eduops.loadtest.worker SPEC.json``.
+
+Runs one local runner, a master or a worker, and (local and master) prints one JSON line per second
+(``{"type": "tick", ...}``) and a last ``{"type": "final", ...}``. SIGINT/SIGTERM end the test early.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import json  # noqa: E402
+import logging  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import gevent  # noqa: E402
+import locust.runners  # noqa: E402
+from locust import events  # noqa: E402
+from locust.env import Environment  # noqa: E402
+
+from eduops.loadtest import locustfile  # noqa: E402
+from eduops.loadtest.analysis import bucket_ms, percentile  # noqa: E402
+from eduops.loadtest.shapes import Shape, step_index, target  # noqa: E402
+
+locust.runners.WORKER_REPORT_INTERVAL = 1.0
+_stop = {"requested": False}
+STOPPED = locust.runners.STATE_STOPPED
+
+
+class Interval:
+    """Requests since the last tick: count, failures, a latency histogram and error messages."""
+
+    def __init__(self) -> None:
+        self.requests, self.failures = 0, 0
+        self.hist: dict[int, int] = {}
+        self.errors: dict[str, int] = {}
+
+    def on_request(self, request_type: str, name: str, response_time: float, response_length: int,
+                   exception: BaseException | None = None, **_: Any) -> None:
+        self.requests += 1
+        key = bucket_ms(response_time or 0.0)
+        self.hist[key] = self.hist.get(key, 0) + 1
+        if exception is not None:
+            self.failures += 1
+            message = f"{request_type} {name}: {str(exception)[:160]}"
+            self.errors[message] = self.errors.get(message, 0) + 1
+
+    def absorb(self, data: dict[str, Any]) -> None:
+        self.requests += int(data.get("requests", 0))
+        self.failures += int(data.get("failures", 0))
+        for k, v in (data.get("hist") or {}).items():
+            self.hist[int(k)] = self.hist.get(int(k), 0) + int(v)
+        for k, v in (data.get("errors") or {}).items():
+            self.errors[k] = self.errors.get(k, 0) + int(v)
+
+    def take(self) -> dict[str, Any]:
+        data = {"requests": self.requests, "failures": self.failures, "hist": self.hist, "errors": self.errors}
+        self.__init__()  # type: ignore[misc]
+        return data
+
+
+def emit(kind: str, **data: Any) -> None:
+    sys.stdout.write(json.dumps({"type": kind, **data}) + "\n")
+    sys.stdout.flush()
+
+
+def final_stats(env: Environment) -> dict[str, Any]:
+    def entry(s: Any) -> dict[str, Any]:
+        return {"method": s.method or "", "name": s.name, "requests": s.num_requests, "failures": s.num_failures,
+                "avg_ms": round(s.avg_response_time, 1), "p50_ms": s.get_response_time_percentile(0.5),
+                "p95_ms": s.get_response_time_percentile(0.95), "p99_ms": s.get_response_time_percentile(0.99),
+                "max_ms": round(s.max_response_time or 0, 1), "rps": round(s.total_rps, 2)}
+
+    return {"total": entry(env.stats.total),
+            "endpoints": [entry(s) for s in sorted(env.stats.entries.values(), key=lambda s: s.name)],
+            "errors": [{"method": e.method, "name": e.name, "error": str(e.error), "count": e.occurrences}
+                       for e in env.stats.errors.values()]}
+
+
+def main(spec: dict[str, Any]) -> int:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    locustfile.CONFIG.update(spec["config"])
+    mode = spec.get("mode", "local")
+    shape = Shape(**spec["shape"])
+    user_class = getattr(locustfile, spec["user_class"])
+    interval = Interval()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: _stop.update(requested=True))
+
+    if mode == "worker":
+        env = Environment(user_classes=[user_class], host=spec["host"], events=events)
+        runner: Any = env.create_worker_runner(spec["master_host"], int(spec["master_port"]))
+        events.request.add_listener(interval.on_request)
+        events.report_to_master.add_listener(lambda client_id, data: data.update(eduops=interval.take()))
+        done = gevent.spawn(runner.greenlet.join)  # ends when the master says quit
+        while not done.ready() and not _stop["requested"]:
+            gevent.sleep(0.2)
+        runner.quit()
+        return 0
+
+    env = Environment(user_classes=[user_class], host=spec["host"], events=events,
+                      shape_class=locustfile.EduopsShape(shape))
+    if mode == "master":
+        runner = env.create_master_runner("127.0.0.1", int(spec["master_port"]))
+        events.worker_report.add_listener(lambda client_id, data: interval.absorb(data.get("eduops") or {}))
+        deadline = time.monotonic() + float(spec.get("connect_timeout_s", 30))
+        while len(runner.clients.ready) < int(spec["expect_workers"]):
+            if time.monotonic() > deadline or _stop["requested"]:
+                emit("error", message=f"only {len(runner.clients.ready)} of {spec['expect_workers']} Locust "
+                                      "workers connected")
+                runner.quit()
+                return 3
+            gevent.sleep(0.1)
+    else:
+        runner = env.create_local_runner()
+        events.request.add_listener(interval.on_request)
+
+    tick_s = float(spec.get("tick_s", 1.0))
+    emit("start", mode=mode, host=spec["host"], shape=spec["shape"], user_class=spec["user_class"])
+    started = last = time.monotonic()
+    runner.start_shape()
+    gevent.sleep(0.05)
+    while not _stop["requested"] and runner.state not in (STOPPED, "quitting"):
+        gevent.sleep(max(0.0, tick_s - (time.monotonic() - last)))
+        now = time.monotonic()
+        t, dt, last = now - started, now - last, now
+        data = interval.take()
+        wanted = target(shape, t)
+        tick = {"t": round(t, 3), "dt": round(dt, 3), "users": runner.user_count,
+                "target": wanted[0] if wanted else 0, **data,
+                "rps": round(data["requests"] / dt, 2) if dt > 0 else 0.0,
+                "p50": percentile(data["hist"], 0.5), "p95": percentile(data["hist"], 0.95),
+                "p99": percentile(data["hist"], 0.99)}
+        if shape.kind == "step":
+            tick["step"] = step_index(shape, t)
+        if spec.get("config", {}).get("arrival_rate"):
+            tick["in_flight"] = locustfile.ArrivalUser.in_flight
+        emit("tick", **tick)
+    stopped_early = _stop["requested"]
+    runner.quit()
+    gevent.sleep(0.2 if mode == "local" else 1.5)  # workers send their last report
+    emit("final", stopped_early=stopped_early, duration_s=round(time.monotonic() - started, 2), **final_stats(env))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(json.loads(Path(sys.argv[1]).read_text())))
