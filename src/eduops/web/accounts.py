@@ -84,9 +84,7 @@ def set_role(engine: Engine, username: str, role: str, *, actor: str, source_ip:
         return user_to_dict(user)
 
 
-def set_disabled(
-    engine: Engine, username: str, disabled: bool, *, actor: str, source_ip: str = ""
-) -> dict[str, Any]:
+def set_disabled(engine: Engine, username: str, disabled: bool, *, actor: str, source_ip: str = "") -> dict[str, Any]:
     """Disable (ending every session of the user) or enable a user."""
     now = utcnow()
     with session_scope(engine) as session:
@@ -128,9 +126,7 @@ def reset_password(
     return password
 
 
-def set_preferences(
-    engine: Engine, user_id: int, *, language: str | None = None, timezone: str | None = None
-) -> None:
+def set_preferences(engine: Engine, user_id: int, *, language: str | None = None, timezone: str | None = None) -> None:
     with session_scope(engine) as session:
         user = session.get(User, user_id)
         if user is None:

@@ -89,9 +89,7 @@ def audit_verify(request: Request, _: Principal = Depends(require("admin"))) -> 
 
 
 async def _plotly_js(request: Request) -> FileResponse:
-    return FileResponse(
-        PLOTLY_JS, media_type="text/javascript", headers={"cache-control": "public, max-age=86400"}
-    )
+    return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"cache-control": "public, max-age=86400"})
 
 
 def setup(app: FastAPI) -> None:

@@ -56,9 +56,7 @@ def create_key(
     """A new key; returns its description and the whole key, which is never shown again."""
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown or not scopes:
-        raise UsageError(
-            f"scopes must be one or more of {', '.join(SCOPES)}; got {', '.join(unknown) or 'none'}"
-        )
+        raise UsageError(f"scopes must be one or more of {', '.join(SCOPES)}; got {', '.join(unknown) or 'none'}")
     if not name.strip() or len(name) > 128:
         raise UsageError("a key needs a name of 1–128 characters saying who uses it")
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
@@ -89,11 +87,7 @@ def verify(engine: Engine, key_id: str, secret: str, now: datetime) -> dict[str,
     """The live key matching id and secret (its last use recorded), or None."""
     with session_scope(engine) as session:
         row = session.scalar(sa.select(ApiKey).where(ApiKey.key_id == key_id))
-        if (
-            row is None
-            or row.revoked_at is not None
-            or not hmac.compare_digest(row.secret_hash, _hash(secret))
-        ):
+        if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
             return None
         if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
             row.last_used_at = now

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
+from collections.abc import Collection
 
 from fastapi import FastAPI
 
@@ -12,7 +14,8 @@ from eduops.core.workspace import Workspace
 from eduops.web import errors
 
 
-def create_app(ws: Workspace) -> FastAPI:
+def create_app(ws: Workspace, domains: Collection[str] | None = None) -> FastAPI:
+    """The app with every domain's routes, or only those of ``domains`` (e.g. ``("core", "web")``)."""
     app = FastAPI(
         title="eduops",
         version=__version__,
@@ -32,7 +35,14 @@ def create_app(ws: Workspace) -> FastAPI:
 
     app.state.background_run = background_run
     errors.install(app)
-    for module in domain_modules("api"):
+    if domains is None:
+        modules = domain_modules("api")
+    else:
+        modules = [importlib.import_module(f"eduops.{d}.api") for d in domains]
+    app.state.nav = sorted(
+        (item for module in modules for item in getattr(module, "NAV", [])), key=lambda i: (i.order, i.label)
+    )
+    for module in modules:
         if hasattr(module, "router"):
             app.include_router(module.router)
         if hasattr(module, "pages"):

@@ -95,10 +95,7 @@ def record_audit(
     session.add(entry)
     session.flush()  # takes the write lock and the id before the predecessor is read
     prev = session.scalar(
-        sa.select(AuditEntry.entry_hash)
-        .where(AuditEntry.id < entry.id)
-        .order_by(AuditEntry.id.desc())
-        .limit(1)
+        sa.select(AuditEntry.entry_hash).where(AuditEntry.id < entry.id).order_by(AuditEntry.id.desc()).limit(1)
     )
     entry.prev_hash = prev or GENESIS
     # the digest must match what verify reads back: round-trip JSON and time as stored

@@ -15,9 +15,10 @@ from fastapi import Request
 
 from eduops.db import session_scope, utcnow
 from eduops.web import apikeys, sessions
+from eduops.web.middleware import SESSION_COOKIE
 from eduops.web.security import Principal
 
-SESSION_COOKIE = "eduops_session"
+__all__ = ["SESSION_COOKIE", "authenticate", "client_ip", "clock"]
 
 
 def clock(request: Request) -> datetime:

@@ -58,9 +58,7 @@ def users_list(as_json: JSON = False) -> None:
 
 
 @users_app.command("set-role")
-def users_set_role(
-    name: str, role: Annotated[str, typer.Argument(help="the new role")], as_json: JSON = False
-) -> None:
+def users_set_role(name: str, role: Annotated[str, typer.Argument(help="the new role")], as_json: JSON = False) -> None:
     """Change a user's role."""
     info = accounts.set_role(workspace().engine, name, role, actor=ACTOR)
     print_json(info) if as_json else out.print(f"{name} is now {role}")
@@ -140,9 +138,7 @@ def keys_revoke(
 @audit_app.command("list")
 def audit_list(
     actor: Annotated[str, typer.Option(help="only this actor")] = "",
-    action: Annotated[
-        str, typer.Option(help="only actions starting with this, e.g. 'login' or 'user.'")
-    ] = "",
+    action: Annotated[str, typer.Option(help="only actions starting with this, e.g. 'login' or 'user.'")] = "",
     target: Annotated[str, typer.Option(help="only targets containing this")] = "",
     limit: Annotated[int, typer.Option(min=1, max=100000)] = 50,
     as_json: JSON = False,

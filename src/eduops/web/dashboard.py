@@ -59,11 +59,7 @@ def tiles(engine: Engine) -> list[Tile]:
             .tuples()
             .all()
         )
-        rows = (
-            session.scalars(sa.select(CheckRun).where(CheckRun.run_id.in_(latest.values()))).all()
-            if latest
-            else []
-        )
+        rows = session.scalars(sa.select(CheckRun).where(CheckRun.run_id.in_(latest.values()))).all() if latest else []
     found: list[Tile] = []
     for area in AREAS:
         mine = [r for r in rows if r.area == area and r.run_id == latest.get(area)]

@@ -92,9 +92,7 @@ def login(
         throttle.log_attempt(session, username, source_ip, now, "ok")
         if old_token:
             found = session.scalar(
-                sa.select(sessions.WebSession).where(
-                    sessions.WebSession.token_hash == sessions.token_hash(old_token)
-                )
+                sa.select(sessions.WebSession).where(sessions.WebSession.token_hash == sessions.token_hash(old_token))
             )
             if found is not None:
                 sessions.end(session, found, now, "replaced at login")

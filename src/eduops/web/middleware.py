@@ -20,6 +20,7 @@ from eduops.web.i18n import gettext, pick_language
 from eduops.web.security import current_principal
 
 PRE_COOKIE = "eduops_csrf"
+SESSION_COOKIE = "eduops_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 MAX_FORM_BYTES = 64 * 1024 * 1024
 CSP = (
@@ -39,6 +40,16 @@ HEADERS = {
 
 def is_api_path(path: str) -> bool:
     return path.startswith(("/api/", "/xapi", "/healthz", "/metrics"))
+
+
+def needs_csrf(request: Request) -> bool:
+    """A state change that rides on a cookie: a page form, or an API call carrying the session cookie.
+
+    A call with an Authorization header (API key) or without any cookie has nothing to forge.
+    """
+    if request.method in SAFE_METHODS or "authorization" in request.headers:
+        return False
+    return SESSION_COOKIE in request.cookies or not is_api_path(request.url.path)
 
 
 def is_https(request: Request) -> bool:
@@ -85,7 +96,7 @@ class ConsoleMiddleware:
                 pre = new_pre = secrets.token_urlsafe(32)
             state["csrf_token"] = pre
 
-        if scope["method"] not in SAFE_METHODS and "authorization" not in request.headers:
+        if needs_csrf(request):
             body = await _read_body(receive)
             sent = False
 
@@ -158,9 +169,7 @@ def replay_for_check(body: bytes) -> Receive:
     return receive
 
 
-def cookie_header(
-    name: str, value: str, *, https: bool, max_age: int | None = None, http_only: bool = True
-) -> str:
+def cookie_header(name: str, value: str, *, https: bool, max_age: int | None = None, http_only: bool = True) -> str:
     parts = [f"{name}={value}", "Path=/", "SameSite=Lax"]
     if http_only:
         parts.append("HttpOnly")

@@ -24,9 +24,7 @@ from eduops.web.security import current_principal
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     folders = [str(PACKAGE_DIR / "web" / "templates")] + [
-        str(PACKAGE_DIR / d / "templates")
-        for d in domains()
-        if d != "web" and (PACKAGE_DIR / d / "templates").is_dir()
+        str(PACKAGE_DIR / d / "templates") for d in domains() if d != "web" and (PACKAGE_DIR / d / "templates").is_dir()
     ]
     return Environment(
         loader=ChoiceLoader([FileSystemLoader(f) for f in folders]),
@@ -40,6 +38,12 @@ def navigation() -> list[NavItem]:
     for module in domain_modules("api"):
         items.extend(getattr(module, "NAV", []))
     return sorted(items, key=lambda i: (i.order, i.label))
+
+
+def nav_items(request: Request) -> list[NavItem]:
+    """The app's navigation (from the domains it was built with), else every domain's."""
+    items: list[NavItem] | None = getattr(request.app.state, "nav", None)
+    return items if items is not None else navigation()
 
 
 def language_of(request: Request) -> str:
@@ -72,7 +76,7 @@ def render(
         "lang": lang,
         "principal": principal,
         "can": lambda permission: bool(principal and principal.can(permission)),
-        "nav": [i for i in navigation() if principal and principal.can(i.permission)],
+        "nav": [i for i in nav_items(request) if principal and principal.can(i.permission)],
         "fmt_time": fmt_time,
         "csrf_token": getattr(request.state, "csrf_token", ""),
     }

@@ -20,9 +20,7 @@ def serve(
     log_level: str = "warning",
 ) -> None:
     app = create_app(ws)
-    scheduler = (
-        Scheduler(ws.engine, ws.settings) if with_scheduler and ws.settings.scheduler.enabled else None
-    )
+    scheduler = Scheduler(ws.engine, ws.settings) if with_scheduler and ws.settings.scheduler.enabled else None
     if scheduler:
         scheduler.start()
     logging.getLogger("eduops").setLevel(logging.INFO)

@@ -81,9 +81,7 @@ def end(session: Session, row: WebSession, now: datetime, reason: str) -> None:
         row.ended_at, row.end_reason = now, reason
 
 
-def end_for_user(
-    session: Session, user_id: int, now: datetime, reason: str, keep_id: int | None = None
-) -> int:
+def end_for_user(session: Session, user_id: int, now: datetime, reason: str, keep_id: int | None = None) -> int:
     query = sa.update(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
     if keep_id is not None:
         query = query.where(WebSession.id != keep_id)

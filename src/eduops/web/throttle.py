@@ -28,9 +28,7 @@ class Policy:
 ACCOUNT_POLICY = Policy(
     free_failures=5, window=timedelta(minutes=15), max_delay=timedelta(minutes=15), hourly_limit=100
 )
-IP_POLICY = Policy(
-    free_failures=20, window=timedelta(minutes=15), max_delay=timedelta(minutes=15), hourly_limit=1000
-)
+IP_POLICY = Policy(free_failures=20, window=timedelta(minutes=15), max_delay=timedelta(minutes=15), hourly_limit=1000)
 
 
 def blocked_until(failures: list[datetime], now: datetime, policy: Policy) -> datetime | None:
@@ -62,21 +60,15 @@ def _failures(session: Session, column: sa.ColumnElement[str], value: str, now: 
 
 def check(session: Session, username: str, source_ip: str, now: datetime) -> datetime | None:
     """When the attempt may go ahead, if it must wait; considers the account and the source IP."""
-    waits = [
-        blocked_until(_failures(session, LoginAttempt.username, username.lower(), now), now, ACCOUNT_POLICY)
-    ]
+    waits = [blocked_until(_failures(session, LoginAttempt.username, username.lower(), now), now, ACCOUNT_POLICY)]
     if source_ip:
-        waits.append(
-            blocked_until(_failures(session, LoginAttempt.source_ip, source_ip, now), now, IP_POLICY)
-        )
+        waits.append(blocked_until(_failures(session, LoginAttempt.source_ip, source_ip, now), now, IP_POLICY))
     found = [w for w in waits if w is not None]
     return max(found) if found else None
 
 
 def log_attempt(session: Session, username: str, source_ip: str, now: datetime, outcome: str) -> None:
-    session.add(
-        LoginAttempt(username=username.lower()[:64], source_ip=source_ip[:64], at=now, outcome=outcome)
-    )
+    session.add(LoginAttempt(username=username.lower()[:64], source_ip=source_ip[:64], at=now, outcome=outcome))
 
 
 def purge(session: Session, now: datetime, keep: timedelta = timedelta(days=30)) -> int:

@@ -59,7 +59,5 @@ def use_code(session: Session, user_id: int, secret: str, code: str, now: dateti
             session.add(TotpUsedStep(user_id=user_id, step=step, used_at=now))
     except IntegrityError:
         return False
-    session.execute(
-        sa.delete(TotpUsedStep).where(TotpUsedStep.user_id == user_id, TotpUsedStep.step < step - 10)
-    )
+    session.execute(sa.delete(TotpUsedStep).where(TotpUsedStep.user_id == user_id, TotpUsedStep.step < step - 10))
     return True

@@ -92,9 +92,7 @@ async def logout_submit(request: Request, who: Principal = Depends(require("read
             login.logout, ws_of(request).engine, token, now=clock(request), source_ip=client_ip(request)
         )
     response = RedirectResponse("/login", status_code=303)
-    response.headers.append(
-        "set-cookie", cookie_header(SESSION_COOKIE, "", https=is_https(request), max_age=0)
-    )
+    response.headers.append("set-cookie", cookie_header(SESSION_COOKIE, "", https=is_https(request), max_age=0))
     return response
 
 
@@ -173,9 +171,7 @@ def end_other_sessions(request: Request, who: Principal = Depends(require("read"
 
 
 @router.post("/account/timezone")
-def set_timezone(
-    request: Request, timezone: str = Form(...), who: Principal = Depends(require("read"))
-) -> Response:
+def set_timezone(request: Request, timezone: str = Form(...), who: Principal = Depends(require("read"))) -> Response:
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -187,9 +183,7 @@ def set_timezone(
 @router.get("/account/totp", response_class=HTMLResponse)
 def totp_setup_page(request: Request, who: Principal = Depends(require("read"))) -> Response:
     secret = totp.new_secret()
-    return render(
-        request, "web/totp.html", {"secret": secret, "uri": totp.provisioning_uri(secret, who.name)}
-    )
+    return render(request, "web/totp.html", {"secret": secret, "uri": totp.provisioning_uri(secret, who.name)})
 
 
 @router.post("/account/totp")
@@ -212,9 +206,7 @@ def totp_enable(
                 {
                     "secret": secret,
                     "uri": totp.provisioning_uri(secret, who.name),
-                    "error": gettext(
-                        "That code does not match; check the clock of your phone and try again.", lang
-                    ),
+                    "error": gettext("That code does not match; check the clock of your phone and try again.", lang),
                 },
                 status_code=400,
             )
@@ -233,9 +225,7 @@ def totp_enable(
 
 
 @router.post("/account/totp/disable")
-def totp_disable(
-    request: Request, code: str = Form(...), who: Principal = Depends(require("read"))
-) -> Response:
+def totp_disable(request: Request, code: str = Form(...), who: Principal = Depends(require("read"))) -> Response:
     now = clock(request)
     with session_scope(ws_of(request).engine) as session:
         user = session.scalar(sa.select(User).where(User.id == who.user_id))

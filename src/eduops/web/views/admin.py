@@ -67,9 +67,7 @@ def user_role(
 def user_disable(
     username: str, request: Request, disabled: bool = Form(True), who: Principal = Depends(require("admin"))
 ) -> Response:
-    accounts.set_disabled(
-        ws_of(request).engine, username, disabled, actor=who.name, source_ip=client_ip(request)
-    )
+    accounts.set_disabled(ws_of(request).engine, username, disabled, actor=who.name, source_ip=client_ip(request))
     return back("/admin/users")
 
 
@@ -132,9 +130,7 @@ def audit_page(
 
     def day(value: str, plus: int = 0) -> datetime | None:
         try:
-            return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time(), tz) + timedelta(
-                days=plus
-            )
+            return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time(), tz) + timedelta(days=plus)
         except ValueError:
             return None
 
