@@ -4,7 +4,6 @@ header grade follows the Observatory rules."""
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,8 +15,7 @@ from eduops.security.headers import grade
 from eduops.security.service import run_scan
 from eduops.security.webscan import fetch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from weak_nginx import NGINX, weak_nginx  # noqa: E402
+from tests.security.weak_nginx import NGINX, weak_nginx
 
 
 @pytest.fixture(scope="module")

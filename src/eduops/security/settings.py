@@ -47,6 +47,18 @@ class SecuritySettings(BaseModel):
     cert_warn_days: int = Field(30, ge=0)
     cert_crit_days: int = Field(7, ge=0)
     timeout_seconds: float = Field(10.0, gt=0)
+    rate_limits: bool = Field(True, description="limit /api/ and /xapi/ requests per API key and per IP")
+    rate_limit_per_key: str = "600/minute"
+    rate_limit_per_ip: str = "300/minute"
+    ingest_rate_limit_per_key: str = "6000/minute"
+    ingest_rate_limit_per_ip: str = "3000/minute"
+    trust_forwarded_for: bool = Field(False, description="take the client IP from X-Forwarded-For (behind a proxy)")
+    access_logs: list[Path] = Field(default_factory=list, description="combined-format access logs for the "
+                                                                      "traffic anomaly signal")
+    term_starts: list[str] = Field(default_factory=list, description="YYYY-MM-DD: surges within a week after "
+                                                                     "are expected")
+    surge_ratio: float = Field(3.0, gt=1, description="requests per hour this many times the baseline is a surge")
+    failed_login_burst: int = Field(20, ge=2, description="failed logins within 5 minutes that make a burst")
 
     @field_validator("ports")
     @classmethod

@@ -1,0 +1,107 @@
+"""Security API, the console page (score per area and trend) and the rate-limit middleware."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from eduops.core.plugins import NavItem
+from eduops.security.scoring import AREA_TITLES, AREAS, week_over_week
+from eduops.web.security import Principal, require
+
+router = APIRouter(prefix="/api/v1/security", tags=["security"])
+pages = APIRouter()
+NAV = [NavItem("/security", "Security", "read", 60)]
+
+
+def _ws(request: Request) -> Any:
+    return request.app.state.workspace
+
+
+@router.get("/latest")
+def get_latest(request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    """The newest scan: status, score per area, findings with severity and remedy."""
+    from eduops.errors import NotFound
+    from eduops.security.service import latest
+
+    scan = latest(_ws(request).engine)
+    if scan is None:
+        raise NotFound("no security scan yet; run `eduops security scan` or the weekly-security task")
+    return scan
+
+
+@router.get("/history")
+def get_history(request: Request, limit: int = Query(100, ge=1, le=1000),
+                _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    """Scores per area over time and the change week over week."""
+    from datetime import UTC, datetime
+
+    from eduops.security.service import history
+
+    points = history(_ws(request).engine, limit)
+    return {"points": [{"at": p.at.isoformat(), "score": p.score, "areas": p.areas} for p in points],
+            "week_over_week": week_over_week(points, datetime.now(UTC))}
+
+
+@router.post("/scan", status_code=200)
+async def post_scan(request: Request, areas: str | None = Query(None, description="comma-separated areas"),
+                    who: Principal = Depends(require("ops"))) -> dict[str, Any]:
+    """Scan now (may take a minute with TLS hosts); the result is stored in the history."""
+    from eduops.security.cli import _areas
+    from eduops.security.service import run_scan
+
+    ws = _ws(request)
+    report = await run_in_threadpool(run_scan, ws.settings, ws.engine, None, _areas(areas), trigger=f"api:{who.name}")
+    return report.to_dict()
+
+
+def trend_figure(points: list[dict[str, Any]]) -> str:
+    data = [{"type": "scatter", "mode": "lines+markers", "name": "overall", "x": [p["at"] for p in points],
+             "y": [p["score"] for p in points], "line": {"width": 3}}]
+    for area in AREAS:
+        ys = [p["areas"].get(area) for p in points]
+        if any(y is not None for y in ys):
+            data.append({"type": "scatter", "mode": "lines", "name": AREA_TITLES[area],
+                         "x": [p["at"] for p in points], "y": ys})
+    figure = {"data": data, "layout": {"yaxis": {"range": [0, 105], "title": "score"},
+                                       "legend": {"orientation": "h"}}}
+    return json.dumps(figure, ensure_ascii=False, default=str).replace("<", "\\u003c")
+
+
+@pages.get("/security", response_class=HTMLResponse)
+def security_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+    from datetime import UTC, datetime
+
+    from eduops.security.service import history, latest
+    from eduops.web.pages import render
+
+    ws = _ws(request)
+    points = history(ws.engine, 60)
+    scan = latest(ws.engine)
+    rows = [{"at": p.at.isoformat(), "score": p.score, "areas": p.areas} for p in points]
+    delta = week_over_week(points, datetime.now(UTC))
+    tiles = [{"area": a, "title": AREA_TITLES[a], "score": (scan or {}).get("scores", {}).get(a),
+              "delta": delta.get(a)} for a in AREAS]
+    order = {"crit": 0, "warn": 1, "info": 2}
+    findings = sorted((scan or {}).get("findings", []), key=lambda f: order.get(f["severity"], 3))
+    return render(request, "security/index.html", {"scan": scan, "tiles": tiles, "delta": delta.get("overall"),
+                                                    "findings": findings, "chart": trend_figure(rows)})
+
+
+def setup(app: FastAPI) -> None:
+    """Rate limits on /api/ and /xapi/ (per API key and per IP), from the [security] settings."""
+    from eduops.security.ratelimit import RateLimitMiddleware, parse_policy
+    from eduops.security.settings import security_settings
+
+    settings = app.state.workspace.settings
+    sec = security_settings(settings)
+    if not sec.rate_limits:
+        return
+    policy = parse_policy(sec.rate_limit_per_key, sec.rate_limit_per_ip, sec.ingest_rate_limit_per_key,
+                          sec.ingest_rate_limit_per_ip)
+    app.add_middleware(RateLimitMiddleware, policy=policy, storage_url=settings.redis_url,
+                       trust_forwarded=sec.trust_forwarded_for)

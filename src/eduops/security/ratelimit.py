@@ -1,0 +1,117 @@
+"""Rate limits on the API and the ingestion endpoints, with ``limits``: per API key and per client IP.
+
+In memory by default; in Redis when ``redis_url`` (EDUOPS_REDIS_URL) is set, so several
+``eduops serve`` processes share one budget. Over the limit the answer is 429 with Retry-After.
+If Redis cannot be reached the request goes through (logged): a limiter outage must not become an
+API outage.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from eduops.errors import ConfigError
+
+log = logging.getLogger(__name__)
+PROTECTED = ("/api/", "/xapi/")
+INGEST = ("/xapi/", "/api/v1/rtc", "/api/v1/feedback")
+
+
+@dataclass(frozen=True)
+class Policy:
+    per_key: RateLimitItem
+    per_ip: RateLimitItem
+    ingest_per_key: RateLimitItem
+    ingest_per_ip: RateLimitItem
+
+
+def parse_policy(per_key: str, per_ip: str, ingest_per_key: str, ingest_per_ip: str) -> Policy:
+    try:
+        return Policy(parse(per_key), parse(per_ip), parse(ingest_per_key), parse(ingest_per_ip))
+    except ValueError as exc:
+        raise ConfigError(f"[security] rate limit: {exc}; write e.g. '600/minute' or '20/second'") from None
+
+
+def api_key_id(authorization: str | None) -> str | None:
+    """The key id of an ``eduk_<id>_<secret>`` key (never the secret), or None."""
+    if not authorization:
+        return None
+    try:
+        from eduops.web.auth import key_from_header
+    except ImportError:  # console not installed
+        scheme, _, value = authorization.partition(" ")
+        parts = value.strip().split("_") if scheme.lower() == "bearer" else []
+        return parts[1] if len(parts) >= 3 and parts[0] == "eduk" else None
+    parsed = key_from_header(authorization)
+    return parsed[0] if parsed else None
+
+
+def client_ip(scope: Scope, trust_forwarded: bool) -> str:
+    if trust_forwarded:
+        for name, value in scope.get("headers") or []:
+            if name == b"x-forwarded-for":
+                return value.decode("latin-1").split(",")[0].strip()
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+def limits_for(path: str, policy: Policy) -> tuple[RateLimitItem, RateLimitItem]:
+    if path.startswith(INGEST):
+        return policy.ingest_per_key, policy.ingest_per_ip
+    return policy.per_key, policy.per_ip
+
+
+class RateLimitMiddleware:
+    """ASGI middleware: every /api/ and /xapi/ request counts against its API key and its IP."""
+
+    def __init__(self, app: ASGIApp, policy: Policy, storage_url: str = "", trust_forwarded: bool = False,
+                 key_prefix: str = "eduops-rl") -> None:
+        self.app = app
+        self.policy = policy
+        self.trust_forwarded = trust_forwarded
+        if storage_url:
+            url = "async+" + storage_url if not storage_url.startswith("async+") else storage_url
+            storage = storage_from_string(url, implementation="redispy", key_prefix=key_prefix)
+        else:
+            storage = storage_from_string("async+memory://")
+        self.limiter = MovingWindowRateLimiter(storage)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PROTECTED):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers") or []}
+        key_limit, ip_limit = limits_for(scope["path"], self.policy)
+        checks = [(ip_limit, "ip", client_ip(scope, self.trust_forwarded))]
+        key_id = api_key_id(headers.get("authorization"))
+        if key_id:
+            checks.insert(0, (key_limit, "key", key_id))
+        for item, kind, who in checks:
+            try:
+                allowed = await self.limiter.hit(item, kind, who)
+                if allowed:
+                    continue
+                stats = await self.limiter.get_window_stats(item, kind, who)
+            except Exception as exc:  # noqa: BLE001 - Redis down: let the request through, say so
+                log.warning("rate limiter unavailable, not limiting: %s", exc)
+                break
+            retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+            what = "this API key" if kind == "key" else "this address"
+            response = JSONResponse(
+                {"error": f"too many requests from {what}: limit {item}; retry in {retry_after}s",
+                 "retry_after": retry_after},
+                status_code=429, headers={"Retry-After": str(retry_after), "X-RateLimit-Limit": str(item.amount)})
+            await response(scope, receive, send)
+            log.info("rate limited %s %s on %s", kind, who if kind == "key" else "(ip)", Request(scope).url.path)
+            return
+        await self.app(scope, receive, send)

@@ -1,0 +1,89 @@
+"""Rate limits: 429 with Retry-After, per API key and per IP, in memory and in the local Redis."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from eduops.errors import ConfigError
+from eduops.security.ratelimit import RateLimitMiddleware, api_key_id, parse_policy
+
+from tests.conftest import REDIS_URL, service_missing
+
+
+def app_with(storage_url: str = "", per_key: str = "5/minute", per_ip: str = "3/minute") -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/api/v1/ping")
+    def ping() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    @app.post("/xapi/statements")
+    def statements() -> dict[str, str]:
+        return {"stored": "1"}
+
+    @app.get("/login")
+    def login() -> dict[str, str]:
+        return {"page": "login"}
+
+    policy = parse_policy(per_key, per_ip, "8/minute", "4/minute")
+    app.add_middleware(RateLimitMiddleware, policy=policy, storage_url=storage_url,
+                       key_prefix=f"eduops-test-{uuid.uuid4().hex}")
+    return app
+
+
+def key(key_id: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer eduk_{key_id}_{'s' * 32}"}
+
+
+@pytest.mark.parametrize("storage", ["memory", "redis"])
+def test_limits_per_ip_and_per_key(storage: str) -> None:
+    url = ""
+    if storage == "redis":
+        import redis
+
+        try:
+            redis.Redis.from_url(REDIS_URL).ping()
+        except redis.RedisError as exc:
+            service_missing("Redis at 127.0.0.1:6379", exc)
+        url = REDIS_URL
+    with TestClient(app_with(url)) as client:  # one event loop, as under uvicorn
+        assert [client.get("/api/v1/ping").status_code for _ in range(4)] == [200, 200, 200, 429]
+        refused = client.get("/api/v1/ping")
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert "retry in" in refused.json()["error"]
+        assert client.get("/login").status_code == 200  # console pages are not limited here
+        # the same IP with an API key still counts against the IP
+        assert client.get("/api/v1/ping", headers=key("abc")).status_code == 429
+
+
+def test_key_limit_applies_before_ip_limit() -> None:
+    client = TestClient(app_with(per_key="2/minute", per_ip="100/minute"))
+    assert [client.get("/api/v1/ping", headers=key("k1")).status_code for _ in range(3)] == [200, 200, 429]
+    assert client.get("/api/v1/ping", headers=key("k2")).status_code == 200  # another key has its own budget
+
+
+def test_ingestion_has_its_own_budget() -> None:
+    client = TestClient(app_with(per_ip="1/minute"))
+    assert [client.post("/xapi/statements").status_code for _ in range(5)] == [200, 200, 200, 200, 429]
+
+
+def test_redis_down_does_not_block_the_api() -> None:
+    client = TestClient(app_with("redis://127.0.0.1:1/0"))
+    assert client.get("/api/v1/ping").status_code == 200
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    (None, None), ("Bearer eduk_ab12_secretsecret", "ab12"), ("Bearer nonsense", None), ("Token x", None),
+])
+def test_api_key_id_never_the_secret(header: str | None, expected: str | None) -> None:
+    assert api_key_id(header) == expected
+
+
+def test_bad_limit_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="600/minute"):
+        parse_policy("lots", "1/minute", "1/minute", "1/minute")
