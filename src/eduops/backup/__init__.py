@@ -1,0 +1,1 @@
+"""Backups that prove themselves: consistent dumps, restic to several targets, verification, restore drills."""

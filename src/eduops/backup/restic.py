@@ -1,0 +1,311 @@
+"""The restic driver: one subprocess per command, secrets only in the child's environment.
+
+Repository locations, passwords and storage keys travel in ``RESTIC_*``/``AWS_*`` variables of the
+child process, never on its command line, so ``/proc/<pid>/cmdline`` and our logs never hold them.
+Written for restic 0.14: ``check`` and ``restore`` have no JSON, so their exit codes and text are read.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import logging
+import os
+import signal
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from eduops.errors import EduopsError, ServiceUnavailable
+
+log = logging.getLogger(__name__)
+RESTIC = os.environ.get("EDUOPS_RESTIC", "restic")
+HOSTNAME = "eduops"  # one host name for every snapshot, so copies and retention group the same way
+
+
+class TargetError(ServiceUnavailable):
+    """A restic repository could not be used; the message names the target and what to do."""
+
+
+class ResticFailed(EduopsError):
+    """restic ran but reported a failure."""
+
+
+@dataclass
+class Repository:
+    """A restic repository as eduops drives it: where it is, its secrets, extra ``-o`` options."""
+
+    name: str
+    location: str
+    password: str
+    env: dict[str, str] = field(default_factory=dict)
+    options: list[str] = field(default_factory=list)
+    limit_upload_kib: int = 0
+
+    def child_env(self, cache_dir: Path | None = None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("RESTIC_", "AWS_"))}
+        env.update(self.env)
+        env["RESTIC_REPOSITORY"] = self.location
+        env["RESTIC_PASSWORD"] = self.password
+        if cache_dir is not None:
+            env["RESTIC_CACHE_DIR"] = str(cache_dir)
+        return env
+
+    def secrets(self) -> list[str]:
+        values = [self.password, *self.env.values()]
+        return [v for v in values if v and len(v) >= 4]
+
+    def global_args(self) -> list[str]:
+        args: list[str] = []
+        for opt in self.options:
+            args += ["-o", opt]
+        if self.limit_upload_kib:
+            args += ["--limit-upload", str(self.limit_upload_kib)]
+        return args
+
+
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """Replace every secret in ``text`` before it reaches a log, a record or an error message."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "****")
+    return text
+
+
+def _die_with_parent() -> None:
+    # restic and the dump tools die with eduops (kill -9 included), so no orphan finishes a snapshot
+    # that eduops never recorded
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def classify(repo: Repository, stderr: str, code: int) -> EduopsError:
+    """Turn restic's text into an error a person can act on, naming the target."""
+    text = scrub(stderr, repo.secrets()).strip()
+    low = text.lower()
+    tail = text.splitlines()[-1] if text else f"exit code {code}"
+    if "wrong password" in low or "no key found" in low:
+        return TargetError(
+            f"target {repo.name!r}: wrong repository password (restic: {tail}); "
+            "set the right one with `eduops backup secret`"
+        )
+    if "is there a repository at the following location" in low or "unable to open config file" in low:
+        return TargetError(
+            f"target {repo.name!r}: no restic repository at its location; "
+            "`eduops backup targets --init` creates it"
+        )
+    unreachable = (
+        "connection refused",
+        "no such host",
+        "dial tcp",
+        "i/o timeout",
+        "connection reset",
+        "ssh command exited",
+        "unable to start the sftp session",
+        "network is unreachable",
+        "permission denied (publickey",
+        "host key verification failed",
+        "connection closed",
+    )
+    if any(marker in low for marker in unreachable):
+        return TargetError(f"target {repo.name!r} is unreachable: {tail}")
+    if "repository is already locked" in low:
+        return TargetError(f"target {repo.name!r} is locked by another restic process: {tail}")
+    return ResticFailed(f"target {repo.name!r}: restic failed ({code}): {tail}")
+
+
+def command(repo: Repository, args: Sequence[str]) -> list[str]:
+    return [RESTIC, *repo.global_args(), *args]
+
+
+def run(
+    repo: Repository,
+    args: Sequence[str],
+    *,
+    cache_dir: Path | None = None,
+    stdin: IO[bytes] | int | None = None,
+    extra_env: dict[str, str] | None = None,
+    timeout: float | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run one restic command to completion; raises a classified error on failure when ``check``."""
+    env = repo.child_env(cache_dir)
+    env.update(extra_env or {})
+    argv = command(repo, args)
+    log.info("restic %s on %s", " ".join(args[:2]), repo.name)
+    try:
+        proc = subprocess.run(
+            argv,
+            env=env,
+            stdin=stdin if stdin is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            preexec_fn=_die_with_parent,
+        )
+    except FileNotFoundError:
+        raise ServiceUnavailable(f"restic is not installed ({RESTIC}); run `make system-deps`") from None
+    except subprocess.TimeoutExpired:
+        raise TargetError(
+            f"target {repo.name!r}: restic {args[0]} did not finish within {timeout:.0f} s"
+        ) from None
+    if check and proc.returncode != 0:
+        raise classify(repo, proc.stderr, proc.returncode)
+    return proc
+
+
+def popen(
+    repo: Repository,
+    args: Sequence[str],
+    *,
+    cache_dir: Path | None = None,
+    stdin: IO[bytes] | int | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start restic with pipes, for streaming (``backup --stdin``, ``dump``)."""
+    env = repo.child_env(cache_dir)
+    env.update(extra_env or {})
+    try:
+        return subprocess.Popen(
+            command(repo, args),
+            env=env,
+            stdin=stdin if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=_die_with_parent,
+        )
+    except FileNotFoundError:
+        raise ServiceUnavailable(f"restic is not installed ({RESTIC}); run `make system-deps`") from None
+
+
+@dataclass
+class Snapshot:
+    id: str
+    time: datetime
+    tags: list[str]
+    paths: list[str]
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:8]
+
+    def tag_value(self, key: str) -> str | None:
+        for tag in self.tags:
+            if tag.startswith(key + "="):
+                return tag.split("=", 1)[1]
+        return None
+
+
+def parse_time(text: str) -> datetime:
+    # restic prints nanoseconds; Python keeps microseconds
+    head, _, rest = text.partition(".")
+    if rest:
+        digits = "".join(c for c in rest if c.isdigit())
+        zone = rest[len(digits) :]
+        text = f"{head}.{digits[:6]}{zone}"
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def snapshots(repo: Repository, tags: Sequence[str] = (), cache_dir: Path | None = None) -> list[Snapshot]:
+    args = ["snapshots", "--json"]
+    for tag in tags:
+        args += ["--tag", tag]
+    proc = run(repo, args, cache_dir=cache_dir)
+    data: list[dict[str, Any]] = json.loads(proc.stdout or "[]") or []
+    found = [
+        Snapshot(d["id"], parse_time(d["time"]), list(d.get("tags") or []), list(d.get("paths") or []))
+        for d in data
+    ]
+    return sorted(found, key=lambda s: s.time)
+
+
+def is_initialised(repo: Repository, cache_dir: Path | None = None) -> bool:
+    proc = run(repo, ["cat", "config"], cache_dir=cache_dir, check=False)
+    if proc.returncode == 0:
+        return True
+    err = classify(repo, proc.stderr, proc.returncode)
+    if "no restic repository" in err.message:
+        return False
+    raise err
+
+
+def init(
+    repo: Repository, copy_chunker_from: Repository | None = None, cache_dir: Path | None = None
+) -> None:
+    """Create the repository; a secondary takes the primary's chunker parameters so dedup holds in copies."""
+    if copy_chunker_from is None:
+        run(repo, ["init"], cache_dir=cache_dir)
+        return
+    run(repo, ["init", "--copy-chunker-params"], cache_dir=cache_dir, extra_env=from_env(copy_chunker_from))
+
+
+def from_env(source: Repository) -> dict[str, str]:
+    env = {"RESTIC_FROM_REPOSITORY": source.location, "RESTIC_FROM_PASSWORD": source.password}
+    env.update({k: v for k, v in source.env.items() if not k.startswith("AWS_")})
+    return env
+
+
+def copy(
+    source: Repository, dest: Repository, snapshot_ids: Sequence[str], cache_dir: Path | None = None
+) -> str:
+    """Copy snapshots from ``source`` to ``dest``; returns restic's report."""
+    extra = from_env(source)
+    if (
+        any(k.startswith("AWS_") for k in source.env)
+        and any(k.startswith("AWS_") for k in dest.env)
+        and {k: v for k, v in source.env.items() if k.startswith("AWS_")}
+        != {k: v for k, v in dest.env.items() if k.startswith("AWS_")}
+    ):
+        raise TargetError(
+            f"cannot copy from {source.name!r} to {dest.name!r}: restic 0.14 gives both S3 "
+            "repositories one set of AWS credentials; make the primary a local or SFTP target"
+        )
+    for k, v in source.env.items():
+        if k.startswith("AWS_"):
+            extra.setdefault(k, v)
+    proc = run(dest, ["copy", *snapshot_ids], cache_dir=cache_dir, extra_env=extra)
+    return scrub(proc.stdout + proc.stderr, source.secrets() + dest.secrets())
+
+
+def check(repo: Repository, subset: str | None, cache_dir: Path | None = None) -> tuple[bool, str]:
+    """``restic check`` (reading ``subset`` of the data when given): (no errors, restic's text)."""
+    run(repo, ["unlock"], cache_dir=cache_dir, check=False)
+    args = ["check"] + (["--read-data-subset", subset] if subset else [])
+    proc = run(repo, args, cache_dir=cache_dir, check=False)
+    text = scrub(proc.stdout + proc.stderr, repo.secrets())
+    if proc.returncode != 0 and "no errors were found" not in text:
+        err = classify(repo, proc.stderr, proc.returncode)
+        if not isinstance(err, ResticFailed):
+            raise err
+        return False, text
+    return proc.returncode == 0 and "no errors were found" in text, text
+
+
+def forget(
+    repo: Repository, snapshot_ids: Sequence[str], prune: bool = True, cache_dir: Path | None = None
+) -> str:
+    if not snapshot_ids:
+        return ""
+    run(repo, ["unlock"], cache_dir=cache_dir, check=False)
+    proc = run(repo, ["forget", *(["--prune"] if prune else []), *snapshot_ids], cache_dir=cache_dir)
+    return scrub(proc.stdout, repo.secrets())
+
+
+def stats_size(repo: Repository, cache_dir: Path | None = None) -> int:
+    proc = run(repo, ["stats", "--json", "--mode", "raw-data"], cache_dir=cache_dir)
+    return int(json.loads(proc.stdout).get("total_size", 0))
+
+
+def json_lines(stream: IO[bytes]) -> Iterator[dict[str, Any]]:
+    for raw in stream:
+        line = raw.decode(errors="replace").strip()
+        if line.startswith("{"):
+            try:
+                yield json.loads(line)
+            except ValueError:
+                continue

@@ -1,0 +1,420 @@
+"""Backups as eduops runs them: dump each source to the primary target, copy to every other, prune safely.
+
+Usable from Python without the CLI or the web app: every function takes the settings and the engine.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from eduops.backup import restic, retention, sources, streams
+from eduops.backup.models import BackupCopy, BackupRun
+from eduops.backup.restic import Repository
+from eduops.backup.settings import (
+    BackupSettings,
+    SourceSpec,
+    TargetSpec,
+    all_sources,
+    cache_dir,
+    load,
+    repository,
+    reveal,
+    secret_context,
+)
+from eduops.config import Settings
+from eduops.db import session_scope, utcnow
+from eduops.errors import EduopsError, NotFound, UsageError
+
+HOST = socket.gethostname()
+Progress = Callable[[str, float], None]
+
+
+def _quiet(message: str, fraction: float) -> None:
+    pass
+
+
+@dataclass
+class Plan:
+    """Everything one backup operation needs, resolved once from the settings."""
+
+    settings: Settings
+    conf: BackupSettings
+    sources: list[SourceSpec]
+    targets: list[TargetSpec]
+    cache: Path
+    _repos: dict[str, Repository] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, settings: Settings) -> Plan:
+        conf = load(settings)
+        return cls(settings, conf, all_sources(settings, conf), list(conf.targets), cache_dir(settings, conf))
+
+    def repo(self, name: str) -> Repository:
+        if name not in self._repos:
+            spec = next((t for t in self.targets if t.name == name), None)
+            if spec is None:
+                raise NotFound(
+                    f"no backup target {name!r}; known: {', '.join(t.name for t in self.targets) or 'none'}"
+                )
+            self._repos[name] = repository(self.settings, spec)
+        return self._repos[name]
+
+    def source(self, name: str) -> SourceSpec:
+        for spec in self.sources:
+            if spec.name == name:
+                return spec
+        raise NotFound(
+            f"no backup source {name!r}; known: {', '.join(s.name for s in self.sources) or 'none'}"
+        )
+
+    @property
+    def primary(self) -> str:
+        if not self.targets:
+            raise UsageError(
+                "no backup targets configured: add [[backup.targets]] to eduops.toml (see docs/backup.md)"
+            )
+        return self.targets[0].name
+
+    def ensure_repositories(self) -> None:
+        """Initialise missing repositories; secondaries take the primary's chunker parameters."""
+        primary = self.repo(self.primary)
+        if not restic.is_initialised(primary, self.cache):
+            restic.init(primary, cache_dir=self.cache)
+        for spec in self.targets[1:]:
+            repo = self.repo(spec.name)
+            if not restic.is_initialised(repo, self.cache):
+                restic.init(repo, copy_chunker_from=primary, cache_dir=self.cache)
+
+
+def recover_interrupted(engine: Engine) -> list[int]:
+    """Backups whose eduops process died (kill -9, power loss) become ``interrupted``."""
+    fixed = []
+    with session_scope(engine) as session:
+        for row in session.scalars(sa.select(BackupRun).where(BackupRun.status == "running")):
+            if row.host == HOST and row.pid != os.getpid() and not _alive(row.pid):
+                row.status, row.finished_at = "interrupted", utcnow()
+                row.error = f"the eduops process (pid {row.pid}) stopped during the backup"
+                fixed.append(row.id)
+    return fixed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _tags(spec: SourceSpec, backup_id: int, mode: str) -> list[str]:
+    return ["eduops", f"source={spec.name}", f"kind={spec.kind}", f"backup={backup_id}", f"mode={mode}"]
+
+
+def _dsn(plan: Plan, spec: SourceSpec) -> sources.ServerDsn:
+    password = reveal(plan.settings, spec.password, secret_context("source", spec.name, "password"))
+    return sources.ServerDsn.parse(spec.dsn, password)
+
+
+def dump_source(
+    plan: Plan, spec: SourceSpec, backup_id: int, mode: str, progress: Progress
+) -> tuple[streams.BackupResult, dict[str, Any]]:
+    """Back one source up to the primary; returns restic's result and what was recorded to prove it."""
+    repo, tags = plan.repo(plan.primary), _tags(spec, backup_id, mode)
+    if spec.kind == "postgresql":
+        import psycopg
+
+        dsn = _dsn(plan, spec)
+        conn = sources.pg_connect(dsn)
+        try:  # pg_dump reads the very snapshot the checksums are computed in
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.read_only = True
+            cur = conn.cursor()
+            cur.execute("SELECT pg_export_snapshot()")
+            snap = cur.fetchone()[0]
+            result, record = streams.from_command(
+                repo,
+                sources.pg_dump_command(dsn, snap),
+                dsn.tool_env(),
+                f"{spec.name}.dump",
+                tags,
+                plan.cache,
+                progress,
+                while_streaming=lambda: sources.pg_record(cur),
+            )
+        finally:
+            conn.close()
+        return result, record
+    if spec.kind == "mariadb":
+        dsn = _dsn(plan, spec)
+        conn = sources.mariadb_connect(dsn)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+            return streams.from_command(
+                repo,
+                sources.mariadb_dump_command(dsn),
+                dsn.tool_env(),
+                f"{spec.name}.sql",
+                tags,
+                plan.cache,
+                progress,
+                while_streaming=lambda: sources.mariadb_record(conn, dsn.database),
+            )
+        finally:
+            conn.close()
+    if spec.kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="eduops-sqlite-") as tmp:
+            copy = Path(tmp) / f"{spec.name}.sqlite"
+            record = sources.sqlite_snapshot(Path(spec.path).expanduser(), copy)
+            return streams.from_file(repo, copy, f"{spec.name}.sqlite", tags, plan.cache, progress), record
+    files = sources.select_files(spec.paths, spec.include, spec.exclude)
+    if not files:
+        raise UsageError(f"file source {spec.name!r} selects no files; check its paths and include/exclude")
+    result, record = streams.from_files(
+        repo,
+        files,
+        tags,
+        plan.cache,
+        progress,
+        force=mode == "full",
+        while_streaming=lambda: sources.tree_record(files),
+    )
+    return result, record
+
+
+def backup_source(
+    engine: Engine,
+    plan: Plan,
+    spec: SourceSpec,
+    *,
+    mode: str = "incremental",
+    run_id: int | None = None,
+    progress: Progress = _quiet,
+) -> dict[str, Any]:
+    """Back up one source, copy it to every secondary, apply retention; the row records each step."""
+    with session_scope(engine) as session:
+        row = BackupRun(
+            run_id=run_id,
+            source=spec.name,
+            kind=spec.kind,
+            mode=mode,
+            target=plan.primary,
+            status="running",
+            host=HOST,
+            pid=os.getpid(),
+            record={},
+            started_at=utcnow(),
+        )
+        session.add(row)
+        session.flush()
+        backup_id = row.id
+    t0 = time.perf_counter()
+    try:
+        result, record = dump_source(plan, spec, backup_id, mode, progress)
+    except EduopsError as exc:
+        _finish(engine, backup_id, "failed", error=exc.message, duration=time.perf_counter() - t0)
+        return backup_summary(engine, backup_id)
+    _finish(engine, backup_id, "ok", result=result, record=record, duration=time.perf_counter() - t0)
+    with session_scope(engine) as session:
+        session.add(
+            BackupCopy(
+                backup_id=backup_id,
+                target=plan.primary,
+                snapshot_id=result.snapshot_id,
+                status="ok",
+                finished_at=utcnow(),
+                error="",
+            )
+        )
+    for target in plan.targets[1:]:
+        progress(f"copy to {target.name}", 1.0)
+        copy_snapshot(engine, plan, backup_id, result.snapshot_id, target.name)
+    notes = [apply_retention(engine, plan, spec, t.name) for t in plan.targets]
+    with session_scope(engine) as session:
+        row2 = session.get(BackupRun, backup_id)
+        assert row2 is not None
+        row2.record = {**row2.record, "retention": notes}
+    return backup_summary(engine, backup_id)
+
+
+def _finish(
+    engine: Engine,
+    backup_id: int,
+    status: str,
+    *,
+    error: str = "",
+    result: streams.BackupResult | None = None,
+    record: dict[str, Any] | None = None,
+    duration: float = 0.0,
+) -> None:
+    with session_scope(engine) as session:
+        row = session.get(BackupRun, backup_id)
+        assert row is not None
+        row.status, row.error, row.finished_at, row.duration_s = status, error, utcnow(), round(duration, 3)
+        if result is not None:
+            row.snapshot_id, row.size_bytes = result.snapshot_id, result.size_bytes
+            row.added_bytes, row.files = result.added_bytes, result.files
+            row.record = {**(record or {}), **result.extra}
+
+
+def copy_snapshot(engine: Engine, plan: Plan, backup_id: int, snapshot_id: str, target: str) -> None:
+    with session_scope(engine) as session:
+        copy = BackupCopy(backup_id=backup_id, target=target, status="running", error="", started_at=utcnow())
+        session.add(copy)
+        session.flush()
+        copy_id = copy.id
+    status, error, copied = "ok", "", None
+    try:
+        dest = plan.repo(target)
+        restic.copy(plan.repo(plan.primary), dest, [snapshot_id], plan.cache)
+        found = restic.snapshots(dest, [f"backup={backup_id}"], plan.cache)
+        if not found:
+            raise restic.ResticFailed(
+                f"target {target!r}: restic copy finished but the snapshot is not there"
+            )
+        copied = found[-1].id
+    except EduopsError as exc:
+        status, error = "failed", exc.message
+    with session_scope(engine) as session:
+        row = session.get(BackupCopy, copy_id)
+        assert row is not None
+        row.status, row.error, row.snapshot_id, row.finished_at = status, error, copied, utcnow()
+
+
+def apply_retention(engine: Engine, plan: Plan, spec: SourceSpec, target: str) -> dict[str, Any]:
+    """Forget and prune what the policy drops, only after the guard found the recent snapshots there."""
+    pol = spec.retention or plan.conf.retention
+    policy = retention.Policy(
+        pol.keep_last, pol.keep_daily, pol.keep_weekly, pol.keep_monthly, pol.keep_yearly
+    )
+    try:
+        repo = plan.repo(target)
+        snaps = restic.snapshots(repo, [f"source={spec.name}"], plan.cache)
+    except EduopsError as exc:
+        return {"target": target, "applied": False, "reason": exc.message}
+    since = utcnow() - timedelta(days=pol.guard_days)
+    with session_scope(engine) as session:
+        expected = list(
+            session.scalars(
+                sa.select(BackupCopy.snapshot_id)
+                .join(BackupRun, BackupRun.id == BackupCopy.backup_id)
+                .where(
+                    BackupRun.source == spec.name,
+                    BackupCopy.target == target,
+                    BackupCopy.status == "ok",
+                    BackupCopy.finished_at >= since,
+                    BackupCopy.snapshot_id.is_not(None),
+                )
+                .order_by(BackupCopy.finished_at)
+            )
+        )
+    decided = retention.plan([(s.id, s.time) for s in snaps], policy)
+    verdict = retention.guard(
+        [s.id for s in snaps], [e for e in expected if e], decided, newest=expected[-1:]
+    )
+    if not verdict.safe:
+        return {"target": target, "applied": False, "reason": verdict.reason}
+    if decided.forget:
+        try:
+            restic.forget(repo, list(decided.forget), prune=True, cache_dir=plan.cache)
+        except EduopsError as exc:
+            return {"target": target, "applied": False, "reason": exc.message}
+        with session_scope(engine) as session:
+            session.execute(
+                sa.update(BackupCopy)
+                .where(BackupCopy.target == target, BackupCopy.snapshot_id.in_(list(decided.forget)))
+                .values(status="forgotten")
+            )
+    return {"target": target, "applied": True, "kept": len(decided.keep), "forgotten": len(decided.forget)}
+
+
+def run_backups(
+    engine: Engine,
+    settings: Settings,
+    source: str | None = None,
+    *,
+    mode: str = "incremental",
+    run_id: int | None = None,
+    progress: Progress = _quiet,
+) -> list[dict[str, Any]]:
+    """Back up one source (or all) to the primary and copy to every other target."""
+    if mode not in ("incremental", "full"):
+        raise UsageError(f"mode {mode!r}: use incremental or full")
+    plan = Plan.of(settings)
+    chosen = [plan.source(source)] if source else plan.sources
+    if not chosen:
+        raise UsageError(
+            "no backup sources: add [[backup.sources]] to eduops.toml or set include_state = true"
+        )
+    recover_interrupted(engine)
+    plan.ensure_repositories()
+    results = []
+    for i, spec in enumerate(chosen):
+        results.append(
+            backup_source(
+                engine,
+                plan,
+                spec,
+                mode=mode,
+                run_id=run_id,
+                progress=lambda m, f, _i=i, _n=spec.name: progress(
+                    f"{_n}: {m}", (_i + min(f, 1.0)) / len(chosen)
+                ),
+            )
+        )
+    return results
+
+
+def backup_summary(engine: Engine, backup_id: int) -> dict[str, Any]:
+    with session_scope(engine) as session:
+        row = session.get(BackupRun, backup_id)
+        if row is None:
+            raise NotFound(f"no backup {backup_id}")
+        copies = session.scalars(
+            sa.select(BackupCopy).where(BackupCopy.backup_id == backup_id).order_by(BackupCopy.id)
+        ).all()
+        return {
+            "id": row.id,
+            "source": row.source,
+            "kind": row.kind,
+            "mode": row.mode,
+            "status": row.status,
+            "target": row.target,
+            "snapshot_id": row.snapshot_id,
+            "started_at": row.started_at.isoformat(),
+            "finished_at": row.finished_at.isoformat() if row.finished_at else None,
+            "duration_s": row.duration_s,
+            "size_bytes": row.size_bytes,
+            "added_bytes": row.added_bytes,
+            "files": row.files,
+            "error": row.error,
+            "record": row.record,
+            "run_id": row.run_id,
+            "copies": [
+                {"target": c.target, "status": c.status, "snapshot_id": c.snapshot_id, "error": c.error}
+                for c in copies
+            ],
+        }
+
+
+def list_backups(engine: Engine, source: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    recover_interrupted(engine)
+    with session_scope(engine) as session:
+        q = sa.select(BackupRun.id).order_by(BackupRun.id.desc()).limit(limit)
+        if source:
+            q = q.where(BackupRun.source == source)
+        ids = list(session.scalars(q))
+    return [backup_summary(engine, i) for i in ids]
