@@ -1,0 +1,267 @@
+"""Feedback API: intake (API key scope ingest:feedback, the widget), support queue, clusters, work items."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from eduops.core.plugins import NavItem
+from eduops.errors import PayloadTooLarge, UsageError, ValidationFailed
+from eduops.feedback import analysis, service, workitems
+from eduops.feedback.evidence import call_quality
+from eduops.feedback.pages import pages
+from eduops.web.security import Principal, require
+
+router = APIRouter(tags=["feedback"])
+NAV = [
+    NavItem("/feedback/clusters", "Feedback", "read", 60),
+    NavItem("/feedback/support", "Support queue", "support", 61),
+    NavItem("/work-items", "Work items", "read", 62),
+]
+__all__ = ["NAV", "pages", "router", "setup"]
+
+
+def _ws(request: Request) -> Any:
+    return request.app.state.workspace
+
+
+async def _read_intake(
+    request: Request, cfg: service.FeedbackSettings
+) -> tuple[service.FeedbackIn, list[service.Upload]]:
+    limit = cfg.max_text_chars * 4 + cfg.max_attachments * cfg.max_attachment_bytes * 4 // 3 + 64 * 1024
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        raise PayloadTooLarge(f"the request is {length} bytes; the limit is {limit} bytes")
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("multipart/form-data"):
+        form = await request.form(max_files=cfg.max_attachments + 1, max_fields=20)
+        fields: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+        uploads = []
+        for value in form.getlist("attachments") + form.getlist("file"):
+            if isinstance(value, UploadFile):
+                data = await value.read(cfg.max_attachment_bytes + 1)
+                uploads.append(
+                    service.Upload(
+                        value.filename or "attachment", data, value.content_type or "application/octet-stream"
+                    )
+                )
+        return service.parse_feedback(fields), uploads
+    try:
+        body = await request.json()
+    except ValueError:
+        raise UsageError("send JSON (or multipart/form-data with attachments)") from None
+    return service.parse_feedback(body), []
+
+
+@router.post("/api/v1/feedback", status_code=201)
+async def post_feedback(request: Request, who: Principal = Depends(require("ingest:feedback"))) -> dict[str, Any]:
+    """Take one piece of feedback; answers 201 once it (and its attachments) are stored."""
+    ws = _ws(request)
+    cfg = service.feedback_settings(ws.settings)
+    fb, uploads = await _read_intake(request, cfg)
+    return await run_in_threadpool(service.submit, ws.engine, ws.settings, fb, uploads)
+
+
+@router.get("/api/v1/feedback")
+def get_queue(
+    request: Request,
+    status: str = Query("open", pattern="^(open|answered|closed|all)$"),
+    category: str | None = None,
+    limit: int = Query(200, ge=1, le=2000),
+    _: Principal = Depends(require("support")),
+) -> list[dict[str, Any]]:
+    return service.support_queue(_ws(request).engine, status=status, category=category, limit=limit)
+
+
+@router.post("/api/v1/feedback/import")
+async def post_import(request: Request, _: Principal = Depends(require("support"))) -> dict[str, Any]:
+    """A CSV of feedback, as the request body (text/csv) or a multipart file field ``file``."""
+    ws = _ws(request)
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form(max_files=1)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise UsageError("send the CSV in a form field named file")
+        data = await upload.read()
+    else:
+        data = await request.body()
+    if len(data) > 50 * 1024 * 1024:
+        raise PayloadTooLarge("the CSV is larger than 50 MB; split it")
+    return await run_in_threadpool(service.import_csv, ws.engine, ws.settings, data)
+
+
+@router.get("/api/v1/feedback/clusters")
+def get_clusters(
+    request: Request, order: str = Query("size", pattern="^(size|week)$"), _: Principal = Depends(require("read"))
+) -> list[dict[str, Any]]:
+    return analysis.ranking(_ws(request).engine, order=order)
+
+
+@router.post("/api/v1/feedback/clusters/refresh")
+def post_recluster(request: Request, _: Principal = Depends(require("support"))) -> dict[str, Any]:
+    ws = _ws(request)
+    return analysis.recluster(ws.engine, ws.settings)
+
+
+@router.get("/api/v1/feedback/clusters/{cluster_id}")
+def get_cluster(cluster_id: int, request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    return analysis.cluster_detail(_ws(request).engine, cluster_id)
+
+
+@router.get("/api/v1/feedback/{item_id}")
+def get_feedback(item_id: int, request: Request, _: Principal = Depends(require("support"))) -> dict[str, Any]:
+    ws = _ws(request)
+    item = service.get_item(ws.engine, item_id)
+    from datetime import datetime
+
+    item["call_quality"] = call_quality(
+        ws.settings, item["user"], item["category"], datetime.fromisoformat(item["received_at"])
+    )
+    return item
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise UsageError("send a JSON object") from None
+    if not isinstance(body, dict):
+        raise ValidationFailed("send a JSON object")
+    return body
+
+
+@router.post("/api/v1/feedback/{item_id}/reply")
+async def post_reply(item_id: int, request: Request, who: Principal = Depends(require("support"))) -> dict[str, Any]:
+    body = await _body(request)
+    return await run_in_threadpool(
+        service.reply, _ws(request).engine, item_id, who.name, str(body.get("text", "")), bool(body.get("close", False))
+    )
+
+
+@router.post("/api/v1/feedback/{item_id}/close")
+def post_close(item_id: int, request: Request, who: Principal = Depends(require("support"))) -> dict[str, Any]:
+    return service.close(_ws(request).engine, item_id, who.name)
+
+
+@router.get("/api/v1/work-items", tags=["work items"])
+def get_work_items(
+    request: Request,
+    status: str | None = None,
+    release: str | None = None,
+    priority: str | None = None,
+    _: Principal = Depends(require("read")),
+) -> list[dict[str, Any]]:
+    return workitems.list_items(_ws(request).engine, status=status, release=release, priority=priority)
+
+
+@router.post("/api/v1/work-items", tags=["work items"], status_code=201)
+async def post_work_item(request: Request, who: Principal = Depends(require("support"))) -> dict[str, Any]:
+    """A work item: ``{"cluster_id": 3}`` from a feedback cluster, or title/kind/function/requesters by hand."""
+    ws = _ws(request)
+    body = await _body(request)
+    if "cluster_id" in body:
+        try:
+            cluster_id = int(body["cluster_id"])
+        except (TypeError, ValueError):
+            raise ValidationFailed("cluster_id must be a number") from None
+        return await run_in_threadpool(
+            workitems.from_cluster, ws.engine, ws.settings, cluster_id, who.name, body.get("kind"), body.get("title")
+        )
+    try:
+        item = workitems.WorkItemIn.model_validate(body)
+    except Exception as exc:
+        raise ValidationFailed(f"invalid work item: {exc}") from None
+    return await run_in_threadpool(workitems.create, ws.engine, ws.settings, item, who.name)
+
+
+@router.post("/api/v1/work-items/from-alert", tags=["work items"], status_code=201)
+async def post_work_item_from_alert(request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
+    """A firing alert becomes a bug: ``{"alertname": ..., "labels": {...}, "summary": ..., "fingerprint": ...}``."""
+    ws = _ws(request)
+    body = await _body(request)
+    labels = body.get("labels") or {}
+    name = str(body.get("alertname") or labels.get("alertname") or "")
+    if not name or not isinstance(labels, dict):
+        raise ValidationFailed("an alert needs an alertname and a labels object")
+    return await run_in_threadpool(
+        workitems.from_alert,
+        ws.engine,
+        ws.settings,
+        name,
+        {str(k): str(v) for k, v in labels.items()},
+        str(body.get("summary", "")),
+        who.name,
+        str(body.get("fingerprint", "")),
+    )
+
+
+@router.patch("/api/v1/work-items/{item_id}", tags=["work items"])
+async def patch_work_item(item_id: int, request: Request, _: Principal = Depends(require("ops"))) -> dict[str, Any]:
+    body = await _body(request)
+    return await run_in_threadpool(
+        workitems.update,
+        _ws(request).engine,
+        item_id,
+        status=body.get("status"),
+        release=body.get("release"),
+        notes=body.get("notes"),
+    )
+
+
+def setup(app: FastAPI) -> None:
+    """Serve the widget script, let configured origins post to the intake, and keep the SLA metric fresh."""
+    from pathlib import Path
+
+    from starlette.staticfiles import StaticFiles
+
+    app.mount("/feedback/static", StaticFiles(directory=Path(__file__).parent / "static"), name="feedback-static")
+
+    @app.middleware("http")
+    async def widget_cors(request: Request, call_next: Any) -> Response:
+        if request.url.path != "/api/v1/feedback":
+            return await call_next(request)  # type: ignore[no-any-return]
+        origins = service.feedback_settings(request.app.state.workspace.settings).widget_origins
+        origin = request.headers.get("origin", "")
+        allowed = origin if origin and (origin in origins or "*" in origins) else ""
+        if request.method == "OPTIONS" and allowed:
+            return Response(
+                status_code=204,
+                headers={
+                    "Access-Control-Allow-Origin": allowed,
+                    "Access-Control-Allow-Methods": "POST",
+                    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                    "Access-Control-Max-Age": "600",
+                    "Vary": "Origin",
+                },
+            )
+        response: Response = await call_next(request)
+        if allowed:
+            response.headers["Access-Control-Allow-Origin"] = allowed
+            response.headers["Vary"] = "Origin"
+        return response
+
+    stop = threading.Event()
+
+    def sla_timer() -> None:
+        from eduops.feedback.analysis import record_sla_metric
+
+        ws = app.state.workspace
+        every = service.feedback_settings(ws.settings).sla_check_seconds
+        while not stop.wait(every):
+            try:
+                record_sla_metric(ws.engine)
+            except Exception:  # a database hiccup must not end the timer
+                import logging
+
+                logging.getLogger(__name__).exception("recording the feedback SLA metric failed")
+
+    def start() -> None:
+        threading.Thread(target=sla_timer, name="feedback-sla", daemon=True).start()
+
+    app.router.on_startup.append(start)
+    app.router.on_shutdown.append(stop.set)

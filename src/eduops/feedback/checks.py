@@ -1,0 +1,68 @@
+"""feedback.digest: the daily digest (top clusters, new clusters, first-response SLA breaches)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, check
+from eduops.feedback.analysis import digest
+
+
+@check("feedback.digest", area="feedback", title="Feedback digest")
+def feedback_digest(ctx: CheckContext) -> CheckResult:
+    """Feedback since the last digest: volume, top and new clusters, complaints past their first-response SLA."""
+    since = ctx.last_run_at or ctx.now - timedelta(days=1)
+    ctx.progress("clustering feedback", 0.1)
+    d = digest(ctx.engine, ctx.settings, ctx.now, since)
+    findings: list[Finding] = []
+    breaches = d["sla_breaches"]
+    if breaches:
+        worst = breaches[0]
+        findings.append(
+            Finding(
+                "crit" if len(breaches) >= 10 else "warn",
+                f"{len(breaches)} complaints are past their first-response deadline",
+                f"oldest: #{worst['id']} ({worst['category']}) due {worst['first_response_due_at']}: "
+                f"{worst['text'][:80]}",
+                "answer them in the support queue (/feedback/support)",
+            )
+        )
+    for c in d["new_clusters"]:
+        findings.append(
+            Finding(
+                "warn" if c["category"] not in ("praise", "feature_request") else "info",
+                f"new feedback cluster: {c['label']} ({c['size']} texts, {c['category']})",
+                " | ".join(c["examples"][:2]),
+                f"read it and make a work item if it is a bug: `eduops feedback work-item --cluster {c['id']}`",
+            )
+        )
+    measurements = [
+        Measurement("feedback_received", d["received"]),
+        Measurement("feedback_complaints", d["complaints"]),
+        Measurement("feedback_sla_breaches_open", len(breaches)),
+        Measurement("feedback_clusters_new", len(d["new_clusters"])),
+    ] + [
+        Measurement("feedback_received_by_category", n, labels={"category": cat}) for cat, n in d["by_category"].items()
+    ]
+    top = ", ".join(f"{c['label']} ({c['this_week']})" for c in d["top"][:3]) or "none"
+    summary = (
+        f"{d['received']} feedback since the last digest ({d['complaints']} complaints); "
+        f"top this week: {top}; {len(d['new_clusters'])} new clusters; {len(breaches)} SLA breaches"
+    )
+    status = (
+        "crit"
+        if any(f.severity == "crit" for f in findings)
+        else ("warn" if any(f.severity == "warn" for f in findings) else "ok")
+    )
+    evidence = {
+        "top_clusters": [
+            {k: c[k] for k in ("id", "label", "category", "size", "this_week", "trend", "top_terms", "examples")}
+            for c in d["top"]
+        ],
+        "new_clusters": [c["id"] for c in d["new_clusters"]],
+        "by_category": d["by_category"],
+        "sla_breaches": [
+            {k: b[k] for k in ("id", "category", "first_response_due_at", "minutes_left")} for b in breaches[:100]
+        ],
+    }
+    return CheckResult(status, summary, measurements, findings, evidence=evidence)

@@ -1,0 +1,91 @@
+"""Console pages: feedback clusters with their trend, the support queue, one item, work items."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from eduops.feedback import analysis, service, workitems
+from eduops.feedback.evidence import call_quality
+from eduops.web.pages import render
+from eduops.web.security import Principal, require
+
+pages = APIRouter()
+
+
+def _ws(request: Request) -> Any:
+    return request.app.state.workspace
+
+
+def _trend_chart(ranked: list[dict[str, Any]]) -> str:
+    """A Plotly line chart of the weekly counts of the top clusters (JSON for the page's script)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    weeks = (
+        [f"W-{len(r) - 1 - i}" if i < len(r) - 1 else "this week" for r in ranked[:1] for i in range(len(r["weekly"]))]
+        if ranked
+        else []
+    )
+    for r in ranked[:8]:
+        fig.add_trace(go.Scatter(x=weeks, y=r["weekly"], mode="lines+markers", name=r["label"]))
+    fig.update_layout(height=320, margin={"l": 40, "r": 10, "t": 10, "b": 40}, legend={"orientation": "h"})
+    return str(fig.to_json())
+
+
+@pages.get("/feedback/clusters", response_class=HTMLResponse)
+def clusters_page(request: Request, order: str = "size", _: Principal = Depends(require("read"))) -> HTMLResponse:
+    ranked = analysis.ranking(_ws(request).engine, order="week" if order == "week" else "size")
+    return render(
+        request, "feedback/clusters.html", {"clusters": ranked, "chart": _trend_chart(ranked), "order": order}
+    )
+
+
+@pages.get("/feedback/clusters/{cluster_id}", response_class=HTMLResponse)
+def cluster_page(cluster_id: int, request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+    return render(request, "feedback/cluster.html", {"c": analysis.cluster_detail(_ws(request).engine, cluster_id)})
+
+
+@pages.get("/feedback/support", response_class=HTMLResponse)
+def support_page(request: Request, status: str = "open", _: Principal = Depends(require("support"))) -> HTMLResponse:
+    status = status if status in ("open", "answered", "closed", "all") else "open"
+    queue = service.support_queue(_ws(request).engine, status=status)
+    return render(request, "feedback/support.html", {"queue": queue, "status": status})
+
+
+@pages.get("/feedback/items/{item_id}", response_class=HTMLResponse)
+def item_page(item_id: int, request: Request, _: Principal = Depends(require("support"))) -> HTMLResponse:
+    ws = _ws(request)
+    item = service.get_item(ws.engine, item_id)
+    quality = call_quality(ws.settings, item["user"], item["category"], datetime.fromisoformat(item["received_at"]))
+    return render(request, "feedback/item.html", {"item": item, "quality": quality})
+
+
+@pages.post("/feedback/items/{item_id}/reply")
+def item_reply(
+    item_id: int,
+    request: Request,
+    text: str = Form(...),
+    close: str = Form(""),
+    who: Principal = Depends(require("support")),
+) -> RedirectResponse:
+    service.reply(_ws(request).engine, item_id, who.name, text, close=bool(close))
+    return RedirectResponse(f"/feedback/items/{item_id}", status_code=303)
+
+
+@pages.get("/work-items", response_class=HTMLResponse)
+def work_items_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+    items = workitems.list_items(_ws(request).engine)
+    return render(request, "feedback/work_items.html", {"items": items})
+
+
+@pages.post("/feedback/clusters/{cluster_id}/work-item")
+def cluster_to_work_item(
+    cluster_id: int, request: Request, who: Principal = Depends(require("support"))
+) -> RedirectResponse:
+    ws = _ws(request)
+    workitems.from_cluster(ws.engine, ws.settings, cluster_id, who.name)
+    return RedirectResponse("/work-items", status_code=303)
