@@ -82,9 +82,7 @@ def from_w3c(item: dict[str, Any]) -> dict[str, Any]:
     main_in, main_before = (video_in, video_in_before) if video_in else (audio_in, audio_in_before)
     if main_in.get("jitter") is not None:
         out["jitter_ms"] = float(main_in["jitter"]) * 1000
-    loss = _loss_pct(
-        _delta(main_in, main_before, "packetsLost"), _delta(main_in, main_before, "packetsReceived")
-    )
+    loss = _loss_pct(_delta(main_in, main_before, "packetsLost"), _delta(main_in, main_before, "packetsReceived"))
     if loss is not None:
         out["loss_down_pct"] = min(loss, 100.0)
     if video_in:
@@ -96,8 +94,7 @@ def from_w3c(item: dict[str, Any]) -> dict[str, Any]:
             out["video_freeze_count"] = _delta(video_in, video_in_before, "freezeCount") or 1
     if interval_s > 0:
         received = sum(
-            _delta(s, b, "bytesReceived") or 0
-            for s, b in ((video_in, video_in_before), (audio_in, audio_in_before))
+            _delta(s, b, "bytesReceived") or 0 for s, b in ((video_in, video_in_before), (audio_in, audio_in_before))
         )
         out["bitrate_down_kbps"] = max(received, 0) * 8 / 1000 / interval_s
         sent = sum(
@@ -157,8 +154,7 @@ def from_trtc(item: dict[str, Any]) -> dict[str, Any]:
             "fps": remote.get("frameRate"),
             "width": remote.get("width"),
             "height": remote.get("height"),
-            "bitrate_down_kbps": (remote.get("videoBitrate") or 0) + (remote.get("audioBitrate") or 0)
-            or None,
+            "bitrate_down_kbps": (remote.get("videoBitrate") or 0) + (remote.get("audioBitrate") or 0) or None,
             "bitrate_up_kbps": (local.get("videoBitrate") or 0) + (local.get("audioBitrate") or 0) or None,
             "video_freeze_ms": remote.get("videoTotalBlockTime"),
             "audio_freeze_ms": remote.get("audioTotalBlockTime"),

@@ -111,9 +111,7 @@ def breakdown(store: Store, dimension: str, window: Window, limit: int = 100) ->
     return _round(rows)
 
 
-def heatmap(
-    store: Store, window: Window, metric: str = "poor_pct", rows_dim: str = "province"
-) -> dict[str, Any]:
+def heatmap(store: Store, window: Window, metric: str = "poor_pct", rows_dim: str = "province") -> dict[str, Any]:
     """From the 15-minute rollup: ``metric`` per (``rows_dim`` value, local hour): rows, 24 columns, and the sample counts."""
     allowed = ("poor_pct", "video_freeze_rate_pct", "audio_freeze_rate_pct", "mos", "rtt_avg_ms", "loss_pct")
     if metric not in allowed:
@@ -187,9 +185,9 @@ def worst_segments(
 
 
 def overall(store: Store, window: Window) -> dict[str, Any]:
-    row = store.query(
-        f"SELECT {METRICS_SQL} FROM samples x WHERE x.ts >= ? AND x.ts < ?", [window.start, window.end]
-    )[0]
+    row = store.query(f"SELECT {METRICS_SQL} FROM samples x WHERE x.ts >= ? AND x.ts < ?", [window.start, window.end])[
+        0
+    ]
     joins = store.query(
         "SELECT count(*) AS attempts, 100 * avg(CASE WHEN join_ok THEN 1 ELSE 0 END) AS join_success_pct, "
         "quantile_cont(join_ms, 0.9) AS join_p90_ms FROM sessions WHERE joined_at >= ? AND joined_at < ?",
@@ -220,7 +218,5 @@ def week_over_week(store: Store, end: datetime) -> dict[str, Any]:
         now, before = this.get(metric), last.get(metric)
         change = None if now is None or before is None else round(now - before, 3)
         worse = None if change is None else (change < 0 if metric in HIGHER_IS_BETTER else change > 0)
-        rows.append(
-            {"metric": metric, "this_week": now, "last_week": before, "change": change, "worse": worse}
-        )
+        rows.append({"metric": metric, "this_week": now, "last_week": before, "change": change, "worse": worse})
     return {"end": end.isoformat(), "this_week": this, "last_week": last, "metrics": rows}

@@ -78,8 +78,7 @@ def root_cause(participants: list[Participant], regions: list[RegionLoad]) -> Hi
                 "service_side",
                 f"many users in {where} had poor quality at the same time",
                 evidence=[
-                    f"{region.poor_users} of {region.users} users in {region.province} were poor "
-                    "during this call"
+                    f"{region.poor_users} of {region.users} users in {region.province} were poor during this call"
                 ]
                 + [f"{n} of them on {i}" for i, n in region.isps.items()],
             )

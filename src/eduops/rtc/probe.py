@@ -264,9 +264,7 @@ async def probe(
         relay.close()
 
 
-def run_probe(
-    delay_ms: float = 0, jitter_ms: float = 0, loss_pct: float = 0, duration_s: float = 5.0
-) -> ProbeResult:
+def run_probe(delay_ms: float = 0, jitter_ms: float = 0, loss_pct: float = 0, duration_s: float = 5.0) -> ProbeResult:
     """The probe from synchronous code (CLI, checks)."""
     if delay_ms < 0 or jitter_ms < 0 or not 0 <= loss_pct <= 100:
         raise UsageError("--delay-ms and --jitter-ms must be ≥ 0 and --loss-pct within 0..100")

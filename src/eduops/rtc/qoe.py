@@ -72,10 +72,7 @@ def mos(rtt_ms: float, jitter_ms: float, loss_pct: float) -> QoE:
 def mos_array(rtt_ms: np.ndarray, jitter_ms: np.ndarray, loss_pct: np.ndarray) -> np.ndarray:
     """``mos`` over arrays (the same formula, for bulk generation and benchmarks)."""
     effective_ms = rtt_ms / 2 + 2 * jitter_ms + 10
-    r = (
-        np.where(effective_ms < 160, 93.2 - effective_ms / 40, 93.2 - (effective_ms - 120) / 10)
-        - 2.5 * loss_pct
-    )
+    r = np.where(effective_ms < 160, 93.2 - effective_ms / 40, 93.2 - (effective_ms - 120) / 10) - 2.5 * loss_pct
     r = np.clip(r, 0.0, 100.0)
     return 1 + 0.035 * r + 7e-6 * r * (r - 60) * (100 - r)
 
@@ -128,9 +125,7 @@ def percentile(values: Iterable[float], pct: float, unit: str = "ms", threshold:
     return QoE(float(np.percentile(arr, pct)), unit, threshold)
 
 
-def percentiles(
-    values: Iterable[float], unit: str = "ms", pcts: Sequence[float] = (50, 90, 99)
-) -> dict[str, QoE]:
+def percentiles(values: Iterable[float], unit: str = "ms", pcts: Sequence[float] = (50, 90, 99)) -> dict[str, QoE]:
     data = [v for v in values if v is not None]
     return {f"p{int(p)}": percentile(data, p, unit) for p in pcts}
 

@@ -55,6 +55,9 @@ SESSION_TEXT = (
 SESSION_MS = ("join_ms", "first_audio_ms", "first_video_ms")
 
 
+HANDLED: Any = object()  # an item of a batch another validator took care of (AI tutor turns)
+
+
 class Rejected(ValueError):
     """An item that cannot be stored; the message says which field and why."""
 
@@ -109,9 +112,7 @@ def _number(item: dict[str, Any], field: str, low: float, high: float) -> float 
     return float(value)
 
 
-def _choice(
-    item: dict[str, Any], field: str, allowed: tuple[str, ...], default: str | None = None
-) -> str | None:
+def _choice(item: dict[str, Any], field: str, allowed: tuple[str, ...], default: str | None = None) -> str | None:
     value = item.get(field)
     if value is None or value == "":
         return default
@@ -197,9 +198,7 @@ def validate_sample(item: dict[str, Any], platform: str = "native") -> dict[str,
     }
     interval_s = _number(item, "interval_s", MIN_INTERVAL_S, MAX_INTERVAL_S)
     if interval_s is None:
-        raise Rejected(
-            f"interval_s: required (seconds this sample covers, {MIN_INTERVAL_S:g}..{MAX_INTERVAL_S:g})"
-        )
+        raise Rejected(f"interval_s: required (seconds this sample covers, {MIN_INTERVAL_S:g}..{MAX_INTERVAL_S:g})")
     interval_ms = interval_s * 1000
     row["interval_ms"] = interval_ms
     for field, (low, high) in SAMPLE_RANGES.items():
@@ -220,9 +219,7 @@ def validate_sample(item: dict[str, Any], platform: str = "native") -> dict[str,
         total = _number(item, f"{kind}_freeze_ms", 0, interval_ms)
         if total is not None:
             row[f"{kind}_freeze_ms"] += total
-            row[f"{kind}_freeze_count"] += int(
-                _number(item, f"{kind}_freeze_count", 0, 1e6) or (1 if total else 0)
-            )
+            row[f"{kind}_freeze_count"] += int(_number(item, f"{kind}_freeze_count", 0, 1e6) or (1 if total else 0))
     if row["video_freeze_ms"] > interval_ms or row["audio_freeze_ms"] > interval_ms:
         raise Rejected("freezes: longer in total than the sample's interval")
     loss = row["loss_down_pct"] if row["loss_down_pct"] is not None else row["loss_up_pct"]
@@ -249,6 +246,8 @@ def split_items(
     platforms = dict(platforms or {})
     pending_samples: list[tuple[int, dict[str, Any]]] = []
     for index, item in enumerate(items, start=offset):
+        if item is HANDLED:
+            continue
         try:
             if not isinstance(item, dict):
                 raise Rejected("expected a JSON object")

@@ -17,7 +17,8 @@ from typing import Any
 from eduops.config import Settings
 from eduops.errors import PayloadTooLarge, UsageError
 from eduops.rtc.adapters import to_neutral
-from eduops.rtc.reports import split_items
+from eduops.rtc.aitutor import Turn, insert_turns, validate_turn
+from eduops.rtc.reports import HANDLED, Rejected, split_items
 from eduops.rtc.store import Store, insert_rows, session_platforms, store_path
 
 MAX_BATCH_ITEMS = 50_000
@@ -37,7 +38,7 @@ def open_store(settings: Settings) -> Store:
 
 @dataclass
 class IngestResult:
-    accepted: dict[str, int] = field(default_factory=lambda: {"calls": 0, "sessions": 0, "samples": 0})
+    accepted: dict[str, int] = field(default_factory=lambda: {"calls": 0, "sessions": 0, "samples": 0, "ai_turns": 0})
     rejected: list[dict[str, Any]] = field(default_factory=list)
     rejected_total: int = 0
 
@@ -57,12 +58,19 @@ class IngestResult:
         }
 
 
-def ingest_items(
-    store: Store, items: list[Any], offset: int = 0, result: IngestResult | None = None
-) -> IngestResult:
+def ingest_items(store: Store, items: list[Any], offset: int = 0, result: IngestResult | None = None) -> IngestResult:
     """Validate and store one batch in one transaction; vendor formats are converted first."""
     result = result or IngestResult()
     items = [to_neutral(item) if isinstance(item, dict) and "type" not in item else item for item in items]
+    turns: list[Turn] = []
+    turn_rejected: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        if isinstance(item, dict) and item.get("type") == "ai_turn":
+            try:
+                turns.append(validate_turn(item))
+            except Rejected as exc:
+                turn_rejected.append({"index": index + offset, "reason": str(exc)})
+            items[index] = HANDLED
     with store.connect() as con:
         keys = {
             (str(i.get("call_id")), str(i.get("user_id")))
@@ -71,7 +79,9 @@ def ingest_items(
         }
         rows, rejected = split_items(items, session_platforms(con, keys), offset)
         insert_rows(con, rows["calls"], rows["sessions"], rows["samples"])
-    result.add(rows, rejected)
+        insert_turns(con, turns)
+    rows["ai_turns"] = [{}] * len(turns)
+    result.add(rows, sorted(rejected + turn_rejected, key=lambda r: r["index"]))
     return result
 
 
@@ -132,9 +142,7 @@ def _csv_chunks(fh: _Counted) -> Iterator[tuple[int, list[Any]]]:
         yield start, chunk
 
 
-def ingest_file(
-    store: Store, path: Path, progress: Callable[[str, float], None] = lambda m, f: None
-) -> IngestResult:
+def ingest_file(store: Store, path: Path, progress: Callable[[str, float], None] = lambda m, f: None) -> IngestResult:
     """Ingest a JSONL or CSV file in chunks (each committed); line numbers identify rejected items."""
     if not path.is_file():
         raise UsageError(f"{path}: no such file")

@@ -98,7 +98,9 @@ def _ddl(table: str, columns: dict[str, pa.DataType], extra: str = "") -> str:
 
 
 # a sample is poor when its MOS is below the fair floor or video or audio froze for >= 10 % of it
-POOR_SAMPLE = f"(x.mos < {MOS_FAIR} OR x.video_freeze_ms >= 0.1 * x.interval_ms OR x.audio_freeze_ms >= 0.1 * x.interval_ms)"
+POOR_SAMPLE = (
+    f"(x.mos < {MOS_FAIR} OR x.video_freeze_ms >= 0.1 * x.interval_ms OR x.audio_freeze_ms >= 0.1 * x.interval_ms)"
+)
 ROLLUP_MINUTES = 15
 # Per session and 15-minute bucket: sums that add up across sessions and buckets, so heat maps and
 # rankings read this (tens of rows per session) instead of every sample.
@@ -185,9 +187,7 @@ class Store:
             except duckdb.IOException as exc:
                 text = str(exc)
                 if "lock" not in text.lower():
-                    raise ServiceUnavailable(
-                        f"cannot open the call-quality store {self.path}: {text}"
-                    ) from None
+                    raise ServiceUnavailable(f"cannot open the call-quality store {self.path}: {text}") from None
                 if time.monotonic() >= deadline:
                     pid = _LOCK_PID.search(text)
                     holder = f"process {pid.group(1)}" if pid else "another process"
@@ -264,9 +264,7 @@ def insert_arrow(
     if sessions is not None and sessions.num_rows:
         con.register("new_sessions", sessions)
         keyed = ("call_id", "user_id")
-        sets = ", ".join(
-            f"{c} = coalesce(excluded.{c}, sessions.{c})" for c in SESSION_COLUMNS if c not in keyed
-        )
+        sets = ", ".join(f"{c} = coalesce(excluded.{c}, sessions.{c})" for c in SESSION_COLUMNS if c not in keyed)
         cols = ", ".join(SESSION_COLUMNS)
         con.execute(
             f"INSERT INTO sessions ({cols}, sid) SELECT {cols}, hash(call_id, user_id) FROM new_sessions "
@@ -291,9 +289,7 @@ def insert_samples_arrow(con: duckdb.DuckDBPyConnection, table: pa.Table) -> Non
     con.unregister("new_samples")
 
 
-def session_platforms(
-    con: duckdb.DuckDBPyConnection, keys: set[tuple[str, str]]
-) -> dict[tuple[str, str], str]:
+def session_platforms(con: duckdb.DuckDBPyConnection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
     """The stored platform (native | web) of the given sessions, for freeze thresholds."""
     if not keys:
         return {}

@@ -79,9 +79,7 @@ class Generated:
 def _table(columns: dict[str, pa.DataType], data: dict[str, object]) -> pa.Table:
     return pa.table(
         {
-            name: pa.array(data.get(name), type=t)
-            if name in data
-            else pa.nulls(len(next(iter(data.values()))), type=t)
+            name: pa.array(data.get(name), type=t) if name in data else pa.nulls(len(next(iter(data.values()))), type=t)
             for name, t in columns.items()
         }
     )  # type: ignore[arg-type]
@@ -100,15 +98,11 @@ def generate(
     tz = ZoneInfo(timezone)
     n_calls = days * calls_per_day
     # evening peak: local start hours weighted towards 19-21
-    hour_weights = np.array(
-        [1, 1, 1, 1, 1, 1, 2, 4, 6, 6, 5, 5, 5, 5, 6, 6, 7, 8, 10, 16, 18, 16, 8, 3], float
-    )
+    hour_weights = np.array([1, 1, 1, 1, 1, 1, 2, 4, 6, 6, 5, 5, 5, 5, 6, 6, 7, 8, 10, 16, 18, 16, 8, 3], float)
     day = rng.integers(0, days, n_calls)
     hour = rng.choice(24, n_calls, p=hour_weights / hour_weights.sum())
     minute = rng.integers(0, 60, n_calls)
-    local_midnight = (end.astimezone(tz) - timedelta(days=days)).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
+    local_midnight = (end.astimezone(tz) - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
     base = int(local_midnight.timestamp())
     start_epoch = base + day * 86400 + hour * 3600 + minute * 60
     keep = start_epoch + 3600 < end.timestamp()
