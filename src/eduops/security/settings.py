@@ -48,10 +48,10 @@ class SecuritySettings(BaseModel):
     cert_crit_days: int = Field(7, ge=0)
     timeout_seconds: float = Field(10.0, gt=0)
     rate_limits: bool = Field(True, description="limit /api/ and /xapi/ requests per API key and per IP")
-    rate_limit_per_key: str = "600/minute"
-    rate_limit_per_ip: str = "300/minute"
-    ingest_rate_limit_per_key: str = "6000/minute"
-    ingest_rate_limit_per_ip: str = "3000/minute"
+    rate_limit_per_key: str = "3000/minute"
+    rate_limit_per_ip: str = "1200/minute"
+    ingest_rate_limit_per_key: str = "30000/minute"
+    ingest_rate_limit_per_ip: str = "12000/minute"
     trust_forwarded_for: bool = Field(False, description="take the client IP from X-Forwarded-For (behind a proxy)")
     access_logs: list[Path] = Field(default_factory=list, description="combined-format access logs for the "
                                                                       "traffic anomaly signal")
