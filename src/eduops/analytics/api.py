@@ -1,0 +1,108 @@
+"""Learning analytics over HTTP: the xAPI LRS at /xapi, metrics at /api/v1/analytics, console pages."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from eduops.analytics.pages import pages
+from eduops.analytics.service import Analytics
+from eduops.analytics.sql import Filters
+from eduops.analytics.xapi_api import XAPIVersionHeader
+from eduops.analytics.xapi_api import router as xapi_router
+from eduops.core.plugins import NavItem
+from eduops.web.security import Principal, require
+
+router = APIRouter()
+router.include_router(xapi_router)
+api = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
+NAV = [NavItem("/analytics", "Learning", "read", 60)]
+__all__ = ["router", "pages", "NAV", "setup"]
+
+Since = Annotated[str | None, Query(description="first day, YYYY-MM-DD")]
+Until = Annotated[str | None, Query(description="last day, YYYY-MM-DD (inclusive)")]
+
+
+def filters(course: str | None = None, region: str | None = None, teacher: str | None = None,
+            device: str | None = None) -> Filters:
+    return Filters(course or None, region or None, teacher or None, device or None)
+
+
+def analytics(request: Request) -> Analytics:
+    return Analytics.open(request.app.state.workspace.settings)
+
+
+@api.get("/active")
+async def active(request: Request, since: Since = None, until: Until = None, f: Filters = Depends(filters),
+                 _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    """DAU, rolling WAU/MAU, new vs returning and stickiness per day."""
+    return await run_in_threadpool(analytics(request).active, since, until, f)
+
+
+@api.get("/completion")
+async def completion(request: Request, until: Until = None, f: Filters = Depends(filters),
+                     _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    """Per course: enrolled, outcomes, completion %."""
+    return await run_in_threadpool(analytics(request).completion, until, f)
+
+
+@api.get("/retention")
+async def retention(request: Request, unit: str = "week", periods: int = 12, mode: str = "on",
+                    start_verb: Annotated[list[str] | None, Query()] = None,
+                    return_verb: Annotated[list[str] | None, Query()] = None,
+                    since: Since = None, until: Until = None, f: Filters = Depends(filters),
+                    _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    """Retention cohorts (day/week/month, "on" or "on_or_after") with the weighted average row."""
+    return await run_in_threadpool(analytics(request).retention, unit, periods, mode, start_verb or [],
+                                   return_verb or [], since, until, f)
+
+
+@api.get("/funnel")
+async def funnel(request: Request, step: Annotated[list[str], Query(description="verb or verb@object-id")],
+                 window_days: int = 14, since: Since = None, until: Until = None, f: Filters = Depends(filters),
+                 _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    """Ordered steps within a conversion window: conversion, median time, biggest drop-off."""
+    return await run_in_threadpool(analytics(request).funnel, step, window_days, since, until, f)
+
+
+@api.get("/breakdown/{dimension}")
+async def breakdown(request: Request, dimension: str, since: Since = None, until: Until = None,
+                    f: Filters = Depends(filters), _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    """Learners, statements, completions and mean score by course, region, teacher, device or time."""
+    return await run_in_threadpool(analytics(request).breakdown, dimension, since, until, f)
+
+
+@api.get("/video")
+async def video(request: Request, since: Since = None, until: Until = None, f: Filters = Depends(filters),
+                _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    """Per video: viewers, share watched, share of viewers per tenth of the video."""
+    return await run_in_threadpool(analytics(request).video, since, until, f)
+
+
+@api.get("/at-risk")
+async def at_risk(request: Request, asof: str | None = None, idle_days: int = Query(7, ge=1, le=365),
+                  f: Filters = Depends(filters), _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    """Learners still enrolled who are failing or idle for ``idle_days`` days."""
+    return await run_in_threadpool(analytics(request).at_risk, asof, f, idle_days)
+
+
+@api.get("/courses")
+async def courses(request: Request, _: Principal = Depends(require("read"))) -> list[dict[str, Any]]:
+    return await run_in_threadpool(analytics(request).courses)
+
+
+@api.get("/quality")
+async def quality(request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    """Completion and retention by call-quality band, and drop-off after a poor class."""
+    from eduops.analytics.quality import quality_learning
+
+    return await run_in_threadpool(quality_learning, request.app.state.workspace.settings)
+
+
+router.include_router(api)
+
+
+def setup(app: FastAPI) -> None:
+    app.add_middleware(XAPIVersionHeader)

@@ -1,0 +1,155 @@
+"""From a stored statement to the columns analytics reads (as Open edX Aspects does).
+
+``actor_id`` is the learner's account name, else mbox, mbox_sha1sum or openid. ``course`` is the
+first course-typed activity in context parent/grouping, else the first grouping, else the first
+parent, else the object when it is a course. Region, device and teacher come from eduops context
+extensions (teacher falls back to ``context.instructor``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from eduops.analytics import vocab
+from eduops.analytics.xapi import VOIDED, duration_seconds, parse_timestamp
+
+# Column order of the statements table (see sql.COLUMNS for the types).
+ROW_FIELDS = ("id", "actor_id", "actor_ifi", "verb_id", "object_id", "object_type", "course", "registration",
+              "timestamp", "stored", "success", "completion", "score_scaled", "duration_s", "region", "teacher",
+              "device", "video_length_s", "video_segments", "video_progress", "voids", "voided", "agents",
+              "related_agents", "related_activities", "raw")
+
+
+def agent_ifi(agent: dict[str, Any]) -> str:
+    """One canonical string per inverse functional identifier, used to match the agent filter."""
+    if "account" in agent:
+        return f"account|{agent['account'].get('homePage', '')}|{agent['account'].get('name', '')}"
+    for key in ("mbox", "mbox_sha1sum", "openid"):
+        if key in agent:
+            return f"{key}|{agent[key]}"
+    members = sorted(agent_ifi(m) for m in agent.get("member", []) if isinstance(m, dict))
+    return "group|" + hashlib.sha1("\n".join(members).encode()).hexdigest()
+
+
+def actor_id(agent: dict[str, Any]) -> str:
+    if "account" in agent:
+        return str(agent["account"].get("name", ""))
+    for key in ("mbox", "mbox_sha1sum", "openid"):
+        if key in agent:
+            return str(agent[key])
+    return agent_ifi(agent)
+
+
+def _as_list(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    return [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, dict)]
+
+
+def course_of(statement: dict[str, Any]) -> str | None:
+    groups = (statement.get("context") or {}).get("contextActivities") or {}
+    parents, grouping = _as_list(groups.get("parent")), _as_list(groups.get("grouping"))
+    for activity in parents + grouping:
+        if (activity.get("definition") or {}).get("type") == vocab.COURSE_TYPE:
+            return str(activity["id"])
+    if grouping:
+        return str(grouping[0]["id"])
+    if parents:
+        return str(parents[0]["id"])
+    obj = statement.get("object") or {}
+    if obj.get("objectType", "Activity") == "Activity" and (obj.get("definition") or {}).get("type") == vocab.COURSE_TYPE:
+        return str(obj["id"])
+    return None
+
+
+def _agents_in(part: dict[str, Any], related: bool) -> list[str]:
+    found = [agent_ifi(part["actor"])]
+    obj = part.get("object") or {}
+    if obj.get("objectType") in ("Agent", "Group"):
+        found.append(agent_ifi(obj))
+    if related:
+        context = part.get("context") or {}
+        for key in ("instructor", "team"):
+            if isinstance(context.get(key), dict):
+                found.append(agent_ifi(context[key]))
+        for agent in (part["actor"], obj):
+            found.extend(agent_ifi(m) for m in _as_list(agent.get("member")))
+        if isinstance(part.get("authority"), dict):
+            found.append(agent_ifi(part["authority"]))
+        if obj.get("objectType") == "SubStatement":
+            found.extend(_agents_in(obj, related=True))
+    return found
+
+
+def _activities_in(part: dict[str, Any], related: bool) -> list[str]:
+    obj = part.get("object") or {}
+    found = [str(obj["id"])] if obj.get("objectType", "Activity") == "Activity" and "id" in obj else []
+    if related:
+        groups = (part.get("context") or {}).get("contextActivities") or {}
+        for key in ("parent", "grouping", "category", "other"):
+            found.extend(str(a["id"]) for a in _as_list(groups.get(key)) if "id" in a)
+        if obj.get("objectType") == "SubStatement":
+            found.extend(_activities_in(obj, related=True))
+    return found
+
+
+def _joined(values: list[str]) -> str:
+    """Values between newlines, so a LIKE '%\\n<value>\\n%' matches one whole value."""
+    return "\n" + "\n".join(dict.fromkeys(values)) + "\n"
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=None)
+
+
+def to_row(statement: dict[str, Any]) -> dict[str, Any]:
+    """The analytics columns of a complete statement (id, stored, timestamp and authority set)."""
+    actor = statement["actor"]
+    obj = statement["object"]
+    object_type = obj.get("objectType", "Activity")
+    result = statement.get("result") or {}
+    context = statement.get("context") or {}
+    context_ext = context.get("extensions") or {}
+    result_ext = result.get("extensions") or {}
+    instructor = context.get("instructor")
+    teacher = context_ext.get(vocab.TEACHER_EXT) or (actor_id(instructor) if isinstance(instructor, dict) else None)
+    return {
+        "id": statement["id"].lower(),
+        "actor_id": actor_id(actor),
+        "actor_ifi": agent_ifi(actor),
+        "verb_id": statement["verb"]["id"],
+        "object_id": str(obj["id"]) if "id" in obj and object_type in ("Activity", "StatementRef")
+        else (agent_ifi(obj) if object_type in ("Agent", "Group") else None),
+        "object_type": object_type,
+        "course": course_of(statement),
+        "registration": context.get("registration"),
+        "timestamp": _naive(parse_timestamp(statement["timestamp"])),
+        "stored": _naive(parse_timestamp(statement["stored"], "stored")),
+        "success": result.get("success"),
+        "completion": result.get("completion"),
+        "score_scaled": _number((result.get("score") or {}).get("scaled")),
+        "duration_s": duration_seconds(result["duration"]) if "duration" in result else None,
+        "region": _text(context_ext.get(vocab.REGION_EXT)),
+        "teacher": _text(teacher),
+        "device": _text(context_ext.get(vocab.DEVICE_EXT)),
+        "video_length_s": _number(context_ext.get(vocab.VIDEO_LENGTH_EXT)),
+        "video_segments": _text(result_ext.get(vocab.VIDEO_SEGMENTS_EXT)),
+        "video_progress": _number(result_ext.get(vocab.VIDEO_PROGRESS_EXT)),
+        "voids": obj["id"].lower() if statement["verb"]["id"] == VOIDED else None,
+        "voided": False,
+        "agents": _joined(_agents_in(statement, related=False)),
+        "related_agents": _joined(_agents_in(statement, related=True)),
+        "related_activities": _joined(_activities_in(statement, related=True)),
+        "raw": json.dumps(statement, ensure_ascii=False, separators=(",", ":")),
+    }
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

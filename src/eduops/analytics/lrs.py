@@ -1,0 +1,273 @@
+"""The learning record store: storing, fetching and querying statements the way xAPI 1.0.3 says.
+
+Batches are all-or-nothing; a known id with the same statement is accepted again (idempotent), with a
+different one it is a 409; ``stored`` and ``authority`` are always set here. Voided statements leave
+every query but stay retrievable by ``voidedStatementId``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eduops.analytics import extract
+from eduops.analytics.store import DuplicateIds, Store
+from eduops.analytics.xapi import VOIDED, StatementInvalid, check_uuid, parse_timestamp, validate_statement
+from eduops.errors import Conflict, NotFound, UsageError
+
+PAGE_MAX = 500
+IGNORED_IN_COMPARISON = ("authority", "stored", "timestamp", "version")
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def prepare(statement: dict[str, Any], authority: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Set what the LRS owns: id (if missing), stored, authority, version and a missing timestamp."""
+    prepared = dict(statement)
+    prepared["id"] = str(prepared.get("id") or uuid.uuid4()).lower()
+    prepared["stored"] = iso(now)
+    prepared["authority"] = authority
+    prepared.setdefault("version", "1.0.0")
+    prepared.setdefault("timestamp", prepared["stored"])
+    return prepared
+
+
+def comparable(statement: dict[str, Any]) -> str:
+    """Statements are the same when they differ only in what the LRS or the clock sets."""
+    trimmed = {k: v for k, v in statement.items() if k not in IGNORED_IN_COMPARISON}
+    trimmed["id"] = str(trimmed.get("id", "")).lower()
+    return json.dumps(trimmed, sort_keys=True, ensure_ascii=False)
+
+
+def validate_batch(statements: list[Any], label: str = "statements") -> None:
+    for i, statement in enumerate(statements):
+        try:
+            validate_statement(statement)
+        except StatementInvalid as exc:
+            raise StatementInvalid(f"{label}[{i}].{exc.field}" if len(statements) > 1 else exc.field,
+                                   exc.rule) from None
+
+
+def store_statements(store: Store, statements: list[Any], authority: dict[str, Any],
+                     now: datetime | None = None) -> list[str]:
+    """Validate and store a batch atomically; return the ids in order."""
+    if not statements:
+        raise UsageError("no statements: send a statement object or a non-empty array")
+    validate_batch(statements)
+    now = now or datetime.now(UTC)
+    prepared = [prepare(s, authority, now) for s in statements]
+    ids = [p["id"] for p in prepared]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise UsageError(f"statements: the id {dup} appears twice in one batch")
+    rows = [extract.to_row(p) for p in prepared]
+    with store.writing():
+        _check_void_targets(store, rows)
+        try:
+            store.insert(rows, _voidings(rows))
+        except DuplicateIds:
+            fresh = _drop_known(store, prepared, rows)
+            if fresh:
+                store.insert(fresh, _voidings(fresh))
+    return ids
+
+
+def _voidings(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(r["voids"], r["id"]) for r in rows if r["voids"]]
+
+
+def _check_void_targets(store: Store, rows: list[dict[str, Any]]) -> None:
+    targets = {r["voids"]: r for r in rows if r["voids"]}
+    if not targets:
+        return
+    d = store.dialect
+    voiding_in_batch = {r["id"] for r in rows if r["voids"]}
+    known = store.query(f"SELECT id FROM statements WHERE voids IS NOT NULL AND id IN {d.in_list(list(targets))}")
+    for target in voiding_in_batch.intersection(targets) | {row[0] for row in known}:
+        raise UsageError(f"object.id: statement {target} is itself a voiding statement and cannot be voided")
+
+
+def _drop_known(store: Store, prepared: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Ids stored already: the same statement again is fine, a different one is a 409."""
+    d = store.dialect
+    ids = [p["id"] for p in prepared]
+    existing = {i: json.loads(raw) for i, raw in store.query(f"SELECT id, raw FROM statements WHERE id IN {d.in_list(ids)}")}
+    for statement in prepared:
+        old = existing.get(statement["id"])
+        if old is not None and comparable(old) != comparable(statement):
+            raise Conflict(f"statement {statement['id']} exists already with different content")
+    return [r for r in rows if r["id"] not in existing]
+
+
+def put_statement(store: Store, statement_id: str, statement: Any, authority: dict[str, Any]) -> None:
+    """PUT /statements?statementId=…: the id in the query and in the body must agree."""
+    check_uuid(statement_id, "statementId")
+    if not isinstance(statement, dict):
+        raise StatementInvalid("statement", "PUT takes a single statement object")
+    if "id" in statement and str(statement["id"]).lower() != statement_id.lower():
+        raise StatementInvalid("id", f"does not match the statementId parameter {statement_id}")
+    store_statements(store, [{**statement, "id": statement_id.lower()}], authority)
+
+
+def get_statement(store: Store, statement_id: str, voided: bool) -> tuple[dict[str, Any], datetime]:
+    """By statementId (must not be voided) or voidedStatementId (must be voided)."""
+    name = "voidedStatementId" if voided else "statementId"
+    check_uuid(statement_id, name)
+    d = store.dialect
+    rows = store.query(f"SELECT raw, stored, voided FROM statements WHERE id = {d.lit(statement_id.lower())}")
+    if not rows or bool(rows[0][2]) != voided:
+        raise NotFound(f"no {'voided ' if voided else ''}statement with id {statement_id}")
+    return json.loads(rows[0][0]), rows[0][1].replace(tzinfo=UTC)
+
+
+@dataclass
+class StatementQuery:
+    agent: dict[str, Any] | None = None
+    verb: str | None = None
+    activity: str | None = None
+    registration: str | None = None
+    related_activities: bool = False
+    related_agents: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 0
+    format: str = "exact"
+    ascending: bool = False
+    cursor: int | None = None
+
+
+def parse_query(params: dict[str, str]) -> StatementQuery:
+    """The filter parameters of GET /statements, each checked; a bad one is a 400 naming it."""
+    known = {"agent", "verb", "activity", "registration", "related_activities", "related_agents", "since", "until",
+             "limit", "format", "ascending", "attachments", "cursor"}
+    for key in params:
+        if key not in known:
+            raise UsageError(f"{key}: not a statements query parameter")
+    q = StatementQuery()
+    if "agent" in params:
+        try:
+            agent = json.loads(params["agent"])
+        except ValueError:
+            raise UsageError("agent: must be an Agent or Group as JSON") from None
+        from eduops.analytics.xapi import check_actor
+
+        check_actor(agent, "agent")
+        q.agent = agent
+    if "verb" in params:
+        from eduops.analytics.xapi import check_iri
+
+        q.verb = check_iri(params["verb"], "verb")
+    if "activity" in params:
+        from eduops.analytics.xapi import check_iri
+
+        q.activity = check_iri(params["activity"], "activity")
+    if "registration" in params:
+        q.registration = check_uuid(params["registration"], "registration").lower()
+    for key in ("related_activities", "related_agents", "ascending", "attachments"):
+        if key in params:
+            if params[key] not in ("true", "false"):
+                raise UsageError(f"{key}: must be true or false")
+            if key != "attachments":
+                setattr(q, key, params[key] == "true")
+    for key in ("since", "until"):
+        if key in params:
+            setattr(q, key, parse_timestamp(params[key], key))
+    for key in ("limit", "cursor"):
+        if key in params:
+            if not params[key].isdigit():
+                raise UsageError(f"{key}: must be a non-negative integer")
+            setattr(q, key, int(params[key]))
+    if "format" in params:
+        if params["format"] not in ("ids", "exact", "canonical"):
+            raise UsageError("format: must be ids, exact or canonical")
+        q.format = params["format"]
+    return q
+
+
+def query_statements(store: Store, q: StatementQuery) -> tuple[list[dict[str, Any]], bool, int | None, datetime | None]:
+    """Matching statements (voided ones left out), whether there are more, the cursor and the newest stored."""
+    d = store.dialect
+    where = ["NOT voided"]
+    if q.agent is not None:
+        column = "related_agents" if q.related_agents else "agents"
+        where.append(f"{column} {d.like_contains(chr(10) + extract.agent_ifi(q.agent) + chr(10))}")
+    if q.verb:
+        where.append(f"verb_id = {d.lit(q.verb)}")
+    if q.activity:
+        if q.related_activities:
+            where.append(f"related_activities {d.like_contains(chr(10) + q.activity + chr(10))}")
+        else:
+            where.append(f"object_id = {d.lit(q.activity)} AND object_type = 'Activity'")
+    if q.registration:
+        where.append(f"registration = {d.lit(q.registration)}")
+    if q.since:
+        where.append(f"stored > {d.lit(q.since.replace(tzinfo=None))}")
+    if q.until:
+        where.append(f"stored <= {d.lit(q.until.replace(tzinfo=None))}")
+    if q.cursor is not None:
+        where.append(f"seq {'>' if q.ascending else '<'} {int(q.cursor)}")
+    limit = PAGE_MAX if q.limit == 0 else min(q.limit, PAGE_MAX)
+    order = "ASC" if q.ascending else "DESC"
+    rows = store.query(f"SELECT raw, stored, seq FROM statements WHERE {' AND '.join(where)} "
+                       f"ORDER BY seq {order} LIMIT {limit + 1}")
+    more = len(rows) > limit
+    rows = rows[:limit]
+    statements = [json.loads(r[0]) for r in rows]
+    newest = max((r[1] for r in rows), default=None)
+    return statements, more, (rows[-1][2] if more else None), newest.replace(tzinfo=UTC) if newest else None
+
+
+def ids_format(statement: dict[str, Any]) -> dict[str, Any]:
+    """format=ids: agents and groups reduced to their identifier, activities and verbs to their id."""
+
+    def agent(a: dict[str, Any]) -> dict[str, Any]:
+        kept = {k: v for k, v in a.items() if k in ("objectType", "mbox", "mbox_sha1sum", "openid", "account")}
+        if "member" in a and not any(k in a for k in ("mbox", "mbox_sha1sum", "openid", "account")):
+            kept["member"] = [agent(m) for m in a["member"]]
+        return kept
+
+    def obj(o: dict[str, Any]) -> dict[str, Any]:
+        kind = o.get("objectType", "Activity")
+        if kind in ("Agent", "Group"):
+            return agent(o)
+        if kind == "Activity":
+            return {"objectType": "Activity", "id": o["id"]}
+        if kind == "SubStatement":
+            return {**o, "actor": agent(o["actor"]), "verb": {"id": o["verb"]["id"]}, "object": obj(o["object"])}
+        return o
+
+    out = dict(statement)
+    out["actor"] = agent(statement["actor"])
+    out["verb"] = {"id": statement["verb"]["id"]}
+    out["object"] = obj(statement["object"])
+    if "authority" in out:
+        out["authority"] = agent(out["authority"])
+    return out
+
+
+def canonical_format(value: Any, languages: list[str]) -> Any:
+    """format=canonical: every language map keeps one entry, the best match for Accept-Language."""
+    if isinstance(value, list):
+        return [canonical_format(v, languages) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for key, item in value.items():
+        if key in ("display", "name", "description") and isinstance(item, dict) and item \
+                and all(isinstance(v, str) for v in item.values()):
+            chosen = next((t for lang in languages for t in item if t.lower().startswith(lang.lower())), next(iter(item)))
+            out[key] = {chosen: item[chosen]}
+        elif key == "extensions":
+            out[key] = item
+        else:
+            out[key] = canonical_format(item, languages)
+    return out
+
+
+def void_target(statement: dict[str, Any]) -> str | None:
+    return str(statement["object"]["id"]).lower() if statement["verb"]["id"] == VOIDED else None

@@ -1,0 +1,311 @@
+"""Learning metrics: run the SQL of ``sql.py`` on a store and shape the rows into answers.
+
+The shaping rules (rolling sums, retention tables, funnel conversion, watched video segments) are
+pure functions so they can be tested with tables of inputs and expected outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from eduops.analytics import sql, vocab
+from eduops.analytics.sql import Filters, Step
+from eduops.analytics.store import Store
+from eduops.errors import UsageError
+
+UNITS = ("day", "week", "month")
+MODES = ("on", "on_or_after")
+
+
+def as_date(value: Any) -> date:
+    return value.date() if isinstance(value, datetime) else value  # type: ignore[no-any-return]
+
+
+def _pct(part: float, whole: float) -> float | None:
+    return round(100.0 * part / whole, 2) if whole else None
+
+
+def running_totals(deltas: dict[date, int], first: date, last: date) -> dict[date, int]:
+    """The running sum of day deltas, read on every day from ``first`` to ``last``."""
+    total, out = 0, {}
+    for day in sorted(deltas):
+        if day < first:
+            total += deltas[day]
+    day = first
+    while day <= last:
+        total += deltas.get(day, 0)
+        out[day] = total
+        day += timedelta(days=1)
+    return out
+
+
+def active_users(store: Store, first: date, last: date, f: Filters = Filters()) -> dict[str, Any]:
+    """DAU, rolling WAU/MAU, new vs returning and stickiness per day, plus the active-days spread."""
+    if last < first:
+        raise UsageError("the last day comes before the first")
+    rows = store.query(sql.active_users(store.dialect, first, last, f))
+    deltas: dict[str, dict[date, int]] = {"dau": {}, "new": {}, "wau": {}, "mau": {}}
+    for kind, day, delta in rows:
+        deltas[kind][as_date(day)] = int(delta)
+    wau, mau = running_totals(deltas["wau"], first, last), running_totals(deltas["mau"], first, last)
+    days = []
+    day = first
+    while day <= last:
+        dau, new = deltas["dau"].get(day, 0), deltas["new"].get(day, 0)
+        days.append({"day": day.isoformat(), "dau": dau, "wau": wau[day], "mau": mau[day], "new": new,
+                     "returning": dau - new, "stickiness": round(dau / mau[day], 4) if mau[day] else None})
+        day += timedelta(days=1)
+    sticky = [d["stickiness"] for d in days if d["stickiness"] is not None]
+    spread = store.query(sql.active_days(store.dialect, last, 30, f))
+    return {"first": first.isoformat(), "last": last.isoformat(), "days": days,
+            "stickiness": round(sum(sticky) / len(sticky), 4) if sticky else None,
+            "active_days_30": [{"days": int(n), "learners": int(c)} for n, c in spread]}
+
+
+def outcome_name(rank: int) -> str:
+    names = {r: name for name, r in vocab.OUTCOME_RANKS.values()}
+    return names.get(int(rank), "in_progress")
+
+
+def completion(store: Store, f: Filters = Filters(), until: datetime | None = None) -> dict[str, Any]:
+    """Per course: enrolled learners, each outcome, and completion = (passed + completed) / enrolled."""
+    per: dict[str, dict[str, int]] = {}
+    for course, rank, learners in store.query(sql.completion(store.dialect, f, until)):
+        per.setdefault(course, dict.fromkeys(vocab.OUTCOMES, 0))[outcome_name(rank)] += int(learners)
+    courses, totals = [], dict.fromkeys(vocab.OUTCOMES, 0)
+    for course in sorted(per):
+        counts = per[course]
+        enrolled = sum(counts.values())
+        done = sum(counts[o] for o in vocab.COMPLETED_OUTCOMES)
+        courses.append({"course": course, "enrolled": enrolled, **counts, "completed_total": done,
+                        "completion_pct": _pct(done, enrolled)})
+        for key, value in counts.items():
+            totals[key] += value
+    enrolled = sum(totals.values())
+    return {"courses": courses, "outcomes": totals, "enrolled": enrolled,
+            "completion_pct": _pct(sum(totals[o] for o in vocab.COMPLETED_OUTCOMES), enrolled)}
+
+
+def periods_between(unit: str, start: date, end: date) -> int:
+    """Whole periods from the period of ``start`` to the period of ``end``."""
+    if unit == "day":
+        return (end - start).days
+    if unit == "week":
+        return ((end - timedelta(days=end.weekday())) - (start - timedelta(days=start.weekday()))).days // 7
+    return (end.year - start.year) * 12 + end.month - start.month
+
+
+def retention_table(sizes: dict[date, int], on: dict[tuple[date, int], int], last: dict[tuple[date, int], int],
+                    mode: str, periods: int, observable: dict[date, int]) -> dict[str, Any]:
+    """Cohort rows of counts and % of period 0, and the average weighted by cohort size.
+
+    ``on`` counts learners returning in period n; ``last`` counts learners whose last return is in
+    period n, so "on or after n" is the sum of ``last`` from n on. A period a cohort has not reached
+    yet (beyond ``observable[cohort]``) is None and left out of the average.
+    """
+    if mode not in MODES:
+        raise UsageError(f"mode must be one of {', '.join(MODES)}")
+    rows = []
+    sums, bases = [0] * (periods + 1), [0] * (periods + 1)
+    for cohort in sorted(sizes):
+        size = sizes[cohort]
+        counts: list[int | None] = []
+        for n in range(periods + 1):
+            if n > observable.get(cohort, periods):
+                counts.append(None)
+                continue
+            if n == 0:
+                value = size
+            elif mode == "on":
+                value = on.get((cohort, n), 0)
+            else:
+                value = sum(v for (c, p), v in last.items() if c == cohort and p >= n)
+            counts.append(value)
+            sums[n] += value
+            bases[n] += size
+        rows.append({"cohort": cohort.isoformat(), "size": size, "counts": counts,
+                     "pct": [None if c is None else _pct(c, size) for c in counts]})
+    average = [_pct(sums[n], bases[n]) for n in range(periods + 1)]
+    return {"mode": mode, "periods": periods, "cohorts": rows, "average": {"pct": average, "base": bases}}
+
+
+def retention(store: Store, unit: str = "week", periods: int = 12, mode: str = "on",
+              start_verbs: Sequence[str] = (), return_verbs: Sequence[str] = (),
+              first: datetime | None = None, end: datetime | None = None, f: Filters = Filters()) -> dict[str, Any]:
+    if unit not in UNITS:
+        raise UsageError(f"unit must be one of {', '.join(UNITS)}")
+    first, end = _bounds(store, first, end)
+    rows = store.query(sql.retention(store.dialect, unit, start_verbs, return_verbs, first, end, f))
+    sizes: dict[date, int] = {}
+    on: dict[tuple[date, int], int] = {}
+    last: dict[tuple[date, int], int] = {}
+    for kind, cohort, period, learners in rows:
+        key = as_date(cohort)
+        if kind == "size":
+            sizes[key] = int(learners)
+        else:
+            (on if kind == "on" else last)[(key, int(period))] = int(learners)
+    final_day = (end - timedelta(microseconds=1)).date()
+    observable = {c: periods_between(unit, c, final_day) for c in sizes}
+    table = retention_table(sizes, on, last, mode, periods, observable)
+    return {"unit": unit, "first": first.isoformat(), "end": end.isoformat(), **table}
+
+
+def funnel_summary(steps: Sequence[str], rows: Sequence[tuple[int, int, float | None]]) -> dict[str, Any]:
+    """Conversion from step 1 and from the previous step, median time from the previous step,
+    and the step where most learners drop out (the first of equals)."""
+    by_step = {int(step): (int(n), median) for step, n, median in rows}
+    out, first_n, prev_n = [], None, None
+    for k, label in enumerate(steps, start=1):
+        n, median = by_step.get(k, (0, None))
+        first_n = n if first_n is None else first_n
+        median_ok = median is not None and median == median  # ClickHouse gives NaN for no rows
+        out.append({"step": k, "label": label, "learners": n, "conversion_pct": _pct(n, first_n),
+                    "from_previous_pct": None if prev_n is None else _pct(n, prev_n),
+                    "dropped": 0 if prev_n is None else prev_n - n,
+                    "median_s_from_previous": float(median) if k > 1 and median_ok and n else None})
+        prev_n = n
+    drops = [s for s in out[1:] if s["dropped"] > 0]
+    worst = max(drops, key=lambda s: (s["dropped"], -s["step"]), default=None)
+    return {"steps": out, "biggest_drop_step": worst["step"] if worst else None,
+            "biggest_drop_label": worst["label"] if worst else None}
+
+
+def parse_step(text: str) -> Step:
+    """``verb`` or ``verb@object-id``; a verb is a short name (completed) or an IRI."""
+    verb, _, object_id = text.partition("@")
+    return Step(vocab.verb_iri(verb.strip()), object_id.strip() or None)
+
+
+def funnel(store: Store, steps: Sequence[str], first: datetime | None = None, end: datetime | None = None,
+           window_days: int = 14, f: Filters = Filters()) -> dict[str, Any]:
+    if len(steps) < 2:
+        raise UsageError("a funnel needs at least two steps")
+    if window_days < 1:
+        raise UsageError("the conversion window must be at least one day")
+    first, end = _bounds(store, first, end)
+    parsed = [parse_step(s) for s in steps]
+    rows = store.query(sql.funnel(store.dialect, parsed, first, end, window_days, f))
+    return {"first": first.isoformat(), "end": end.isoformat(), "window_days": window_days,
+            **funnel_summary(list(steps), rows)}
+
+
+def breakdown(store: Store, dimension: str, first: datetime | None = None, end: datetime | None = None,
+              f: Filters = Filters()) -> dict[str, Any]:
+    if dimension not in sql.DIMENSIONS:
+        raise UsageError(f"dimension must be one of {', '.join(sql.DIMENSIONS)}")
+    first, end = _bounds(store, first, end)
+    rows = store.query(sql.breakdown(store.dialect, dimension, first, end, f))
+    return {"dimension": dimension, "rows": [
+        {"key": k.isoformat() if isinstance(k, date) else k, "learners": int(n), "statements": int(s),
+         "completions": int(c), "avg_score": None if a is None or a != a else round(float(a), 4)}
+        for k, n, s, c, a in rows]}
+
+
+def parse_segments(text: str) -> list[tuple[float, float]]:
+    """xAPI video played-segments ("0[.]12.5[,]30[.]45") as (start, end) pairs; bad parts are skipped."""
+    out = []
+    for part in (text or "").split("[,]"):
+        start, sep, end = part.partition("[.]")
+        try:
+            a, b = float(start), float(end)
+        except ValueError:
+            continue
+        if sep and b > a >= 0:
+            out.append((a, b))
+    return out
+
+
+def watched_seconds(segments: Sequence[tuple[float, float]]) -> float:
+    """Seconds of a video covered at least once by the segments."""
+    total, reach = 0.0, -1.0
+    for a, b in sorted(segments):
+        if b <= reach:
+            continue
+        total += b - max(a, reach)
+        reach = b
+    return total
+
+
+def decile_coverage(segments: Sequence[tuple[float, float]], length_s: float) -> list[bool]:
+    """For each tenth of the video: did the viewer watch at least half of it?"""
+    out = []
+    for i in range(10):
+        lo, hi = length_s * i / 10, length_s * (i + 1) / 10
+        clipped = [(max(a, lo), min(b, hi)) for a, b in segments if b > lo and a < hi]
+        out.append(watched_seconds(clipped) >= (hi - lo) / 2)
+    return out
+
+
+def video_engagement(store: Store, first: datetime | None = None, end: datetime | None = None,
+                     f: Filters = Filters()) -> dict[str, Any]:
+    """Per video: viewers, mean share watched, and the share of viewers who watched each tenth."""
+    first, end = _bounds(store, first, end)
+    videos: dict[str, dict[str, Any]] = {}
+    for object_id, _actor, length_s, segments, _progress in store.query(sql.video_viewers(store.dialect, first, end, f)):
+        if not length_s:
+            continue
+        parts = parse_segments(segments)
+        v = videos.setdefault(object_id, {"video": object_id, "length_s": float(length_s), "viewers": 0,
+                                          "watched": 0.0, "deciles": [0] * 10})
+        v["viewers"] += 1
+        v["watched"] += min(watched_seconds(parts) / float(length_s), 1.0)
+        for i, seen in enumerate(decile_coverage(parts, float(length_s))):
+            v["deciles"][i] += int(seen)
+    out = []
+    for v in videos.values():
+        out.append({"video": v["video"], "length_s": v["length_s"], "viewers": v["viewers"],
+                    "mean_watched_pct": _pct(v["watched"], v["viewers"]),
+                    "deciles_pct": [_pct(n, v["viewers"]) for n in v["deciles"]]})
+    return {"videos": sorted(out, key=lambda v: -v["viewers"])}
+
+
+def at_risk(store: Store, asof: datetime, f: Filters = Filters(), idle_days: int = 7,
+            failing_below: float = 0.6) -> dict[str, Any]:
+    rows = store.query(sql.at_risk(store.dialect, f, asof, idle_days, failing_below))
+    learners = [{"course": c, "learner": a, "last_active": as_iso(t), "avg_score": None if s is None or s != s
+                 else round(float(s), 4), "idle": bool(i), "failing": bool(fl)} for c, a, t, s, i, fl in rows]
+    per: dict[str, int] = {}
+    for row in learners:
+        per[row["course"]] = per.get(row["course"], 0) + 1
+    return {"asof": asof.isoformat(), "idle_days": idle_days, "failing_below": failing_below,
+            "per_course": per, "learners": learners}
+
+
+def as_iso(value: Any) -> str | None:
+    return value.isoformat() if isinstance(value, date | datetime) else None
+
+
+@dataclass
+class Extent:
+    first: datetime | None
+    last: datetime | None
+    statements: int
+
+
+def extent(store: Store) -> Extent:
+    first, last, n = store.query(sql.extent(store.dialect))[0]
+    return Extent(first, last, int(n))
+
+
+def _bounds(store: Store, first: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    """Default to everything stored: from the first day to the day after the last."""
+    if first is None or end is None:
+        ext = extent(store)
+        if first is None:
+            first = datetime.combine(as_date(ext.first), datetime.min.time()) if ext.first else datetime(2000, 1, 1)
+        if end is None:
+            end = (datetime.combine(as_date(ext.last), datetime.min.time()) + timedelta(days=1)) if ext.last \
+                else first + timedelta(days=1)
+    first, end = first.replace(tzinfo=None), end.replace(tzinfo=None)
+    if end <= first:
+        raise UsageError("the end of the range must come after its start")
+    return first, end
+
+
+def courses(store: Store) -> list[dict[str, Any]]:
+    return [{"course": c, "learners": int(n), "statements": int(s), "teacher": t, "region": r}
+            for c, n, s, t, r in store.query(sql.courses(store.dialect))]

@@ -1,0 +1,209 @@
+"""Console pages for learning analytics: Plotly charts and tables over the same metrics as the API.
+
+Each page builds a list of panels (a Plotly figure or a table) from ``Analytics`` and renders the one
+template ``analytics/page.html``; the filters are plain GET parameters, so every view has a link.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from eduops.analytics.service import Analytics
+from eduops.analytics.sql import Filters
+from eduops.errors import EduopsError
+from eduops.web.i18n import gettext
+from eduops.web.pages import language_of, render
+from eduops.web.security import Principal, require
+
+pages = APIRouter(prefix="/analytics")
+FILTER_KEYS = ("since", "until", "course", "region", "teacher", "device")
+
+
+def _params(request: Request) -> dict[str, str]:
+    return {k: v for k, v in request.query_params.items() if v}
+
+
+def _filters(p: dict[str, str]) -> Filters:
+    return Filters(p.get("course"), p.get("region"), p.get("teacher"), p.get("device"))
+
+
+def line(title: str, x: list[Any], series: dict[str, list[Any]], kind: str = "scatter") -> dict[str, Any]:
+    data = [{"type": kind, "name": name, "x": x, "y": y} for name, y in series.items()]
+    return {"title": title, "figure": {"data": data, "layout": {"barmode": "stack", "margin": {"t": 20},
+                                                                  "legend": {"orientation": "h"}}}}
+
+
+def table(title: str, columns: list[str], rows: list[list[Any]], links: list[str] | None = None) -> dict[str, Any]:
+    return {"title": title, "table": {"columns": columns, "rows": rows, "links": links or []}}
+
+
+def course_link(course: str) -> str:
+    return "/analytics/course?course=" + quote(course, safe="")
+
+
+def _page(request: Request, title: str, panels: list[dict[str, Any]], form: list[dict[str, Any]] | None = None,
+          error: str = "") -> HTMLResponse:
+    p = _params(request)
+    return render(request, "analytics/page.html", {"page_title": title, "panels": panels, "params": p,
+                                                   "form": form or [], "error": error,
+                                                   "filter_keys": FILTER_KEYS})
+
+
+async def _safe(request: Request, title: str, build: Any, form: list[dict[str, Any]] | None = None) -> HTMLResponse:
+    """Bad filters or a busy store show as a message on the page, not as an error page."""
+    try:
+        panels = await run_in_threadpool(build)
+    except EduopsError as exc:
+        return _page(request, title, [], form, exc.message)
+    return _page(request, title, panels, form)
+
+
+@pages.get("", response_class=HTMLResponse)
+async def overview(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+    p, lang = _params(request), language_of(request)
+    t = lambda s: gettext(s, lang)  # noqa: E731
+
+    def build() -> list[dict[str, Any]]:
+        a = Analytics.open(request.app.state.workspace.settings)
+        f = _filters(p)
+        act = a.active(p.get("since"), p.get("until"), f)
+        days = [d["day"] for d in act["days"]]
+        done = a.completion(p.get("until"), f)
+        region = a.breakdown("region", p.get("since"), p.get("until"), f)
+        return [
+            line(t("Active learners"), days, {"DAU": [d["dau"] for d in act["days"]],
+                                              "WAU": [d["wau"] for d in act["days"]],
+                                              "MAU": [d["mau"] for d in act["days"]]}),
+            line(t("New and returning learners"), days, {t("new"): [d["new"] for d in act["days"]],
+                                                         t("returning"): [d["returning"] for d in act["days"]]}, "bar"),
+            line(t("Completion by course (%)"), [c["course"] for c in done["courses"]],
+                 {t("completion %"): [c["completion_pct"] for c in done["courses"]]}, "bar"),
+            table(t("Outcomes by course"), [t("course"), t("enrolled"), t("passed"), t("completed"), t("failed"),
+                                            t("withdrawn"), t("in progress"), t("completion %")],
+                  [[c["course"], c["enrolled"], c["passed"], c["completed"], c["failed"], c["withdrawn"],
+                    c["in_progress"], c["completion_pct"]] for c in done["courses"]],
+                  [course_link(c["course"]) for c in done["courses"]]),
+            table(t("By region"), [t("region"), t("learners"), t("statements"), t("completions"), t("mean score")],
+                  [[r["key"], r["learners"], r["statements"], r["completions"], r["avg_score"]] for r in region["rows"]]),
+            table(t("Active days in the last 30 days"), [t("days active"), t("learners")],
+                  [[r["days"], r["learners"]] for r in act["active_days_30"]]),
+        ]
+
+    return await _safe(request, t("Learning"), build)
+
+
+@pages.get("/retention", response_class=HTMLResponse)
+async def retention_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+    p, lang = _params(request), language_of(request)
+    t = lambda s: gettext(s, lang)  # noqa: E731
+    form = [{"name": "unit", "label": t("interval"), "options": ["day", "week", "month"], "value": p.get("unit", "week")},
+            {"name": "periods", "label": t("periods"), "value": p.get("periods", "12")},
+            {"name": "mode", "label": t("mode"), "options": ["on", "on_or_after"], "value": p.get("mode", "on")},
+            {"name": "start_verb", "label": t("start event"), "value": p.get("start_verb", "")},
+            {"name": "return_verb", "label": t("return event"), "value": p.get("return_verb", "")}]
+
+    def build() -> list[dict[str, Any]]:
+        a = Analytics.open(request.app.state.workspace.settings)
+        periods = p.get("periods", "12")
+        r = a.retention(p.get("unit", "week"), int(periods) if periods.isdigit() else 12, p.get("mode", "on"),
+                        [p["start_verb"]] if p.get("start_verb") else [],
+                        [p["return_verb"]] if p.get("return_verb") else [], p.get("since"), p.get("until"), _filters(p))
+        labels = [c["cohort"] for c in r["cohorts"]] + [t("weighted average")]
+        z = [c["pct"] for c in r["cohorts"]] + [r["average"]["pct"]]
+        heat = {"title": t("Retention (% of period 0)"), "figure": {"data": [{
+            "type": "heatmap", "x": list(range(r["periods"] + 1)), "y": labels, "z": z, "colorscale": "Blues",
+            "texttemplate": "%{z}"}], "layout": {"yaxis": {"autorange": "reversed", "type": "category"},
+                                                 "margin": {"t": 20}}}}
+        rows = [[c["cohort"], c["size"], *c["pct"]] for c in r["cohorts"]]
+        rows.append([t("weighted average"), sum(c["size"] for c in r["cohorts"]), *r["average"]["pct"]])
+        return [heat, table(t("Cohorts"), [t("cohort"), t("learners")] + [str(n) for n in range(r["periods"] + 1)],
+                            rows)]
+
+    return await _safe(request, t("Retention"), build, form)
+
+
+@pages.get("/funnel", response_class=HTMLResponse)
+async def funnel_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+    p, lang = _params(request), language_of(request)
+    t = lambda s: gettext(s, lang)  # noqa: E731
+    steps = p.get("steps", "registered,launched,attempted,completed,passed")
+    form = [{"name": "steps", "label": t("steps (comma separated)"), "value": steps},
+            {"name": "window_days", "label": t("conversion window (days)"), "value": p.get("window_days", "14")}]
+
+    def build() -> list[dict[str, Any]]:
+        a = Analytics.open(request.app.state.workspace.settings)
+        window = p.get("window_days", "14")
+        r = a.funnel([steps], int(window) if window.isdigit() else 14, p.get("since"), p.get("until"), _filters(p))
+        chart = {"title": t("Funnel"), "figure": {"data": [{
+            "type": "funnel", "y": [s["label"] for s in r["steps"]], "x": [s["learners"] for s in r["steps"]],
+            "textinfo": "value+percent initial"}], "layout": {"margin": {"t": 20}}}}
+        rows = [[s["step"], s["label"], s["learners"], s["conversion_pct"], s["from_previous_pct"],
+                 None if s["median_s_from_previous"] is None else round(s["median_s_from_previous"] / 3600, 1)]
+                for s in r["steps"]]
+        note = table(t("Biggest drop-off"), [t("step"), t("label")], [[r["biggest_drop_step"], r["biggest_drop_label"]]])
+        return [chart, table(t("Steps"), [t("step"), t("label"), t("learners"), t("conversion %"),
+                                          t("from previous %"), t("median hours from previous")], rows), note]
+
+    return await _safe(request, t("Funnel"), build, form)
+
+
+@pages.get("/course", response_class=HTMLResponse)
+async def course_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+    p, lang = _params(request), language_of(request)
+    t = lambda s: gettext(s, lang)  # noqa: E731
+    course = p.get("course", "")
+
+    def build() -> list[dict[str, Any]]:
+        a = Analytics.open(request.app.state.workspace.settings)
+        c = a.course(course)
+        done, act = c["completion"], c["active"]
+        days = [d["day"] for d in act["days"]]
+        outcomes = ["passed", "completed", "failed", "withdrawn", "in_progress"]
+        return [
+            {"title": t("Outcomes"), "figure": {"data": [{"type": "pie", "labels": [t(o.replace("_", " "))
+                                                                                     for o in outcomes],
+                                                          "values": [done[o] for o in outcomes]}],
+                                                "layout": {"margin": {"t": 20}}}},
+            line(t("Active learners"), days, {"DAU": [d["dau"] for d in act["days"]],
+                                              "WAU": [d["wau"] for d in act["days"]]}),
+            line(t("Weekly retention, weighted average (%)"), list(range(len(c["retention"]["average"]["pct"]))),
+                 {"%": c["retention"]["average"]["pct"]}),
+            table(t("At-risk learners"), [t("learner"), t("last active"), t("mean score"), t("idle"), t("failing")],
+                  [[r["learner"], r["last_active"], r["avg_score"], r["idle"], r["failing"]]
+                   for r in c["at_risk"]["learners"][:200]]),
+            table(t("Video engagement"), [t("video"), t("viewers"), t("mean watched %")],
+                  [[v["video"], v["viewers"], v["mean_watched_pct"]] for v in c["video"]["videos"]]),
+        ]
+
+    return await _safe(request, t("Course") + f" · {course}", build)
+
+
+@pages.get("/quality", response_class=HTMLResponse)
+async def quality_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+    lang = language_of(request)
+    t = lambda s: gettext(s, lang)  # noqa: E731
+
+    def build() -> list[dict[str, Any]]:
+        from eduops.analytics.quality import quality_learning
+
+        q = quality_learning(request.app.state.workspace.settings)
+        if not q["available"]:
+            return [table(t("Call quality and learning"), [t("note")], [[q["reason"]]])]
+        bands = q["bands"]
+        return [
+            line(t("Completion by call-quality band (%)"), [b["band"] for b in bands],
+                 {t("completion %"): [b["completion_pct"] for b in bands]}, "bar"),
+            line(t("Active again within 7 days of a class (%)"), [b["band"] for b in bands],
+                 {"%": [b["returned_7d_pct"] for b in bands]}, "bar"),
+            table(t("By call-quality band"), [t("band"), t("learners"), t("sessions"), t("completion %"),
+                                              t("returned within 7 days %")],
+                  [[b["band"], b["learners"], b["sessions"], b["completion_pct"], b["returned_7d_pct"]]
+                   for b in bands]),
+        ]
+
+    return await _safe(request, t("Call quality and learning"), build)

@@ -1,0 +1,355 @@
+"""Every learning metric, defined once as SQL, for DuckDB and ClickHouse.
+
+The queries are written in the SQL both engines share (``date_trunc``, ``date_diff``, window
+functions, ``INTERVAL n DAY``). Where the engines differ, the ``Dialect`` below holds the two
+spellings side by side: literals, median, arg-max, string aggregation and column types. A metric
+builder returns plain SQL text; ``eduops.analytics.metrics`` runs it and shapes the rows.
+
+Every metric reads the ``statements`` table and counts only live learner activity: statements that
+are neither voided nor voiding (``LIVE``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from eduops.analytics import vocab
+
+LIVE = "NOT voided AND voids IS NULL"
+
+
+def live(alias: str) -> str:
+    return f"NOT {alias}.voided AND {alias}.voids IS NULL"
+
+# name, DuckDB type, ClickHouse type
+COLUMNS: list[tuple[str, str, str]] = [
+    ("seq", "BIGINT", "Int64"),
+    ("id", "VARCHAR", "String"),
+    ("actor_id", "VARCHAR", "String"),
+    ("actor_ifi", "VARCHAR", "String"),
+    ("verb_id", "VARCHAR", "String"),
+    ("object_id", "VARCHAR", "Nullable(String)"),
+    ("object_type", "VARCHAR", "String"),
+    ("course", "VARCHAR", "Nullable(String)"),
+    ("registration", "VARCHAR", "Nullable(String)"),
+    ("timestamp", "TIMESTAMP", "DateTime64(6, 'UTC')"),
+    ("stored", "TIMESTAMP", "DateTime64(6, 'UTC')"),
+    ("success", "BOOLEAN", "Nullable(Bool)"),
+    ("completion", "BOOLEAN", "Nullable(Bool)"),
+    ("score_scaled", "DOUBLE", "Nullable(Float64)"),
+    ("duration_s", "DOUBLE", "Nullable(Float64)"),
+    ("region", "VARCHAR", "Nullable(String)"),
+    ("teacher", "VARCHAR", "Nullable(String)"),
+    ("device", "VARCHAR", "Nullable(String)"),
+    ("video_length_s", "DOUBLE", "Nullable(Float64)"),
+    ("video_segments", "VARCHAR", "Nullable(String)"),
+    ("video_progress", "DOUBLE", "Nullable(Float64)"),
+    ("voids", "VARCHAR", "Nullable(String)"),
+    ("voided", "BOOLEAN", "Bool"),
+    ("agents", "VARCHAR", "String"),
+    ("related_agents", "VARCHAR", "String"),
+    ("related_activities", "VARCHAR", "String"),
+    ("raw", "VARCHAR", "String"),
+]
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    quote: Callable[[str], str]
+    timestamp: Callable[[datetime], str]
+    date: Callable[[date], str]
+    median: Callable[[str], str]
+    arg_max: Callable[[str, str], str]
+    string_agg: Callable[[str, str], str]
+
+    def lit(self, value: Any) -> str:
+        """A SQL literal; the only way a value enters a query."""
+        if value is None:
+            return "NULL"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float):
+            return repr(value)
+        if isinstance(value, datetime):
+            return self.timestamp(value)
+        if isinstance(value, date):
+            return self.date(value)
+        return self.quote(str(value))
+
+    def in_list(self, values: Sequence[Any]) -> str:
+        return "(" + ", ".join(self.lit(v) for v in values) + ")" if values else "(NULL)"
+
+    def like_contains(self, value: str) -> str:
+        """A LIKE pattern (with ESCAPE '!') that finds ``value`` literally."""
+        escaped = value.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+        return f"LIKE {self.quote('%' + escaped + '%')} ESCAPE '!'"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+DUCKDB = Dialect(
+    name="duckdb",
+    quote=lambda s: "'" + s.replace("'", "''") + "'",
+    timestamp=lambda t: f"TIMESTAMP '{_iso(t)}'",
+    date=lambda d: f"DATE '{d.isoformat()}'",
+    median=lambda x: f"median({x})",
+    arg_max=lambda x, by: f"arg_max({x}, {by})",
+    string_agg=lambda x, sep: f"string_agg({x}, '{sep}')",
+)
+CLICKHOUSE = Dialect(
+    name="clickhouse",
+    quote=lambda s: "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'",
+    timestamp=lambda t: f"toDateTime64('{_iso(t)}', 6, 'UTC')",
+    date=lambda d: f"toDate('{d.isoformat()}')",
+    median=lambda x: f"quantileExactInclusive(0.5)({x})",  # interpolated, like DuckDB's median
+    arg_max=lambda x, by: f"argMax({x}, {by})",
+    string_agg=lambda x, sep: f"arrayStringConcat(groupArray({x}), '{sep}')",
+)
+DIALECTS = {"duckdb": DUCKDB, "clickhouse": CLICKHOUSE}
+
+
+def ddl(dialect: Dialect) -> list[str]:
+    if dialect is CLICKHOUSE:
+        cols = ",\n  ".join(f"`{n}` {ch}" for n, _duck, ch in COLUMNS)
+        return [f"CREATE TABLE IF NOT EXISTS statements (\n  {cols}\n) ENGINE = MergeTree ORDER BY (actor_id, timestamp)",
+                "CREATE TABLE IF NOT EXISTS voidings (target_id String, voiding_id String) "
+                "ENGINE = MergeTree ORDER BY target_id"]
+    cols = ",\n  ".join(
+        f'"{n}" {duck}' + (" PRIMARY KEY" if n == "id" else " DEFAULT nextval('statement_seq')" if n == "seq"
+                           else " NOT NULL DEFAULT false" if n == "voided" else "")
+        for n, duck, _ch in COLUMNS
+    )
+    return ["CREATE SEQUENCE IF NOT EXISTS statement_seq",
+            f"CREATE TABLE IF NOT EXISTS statements (\n  {cols}\n)",
+            "CREATE TABLE IF NOT EXISTS voidings (target_id VARCHAR PRIMARY KEY, voiding_id VARCHAR NOT NULL)"]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Narrow any metric to a course, region, teacher or device."""
+
+    course: str | None = None
+    region: str | None = None
+    teacher: str | None = None
+    device: str | None = None
+
+    def sql(self, d: Dialect, alias: str = "") -> str:
+        prefix = f"{alias}." if alias else ""
+        parts = [f" AND {prefix}{name} = {d.lit(value)}" for name, value in self.__dict__.items() if value]
+        return "".join(parts)
+
+
+def _start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day)
+
+
+def active_users(d: Dialect, first: date, last: date, f: Filters) -> str:
+    """Daily active learners (dau), first-ever active day (new), and rolling 7/30-day coverage.
+
+    For rolling windows each learner-day covers [day, day+W); only the part not already covered by
+    that learner's previous active day is counted, as +1 at its start and -1 at its end, so the
+    running sum of ``delta`` over days is the number of distinct learners active in the W days up to
+    that day — one pass, no self-join.
+    """
+    lo, hi = d.lit(_start(first - timedelta(days=29))), d.lit(_start(last + timedelta(days=1)))
+    windows = "\n  UNION ALL\n  ".join(
+        f"SELECT '{name}' AS kind, greatest(day, coalesce(prev_day, day - {w}) + {w}) AS day, 1 AS delta FROM spans"
+        f"\n  UNION ALL SELECT '{name}', day + {w}, -1 FROM spans"
+        for name, w in (("wau", 7), ("mau", 30))
+    )
+    return f"""
+WITH daily AS (
+  SELECT DISTINCT actor_id, CAST(timestamp AS DATE) AS day FROM statements
+  WHERE {LIVE}{f.sql(d)} AND timestamp >= {lo} AND timestamp < {hi}
+),
+firsts AS (
+  SELECT actor_id, min(CAST(timestamp AS DATE)) AS first_day FROM statements
+  WHERE {LIVE}{f.sql(d)} AND timestamp < {hi} GROUP BY actor_id
+),
+spans AS (
+  SELECT actor_id, day,
+         max(day) OVER (PARTITION BY actor_id ORDER BY day ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING) AS prev_day
+  FROM daily
+),
+events AS (
+  SELECT 'dau' AS kind, day, 1 AS delta FROM daily
+  UNION ALL
+  SELECT 'new', d.day, 1 FROM daily d JOIN firsts f ON d.actor_id = f.actor_id AND d.day = f.first_day
+  UNION ALL
+  {windows}
+)
+SELECT kind, day, sum(delta) AS delta FROM events GROUP BY kind, day ORDER BY kind, day"""
+
+
+def active_days(d: Dialect, last: date, days: int, f: Filters) -> str:
+    """How many learners were active on exactly n of the ``days`` days up to ``last``."""
+    lo, hi = d.lit(_start(last - timedelta(days=days - 1))), d.lit(_start(last + timedelta(days=1)))
+    return f"""
+SELECT n_days, count(*) AS learners FROM (
+  SELECT actor_id, count(DISTINCT CAST(timestamp AS DATE)) AS n_days FROM statements
+  WHERE {LIVE}{f.sql(d)} AND timestamp >= {lo} AND timestamp < {hi} GROUP BY actor_id
+) per_learner GROUP BY n_days ORDER BY n_days"""
+
+
+def _outcome_rank(d: Dialect) -> str:
+    whens = " ".join(f"WHEN {d.lit(verb)} THEN {rank}" for verb, (_name, rank) in vocab.OUTCOME_RANKS.items())
+    return f"CASE WHEN object_id = course THEN CASE verb_id {whens} ELSE 0 END ELSE 0 END"
+
+
+def _course_learners(d: Dialect, f: Filters, until: datetime | None) -> str:
+    """One row per (course, learner): enrolled = any activity in the course; best outcome by rank."""
+    bound = f" AND timestamp < {d.lit(until)}" if until else ""
+    return f"""course_learners AS (
+  SELECT course, actor_id, max({_outcome_rank(d)}) AS best, min(timestamp) AS first_ts, max(timestamp) AS last_ts,
+         avg(score_scaled) AS avg_score
+  FROM statements WHERE {LIVE} AND course IS NOT NULL{f.sql(d)}{bound}
+  GROUP BY course, actor_id
+)"""
+
+
+def completion(d: Dialect, f: Filters, until: datetime | None = None) -> str:
+    """Learners per course by best outcome rank (0 = in progress; see vocab.OUTCOME_RANKS)."""
+    return f"""
+WITH {_course_learners(d, f, until)}
+SELECT course, best, count(*) AS learners FROM course_learners GROUP BY course, best ORDER BY course, best"""
+
+
+def at_risk(d: Dialect, f: Filters, asof: datetime, idle_days: int, failing_below: float) -> str:
+    """Still-enrolled learners (no outcome) who are failing or have been idle ``idle_days`` days."""
+    idle_since = d.lit(asof - timedelta(days=idle_days))
+    return f"""
+WITH {_course_learners(d, f, asof)}
+SELECT course, actor_id, last_ts, avg_score,
+       last_ts < {idle_since} AS idle, coalesce(avg_score < {d.lit(failing_below)}, false) AS failing
+FROM course_learners
+WHERE best = 0 AND (last_ts < {idle_since} OR coalesce(avg_score < {d.lit(failing_below)}, false))
+ORDER BY course, last_ts, actor_id"""
+
+
+def _period(unit: str, start: str, end: str) -> str:
+    if unit == "week":
+        return f"CAST(date_diff('day', {start}, {end}) / 7 AS BIGINT)"
+    return f"date_diff('{unit}', {start}, {end})"
+
+
+def retention(d: Dialect, unit: str, start_verbs: Sequence[str], return_verbs: Sequence[str],
+              first: datetime, end: datetime, f: Filters) -> str:
+    """Cohorts by the period of each learner's first start event; returns by period after it.
+
+    Rows: ('size', cohort, 0, learners), ('on', cohort, n, learners returning in period n) and
+    ('last', cohort, n, learners whose last return is in period n) — the "on or after" counts are
+    the running totals of 'last' from the far end.
+    """
+    start_cond = f" AND verb_id IN {d.in_list(start_verbs)}" if start_verbs else ""
+    return_cond = f" AND s.verb_id IN {d.in_list(return_verbs)}" if return_verbs else ""
+    period = _period(unit, "c.cohort", f"date_trunc('{unit}', s.timestamp)")
+    return f"""
+WITH starts AS (
+  SELECT actor_id, min(timestamp) AS first_ts FROM statements WHERE {LIVE}{start_cond}{f.sql(d)} GROUP BY actor_id
+),
+cohorts AS (
+  SELECT actor_id, first_ts, date_trunc('{unit}', first_ts) AS cohort FROM starts
+  WHERE first_ts >= {d.lit(first)} AND first_ts < {d.lit(end)}
+),
+returns AS (
+  SELECT DISTINCT c.actor_id, c.cohort, {period} AS period
+  FROM cohorts c JOIN statements s ON s.actor_id = c.actor_id
+  WHERE {live('s')}{return_cond}{f.sql(d, 's')}
+    AND s.timestamp > c.first_ts AND s.timestamp < {d.lit(end)}
+)
+SELECT 'size' AS kind, cohort, 0 AS period, count(*) AS learners FROM cohorts GROUP BY cohort
+UNION ALL
+SELECT 'on', cohort, period, count(*) FROM returns WHERE period >= 1 GROUP BY cohort, period
+UNION ALL
+SELECT 'last', cohort, last_period, count(*) FROM (
+  SELECT actor_id, cohort, max(period) AS last_period FROM returns GROUP BY actor_id, cohort
+) lasts WHERE last_period >= 1 GROUP BY cohort, last_period"""
+
+
+@dataclass(frozen=True)
+class Step:
+    """A funnel step: a verb, optionally on one object (activity id)."""
+
+    verb: str
+    object_id: str | None = None
+
+    def sql(self, d: Dialect, alias: str = "") -> str:
+        p = f"{alias}." if alias else ""
+        cond = f"{p}verb_id = {d.lit(self.verb)}"
+        return cond + (f" AND {p}object_id = {d.lit(self.object_id)}" if self.object_id else "")
+
+
+def funnel(d: Dialect, steps: Sequence[Step], first: datetime, end: datetime, window_days: int, f: Filters) -> str:
+    """Learners reaching each step in order within ``window_days`` of step 1, and the median gap.
+
+    Step k's time is the learner's first step-k event after their step k-1 time; step 1 is their
+    first step-1 event in [first, end).
+    """
+    ctes = [f"""s1 AS (
+  SELECT actor_id, min(timestamp) AS t1, min(timestamp) AS prev, min(timestamp) AS t FROM statements
+  WHERE {LIVE} AND {steps[0].sql(d)}{f.sql(d)} AND timestamp >= {d.lit(first)} AND timestamp < {d.lit(end)}
+  GROUP BY actor_id
+)"""]
+    for k, step in enumerate(steps[1:], start=2):
+        ctes.append(f"""s{k} AS (
+  SELECT p.actor_id, p.t1, p.t AS prev, min(e.timestamp) AS t
+  FROM s{k - 1} p JOIN statements e ON e.actor_id = p.actor_id
+  WHERE {live('e')} AND {step.sql(d, 'e')}{f.sql(d, 'e')}
+    AND e.timestamp > p.t AND e.timestamp <= p.t1 + INTERVAL {int(window_days)} DAY
+  GROUP BY p.actor_id, p.t1, p.t
+)""")
+    gap = d.median("date_diff('second', prev, t)")
+    summary = "\nUNION ALL\n".join(
+        f"SELECT {k} AS step, count(*) AS learners, {gap} AS median_s FROM s{k}"
+        for k in range(1, len(steps) + 1)
+    )
+    return "WITH " + ",\n".join(ctes) + "\n" + summary + "\nORDER BY step"
+
+
+DIMENSIONS = ("course", "region", "teacher", "device", "day", "week", "month", "hour")
+
+
+def breakdown(d: Dialect, dimension: str, first: datetime, end: datetime, f: Filters) -> str:
+    """Active learners, statements, completions and mean scaled score per value of one dimension."""
+    if dimension in ("day", "week", "month"):
+        key = f"CAST(date_trunc('{dimension}', timestamp) AS DATE)"
+    elif dimension == "hour":
+        key = "CAST(extract(hour FROM timestamp) AS BIGINT)"
+    else:
+        key = f"coalesce({dimension}, '(none)')"
+    done = d.in_list([v for v, (name, _r) in vocab.OUTCOME_RANKS.items() if name in vocab.COMPLETED_OUTCOMES])
+    return f"""
+SELECT {key} AS key, count(DISTINCT actor_id) AS learners, count(*) AS statements,
+       count(DISTINCT CASE WHEN object_id = course AND verb_id IN {done} THEN actor_id || '|' || course END)
+         AS completions,
+       avg(score_scaled) AS avg_score
+FROM statements WHERE {LIVE}{f.sql(d)} AND timestamp >= {d.lit(first)} AND timestamp < {d.lit(end)}
+GROUP BY key ORDER BY key"""
+
+
+def video_viewers(d: Dialect, first: datetime, end: datetime, f: Filters) -> str:
+    """Per video and viewer: the video length, every played-segments string and the best progress."""
+    return f"""
+SELECT object_id, actor_id, max(video_length_s) AS length_s, {d.string_agg('video_segments', '[,]')} AS segments,
+       max(video_progress) AS progress
+FROM statements
+WHERE {LIVE}{f.sql(d)} AND video_segments IS NOT NULL AND timestamp >= {d.lit(first)} AND timestamp < {d.lit(end)}
+GROUP BY object_id, actor_id ORDER BY object_id, actor_id"""
+
+
+def extent(d: Dialect) -> str:
+    """First and last timestamp of live activity, and how many statements there are."""
+    return f"SELECT min(timestamp), max(timestamp), count(*) FROM statements WHERE {LIVE}"
+
+
+def courses(d: Dialect) -> str:
+    return f"""
+SELECT course, count(DISTINCT actor_id) AS learners, count(*) AS statements, max(teacher) AS teacher,
+       max(region) AS region
+FROM statements WHERE {LIVE} AND course IS NOT NULL GROUP BY course ORDER BY course"""

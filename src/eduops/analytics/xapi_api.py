@@ -1,0 +1,153 @@
+"""The xAPI 1.0.3 statements resource at /xapi: POST, PUT and GET, plus /xapi/about.
+
+Every request must carry X-Experience-API-Version and every answer carries it back (``setup``
+installs the header). Writes need the ``ingest:xapi`` permission, reads ``read``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from eduops.analytics import lrs
+from eduops.analytics.store import Store, events_settings, open_store
+from eduops.analytics.xapi import VERSION, check_version_header
+from eduops.errors import PayloadTooLarge, UsageError
+from eduops.web.security import Principal, require
+
+router = APIRouter(prefix="/xapi", tags=["xapi"])
+MAX_BODY_BYTES = 64 * 1024 * 1024
+VERSION_HEADER = "X-Experience-API-Version"
+
+
+def _store(request: Request) -> Store:
+    return open_store(request.app.state.workspace.settings)
+
+
+def version_required(request: Request) -> None:
+    check_version_header(request.headers.get(VERSION_HEADER))
+
+
+def authority_of(request: Request, principal: Principal) -> dict[str, Any]:
+    """The LRS vouches for statements with the identity of the API key or user that sent them."""
+    home = request.app.state.workspace.settings.base_url
+    return {"objectType": "Agent", "account": {"homePage": home, "name": principal.name}}
+
+
+async def _json_body(request: Request) -> Any:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB; send smaller batches")
+    ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if ctype == "multipart/mixed":
+        raise UsageError("multipart/mixed (attachments with content) is not supported; use attachment fileUrl")
+    if ctype not in ("application/json", ""):
+        raise UsageError(f"Content-Type {ctype!r}: statements are sent as application/json")
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB; send smaller batches")
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise UsageError(f"the body is not valid JSON: {exc}") from None
+
+
+@router.get("/about")
+def about(request: Request) -> dict[str, Any]:
+    """Which xAPI versions this LRS speaks (no authentication, as the specification allows)."""
+    return {"version": [VERSION, "1.0.2", "1.0.1", "1.0.0"], "extensions": {}}
+
+
+@router.post("/statements", dependencies=[Depends(version_required)])
+async def post_statements(request: Request, who: Principal = Depends(require("ingest:xapi"))) -> Response:
+    """Store one statement or an array of them, all or nothing; answers with their ids."""
+    body = await _json_body(request)
+    statements = body if isinstance(body, list) else [body]
+    limit = events_settings(request.app.state.workspace.settings).max_batch
+    if len(statements) > limit:
+        raise PayloadTooLarge(f"{len(statements)} statements in one request; at most {limit} (events.max_batch)")
+    ids = await run_in_threadpool(lrs.store_statements, _store(request), statements, authority_of(request, who))
+    return JSONResponse(ids)
+
+
+@router.put("/statements", status_code=204, dependencies=[Depends(version_required)])
+async def put_statement(request: Request, who: Principal = Depends(require("ingest:xapi"))) -> Response:
+    """Store one statement under the id given as ``statementId``."""
+    statement_id = request.query_params.get("statementId")
+    if not statement_id:
+        raise UsageError("statementId: PUT needs the statementId query parameter")
+    body = await _json_body(request)
+    await run_in_threadpool(lrs.put_statement, _store(request), statement_id, body, authority_of(request, who))
+    return Response(status_code=204)
+
+
+def _http_date(moment: datetime | None) -> str:
+    return format_datetime((moment or datetime.now(UTC)).astimezone(UTC), usegmt=True)
+
+
+def _languages(request: Request) -> list[str]:
+    return [p.split(";")[0].strip() for p in request.headers.get("accept-language", "").split(",") if p.strip()]
+
+
+def _shape(statement: dict[str, Any], fmt: str, request: Request) -> dict[str, Any]:
+    if fmt == "ids":
+        return lrs.ids_format(statement)
+    if fmt == "canonical":
+        return lrs.canonical_format(statement, _languages(request))  # type: ignore[no-any-return]
+    return statement
+
+
+@router.get("/statements", dependencies=[Depends(version_required)])
+def get_statements(request: Request, _: Principal = Depends(require("read"))) -> Response:
+    """One statement by statementId / voidedStatementId, or a filtered page with a ``more`` link."""
+    params = dict(request.query_params)
+    store = _store(request)
+    now = datetime.now(UTC)
+    single = [k for k in ("statementId", "voidedStatementId") if k in params]
+    if single:
+        if len(single) > 1:
+            raise UsageError("statementId and voidedStatementId cannot be used together")
+        extra = set(params) - {single[0], "format", "attachments"}
+        if extra:
+            raise UsageError(f"{', '.join(sorted(extra))}: not allowed together with {single[0]}")
+        fmt = lrs.parse_query({k: v for k, v in params.items() if k != single[0]}).format
+        statement, stored = lrs.get_statement(store, params[single[0]], voided=single[0] == "voidedStatementId")
+        return JSONResponse(_shape(statement, fmt, request), headers={
+            "Last-Modified": _http_date(stored), "X-Experience-API-Consistent-Through": lrs.iso(now)})
+    query = lrs.parse_query(params)
+    statements, more, cursor, newest = lrs.query_statements(store, query)
+    more_link = ""
+    if more:
+        more_link = "/xapi/statements?" + urlencode({**{k: v for k, v in params.items() if k != "cursor"},
+                                                     "cursor": str(cursor)})
+    body = {"statements": [_shape(s, query.format, request) for s in statements], "more": more_link}
+    return JSONResponse(body, headers={"Last-Modified": _http_date(newest or now),
+                                       "X-Experience-API-Consistent-Through": lrs.iso(now)})
+
+
+class XAPIVersionHeader:
+    """Adds X-Experience-API-Version to every /xapi response, errors included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/xapi"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_version(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-experience-api-version", VERSION.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_version)
