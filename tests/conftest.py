@@ -91,7 +91,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def ws(backend: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+def ws(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Workspace]:
     """A fresh, migrated workspace on the parametrized backend (SQLite file or PostgreSQL database)."""
     for key in [k for k in os.environ if k.startswith("EDUOPS_")]:
         monkeypatch.delenv(key)

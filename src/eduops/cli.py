@@ -26,12 +26,15 @@ app = typer.Typer(
 
 @app.callback()
 def root(
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="eduops.toml to use", envvar="EDUOPS_CONFIG")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="eduops.toml to use", envvar="EDUOPS_CONFIG")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log more")] = False,
 ) -> None:
     if config:
         os.environ["EDUOPS_CONFIG"] = str(config)
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
 @app.command("version")

@@ -111,9 +111,9 @@ class Settings(BaseSettings):
     secret_key_file: Path | None = None
     config_file: Path | None = None
     plugins: list[str] = Field(default_factory=list, description="extra modules that register checks")
-    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    scheduler: SchedulerSettings = Field(default_factory=lambda: SchedulerSettings())
     tasks: dict[str, TaskOverride] = Field(default_factory=dict)
-    inspection: InspectionSettings = Field(default_factory=InspectionSettings)
+    inspection: InspectionSettings = Field(default_factory=lambda: InspectionSettings())
 
     _toml: dict[str, Any] = {}
 

@@ -35,14 +35,14 @@ def calendar_list(as_json: JSON = False) -> None:
     """The plan: each task with its cadence, owner, next due time, last result and whether it is overdue."""
     ws = workspace()
     cal.sync_tasks(ws.engine, ws.settings)
-    entries = [e.to_dict() for e in cal.calendar(ws.engine, ws.settings)]
+    entries = cal.calendar(ws.engine, ws.settings)
     if as_json:
-        print_json(entries)
+        print_json([e.to_dict() for e in entries])
         return
     table(
         ["task", "cadence", "owner", "next due", "last", "overdue"],
-        [[e["key"], e["cadence"], e["owner"], _local(e["next_due"]), styled_status(e["last_status"]),
-          "[bold red]OVERDUE[/]" if e["overdue"] else ""] for e in entries],
+        [[e.key, e.cadence, e.owner, _local(e.next_due.isoformat() if e.next_due else None),
+          styled_status(e.last_status), "[bold red]OVERDUE[/]" if e.overdue else ""] for e in entries],
         title=f"Maintenance calendar ({ws.settings.timezone})",
     )
 

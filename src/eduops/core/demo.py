@@ -56,9 +56,10 @@ def _measurements(demo: DemoContext, spec: TaskSpec, days_ago: int) -> list[dict
     rng = demo.rng
     if spec.key == "daily-inspection":
         disk = 70 + (HISTORY_DAYS - days_ago) * 0.7 + rng.uniform(-0.5, 0.5)
+        app = {"host": "app-1"}
         return [
-            {"name": "host_cpu_used_pct", "value": round(rng.uniform(22, 61), 1), "unit": "%", "labels": {"host": "app-1"}},
-            {"name": "host_memory_used_pct", "value": round(rng.uniform(55, 72), 1), "unit": "%", "labels": {"host": "app-1"}},
+            {"name": "host_cpu_used_pct", "value": round(rng.uniform(22, 61), 1), "unit": "%", "labels": app},
+            {"name": "host_memory_used_pct", "value": round(rng.uniform(55, 72), 1), "unit": "%", "labels": app},
             {"name": "disk_used_pct", "value": round(disk, 1), "unit": "%",
              "labels": {"host": "db-1", "mount": "/var/lib/postgresql"}},
         ]

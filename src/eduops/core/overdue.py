@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from eduops.core.calendar import calendar
-from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, check
+from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, Status, check
 
 
 @check("calendar.overdue", area="performance", title="Overdue maintenance tasks")
@@ -16,8 +16,9 @@ def overdue_tasks(ctx: CheckContext) -> CheckResult:
         measurements.append(Measurement("eduops_task_overdue", 1.0 if e.overdue else 0.0, "", {"task": e.key}))
         if not e.overdue:
             continue
-        since = e.overdue_since.astimezone(ctx.settings.tz).strftime("%Y-%m-%d %H:%M") if e.overdue_since else "?"
-        last = e.last_started_at.astimezone(ctx.settings.tz).strftime("%Y-%m-%d %H:%M") if e.last_started_at else "never"
+        tz = ctx.settings.tz
+        since = e.overdue_since.astimezone(tz).strftime("%Y-%m-%d %H:%M") if e.overdue_since else "?"
+        last = e.last_started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if e.last_started_at else "never"
         findings.append(
             Finding(
                 "crit" if e.area in ("backups", "security") else "warn",
@@ -27,7 +28,7 @@ def overdue_tasks(ctx: CheckContext) -> CheckResult:
                 f"if the cadence changed, set [tasks.{e.key}] cron in eduops.toml.",
             )
         )
-    status = "crit" if any(f.severity == "crit" for f in findings) else "warn" if findings else "ok"
+    status: Status = "crit" if any(f.severity == "crit" for f in findings) else "warn" if findings else "ok"
     summary = f"{len(findings)} overdue: " + ", ".join(e.key for e in entries if e.overdue) if findings else (
         f"all {len(entries)} tasks on schedule")
     return CheckResult(status, summary, measurements, findings, {"overdue": [e.key for e in entries if e.overdue]})

@@ -45,7 +45,9 @@ DEFAULT_PLAN: tuple[TaskSpec, ...] = (
         "weekly-performance", "Weekly performance analysis",
         "Performance trends, slowest endpoints and queries, call-quality trend, bottlenecks.",
         "0 9 * * 1", "ops-oncall", "performance",
-        _steps("monitoring.performance_trends", "rtc.quality_trend", "rtc.ai_tutor_latency", "analytics.learning_summary"),
+        _steps(
+            "monitoring.performance_trends", "rtc.quality_trend", "rtc.ai_tutor_latency", "analytics.learning_summary"
+        ),
         ("week-over-week trend", "slowest endpoints"),
         grace_minutes=360,
     ),

@@ -19,7 +19,9 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-STATUS_MARK = {"ok": "✅", "warn": "⚠️", "crit": "🔴", "error": "❌", "skipped": "⏭️", "interrupted": "⛔", "running": "⏳"}
+STATUS_MARK = {
+    "ok": "✅", "warn": "⚠️", "crit": "🔴", "error": "❌", "skipped": "⏭️", "interrupted": "⛔", "running": "⏳",
+}
 
 
 def render(run: dict[str, Any], fmt: str) -> str:

@@ -39,6 +39,15 @@ def _no_progress(message: str, fraction: float) -> None:
     pass
 
 
+def _scaled(progress: Progress, index: int, count: int) -> Progress:
+    """Progress of one check as a share of the whole run."""
+
+    def report(message: str, fraction: float) -> None:
+        progress(message, (index + fraction) / max(count, 1))
+
+    return report
+
+
 def claim(engine: Engine, settings: Settings, key: str, trigger: str, actor: str, slot: datetime | None) -> int:
     """Take the task's lock and create its run; Conflict when it is already running."""
     spec = task_spec(key)
@@ -51,7 +60,7 @@ def claim(engine: Engine, settings: Settings, key: str, trigger: str, actor: str
             session.close()
             sync_tasks(engine, settings)
     with session_scope(engine) as session:
-        taken = session.execute(
+        taken = session.execute(  # type: ignore[attr-defined]
             sa.update(Task)
             .where(Task.key == spec.key, sa.or_(Task.lock_run_id.is_(None), Task.lock_expires_at < now))
             .values(lock_run_id=-1, lock_expires_at=lease)
@@ -77,13 +86,14 @@ def _heartbeat(engine: Engine, settings: Settings, run_id: int, key: str) -> Non
     lease = now + timedelta(seconds=settings.scheduler.stale_after_seconds)
     with session_scope(engine) as session:
         session.execute(sa.update(Run).where(Run.id == run_id, Run.status == "running").values(heartbeat_at=now))
-        session.execute(sa.update(Task).where(Task.key == key, Task.lock_run_id == run_id).values(lock_expires_at=lease))
+        session.execute(
+            sa.update(Task).where(Task.key == key, Task.lock_run_id == run_id).values(lock_expires_at=lease)
+        )
 
 
 def _release(session: Any, key: str, run_id: int) -> None:
-    session.execute(
-        sa.update(Task).where(Task.key == key, Task.lock_run_id == run_id).values(lock_run_id=None, lock_expires_at=None)
-    )
+    mine = sa.update(Task).where(Task.key == key, Task.lock_run_id == run_id)
+    session.execute(mine.values(lock_run_id=None, lock_expires_at=None))
 
 
 def run_check(name: str, ctx: CheckContext) -> tuple[CheckResult, str]:
@@ -183,7 +193,7 @@ def execute(engine: Engine, settings: Settings, run_id: int, progress: Progress 
                 ctx = CheckContext(
                     settings=settings, engine=engine, now=utcnow(), run_id=run_id, task_key=key,
                     last_run_at=last_before, params=dict(step.params), artifacts_dir=artifacts_dir,
-                    progress=lambda m, f, _i=i: progress(m, (_i + f) / max(len(steps), 1)),
+                    progress=_scaled(progress, i, len(steps)),
                 )
                 started = utcnow()
                 t0 = time.perf_counter()

@@ -48,7 +48,7 @@ class Scheduler:
                 slot = latest_slot(task.cron, task.timezone, now)
                 if slot is None or (task.last_slot is not None and task.last_slot >= slot):
                     continue
-                won = session.execute(
+                won = session.execute(  # type: ignore[attr-defined]
                     sa.update(Task)
                     .where(Task.key == task.key, sa.or_(Task.last_slot.is_(None), Task.last_slot < slot))
                     .values(last_slot=slot)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from eduops.core.plugins import domain_modules
@@ -15,8 +16,16 @@ from eduops.demo import DemoContext
 DEMO_ADMIN_PASSWORD = "eduops-demo-2026!"
 
 
-def build(directory: Path | None = None, progress=lambda message, fraction: None, seed: int = 2026,
-          only: list[str] | None = None) -> DemoContext:  # type: ignore[no-untyped-def]
+def _domain_progress(progress: Callable[[str, float], None], domain: str, index: int,
+                     count: int) -> Callable[[str, float], None]:
+    def report(message: str, fraction: float) -> None:
+        progress(f"{domain}: {message}", (index + min(max(fraction, 0.0), 1.0)) / count)
+
+    return report
+
+
+def build(directory: Path | None = None, progress: Callable[[str, float], None] = lambda message, fraction: None,
+          seed: int = 2026, only: list[str] | None = None) -> DemoContext:
     directory = directory or Path(tempfile.mkdtemp(prefix="eduops-demo-"))
     ws, password = init_workspace(directory, force=True, admin_password=DEMO_ADMIN_PASSWORD)
     demo = DemoContext(ws=ws, now=utcnow(), rng=random.Random(seed), admin_password=password or DEMO_ADMIN_PASSWORD)
@@ -26,9 +35,7 @@ def build(directory: Path | None = None, progress=lambda message, fraction: None
     for i, module in enumerate(modules):
         domain = module.__name__.split(".")[1]
         started = time.perf_counter()
-        demo.progress = lambda message, fraction, _i=i, _d=domain: progress(
-            f"{_d}: {message}", (_i + min(max(fraction, 0.0), 1.0)) / len(modules)
-        )
+        demo.progress = _domain_progress(progress, domain, i, len(modules))
         demo.progress("starting", 0.0)
         module.populate(demo)
         demo.shared.setdefault("timings", {})[domain] = round(time.perf_counter() - started, 2)

@@ -117,5 +117,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("metric_samples", "metric_series", "artifacts", "findings", "check_results", "runs", "tasks", "users"):
+    tables = ("metric_samples", "metric_series", "artifacts", "findings", "check_results", "runs", "tasks", "users")
+    for table in tables:
         op.drop_table(table)
