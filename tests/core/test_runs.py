@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from eduops.config import TaskOverride
 from eduops.core import checks as checks_mod
 from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, check
 from eduops.core.runs import overall_status, run_task
 from eduops.core.service import get_run, list_runs
-from eduops.config import TaskOverride
 
 
 @pytest.fixture
