@@ -12,7 +12,8 @@ from eduops.core import calendar as cal
 from eduops.core.reports import render_run
 from eduops.core.runs import claim, execute
 from eduops.core.service import get_run, list_runs, sign_off
-from eduops.web.security import Principal, require
+from eduops.web.audit import audit
+from eduops.web.security import Principal, public, require
 
 router = APIRouter()
 
@@ -21,7 +22,7 @@ def _ws(request: Request) -> Any:
     return request.app.state.workspace
 
 
-@router.get("/healthz", tags=["core"])
+@router.get("/healthz", tags=["core"], dependencies=[Depends(public)])
 def healthz(request: Request) -> dict[str, Any]:
     import sqlalchemy as sa
 
@@ -42,6 +43,8 @@ async def run_now(key: str, request: Request, who: Principal = Depends(require("
     ws = _ws(request)
     cal.task_spec(key)
     run_id = claim(ws.engine, ws.settings, key, "manual", who.name, None)
+    audit(ws.engine, actor=who.name, action="task.run", target=f"task:{key}", after={"run": run_id},
+          source_ip=request.client.host if request.client else "")
     request.app.state.background_run(run_id)
     return {"id": run_id, "task": key, "status": "running"}
 
