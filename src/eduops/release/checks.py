@@ -1,0 +1,80 @@
+"""release.regression: HTTP checks and browser journeys against the platform, screenshots as evidence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, check
+from eduops.release.journeys import BrowserRun, run_http_checks
+from eduops.release.service import release_settings
+
+
+@check("release.regression", area="content", title="Release regression journeys")
+def release_regression(ctx: CheckContext) -> CheckResult:
+    """Log in, open a course, play a video, open the class page, submit a quiz; any failure is critical."""
+    cfg = release_settings(ctx.settings)
+    base_url = str(ctx.params.get("base_url") or cfg.base_url)
+    version = str(ctx.params.get("release", ""))
+    phase = str(ctx.params.get("phase", "post"))
+    if not base_url:
+        return CheckResult(
+            "skipped", "no platform to check: set [release] base_url in eduops.toml (or EDUOPS_RELEASE__BASE_URL)"
+        )
+    labels = {"phase": phase} | ({"release": version} if version else {})
+    ctx.progress("HTTP checks", 0.05)
+    http = run_http_checks(base_url, cfg.http_checks, timeout_s=cfg.timeout_ms / 1000)
+    findings = [
+        Finding("crit", f"HTTP check {h.path} failed", h.error, "look at the deploy: this page must answer")
+        for h in http
+        if not h.ok
+    ]
+    ctx.progress("browser journeys", 0.2)
+    out_dir = ctx.artifact_path(".").resolve()
+    try:
+        journeys = BrowserRun(cfg, base_url, out_dir, prefix=f"{phase}-").run(cfg.journeys)
+    except Exception as exc:  # no browser at all: the check could not do its job
+        return CheckResult(
+            "error",
+            f"the browser journeys could not run: {type(exc).__name__}: {exc}",
+            evidence={"http": [h.to_dict() for h in http], "base_url": base_url},
+        )
+    for j in journeys:
+        if not j.ok:
+            findings.append(
+                Finding(
+                    "crit",
+                    f"journey '{j.title}' failed" + (f" after release {version}" if version else ""),
+                    f"step {j.steps_done + 1}/{j.steps_total} ({j.failed_step}): {j.error}; screenshot {j.screenshot}",
+                    "roll back the release or fix it now: a core journey of the platform is broken",
+                )
+            )
+    measurements = [
+        Measurement("release_journey_ok", 1.0 if j.ok else 0.0, labels={**labels, "journey": j.name}) for j in journeys
+    ]
+    measurements += [
+        Measurement("release_journey_duration_ms", j.duration_ms, "ms", labels={**labels, "journey": j.name})
+        for j in journeys
+    ]
+    failed = sum(1 for j in journeys if not j.ok) + sum(1 for h in http if not h.ok)
+    measurements.append(Measurement("release_journeys_failed", float(failed), labels=labels))
+    passed = sum(1 for j in journeys if j.ok)
+    summary = (
+        f"{passed}/{len(journeys)} journeys and {sum(h.ok for h in http)}/{len(http)} HTTP checks passed "
+        f"against {base_url}" + (f" ({phase}-deploy check of {version})" if version else "")
+    )
+    return CheckResult(
+        "crit" if failed else "ok",
+        summary,
+        measurements,
+        findings,
+        evidence={
+            "base_url": base_url,
+            "release": version,
+            "phase": phase,
+            "journeys": [j.to_dict() for j in journeys],
+            "http": [h.to_dict() for h in http],
+            "screenshots": [j.screenshot for j in journeys if j.screenshot],
+            "failed_screenshots": [j.screenshot for j in journeys if not j.ok and j.screenshot],
+        },
+        artifacts=[Path(j.screenshot) for j in journeys if j.screenshot],
+    )
