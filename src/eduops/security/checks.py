@@ -13,7 +13,7 @@ def security_scan(ctx: CheckContext) -> CheckResult:
     areas = ctx.params.get("areas")
     report = run_scan(ctx.settings, ctx.engine, ctx.now, areas=list(areas) if areas else None,
                       progress=ctx.progress, trigger="scheduled" if ctx.run_id else "manual", run_id=ctx.run_id)
-    measurements = [Measurement("security_score", report.score, "points")]
+    measurements = [Measurement("security_score", report.score, "points", {"area": "overall"})]
     measurements += [Measurement("security_score", s, "points", {"area": a}) for a, s in report.scores().items()]
     for severity in ("crit", "warn"):
         measurements.append(Measurement("security_findings", float(sum(f.severity == severity for f in report.findings)),
@@ -29,3 +29,17 @@ def security_scan(ctx: CheckContext) -> CheckResult:
                        evidence={"scan_id": report.scan_id, "scores": report.scores(), "trend": report.trend,
                                  "skipped": {n: a.skipped for n, a in report.areas.items() if a.skipped},
                                  "errors": {n: a.error for n, a in report.areas.items() if a.error}})
+
+
+@check("security.traffic", area="security", title="Traffic anomalies")
+def security_traffic(ctx: CheckContext) -> CheckResult:
+    """Per-route request rates against the same hour of the week, top talkers, failed-login bursts."""
+    from eduops.core.checks import status_from_findings
+    from eduops.security.settings import security_settings
+    from eduops.security.traffic import signal
+
+    found = signal(security_settings(ctx.settings), ctx.engine, ctx.now)
+    unusual = [f for f in found.findings if f.severity != "info"]
+    summary = (f"{len(unusual)} traffic anomalies" if unusual else "traffic as usual for this hour of the week")
+    return CheckResult(status_from_findings(found.findings), summary, found.measurements, found.findings,
+                       evidence=found.evidence)

@@ -41,12 +41,15 @@ def weekly(points: list[Point]) -> list[Point]:
 
 
 def week_over_week(points: list[Point], now: datetime) -> dict[str, float | None]:
-    """Change of each area (and 'overall') between this week's last scan and the one a week before."""
-    weeks = weekly([p for p in points if p.at <= now])
-    if not weeks:
+    """Change of each area (and 'overall') between the latest scan and the latest one a week or more older.
+
+    "A week" allows a day of slack (six days), so a weekly task that ran a little early still compares.
+    """
+    past = sorted((p for p in points if p.at <= now), key=lambda p: p.at)
+    if not past:
         return {}
-    current = weeks[-1]
-    previous = next((p for p in reversed(weeks[:-1]) if p.at <= current.at - timedelta(days=6)), None)
+    current = past[-1]
+    previous = next((p for p in reversed(past[:-1]) if p.at <= current.at - timedelta(days=6)), None)
     if previous is None:
         return {"overall": None} | {a: None for a in current.areas}
     delta: dict[str, float | None] = {"overall": round(current.score - previous.score, 1)}
