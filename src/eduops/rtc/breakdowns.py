@@ -112,7 +112,7 @@ def breakdown(store: Store, dimension: str, window: Window, limit: int = 100) ->
 
 
 def heatmap(store: Store, window: Window, metric: str = "poor_pct", rows_dim: str = "province") -> dict[str, Any]:
-    """From the 15-minute rollup: ``metric`` per (``rows_dim`` value, local hour): rows, 24 columns, and the sample counts."""
+    """``metric`` per (``rows_dim`` value, local hour) from the 15-minute rollup: rows, 24 columns, sample counts."""
     allowed = ("poor_pct", "video_freeze_rate_pct", "audio_freeze_rate_pct", "mos", "rtt_avg_ms", "loss_pct")
     if metric not in allowed:
         raise UsageError(f"unknown heat-map metric {metric!r}; one of {', '.join(allowed)}")

@@ -8,7 +8,7 @@ from typing import Any
 
 from eduops.errors import NotFound, UsageError
 from eduops.rtc.breakdowns import POOR_SAMPLE
-from eduops.rtc.qoe import quality_band
+from eduops.rtc.qoe import band_sql, quality_band
 from eduops.rtc.store import Store
 
 # what counts as a bad network for one participant (any of these)
@@ -149,29 +149,32 @@ def search_calls(
         params.append(end)
     if band and band not in ("good", "fair", "poor"):
         raise UsageError("band must be good, fair or poor")
-    rows = store.query(
-        f"""SELECT c.call_id, c.scenario, c.channel, c.course_id, c.start_ts, c.end_ts,
-                  (SELECT count(*) FROM sessions s WHERE s.call_id = c.call_id) AS participants,
-                  q.mos, q.poor_pct, q.video_freeze_rate_pct
-           FROM calls c LEFT JOIN (
-             SELECT x.call_id, avg(x.mos) AS mos,
-                    100 * sum(CASE WHEN {POOR_SAMPLE} THEN x.interval_ms ELSE 0 END) / sum(x.interval_ms) AS poor_pct,
-                    100 * sum(x.video_freeze_ms) / sum(x.interval_ms) AS video_freeze_rate_pct
-             FROM samples x GROUP BY x.call_id) q USING (call_id)
-           WHERE {" AND ".join(where)} ORDER BY c.start_ts DESC NULLS LAST LIMIT {int(limit)}""",
+    band_expr = band_sql("q.mos", "q.poor_pct")
+    if band:
+        params.append(band)
+    return store.query(
+        f"""WITH picked AS (SELECT * FROM calls c WHERE {" AND ".join(where)}),
+           q AS (SELECT s.call_id, count(DISTINCT s.sid) AS participants,
+                        sum(r.mos_sum) / nullif(sum(r.mos_n), 0) AS mos,
+                        100 * sum(r.poor_ms) / nullif(sum(r.media_ms), 0) AS poor_pct,
+                        100 * sum(r.video_freeze_ms) / nullif(sum(r.media_ms), 0) AS video_freeze_rate_pct
+                 FROM sample_rollup r JOIN sessions s ON s.sid = r.sid
+                 WHERE s.call_id IN (SELECT call_id FROM picked) GROUP BY s.call_id)
+           SELECT c.call_id, c.scenario, c.channel, c.course_id, c.start_ts, c.end_ts,
+                  coalesce(q.participants, 0) AS participants, q.mos, q.poor_pct, q.video_freeze_rate_pct,
+                  {band_expr} AS band
+           FROM picked c LEFT JOIN q USING (call_id)
+           {"WHERE " + band_expr + " = ?" if band else ""}
+           ORDER BY c.start_ts DESC NULLS LAST LIMIT {int(limit)}""",
         params,
     )
-    for r in rows:
-        r["band"] = quality_band(r["mos"])
-    if band:
-        rows = [r for r in rows if r["band"] == band]
-    return rows
 
 
 def _participants(store: Store, call_id: str) -> list[dict[str, Any]]:
     return store.query(
         f"""SELECT s.*, q.* EXCLUDE (sid) FROM sessions s LEFT JOIN (
-              SELECT x.sid, count(*) AS samples, avg(x.loss_up_pct) AS loss_up_pct, avg(x.loss_down_pct) AS loss_down_pct,
+              SELECT x.sid, count(*) AS samples, avg(x.loss_up_pct) AS loss_up_pct,
+                     avg(x.loss_down_pct) AS loss_down_pct,
                      quantile_cont(x.rtt_ms, 0.5) AS rtt_ms, quantile_cont(x.jitter_ms, 0.9) AS jitter_ms,
                      avg(CASE WHEN x.quality_limitation = 'cpu' THEN 1 ELSE 0 END) AS cpu_share, avg(x.mos) AS mos,
                      100 * sum(CASE WHEN {POOR_SAMPLE} THEN x.interval_ms ELSE 0 END) / sum(x.interval_ms) AS poor_pct,
@@ -189,7 +192,8 @@ def _regions(store: Store, call_id: str, start: datetime, end: datetime) -> list
               SELECT s.province, s.isp, s.user_id,
                      sum(CASE WHEN {POOR_SAMPLE} THEN x.interval_ms ELSE 0 END) / sum(x.interval_ms) AS poor
               FROM samples x JOIN sessions s ON s.sid = x.sid
-              WHERE x.ts >= ? AND x.ts < ? AND x.call_id <> ? AND s.province IN (SELECT province FROM sessions WHERE call_id = ?)
+              WHERE x.ts >= ? AND x.ts < ? AND x.call_id <> ?
+                AND s.province IN (SELECT province FROM sessions WHERE call_id = ?)
               GROUP BY ALL)
             SELECT province, isp, count(*) AS users, count(*) FILTER (WHERE poor >= 0.3) AS poor_users
             FROM per_user GROUP BY ALL""",
@@ -224,9 +228,14 @@ def call_detail(store: Store, call_id: str, timeline_points: int = 300) -> dict[
     for user, points in by_user.items():
         step = max(1, len(points) // timeline_points)
         by_user[user] = points[::step]
-    mos_values = [p["mos"] for p in people if p.get("mos") is not None]
-    call_mos = sum(mos_values) / len(mos_values) if mos_values else None
-    call["mos"], call["band"] = call_mos, quality_band(call_mos)
+    # the call's figures weigh each participant by their samples: its denominator is the sum over its users
+    measured = [p for p in people if p.get("mos") is not None and p.get("samples")]
+    total = sum(p["samples"] for p in measured)
+    call["mos"] = sum(p["mos"] * p["samples"] for p in measured) / total if total else None
+    call["poor_pct"] = sum(p["poor_pct"] * p["samples"] for p in measured) / total if total else None
+    call["band"] = quality_band(call["mos"], call["poor_pct"])
+    for p in people:
+        p["band"] = quality_band(p.get("mos"), p.get("poor_pct"))
     hint = None
     poor = [p for p in people if (p.get("poor_pct") or 0) >= 10]
     if call["band"] == "poor" or poor:
@@ -257,3 +266,40 @@ def _participant(row: dict[str, Any]) -> Participant:
         video_freeze_rate_pct=num("video_freeze_rate_pct"),
         mos=row.get("mos"),
     )
+
+
+def review(detail: dict[str, Any], worst: int = 5) -> dict[str, Any]:
+    """The post-class review: the quality summary, the worst participants and why, from ``call_detail``."""
+    people = detail["participants"]
+    ranked = sorted(people, key=lambda p: -(p.get("poor_pct") or 0))[:worst]
+    why = []
+    for p in ranked:
+        who = _participant(p)
+        reasons = who.network_problems()
+        if who.cpu_share >= CPU_LIMITED_SHARE:
+            reasons.append(f"CPU-limited {who.cpu_share:.0%} of the time on {who.device or 'its device'}")
+        if not p.get("join_ok", True):
+            reasons.append(f"could not join ({p.get('join_error')})")
+        why.append(
+            {
+                "user_id": who.user_id,
+                "role": who.role,
+                "poor_pct": p.get("poor_pct"),
+                "video_freeze_rate_pct": p.get("video_freeze_rate_pct"),
+                "mos": p.get("mos"),
+                "reasons": reasons or ["no network or device problem in the stats"],
+            }
+        )
+    bands: dict[str, int] = {}
+    for p in people:
+        band = p["band"]
+        bands[band] = bands.get(band, 0) + 1
+    return {
+        "band": detail["call"]["band"],
+        "mos": detail["call"]["mos"],
+        "participants": len(people),
+        "bands": bands,
+        "join_failures": sum(1 for p in people if p.get("join_ok") is False),
+        "worst": why,
+        "hint": detail["hint"],
+    }

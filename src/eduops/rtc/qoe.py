@@ -19,6 +19,8 @@ AUDIO_FREEZE_MIN_MS = 200.0  # an audio gap counts as a freeze above this
 VIDEO_FREEZE_MIN_MS = {"native": 600.0, "web": 500.0}  # a video stall counts as a freeze above this
 MOS_GOOD = 4.0  # MOS >= 4.0: good
 MOS_FAIR = 3.6  # 3.6 <= MOS < 4.0: fair; below: poor
+POOR_SHARE_FAIR_PCT = 10.0  # share of media time in poor samples that makes a session or call fair...
+POOR_SHARE_POOR_PCT = 25.0  # ...or poor
 JOIN_FAST_MS = 5000.0
 W3C_FREEZE_WINDOW = 30  # frames averaged by the W3C freeze rule
 
@@ -77,11 +79,26 @@ def mos_array(rtt_ms: np.ndarray, jitter_ms: np.ndarray, loss_pct: np.ndarray) -
     return 1 + 0.035 * r + 7e-6 * r * (r - 60) * (100 - r)
 
 
-def quality_band(mos_value: float | None) -> str:
-    """good (MOS ≥ 4.0), fair (≥ 3.6) or poor; unknown without a MOS."""
+def quality_band(mos_value: float | None, poor_pct: float | None = None) -> str:
+    """good, fair or poor for a session or call: by MOS (good ≥ 4.0, fair ≥ 3.6) and, when given, by the
+    share of its media time in poor samples (fair from 10 %, poor from 25 %); unknown without a MOS."""
     if mos_value is None:
         return "unknown"
-    return "good" if mos_value >= MOS_GOOD else "fair" if mos_value >= MOS_FAIR else "poor"
+    share = poor_pct or 0.0
+    if mos_value < MOS_FAIR or share >= POOR_SHARE_POOR_PCT:
+        return "poor"
+    if mos_value < MOS_GOOD or share >= POOR_SHARE_FAIR_PCT:
+        return "fair"
+    return "good"
+
+
+def band_sql(mos: str, poor_pct: str) -> str:
+    """``quality_band`` as a SQL expression over two column expressions."""
+    return (
+        f"CASE WHEN {mos} IS NULL THEN 'unknown' "
+        f"WHEN {mos} < {MOS_FAIR} OR coalesce({poor_pct}, 0) >= {POOR_SHARE_POOR_PCT} THEN 'poor' "
+        f"WHEN {mos} < {MOS_GOOD} OR coalesce({poor_pct}, 0) >= {POOR_SHARE_FAIR_PCT} THEN 'fair' ELSE 'good' END"
+    )
 
 
 def freeze_total_ms(freeze_durations_ms: Iterable[float], min_ms: float) -> tuple[int, float]:

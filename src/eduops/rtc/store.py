@@ -25,7 +25,7 @@ import duckdb
 import pyarrow as pa
 
 from eduops.errors import ServiceUnavailable
-from eduops.rtc.qoe import MOS_FAIR, MOS_GOOD
+from eduops.rtc.qoe import MOS_FAIR, band_sql
 
 SCHEMA_VERSION = 1
 
@@ -130,6 +130,7 @@ ROLLUP_SELECT = f"""SELECT hash(x.call_id, x.user_id) AS sid,
   count(x.rtt_ms), sum(x.jitter_ms), count(x.jitter_ms), sum(x.loss_down_pct), count(x.loss_down_pct)"""
 
 SCHEMA = [
+    ROLLUP_DDL,
     _ddl(
         "calls",
         CALL_COLUMNS,
@@ -142,7 +143,6 @@ SCHEMA = [
     "CREATE TABLE IF NOT EXISTS ai_turns (call_id VARCHAR, user_id VARCHAR, turn INTEGER, ts TIMESTAMPTZ, "
     "provider VARCHAR, model VARCHAR, asr_final_ms DOUBLE, llm_first_token_ms DOUBLE, "
     "tts_first_audio_ms DOUBLE, playback_ms DOUBLE, interrupted BOOLEAN, outcome VARCHAR)",
-    ROLLUP_DDL,
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
     "CREATE OR REPLACE VIEW call_teachers AS SELECT call_id, min(user_id) AS teacher_id FROM sessions "
     "WHERE role = 'teacher' GROUP BY call_id",
@@ -151,14 +151,15 @@ SELECT s.call_id, s.user_id, s.role, c.scenario, c.channel, c.course_id, c.start
        c.end_ts AS call_end, s.joined_at, s.left_at, s.country, s.province, s.city, s.isp, s.network, s.os,
        s.device, s.app_version, s.platform, s.join_ok, s.join_ms, s.first_video_ms,
        q.samples, q.media_ms, q.mos, q.rtt_ms, q.loss_pct, q.video_freeze_rate_pct, q.audio_freeze_rate_pct,
-       CASE WHEN q.mos IS NULL THEN 'unknown' WHEN q.mos >= {MOS_GOOD} THEN 'good'
-            WHEN q.mos >= {MOS_FAIR} THEN 'fair' ELSE 'poor' END AS quality_band
+       q.poor_pct, {band_sql("q.mos", "q.poor_pct")} AS quality_band
 FROM sessions s LEFT JOIN calls c USING (call_id)
-LEFT JOIN (SELECT sid, count(*) AS samples, sum(interval_ms) AS media_ms, avg(mos) AS mos,
-                  avg(rtt_ms) AS rtt_ms, avg(loss_down_pct) AS loss_pct,
-                  100 * sum(video_freeze_ms) / nullif(sum(interval_ms), 0) AS video_freeze_rate_pct,
-                  100 * sum(audio_freeze_ms) / nullif(sum(interval_ms), 0) AS audio_freeze_rate_pct
-           FROM samples GROUP BY sid) q ON q.sid = s.sid""",
+LEFT JOIN (SELECT sid, sum(samples) AS samples, sum(media_ms) AS media_ms,
+                  sum(mos_sum) / nullif(sum(mos_n), 0) AS mos, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt_ms,
+                  sum(loss_sum) / nullif(sum(loss_n), 0) AS loss_pct,
+                  100 * sum(video_freeze_ms) / nullif(sum(media_ms), 0) AS video_freeze_rate_pct,
+                  100 * sum(audio_freeze_ms) / nullif(sum(media_ms), 0) AS audio_freeze_rate_pct,
+                  100 * sum(poor_ms) / nullif(sum(media_ms), 0) AS poor_pct
+           FROM sample_rollup GROUP BY sid) q ON q.sid = s.sid""",
 ]
 
 _LOCK_PID = re.compile(r"PID (\d+)")

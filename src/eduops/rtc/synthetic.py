@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -76,13 +77,15 @@ class Generated:
     samples: pa.Table
 
 
-def _table(columns: dict[str, pa.DataType], data: dict[str, object]) -> pa.Table:
+def _column(values: object, kind: pa.DataType) -> pa.Array:
+    return values if isinstance(values, pa.Array) else pa.array(values, type=kind)
+
+
+def _table(columns: dict[str, pa.DataType], data: dict[str, Any]) -> pa.Table:
+    size = len(next(iter(data.values())))
     return pa.table(
-        {
-            name: pa.array(data.get(name), type=t) if name in data else pa.nulls(len(next(iter(data.values()))), type=t)
-            for name, t in columns.items()
-        }
-    )  # type: ignore[arg-type]
+        {name: _column(data[name], t) if name in data else pa.nulls(size, type=t) for name, t in columns.items()}
+    )
 
 
 def generate(
@@ -92,6 +95,7 @@ def generate(
     seed: int = 2026,
     interval_s: float = 10.0,
     timezone: str = "Asia/Shanghai",
+    live_calls: int = 0,
 ) -> Generated:
     """Calls, sessions and samples over ``days`` days up to ``end`` (about 30 samples a session-minute ÷ interval)."""
     rng = np.random.default_rng(seed)
@@ -107,6 +111,13 @@ def generate(
     start_epoch = base + day * 86400 + hour * 3600 + minute * 60
     keep = start_epoch + 3600 < end.timestamp()
     start_epoch, hour, n_calls = start_epoch[keep], hour[keep], int(keep.sum())
+    end_s = int(end.timestamp())
+    if live_calls:  # calls still running at ``end``: started in the last 25 minutes, no end yet
+        live_start = end_s - rng.integers(120, 1500, live_calls)
+        start_epoch = np.concatenate([start_epoch, live_start])
+        hour = np.concatenate([hour, [datetime.fromtimestamp(int(x), tz).hour for x in live_start]])
+        n_calls += live_calls
+    is_live = np.arange(n_calls) >= n_calls - live_calls
     scenario = rng.choice(["live_class", "one_on_one", "ai_tutor"], n_calls, p=[0.35, 0.45, 0.2])
     duration_min = np.where(scenario == "live_class", 45, np.where(scenario == "one_on_one", 25, 15))
     students = np.where(scenario == "live_class", rng.integers(4, 13, n_calls), 1)
@@ -120,7 +131,11 @@ def generate(
             "channel": np.array([f"room-{i % 400:03d}" for i in range(n_calls)]),
             "course_id": np.array([f"course-{i % 37:02d}" for i in range(n_calls)]),
             "start_ts": (start_epoch * 1_000_000).astype("datetime64[us]"),
-            "end_ts": ((start_epoch + duration_min * 60) * 1_000_000).astype("datetime64[us]"),
+            "end_ts": pa.array(
+                ((start_epoch + duration_min * 60) * 1_000_000).astype("datetime64[us]"),
+                type=CALL_COLUMNS["end_ts"],
+                mask=is_live,
+            ),
         },
     )
     # sessions: the teacher (or the AI) plus the students of every call
@@ -154,6 +169,7 @@ def generate(
     app_version = rng.choice(APP_VERSIONS, n_sess, p=[0.2, 0.3, 0.25, 0.25])
     joined = start_epoch[call_of] + rng.integers(0, 120, n_sess)
     session_len = duration_min[call_of] * 60 - (joined - start_epoch[call_of])
+    session_len = np.where(is_live[call_of], np.maximum(end_s - joined, 0), session_len)
     local_hour = hour[call_of]
     bad_isp = (province == BAD_PROVINCE) & (isp == BAD_ISP) & np.isin(local_hour, PEAK_HOURS)
     join_fail_p = np.where(bad_isp, 0.06, 0.008)
@@ -181,7 +197,11 @@ def generate(
             "first_audio_ms": np.round(join_ms + rng.normal(250, 60, n_sess), 1),
             "first_video_ms": np.round(join_ms + rng.normal(420, 90, n_sess), 1),
             "joined_at": (joined * 1_000_000).astype("datetime64[us]"),
-            "left_at": ((joined + session_len) * 1_000_000).astype("datetime64[us]"),
+            "left_at": pa.array(
+                ((joined + session_len) * 1_000_000).astype("datetime64[us]"),
+                type=SESSION_COLUMNS["left_at"],
+                mask=is_live[call_of],
+            ),
             "leave_reason": np.full(n_sess, "normal"),
         },
     )

@@ -1,0 +1,269 @@
+"""Call quality over HTTP: report ingestion, breakdowns, call search, the live board, the probe; console pages."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from eduops.core.plugins import NavItem
+from eduops.db import utcnow
+from eduops.errors import PayloadTooLarge, UsageError
+from eduops.rtc import charts
+from eduops.rtc.breakdowns import DIMENSIONS, Window, breakdown, heatmap, week_over_week, worst_segments
+from eduops.rtc.service import batch_from_body, ingest_items, open_store
+from eduops.web.security import Principal, require
+
+router = APIRouter(prefix="/api/v1/rtc", tags=["rtc"])
+pages = APIRouter()
+NAV = [NavItem("/rtc", "Call quality", "read", 30)]
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+
+def _store(request: Request) -> Any:
+    return open_store(request.app.state.workspace.settings)
+
+
+def _window(days: float) -> Window:
+    end = utcnow()
+    return Window(end - timedelta(days=days), end)
+
+
+def _time(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{name}: {value!r} is not an ISO 8601 time") from None
+    if parsed.tzinfo is None:
+        raise UsageError(f"{name}: {value!r} has no timezone; add Z or +08:00")
+    return parsed
+
+
+def _local_time(value: str, name: str, tz: Any) -> datetime | None:
+    """A time typed in the console (datetime-local: no zone) in the workspace's timezone."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{name}: {value!r} is not a date and time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+@router.post("/reports", status_code=200)
+async def post_reports(request: Request, _: Principal = Depends(require("ingest:rtc"))) -> dict[str, Any]:
+    """A batch of call, session, sample and ai_turn items (or W3C/Agora/TRTC stats). Valid items are stored
+    (committed before this answers); the answer lists every rejected item's index and reason."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is {declared} bytes; send at most {MAX_BODY_BYTES} per request")
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is {len(raw)} bytes; send at most {MAX_BODY_BYTES} per request")
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"the body is not JSON: {exc}") from None
+    items = batch_from_body(body)
+    result = await run_in_threadpool(ingest_items, _store(request), items)
+    return result.to_dict()
+
+
+@router.get("/breakdown/{dimension}")
+def get_breakdown(
+    dimension: str, request: Request, days: float = Query(7, gt=0, le=366), _: Principal = Depends(require("read"))
+) -> list[dict[str, Any]]:
+    """Quality per value of a dimension: province, isp, network, os, device, app_version, scenario, teacher, hour."""
+    return breakdown(_store(request), dimension, _window(days))
+
+
+@router.get("/heatmap")
+def get_heatmap(
+    request: Request,
+    days: float = Query(7, gt=0, le=366),
+    metric: str = "poor_pct",
+    _: Principal = Depends(require("read")),
+) -> dict[str, Any]:
+    return heatmap(_store(request), _window(days), metric)
+
+
+@router.get("/worst")
+def get_worst(
+    request: Request,
+    days: float = Query(7, gt=0, le=366),
+    min_sessions: int = Query(20, ge=1),
+    limit: int = Query(20, ge=1, le=500),
+    _: Principal = Depends(require("read")),
+) -> list[dict[str, Any]]:
+    """Segments ranked by poor share of media time, among those with enough volume."""
+    return worst_segments(_store(request), _window(days), min_sessions=min_sessions, limit=limit)
+
+
+@router.get("/trend")
+def get_trend(request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    return week_over_week(_store(request), utcnow())
+
+
+@router.get("/calls")
+def get_calls(
+    request: Request,
+    user_id: str | None = None,
+    channel: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    band: str | None = None,
+    limit: int = Query(100, ge=1, le=5000),
+    _: Principal = Depends(require("read")),
+) -> list[dict[str, Any]]:
+    from eduops.rtc.calls import search_calls
+
+    return search_calls(
+        _store(request),
+        user_id=user_id,
+        channel=channel,
+        start=_time(start, "start"),
+        end=_time(end, "end"),
+        band=band,
+        limit=limit,
+    )
+
+
+@router.get("/calls/{call_id}")
+def get_call(call_id: str, request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    """One call with each participant's quality and timeline, and the root-cause hint when it was poor."""
+    from eduops.rtc.calls import call_detail
+
+    return call_detail(_store(request), call_id)
+
+
+@router.get("/live")
+def get_live(request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    from eduops.rtc.live import live_board
+
+    return live_board(_store(request), utcnow())
+
+
+@router.get("/tutor")
+def get_tutor(
+    request: Request, days: float = Query(7, gt=0, le=366), _: Principal = Depends(require("read"))
+) -> list[dict[str, Any]]:
+    """AI tutor voice-to-voice latency and stage p50/p90 per provider and model."""
+    from eduops.rtc.aitutor import latency_by_model, load_turns
+
+    window = _window(days)
+    return latency_by_model(load_turns(_store(request), window.start, window.end))
+
+
+@router.post("/probe")
+async def post_probe(
+    request: Request,
+    delay_ms: float = Query(0, ge=0, le=5000),
+    jitter_ms: float = Query(0, ge=0, le=5000),
+    loss_pct: float = Query(0, ge=0, le=100),
+    duration_s: float = Query(5, ge=0.5, le=60),
+    _: Principal = Depends(require("ops")),
+) -> dict[str, Any]:
+    """Place a synthetic WebRTC call now and return its measurements."""
+    from eduops.rtc.probe import probe
+
+    return (await probe(delay_ms, jitter_ms, loss_pct, duration_s)).to_dict()
+
+
+@pages.get("/rtc", response_class=HTMLResponse)
+def rtc_page(
+    request: Request,
+    days: float = Query(7, gt=0, le=366),
+    dimension: str = "province",
+    metric: str = "poor_pct",
+    _: Principal = Depends(require("read")),
+) -> HTMLResponse:
+    from eduops.rtc.aitutor import latency_by_model, load_turns
+    from eduops.web.pages import render
+
+    store, window = _store(request), _window(days)
+    context = {
+        "days": days,
+        "dimension": dimension,
+        "dimensions": list(DIMENSIONS),
+        "metric": metric,
+        "trend": week_over_week(store, window.end)["metrics"],
+        "worst": worst_segments(store, window, limit=10),
+        "rows": breakdown(store, dimension, window),
+        "heatmap": charts.heatmap_figure(heatmap(store, window, metric)),
+        "tutor": latency_by_model(load_turns(store, window.start, window.end)),
+    }
+    return render(request, "rtc/overview.html", context)
+
+
+@pages.get("/rtc/calls", response_class=HTMLResponse)
+def calls_page(
+    request: Request,
+    user_id: str = "",
+    channel: str = "",
+    start: str = "",
+    end: str = "",
+    band: str = "",
+    _: Principal = Depends(require("read")),
+) -> HTMLResponse:
+    from eduops.rtc.calls import search_calls
+    from eduops.web.pages import render
+
+    tz = request.app.state.workspace.settings.tz
+    start_dt, end_dt = _local_time(start, "start", tz), _local_time(end, "end", tz)
+    rows = search_calls(
+        _store(request),
+        user_id=user_id or None,
+        channel=channel or None,
+        start=start_dt,
+        end=end_dt,
+        band=band or None,
+        limit=200,
+    )
+    query = {"user_id": user_id, "channel": channel, "start": start, "end": end, "band": band}
+    return render(request, "rtc/calls.html", {"calls": rows, "q": query})
+
+
+@pages.get("/rtc/calls/{call_id}", response_class=HTMLResponse)
+def call_page(call_id: str, request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+    from eduops.rtc.calls import call_detail, review
+    from eduops.web.pages import render
+
+    detail = call_detail(_store(request), call_id)
+    return render(
+        request,
+        "rtc/call.html",
+        {"d": detail, "review": review(detail), "charts": charts.timeline_figures(detail["timeline"])},
+    )
+
+
+@pages.get("/rtc/live", response_class=HTMLResponse)
+def live_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+    from eduops.rtc.live import live_board
+    from eduops.web.pages import render
+
+    return render(request, "rtc/live.html", {"board": live_board(_store(request), utcnow())})
+
+
+def setup(app: FastAPI) -> None:
+    """While the console runs, record a QoE window every 20 s as metric series for the alert rules."""
+    from eduops.rtc.live import Recorder
+
+    def start() -> None:
+        ws = app.state.workspace
+        recorder = Recorder(ws, open_store(ws.settings))
+        recorder.start()
+        app.state.rtc_recorder = recorder
+
+    def stop() -> None:
+        recorder = getattr(app.state, "rtc_recorder", None)
+        if recorder:
+            recorder.stop()
+
+    app.router.on_startup.append(start)
+    app.router.on_shutdown.append(stop)
