@@ -86,9 +86,7 @@ def test_question_bank_coverage() -> None:
         ItemFacts("q4", "p2", times_used=0, attempts=0),
         ItemFacts("q5", "p2", times_used=2, attempts=5, correct_rate=0.0),  # too few attempts to judge
     ]
-    cov = question_bank_coverage(
-        ["p1", "p2", "p3"], items, CoverageRules(min_items_per_point=3, min_attempts=20)
-    )
+    cov = question_bank_coverage(["p1", "p2", "p3"], items, CoverageRules(min_items_per_point=3, min_attempts=20))
     assert cov.items_per_point == {"p1": 3, "p2": 2, "p3": 0}
     assert cov.thin_points == ["p2", "p3"]
     assert cov.never_used == ["q4"]

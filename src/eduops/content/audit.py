@@ -57,16 +57,12 @@ def licence_problems(facts: LicenceFacts, today: date, warn_days: int = 30) -> l
         ]
     problems: list[Problem] = []
     if not facts.proof.strip():
-        problems.append(
-            Problem("no_proof", "warn", f"{kind} licence from {facts.holder} has no proof document")
-        )
+        problems.append(Problem("no_proof", "warn", f"{kind} licence from {facts.holder} has no proof document"))
     if facts.start and facts.start > today:
         problems.append(Problem("not_started", "crit", f"licence starts on {facts.start.isoformat()}"))
     if kind not in OPEN_LICENCES:
         if facts.expiry is None:
-            problems.append(
-                Problem("no_expiry", "warn", f"{kind} licence from {facts.holder} has no end date")
-            )
+            problems.append(Problem("no_expiry", "warn", f"{kind} licence from {facts.holder} has no end date"))
         elif facts.expiry < today:
             problems.append(
                 Problem(

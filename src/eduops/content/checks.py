@@ -66,15 +66,10 @@ def content_audit(ctx: CheckContext) -> CheckResult:
     measurements = [
         Measurement("content_assets", report["assets"]),
         Measurement("content_assets_stale", fresh_kinds["superseded_syllabus"] + fresh_kinds["needs_review"]),
-    ] + [
-        Measurement("content_licence_problems", n, labels={"problem": k})
-        for k, n in sorted(licence_kinds.items())
-    ]
+    ] + [Measurement("content_licence_problems", n, labels={"problem": k}) for k, n in sorted(licence_kinds.items())]
     for qb in report["question_bank"]:
         measurements.append(
-            Measurement(
-                "content_qbank_thin_points", len(qb["thin_points"]), labels={"syllabus": qb["syllabus"]}
-            )
+            Measurement("content_qbank_thin_points", len(qb["thin_points"]), labels={"syllabus": qb["syllabus"]})
         )
     summary = (
         f"{report['assets']} assets: {sum(fresh_kinds[k] for k in ('superseded_syllabus', 'needs_review'))} "

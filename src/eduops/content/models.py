@@ -40,9 +40,7 @@ class Lesson(Base):
     __tablename__ = "content_lessons"
     __table_args__ = (sa.UniqueConstraint("course_id", "title", name="uq_content_lessons_course_title"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    course_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("content_courses.id", ondelete="CASCADE"), index=True
-    )
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("content_courses.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(sa.String(200))
     position: Mapped[int] = mapped_column(default=0)
 

@@ -151,9 +151,7 @@ def publish_syllabus(
     return {"code": code, "version": version, "needs_review": flagged}
 
 
-def mark_reviewed(
-    engine: Engine, code: str, reviewer: str, today: date, syllabus_version: str = ""
-) -> dict[str, Any]:
+def mark_reviewed(engine: Engine, code: str, reviewer: str, today: date, syllabus_version: str = "") -> dict[str, Any]:
     """Record a review; the asset moves to the current syllabus version unless another is named."""
     with session_scope(engine) as session:
         asset = session.scalar(sa.select(Asset).where(Asset.code == code))
@@ -202,9 +200,7 @@ def asset_to_dict(a: Asset, course: Course | None = None) -> dict[str, Any]:
 def list_courses(engine: Engine) -> list[dict[str, Any]]:
     with session_scope(engine) as session:
         counts = dict(
-            session.execute(sa.select(Asset.course_id, sa.func.count()).group_by(Asset.course_id))
-            .tuples()
-            .all()
+            session.execute(sa.select(Asset.course_id, sa.func.count()).group_by(Asset.course_id)).tuples().all()
         )
         stale = dict(
             session.execute(
@@ -216,9 +212,7 @@ def list_courses(engine: Engine) -> list[dict[str, Any]]:
             .all()
         )
         lessons = dict(
-            session.execute(sa.select(Lesson.course_id, sa.func.count()).group_by(Lesson.course_id))
-            .tuples()
-            .all()
+            session.execute(sa.select(Lesson.course_id, sa.func.count()).group_by(Lesson.course_id)).tuples().all()
         )
         return [
             {
@@ -328,9 +322,7 @@ def audit(engine: Engine, settings: Settings, today: date) -> dict[str, Any]:
             )
         if asset.kind == "question" and asset.syllabus_code:
             items_by_syllabus.setdefault(asset.syllabus_code, []).append(
-                ItemFacts(
-                    asset.code, asset.syllabus_point, asset.times_used, asset.attempts, asset.correct_rate
-                )
+                ItemFacts(asset.code, asset.syllabus_point, asset.times_used, asset.attempts, asset.correct_rate)
             )
     question_bank = []
     for code, syllabus in sorted(syllabi.items()):

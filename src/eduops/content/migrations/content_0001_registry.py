@@ -56,9 +56,7 @@ def upgrade() -> None:
         sa.Column("code", sa.String(64), nullable=False, unique=True),
         sa.Column("kind", sa.String(16), nullable=False, index=True),
         sa.Column("title", sa.String(300), nullable=False),
-        sa.Column(
-            "course_id", sa.Integer, sa.ForeignKey("content_courses.id", ondelete="SET NULL"), index=True
-        ),
+        sa.Column("course_id", sa.Integer, sa.ForeignKey("content_courses.id", ondelete="SET NULL"), index=True),
         sa.Column("lesson_id", sa.Integer, sa.ForeignKey("content_lessons.id", ondelete="SET NULL")),
         sa.Column("owner", sa.String(64), nullable=False),
         sa.Column("syllabus_code", sa.String(64), nullable=False, index=True),

@@ -1,0 +1,109 @@
+"""Release API and console pages: records, their pre/post-deploy checks and screenshots."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from eduops.core.plugins import NavItem
+from eduops.errors import NotFound, UsageError, ValidationFailed
+from eduops.release import service
+from eduops.web.pages import render
+from eduops.web.security import Principal, require
+
+router = APIRouter(tags=["release"])
+pages = APIRouter()
+NAV = [NavItem("/releases", "Releases", "read", 65)]
+
+
+def _ws(request: Request) -> Any:
+    return request.app.state.workspace
+
+
+@router.get("/api/v1/releases")
+def get_releases(request: Request, _: Principal = Depends(require("read"))) -> list[dict[str, Any]]:
+    return service.list_releases(_ws(request).engine)
+
+
+@router.post("/api/v1/releases", status_code=201)
+async def post_release(request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
+    """Record a release ``{"version", "changes": [...], "deployed_at"?, "base_url"?}``."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise UsageError("send a JSON object") from None
+    if not isinstance(body, dict) or not isinstance(body.get("changes", []), list):
+        raise ValidationFailed('expected {"version": "5.3.1", "changes": ["..."]}')
+    at = None
+    if body.get("deployed_at"):
+        try:
+            at = datetime.fromisoformat(str(body["deployed_at"]))
+        except ValueError:
+            raise ValidationFailed("deployed_at must be an ISO time such as 2026-11-30T20:00:00+08:00") from None
+    return service.create_release(
+        _ws(request).engine,
+        str(body.get("version", "")),
+        [str(c) for c in body.get("changes", [])],
+        who.name,
+        deployed_at=at,
+        base_url=str(body.get("base_url", "")),
+    )
+
+
+@router.get("/api/v1/releases/{version}")
+def get_release(version: str, request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    return service.get_release(_ws(request).engine, version)
+
+
+@router.post("/api/v1/releases/{version}/deployed")
+def post_deployed(version: str, request: Request, _: Principal = Depends(require("ops"))) -> dict[str, Any]:
+    return service.mark_deployed(_ws(request).engine, version)
+
+
+@router.post("/api/v1/releases/{version}/check", status_code=202)
+async def post_check(
+    version: str, request: Request, phase: str = "post", who: Principal = Depends(require("ops"))
+) -> dict[str, Any]:
+    """Start the regression journeys for a release (phase pre or post); answers with the run id at once."""
+    import threading
+
+    from eduops.core.runs import execute
+
+    ws = _ws(request)
+    run_id, run_settings = await run_in_threadpool(
+        service.start_check, ws.engine, ws.settings, version, phase, who.name
+    )
+    threading.Thread(
+        target=execute, args=(ws.engine, run_settings, run_id), daemon=True, name=f"release-check-{run_id}"
+    ).start()
+    return {"id": run_id, "release": version, "phase": phase, "status": "running"}
+
+
+@pages.get("/releases", response_class=HTMLResponse)
+def releases_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+    return render(request, "release/releases.html", {"releases": service.list_releases(_ws(request).engine)})
+
+
+@pages.get("/releases/{version}", response_class=HTMLResponse)
+def release_page(version: str, request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+    return render(request, "release/release.html", {"r": service.get_release(_ws(request).engine, version)})
+
+
+@pages.get("/releases/{version}/screenshots/{run_id}/{name}")
+def screenshot(
+    version: str, run_id: int, name: str, request: Request, _: Principal = Depends(require("read"))
+) -> FileResponse:
+    """A journey's screenshot, only from the artifacts of that release's own runs."""
+    rel = service.get_release(_ws(request).engine, version)
+    for phase in service.PHASES:
+        run = rel[f"{phase}_run"]
+        if run and run["id"] == run_id:
+            for a in run["artifacts"]:
+                if a["name"] == name and Path(a["path"]).is_file():
+                    return FileResponse(a["path"], media_type=a["media_type"])
+    raise NotFound(f"no screenshot {name} in the checks of release {version}")
