@@ -1,0 +1,202 @@
+"""The alerting pipeline of one eduops process: rules → alert state → dispatch → escalation → delivery.
+
+``Monitor.cycle(now)`` does one step on any clock (tests pass their own); ``start_background`` runs
+it every second on the real clock, with one delivery worker per channel.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from eduops.core import alert_format
+from eduops.core.alertmanager import AMAlert, Dispatcher, Muting, Notification, build_route, parse_matchers
+from eduops.core.alerts import RuleEvaluator
+from eduops.core.notify import ChannelQueue, Delivery, Message, Sender, apprise_send, load_queues
+from eduops.core.rules import AlertingRule, RuleGroup, default_rule_files, load_rule_files
+from eduops.db import session_scope
+from eduops.monitoring.models import AlertEvent, AlertState, Silence
+from eduops.monitoring.settings import MonitoringSettings, monitoring_settings
+
+log = logging.getLogger(__name__)
+
+
+def rule_files(settings: Any, ms: MonitoringSettings) -> list[Path]:
+    files = default_rule_files()
+    for pattern in ms.rule_files:
+        full = pattern if Path(pattern).is_absolute() else str(settings.home / pattern)
+        files.extend(Path(p) for p in sorted(glob.glob(full)))
+    return files
+
+
+def active_groups(settings: Any, ms: MonitoringSettings) -> list[RuleGroup]:
+    groups = load_rule_files(rule_files(settings, ms))
+    for g in groups:
+        g.rules = [r for r in g.rules if not (isinstance(r, AlertingRule) and r.name in ms.disabled_rules)]
+    return groups
+
+
+def load_muting(engine: Any, ms: MonitoringSettings, default_tz: str, now: float) -> Muting:
+    muting = Muting(
+        windows=[
+            (w.cron, w.duration, w.timezone or default_tz, parse_matchers(w.matchers), w.name)
+            for w in ms.maintenance_windows
+        ],
+        inhibit=[
+            (parse_matchers(r.source_matchers), parse_matchers(r.target_matchers), r.equal) for r in ms.inhibit_rules
+        ],
+    )
+    with session_scope(engine) as session:
+        for s in session.scalars(sa.select(Silence).where(Silence.ends_at > datetime.fromtimestamp(now, UTC))):
+            muting.silences.append(
+                (
+                    parse_matchers(s.matchers),
+                    s.starts_at.timestamp(),
+                    s.ends_at.timestamp(),
+                    f"silence {s.id} ({s.created_by}: {s.comment})",
+                )
+            )
+    return muting
+
+
+class Monitor:
+    def __init__(
+        self,
+        ws: Any,
+        *,
+        sender: Sender = apprise_send,
+        channels: dict[str, ChannelQueue] | None = None,
+        clock: Callable[[], float] = time.time,
+        groups: list[RuleGroup] | None = None,
+        ms: MonitoringSettings | None = None,
+    ) -> None:
+        from eduops.core.workspace import keyring
+
+        self.ws, self.clock = ws, clock
+        self.ms = ms or monitoring_settings(ws.settings)
+        self.receivers = {r.name: r for r in self.ms.receivers}
+        self.evaluator = RuleEvaluator(
+            ws.engine,
+            ws.settings,
+            groups if groups is not None else active_groups(ws.settings, self.ms),
+            self.ms.evaluation_interval,
+            self.ms.raw_retention_days,
+        )
+        self.evaluator.restore()
+        self.dispatcher = Dispatcher(build_route(self.ms.route), send_resolved=self._send_resolved)
+        ring = keyring(ws.settings)
+        self.ack_secret = ring.keys[ring.active]
+        self.delivery = Delivery(
+            ws.engine, channels if channels is not None else load_queues(ws.engine, ring), sender, clock
+        )
+        self.notifications: list[Notification] = []
+
+    def _send_resolved(self, receiver: str) -> bool:
+        r = self.receivers.get(receiver)
+        return r.send_resolved if r else True
+
+    def cycle(self, now: float | None = None, deliver: bool = True) -> list[Notification]:
+        """Evaluate due rule groups, dispatch, escalate; with ``deliver`` also send what is due."""
+        now = self.clock() if now is None else now
+        self.evaluator.evaluate(now)
+        self.dispatcher.muting = load_muting(self.ws.engine, self.ms, self.ws.settings.timezone, now)
+        self.dispatcher.put(self.evaluator.am_alerts(), now)
+        notes = self.dispatcher.tick(now)
+        for note in notes:
+            self.route(note)
+        self.escalate(now)
+        self.notifications.extend(notes)
+        if deliver:
+            self.delivery.tick(now)
+        return notes
+
+    def route(self, note: Notification) -> None:
+        settings = self.ws.settings
+        title, body = alert_format.render(note, settings.base_url, settings.tz, settings.language)
+        receiver = self.receivers.get(note.receiver)
+        channels = list(receiver.channels) if receiver else []
+        if receiver and receiver.oncall and any(a.labels.get("severity") == "critical" for a in note.firing):
+            channels.append(receiver.oncall[0])
+        for channel in dict.fromkeys(channels):
+            self.delivery.enqueue(
+                channel,
+                Message(title, body, note.receiver, note.group_key, len(note.firing) + len(note.resolved), note.at),
+            )
+
+    def escalate(self, now: float) -> None:
+        """Page the next on-call person for critical alerts not acknowledged in time."""
+        settings = self.ws.settings
+        with session_scope(self.ws.engine) as session:
+            rows = session.scalars(
+                sa.select(AlertState).where(AlertState.state == "firing", AlertState.acked_at.is_(None))
+            ).all()
+            for row in rows:
+                if row.labels.get("severity") != "critical" or row.fired_at is None:
+                    continue
+                receiver = self._receiver_for(row.labels)
+                if receiver is None or not receiver.oncall:
+                    continue
+                level = row.escalation_level + 1
+                if level >= len(receiver.oncall) or now - row.fired_at.timestamp() < receiver.escalate_after * level:
+                    continue
+                row.escalation_level = level
+                alert = AMAlert(row.fingerprint, dict(row.labels), dict(row.annotations), row.fired_at.timestamp())
+                token = alert_format.ack_token(self.ack_secret, row.fingerprint)
+                ack_url = f"{settings.base_url.rstrip('/')}/alerts/{row.fingerprint}/ack?token={token}"
+                title, body = alert_format.render_escalation(
+                    alert, level, settings.base_url, ack_url, settings.tz, settings.language
+                )
+                self.delivery.enqueue(
+                    receiver.oncall[level], Message(title, body, receiver.name, row.fingerprint, 1, now)
+                )
+                session.add(
+                    AlertEvent(
+                        fingerprint=row.fingerprint,
+                        alertname=row.alertname,
+                        event="escalated",
+                        at=datetime.fromtimestamp(now, UTC),
+                        labels=row.labels,
+                        annotations=row.annotations,
+                        value=row.value,
+                        detail=f"level {level}: {receiver.oncall[level]}",
+                    )
+                )
+
+    def _receiver_for(self, labels: dict[str, str]) -> Any:
+        from eduops.core.alertmanager import match_routes
+
+        routes = match_routes(self.dispatcher.root, labels)
+        return self.receivers.get(routes[0].receiver) if routes else None
+
+
+def start_background(ws: Any, period: float = 1.0) -> Callable[[], None]:
+    """Run rule evaluation and delivery in this process until the returned function is called."""
+    monitor = Monitor(ws)
+    monitor.delivery.start()
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                monitor.cycle(deliver=False)
+            except Exception:  # evaluation outlives a database hiccup
+                log.exception("alert evaluation cycle failed")
+            stop.wait(period)
+
+    thread = threading.Thread(target=loop, name="eduops-alerts", daemon=True)
+    thread.start()
+
+    def stopper() -> None:
+        stop.set()
+        thread.join(timeout=5)
+        monitor.delivery.stop()
+
+    return stopper
