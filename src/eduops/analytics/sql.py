@@ -353,3 +353,44 @@ def courses(d: Dialect) -> str:
 SELECT course, count(DISTINCT actor_id) AS learners, count(*) AS statements, max(teacher) AS teacher,
        max(region) AS region
 FROM statements WHERE {LIVE} AND course IS NOT NULL GROUP BY course ORDER BY course"""
+
+
+# Quality × learning (DuckDB only): the call-quality store is attached read-only as ``rtc``; its
+# ``session_quality`` view has one row per participant session with ``quality_band``.
+def _student_sessions() -> str:
+    return """sess AS (
+  SELECT user_id, call_id, quality_band AS band,
+         timezone('UTC', coalesce(left_at, call_end, call_start)) AS ended
+  FROM rtc.session_quality WHERE role = 'student' AND quality_band IN ('good', 'fair', 'poor')
+)"""
+
+
+def quality_returns(d: Dialect, days: int = 7) -> str:
+    """Per band of a class session: sessions, learners, and how many came back within ``days``
+    days (any learning activity after the class ended); only classes at least ``days`` days old."""
+    return f"""
+WITH {_student_sessions()},
+horizon AS (SELECT max(timestamp) - INTERVAL {int(days)} DAY AS until FROM statements),
+after AS (
+  SELECT s.band, s.user_id,
+         EXISTS (SELECT 1 FROM statements e WHERE e.actor_id = s.user_id AND {live('e')}
+                 AND e.timestamp > s.ended AND e.timestamp <= s.ended + INTERVAL {int(days)} DAY) AS returned
+  FROM sess s, horizon h
+  WHERE s.ended <= h.until AND s.user_id IN (SELECT DISTINCT actor_id FROM statements)
+)
+SELECT band, count(*) AS sessions, count(DISTINCT user_id) AS learners,
+       sum(CASE WHEN returned THEN 1 ELSE 0 END) AS returned
+FROM after GROUP BY band ORDER BY band"""
+
+
+def quality_completion(d: Dialect) -> str:
+    """Per learner's usual band (the band of most of their classes): enrolments and completions."""
+    return f"""
+WITH {_student_sessions()},
+{_course_learners(d, Filters(), None)},
+per_band AS (SELECT user_id, band, count(*) AS n FROM sess GROUP BY user_id, band),
+learner_band AS (SELECT user_id, {d.arg_max('band', 'n')} AS band FROM per_band GROUP BY user_id)
+SELECT lb.band, count(DISTINCT cl.actor_id) AS learners, count(*) AS enrolments,
+       sum(CASE WHEN cl.best >= 3 THEN 1 ELSE 0 END) AS completed
+FROM course_learners cl JOIN learner_band lb ON lb.user_id = cl.actor_id
+GROUP BY lb.band ORDER BY lb.band"""
