@@ -65,13 +65,43 @@ def test_keys_rotate_command(sqlite_ws: Workspace, monkeypatch) -> None:
     monkeypatch.setattr(console, "_workspace", sqlite_ws)
     ring = load_keyring(sqlite_ws.settings.key_file)
     with sqlite_ws.engine.begin() as conn:
-        conn.execute(sa.text("UPDATE users SET totp_secret = :s"), {"s": encrypt(ring, "JBSWY3DPEHPK3PXP")})
         conn.execute(sa.text("INSERT INTO users (username, display_name, email, role, password_hash, disabled, "
                              "created_at) VALUES ('ops1', '', '', 'ops', 'x', false, CURRENT_TIMESTAMP)"))
-        conn.execute(sa.text("UPDATE users SET totp_secret = :s"), {"s": encrypt(ring, "JBSWY3DPEHPK3PXP")})
+        for (uid,) in conn.execute(sa.text("SELECT id FROM users")).all():
+            conn.execute(sa.text("UPDATE users SET totp_secret = :s WHERE id = :i"),
+                         {"s": encrypt(ring, "JBSWY3DPEHPK3PXP", f"users.totp_secret:{uid}"), "i": uid})
     group = "keys" if any(g.name == "keys" for g in app.registered_groups) else "secrets"
     result = CliRunner().invoke(app, [group, "rotate", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["remaining_old"] == 0 and "users.totp_secret" in data["columns"]
     assert "JBSWY3DPEHPK3PXP" not in result.output
+
+
+def test_config_file_secrets_are_rotated_in_place(sqlite_ws: Workspace) -> None:
+    from eduops.core.crypto import CONFIG_SECRETS, register_config_secrets
+
+    ring = load_keyring(sqlite_ws.settings.key_file)
+    config = sqlite_ws.settings.home / "eduops.toml"
+    sealed = encrypt(ring, "restic-pass", "backup:target:nas:password")
+    config.write_text('timezone = "Asia/Shanghai"\n\n[[backup.targets]]\n# the NAS in the office\n'
+                      f'name = "nas"\nkind = "local"\npassword = "{sealed}"\n')
+    config.chmod(0o600)
+    saved = CONFIG_SECRETS.pop("backup", None)
+    register_config_secrets("backup", lambda path, table: f"backup:{str(path[0]).removesuffix('s')}:"
+                                                          f"{table['name']}:{path[-1]}")
+    try:
+        result = rotate(sqlite_ws.engine, sqlite_ws.settings.key_file, config)
+    finally:
+        CONFIG_SECRETS.pop("backup", None)
+        if saved:
+            CONFIG_SECRETS["backup"] = saved
+    text = config.read_text()
+    assert sealed not in text and "# the NAS in the office" in text
+    assert result.remaining_old == 0 and not result.failures
+    import tomllib
+
+    value = tomllib.loads(text)["backup"]["targets"][0]["password"]
+    assert key_id_of(value) == "k2"
+    assert decrypt(load_keyring(sqlite_ws.settings.key_file), value, "backup:target:nas:password") == "restic-pass"
+    assert config.stat().st_mode & 0o777 == 0o600

@@ -139,6 +139,19 @@ def register_encrypted_column(table: str, column: str, context: ContextFunc | No
     ENCRYPTED_COLUMNS[(table, column)] = EncryptedColumn(table, column, context)
 
 
+ConfigContextFunc = Callable[[tuple[str | int, ...], Mapping[str, Any]], str]
+CONFIG_SECRETS: dict[str, ConfigContextFunc] = {}
+
+
+def register_config_secrets(section: str, context: ConfigContextFunc) -> None:
+    """Declare how encrypted values in the ``[section]`` of eduops.toml were bound to their place.
+
+    ``context(path, table)`` gets the path inside the section (e.g. ``("targets", 0, "password")``) and
+    the table holding the value, and returns the ``context`` given to ``encrypt``.
+    """
+    CONFIG_SECRETS[section] = context
+
+
 def reencrypt(ring: Keyring, value: str, context: str = "") -> str:
     """The same plaintext under the active key (a value already under it is returned as is)."""
     if key_id_of(value) == ring.active:

@@ -101,7 +101,7 @@ def rotate_command(as_json: JSON = False) -> None:
     from eduops.security.keys import rotate
 
     ws = workspace()
-    result = rotate(ws.engine, ws.settings.key_file)
+    result = rotate(ws.engine, ws.settings.key_file, ws.settings.config_file)
     if as_json:
         print_json(result.to_dict())
         return
