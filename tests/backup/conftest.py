@@ -101,9 +101,7 @@ def pg_source() -> Iterator[str]:
     yield url
     with _pg_admin().connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        leftovers = conn.execute(
-            sa.text("SELECT datname FROM pg_database WHERE datname LIKE 'eduops_drill_%'")
-        ).all()
+        leftovers = conn.execute(sa.text("SELECT datname FROM pg_database WHERE datname LIKE 'eduops_drill_%'")).all()
     assert not [r for r in leftovers if name in r[0]]
 
 
@@ -127,9 +125,7 @@ def mariadb_source() -> Iterator[str]:
     with conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE `{name}`")
         cur.execute(f"USE `{name}`")
-        cur.execute(
-            "CREATE TABLE courses (id INT PRIMARY KEY, title VARCHAR(200), price DECIMAL(8,2), note TEXT NULL)"
-        )
+        cur.execute("CREATE TABLE courses (id INT PRIMARY KEY, title VARCHAR(200), price DECIMAL(8,2), note TEXT NULL)")
         cur.execute(
             "CREATE TABLE enrolments (id INT AUTO_INCREMENT PRIMARY KEY, course_id INT, learner VARCHAR(64), "
             "created_at DATETIME)"
@@ -153,3 +149,43 @@ def mariadb_source() -> Iterator[str]:
         leftovers = cur.fetchall()
     conn.close()
     assert not leftovers
+
+
+def _toml_value(value: Any) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))
+
+
+def write_config(home: Path, backup: dict[str, Any]) -> Path:
+    """An eduops.toml with a [backup] section, for driving the real `eduops` command."""
+    lines = ["[backup]"]
+    for key, value in backup.items():
+        if key not in ("sources", "targets", "retention"):
+            lines.append(f"{key} = {_toml_value(value)}")
+    for table in ("sources", "targets"):
+        for item in backup.get(table, []):
+            lines.append(f"[[backup.{table}]]")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in item.items()]
+    path = home / "eduops.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def eduops(config: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    import os
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDUOPS_")}
+    env["EDUOPS_CONFIG"] = str(config)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "eduops"), *args], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert not check or proc.returncode == 0, proc.stderr
+    return proc

@@ -46,11 +46,7 @@ def test_backup_copy_verify_and_drill_after_a_table_is_dropped(
 
     plan = Plan.of(s)
     for target in ("local", "offsite", "s3"):  # the copy is a real restic snapshot on each target
-        tags = {
-            t
-            for snap in restic.snapshots(plan.repo(target), ["source=lms-pg"], plan.cache)
-            for t in snap.tags
-        }
+        tags = {t for snap in restic.snapshots(plan.repo(target), ["source=lms-pg"], plan.cache) for t in snap.tags}
         assert "kind=postgresql" in tags
 
     checked = verification.verify(sqlite_ws.engine, s)
@@ -63,9 +59,7 @@ def test_backup_copy_verify_and_drill_after_a_table_is_dropped(
 
     with psycopg.connect(pg_source, autocommit=True) as conn:
         conn.execute("DROP TABLE pgbench_history")
-    maria = pymysql.connect(
-        host="127.0.0.1", user="root", database=mariadb_source.rsplit("/", 1)[1], autocommit=True
-    )
+    maria = pymysql.connect(host="127.0.0.1", user="root", database=mariadb_source.rsplit("/", 1)[1], autocommit=True)
     with maria.cursor() as cur:
         cur.execute("DROP TABLE enrolments")
     maria.close()

@@ -41,9 +41,7 @@ def compare(recorded: dict[str, Any], restored: dict[str, Any]) -> list[str]:
     for table in sorted(set(want) | set(got)):
         a, b = want.get(table), got.get(table)
         if a is None or b is None:
-            problems.append(
-                f"{table}: {'missing after restore' if b is None else 'not in the backup record'}"
-            )
+            problems.append(f"{table}: {'missing after restore' if b is None else 'not in the backup record'}")
         elif a != b:
             same = "equal" if a["checksum"] == b["checksum"] else "differs"
             problems.append(f"{table}: rows {a['rows']}→{b['rows']}, checksum {same}")
@@ -80,9 +78,7 @@ def _pipe_dump(
     if dump.returncode != 0:
         raise restic.classify(repo, err, dump.returncode)
     if proc.returncode != 0:
-        raise ServiceUnavailable(
-            f"{consumer[0]} failed restoring {snapshot[:8]}: {proc.stderr.strip()[-600:]}"
-        )
+        raise ServiceUnavailable(f"{consumer[0]} failed restoring {snapshot[:8]}: {proc.stderr.strip()[-600:]}")
 
 
 def _restore_into(
@@ -148,17 +144,19 @@ def _restore_into(
 
 
 def _find_snapshot(plan: Plan, repo: restic.Repository, snapshot: str) -> tuple[restic.Snapshot, SourceSpec]:
+    """A snapshot by id on ``repo``; a primary's id also finds its copy (same ``backup=`` tag) elsewhere."""
     snaps = restic.snapshots(repo, ["eduops"], plan.cache)
-    if snapshot == "latest":
-        found = snaps[-1:]
-    else:
-        found = [s for s in snaps if s.id.startswith(snapshot)]
+    found = snaps[-1:] if snapshot == "latest" else [s for s in snaps if s.id.startswith(snapshot)]
+    if not found and snapshot != "latest" and repo.name != plan.primary:
+        on_primary = [
+            s for s in restic.snapshots(plan.repo(plan.primary), ["eduops"], plan.cache) if s.id.startswith(snapshot)
+        ]
+        tags = {s.tag_value("backup") for s in on_primary}
+        found = [s for s in snaps if s.tag_value("backup") in tags]
     if not found:
         raise NotFound(f"no eduops snapshot {snapshot!r} on target {repo.name!r}; see `eduops backup list`")
     if len(found) > 1:
-        raise UsageError(
-            f"snapshot id {snapshot!r} is ambiguous on target {repo.name!r}; give more characters"
-        )
+        raise UsageError(f"snapshot id {snapshot!r} is ambiguous on target {repo.name!r}; give more characters")
     return found[0], plan.source(found[0].tag_value("source") or "")
 
 
@@ -169,9 +167,7 @@ def restore(settings: Settings, snapshot: str, to: str, target: str | None = Non
     snap, spec = _find_snapshot(plan, repo, snapshot)
     if spec.kind in ("postgresql", "mariadb"):
         if "://" not in to:
-            raise UsageError(
-                f"snapshot {snap.short_id} is a {spec.kind} dump: --to needs a DSN of a new database"
-            )
+            raise UsageError(f"snapshot {snap.short_id} is a {spec.kind} dump: --to needs a DSN of a new database")
     elif Path(to).exists() and (Path(to).is_file() or any(Path(to).iterdir())):
         raise UsageError(f"--to {to} exists and is not empty; restore into a new path")
     t0 = time.perf_counter()

@@ -96,8 +96,7 @@ def classify(repo: Repository, stderr: str, code: int) -> EduopsError:
         )
     if "is there a repository at the following location" in low or "unable to open config file" in low:
         return TargetError(
-            f"target {repo.name!r}: no restic repository at its location; "
-            "`eduops backup targets --init` creates it"
+            f"target {repo.name!r}: no restic repository at its location; `eduops backup targets --init` creates it"
         )
     unreachable = (
         "connection refused",
@@ -151,9 +150,7 @@ def run(
     except FileNotFoundError:
         raise ServiceUnavailable(f"restic is not installed ({RESTIC}); run `make system-deps`") from None
     except subprocess.TimeoutExpired:
-        raise TargetError(
-            f"target {repo.name!r}: restic {args[0]} did not finish within {timeout:.0f} s"
-        ) from None
+        raise TargetError(f"target {repo.name!r}: restic {args[0]} did not finish within {timeout:.0f} s") from None
     if check and proc.returncode != 0:
         raise classify(repo, proc.stderr, proc.returncode)
     return proc
@@ -218,8 +215,7 @@ def snapshots(repo: Repository, tags: Sequence[str] = (), cache_dir: Path | None
     proc = run(repo, args, cache_dir=cache_dir)
     data: list[dict[str, Any]] = json.loads(proc.stdout or "[]") or []
     found = [
-        Snapshot(d["id"], parse_time(d["time"]), list(d.get("tags") or []), list(d.get("paths") or []))
-        for d in data
+        Snapshot(d["id"], parse_time(d["time"]), list(d.get("tags") or []), list(d.get("paths") or [])) for d in data
     ]
     return sorted(found, key=lambda s: s.time)
 
@@ -234,9 +230,7 @@ def is_initialised(repo: Repository, cache_dir: Path | None = None) -> bool:
     raise err
 
 
-def init(
-    repo: Repository, copy_chunker_from: Repository | None = None, cache_dir: Path | None = None
-) -> None:
+def init(repo: Repository, copy_chunker_from: Repository | None = None, cache_dir: Path | None = None) -> None:
     """Create the repository; a secondary takes the primary's chunker parameters so dedup holds in copies."""
     if copy_chunker_from is None:
         run(repo, ["init"], cache_dir=cache_dir)
@@ -250,9 +244,7 @@ def from_env(source: Repository) -> dict[str, str]:
     return env
 
 
-def copy(
-    source: Repository, dest: Repository, snapshot_ids: Sequence[str], cache_dir: Path | None = None
-) -> str:
+def copy(source: Repository, dest: Repository, snapshot_ids: Sequence[str], cache_dir: Path | None = None) -> str:
     """Copy snapshots from ``source`` to ``dest``; returns restic's report."""
     extra = from_env(source)
     if (
@@ -286,9 +278,7 @@ def check(repo: Repository, subset: str | None, cache_dir: Path | None = None) -
     return proc.returncode == 0 and "no errors were found" in text, text
 
 
-def forget(
-    repo: Repository, snapshot_ids: Sequence[str], prune: bool = True, cache_dir: Path | None = None
-) -> str:
+def forget(repo: Repository, snapshot_ids: Sequence[str], prune: bool = True, cache_dir: Path | None = None) -> str:
     if not snapshot_ids:
         return ""
     run(repo, ["unlock"], cache_dir=cache_dir, check=False)

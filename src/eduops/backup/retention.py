@@ -64,9 +64,7 @@ class Guard:
     reason: str
 
 
-def guard(
-    present: Iterable[str], expected_recent: Iterable[str], plan_: Plan, newest: Iterable[str] = ()
-) -> Guard:
+def guard(present: Iterable[str], expected_recent: Iterable[str], plan_: Plan, newest: Iterable[str] = ()) -> Guard:
     """Safe to forget only when every recently recorded snapshot is on the target and the newest stays.
 
     A broken or tampered client that lost its snapshots (or lists someone else's) would otherwise make
@@ -78,8 +76,7 @@ def guard(
     if missing:
         return Guard(
             False,
-            f"{len(missing)} recently recorded snapshot(s) missing on the target: "
-            + ", ".join(m[:8] for m in missing),
+            f"{len(missing)} recently recorded snapshot(s) missing on the target: " + ", ".join(m[:8] for m in missing),
         )
     doomed = sorted({n[:8] for n in newest} & {f[:8] for f in plan_.forget})
     if doomed:

@@ -64,9 +64,7 @@ class Plan:
         if name not in self._repos:
             spec = next((t for t in self.targets if t.name == name), None)
             if spec is None:
-                raise NotFound(
-                    f"no backup target {name!r}; known: {', '.join(t.name for t in self.targets) or 'none'}"
-                )
+                raise NotFound(f"no backup target {name!r}; known: {', '.join(t.name for t in self.targets) or 'none'}")
             self._repos[name] = repository(self.settings, spec)
         return self._repos[name]
 
@@ -74,16 +72,12 @@ class Plan:
         for spec in self.sources:
             if spec.name == name:
                 return spec
-        raise NotFound(
-            f"no backup source {name!r}; known: {', '.join(s.name for s in self.sources) or 'none'}"
-        )
+        raise NotFound(f"no backup source {name!r}; known: {', '.join(s.name for s in self.sources) or 'none'}")
 
     @property
     def primary(self) -> str:
         if not self.targets:
-            raise UsageError(
-                "no backup targets configured: add [[backup.targets]] to eduops.toml (see docs/backup.md)"
-            )
+            raise UsageError("no backup targets configured: add [[backup.targets]] to eduops.toml (see docs/backup.md)")
         return self.targets[0].name
 
     def ensure_repositories(self) -> None:
@@ -282,9 +276,7 @@ def copy_snapshot(engine: Engine, plan: Plan, backup_id: int, snapshot_id: str, 
         restic.copy(plan.repo(plan.primary), dest, [snapshot_id], plan.cache)
         found = restic.snapshots(dest, [f"backup={backup_id}"], plan.cache)
         if not found:
-            raise restic.ResticFailed(
-                f"target {target!r}: restic copy finished but the snapshot is not there"
-            )
+            raise restic.ResticFailed(f"target {target!r}: restic copy finished but the snapshot is not there")
         copied = found[-1].id
     except EduopsError as exc:
         status, error = "failed", exc.message
@@ -297,9 +289,7 @@ def copy_snapshot(engine: Engine, plan: Plan, backup_id: int, snapshot_id: str, 
 def apply_retention(engine: Engine, plan: Plan, spec: SourceSpec, target: str) -> dict[str, Any]:
     """Forget and prune what the policy drops, only after the guard found the recent snapshots there."""
     pol = spec.retention or plan.conf.retention
-    policy = retention.Policy(
-        pol.keep_last, pol.keep_daily, pol.keep_weekly, pol.keep_monthly, pol.keep_yearly
-    )
+    policy = retention.Policy(pol.keep_last, pol.keep_daily, pol.keep_weekly, pol.keep_monthly, pol.keep_yearly)
     try:
         repo = plan.repo(target)
         snaps = restic.snapshots(repo, [f"source={spec.name}"], plan.cache)
@@ -322,9 +312,7 @@ def apply_retention(engine: Engine, plan: Plan, spec: SourceSpec, target: str) -
             )
         )
     decided = retention.plan([(s.id, s.time) for s in snaps], policy)
-    verdict = retention.guard(
-        [s.id for s in snaps], [e for e in expected if e], decided, newest=expected[-1:]
-    )
+    verdict = retention.guard([s.id for s in snaps], [e for e in expected if e], decided, newest=expected[-1:])
     if not verdict.safe:
         return {"target": target, "applied": False, "reason": verdict.reason}
     if decided.forget:
@@ -356,9 +344,7 @@ def run_backups(
     plan = Plan.of(settings)
     chosen = [plan.source(source)] if source else plan.sources
     if not chosen:
-        raise UsageError(
-            "no backup sources: add [[backup.sources]] to eduops.toml or set include_state = true"
-        )
+        raise UsageError("no backup sources: add [[backup.sources]] to eduops.toml or set include_state = true")
     recover_interrupted(engine)
     plan.ensure_repositories()
     results = []
@@ -370,9 +356,7 @@ def run_backups(
                 spec,
                 mode=mode,
                 run_id=run_id,
-                progress=lambda m, f, _i=i, _n=spec.name: progress(
-                    f"{_n}: {m}", (_i + min(f, 1.0)) / len(chosen)
-                ),
+                progress=lambda m, f, _i=i, _n=spec.name: progress(f"{_n}: {m}", (_i + min(f, 1.0)) / len(chosen)),
             )
         )
     return results
@@ -404,8 +388,7 @@ def backup_summary(engine: Engine, backup_id: int) -> dict[str, Any]:
             "record": row.record,
             "run_id": row.run_id,
             "copies": [
-                {"target": c.target, "status": c.status, "snapshot_id": c.snapshot_id, "error": c.error}
-                for c in copies
+                {"target": c.target, "status": c.status, "snapshot_id": c.snapshot_id, "error": c.error} for c in copies
             ],
         }
 

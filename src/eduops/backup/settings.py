@@ -27,9 +27,7 @@ class Retention(BaseModel):
     keep_weekly: int = Field(4, ge=0)
     keep_monthly: int = Field(6, ge=0)
     keep_yearly: int = Field(1, ge=0)
-    guard_days: float = Field(
-        2, gt=0, description="recorded snapshots this recent must be on a target before forget"
-    )
+    guard_days: float = Field(2, gt=0, description="recorded snapshots this recent must be on a target before forget")
 
 
 class SourceSpec(BaseModel):
@@ -37,14 +35,10 @@ class SourceSpec(BaseModel):
     name: str = Field(pattern=NAME)
     kind: Literal["sqlite", "postgresql", "mariadb", "files"]
     path: str = Field("", description="sqlite: the database file")
-    dsn: str = Field(
-        "", description="postgresql/mariadb: URL without password, e.g. postgresql://u@host:5432/db"
-    )
+    dsn: str = Field("", description="postgresql/mariadb: URL without password, e.g. postgresql://u@host:5432/db")
     password: str = Field("", description="database password, encrypted (enc:v1:...)")
     paths: list[str] = Field(default_factory=list, description="files: the trees to back up")
-    include: list[str] = Field(
-        default_factory=list, description="files: glob patterns to keep (all when empty)"
-    )
+    include: list[str] = Field(default_factory=list, description="files: glob patterns to keep (all when empty)")
     exclude: list[str] = Field(default_factory=list, description="files: restic exclude patterns")
     cadence_hours: float = Field(24, gt=0, description="how often a backup is expected")
     grace_hours: float = Field(6, ge=0)
@@ -81,9 +75,7 @@ class TargetSpec(BaseModel):
     @classmethod
     def _encrypted(cls, value: str) -> str:
         if value and not value.startswith(PREFIX):
-            raise ValueError(
-                "must be encrypted: store it with `eduops backup secret` and paste the enc:v1: value"
-            )
+            raise ValueError("must be encrypted: store it with `eduops backup secret` and paste the enc:v1: value")
         return value
 
     @model_validator(mode="after")
@@ -122,8 +114,22 @@ class BackupSettings(BaseModel):
         return self
 
 
+SECRET_FIELDS = ("password", "access_key_id", "secret_access_key")
+
+
 def load(settings: Settings) -> BackupSettings:
-    return settings.section("backup", BackupSettings)
+    """The validated [backup] section; a rejected plaintext secret is never echoed in the error."""
+    try:
+        return settings.section("backup", BackupSettings)
+    except ConfigError as exc:
+        raw = (settings.model_extra or {}).get("backup") or {}
+        message = exc.message
+        for item in [*raw.get("sources", []), *raw.get("targets", [])] if isinstance(raw, dict) else []:
+            for key in SECRET_FIELDS:
+                value = item.get(key) if isinstance(item, dict) else None
+                if isinstance(value, str) and value:
+                    message = message.replace(repr(value), "'****'").replace(value, "****")
+        raise ConfigError(message) from None
 
 
 def secret_context(kind: str, name: str, field_name: str) -> str:

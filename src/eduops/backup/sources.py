@@ -39,9 +39,7 @@ class ServerDsn:
         parts = urlsplit(dsn)
         scheme = parts.scheme.split("+", 1)[0]
         if scheme not in ("postgresql", "postgres", "mysql", "mariadb"):
-            raise UsageError(
-                f"{dsn!r}: expected postgresql://user@host:port/db or mariadb://user@host:port/db"
-            )
+            raise UsageError(f"{dsn!r}: expected postgresql://user@host:port/db or mariadb://user@host:port/db")
         if parts.password:
             raise UsageError("put database passwords in the encrypted `password` field, not in the DSN")
         pg = scheme.startswith("postgres")
@@ -92,9 +90,7 @@ def pg_connect(dsn: ServerDsn) -> Any:
             connect_timeout=10,
         )
     except psycopg.OperationalError as exc:
-        raise ServiceUnavailable(
-            f"cannot reach PostgreSQL {dsn.shown()}: {str(exc).strip().splitlines()[0]}"
-        ) from None
+        raise ServiceUnavailable(f"cannot reach PostgreSQL {dsn.shown()}: {str(exc).strip().splitlines()[0]}") from None
 
 
 def pg_record(cur: Any) -> Record:

@@ -54,15 +54,11 @@ def _collect(proc: subprocess.Popen[bytes], progress: Progress, label: str) -> t
     return summary, b"".join(errs).decode(errors="replace")
 
 
-def _result(
-    repo: Repository, proc: subprocess.Popen[bytes], summary: dict[str, Any], stderr: str
-) -> BackupResult:
+def _result(repo: Repository, proc: subprocess.Popen[bytes], summary: dict[str, Any], stderr: str) -> BackupResult:
     if proc.returncode not in (0, 3) or not summary.get("snapshot_id"):
         raise restic.classify(repo, stderr, proc.returncode or 1)
     extra = (
-        {"incomplete": True, "warnings": restic.scrub(stderr, repo.secrets())[-2000:]}
-        if proc.returncode == 3
-        else {}
+        {"incomplete": True, "warnings": restic.scrub(stderr, repo.secrets())[-2000:]} if proc.returncode == 3 else {}
     )
     return BackupResult(
         str(summary["snapshot_id"]),

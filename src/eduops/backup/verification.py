@@ -110,10 +110,7 @@ def freshness(engine: Engine, settings: Settings, now: datetime | None = None) -
                 )
             )
             last = session.scalars(
-                sa.select(BackupRun)
-                .where(BackupRun.source == spec.name)
-                .order_by(BackupRun.id.desc())
-                .limit(1)
+                sa.select(BackupRun).where(BackupRun.source == spec.name).order_by(BackupRun.id.desc()).limit(1)
             ).first()
             stale = retention.is_stale(
                 last_ok, now, timedelta(hours=spec.cadence_hours), timedelta(hours=spec.grace_hours)
@@ -133,9 +130,7 @@ def freshness(engine: Engine, settings: Settings, now: datetime | None = None) -
     return rows
 
 
-def copy_lag(
-    engine: Engine, settings: Settings, now: datetime | None = None, days: float = 7
-) -> dict[str, int]:
+def copy_lag(engine: Engine, settings: Settings, now: datetime | None = None, days: float = 7) -> dict[str, int]:
     """Per target: good backups of the last ``days`` that have no good copy there."""
     now = now or utcnow()
     plan = Plan.of(settings)
@@ -143,9 +138,7 @@ def copy_lag(
     lag: dict[str, int] = {}
     with session_scope(engine) as session:
         recent = set(
-            session.scalars(
-                sa.select(BackupRun.id).where(BackupRun.status == "ok", BackupRun.finished_at >= since)
-            )
+            session.scalars(sa.select(BackupRun.id).where(BackupRun.status == "ok", BackupRun.finished_at >= since))
         )
         for target in plan.targets:
             have = set(
@@ -182,16 +175,11 @@ def measurements(engine: Engine, settings: Settings, now: datetime | None = None
     with session_scope(engine) as session:
         for target in {t.name for t in Plan.of(settings).targets}:
             last = session.scalars(
-                sa.select(Verification)
-                .where(Verification.target == target)
-                .order_by(Verification.id.desc())
-                .limit(1)
+                sa.select(Verification).where(Verification.target == target).order_by(Verification.id.desc()).limit(1)
             ).first()
             if last is not None:
                 out.append(
-                    Measurement(
-                        "backup_verify_failed", 0.0 if last.status == "ok" else 1.0, "", {"target": target}
-                    )
+                    Measurement("backup_verify_failed", 0.0 if last.status == "ok" else 1.0, "", {"target": target})
                 )
         for source in {s.name for s in Plan.of(settings).sources}:
             drill = session.scalars(
@@ -199,9 +187,7 @@ def measurements(engine: Engine, settings: Settings, now: datetime | None = None
             ).first()
             if drill is not None:
                 out.append(
-                    Measurement(
-                        "backup_drill_failed", 0.0 if drill.status == "ok" else 1.0, "", {"source": source}
-                    )
+                    Measurement("backup_drill_failed", 0.0 if drill.status == "ok" else 1.0, "", {"source": source})
                 )
     return out
 
