@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.conftest import service_missing
 
 from eduops.config import TaskOverride
 from eduops.core.runs import run_task
@@ -24,8 +25,6 @@ from eduops.core.service import get_run, sign_off
 from eduops.drills import faults
 from eduops.drills.experiment import parse_experiment
 from eduops.drills.runner import ABORT, Drill
-
-from tests.conftest import service_missing
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"
 

@@ -46,7 +46,8 @@ def test_a_good_experiment_passes() -> None:
     ("old", "new", "expected"),
     [
         ("title: it answers", "title: it: answers", r"drill.yml:6: not valid YAML: mapping values are not allowed"),
-        ("name: proxy.cut", "name: proxy.cutt", r"drill.yml:13: unknown fault 'proxy.cutt' in action 'cut'; use one of"),
+        ("name: proxy.cut", "name: proxy.cutt",
+         r"drill.yml:13: unknown fault 'proxy.cutt' in action 'cut'; use one of"),
         ("name: proxy.cut, proxy: db", "name: proxy.cut", r"drill.yml:13: fault proxy.cut in action 'cut' has no "
                                                           r"target: proxy missing; add `proxy:`"),
         ("proxy: db}\nrollbacks", "proxy: dbx}\nrollbacks", r"drill.yml:13: .*'dbx', which is not declared"),
