@@ -97,7 +97,7 @@ def history_command(as_json: JSON = False) -> None:
 
 
 def rotate_command(as_json: JSON = False) -> None:
-    """Add a new key, re-encrypt every stored secret under it, then retire the old keys."""
+    """Add a new key and re-encrypt every stored secret under it (old keys stay for older backups)."""
     from eduops.security.keys import rotate
 
     ws = workspace()
