@@ -39,6 +39,7 @@ class ClusterRules:
     min_size: int = 3  # smaller groups are not reported as clusters
     min_share: float = 0.15  # a split-off part holds at least this share of its category
     min_silhouette: float = 0.25  # split a category only when the parts are this distinct
+    min_split_size: int = 24  # a category with fewer texts stays one cluster
     n_terms: int = 6
     n_examples: int = 3
     seed: int = 0
@@ -87,7 +88,7 @@ def _split(vectors: Any, rows: Any, rules: ClusterRules) -> list[Any]:
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
-    if len(rows) < 2 * rules.min_size or rules.max_per_category < 2:
+    if len(rows) < max(2 * rules.min_size, rules.min_split_size) or rules.max_per_category < 2:
         return [rows]
     points = vectors[rows]
     best: tuple[float, Any] = (rules.min_silhouette, None)
