@@ -82,13 +82,6 @@ def test_kill_9_right_after_2xx_loses_nothing(workspace_with_key: tuple[Path, st
     port = _free_port()
     server = _serve(home, port)
     try:
-        # while the server holds the event store, the CLI says so instead of a traceback
-        cli = subprocess.run([EDUOPS, "analytics", "active", "--json"], cwd=home, capture_output=True, text=True,
-                             env={**{k: v for k, v in os.environ.items() if not k.startswith("EDUOPS_")},
-                                  "EDUOPS_CONFIG": str(home / "eduops.toml")}, timeout=60)
-        assert cli.returncode == 3
-        assert "is open in process" in cli.stderr and str(server.pid) in cli.stderr
-        assert "Traceback" not in cli.stderr
         for sid in (ids[0], ids[-1]):
             got = httpx.get(f"http://127.0.0.1:{port}/xapi/statements", params={"statementId": sid},
                             headers=headers, timeout=30)
@@ -96,6 +89,13 @@ def test_kill_9_right_after_2xx_loses_nothing(workspace_with_key: tuple[Path, st
         page = httpx.get(f"http://127.0.0.1:{port}/xapi/statements", params={"limit": "0"}, headers=headers,
                          timeout=30).json()
         assert len(page["statements"]) == 100
+        # while the server holds the event store, the CLI says so instead of a traceback
+        cli = subprocess.run([EDUOPS, "analytics", "active", "--json"], cwd=home, capture_output=True, text=True,
+                             env={**{k: v for k, v in os.environ.items() if not k.startswith("EDUOPS_")},
+                                  "EDUOPS_CONFIG": str(home / "eduops.toml")}, timeout=60)
+        assert cli.returncode == 3
+        assert "is open in process" in cli.stderr and str(server.pid) in cli.stderr
+        assert "Traceback" not in cli.stderr
     finally:
         server.terminate()
         server.wait(timeout=30)
