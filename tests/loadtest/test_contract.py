@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from eduops.config import TaskOverride
 from eduops.core.models import MetricSeries
@@ -19,6 +20,8 @@ from eduops.demo.platform import serve_platform
 from eduops.loadtest.runner import LoadSpec, run_load
 from eduops.loadtest.settings import DEFAULT_PATHS
 from eduops.loadtest.shapes import make_shape
+from eduops.web.app import create_app
+from eduops.web.security import Principal, current_principal
 
 
 @pytest.fixture
@@ -55,6 +58,18 @@ def test_capacity_search_finds_the_knee_and_stores_the_report(sqlite_ws, platfor
     with sqlite_ws.engine.connect() as conn:
         names = set(conn.execute(sa.select(MetricSeries.name)).scalars())
     assert {"loadtest_capacity_users", "loadtest_p95_ms", "loadtest_rps"} <= names
+    # the console shows the knee and serves the report
+    app = create_app(sqlite_ws)
+    app.dependency_overrides[current_principal] = lambda: Principal(name="vera", kind="user", role="viewer")
+    client = TestClient(app)
+    page = client.get("/loadtest", headers={"accept-language": "en"})
+    assert page.status_code == 200
+    assert f"Knee at {knee['users']} users" in page.text and 'id="loadtest-knee-chart"' in page.text
+    runs = client.get("/api/v1/loadtest/runs").json()
+    assert runs[0]["knee"]["users"] == knee["users"]
+    report = client.get(f"/api/v1/loadtest/runs/{run_id}/report")
+    assert report.status_code == 200 and "knee:" in report.text
+    assert client.get("/api/v1/loadtest/live").json()["status"] == "done"
 
 
 def test_distributed_mode_runs_a_master_with_one_worker(platform: str, tmp_path) -> None:

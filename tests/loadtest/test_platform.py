@@ -126,3 +126,19 @@ def test_requests_beyond_the_queue_are_shed() -> None:
     finally:
         stop()
     assert codes.count(503) >= 3 and codes.count(200) >= 2
+
+
+def test_scenario_library_over_the_api(sqlite_ws) -> None:
+    from eduops.web.app import create_app
+    from eduops.web.security import Principal, current_principal
+
+    app = create_app(sqlite_ws)
+    app.dependency_overrides[current_principal] = lambda: Principal(name="vera", kind="user", role="viewer")
+    client = TestClient(app)
+    scenarios = {s["key"]: s for s in client.get("/api/v1/loadtest/scenarios").json()}
+    assert scenarios["live-class-spike"]["nominal_users"] == 10000
+    assert scenarios["live-class-spike"]["shape"] == "spike"
+    page = client.get("/loadtest", headers={"accept-language": "zh-CN"})
+    assert page.status_code == 200 and "压力测试" in page.text and "live-class-spike" in page.text
+    app.dependency_overrides[current_principal] = lambda: None
+    assert client.get("/api/v1/loadtest/scenarios").status_code == 401

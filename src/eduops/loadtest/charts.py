@@ -1,0 +1,39 @@
+"""Plotly figures as plain dicts for the console (the browser draws them with /static/plotly.min.js)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def timeline(ticks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Requests/s, p95 and errors/s over the seconds of the test."""
+    t = [k["t"] for k in ticks]
+    return {"data": [
+        {"type": "scatter", "name": "req/s", "x": t, "y": [k["rps"] for k in ticks]},
+        {"type": "scatter", "name": "p95 ms", "x": t, "y": [k["p95"] for k in ticks], "yaxis": "y2"},
+        {"type": "bar", "name": "errors/s", "x": t, "marker": {"color": "#c92a2a"},
+         "y": [k["failures"] / k["dt"] if k.get("dt") else 0 for k in ticks]},
+        {"type": "scatter", "name": "users", "x": t, "y": [k["users"] for k in ticks], "line": {"dash": "dot"}},
+    ], "layout": {"xaxis": {"title": "s"}, "yaxis2": {"overlaying": "y", "side": "right", "title": "ms"},
+                  "legend": {"orientation": "h"}}}
+
+
+def knee(steps: list[dict[str, Any]], found: dict[str, Any], p95_slo_ms: float) -> dict[str, Any]:
+    """Throughput and p95 per step of the capacity search, the SLO line and the knee."""
+    users = [s["users"] for s in steps]
+    shapes: list[dict[str, Any]] = [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y2",
+                                     "y0": p95_slo_ms, "y1": p95_slo_ms, "line": {"dash": "dash",
+                                                                                  "color": "#e8a317"}}]
+    annotations = []
+    if found.get("users") is not None:
+        shapes.append({"type": "line", "yref": "paper", "y0": 0, "y1": 1, "x0": found["users"],
+                       "x1": found["users"], "line": {"color": "#c92a2a", "width": 2}})
+        annotations.append({"x": found["users"], "yref": "paper", "y": 1, "text": f"knee: {found['users']} users",
+                            "showarrow": False})
+    return {"data": [
+        {"type": "scatter", "mode": "lines+markers", "name": "req/s", "x": users, "y": [s["rps"] for s in steps]},
+        {"type": "scatter", "mode": "lines+markers", "name": "p95 ms", "x": users,
+         "y": [s["p95_ms"] for s in steps], "yaxis": "y2"},
+    ], "layout": {"xaxis": {"title": "users"}, "yaxis": {"title": "req/s"},
+                  "yaxis2": {"overlaying": "y", "side": "right", "title": "p95 ms"},
+                  "shapes": shapes, "annotations": annotations, "legend": {"orientation": "h"}}}
