@@ -38,9 +38,10 @@ class SeriesRow:
 class DbSource:
     """A SeriesSource over the state database; loads what a set of expressions needs once per window."""
 
-    def __init__(self, engine: Engine, raw_days: float = 7.0) -> None:
+    def __init__(self, engine: Engine, raw_days: float = 7.0, now: float | None = None) -> None:
         self.engine = engine
         self.raw_days = raw_days
+        self.now = now  # the clock the raw retention counts from (default: the window's end)
         self.series: dict[str, list[SeriesRow]] = {}
         self.points: dict[int, Points] = {}
         self.window: tuple[float, float] | None = None
@@ -64,7 +65,7 @@ class DbSource:
                 ids.append(sid)
             for sid in ids:
                 self.points[sid] = []
-            raw_from = max(start, end - self.raw_days * 86400 + ROLLUP_SECONDS)
+            raw_from = max(start, (self.now or end) - self.raw_days * 86400 + ROLLUP_SECONDS)
             if start < raw_from:
                 for sid, ts, total, count in self._chunks(session, MetricRollup, ids, start, raw_from):
                     self.points[sid].append((ts.timestamp() + ROLLUP_SECONDS, total / max(count, 1)))
@@ -130,7 +131,13 @@ def expression_for(name_or_expr: str, labels: dict[str, str] | None = None) -> s
 
 
 def query_range(
-    engine: Engine, expr: str, start: datetime, end: datetime, step: float, raw_days: float = 7.0
+    engine: Engine,
+    expr: str,
+    start: datetime,
+    end: datetime,
+    step: float,
+    raw_days: float = 7.0,
+    now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Evaluate ``expr`` every ``step`` seconds from ``start`` to ``end``: a list of series with points."""
     if step <= 0:
@@ -139,7 +146,7 @@ def query_range(
     if points_wanted > 11000:
         raise UsageError(f"{points_wanted:.0f} points per series is too many (at most 11,000); raise the step")
     node = parse(expr)
-    source = DbSource(engine, raw_days)
+    source = DbSource(engine, raw_days, (now or datetime.now(UTC)).timestamp())
     s, e = start.timestamp(), end.timestamp()
     source.preload([node], s - max_range(node), e)
     out: dict[Labels, dict[str, Any]] = {}
