@@ -181,7 +181,21 @@ def worst_segments(
             }
         )
     ranked.sort(key=lambda r: -(r["poor_pct"] or 0))
-    return _round(ranked[:limit])
+    return _round(_without_explained_parents(ranked)[:limit])
+
+
+def _without_explained_parents(ranked: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Leave out a province or an ISP when one of its province / ISP pairs ranks worse: the pair is where
+    to look, and the parent is only bad because of it (the breakdown tables still show every parent)."""
+    pairs = [r for r in ranked if r["dimension"] == "province_isp"]
+    kept = []
+    for r in ranked:
+        if r["dimension"] in ("province", "isp"):
+            side = 0 if r["dimension"] == "province" else 1
+            if any(p["segment"].split(" / ")[side] == r["segment"] and p["poor_pct"] > r["poor_pct"] for p in pairs):
+                continue
+        kept.append(r)
+    return kept
 
 
 def overall(store: Store, window: Window) -> dict[str, Any]:

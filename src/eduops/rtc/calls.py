@@ -16,8 +16,9 @@ BAD_LOSS_PCT = 3.0
 BAD_JITTER_MS = 30.0
 BAD_RTT_MS = 300.0
 CPU_LIMITED_SHARE = 0.3  # a device is CPU-limited when this share of its samples say so
-REGION_MIN_USERS = 5  # a regional (service-side) problem: at least this many users of a region poor...
-REGION_POOR_SHARE = 0.5  # ...and at least this share of that region's users at the time
+REGION_MIN_USERS = 3  # a regional (service-side) problem: at least this many users of other calls poor...
+REGION_POOR_SHARE = 0.5  # ...and at least this share of that province and ISP's users...
+REGION_MARGIN_MIN = 30  # ...within this many minutes of the call
 
 
 @dataclass
@@ -50,10 +51,16 @@ class Participant:
 
 @dataclass
 class RegionLoad:
+    """Users of other calls in one province on one ISP around the time of the call, and how many were poor."""
+
     province: str
+    isp: str
     users: int
     poor_users: int
-    isps: dict[str, int] = field(default_factory=dict)  # poor users per ISP
+
+    @property
+    def name(self) -> str:
+        return f"{self.province} / {self.isp}"
 
 
 @dataclass
@@ -72,15 +79,14 @@ def root_cause(participants: list[Participant], regions: list[RegionLoad]) -> Hi
     (service side or the region's network), the teacher's network, a CPU-limited device, a student's network."""
     for region in sorted(regions, key=lambda r: -r.poor_users):
         if region.poor_users >= REGION_MIN_USERS and region.poor_users >= REGION_POOR_SHARE * region.users:
-            isp, count = max(region.isps.items(), key=lambda kv: kv[1], default=("", 0))
-            where = f"{region.province}" + (f" / {isp}" if isp and count >= 0.7 * region.poor_users else "")
             return Hint(
                 "service_side",
-                f"many users in {where} had poor quality at the same time",
+                f"many users on {region.name} had poor quality at the same time",
                 evidence=[
-                    f"{region.poor_users} of {region.users} users in {region.province} were poor during this call"
-                ]
-                + [f"{n} of them on {i}" for i, n in region.isps.items()],
+                    f"{region.poor_users} of {region.users} users of other calls on {region.name} were poor within "
+                    f"{REGION_MARGIN_MIN} minutes of this call",
+                    "the problem is wider than this call: the region's network or the media servers serving it",
+                ],
             )
     teacher = next((p for p in participants if p.role == "teacher"), None)
     students = [p for p in participants if p.role == "student"]
@@ -187,26 +193,24 @@ def _participants(store: Store, call_id: str) -> list[dict[str, Any]]:
 
 
 def _regions(store: Store, call_id: str, start: datetime, end: datetime) -> list[RegionLoad]:
+    """Load on the (province, ISP) pairs of this call's poor participants, from other calls around it."""
+    margin = timedelta(minutes=REGION_MARGIN_MIN)
     rows = store.query(
-        f"""WITH per_user AS (
-              SELECT s.province, s.isp, s.user_id,
+        f"""WITH mine AS (
+              SELECT DISTINCT s.province, s.isp FROM sessions s JOIN samples x ON x.sid = s.sid
+              WHERE s.call_id = ? GROUP BY s.province, s.isp, s.sid
+              HAVING sum(CASE WHEN {POOR_SAMPLE} THEN x.interval_ms ELSE 0 END) >= 0.1 * sum(x.interval_ms)),
+            per_user AS (
+              SELECT s.province, s.isp, s.sid,
                      sum(CASE WHEN {POOR_SAMPLE} THEN x.interval_ms ELSE 0 END) / sum(x.interval_ms) AS poor
-              FROM samples x JOIN sessions s ON s.sid = x.sid
+              FROM samples x JOIN sessions s ON s.sid = x.sid JOIN mine m ON m.province = s.province AND m.isp = s.isp
               WHERE x.ts >= ? AND x.ts < ? AND x.call_id <> ?
-                AND s.province IN (SELECT province FROM sessions WHERE call_id = ?)
               GROUP BY ALL)
             SELECT province, isp, count(*) AS users, count(*) FILTER (WHERE poor >= 0.3) AS poor_users
             FROM per_user GROUP BY ALL""",
-        [start, end, call_id, call_id],
+        [call_id, start - margin, end + margin, call_id],
     )
-    regions: dict[str, RegionLoad] = {}
-    for r in rows:
-        region = regions.setdefault(r["province"], RegionLoad(r["province"], 0, 0))
-        region.users += r["users"]
-        region.poor_users += r["poor_users"]
-        if r["poor_users"]:
-            region.isps[r["isp"] or "unknown ISP"] = r["poor_users"]
-    return list(regions.values())
+    return [RegionLoad(r["province"], r["isp"], r["users"], r["poor_users"]) for r in rows]
 
 
 def call_detail(store: Store, call_id: str, timeline_points: int = 300) -> dict[str, Any]:

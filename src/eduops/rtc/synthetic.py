@@ -155,6 +155,9 @@ def generate(
     user_id = np.where(role == "ai", "ai-tutor", user_id)
     province = rng.choice(PROVINCES, n_sess, p=PROVINCE_WEIGHTS)
     isp = rng.choice(ISPS, n_sess, p=[0.4, 0.3, 0.3])
+    # China Unicom is the big fixed-line ISP in the north (Henan included)
+    northern = np.isin(province, ["Henan", "Beijing", "Shandong"])
+    isp = np.where(northern, rng.choice(ISPS, n_sess, p=[0.2, 0.6, 0.2]), isp)
     os_name = rng.choice(OSES, n_sess, p=[0.45, 0.3, 0.15, 0.1])
     device = np.array(
         [DEVICES[o][i % len(DEVICES[o])] for o, i in zip(os_name, rng.integers(0, 12, n_sess), strict=True)]
@@ -234,9 +237,9 @@ def generate(
     )
     interval_ms = interval_s * 1000
     froze = rng.random(n) < freeze_p
-    video_freeze = np.where(froze, np.minimum(rng.uniform(700, 4000, n), interval_ms), 0.0)
+    video_freeze = np.where(froze, rng.uniform(0.07, 0.4, n) * interval_ms, 0.0)  # 700–4000 ms of 10 s
     audio_froze = rng.random(n) < (0.01 + np.where(s_bad_isp, 0.25, 0) + np.where(in_bad_class, 0.2, 0))
-    audio_freeze = np.where(audio_froze, rng.uniform(250, 1500, n), 0.0)
+    audio_freeze = np.where(audio_froze, rng.uniform(0.025, 0.15, n) * interval_ms, 0.0)
     limitation = np.where(
         s_cpu & (rng.random(n) < 0.6), "cpu", np.where(s_bad_isp & (rng.random(n) < 0.5), "bandwidth", "none")
     )
