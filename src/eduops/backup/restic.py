@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -88,15 +89,13 @@ def classify(repo: Repository, stderr: str, code: int) -> EduopsError:
     """Turn restic's text into an error a person can act on, naming the target."""
     text = scrub(stderr, repo.secrets()).strip()
     low = text.lower()
-    tail = text.splitlines()[-1] if text else f"exit code {code}"
+    lines = text.splitlines()
+    fatal = [line for line in lines if line.startswith("Fatal:")]
+    tail = (fatal or lines or [f"exit code {code}"])[-1]
     if "wrong password" in low or "no key found" in low:
         return TargetError(
             f"target {repo.name!r}: wrong repository password (restic: {tail}); "
             "set the right one with `eduops backup secret`"
-        )
-    if "is there a repository at the following location" in low or "unable to open config file" in low:
-        return TargetError(
-            f"target {repo.name!r}: no restic repository at its location; `eduops backup targets --init` creates it"
         )
     unreachable = (
         "connection refused",
@@ -111,8 +110,13 @@ def classify(repo: Repository, stderr: str, code: int) -> EduopsError:
         "host key verification failed",
         "connection closed",
     )
-    if any(marker in low for marker in unreachable):
-        return TargetError(f"target {repo.name!r} is unreachable: {tail}")
+    hits = [line for line in lines if any(marker in line.lower() for marker in unreachable)]
+    if hits:
+        return TargetError(f"target {repo.name!r} is unreachable: {hits[0].strip()}")
+    if "is there a repository at the following location" in low or "unable to open config file" in low:
+        return TargetError(
+            f"target {repo.name!r}: no restic repository at its location; `eduops backup targets --init` creates it"
+        )
     if "repository is already locked" in low:
         return TargetError(f"target {repo.name!r} is locked by another restic process: {tail}")
     return ResticFailed(f"target {repo.name!r}: restic failed ({code}): {tail}")
@@ -235,38 +239,81 @@ def init(repo: Repository, copy_chunker_from: Repository | None = None, cache_di
     if copy_chunker_from is None:
         run(repo, ["init"], cache_dir=cache_dir)
         return
-    run(repo, ["init", "--copy-chunker-params"], cache_dir=cache_dir, extra_env=from_env(copy_chunker_from))
+    pair = paired(copy_chunker_from, repo)
+    run(pair, ["init", "--copy-chunker-params"], cache_dir=cache_dir, extra_env=from_env(copy_chunker_from, repo))
 
 
-def from_env(source: Repository) -> dict[str, str]:
+def _aws(repo: Repository) -> dict[str, str]:
+    return {k: v for k, v in repo.env.items() if k.startswith("AWS_")}
+
+
+def paired(source: Repository, dest: Repository) -> Repository:
+    """``dest`` carrying the ``-o`` options both need: restic 0.14 applies them to both repositories."""
+    if source.options and dest.options and source.options != dest.options:
+        raise TargetError(
+            f"cannot pair {source.name!r} with {dest.name!r}: restic 0.14 gives both SFTP repositories one "
+            "ssh command; make the primary a local or S3 target"
+        )
+    return Repository(
+        dest.name, dest.location, dest.password, dest.env, dest.options or source.options, dest.limit_upload_kib
+    )
+
+
+def from_env(source: Repository, dest: Repository) -> dict[str, str]:
+    """Variables that let restic open ``source`` as the second repository of a command run on ``dest``."""
+    if _aws(source) and _aws(dest) and _aws(source) != _aws(dest):
+        raise TargetError(
+            f"cannot pair {source.name!r} with {dest.name!r}: restic 0.14 gives both S3 repositories one set "
+            "of AWS credentials; make the primary a local or SFTP target, or use the same keys"
+        )
     env = {"RESTIC_FROM_REPOSITORY": source.location, "RESTIC_FROM_PASSWORD": source.password}
     env.update({k: v for k, v in source.env.items() if not k.startswith("AWS_")})
+    if not _aws(dest):
+        env.update(_aws(source))
     return env
 
 
 def copy(source: Repository, dest: Repository, snapshot_ids: Sequence[str], cache_dir: Path | None = None) -> str:
     """Copy snapshots from ``source`` to ``dest``; returns restic's report."""
-    extra = from_env(source)
-    if (
-        any(k.startswith("AWS_") for k in source.env)
-        and any(k.startswith("AWS_") for k in dest.env)
-        and {k: v for k, v in source.env.items() if k.startswith("AWS_")}
-        != {k: v for k, v in dest.env.items() if k.startswith("AWS_")}
-    ):
-        raise TargetError(
-            f"cannot copy from {source.name!r} to {dest.name!r}: restic 0.14 gives both S3 "
-            "repositories one set of AWS credentials; make the primary a local or SFTP target"
-        )
-    for k, v in source.env.items():
-        if k.startswith("AWS_"):
-            extra.setdefault(k, v)
-    proc = run(dest, ["copy", *snapshot_ids], cache_dir=cache_dir, extra_env=extra)
+    proc = run(paired(source, dest), ["copy", *snapshot_ids], cache_dir=cache_dir, extra_env=from_env(source, dest))
     return scrub(proc.stdout + proc.stderr, source.secrets() + dest.secrets())
+
+
+def _dead(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return "\nState:\tZ" in status  # a zombie nobody reaped still answers kill(pid, 0)
+
+
+def clear_stale_locks(repo: Repository, cache_dir: Path | None = None) -> int:
+    """Remove locks left by restic processes of this host that are gone (e.g. after kill -9).
+
+    ``restic unlock`` already does this for reaped processes; a killed restic that became a zombie still
+    looks alive to it. Locks of live processes or of other hosts are never touched.
+    """
+    run(repo, ["unlock"], cache_dir=cache_dir, check=False)
+    proc = run(repo, ["list", "locks", "--no-lock"], cache_dir=cache_dir, check=False)
+    ids = proc.stdout.split() if proc.returncode == 0 else []
+    stale = 0
+    for lock_id in ids:
+        shown = run(repo, ["cat", "lock", lock_id, "--no-lock"], cache_dir=cache_dir, check=False)
+        try:
+            info = json.loads(shown.stdout)
+        except ValueError:
+            return 0
+        if info.get("hostname") != socket.gethostname() or not _dead(int(info.get("pid", 0))):
+            return 0
+        stale += 1
+    if stale:
+        run(repo, ["unlock", "--remove-all"], cache_dir=cache_dir, check=False)
+    return stale
 
 
 def check(repo: Repository, subset: str | None, cache_dir: Path | None = None) -> tuple[bool, str]:
     """``restic check`` (reading ``subset`` of the data when given): (no errors, restic's text)."""
-    run(repo, ["unlock"], cache_dir=cache_dir, check=False)
+    clear_stale_locks(repo, cache_dir)
     args = ["check"] + (["--read-data-subset", subset] if subset else [])
     proc = run(repo, args, cache_dir=cache_dir, check=False)
     text = scrub(proc.stdout + proc.stderr, repo.secrets())
@@ -281,7 +328,7 @@ def check(repo: Repository, subset: str | None, cache_dir: Path | None = None) -
 def forget(repo: Repository, snapshot_ids: Sequence[str], prune: bool = True, cache_dir: Path | None = None) -> str:
     if not snapshot_ids:
         return ""
-    run(repo, ["unlock"], cache_dir=cache_dir, check=False)
+    clear_stale_locks(repo, cache_dir)
     proc = run(repo, ["forget", *(["--prune"] if prune else []), *snapshot_ids], cache_dir=cache_dir)
     return scrub(proc.stdout, repo.secrets())
 

@@ -86,7 +86,7 @@ def verify(
 
 
 def _full(repo: restic.Repository, plan: Plan) -> tuple[bool, str]:
-    restic.run(repo, ["unlock"], cache_dir=plan.cache, check=False)
+    restic.clear_stale_locks(repo, plan.cache)
     proc = restic.run(repo, ["check", "--read-data"], cache_dir=plan.cache, check=False)
     text = restic.scrub(proc.stdout + proc.stderr, repo.secrets())
     if proc.returncode != 0 and "no errors were found" not in text:
