@@ -113,6 +113,15 @@ def test_cutting_postgres_fires_database_down_and_recovers(sqlite_ws, tmp_path: 
     # the owner signs the drill off
     signed = sign_off(sqlite_ws.engine, run_id, "ops-lead", "rehearsed, runbook updated")
     assert signed["signed_off_by"] == "ops-lead"
+    from fastapi.testclient import TestClient
+
+    from eduops.web.app import create_app
+    from eduops.web.security import Principal, current_principal
+
+    app = create_app(sqlite_ws)
+    app.dependency_overrides[current_principal] = lambda: Principal(name="vera", kind="user", role="viewer")
+    listed = TestClient(app).get("/api/v1/drills/runs").json()
+    assert listed[0]["ttd_s"] == report["ttd_s"] and listed[0]["signed_off_by"] == "ops-lead"
 
 
 def test_an_interrupted_drill_still_rolls_back(tmp_path: Path) -> None:
@@ -218,3 +227,20 @@ def test_a_cut_proxy_refuses_the_database_and_a_restored_one_serves_it(tmp_path:
         proxy.stop()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", proxy.bound[1]), timeout=1).close()
+
+
+def test_the_console_lists_drills_with_their_times(sqlite_ws) -> None:
+    from fastapi.testclient import TestClient
+
+    from eduops.web.app import create_app
+    from eduops.web.security import Principal, current_principal
+
+    app = create_app(sqlite_ws)
+    app.dependency_overrides[current_principal] = lambda: Principal(name="vera", kind="user", role="viewer")
+    client = TestClient(app)
+    experiments = {e["name"]: e for e in client.get("/api/v1/drills/experiments").json()}
+    assert experiments["database-down"]["alert"] == "DatabaseDown"
+    assert experiments["media-packet-loss"]["faults"] == ["network.impair"]
+    page = client.get("/drills", headers={"accept-language": "zh-CN"})
+    assert page.status_code == 200 and "应急演练" in page.text and "database-down" in page.text
+    assert client.get("/api/v1/drills/runs").json() == []

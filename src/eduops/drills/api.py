@@ -1,0 +1,64 @@
+"""Drills in the console: the experiments, past drills with time to detect and recover, and sign-off state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from eduops.core.plugins import NavItem
+from eduops.web.security import Principal, require
+
+router = APIRouter(prefix="/api/v1/drills", tags=["drills"])
+pages = APIRouter()
+NAV = [NavItem("/drills", "Drills", "read", 72)]
+
+
+def _ws(request: Request) -> Any:
+    return request.app.state.workspace
+
+
+@router.get("/experiments")
+def get_experiments(request: Request, _: Principal = Depends(require("read"))) -> list[dict[str, Any]]:
+    """Ready-made experiments and the team's own, with the faults they inject and the alert they expect."""
+    from eduops.drills.experiment import load_experiment
+    from eduops.drills.service import experiment_files
+    from eduops.errors import UsageError
+
+    out: list[dict[str, Any]] = []
+    for path in experiment_files(_ws(request).settings):
+        try:
+            exp, _lines = load_experiment(path)
+        except UsageError as exc:
+            out.append({"name": path.stem, "error": exc.message})
+            continue
+        out.append({"name": path.stem, "title": exp.title, "description": exp.description.strip(),
+                    "alert": exp.detection.alert, "tags": exp.tags,
+                    "faults": [a.provider.get("name") for a in exp.method if a.kind == "action"]})
+    return out
+
+
+@router.get("/runs")
+def get_drill_runs(request: Request, _: Principal = Depends(require("read"))) -> list[dict[str, Any]]:
+    """Past drills: result, time to detect, time to recover and who signed them off."""
+    from eduops.core.service import get_run, list_runs
+
+    engine = _ws(request).engine
+    out = []
+    for row in list_runs(engine, task="quarterly-drill", limit=50):
+        run = get_run(engine, row["id"])
+        ev = run["checks"][0]["evidence"] if run["checks"] else {}
+        out.append({"id": run["id"], "status": run["status"], "started_at": run["started_at"],
+                    "title": ev.get("title"), "ttd_s": ev.get("ttd_s"), "ttr_s": ev.get("ttr_s"),
+                    "detected_by": ev.get("detected_by"), "passed": ev.get("passed"), "reasons": ev.get("reasons"),
+                    "signed_off_by": run["signed_off_by"], "signed_off_at": run["signed_off_at"]})
+    return out
+
+
+@pages.get("/drills", response_class=HTMLResponse)
+def drills_page(request: Request, who: Principal = Depends(require("read"))) -> HTMLResponse:
+    from eduops.web.pages import render
+
+    return render(request, "drills/index.html", {"experiments": get_experiments(request, who),
+                                                  "drills": get_drill_runs(request, who)})
