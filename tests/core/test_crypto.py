@@ -67,7 +67,8 @@ def test_keyring_file_is_private(tmp_path: Path) -> None:
         load_keyring(path)
 
 
-@pytest.mark.parametrize(("raw", "normal"), [("+86 138-0013-8000", "+8613800138000"), ("(010) 6552 9988", "01065529988")])
+@pytest.mark.parametrize(("raw", "normal"), [("+86 138-0013-8000", "+8613800138000"),
+                                             ("(010) 6552 9988", "01065529988")])
 def test_phone_normalization(raw: str, normal: str) -> None:
     assert normalize_phone(raw) == normal
 

@@ -74,7 +74,8 @@ def test_requests_and_django_are_flagged_with_their_pysec_ids(pypa) -> None:
 
 def test_fixed_release_is_clean(pypa) -> None:
     assert not pypa.match("PyPI", "requests", "2.32.3")
-    assert [v.id for v in pypa.match("PyPI", "Django", "3.2.0")] == [v.id for v in pypa.match("PyPI", "django", "3.2.0")]
+    upper, lower = pypa.match("PyPI", "Django", "3.2.0"), pypa.match("PyPI", "django", "3.2.0")
+    assert [v.id for v in upper] == [v.id for v in lower]
 
 
 RECORD = {

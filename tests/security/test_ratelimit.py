@@ -7,11 +7,10 @@ import uuid
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from tests.conftest import REDIS_URL, service_missing
 
 from eduops.errors import ConfigError
 from eduops.security.ratelimit import RateLimitMiddleware, api_key_id, parse_policy
-
-from tests.conftest import REDIS_URL, service_missing
 
 
 def app_with(storage_url: str = "", per_key: str = "5/minute", per_ip: str = "3/minute") -> FastAPI:

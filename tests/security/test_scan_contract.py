@@ -8,14 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from tests.security.weak_nginx import NGINX, weak_nginx
 from typer.testing import CliRunner
 
 from eduops.core.workspace import Workspace
 from eduops.security.headers import grade
 from eduops.security.service import run_scan
 from eduops.security.webscan import fetch
-
-from tests.security.weak_nginx import NGINX, weak_nginx
 
 
 @pytest.fixture(scope="module")

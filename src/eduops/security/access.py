@@ -99,9 +99,9 @@ def review(facts: AccessFacts, now: datetime, inactive_days: int = 90, key_max_a
         if age >= key_max_age_days:
             found.append(Finding("warn", f"API key {k.name} ({k.key_id}) is {age} days old",
                                  f"scopes {', '.join(k.scopes)}", "create a replacement, switch clients, revoke it"))
-        last = k.last_used_at
-        if (last is None and age >= key_unused_days) or (last is not None and (now - last).days >= key_unused_days):
-            when = "never used" if last is None else f"unused since {last:%Y-%m-%d}"
+        used = k.last_used_at
+        if (used is None and age >= key_unused_days) or (used is not None and (now - used).days >= key_unused_days):
+            when = "never used" if used is None else f"unused since {used:%Y-%m-%d}"
             found.append(Finding("warn", f"API key {k.name} ({k.key_id}) {when}", f"scopes {', '.join(k.scopes)}",
                                  f"revoke it: eduops keys revoke {k.key_id}"))
     return found

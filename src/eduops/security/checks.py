@@ -16,7 +16,8 @@ def security_scan(ctx: CheckContext) -> CheckResult:
     measurements = [Measurement("security_score", report.score, "points", {"area": "overall"})]
     measurements += [Measurement("security_score", s, "points", {"area": a}) for a, s in report.scores().items()]
     for severity in ("crit", "warn"):
-        measurements.append(Measurement("security_findings", float(sum(f.severity == severity for f in report.findings)),
+        count = float(sum(f.severity == severity for f in report.findings))
+        measurements.append(Measurement("security_findings", count,
                                         "", {"severity": severity}))
     parts = [f"{AREA_TITLES[a]} {s:.0f}" for a, s in report.scores().items()]
     delta = report.trend.get("overall")

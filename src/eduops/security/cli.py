@@ -88,12 +88,11 @@ def history_command(as_json: JSON = False) -> None:
     from eduops.security.service import history
 
     points = history(workspace().engine)
-    rows = [{"at": p.at.isoformat(), "score": p.score, "areas": p.areas} for p in points]
     if as_json:
-        print_json(rows)
+        print_json([{"at": p.at.isoformat(), "score": p.score, "areas": p.areas} for p in points])
         return
     table(["at", "score"] + [AREA_TITLES[a] for a in AREAS],
-          [[r["at"][:16], f"{r['score']:.0f}"] + [r["areas"].get(a, "—") for a in AREAS] for r in rows])
+          [[p.at.isoformat()[:16], f"{p.score:.0f}"] + [p.areas.get(a, "—") for a in AREAS] for p in points])
 
 
 def rotate_command(as_json: JSON = False) -> None:

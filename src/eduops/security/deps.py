@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from eduops.core.checks import Finding
+from eduops.core.checks import Finding, Severity
 from eduops.security.inventory import Package
 from eduops.security.osv import OsvDatabase, Vulnerability, load_database
 from eduops.security.versions import sort_key
@@ -73,11 +73,11 @@ def findings(report: DependencyReport) -> list[Finding]:
         fixes = [v.fixed for v in vulns if v.fixed]
         target = max(fixes, key=lambda f: sort_key(ecosystem, f)) if fixes else None
         ids = ", ".join(v.id + (f" ({', '.join(v.cves)})" if v.cves else "") for v in vulns)
-        level = "crit" if any(severity_level(v) == "crit" for v in vulns) else "warn"
+        level: Severity = "crit" if any(severity_level(v) == "crit" for v in vulns) else "warn"
         remedy = (f"upgrade {name} to {target} or later" if target
                   else f"no fixed {name} release is known: replace it or mitigate")
         result.append(Finding(level, f"{name} {version} has {len(vulns)} known vulnerabilit"
-                              f"{'y' if len(vulns) == 1 else 'ies'}",  # type: ignore[arg-type]
+                              f"{'y' if len(vulns) == 1 else 'ies'}",
                               f"{ids}. Source: {vulns[0].source}. " + "; ".join(f"{v.id}: {v.summary}"
                                                                                  for v in vulns[:5]), remedy))
     if report.unpinned:

@@ -207,7 +207,9 @@ def cookies_test(obs: Observation) -> str:
         missing_samesite = missing_samesite or not c.samesite
     if result:
         return result
-    return "cookies-secure-with-httponly-sessions" if missing_samesite else "cookies-secure-with-httponly-sessions-and-samesite"
+    if missing_samesite:
+        return "cookies-secure-with-httponly-sessions"
+    return "cookies-secure-with-httponly-sessions-and-samesite"
 
 
 def session_cookie_problems(obs: Observation) -> list[str]:
@@ -353,7 +355,9 @@ def x_content_type_options_test(obs: Observation) -> str:
     value = obs.get("X-Content-Type-Options")
     if value is None:
         return "x-content-type-options-not-implemented"
-    return "x-content-type-options-nosniff" if value.strip().lower() == "nosniff" else "x-content-type-options-header-invalid"
+    if value.strip().lower() == "nosniff":
+        return "x-content-type-options-nosniff"
+    return "x-content-type-options-header-invalid"
 
 
 def x_frame_options_test(obs: Observation) -> str:

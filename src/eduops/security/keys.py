@@ -69,7 +69,8 @@ def encrypted_columns(engine: Engine) -> list[EncryptedColumn]:
     columns = {k: v for k, v in ENCRYPTED_COLUMNS.items() if k in existing}
     with engine.connect() as conn:
         for table, column in existing - set(columns):
-            t, c = sa.table(table, sa.column(column)), sa.column(column)
+            c: sa.ColumnClause[Any] = sa.column(column)
+            t = sa.table(table, c)
             hit = conn.execute(sa.select(sa.literal(1)).select_from(t).where(c.like(f"%{PREFIX}%")).limit(1)).first()
             if hit:
                 columns[(table, column)] = EncryptedColumn(table, column)
@@ -108,8 +109,9 @@ def _rotate_column(engine: Engine, ring: Keyring, col: EncryptedColumn, result: 
                 text = row[col.column]
                 if not _old_tokens(ring, text):
                     continue
-                context = col.context(row) if col.context else ""
+                context = col.context(dict(row)) if col.context else ""
                 where = f"{col.table}.{col.column}#{','.join(str(row[k]) for k in pk)}"
+                new: str | None
                 try:
                     new = _rewrite(ring, text, context)
                 except EduopsError as exc:
@@ -131,7 +133,7 @@ def count_old(engine: Engine, ring: Keyring, columns: list[EncryptedColumn]) -> 
     total = 0
     with engine.connect() as conn:
         for col in columns:
-            c = sa.column(col.column)
+            c: sa.ColumnClause[Any] = sa.column(col.column)
             for (text,) in conn.execute(sa.select(c).select_from(sa.table(col.table, c)).where(c.like(f"%{PREFIX}%"))):
                 total += _old_tokens(ring, text)
     return total

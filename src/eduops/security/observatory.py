@@ -71,7 +71,8 @@ SCORE_TABLE: dict[str, tuple[int, str, str]] = {
     "referrer-policy-private": (5, "Referrer-Policy keeps URLs private", ""),
     "referrer-policy-not-implemented": (
         0, "Referrer-Policy not set", "Referrer-Policy: strict-origin-when-cross-origin"),
-    "referrer-policy-unsafe": (-5, "Referrer-Policy leaks full URLs", "Referrer-Policy: strict-origin-when-cross-origin"),
+    "referrer-policy-unsafe": (
+        -5, "Referrer-Policy leaks full URLs", "Referrer-Policy: strict-origin-when-cross-origin"),
     "referrer-policy-header-invalid": (
         -5, "Referrer-Policy cannot be recognized", "Referrer-Policy: strict-origin-when-cross-origin"),
     # Strict-Transport-Security

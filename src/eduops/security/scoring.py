@@ -51,7 +51,8 @@ def week_over_week(points: list[Point], now: datetime) -> dict[str, float | None
     current = past[-1]
     previous = next((p for p in reversed(past[:-1]) if p.at <= current.at - timedelta(days=6)), None)
     if previous is None:
-        return {"overall": None} | {a: None for a in current.areas}
+        empty: dict[str, float | None] = {"overall": None}
+        return empty | {a: None for a in current.areas}
     delta: dict[str, float | None] = {"overall": round(current.score - previous.score, 1)}
     for area, score in current.areas.items():
         delta[area] = round(score - previous.areas[area], 1) if area in previous.areas else None

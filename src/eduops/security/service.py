@@ -129,7 +129,8 @@ def scan_headers(sec: SecuritySettings, settings: Settings, engine: Engine, now:
         try:
             obs = webscan.fetch(site.url, site.http_url, sec.timeout_seconds, site.ca_file)
         except EduopsError as exc:
-            found.append(Finding("crit", f"{site.url} could not be fetched", exc.message, "check the URL and the server"))
+            found.append(Finding("crit", f"{site.url} could not be fetched", exc.message,
+                                 "check the URL and the server"))
             scores.append(0)
             continue
         g = grade(obs)

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 
 from cryptography import x509
 from cryptography.utils import CryptographyDeprecationWarning
-from cryptography.x509.oid import ExtensionOID
 
 from eduops.core.checks import Finding
 from eduops.errors import ServiceUnavailable
@@ -101,7 +100,7 @@ def judge(obs: TlsObservation, now: datetime, warn_days: int = 30, crit_days: in
 
 def hostname_matches(cert: x509.Certificate, host: str) -> bool:
     try:
-        san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return False
     try:
@@ -156,10 +155,12 @@ def scan_tls(host: str, port: int = 443, ip_address: str | None = None) -> TlsOb
     for label, attempt in (("SSL 2.0", sr.ssl_2_0_cipher_suites), ("SSL 3.0", sr.ssl_3_0_cipher_suites),
                            ("TLS 1.0", sr.tls_1_0_cipher_suites), ("TLS 1.1", sr.tls_1_1_cipher_suites),
                            ("TLS 1.2", sr.tls_1_2_cipher_suites), ("TLS 1.3", sr.tls_1_3_cipher_suites)):
-        if attempt.status == ScanCommandAttemptStatusEnum.COMPLETED and attempt.result.accepted_cipher_suites:
+        if attempt.status == ScanCommandAttemptStatusEnum.COMPLETED and attempt.result is not None \
+                and attempt.result.accepted_cipher_suites:
             obs.protocols[label] = [c.cipher_suite.name for c in attempt.result.accepted_cipher_suites]
     cert_attempt = sr.certificate_info
-    if cert_attempt.status == ScanCommandAttemptStatusEnum.COMPLETED and cert_attempt.result.certificate_deployments:
+    if cert_attempt.status == ScanCommandAttemptStatusEnum.COMPLETED and cert_attempt.result is not None \
+            and cert_attempt.result.certificate_deployments:
         deployment = cert_attempt.result.certificate_deployments[0]
         leaf = deployment.received_certificate_chain[0]
         obs.not_after = leaf.not_valid_after_utc
@@ -171,7 +172,8 @@ def scan_tls(host: str, port: int = 443, ip_address: str | None = None) -> TlsOb
         obs.chain_in_order = deployment.received_chain_has_valid_order
         obs.sha1_in_chain = deployment.verified_chain_has_sha1_signature
     try:
-        check_server_against_tls_configuration(result, MozillaTlsConfiguration.get(TlsConfigurationEnum.MOZILLA_INTERMEDIATE))
+        intermediate = MozillaTlsConfiguration.get(TlsConfigurationEnum.MOZILLA_INTERMEDIATE)
+        check_server_against_tls_configuration(result, intermediate)
     except ServerNotCompliantWithTlsConfiguration as exc:
         obs.mozilla_issues = dict(exc.issues)
     except ServerScanResultIncomplete as exc:

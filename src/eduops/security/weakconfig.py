@@ -49,7 +49,9 @@ def _is_local(address: str) -> bool:
         net = ipaddress.ip_network(address.replace("%", "0.0.0.0/0") if address == "%" else address, strict=False)
     except ValueError:
         return False
-    return net.subnet_of(ipaddress.ip_network("127.0.0.0/8")) if net.version == 4 else net == ipaddress.ip_network("::1/128")
+    if isinstance(net, ipaddress.IPv4Network):
+        return net.subnet_of(ipaddress.IPv4Network("127.0.0.0/8"))
+    return net == ipaddress.ip_network("::1/128")
 
 
 def judge_database(where: str, rules: list[HbaRule]) -> list[Finding]:
@@ -87,8 +89,9 @@ def database_rules(url: str) -> list[HbaRule]:
             if engine.dialect.name in ("mysql", "mariadb"):
                 rows = conn.execute(sa.text(
                     "SELECT user, host, authentication_string, plugin FROM mysql.user")).all()
+                empty = ("mysql_native_password", "")
                 return [HbaRule("mysql", "0.0.0.0/0" if host == "%" else host, user,
-                                "empty-password" if not auth and plugin in ("mysql_native_password", "") else "password")
+                                "empty-password" if not auth and plugin in empty else "password")
                         for user, host, auth, plugin in rows]
     finally:
         engine.dispose()
