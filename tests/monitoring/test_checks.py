@@ -124,9 +124,7 @@ def test_log_scan_first_run_skips_files_untouched_since_last_run(sqlite_ws, tmp_
     assert get_check("logs.errors").func(ctx).measurements[0].value == 0
 
 
-@pytest.mark.parametrize(
-    ("days", "expected"), [(40, "ok"), (30, "warn"), (10, "warn"), (7, "crit"), (-1, "crit")]
-)
+@pytest.mark.parametrize(("days", "expected"), [(40, "ok"), (30, "warn"), (10, "warn"), (7, "crit"), (-1, "crit")])
 def test_cert_severity(days: float, expected: str) -> None:
     assert cert_severity(days, 30, 7) == expected
 

@@ -35,9 +35,7 @@ def make_cert(directory: Path, days: float, name: str = "localhost") -> tuple[Pa
     cert_path, key_path = directory / f"{name}-{days}.crt", directory / f"{name}-{days}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return cert_path, key_path
 

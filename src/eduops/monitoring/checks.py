@@ -69,9 +69,7 @@ def host_processes(ctx: CheckContext) -> CheckResult:
     measurements, findings = [], []
     for name in wanted:
         n = counts.get(name, 0)
-        measurements.append(
-            Measurement("process_running", 1.0 if n else 0.0, "", {"host": HOST, "process": name})
-        )
+        measurements.append(Measurement("process_running", 1.0 if n else 0.0, "", {"host": HOST, "process": name}))
         measurements.append(Measurement("process_count", float(n), "", {"host": HOST, "process": name}))
         if not n:
             findings.append(
@@ -124,9 +122,7 @@ def logs_errors(ctx: CheckContext) -> CheckResult:
         top.update(scan.messages)
         for k, v in scan.examples.items():
             examples.setdefault(k, v)
-        measurements.append(
-            Measurement("log_error_lines", float(scan.matched), "lines", {"host": HOST, "file": path})
-        )
+        measurements.append(Measurement("log_error_lines", float(scan.matched), "lines", {"host": HOST, "file": path}))
         per_file[path] = {
             "lines_read": scan.lines_read,
             "matched": scan.matched,
@@ -184,9 +180,7 @@ def tls_cert_expiry(ctx: CheckContext) -> CheckResult:
                 )
             )
             continue
-        measurements.append(
-            Measurement("cert_days_left", round(info.days_left, 2), "days", {"endpoint": endpoint})
-        )
+        measurements.append(Measurement("cert_days_left", round(info.days_left, 2), "days", {"endpoint": endpoint}))
         evidence[endpoint] = {
             "not_after": info.not_after.isoformat(),
             "days_left": round(info.days_left, 1),
@@ -216,7 +210,5 @@ def tls_cert_expiry(ctx: CheckContext) -> CheckResult:
             )
     n = len(measurements)
     soonest = min((m.value for m in measurements), default=None)
-    summary = f"{n} certificates read" + (
-        f"; soonest expiry in {soonest:.0f} days" if soonest is not None else ""
-    )
+    summary = f"{n} certificates read" + (f"; soonest expiry in {soonest:.0f} days" if soonest is not None else "")
     return CheckResult(status_from_findings(findings), summary, measurements, findings, evidence=evidence)

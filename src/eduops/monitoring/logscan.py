@@ -90,18 +90,12 @@ class OffsetStore:
 def expand(globs: list[str]) -> list[str]:
     files: list[str] = []
     for g in globs:
-        matches = (
-            sorted(glob.glob(os.path.expanduser(g)))
-            if any(c in g for c in "*?[")
-            else [os.path.expanduser(g)]
-        )
+        matches = sorted(glob.glob(os.path.expanduser(g))) if any(c in g for c in "*?[") else [os.path.expanduser(g)]
         files.extend(m for m in matches if m not in files)
     return files
 
 
-def scan_file(
-    path: str, patterns: list[re.Pattern[str]], offsets: OffsetStore, since: datetime | None
-) -> FileScan:
+def scan_file(path: str, patterns: list[re.Pattern[str]], offsets: OffsetStore, since: datetime | None) -> FileScan:
     """Read what ``path`` gained since the stored offset (or since ``since`` on a first scan)."""
     scan = FileScan(path)
     st = os.stat(path)

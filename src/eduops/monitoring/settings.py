@@ -93,7 +93,9 @@ class Route(_Model):
 
 class Receiver(_Model):
     name: str
-    channels: list[str] = Field(default_factory=list, description="names of channels added with `eduops alerts channel add`")
+    channels: list[str] = Field(
+        default_factory=list, description="names of channels added with `eduops alerts channel add`"
+    )
     send_resolved: bool = True
     oncall: list[str] = Field(default_factory=list, description="who is paged, in order, for critical alerts")
     escalate_after: float = 900.0
@@ -144,9 +146,15 @@ class MonitoringSettings(_Model):
     scrape: list[ScrapeCollector] = Field(default_factory=list)
     route: Route = Field(default_factory=lambda: Route(receiver="default"))
     receivers: list[Receiver] = Field(default_factory=lambda: [Receiver(name="default")])
-    inhibit_rules: list[InhibitRule] = Field(default_factory=lambda: [
-        InhibitRule(source_matchers=['severity="critical"'], target_matchers=['severity="warning"'],
-                    equal=["alertname", "host"])])
+    inhibit_rules: list[InhibitRule] = Field(
+        default_factory=lambda: [
+            InhibitRule(
+                source_matchers=['severity="critical"'],
+                target_matchers=['severity="warning"'],
+                equal=["alertname", "host"],
+            )
+        ]
+    )
     maintenance_windows: list[MaintenanceWindow] = Field(default_factory=list)
     anomaly_weeks: int = Field(4, ge=1)
     anomaly_k: float = Field(3.0, gt=0)

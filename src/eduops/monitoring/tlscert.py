@@ -39,9 +39,7 @@ def parse_endpoint(endpoint: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
-def fetch_certificate(
-    endpoint: str, now: datetime, timeout: float = 10.0, ca_file: str | None = None
-) -> CertInfo:
+def fetch_certificate(endpoint: str, now: datetime, timeout: float = 10.0, ca_file: str | None = None) -> CertInfo:
     """Connect, read the leaf certificate (also an untrusted one) and try a verified handshake."""
     host, port = parse_endpoint(endpoint)
     loose = ssl.create_default_context()

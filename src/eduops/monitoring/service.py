@@ -1,0 +1,163 @@
+"""Running the collectors on their intervals, storing what they measure, and the background loop
+that `eduops serve` starts: collectors, rule evaluation, delivery, roll-ups and retention."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from eduops.core.checks import Measurement
+from eduops.core.metric_store import apply_retention, ingest, rollup
+from eduops.monitoring.collectors import collect_http, collect_tcp
+from eduops.monitoring.db_probe import collect_database
+from eduops.monitoring.host import collect_host
+from eduops.monitoring.logscan import OffsetStore, compile_patterns, expand, scan_file
+from eduops.monitoring.scrape import collect_scrape
+from eduops.monitoring.settings import MonitoringSettings, monitoring_settings
+
+log = logging.getLogger(__name__)
+HOUSEKEEPING_SECONDS = 300.0
+
+
+@dataclass
+class Job:
+    kind: str
+    name: str
+    interval: float
+    run: Callable[[], tuple[list[Measurement], str]]
+    next_at: float = 0.0
+    last_error: str = ""
+    last_at: float | None = None
+
+
+@dataclass
+class LogRate:
+    """Error lines per minute in one log file since the previous collection."""
+
+    path: str
+    patterns: list[re.Pattern[str]]
+    offsets: OffsetStore
+    last: float | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self) -> tuple[list[Measurement], str]:
+        now = time.time()
+        with self.lock:
+            files = expand([self.path])
+            if not files:
+                return [], f"no file matches {self.path}"
+            matched = 0
+            for f in files:
+                matched += scan_file(f, self.patterns, self.offsets, None).matched
+            self.offsets.save()
+            minutes = max((now - self.last) / 60, 1 / 60) if self.last else None
+            self.last = now
+        if minutes is None:
+            return [], ""  # the first read sets the offsets; a rate needs two readings
+        return [
+            Measurement("log_error_lines_per_min", round(matched / minutes, 3), "lines/min", {"file": self.path}),
+            Measurement("log_error_lines", float(matched), "lines", {"file": self.path}),
+        ], ""
+
+
+def jobs_for(settings: Any, ms: MonitoringSettings) -> list[Job]:
+    import socket
+
+    jobs = []
+    if ms.host.enabled:
+        host = socket.gethostname()
+        jobs.append(Job("host", host, ms.host.interval, lambda: (collect_host(0.5, host=host), "")))
+    jobs += [Job("http", c.name, c.interval, lambda c=c: collect_http(c)) for c in ms.http]
+    jobs += [Job("tcp", c.name, c.interval, lambda c=c: collect_tcp(c)) for c in ms.tcp]
+    jobs += [Job("db", c.name, c.interval, lambda c=c: collect_database(c)) for c in ms.databases]
+    jobs += [Job("scrape", c.name, c.interval, lambda c=c: collect_scrape(c)) for c in ms.scrape]
+    for c in ms.logs:
+        rate = LogRate(
+            c.path,
+            compile_patterns(c.patterns),
+            OffsetStore(settings.home / "monitoring" / f"rate_offsets_{c.name}.json"),
+        )
+        jobs.append(Job("logs", c.name, c.interval, rate))
+    return jobs
+
+
+class Collectors:
+    """Runs every due job on a small thread pool and stores what it measures."""
+
+    def __init__(self, engine: Any, jobs: list[Job], workers: int = 4) -> None:
+        self.engine, self.jobs = engine, jobs
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collector")
+        self.running: set[str] = set()
+        self.lock = threading.Lock()
+
+    def tick(self, now: float) -> None:
+        for job in self.jobs:
+            key = f"{job.kind}:{job.name}"
+            with self.lock:
+                if job.next_at > now or key in self.running:
+                    continue
+                self.running.add(key)
+                job.next_at = now + job.interval
+            self.pool.submit(self.run_one, job, key)
+
+    def run_one(self, job: Job, key: str) -> list[Measurement]:
+        try:
+            measurements, error = job.run()
+            job.last_error, job.last_at = error, time.time()
+            ts = datetime.now(UTC)
+            ingest(self.engine, [(m.name, {k: str(v) for k, v in m.labels.items()}, m.value, ts) for m in measurements])
+            if error:
+                log.info("%s %s: %s", job.kind, job.name, error)
+            return measurements
+        except Exception as exc:  # a broken collector is reported, the others go on
+            job.last_error = f"{type(exc).__name__}: {exc}"
+            log.warning("collector %s failed: %s", key, job.last_error)
+            return []
+        finally:
+            with self.lock:
+                self.running.discard(key)
+
+    def stop(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def start_background(ws: Any, period: float = 1.0) -> Callable[[], None]:
+    """Collectors, alert evaluation and delivery, roll-ups and retention until the returned stop()."""
+    from eduops.core.alert_pipeline import start_background as start_alerts
+
+    ms = monitoring_settings(ws.settings)
+    collectors = Collectors(ws.engine, jobs_for(ws.settings, ms))
+    stop_alerts = start_alerts(ws, period)
+    stop = threading.Event()
+
+    def loop() -> None:
+        next_housekeeping = 0.0
+        while not stop.is_set():
+            now = time.time()
+            try:
+                collectors.tick(now)
+                if now >= next_housekeeping:
+                    next_housekeeping = now + HOUSEKEEPING_SECONDS
+                    rollup(ws.engine, datetime.now(UTC))
+                    apply_retention(ws.engine, datetime.now(UTC), ms.raw_retention_days, ms.rollup_retention_days)
+            except Exception:
+                log.exception("monitoring loop failed")
+            stop.wait(period)
+
+    thread = threading.Thread(target=loop, name="eduops-monitoring", daemon=True)
+    thread.start()
+
+    def stopper() -> None:
+        stop.set()
+        thread.join(timeout=5)
+        collectors.stop()
+        stop_alerts()
+
+    return stopper
