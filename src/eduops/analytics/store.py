@@ -86,6 +86,7 @@ class DuckDBStore:
         except duckdb.Error as exc:
             raise ServiceUnavailable(f"{path} is not a usable DuckDB event store: {exc}") from None
         self._write_lock = threading.RLock()
+        self._voidings_seen = False
         if not read_only:
             for statement in sql.ddl(sql.DUCKDB):
                 self._con.execute(statement)
@@ -118,19 +119,19 @@ class DuckDBStore:
             self._con.execute("BEGIN TRANSACTION")
             try:
                 if rows:
-                    self._insert_rows(rows)
+                    # a statement arriving after the statement that voids it is voided on arrival
+                    pending = {t for (t,) in self._con.execute(
+                        "SELECT target_id FROM voidings WHERE target_id IN (SELECT unnest(?::VARCHAR[]))",
+                        [[r["id"] for r in rows]]).fetchall()} if self._has_voidings() else set()
+                    self._insert_rows([{**r, "voided": True} if r["id"] in pending else r for r in rows])
                 if voidings:
+                    self._voidings_seen = True
                     targets = [t for t, _v in voidings]
                     self._con.execute(
                         "INSERT INTO voidings SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]) ON CONFLICT DO NOTHING",
                         [targets, [v for _t, v in voidings]])
                     self._con.execute("UPDATE statements SET voided = true WHERE id IN (SELECT unnest(?::VARCHAR[]))",
                                       [targets])
-                if rows:
-                    # a statement arriving after the statement that voids it is voided on arrival
-                    self._con.execute(
-                        "UPDATE statements SET voided = true WHERE id IN (SELECT target_id FROM voidings "
-                        "WHERE target_id IN (SELECT unnest(?::VARCHAR[])))", [[r["id"] for r in rows]])
                 self._con.execute("COMMIT")
             except duckdb.ConstraintException as exc:
                 self._con.execute("ROLLBACK")
@@ -138,6 +139,12 @@ class DuckDBStore:
             except BaseException:
                 self._con.execute("ROLLBACK")
                 raise
+
+    def _has_voidings(self) -> bool:
+        """Voidings are rare: skip looking them up until the first one is stored."""
+        if not self._voidings_seen:
+            self._voidings_seen = bool(self._con.execute("SELECT count(*) FROM voidings").fetchone()[0])  # type: ignore[index]
+        return self._voidings_seen
 
     def _insert_rows(self, rows: Sequence[dict[str, Any]]) -> None:
         names = ", ".join(f'"{n}"' for n in ROW_FIELDS)
