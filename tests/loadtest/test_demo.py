@@ -1,0 +1,36 @@
+"""`eduops demo` serves the demo platform and shows last week's capacity search with its knee."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+
+from eduops.core.service import get_run, list_runs
+from eduops.demo.runner import build
+from eduops.loadtest.service import loadtest_settings
+
+
+def test_demo_serves_the_platform_and_records_a_past_load_test(tmp_path) -> None:
+    demo = build(tmp_path / "demo", only=["loadtest"])
+    try:
+        url = demo.shared["platform_url"]
+        assert httpx.get(f"{url}/healthz").json()["status"] == "ok"
+        assert url in demo.notes["loadtest"]
+        assert loadtest_settings(demo.ws.settings).host == url
+        runs = list_runs(demo.ws.engine, task="load-test")
+        assert len(runs) == 1
+        run = get_run(demo.ws.engine, runs[0]["id"])
+        knee = run["checks"][0]["evidence"]["knee"]
+        assert knee["users"] is not None and knee["capacity_users"] >= 5
+        started = demo.now - timedelta(days=7, hours=2)
+        assert abs((run_started(run) - started).total_seconds()) < 5
+    finally:
+        for stop in demo.stoppers:
+            stop()
+
+
+def run_started(run: dict):  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    return datetime.fromisoformat(run["started_at"])
