@@ -8,6 +8,7 @@ from eduops.rtc.calls import Participant, RegionLoad, root_cause
 
 GOOD_TEACHER = Participant("t1", "teacher", rtt_ms=60, jitter_ms=5)
 BAD_WIFI_TEACHER = Participant("t1", "teacher", network="wifi", loss_up_pct=7, jitter_ms=55)
+HENAN_TEACHER = Participant("t2", "teacher", province="Henan", isp="China Unicom", loss_up_pct=6)
 FROZEN_STUDENT = Participant("s1", "student", poor_pct=40)
 OK_STUDENT = Participant("s2", "student", poor_pct=2)
 CPU_STUDENT = Participant("s3", "student", device="Redmi 9A", cpu_share=0.6, poor_pct=30)
@@ -20,7 +21,9 @@ FEW_USERS = RegionLoad("Henan", "China Telecom", users=2, poor_users=2)  # all p
 @pytest.mark.parametrize(
     ("participants", "regions", "cause", "who"),
     [
-        ([BAD_WIFI_TEACHER, FROZEN_STUDENT], [BUSY_REGION], "service_side", None),
+        ([GOOD_TEACHER, FROZEN_STUDENT], [BUSY_REGION], "service_side", None),
+        ([BAD_WIFI_TEACHER, FROZEN_STUDENT], [BUSY_REGION], "teacher_network", "t1"),  # the teacher explains it
+        ([HENAN_TEACHER, FROZEN_STUDENT], [BUSY_REGION], "service_side", None),  # ...unless she is in the region
         ([BAD_WIFI_TEACHER, FROZEN_STUDENT, OK_STUDENT], [CALM_REGION], "teacher_network", "t1"),
         ([GOOD_TEACHER, CPU_STUDENT, OK_STUDENT], [CALM_REGION], "device", "s3"),
         ([GOOD_TEACHER, OK_STUDENT, LOSSY_STUDENT], [FEW_USERS], "student_network", "s4"),

@@ -16,7 +16,7 @@ BAD_LOSS_PCT = 3.0
 BAD_JITTER_MS = 30.0
 BAD_RTT_MS = 300.0
 CPU_LIMITED_SHARE = 0.3  # a device is CPU-limited when this share of its samples say so
-REGION_MIN_USERS = 3  # a regional (service-side) problem: at least this many users of other calls poor...
+REGION_MIN_USERS = 4  # a regional (service-side) problem: at least this many users of other calls poor...
 REGION_POOR_SHARE = 0.5  # ...and at least this share of that province and ISP's users...
 REGION_MARGIN_MIN = 30  # ...within this many minutes of the call
 
@@ -74,23 +74,26 @@ class Hint:
         return asdict(self)
 
 
+def _busy(region: RegionLoad) -> bool:
+    return region.poor_users >= REGION_MIN_USERS and region.poor_users >= REGION_POOR_SHARE * region.users
+
+
 def root_cause(participants: list[Participant], regions: list[RegionLoad]) -> Hint:
-    """Why a call was poor, most far-reaching cause first: many users of one region poor at once
-    (service side or the region's network), the teacher's network, a CPU-limited device, a student's network."""
-    for region in sorted(regions, key=lambda r: -r.poor_users):
-        if region.poor_users >= REGION_MIN_USERS and region.poor_users >= REGION_POOR_SHARE * region.users:
-            return Hint(
-                "service_side",
-                f"many users on {region.name} had poor quality at the same time",
-                evidence=[
-                    f"{region.poor_users} of {region.users} users of other calls on {region.name} were poor within "
-                    f"{REGION_MARGIN_MIN} minutes of this call",
-                    "the problem is wider than this call: the region's network or the media servers serving it",
-                ],
-            )
+    """Why a call was poor. The teacher's own bad network explains a class's freezes first (unless the teacher
+    sits in a busy region); then many users of one province and ISP poor at once (service side or the region's
+    network); then a CPU-limited device; then a student's network."""
+    busy = sorted((r for r in regions if _busy(r)), key=lambda r: -r.poor_users)
     teacher = next((p for p in participants if p.role == "teacher"), None)
     students = [p for p in participants if p.role == "student"]
-    if teacher and teacher.network_problems() and (not students or any(s.poor_pct >= 10 for s in students)):
+    teacher_in_busy_region = teacher is not None and any(
+        (r.province, r.isp) == (teacher.province, teacher.isp) for r in busy
+    )
+    if (
+        teacher
+        and teacher.network_problems()
+        and not teacher_in_busy_region
+        and (not students or any(s.poor_pct >= 10 for s in students))
+    ):
         return Hint(
             "teacher_network",
             f"the teacher's network ({teacher.network or 'unknown'})",
@@ -98,6 +101,17 @@ def root_cause(participants: list[Participant], regions: list[RegionLoad]) -> Hi
             [
                 f"teacher {teacher.user_id}: " + ", ".join(teacher.network_problems()),
                 f"{sum(1 for s in students if s.poor_pct >= 10)} of {len(students)} students poor",
+            ],
+        )
+    if busy:
+        region = busy[0]
+        return Hint(
+            "service_side",
+            f"many users on {region.name} had poor quality at the same time",
+            evidence=[
+                f"{region.poor_users} of {region.users} users of other calls on {region.name} were poor within "
+                f"{REGION_MARGIN_MIN} minutes of this call",
+                "the problem is wider than this call: the region's network or the media servers serving it",
             ],
         )
     for p in sorted(participants, key=lambda p: -p.cpu_share):
@@ -204,7 +218,9 @@ def _regions(store: Store, call_id: str, start: datetime, end: datetime) -> list
               SELECT s.province, s.isp, s.sid,
                      sum(CASE WHEN {POOR_SAMPLE} THEN x.interval_ms ELSE 0 END) / sum(x.interval_ms) AS poor
               FROM samples x JOIN sessions s ON s.sid = x.sid JOIN mine m ON m.province = s.province AND m.isp = s.isp
-              WHERE x.ts >= ? AND x.ts < ? AND x.call_id <> ?
+              WHERE x.ts >= ? AND x.ts < ?
+                AND x.call_id NOT IN (SELECT call_id FROM sessions  -- calls sharing a participant are not "others"
+                                      WHERE user_id IN (SELECT user_id FROM sessions WHERE call_id = ?))
               GROUP BY ALL)
             SELECT province, isp, count(*) AS users, count(*) FILTER (WHERE poor >= 0.3) AS poor_users
             FROM per_user GROUP BY ALL""",
