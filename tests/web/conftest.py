@@ -6,13 +6,16 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from eduops.core.models import User
+from eduops.core.passwords import hash_password
 from eduops.core.workspace import ROLES, Workspace
-from eduops.web.accounts import add_user
+from eduops.db import session_scope
 from eduops.web.app import create_app
 
 PASSWORDS = {role: f"Correct-horse-battery-{i}-2026" for i, role in enumerate(ROLES)}
@@ -59,9 +62,17 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
+@cache
+def password_hash(role: str) -> str:
+    """argon2id costs about half a second here: hash each test password once per session."""
+    return hash_password(PASSWORDS[role])
+
+
 def make_console(ws: Workspace) -> Console:
-    for role in ROLES:
-        add_user(ws.engine, role, role, actor="test", password=PASSWORDS[role])
+    """The app for core and web routes, a user named after each role, a fake clock, runs not started."""
+    with session_scope(ws.engine) as session:
+        for role in ROLES:
+            session.add(User(username=role, role=role, password_hash=password_hash(role), display_name=role))
     app = create_app(ws, domains=("core", "web"))
     clock = FakeClock()
     app.state.clock = clock
