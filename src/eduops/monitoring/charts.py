@@ -1,0 +1,62 @@
+"""Metric charts per host, endpoint and database for the console (Plotly figures as JSON)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from eduops.core.metric_store import query_range
+from eduops.web.charts import to_json
+
+PANELS = [
+    ("CPU busy (%)", "cpu_used_pct", "host"),
+    ("Memory used (%)", "memory_used_pct", "host"),
+    ("Disk used (%)", "disk_used_pct", "host,mount"),
+    ("Endpoint total time (ms)", "http_total_ms", "endpoint"),
+    ("Endpoint up", "endpoint_up", "endpoint"),
+    ("Database query time (ms)", "db_query_ms", "db"),
+    ("Error-log lines per minute", "log_error_lines_per_min", "file"),
+]
+
+
+def panels(engine: Engine, window: float, now: datetime | None = None) -> list[dict[str, Any]]:
+    """One line chart per panel that has data in the window."""
+    now = now or datetime.now(UTC)
+    step = max(window / 300, 60.0)
+    out = []
+    for title, metric, keys in PANELS:
+        series = query_range(engine, f"{metric}", now - timedelta(seconds=window), now, step)
+        if not series:
+            continue
+        traces = []
+        for s in series[:20]:
+            name = " ".join(s["metric"].get(k, "") for k in keys.split(",")).strip() or metric
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": name,
+                    "x": [p[0] for p in s["points"]],
+                    "y": [p[1] for p in s["points"]],
+                }
+            )
+        out.append(
+            {
+                "title": title,
+                "metric": metric,
+                "figure": to_json(
+                    {
+                        "data": traces,
+                        "layout": {
+                            "title": {"text": title},
+                            "height": 300,
+                            "margin": {"t": 40, "b": 40},
+                            "legend": {"orientation": "h"},
+                        },
+                    }
+                ),
+            }
+        )
+    return out

@@ -1,0 +1,156 @@
+"""Monitoring API, /metrics, console pages and the CLI against a real workspace."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from tests.web.conftest import csrf_of, make_console
+from typer.testing import CliRunner
+
+from eduops.core.metric_store import ingest
+from eduops.db import session_scope
+from eduops.monitoring.models import AlertState
+
+
+@pytest.fixture
+def console(sqlite_ws):  # type: ignore[no-untyped-def]
+    c = make_console(sqlite_ws)
+    from eduops.web.app import create_app
+
+    c.app = create_app(sqlite_ws, domains=("core", "web", "monitoring"))
+    c.app.state.clock = c.clock
+    now = datetime.now(UTC)
+    ingest(
+        sqlite_ws.engine,
+        [("cpu_used_pct", {"host": "web-1"}, 40.0 + i, now - timedelta(minutes=10 - i)) for i in range(11)],
+    )
+    with session_scope(sqlite_ws.engine) as session:
+        session.add(
+            AlertState(
+                fingerprint="abc123",
+                rule="host/HostHighCPU",
+                alertname="HostHighCPU",
+                labels={"alertname": "HostHighCPU", "host": "web-1", "severity": "warning"},
+                annotations={"summary": "CPU on web-1 at 97%"},
+                state="firing",
+                value=97.0,
+                active_at=now - timedelta(minutes=6),
+                fired_at=now - timedelta(minutes=1),
+                escalation_level=0,
+            )
+        )
+    return c
+
+
+def test_metrics_query_api(console) -> None:  # type: ignore[no-untyped-def]
+    client = console.login("viewer")
+    r = client.get(
+        "/api/v1/metrics/query", params={"query": "cpu_used_pct", "labels": ["host=web-1"], "since": "5m", "step": "1m"}
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["query"] == 'cpu_used_pct{host="web-1"}'
+    assert [p[1] for p in body["series"][0]["points"]][-1] == 50.0
+    bad = client.get("/api/v1/metrics/query", params={"query": "topk(3, cpu_used_pct)"})
+    assert bad.status_code == 400 and bad.json()["error"].startswith("1:1: topk() is not supported")
+    assert client.get("/api/v1/metrics/query", params={"query": "x", "since": "soon"}).status_code == 400
+
+
+def test_prometheus_exposition(console) -> None:  # type: ignore[no-untyped-def]
+    r = console.login("viewer").get("/metrics")
+    assert r.status_code == 200
+    assert 'cpu_used_pct{host="web-1"} 50.0' in r.text
+    assert 'eduops_alerts{alertname="HostHighCPU",state="firing"} 1.0' in r.text
+    from prometheus_client.parser import text_string_to_metric_families
+
+    assert {f.name for f in text_string_to_metric_families(r.text)} >= {"cpu_used_pct", "eduops_alerts"}
+
+
+def test_alerts_api_ack_and_silences(console) -> None:  # type: ignore[no-untyped-def]
+    ops = console.login("ops")
+    assert [a["alertname"] for a in ops.get("/api/v1/alerts").json()] == ["HostHighCPU"]
+    token = csrf_of(ops.get("/alerts").text)
+    r = ops.post("/api/v1/alerts/abc123/ack", headers={"X-CSRF-Token": token})
+    assert r.status_code == 200 and r.json()["acked_by"] == "ops"
+    r = ops.post(
+        "/api/v1/silences",
+        headers={"X-CSRF-Token": token},
+        json={"matchers": ['alertname="HostHighCPU"'], "duration": "1h", "comment": "deploy"},
+    )
+    assert r.status_code == 201, r.text
+    assert (
+        ops.post(
+            "/api/v1/silences", headers={"X-CSRF-Token": token}, json={"matchers": ["nonsense"], "comment": "x"}
+        ).status_code
+        == 400
+    )
+    assert [s["comment"] for s in ops.get("/api/v1/silences").json()] == ["deploy"]
+    viewer = console.login("viewer")
+    assert viewer.post("/api/v1/silences", json={"matchers": ['a="b"'], "comment": "x"}).status_code in (403, 401)
+
+
+def test_pages_render(console) -> None:  # type: ignore[no-untyped-def]
+    client = console.login("ops")
+    page = client.get("/alerts")
+    assert page.status_code == 200 and "HostHighCPU" in page.text and 'name="matchers"' in page.text
+    assert client.get("/alerts/abc123").status_code == 200
+    assert "HostHighCPU" in client.get("/rules").text
+    charts = client.get("/monitoring?since=1h")
+    assert charts.status_code == 200 and "plotly.min.js" in charts.text and "chart-data" in charts.text
+    token = csrf_of(page.text)
+    r = client.post(
+        "/silences",
+        data={
+            "matchers": 'alertname="HostHighCPU" host="web-1"',
+            "duration": "2h",
+            "comment": "known",
+            "csrf_token": token,
+        },
+    )
+    assert r.status_code == 303
+    assert "known" in client.get("/alerts").text
+
+
+def test_ack_link_needs_the_right_token(console) -> None:  # type: ignore[no-untyped-def]
+    from eduops.core.alert_format import ack_token
+    from eduops.core.workspace import keyring
+
+    client = console.login("ops")
+    assert client.get("/alerts/abc123/ack", params={"token": "forged"}).status_code == 400
+    ring = keyring(console.ws.settings)
+    good = client.get("/alerts/abc123/ack", params={"token": ack_token(ring.keys[ring.active], "abc123")})
+    assert good.status_code == 303
+    assert client.get("/api/v1/alerts").json()[0]["acked_by"] == "ops"
+
+
+def test_cli_rules_test_export_and_metrics(sqlite_ws, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from eduops import console as console_mod
+    from eduops.cli import app
+
+    monkeypatch.setattr(console_mod, "_workspace", sqlite_ws)
+    runner = CliRunner()
+    data = Path(__file__).parent.parent / "core" / "rules_data"
+    ok = runner.invoke(app, ["rules", "test", str(data / "alerts_test.yml")])
+    assert ok.exit_code == 0 and "SUCCESS" in ok.output
+    broken = tmp_path / "t.yml"
+    (tmp_path / "alerts.yml").write_text((data / "alerts.yml").read_text())
+    broken.write_text((data / "alerts_test.yml").read_text().replace("severity: page", "severity: ticket"))
+    failed = runner.invoke(app, ["rules", "test", str(broken)])
+    assert failed.exit_code == 1 and "FAILED" in failed.output and 'severity="ticket"' in failed.output
+    exported = runner.invoke(app, ["rules", "export", "--format", "prometheus"])
+    assert exported.exit_code == 0 and "alert: DiskFullIn24h" in exported.output
+    import yaml
+
+    rules = {r.get("alert"): r for g in yaml.safe_load(exported.output)["groups"] for r in g["rules"]}
+    assert rules["HostHighCPU"]["for"] == "5m" and rules["EndpointDown"]["labels"]["severity"] == "critical"
+    now = datetime.now(UTC)
+    ingest(sqlite_ws.engine, [("db_query_ms", {"db": "main"}, 12.5, now - timedelta(seconds=30))])
+    q = runner.invoke(app, ["metrics", "query", "db_query_ms", "--labels", "db=main", "--since", "5m", "--json"])
+    assert q.exit_code == 0, q.output
+    assert json.loads(q.output)["series"][0]["points"][-1][1] == 12.5
+    bad = runner.invoke(app, ["metrics", "query", "rate(x)"])
+    assert bad.exit_code != 0
