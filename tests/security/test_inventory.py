@@ -73,6 +73,16 @@ def test_dpkg_list() -> None:
         ("openssl", "3.0.11-1~deb12u2", "Debian"), ("libc6", "2.36-9+deb12u4", "Debian")]
 
 
+@pytest.mark.parametrize(("text", "ecosystem"), [
+    ('ID=debian\nVERSION_ID="12"\n', "Debian:12"), ('ID=ubuntu\nVERSION_ID="22.04"\n', "Ubuntu:22.04"),
+    ("ID=debian\n", "Debian"),
+])
+def test_os_ecosystem(text: str, ecosystem: str) -> None:
+    from eduops.security.inventory import os_ecosystem
+
+    assert os_ecosystem(text) == ecosystem
+
+
 def test_installed_environment_and_bad_files(tmp_path: Path) -> None:
     assert any(p.name.lower() == "sslyze" for p in installed_python())
     bad = tmp_path / "poetry.lock"
@@ -81,3 +91,19 @@ def test_installed_environment_and_bad_files(tmp_path: Path) -> None:
         read_inventory(bad)
     with pytest.raises(UsageError, match="unknown dependency file"):
         read_inventory(tmp_path.joinpath("x.cfg").resolve() if tmp_path.joinpath("x.cfg").write_text("") == 0 else bad)
+
+
+def test_this_hosts_packages_and_updates() -> None:
+    """The real dpkg and apt of this machine, parsed (skipped where there is no Debian tooling)."""
+    import shutil
+
+    from eduops.security.inventory import installed_debian
+    from eduops.security.patches import pending_updates
+
+    if not shutil.which("dpkg") or not shutil.which("apt"):
+        pytest.skip("no dpkg/apt on this host")
+    packages = installed_debian()
+    assert any(p.name == "dpkg" for p in packages) and all(p.ecosystem.startswith(("Debian", "Ubuntu"))
+                                                           for p in packages)
+    updates = pending_updates()
+    assert all(u.new_version and u.current_version for u in updates)

@@ -105,6 +105,9 @@ RECORD = {
     ("npm", "left-pad", "2.1.1", False, None),
     ("Debian", "openssl", "3.0.11-1~deb12u1", True, "3.0.11-1~deb12u2"),
     ("Debian", "openssl", "3.0.11-1", False, None),
+    ("Debian:12", "openssl", "3.0.11-1~deb12u1", True, "3.0.11-1~deb12u2"),
+    ("Debian:11", "openssl", "3.0.11-1~deb12u1", False, None),  # another release's advisory
+    ("Ubuntu:22.04", "openssl", "3.0.11-1~deb12u1", False, None),
     ("PyPI", "some-pkg", "0.9", True, None),
     ("PyPI", "some.pkg", "1.4", True, None),
     ("PyPI", "some-pkg", "1.5", False, None),

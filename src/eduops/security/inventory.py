@@ -114,14 +114,23 @@ def parse_package_lock(text: str, source: str = "package-lock.json") -> list[Pac
     return sorted(found.values(), key=lambda p: (p.name, p.version or ""))
 
 
-def parse_dpkg_list(text: str, source: str = "dpkg -l") -> list[Package]:
+def parse_dpkg_list(text: str, source: str = "dpkg -l", ecosystem: str = "Debian") -> list[Package]:
     """Installed packages (state ``ii``) from ``dpkg -l`` output; ``name:arch`` loses its arch."""
     packages = []
     for line in text.splitlines():
         parts = line.split()
         if len(parts) >= 3 and parts[0] == "ii":
-            packages.append(Package(parts[1].split(":", 1)[0], parts[2], "Debian", source))
+            packages.append(Package(parts[1].split(":", 1)[0], parts[2], ecosystem, source))
     return packages
+
+
+def os_ecosystem(os_release: str) -> str:
+    """The OSV ecosystem of this host from /etc/os-release: ``Debian:12``, ``Ubuntu:22.04``."""
+    fields = dict(line.split("=", 1) for line in os_release.splitlines() if "=" in line)
+    distro = fields.get("ID", "").strip('"').lower()
+    release = fields.get("VERSION_ID", "").strip('"')
+    family = {"debian": "Debian", "ubuntu": "Ubuntu"}.get(distro, "Debian")
+    return f"{family}:{release}" if release else family
 
 
 def installed_python(path: list[str] | None = None) -> list[Package]:
@@ -142,7 +151,11 @@ def installed_debian() -> list[Package]:
                           env={"COLUMNS": "400", "PATH": "/usr/bin:/bin"})
     if done.returncode != 0:
         raise ServiceUnavailable(f"dpkg -l failed: {done.stderr.strip()[:200]}")
-    return parse_dpkg_list(done.stdout)
+    try:
+        ecosystem = os_ecosystem(Path("/etc/os-release").read_text())
+    except OSError:
+        ecosystem = "Debian"
+    return parse_dpkg_list(done.stdout, ecosystem=ecosystem)
 
 
 PARSERS = {

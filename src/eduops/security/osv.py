@@ -22,6 +22,15 @@ log = logging.getLogger(__name__)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def same_release(wanted: str, listed: str) -> bool:
+    """``Debian:12`` packages match ``Debian:12`` records (and unversioned ones), not ``Debian:11``."""
+    if base_ecosystem(wanted) != base_ecosystem(listed):
+        return False
+    w, _, wr = wanted.partition(":")
+    _, _, lr = listed.partition(":")
+    return not wr or not lr or wr.split(":")[0] == lr.split(":")[0]
+
+
 def normalize_name(ecosystem: str, name: str) -> str:
     """PEP 503 names for PyPI; npm and Debian names compare case-insensitively here."""
     if base_ecosystem(ecosystem) == "PyPI":
@@ -144,11 +153,11 @@ def range_affects(ecosystem: str, version: str, events: list[dict[str, Any]]) ->
 
 def record_affects(record: dict[str, Any], ecosystem: str, name: str, version: str) -> tuple[bool, str | None]:
     """Whether ``record`` affects ``name`` at ``version``, and the first fixed version if known."""
-    family, wanted = base_ecosystem(ecosystem), normalize_name(ecosystem, name)
+    wanted = normalize_name(ecosystem, name)
     hit, fixed_versions = False, []
     for affected in record.get("affected") or []:
         pkg = affected.get("package") or {}
-        if base_ecosystem(str(pkg.get("ecosystem", ""))) != family:
+        if not same_release(ecosystem, str(pkg.get("ecosystem", ""))):
             continue
         if normalize_name(ecosystem, str(pkg.get("name", ""))) != wanted:
             continue

@@ -149,14 +149,19 @@ KEYS = {"PyPI": pep440_key, "npm": semver_key, "Debian": dpkg_key}
 
 
 def base_ecosystem(ecosystem: str) -> str:
-    """``Debian:12`` and ``Ubuntu:22.04`` keep their family; other names stay as they are."""
-    family = ecosystem.split(":", 1)[0]
-    return "Debian" if family in ("Debian", "Ubuntu") else family
+    """``Debian:12`` → ``Debian``, ``Ubuntu:22.04:LTS`` → ``Ubuntu``; other names stay as they are."""
+    return ecosystem.split(":", 1)[0]
+
+
+def ordering_of(ecosystem: str) -> str:
+    """Which version ordering an ecosystem uses: Ubuntu packages order like Debian's."""
+    family = base_ecosystem(ecosystem)
+    return "Debian" if family == "Ubuntu" else family
 
 
 def sort_key(ecosystem: str, version: str) -> Any:
     try:
-        key = KEYS[base_ecosystem(ecosystem)]
+        key = KEYS[ordering_of(ecosystem)]
     except KeyError:
         raise UsageError(f"no version ordering for ecosystem {ecosystem!r}; one of {', '.join(KEYS)}") from None
     return key(version)
