@@ -20,7 +20,7 @@ SAME_CLUSTER_JACCARD = 0.34
 
 def jaccard(a: list[str], b: list[str]) -> float:
     sa_, sb = set(a), set(b)
-    return len(sa_ & sb) / len(sa_ | sb) if sa_ | sb else 0.0
+    return len(sa_ & sb) / len(sa_ | sb) if sa_ | sb else 1.0
 
 
 def match_clusters(new: list[Cluster], old: list[tuple[int, str, list[str]]]) -> dict[int, int]:

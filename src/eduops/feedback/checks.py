@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
 
 from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, check
+from eduops.core.models import Run
+from eduops.db import session_scope
 from eduops.feedback.analysis import digest
+
+
+def _last_digest_end(ctx: CheckContext) -> datetime | None:
+    """When the previous digest finished: clusters it reported as new are not new again."""
+    with session_scope(ctx.engine) as session:
+        return session.scalar(  # type: ignore[no-any-return]
+            sa.select(sa.func.max(Run.finished_at)).where(
+                Run.task_key == (ctx.task_key or "feedback-digest"),
+                Run.id != (ctx.run_id or -1),
+                Run.status.in_(("ok", "warn", "crit")),
+            )
+        )
 
 
 @check("feedback.digest", area="feedback", title="Feedback digest")
 def feedback_digest(ctx: CheckContext) -> CheckResult:
     """Feedback since the last digest: volume, top and new clusters, complaints past their first-response SLA."""
-    since = ctx.last_run_at or ctx.now - timedelta(days=1)
+    since = _last_digest_end(ctx) or ctx.now - timedelta(days=1)
     ctx.progress("clustering feedback", 0.1)
     d = digest(ctx.engine, ctx.settings, ctx.now, since)
     findings: list[Finding] = []

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from eduops.console import out, print_json, table, workspace
 from eduops.errors import UsageError
@@ -140,8 +141,9 @@ def work_add(
     else:
         try:
             data = workitems.WorkItemIn(title=title, kind=kind, function=function, requesters=requesters)
-        except ValueError as exc:
-            raise UsageError(str(exc).splitlines()[-1] if str(exc) else "invalid work item") from None
+        except ValidationError as exc:
+            problems = "; ".join(f"--{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            raise UsageError(f"invalid work item: {problems}") from None
         item = workitems.create(ws.engine, ws.settings, data, who)
     print_json(item) if as_json else out.print(f"work item #{item['id']} {item['priority']} ({item['reason']})")
 

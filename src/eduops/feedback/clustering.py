@@ -58,7 +58,9 @@ def cluster_texts(
     keep = [i for i, d in enumerate(docs) if d]
     if len(keep) < rules.min_size:
         return []
-    vectorizer = TfidfVectorizer(analyzer=lambda d: d, min_df=2, max_df=0.5, sublinear_tf=True)
+    # in a small set one theme may be most of the texts: only a large set drops words as too common
+    max_df = 0.5 if len(keep) >= 50 else 1.0
+    vectorizer = TfidfVectorizer(analyzer=lambda d: d, min_df=2, max_df=max_df, sublinear_tf=True)
     try:
         tfidf = vectorizer.fit_transform([docs[i] for i in keep])
     except ValueError:  # no word appears in two texts
