@@ -15,6 +15,7 @@ from typing import Any
 
 from eduops.core.checks import Measurement
 from eduops.core.metric_store import apply_retention, ingest, rollup
+from eduops.monitoring.anomaly import record_anomalies
 from eduops.monitoring.collectors import collect_http, collect_tcp
 from eduops.monitoring.db_probe import collect_database
 from eduops.monitoring.host import collect_host
@@ -24,6 +25,7 @@ from eduops.monitoring.settings import MonitoringSettings, monitoring_settings
 
 log = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 300.0
+ANOMALY_SECONDS = 300.0
 
 
 @dataclass
@@ -138,7 +140,7 @@ def start_background(ws: Any, period: float = 1.0) -> Callable[[], None]:
     stop = threading.Event()
 
     def loop() -> None:
-        next_housekeeping = 0.0
+        next_housekeeping = next_anomaly = 0.0
         while not stop.is_set():
             now = time.time()
             try:
@@ -147,6 +149,9 @@ def start_background(ws: Any, period: float = 1.0) -> Callable[[], None]:
                     next_housekeeping = now + HOUSEKEEPING_SECONDS
                     rollup(ws.engine, datetime.now(UTC))
                     apply_retention(ws.engine, datetime.now(UTC), ms.raw_retention_days, ms.rollup_retention_days)
+                if ms.anomaly_metrics and now >= next_anomaly:
+                    next_anomaly = now + ANOMALY_SECONDS
+                    record_anomalies(ws.engine, ms.anomaly_metrics, datetime.now(UTC), ms.anomaly_weeks, ms.anomaly_k)
             except Exception:
                 log.exception("monitoring loop failed")
             stop.wait(period)

@@ -156,6 +156,9 @@ class MonitoringSettings(_Model):
         ]
     )
     maintenance_windows: list[MaintenanceWindow] = Field(default_factory=list)
+    anomaly_metrics: list[str] = Field(
+        default_factory=list, description="metrics watched against their weekly baseline"
+    )
     anomaly_weeks: int = Field(4, ge=1)
     anomaly_k: float = Field(3.0, gt=0)
 
