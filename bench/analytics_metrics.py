@@ -130,7 +130,8 @@ def main() -> None:
         for label, ours_fn, hand_fn, same in cases:
             ours_s, ours = best_of(ours_fn)
             hand_s, hand = best_of(hand_fn)
-            print(f"{label:32} {ours_s:8.3f}s {hand_s:11.3f}s {ours_s / hand_s:6.2f}  {'yes' if same(ours, hand) else 'NO'}")
+            verdict = "yes" if same(ours, hand) else "NO"
+            print(f"{label:32} {ours_s:8.3f}s {hand_s:11.3f}s {ours_s / hand_s:6.2f}  {verdict}")
         store.close()
 
 

@@ -72,7 +72,8 @@ def test_kill_9_right_after_2xx_loses_nothing(workspace_with_key: tuple[Path, st
     ids = [str(uuid.uuid4()) for _ in range(100)]
     try:
         r = httpx.post(f"http://127.0.0.1:{port}/xapi/statements", headers=headers, timeout=30,
-                       content=json.dumps([statement(f"k{i}", "launched", day(0), id=sid) for i, sid in enumerate(ids)]))
+                       content=json.dumps([statement(f"k{i}", "launched", day(0), id=sid)
+                                           for i, sid in enumerate(ids)]))
         assert r.status_code == 200, r.text
         os.kill(server.pid, signal.SIGKILL)
     finally:

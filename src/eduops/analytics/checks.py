@@ -24,14 +24,15 @@ def learning_summary(ctx: CheckContext) -> CheckResult:
         ext = metrics.extent(store)
     except EduopsError as exc:
         return CheckResult("error", f"event store unavailable: {exc.message}")
-    if not ext.statements:
+    if not ext.statements or ext.last is None:
         return CheckResult("ok", "no learner events yet; point your LMS at /xapi/statements",
                            evidence={"store": store.location})
     last = min(ctx.now.replace(tzinfo=None).date(), metrics.as_date(ext.last))
     active = metrics.active_users(store, last - timedelta(days=13), last)
     today, week_ago = active["days"][-1], active["days"][-8]
     done = metrics.completion(store)
-    asof = ctx.now.replace(tzinfo=None) if ctx.now.replace(tzinfo=None) < ext.last else ext.last + timedelta(seconds=1)
+    now = ctx.now.replace(tzinfo=None)
+    asof = now if now < ext.last.replace(tzinfo=None) else ext.last.replace(tzinfo=None) + timedelta(seconds=1)
     risk = metrics.at_risk(store, asof)
     measurements = [
         Measurement("learning_dau", today["dau"]), Measurement("learning_wau", today["wau"]),

@@ -60,7 +60,8 @@ def course_of(statement: dict[str, Any]) -> str | None:
     if parents:
         return str(parents[0]["id"])
     obj = statement.get("object") or {}
-    if obj.get("objectType", "Activity") == "Activity" and (obj.get("definition") or {}).get("type") == vocab.COURSE_TYPE:
+    is_activity = obj.get("objectType", "Activity") == "Activity"
+    if is_activity and (obj.get("definition") or {}).get("type") == vocab.COURSE_TYPE:
         return str(obj["id"])
     return None
 

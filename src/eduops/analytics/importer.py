@@ -59,7 +59,8 @@ def parse_mapping(items: list[str], kind: str) -> dict[str, str]:
     for item in items:
         name, sep, column = item.partition("=")
         if not sep or name.strip() not in mapping or not column.strip():
-            raise UsageError(f"--column {item!r}: expected FIELD=COLUMN with FIELD one of {', '.join(CSV_FIELDS[kind])}")
+            raise UsageError(f"--column {item!r}: expected FIELD=COLUMN with FIELD one of "
+                             f"{', '.join(CSV_FIELDS[kind])}")
         mapping[name.strip()] = column.strip()
     return mapping
 
@@ -99,13 +100,14 @@ def _statement_from_row(kind: str, row: dict[str, str], m: dict[str, str], cours
     if not course_id:
         raise UsageError(f"no course (column {m['course']!r}; or pass --course)")
     when = get("timestamp")
+    result: dict[str, Any] = {}
     if not when:
         raise UsageError(f"no timestamp (column {m['timestamp']!r})")
     if len(when) == 10:
         when += "T00:00:00Z"
     parse_timestamp(when, "timestamp")
     if kind == "enrolments":
-        verb, result = vocab.VERBS["registered"], None
+        verb = vocab.VERBS["registered"]
     else:
         outcome = get("outcome").lower()
         if outcome not in OUTCOME_VERBS:

@@ -96,7 +96,8 @@ def _drop_known(store: Store, prepared: list[dict[str, Any]], rows: list[dict[st
     """Ids stored already: the same statement again is fine, a different one is a 409."""
     d = store.dialect
     ids = [p["id"] for p in prepared]
-    existing = {i: json.loads(raw) for i, raw in store.query(f"SELECT id, raw FROM statements WHERE id IN {d.in_list(ids)}")}
+    stored = store.query(f"SELECT id, raw FROM statements WHERE id IN {d.in_list(ids)}")
+    existing = {i: json.loads(raw) for i, raw in stored}
     for statement in prepared:
         old = existing.get(statement["id"])
         if old is not None and comparable(old) != comparable(statement):
@@ -260,7 +261,8 @@ def canonical_format(value: Any, languages: list[str]) -> Any:
     for key, item in value.items():
         if key in ("display", "name", "description") and isinstance(item, dict) and item \
                 and all(isinstance(v, str) for v in item.values()):
-            chosen = next((t for lang in languages for t in item if t.lower().startswith(lang.lower())), next(iter(item)))
+            matches = (t for lang in languages for t in item if t.lower().startswith(lang.lower()))
+            chosen = next(matches, next(iter(item)))
             out[key] = {chosen: item[chosen]}
         elif key == "extensions":
             out[key] = item

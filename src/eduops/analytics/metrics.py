@@ -51,7 +51,7 @@ def active_users(store: Store, first: date, last: date, f: Filters = Filters()) 
     for kind, day, delta in rows:
         deltas[kind][as_date(day)] = int(delta)
     wau, mau = running_totals(deltas["wau"], first, last), running_totals(deltas["mau"], first, last)
-    days = []
+    days: list[dict[str, Any]] = []
     day = first
     while day <= last:
         dau, new = deltas["dau"].get(day, 0), deltas["new"].get(day, 0)
@@ -158,7 +158,9 @@ def funnel_summary(steps: Sequence[str], rows: Sequence[tuple[int, int, float | 
     """Conversion from step 1 and from the previous step, median time from the previous step,
     and the step where most learners drop out (the first of equals)."""
     by_step = {int(step): (int(n), median) for step, n, median in rows}
-    out, first_n, prev_n = [], None, None
+    out: list[dict[str, Any]] = []
+    first_n: int | None = None
+    prev_n: int | None = None
     for k, label in enumerate(steps, start=1):
         n, median = by_step.get(k, (0, None))
         first_n = n if first_n is None else first_n
@@ -166,7 +168,8 @@ def funnel_summary(steps: Sequence[str], rows: Sequence[tuple[int, int, float | 
         out.append({"step": k, "label": label, "learners": n, "conversion_pct": _pct(n, first_n),
                     "from_previous_pct": None if prev_n is None else _pct(n, prev_n),
                     "dropped": 0 if prev_n is None else prev_n - n,
-                    "median_s_from_previous": float(median) if k > 1 and median_ok and n else None})
+                    "median_s_from_previous": float(median) if k > 1 and median_ok and n and median is not None
+                    else None})
         prev_n = n
     drops = [s for s in out[1:] if s["dropped"] > 0]
     worst = max(drops, key=lambda s: (s["dropped"], -s["step"]), default=None)
@@ -245,7 +248,8 @@ def video_engagement(store: Store, first: datetime | None = None, end: datetime 
     """Per video: viewers, mean share watched, and the share of viewers who watched each tenth."""
     first, end = _bounds(store, first, end)
     videos: dict[str, dict[str, Any]] = {}
-    for object_id, _actor, length_s, segments, _progress in store.query(sql.video_viewers(store.dialect, first, end, f)):
+    rows = store.query(sql.video_viewers(store.dialect, first, end, f))
+    for object_id, _actor, length_s, segments, _progress in rows:
         if not length_s:
             continue
         parts = parse_segments(segments)

@@ -89,7 +89,8 @@ async def overview(request: Request, _: Principal = Depends(require("read"))) ->
                     c["in_progress"], c["completion_pct"]] for c in done["courses"]],
                   [course_link(c["course"]) for c in done["courses"]]),
             table(t("By region"), [t("region"), t("learners"), t("statements"), t("completions"), t("mean score")],
-                  [[r["key"], r["learners"], r["statements"], r["completions"], r["avg_score"]] for r in region["rows"]]),
+                  [[r["key"], r["learners"], r["statements"], r["completions"], r["avg_score"]]
+                   for r in region["rows"]]),
             table(t("Active days in the last 30 days"), [t("days active"), t("learners")],
                   [[r["days"], r["learners"]] for r in act["active_days_30"]]),
         ]
@@ -101,7 +102,8 @@ async def overview(request: Request, _: Principal = Depends(require("read"))) ->
 async def retention_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
     p, lang = _params(request), language_of(request)
     t = lambda s: gettext(s, lang)  # noqa: E731
-    form = [{"name": "unit", "label": t("interval"), "options": ["day", "week", "month"], "value": p.get("unit", "week")},
+    form: list[dict[str, Any]] = [{"name": "unit", "label": t("interval"), "options": ["day", "week", "month"],
+             "value": p.get("unit", "week")},
             {"name": "periods", "label": t("periods"), "value": p.get("periods", "12")},
             {"name": "mode", "label": t("mode"), "options": ["on", "on_or_after"], "value": p.get("mode", "on")},
             {"name": "start_verb", "label": t("start event"), "value": p.get("start_verb", "")},
@@ -145,7 +147,8 @@ async def funnel_page(request: Request, _: Principal = Depends(require("read")))
         rows = [[s["step"], s["label"], s["learners"], s["conversion_pct"], s["from_previous_pct"],
                  None if s["median_s_from_previous"] is None else round(s["median_s_from_previous"] / 3600, 1)]
                 for s in r["steps"]]
-        note = table(t("Biggest drop-off"), [t("step"), t("label")], [[r["biggest_drop_step"], r["biggest_drop_label"]]])
+        note = table(t("Biggest drop-off"), [t("step"), t("label")],
+                     [[r["biggest_drop_step"], r["biggest_drop_label"]]])
         return [chart, table(t("Steps"), [t("step"), t("label"), t("learners"), t("conversion %"),
                                           t("from previous %"), t("median hours from previous")], rows), note]
 

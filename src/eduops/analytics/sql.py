@@ -117,7 +117,8 @@ DIALECTS = {"duckdb": DUCKDB, "clickhouse": CLICKHOUSE}
 def ddl(dialect: Dialect) -> list[str]:
     if dialect is CLICKHOUSE:
         cols = ",\n  ".join(f"`{n}` {ch}" for n, _duck, ch in COLUMNS)
-        return [f"CREATE TABLE IF NOT EXISTS statements (\n  {cols}\n) ENGINE = MergeTree ORDER BY (actor_id, timestamp)",
+        return [f"CREATE TABLE IF NOT EXISTS statements (\n  {cols}\n) "
+                "ENGINE = MergeTree ORDER BY (actor_id, timestamp)",
                 "CREATE TABLE IF NOT EXISTS voidings (target_id String, voiding_id String) "
                 "ENGINE = MergeTree ORDER BY target_id"]
     cols = ",\n  ".join(

@@ -154,7 +154,8 @@ class DuckDBStore:
 
     def mark_voided(self, ids: Sequence[str]) -> None:
         with self._write_lock:
-            self._con.execute("UPDATE statements SET voided = true WHERE id IN (SELECT unnest(?::VARCHAR[]))", [list(ids)])
+            self._con.execute("UPDATE statements SET voided = true WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+                              [list(ids)])
 
     def bulk_load(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert many statements at once (imports, demo); same atomicity as ``insert``."""
