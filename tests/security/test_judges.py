@@ -114,10 +114,12 @@ def test_secret_file_modes(mode: int, severity: str | None) -> None:
 
 
 def test_world_readable_key_file(tmp_path: Path) -> None:
-    key = tmp_path / "secret.key"
-    key.write_text("x")
-    key.chmod(0o644)
-    assert weakconfig.check_secret_files([key, tmp_path / "missing"])[0].title.endswith("is world-readable")
+    key, config = tmp_path / "secret.key", tmp_path / "eduops.toml"
+    for path in (key, config):
+        path.write_text("x")
+        path.chmod(0o644)
+    found = weakconfig.check_secret_files([key, tmp_path / "missing"], (config,))
+    assert [(f.severity, f.title.endswith("is world-readable")) for f in found] == [("crit", True), ("warn", True)]
 
 
 def test_default_console_password(sqlite_ws) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from eduops.console import out, print_json, progress_bar, styled_status, table, workspace
 from eduops.errors import UsageError
@@ -45,12 +46,12 @@ def scan_command(
         table(["area", "score", "Δ week", "findings", "note"],
               [[AREA_TITLES[n], "—" if a.score is None else f"{a.score:.0f}",
                 "" if report.trend.get(n) is None else f"{report.trend[n]:+.0f}", len(a.findings),
-                a.skipped or a.error] for n, a in report.areas.items()])
+                escape(a.skipped or a.error)] for n, a in report.areas.items()])
         for f in sorted(report.findings, key=lambda f: {"crit": 0, "warn": 1, "info": 2}[f.severity]):
             out.print(f"[{'bold red' if f.severity == 'crit' else 'yellow' if f.severity == 'warn' else 'dim'}]"
-                      f"{f.severity}[/] {f.title}", highlight=False)
+                      f"{f.severity}[/] {escape(f.title)}", highlight=False)
             if f.remedy:
-                out.print(f"      → {f.remedy}", highlight=False)
+                out.print(f"      → {escape(f.remedy)}", highlight=False)
     if report.status in ("warn", "crit"):
         raise typer.Exit(1)
 

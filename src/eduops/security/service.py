@@ -185,9 +185,10 @@ def scan_config(sec: SecuritySettings, settings: Settings, engine: Engine, now: 
         except httpx.HTTPError:
             continue
         found += weakconfig.judge_debug(url, body)
-    files = [settings.key_file] + ([settings.config_file] if settings.config_file else []) + list(sec.secret_files)
-    checked["secret_files"] = [str(p) for p in files]
-    found += weakconfig.check_secret_files(files)
+    files = [settings.key_file, *sec.secret_files]
+    configs = (settings.config_file,) if settings.config_file else ()
+    checked["secret_files"] = [str(p) for p in [*files, *configs]]
+    found += weakconfig.check_secret_files(files, configs)
     return AreaResult("config", found, area_score(found), checked)
 
 

@@ -143,19 +143,21 @@ def judge_debug(url: str, body: str) -> list[Finding]:
                     "turn debug mode off in production (DEBUG = False, FLASK_DEBUG=0) and serve generic errors")]
 
 
-def judge_secret_file(path: Path, mode: int) -> list[Finding]:
+def judge_secret_file(path: Path, mode: int, holds_keys: bool = True) -> list[Finding]:
+    """Key files must be private (crit/warn); a config file that may hold a database URL should be (warn)."""
     if mode & (stat.S_IROTH | stat.S_IWOTH):
-        return [Finding("crit", f"{path} is world-readable", f"mode {stat.filemode(mode)}", f"chmod 600 {path}")]
-    if mode & stat.S_IRGRP:
+        return [Finding("crit" if holds_keys else "warn", f"{path} is world-readable", f"mode {stat.filemode(mode)}",
+                        f"chmod 600 {path}")]
+    if mode & stat.S_IRGRP and holds_keys:
         return [Finding("warn", f"{path} is group-readable", f"mode {stat.filemode(mode)}", f"chmod 600 {path}")]
     return []
 
 
-def check_secret_files(paths: list[Path]) -> list[Finding]:
+def check_secret_files(paths: list[Path], config_files: tuple[Path, ...] = ()) -> list[Finding]:
     found = []
-    for path in paths:
+    for path in [*paths, *config_files]:
         try:
-            found += judge_secret_file(path, path.stat().st_mode)
+            found += judge_secret_file(path, path.stat().st_mode, holds_keys=path not in config_files)
         except FileNotFoundError:
             continue
     return found
