@@ -1,0 +1,182 @@
+"""The console in a real browser (Debian's chromium through Playwright), served by uvicorn on port 0.
+
+Screenshots of the main pages go to the test's artifacts folder.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import uvicorn
+from tests.web.conftest import PASSWORDS, make_console
+
+from eduops.config import TaskOverride
+from eduops.core import checks as checks_mod
+from eduops.core.calendar import sync_tasks
+from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, check
+from eduops.core.runs import run_task
+from eduops.core.workspace import Workspace
+from eduops.web.app import create_app
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+
+@dataclass
+class Server:
+    url: str
+    ws: Workspace
+
+
+def _register_checks() -> list[str]:
+    @check("webtest.perf", area="performance")
+    def perf(ctx: CheckContext) -> CheckResult:
+        """Latency within target."""
+        return CheckResult("ok", "p95 latency 180 ms", measurements=[Measurement("http_p95_ms", 180, "ms")])
+
+    @check("webtest.security", area="security")
+    def security(ctx: CheckContext) -> CheckResult:
+        """One expiring certificate."""
+        return CheckResult("ok", "certificate expires soon", findings=[
+            Finding("crit", "TLS certificate of live.example expires in 3 days", "issuer R3",
+                    "renew it with certbot renew")])
+
+    @check("webtest.backups", area="backups")
+    def backups(ctx: CheckContext) -> CheckResult:
+        """Backup older than a day."""
+        return CheckResult("warn", "latest backup is 30 h old",
+                           findings=[Finding("warn", "backup older than 24 h", remedy="check the backup job")])
+
+    @check("webtest.content", area="content")
+    def content(ctx: CheckContext) -> CheckResult:
+        """Content fine."""
+        return CheckResult("ok", "412 assets checked", measurements=[Measurement("assets_checked", 412)])
+
+    return ["webtest.perf", "webtest.security", "webtest.backups", "webtest.content"]
+
+
+@pytest.fixture
+def server(sqlite_ws: Workspace) -> Iterator[Server]:
+    names = _register_checks()
+    ws = sqlite_ws
+    ws.settings.tasks["daily-inspection"] = TaskOverride(checks=names[:3])
+    ws.settings.tasks["content-audit"] = TaskOverride(checks=["webtest.content"])
+    sync_tasks(ws.engine, ws.settings)
+    run_task(ws.engine, ws.settings, "daily-inspection", actor="scheduler")
+    console = make_console(ws)  # users; the app below is the full console with a real clock
+    app = create_app(ws)
+    del console
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not uv.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    port = uv.servers[0].sockets[0].getsockname()[1]
+    yield Server(f"http://127.0.0.1:{port}", ws)
+    uv.should_exit = True
+    thread.join(timeout=10)
+    for name in names:
+        checks_mod.REGISTRY.pop(name, None)
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        from tests.conftest import service_missing
+
+        service_missing("chromium at /usr/bin/chromium", "not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield instance
+        instance.close()
+
+
+def _open(browser, server: Server, role: str, locale: str = "zh-CN"):  # type: ignore[no-untyped-def]
+    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(server.url + "/")
+    assert "/login" in page.url
+    page.fill("input[name=username]", role)
+    page.fill("input[name=password]", PASSWORDS[role])
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(server.url + "/")
+    return context, page, requested, errors
+
+
+def _only_own_host(requested: list[str], server: Server) -> None:
+    own = urlsplit(server.url).netloc
+    foreign = [u for u in requested if urlsplit(u).netloc != own and not u.startswith(("data:", "blob:"))]
+    assert requested and not foreign, f"requests left the console: {foreign}"
+
+
+def test_ops_runs_a_task_from_the_calendar_and_reads_its_report(browser, server: Server, artifacts_dir: Path) -> None:
+    context, page, requested, errors = _open(browser, server, "ops")
+    # overview with data: tiles coloured by the latest results, the crit finding on top
+    assert page.locator(".tile.green[data-area=performance]").count() == 1
+    assert page.locator(".tile.red[data-area=security]").count() == 1
+    assert page.locator(".tile.amber[data-area=backups]").count() == 1
+    assert "TLS certificate of live.example expires in 3 days" in page.locator(".finding.crit").first.inner_text()
+    assert page.locator("h1").first.inner_text() == "总览"
+    page.wait_for_selector("#runs-chart .main-svg")  # Plotly drew the chart from /static/plotly.min.js
+    page.screenshot(path=str(artifacts_dir / "overview-zh.png"), full_page=True)
+
+    page.click("nav a[href='/calendar']")
+    page.wait_for_selector("#calendar-grid")
+    page.screenshot(path=str(artifacts_dir / "calendar-week.png"), full_page=True)
+    page.click("button.run-now[data-task=content-audit]")
+    page.wait_for_url("**/runs/*")
+    page.wait_for_selector("#run-title .status.ok", timeout=30000)  # the page refreshes until the run is done
+    assert "412 assets checked" in page.content()
+    page.screenshot(path=str(artifacts_dir / "run.png"), full_page=True)
+    page.click("#open-report")
+    page.wait_for_url("**/report")
+    assert "Weekly content audit" in page.locator("h1").inner_text()
+    page.screenshot(path=str(artifacts_dir / "report.png"), full_page=True)
+
+    # English and back, remembered across pages
+    page.goto(server.url + "/calendar?view=month")
+    page.click("#lang-switch")
+    page.wait_for_selector("h1:has-text('Maintenance calendar')")
+    page.goto(server.url + "/")
+    assert page.locator("h1").first.inner_text() == "Overview"
+    page.screenshot(path=str(artifacts_dir / "overview-en.png"), full_page=True)
+    page.click("#lang-switch")
+    page.wait_for_selector("h1:has-text('总览')")
+    assert context.cookies()[0]  # the choice lives in the eduops_lang cookie
+    assert any(c["name"] == "eduops_lang" and c["value"] == "zh-CN" for c in context.cookies())
+    _only_own_host(requested, server)
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+    context.close()
+
+
+def test_viewer_sees_no_run_button_and_is_refused_when_posting_anyway(browser, server: Server,
+                                                                       artifacts_dir: Path) -> None:
+    context, page, requested, _ = _open(browser, server, "viewer")
+    page.goto(server.url + "/calendar?view=list")
+    assert page.locator("#tasks tr[data-task]").count() == 11
+    assert page.locator("button.run-now").count() == 0
+    assert page.locator("nav a[href='/admin/users']").count() == 0
+    page.screenshot(path=str(artifacts_dir / "calendar-viewer.png"), full_page=True)
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    answer = page.request.post(server.url + "/calendar/daily-inspection/run", form={"csrf_token": token or ""})
+    assert answer.status == 403
+    assert page.request.get(server.url + "/admin/users").status == 403
+    _only_own_host(requested, server)
+    context.close()
