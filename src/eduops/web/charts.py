@@ -37,7 +37,9 @@ def runs_chart(rows: list[dict[str, Any]]) -> str:
                     "marker": {"color": colour},
                 }
             )
-    return to_json({"data": data, "layout": {"barmode": "stack", "legend": {"orientation": "h"}, "xaxis": {"type": "category"}}})
+    return to_json(
+        {"data": data, "layout": {"barmode": "stack", "legend": {"orientation": "h"}, "xaxis": {"type": "category"}}}
+    )
 
 
 def measurements_chart(checks: list[dict[str, Any]], limit: int = 40) -> str | None:
