@@ -163,3 +163,25 @@ def test_untrusted_and_unreachable_certificates_are_findings(sqlite_ws, tmp_path
     assert any("is not trusted" in t for t in titles)
     assert any("cannot read the certificate of 127.0.0.1:1" in t for t in titles)
     assert result.status == "crit"
+
+
+def test_performance_trends_week_over_week(ws) -> None:
+    from datetime import timedelta as td
+
+    from eduops.core.metric_store import ingest
+    from eduops.monitoring.trends import Trend, judge_trend
+
+    now = utcnow()
+    rows = []
+    for i in range(50):
+        rows.append(("http_total_ms", {"endpoint": "lms"}, 100.0 + i, now - td(days=8, minutes=i)))
+        rows.append(("http_total_ms", {"endpoint": "lms"}, 200.0 + i, now - td(days=1, minutes=i)))
+        rows.append(("http_total_ms", {"endpoint": "api"}, 50.0, now - td(days=1, minutes=i)))
+    ingest(ws.engine, rows)
+    ctx = CheckContext(settings=ws.settings, engine=ws.engine, now=now)
+    result = get_check("monitoring.performance_trends").func(ctx)
+    assert result.status == "warn"
+    assert result.evidence["slowest_endpoints"][0]["endpoint"] == "lms"
+    assert [f.title for f in result.findings] == ["http_total_ms p95 of lms up 68% on last week"]
+    assert judge_trend(Trend("x", "y", 110, 100)) == "steady"
+    assert judge_trend(Trend("x", "y", 50, 100)) == "better"

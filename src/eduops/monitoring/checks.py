@@ -212,3 +212,55 @@ def tls_cert_expiry(ctx: CheckContext) -> CheckResult:
     soonest = min((m.value for m in measurements), default=None)
     summary = f"{n} certificates read" + (f"; soonest expiry in {soonest:.0f} days" if soonest is not None else "")
     return CheckResult(status_from_findings(findings), summary, measurements, findings, evidence=evidence)
+
+
+@check("monitoring.performance_trends", area="performance", title="Performance trends")
+def performance_trends(ctx: CheckContext) -> CheckResult:
+    """p95 endpoint and database latency and host CPU, this week against last week; slowest endpoints."""
+    from eduops.monitoring.trends import judge_trend, weekly_trends
+
+    trends = weekly_trends(ctx.engine, ctx.now)
+    if not trends:
+        return CheckResult("skipped", "no endpoint, database or host metrics yet; configure [monitoring] collectors")
+    measurements, findings = [], []
+    for t in trends:
+        key = {"http_total_ms": "endpoint", "db_query_ms": "db", "cpu_used_pct": "host"}[t.metric]
+        measurements.append(Measurement(f"{t.metric}_p95_week", round(t.this_week, 3), "", {key: t.subject}))
+        if judge_trend(t) == "worse":
+            findings.append(
+                Finding(
+                    "warn",
+                    f"{t.metric} p95 of {t.subject} up {t.change_pct:.0f}% on last week",
+                    f"{t.last_week:.1f} → {t.this_week:.1f}",
+                    "look at what changed this week (releases, traffic, slow queries) on the Metrics page",
+                )
+            )
+    slowest = sorted((t for t in trends if t.metric == "http_total_ms"), key=lambda t: -t.this_week)[:5]
+    evidence = {
+        "slowest_endpoints": [
+            {
+                "endpoint": t.subject,
+                "p95_ms": round(t.this_week, 1),
+                "change_pct": None if t.change_pct is None else round(t.change_pct, 1),
+            }
+            for t in slowest
+        ],
+        "trends": [
+            {
+                "metric": t.metric,
+                "subject": t.subject,
+                "this_week": round(t.this_week, 3),
+                "last_week": None if t.last_week is None else round(t.last_week, 3),
+                "verdict": judge_trend(t),
+            }
+            for t in trends
+        ],
+    }
+    worse = sum(1 for t in trends if judge_trend(t) == "worse")
+    return CheckResult(
+        status_from_findings(findings),
+        f"{len(trends)} trends, {worse} worse than last week",
+        measurements,
+        findings,
+        evidence=evidence,
+    )
