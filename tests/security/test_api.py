@@ -62,3 +62,15 @@ def test_rate_limit_is_installed_on_the_api(sqlite_ws) -> None:
     with TestClient(app) as c:
         codes = [c.get("/api/v1/security/history").status_code for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+def test_ops_can_scan_now(sqlite_ws) -> None:
+    sqlite_ws.settings.model_extra["security"] = {"scan_installed_python": False, "check_patches": False}
+    app = create_app(sqlite_ws)
+    app.dependency_overrides[current_principal] = lambda: Principal(name="olga", kind="user", role="ops")
+    answer = TestClient(app).post("/api/v1/security/scan", params={"areas": "access,ports"})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["areas"]["ports"]["skipped"] and "access" in body["scores"]
+    bad = TestClient(app).post("/api/v1/security/scan", params={"areas": "everything"})
+    assert bad.status_code == 400 and "unknown area" in bad.text
