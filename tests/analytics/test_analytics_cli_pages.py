@@ -118,3 +118,20 @@ def test_learning_summary_check(sqlite_ws: Workspace) -> None:
     assert {"learning_dau", "learning_wau", "learning_mau", "learning_completion_pct"} <= names
     assert "completion 42.86%" in result.summary
     close_stores()
+
+
+def test_every_console_message_has_a_chinese_translation() -> None:
+    import re
+
+    from babel.messages.pofile import read_po
+
+    import eduops.analytics as pkg
+
+    root = Path(pkg.__file__).parent
+    shown = set(re.findall(r'\bt\("([^"]+)"\)', (root / "pages.py").read_text()))
+    shown |= set(re.findall(r'_\("([^"]+)"\)', (root / "templates/analytics/page.html").read_text()))
+    shown |= {"Learning", "since", "until", "course", "region", "teacher", "device", "day", "week", "month", "on",
+              "on_or_after"}
+    with (root / "locale/zh_CN.po").open("rb") as fh:
+        translated = {m.id for m in read_po(fh) if m.id and m.string}
+    assert sorted(shown - translated) == []
