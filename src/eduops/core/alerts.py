@@ -152,7 +152,7 @@ class RuleEvaluator:
             for t in transitions:
                 fp = fingerprint(t.alert.labels)
                 labels = dict(t.alert.labels)
-                if t.event != "dropped":
+                if t.event not in ("dropped", "forgotten"):
                     session.add(
                         AlertEvent(
                             fingerprint=fp,
