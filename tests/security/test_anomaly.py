@@ -98,3 +98,38 @@ def test_rules_file_is_prometheus_format() -> None:
     rules = [r for g in data["groups"] for r in g["rules"]]
     assert {r["alert"] for r in rules} >= {"TrafficSurge", "CredentialStuffing", "SecurityCriticalFindings"}
     assert all(r["expr"] and r["annotations"]["remedy"] for r in rules)
+
+
+def test_traffic_command_records_metrics_from_logs_and_failed_logins(sqlite_ws, tmp_path, monkeypatch) -> None:
+    import json
+
+    import sqlalchemy as sa
+    from typer.testing import CliRunner
+
+    from eduops import console
+    from eduops.cli import app
+    from eduops.core.models import MetricSeries
+
+    now = datetime.now(UTC)
+    log = tmp_path / "access.log"
+    stamp = (now - timedelta(hours=1)).strftime("%d/%b/%Y:%H:%M:%S +0000")
+    log.write_text("".join(f'203.0.113.{i % 3} - - [{stamp}] "GET /api/v1/courses/{i} HTTP/1.1" 200 10 "-" "x"\n'
+                           for i in range(30)))
+    sqlite_ws.settings.model_extra["security"] = {"access_logs": [str(log)]}
+    if "login_attempts" in sa.inspect(sqlite_ws.engine).get_table_names():
+        with sqlite_ws.engine.begin() as conn:
+            for i in range(25):
+                conn.execute(sa.text("INSERT INTO login_attempts (username, source_ip, at, outcome) "
+                                     "VALUES (:u, '198.51.100.9', :at, 'failed')"),
+                             {"u": f"student{i}", "at": now - timedelta(minutes=10, seconds=-i)})
+    monkeypatch.setattr(console, "_workspace", sqlite_ws)
+    result = CliRunner().invoke(app, ["security", "traffic", "--json"])
+    data = json.loads(result.stdout if hasattr(result, "stdout") else result.output)
+    names = {m["name"] for m in data["measurements"]}
+    assert {"security_route_requests", "security_top_talker_requests"} <= names
+    with sqlite_ws.engine.connect() as conn:
+        keys = set(conn.execute(sa.select(MetricSeries.key)).scalars())
+    assert 'security_route_requests{route="/api/v1/courses/:id"}' in keys
+    if "login_attempts" in sa.inspect(sqlite_ws.engine).get_table_names():
+        assert result.exit_code == 1
+        assert any("25 failed logins from 198.51.100.9 on 25 accounts" in f["title"] for f in data["findings"])

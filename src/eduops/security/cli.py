@@ -96,6 +96,29 @@ def history_command(as_json: JSON = False) -> None:
           [[p.at.isoformat()[:16], f"{p.score:.0f}"] + [p.areas.get(a, "—") for a in AREAS] for p in points])
 
 
+@security_app.command("traffic")
+def traffic_command(as_json: JSON = False) -> None:
+    """Record the traffic anomaly signal now (request rates, top talkers, failed-login bursts) and show it."""
+    from dataclasses import asdict
+    from datetime import UTC, datetime
+
+    from eduops.security.settings import security_settings
+    from eduops.security.traffic import record_signal
+
+    ws = workspace()
+    found = record_signal(security_settings(ws.settings), ws.engine, datetime.now(UTC))
+    if as_json:
+        print_json({"measurements": [asdict(m) for m in found.measurements],
+                    "findings": [asdict(f) for f in found.findings], "evidence": found.evidence})
+    else:
+        table(["metric", "labels", "value"],
+              [[m.name, ", ".join(f"{k}={v}" for k, v in m.labels.items()), m.value] for m in found.measurements])
+        for f in found.findings:
+            out.print(f"{f.severity} {escape(f.title)}", highlight=False)
+    if any(f.severity in ("warn", "crit") for f in found.findings):
+        raise typer.Exit(1)
+
+
 def rotate_command(as_json: JSON = False) -> None:
     """Add a new key and re-encrypt every stored secret under it (old keys stay for older backups)."""
     from eduops.security.keys import rotate

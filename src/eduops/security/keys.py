@@ -144,6 +144,9 @@ def known_places() -> None:
     # the console encrypts TOTP secrets bound to the user row (eduops.web.totp)
     if ("users", "totp_secret") not in ENCRYPTED_COLUMNS:
         register_encrypted_column("users", "totp_secret", lambda row: f"users.totp_secret:{row['id']}")
+    # notification channel URLs (eduops.core.notify) are bound to the channel name
+    if ("notify_channels", "url_encrypted") not in ENCRYPTED_COLUMNS:
+        register_encrypted_column("notify_channels", "url_encrypted", lambda row: f"channel:{row['name']}")
     if "backup" not in CONFIG_SECRETS:
         try:
             from eduops.backup.settings import secret_context

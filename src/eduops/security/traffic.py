@@ -41,6 +41,17 @@ def failed_logins(engine: Engine, since: datetime) -> list[tuple[datetime, str, 
     return [(_aware(at) or since, user, ip) for at, user, ip in rows]
 
 
+def record_signal(sec: SecuritySettings, engine: Engine, now: datetime) -> TrafficSignal:
+    """Compute the signal and store its measurements as time series for the alert rules."""
+    from eduops.core import metrics
+    from eduops.db import session_scope
+
+    found = signal(sec, engine, now)
+    with session_scope(engine) as session:
+        metrics.record(session, found.measurements, now)
+    return found
+
+
 def signal(sec: SecuritySettings, engine: Engine, now: datetime, requests: list[anomaly.RequestLine] | None = None,
            logins: list[tuple[datetime, str, str]] | None = None) -> TrafficSignal:
     """Measurements and findings for the last full hour (rates) and the last hour (login bursts)."""
