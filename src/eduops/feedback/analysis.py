@@ -117,8 +117,8 @@ def ranking(engine: Engine, now: datetime | None = None, weeks: int = 8, order: 
     now = now or utcnow()
     with session_scope(engine) as session:
         clusters = session.scalars(sa.select(FeedbackCluster).where(FeedbackCluster.active.is_(True))).all()
-        stamps: dict[int, list[datetime]] = defaultdict(list)
-        users: dict[int, set[str]] = defaultdict(set)
+        stamps: dict[int | None, list[datetime]] = defaultdict(list)
+        users: dict[int | None, set[str]] = defaultdict(set)
         for cid, ts, user in session.execute(
             sa.select(FeedbackItem.cluster_id, FeedbackItem.received_at, FeedbackItem.user).where(
                 FeedbackItem.cluster_id.is_not(None), FeedbackItem.received_at >= now - timedelta(weeks=weeks)

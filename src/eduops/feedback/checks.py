@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, check
+from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, check, status_from_findings
 from eduops.core.models import Run
 from eduops.db import session_scope
 from eduops.feedback.analysis import digest
@@ -65,11 +65,7 @@ def feedback_digest(ctx: CheckContext) -> CheckResult:
         f"{d['received']} feedback since the last digest ({d['complaints']} complaints); "
         f"top this week: {top}; {len(d['new_clusters'])} new clusters; {len(breaches)} SLA breaches"
     )
-    status = (
-        "crit"
-        if any(f.severity == "crit" for f in findings)
-        else ("warn" if any(f.severity == "warn" for f in findings) else "ok")
-    )
+    status = status_from_findings(findings)
     evidence = {
         "top_clusters": [
             {k: c[k] for k in ("id", "label", "category", "size", "this_week", "trend", "top_terms", "examples")}

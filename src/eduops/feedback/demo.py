@@ -4,13 +4,14 @@ cluster in the last day (quiz submissions failing after release 5.3.1), SLA brea
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from eduops.core.runs import run_task
 from eduops.demo import DemoContext
 from eduops.feedback import workitems
 from eduops.feedback.analysis import ranking, recluster
 from eduops.feedback.samples import sample_feedback
-from eduops.feedback.service import FeedbackIn, reply, store
+from eduops.feedback.service import FeedbackIn, Upload, reply, store
 
 ORDER = 65
 QUIZ_BREAK = [
@@ -31,7 +32,7 @@ ANSWERS = [
 
 def populate(demo: DemoContext) -> None:
     ws, rng, now = demo.ws, demo.rng, demo.now
-    batch = []
+    batch: list[tuple[FeedbackIn, list[Upload]]] = []
     for n, (_, text) in enumerate(sample_feedback(360, rng)):
         at = now - timedelta(minutes=rng.randint(90, 28 * 24 * 60))
         batch.append(
@@ -68,7 +69,7 @@ def populate(demo: DemoContext) -> None:
     demo.progress("support answers", 0.5)
     recluster(ws.engine, ws.settings, now - timedelta(days=1))
     # the broken release: quiz submissions fail since yesterday (a new cluster for the digest)
-    burst = [
+    burst: list[tuple[FeedbackIn, list[Upload]]] = [
         (
             FeedbackIn(
                 text=rng.choice(QUIZ_BREAK),
@@ -85,7 +86,7 @@ def populate(demo: DemoContext) -> None:
     run_task(ws.engine, ws.settings, "feedback-digest", actor="demo")
     demo.progress("daily digest", 0.8)
     clusters = ranking(ws.engine, now)
-    by_category: dict[str, dict[str, object]] = {}
+    by_category: dict[str, dict[str, Any]] = {}
     for c in clusters:
         by_category.setdefault(c["category"], c)
     made = []
@@ -95,7 +96,7 @@ def populate(demo: DemoContext) -> None:
                 workitems.from_cluster(
                     ws.engine,
                     ws.settings,
-                    int(by_category[category]["id"]),  # type: ignore[arg-type]
+                    int(by_category[category]["id"]),
                     "support-lead",
                 )
             )

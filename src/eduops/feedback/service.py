@@ -196,7 +196,8 @@ def import_csv(engine: Engine, settings: Settings, data: bytes, now: datetime | 
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "text" not in reader.fieldnames:
         raise UsageError("the CSV needs a header row with a text column")
-    batch, problems = [], []
+    batch: list[tuple[FeedbackIn, list[Upload]]] = []
+    problems: list[str] = []
     for n, row in enumerate(reader, start=2):
         raw = {k: v for k, v in row.items() if k and v not in (None, "")}
         raw.setdefault("channel", "csv")
