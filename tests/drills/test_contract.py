@@ -82,7 +82,8 @@ def _write(tmp_path: Path) -> Path:
     return path
 
 
-def test_cutting_postgres_fires_database_down_and_recovers(sqlite_ws, tmp_path: Path) -> None:
+def test_cutting_postgres_fires_database_down_and_recovers(ws, tmp_path: Path) -> None:
+    sqlite_ws = ws  # the drill's alert events go to the state database: both backends
     _pg_up()
     experiment = _write(tmp_path)
     sqlite_ws.settings.tasks["quarterly-drill"] = TaskOverride.model_validate(
@@ -96,6 +97,14 @@ def test_cutting_postgres_fires_database_down_and_recovers(sqlite_ws, tmp_path: 
     # fires at the first evaluation at least `for` after it went pending: within [for, for + 2 intervals]
     assert 3.0 <= report["ttd_s"] <= 5.6, report["ttd_s"]
     assert report["alert"]["consistent"] is True
+    assert report["alert"]["evaluated_by"] == "eduops alert engine"
+    from datetime import datetime
+
+    from eduops.core.alerts import first_alert_after
+
+    stored = first_alert_after(ws.engine, datetime.fromisoformat(report["injected_at"]), alertname="DatabaseDown",
+                               matchers=['db="main"'])
+    assert stored is not None and stored["at"] == report["detected_at"]
     assert report["probe_ttd_s"] <= 1.6  # the probe saw it at the next evaluation
     assert report["ttd_s"] < report["ttr_s"] <= report["ttd_s"] + 2.5
     assert report["alert"]["resolved_at"] is not None

@@ -1,10 +1,10 @@
 """Watching for the alert during a drill: the platform's own alert rule, evaluated over the probes.
 
-The drill feeds each probe's metric (e.g. ``db_up{db="main"}``) into a series store at every evaluation
-interval and steps the rule through Prometheus's states, exactly as eduops's rule engine does; the
-alert "fires" at the first evaluation where it has been true for the rule's ``for``. When eduops's
-stored alerts are available (``eduops.core.alerts``), the first stored firing after the injection
-counts as well, whichever comes first.
+The drill feeds each probe's metric (e.g. ``db_up{db="main"}``) at every evaluation interval into
+eduops's metric store, eduops's rule evaluator steps the rule through Prometheus's states and records
+the alert events, and the drill reads the first firing back (``StoredAlertWatch``). Without a state
+database (a drill run from Python alone) the same rule is stepped over an in-memory series store
+(``AlertWatch``). A firing recorded by eduops's running monitor (``first_alert_after``) counts too.
 """
 
 from __future__ import annotations
@@ -76,17 +76,64 @@ class AlertWatch:
         return state
 
 
+class StoredAlertWatch(AlertWatch):
+    """eduops's own alerting decides: the probe samples go into the metric store, eduops's rule evaluator
+    evaluates the rule (in a group of its own, ``drill:<group>``) and records the alert events, and the
+    firing is read back with ``first_alert_after`` — the same path a production alert takes."""
+
+    def __init__(self, rule: AlertingRule, match: dict[str, str], engine: Any, settings: Any,
+                 interval_s: float) -> None:
+        from eduops.core.alerts import RuleEvaluator
+        from eduops.core.rules import RuleGroup
+
+        super().__init__(rule, match)
+        self.engine = engine
+        self.group = RuleGroup(f"drill:{rule.group}", interval_s, [rule], rule.source)
+        self.evaluator = RuleEvaluator(engine, settings, [self.group], interval_s)
+        self.since = datetime.now(UTC)
+        self.matchers = [f'{k}="{v}"' for k, v in match.items()]
+
+    def observe(self, ts: float, samples: list[Sample]) -> str:
+        from eduops.core.alerts import first_alert_after
+        from eduops.core.metric_store import ingest, to_dt
+
+        ingest(self.engine, [(s.name, s.labels, s.value, to_dt(ts)) for s in samples])
+        # the store keeps microseconds, rounded: evaluate no earlier than the stored stamp so it is seen now
+        self.evaluator.evaluate(max(ts, to_dt(ts).timestamp()), [self.group])
+        state = "inactive"
+        for alert in self.rule.active.values():
+            labels = dict(alert.labels)
+            if all(labels.get(k) == v for k, v in self.match.items()):
+                state = alert.state if state != FIRING else state
+        if state == "pending" and self.first_pending is None:
+            self.first_pending = ts
+        for event in ("firing", "resolved"):
+            if (self.fired_at if event == "firing" else self.resolved_at) is not None:
+                continue
+            if event == "resolved" and self.fired_at is None:
+                continue
+            found = first_alert_after(self.engine, self.since, alertname=self.rule.name, matchers=self.matchers,
+                                      event=event)
+            if found is not None:
+                at = datetime.fromisoformat(found["at"]).timestamp()
+                if event == "firing":
+                    self.fired_at = at
+                else:
+                    self.resolved_at = at
+        return state
+
+
 def stored_alert_fired(engine: Any, alert: str, labels: dict[str, str], after: datetime) -> datetime | None:
     """When eduops's own alerting recorded ``alert`` firing after ``after``; None if not (or not installed)."""
     try:
         module = importlib.import_module("eduops.core.alerts")
     except ImportError:
         return None
-    finder = getattr(module, "first_alert_fired", None) or getattr(module, "first_firing", None)
+    finder = getattr(module, "first_alert_after", None)
     if finder is None or engine is None:
         return None
     try:
-        found = finder(engine, alert, labels, after)
+        found = finder(engine, after, alertname=alert, matchers=[f'{k}="{v}"' for k, v in labels.items()])
     except Exception:  # noqa: BLE001 - their store failing must not fail the drill
         return None
     if isinstance(found, datetime):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from eduops.drills import faults
-from eduops.drills.detect import AlertWatch, Sample, find_rule, stored_alert_fired
+from eduops.drills.detect import AlertWatch, Sample, StoredAlertWatch, find_rule, stored_alert_fired
 from eduops.drills.experiment import Activity, Experiment
 from eduops.drills.probes import PROBES, ProbeResult, within
 from eduops.drills.proxy import Proxy, split_address
@@ -39,6 +39,7 @@ class Drill:
     state_file: Path
     workdir: Path
     engine: Any = None
+    settings: Any = None
     progress: Progress = lambda message, fraction: None
     journal: list[dict[str, Any]] = field(default_factory=list)
     active: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (action, fault, handle)
@@ -155,7 +156,11 @@ class Drill:
         if exp.detection.alert:
             base = Path(exp.source).parent
             rule = find_rule(exp.detection.alert, [base / r for r in exp.detection.rules])
-            self.watch = AlertWatch(rule, exp.detection.labels)
+            if self.engine is not None and self.settings is not None:
+                self.watch = StoredAlertWatch(rule, exp.detection.labels, self.engine, self.settings,
+                                              exp.detection.evaluation_interval_s)
+            else:
+                self.watch = AlertWatch(rule, exp.detection.labels)
         undo_at_exit = lambda: self.rollback(live, "exit")  # noqa: E731 - the last resort if the process ends
         atexit.register(undo_at_exit)
         steady_before = False
@@ -276,6 +281,7 @@ class Drill:
             "alert": None if self.watch is None else {
                 "name": det.alert, "labels": det.labels, "for_s": self.watch.hold_s,
                 "evaluation_interval_s": det.evaluation_interval_s, "rule_source": self.watch.rule.source,
+                "evaluated_by": "eduops alert engine" if isinstance(self.watch, StoredAlertWatch) else "in-memory",
                 "fired_at": _iso(self.watch.fired_at), "resolved_at": _iso(self.watch.resolved_at),
                 "expected_ttd_s": list(window) if window else None, "consistent": consistent},
             "steady_state_before": steady_before, "passed": not reasons, "reasons": reasons,

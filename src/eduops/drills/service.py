@@ -54,7 +54,8 @@ def find_experiment(settings: Settings, name_or_path: str) -> Path:
 def run_drill(settings: Settings, path: Path, workdir: Path, engine: Any = None,
               progress: Progress = lambda message, fraction: None) -> tuple[Experiment, dict[str, Any]]:
     exp, _ = load_experiment(path)
-    return exp, Drill(exp, state_file(settings), workdir, engine=engine, progress=progress).run()
+    return exp, Drill(exp, state_file(settings), workdir, engine=engine, settings=settings,
+                      progress=progress).run()
 
 
 def cleanup(settings: Settings) -> list[str]:
