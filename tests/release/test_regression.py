@@ -67,3 +67,39 @@ def test_without_a_platform_the_check_is_skipped_with_the_reason(sqlite_ws) -> N
     create_release(sqlite_ws.engine, "5.4.0", [], "tester")
     run = check_release(sqlite_ws.engine, sqlite_ws.settings, "5.4.0", "pre")
     assert run["status"] == "skipped" and "base_url" in run["checks"][0]["summary"]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("platform", [{"video"}], indirect=True)
+def test_cli_check_exits_1_and_the_page_shows_the_screenshot(sqlite_ws, platform: str, monkeypatch) -> None:
+    import json
+
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from eduops import console
+    from eduops.cli import app as cli
+    from eduops.web.app import create_app
+    from eduops.web.security import Principal, current_principal
+
+    _configure(sqlite_ws, platform)
+    monkeypatch.setattr(console, "_workspace", sqlite_ws)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["release", "add", "5.5.0", "-m", "播放器升级", "--json"]).exit_code == 0
+    checked = runner.invoke(cli, ["release", "check", "5.5.0", "--phase", "post", "--json"])
+    assert checked.exit_code == 1
+    run = json.loads(checked.stdout)
+    failed = [j for j in run["checks"][0]["evidence"]["journeys"] if not j["ok"]]
+    assert [j["name"] for j in failed] == ["play-video"]
+    listed = json.loads(runner.invoke(cli, ["release", "list", "--json"]).stdout)
+    assert listed[0]["post_status"] == "crit"
+
+    app = create_app(sqlite_ws)
+    app.dependency_overrides[current_principal] = lambda: Principal(name="vic", kind="user", role="viewer")
+    client = TestClient(app)
+    page = client.get("/releases/5.5.0")
+    name = Path(failed[0]["screenshot"]).name
+    assert page.status_code == 200 and name in page.text
+    shot = client.get(f"/releases/5.5.0/screenshots/{run['id']}/{name}")
+    assert shot.status_code == 200 and shot.content[:4] == b"\x89PNG"
+    assert client.get(f"/releases/5.5.0/screenshots/{run['id']}/..%2Feduops.db").status_code == 404
