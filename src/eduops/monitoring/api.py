@@ -229,7 +229,11 @@ def rules_page(request: Request, _: Principal = Depends(require("read"))) -> HTM
 @pages.get("/monitoring", response_class=HTMLResponse)
 def charts_page(request: Request, since: str = "24h", _: Principal = Depends(require("read"))) -> HTMLResponse:
     from eduops.monitoring.charts import panels
-    from eduops.web.pages import render
+    from eduops.web.pages import language_of, render
 
     window = _seconds(since, "since")
-    return render(request, "monitoring/charts.html", {"panels": panels(_ws(request).engine, window), "since": since})
+    return render(
+        request,
+        "monitoring/charts.html",
+        {"panels": panels(_ws(request).engine, window, lang=language_of(request)), "since": since},
+    )

@@ -21,12 +21,15 @@ PANELS = [
 ]
 
 
-def panels(engine: Engine, window: float, now: datetime | None = None) -> list[dict[str, Any]]:
+def panels(engine: Engine, window: float, now: datetime | None = None, lang: str = "en") -> list[dict[str, Any]]:
     """One line chart per panel that has data in the window."""
+    from eduops.web.i18n import gettext
+
     now = now or datetime.now(UTC)
     step = max(window / 300, 60.0)
     out = []
-    for title, metric, keys in PANELS:
+    for msgid, metric, keys in PANELS:
+        title = gettext(msgid, lang)
         series = query_range(engine, f"{metric}", now - timedelta(seconds=window), now, step)
         if not series:
             continue
