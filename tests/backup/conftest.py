@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -178,14 +179,43 @@ def write_config(home: Path, backup: dict[str, Any]) -> Path:
     return path
 
 
-def eduops(config: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def eduops(config: Path, *args: str, check: bool = False) -> CliResult:
+    """Run the real `eduops` entry point in this process (its import alone costs seconds per subprocess)."""
+    import contextlib
+    import io
     import os
     import sys
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDUOPS_")}
-    env["EDUOPS_CONFIG"] = str(config)
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "eduops"), *args], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert not check or proc.returncode == 0, proc.stderr
-    return proc
+    from eduops.cli import main
+    from eduops.console import reset_workspace
+
+    saved_env = {k: v for k, v in os.environ.items() if k.startswith("EDUOPS_")}
+    for key in saved_env:
+        del os.environ[key]
+    os.environ["EDUOPS_CONFIG"] = str(config)
+    saved_argv = sys.argv
+    sys.argv = ["eduops", *args]
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    reset_workspace()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main()
+            except SystemExit as exc:
+                code = int(exc.code or 0)
+    finally:
+        sys.argv = saved_argv
+        os.environ.pop("EDUOPS_CONFIG", None)
+        os.environ.update(saved_env)
+        reset_workspace()
+    result = CliResult(code, out.getvalue(), err.getvalue())
+    assert not check or code == 0, result.stderr
+    return result

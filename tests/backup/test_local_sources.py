@@ -107,11 +107,6 @@ def test_cli_backs_up_sqlite_and_files_lists_restores_and_drills(
     assert {k: d["status"] for k, d in report.items()} == dict.fromkeys(runs, "ok")
     assert report["courses"]["evidence"]["restored"]["digest"] == runs["courses"]["record"]["digest"]
 
-    # the media changes after the backup: the next backup adds it, the drill of the old one still matches its record
-    (course_files / "videos" / "lesson1.mp4").write_bytes(os.urandom(1000))
-    again = json.loads(eduops(config, "backup", "run", "courses", "--json", check=True).stdout)[0]
-    assert again["record"]["digest"] != runs["courses"]["record"]["digest"]
-
 
 def test_bad_input_is_a_usage_error(sqlite_ws, tmp_path: Path) -> None:
     s = sqlite_ws.settings
