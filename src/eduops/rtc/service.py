@@ -32,7 +32,9 @@ def open_store(settings: Settings) -> Store:
     """The workspace's call-quality store (one object per file per process)."""
     path = store_path(settings.home)
     if path not in _stores:
-        _stores[path] = Store(path, timezone=settings.timezone)
+        from eduops.rtc.settings import rtc_settings
+
+        _stores[path] = Store(path, rtc_settings(settings).store_lock_timeout_s, timezone=settings.timezone)
     return _stores[path]
 
 

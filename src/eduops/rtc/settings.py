@@ -9,6 +9,7 @@ from eduops.config import Settings
 
 class RtcSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    store_lock_timeout_s: float = Field(10.0, ge=0, le=600, description="how long to wait for a busy rtc.duckdb")
     probe_duration_s: float = Field(5.0, ge=0.5, le=600, description="how long the synthetic probe call lasts")
     probe_connect_ms: float = Field(600.0, gt=0, description="the probe must connect faster than this")
     probe_min_mos: float = Field(4.0, ge=1, le=5, description="the probe's MOS must reach this")
