@@ -189,3 +189,34 @@ def test_scores_and_trend() -> None:
               Point(NOW - timedelta(days=1), 65, {"tls": 55}), Point(NOW, 72, {"tls": 70, "ports": 90})]
     assert week_over_week(points, NOW) == {"overall": 12.0, "tls": 20.0, "ports": None}
     assert week_over_week(points[:1], NOW) == {"overall": None, "tls": None}
+
+
+def _cert(*names: str, ip: str | None = None):
+    from ipaddress import ip_address
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0] if names else "x")])
+    alt: list[x509.GeneralName] = [x509.DNSName(n) for n in names]
+    if ip:
+        alt.append(x509.IPAddress(ip_address(ip)))
+    return (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(1).not_valid_before(NOW - timedelta(days=1)).not_valid_after(NOW + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(alt), critical=False).sign(key, hashes.SHA256()))
+
+
+@pytest.mark.parametrize(("names", "ip", "host", "matches"), [
+    (("school.example",), None, "school.example", True),
+    (("*.school.example",), None, "www.school.example", True),
+    (("*.school.example",), None, "a.b.school.example", False),
+    (("*.school.example",), None, "school.example", False),
+    (("school.example",), None, "evil.example", False),
+    (("school.example",), "10.0.0.5", "10.0.0.5", True),
+    (("school.example",), None, "10.0.0.5", False),
+])
+def test_hostname_match(names, ip, host, matches) -> None:
+    assert tls.hostname_matches(_cert(*names, ip=ip), host) is matches
