@@ -1,0 +1,166 @@
+"""What the console and the API show: per source its last backup, copies, verification and drill."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from eduops.backup.models import BackupCopy, BackupRun, Drill, Verification
+from eduops.db import session_scope
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def drill_row(d: Drill) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "source": d.source,
+        "target": d.target,
+        "snapshot_id": d.snapshot_id,
+        "status": d.status,
+        "started_at": _iso(d.started_at),
+        "rto_seconds": d.rto_seconds,
+        "rpo_seconds": d.rpo_seconds,
+        "error": d.error,
+    }
+
+
+def verification_row(v: Verification) -> dict[str, Any]:
+    return {
+        "id": v.id,
+        "target": v.target,
+        "subset": v.subset or "structure",
+        "status": v.status,
+        "started_at": _iso(v.started_at),
+        "summary": (v.output.strip().splitlines() or [""])[-1],
+    }
+
+
+def overview(engine: Engine) -> dict[str, Any]:
+    """Per source: last backup and last good one with its copies per target, last drill; per target: last check."""
+    with session_scope(engine) as session:
+        names = sorted(
+            set(session.scalars(sa.select(BackupRun.source).distinct()))
+            | set(session.scalars(sa.select(Drill.source).distinct()))
+        )
+        sources = []
+        for name in names:
+            last = session.scalars(
+                sa.select(BackupRun).where(BackupRun.source == name).order_by(BackupRun.started_at.desc()).limit(1)
+            ).first()
+            good = session.scalars(
+                sa.select(BackupRun)
+                .where(BackupRun.source == name, BackupRun.status == "ok")
+                .order_by(BackupRun.started_at.desc())
+                .limit(1)
+            ).first()
+            copies = (
+                session.scalars(
+                    sa.select(BackupCopy).where(BackupCopy.backup_id == good.id).order_by(BackupCopy.id)
+                ).all()
+                if good
+                else []
+            )
+            drill = session.scalars(
+                sa.select(Drill).where(Drill.source == name).order_by(Drill.started_at.desc()).limit(1)
+            ).first()
+            sources.append(
+                {
+                    "source": name,
+                    "kind": (last or good).kind if (last or good) else "",
+                    "last_backup": {
+                        "id": last.id,
+                        "status": last.status,
+                        "started_at": _iso(last.started_at),
+                        "error": last.error,
+                    }
+                    if last
+                    else None,
+                    "last_good": {
+                        "id": good.id,
+                        "started_at": _iso(good.started_at),
+                        "snapshot_id": good.snapshot_id,
+                        "size_bytes": good.size_bytes,
+                        "duration_s": good.duration_s,
+                    }
+                    if good
+                    else None,
+                    "copies": [
+                        {"target": c.target, "status": c.status, "snapshot_id": c.snapshot_id, "error": c.error}
+                        for c in copies
+                    ],
+                    "last_drill": drill_row(drill) if drill else None,
+                }
+            )
+        targets = sorted(set(session.scalars(sa.select(Verification.target).distinct())))
+        checks = []
+        for target in targets:
+            v = session.scalars(
+                sa.select(Verification)
+                .where(Verification.target == target)
+                .order_by(Verification.started_at.desc())
+                .limit(1)
+            ).first()
+            if v is not None:
+                checks.append(verification_row(v))
+    return {"sources": sources, "verifications": checks}
+
+
+def drill_history(engine: Engine, source: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    with session_scope(engine) as session:
+        q = sa.select(Drill).order_by(Drill.started_at.desc()).limit(limit)
+        if source:
+            q = q.where(Drill.source == source)
+        return [drill_row(d) for d in session.scalars(q)][::-1]
+
+
+def verification_history(engine: Engine, target: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    with session_scope(engine) as session:
+        q = sa.select(Verification).order_by(Verification.started_at.desc()).limit(limit)
+        if target:
+            q = q.where(Verification.target == target)
+        return [verification_row(v) for v in session.scalars(q)]
+
+
+def rpo_rto_figure(drills: list[dict[str, Any]]) -> dict[str, Any]:
+    """RPO (hours) and RTO (seconds) of every drill over time, one line per source; failed drills marked."""
+    data: list[dict[str, Any]] = []
+    for source in sorted({d["source"] for d in drills}):
+        mine = [d for d in drills if d["source"] == source]
+        x = [d["started_at"] for d in mine]
+        symbols = ["circle" if d["status"] == "ok" else "x" for d in mine]
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": f"{source} RTO (s)",
+                "x": x,
+                "y": [d["rto_seconds"] for d in mine],
+                "marker": {"symbol": symbols, "size": 9},
+            }
+        )
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": f"{source} RPO (h)",
+                "x": x,
+                "y": [round(d["rpo_seconds"] / 3600, 2) if d["rpo_seconds"] is not None else None for d in mine],
+                "yaxis": "y2",
+                "line": {"dash": "dot"},
+                "marker": {"symbol": symbols, "size": 9},
+            }
+        )
+    return {
+        "data": data,
+        "layout": {
+            "legend": {"orientation": "h"},
+            "yaxis": {"title": "RTO (s)", "rangemode": "tozero"},
+            "yaxis2": {"title": "RPO (h)", "overlaying": "y", "side": "right", "rangemode": "tozero"},
+            "margin": {"t": 20},
+        },
+    }
