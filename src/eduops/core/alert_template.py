@@ -25,6 +25,10 @@ def go_float(v: float) -> str:
         return "+Inf" if v > 0 else "-Inf"
     if v == 0:
         return "-0" if math.copysign(1, v) < 0 else "0"
+    if 1e-4 <= abs(v) < 1e6:  # the common case: Python's shortest repr is Go's %v here
+        text = repr(v)
+        if "e" not in text:
+            return text[:-2] if text.endswith(".0") else text
     d = Decimal(repr(v))
     sign, digits, exp10 = d.as_tuple()
     digs = "".join(str(x) for x in digits).rstrip("0") or "0"
@@ -82,9 +86,7 @@ def humanize_duration(v: float) -> str:
 def _apply(func: str, value: object) -> str:
     num = float(value) if isinstance(value, int | float) or _is_number(value) else None
     if func == "humanize" and num is not None:
-        return _si(
-            num, 1000, ["k", "M", "G", "T", "P", "E", "Z", "Y"], ["m", "u", "n", "p", "f", "a", "z", "y"]
-        )
+        return _si(num, 1000, ["k", "M", "G", "T", "P", "E", "Z", "Y"], ["m", "u", "n", "p", "f", "a", "z", "y"])
     if func == "humanize1024" and num is not None:
         return _si(num, 1024, ["ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"], [])
     if func == "humanizePercentage" and num is not None:
@@ -126,9 +128,7 @@ def _variable(name: str, labels: dict[str, str], value: float, external: dict[st
             return mapping.get(name[len(prefix) :], "")
     if name.startswith('"') and name.endswith('"'):
         return name[1:-1]
-    raise UsageError(
-        f"template: unknown variable {name!r}; use $labels.<name>, $value or $externalLabels.<name>"
-    )
+    raise UsageError(f"template: unknown variable {name!r}; use $labels.<name>, $value or $externalLabels.<name>")
 
 
 def expand(text: str, labels: dict[str, str], value: float, external: dict[str, str] | None = None) -> str:

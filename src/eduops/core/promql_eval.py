@@ -33,9 +33,7 @@ Points = list[tuple[float, float | None]]  # (unix seconds, value); None is a st
 
 
 class SeriesSource(Protocol):
-    def select(
-        self, matchers: tuple[Matcher, ...], start: float, end: float
-    ) -> Iterable[tuple[Labels, Points]]:
+    def select(self, matchers: tuple[Matcher, ...], start: float, end: float) -> Iterable[tuple[Labels, Points]]:
         """Series matching every matcher with their samples in ``[start, end]``, oldest first."""
         ...
 
@@ -129,16 +127,14 @@ class Evaluator:
 
     def instant(self, sel: VectorSelector) -> Vector:
         t = self.t - sel.offset
+        oldest = t - LOOKBACK_SECONDS
         out = []
-        for labels, points in self.source.select(sel.matchers, t - LOOKBACK_SECONDS, t):
-            latest = None
-            for ts, v in points:
-                if t - LOOKBACK_SECONDS < ts <= t:
-                    latest = v
-                elif ts > t:
+        for labels, points in self.source.select(sel.matchers, oldest, t):
+            for ts, v in reversed(points):  # the newest sample in (t-5m, t]
+                if ts <= t:
+                    if ts > oldest and v is not None:
+                        out.append(Sample(labels, v))
                     break
-            if latest is not None:
-                out.append(Sample(labels, latest))
         return out
 
     def matrix(self, node: MatrixSelector) -> list[tuple[Labels, list[tuple[float, float]]]]:
@@ -146,10 +142,13 @@ class Evaluator:
         start = t - node.range
         out = []
         for labels, points in self.source.select(node.selector.matchers, start, t):
-            window = [(ts, v) for ts, v in points if start < ts <= t and v is not None]
+            i = 0
+            while i < len(points) and points[i][0] <= start:  # the window is open on the left
+                i += 1
+            window = [p for p in points[i:] if p[1] is not None and p[0] <= t]
             if window:
                 out.append((labels, window))
-        return out
+        return out  # type: ignore[return-value]
 
     def binary(self, node: Binary) -> float | Vector:
         lhs, rhs = self.eval(node.lhs), self.eval(node.rhs)
