@@ -187,6 +187,17 @@ class ArrivalUser(FastHttpUser):
         gevent.spawn(self._arrive)
 
 
+class StaticFileUser(FastHttpUser):
+    """No think time, one static file (``CONFIG["path"]``): what the generator itself sustains."""
+
+    def wait_time(self) -> float:
+        return 0.0
+
+    @task
+    def fetch(self) -> None:
+        self.client.get(str(CONFIG.get("path", "/")), name="static file")
+
+
 class EduopsShape(LoadTestShape):
     """Locust's shape hook over the pure curves in ``shapes.py``."""
 
