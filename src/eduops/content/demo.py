@@ -21,6 +21,7 @@ POINTS = {
     "zhongkao-english": ["词汇", "语法", "阅读", "写作"],
     "gaokao-physics": ["运动学", "牛顿定律", "能量", "电场"],
 }
+KIND_ZH = {"video": "视频", "slides": "课件", "handout": "讲义"}
 LESSONS = ["第一章", "第二章", "第三章", "第四章"]
 PUBLISHERS = ["星火教育出版社", "蓝天题库有限公司", "学而思维工作室", "外研社数字资源部"]
 
@@ -70,7 +71,7 @@ def populate(demo: DemoContext) -> None:
                 record: dict[str, object] = {
                     "code": f"{course_code}-{li + 1}-{kind}",
                     "kind": kind,
-                    "title": f"{title} {lesson} {kind}",
+                    "title": f"{title} {lesson} {KIND_ZH[kind]}",
                     "course_code": course_code,
                     "course_title": title,
                     "subject": subject,

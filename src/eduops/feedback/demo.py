@@ -52,9 +52,9 @@ def populate(demo: DemoContext) -> None:
     demo.progress(f"{len(stored)} feedback texts", 0.3)
     # support answered most complaints; a few waited too long, the newest still wait
     for item in stored:
-        if not item["complaint"] or rng.random() < 0.15:
-            continue
         received = datetime.fromisoformat(item["received_at"])
+        if not item["complaint"] or (now - received < timedelta(hours=8) and rng.random() < 0.6):
+            continue
         late = rng.random() < 0.12
         answered = received + timedelta(minutes=rng.randint(150, 400) if late else rng.randint(5, 110))
         if answered < now:

@@ -25,11 +25,8 @@ def _trend_chart(ranked: list[dict[str, Any]]) -> str:
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    weeks = (
-        [f"W-{len(r) - 1 - i}" if i < len(r) - 1 else "this week" for r in ranked[:1] for i in range(len(r["weekly"]))]
-        if ranked
-        else []
-    )
+    n = len(ranked[0]["weekly"]) if ranked else 0
+    weeks = [f"W-{n - 1 - i}" for i in range(n - 1)] + (["this week"] if n else [])
     for r in ranked[:8]:
         fig.add_trace(go.Scatter(x=weeks, y=r["weekly"], mode="lines+markers", name=r["label"]))
     fig.update_layout(height=320, margin={"l": 40, "r": 10, "t": 10, "b": 40}, legend={"orientation": "h"})

@@ -261,7 +261,7 @@ class BrowserRun:
                 break
         shot = self.out_dir / f"{self.prefix}{journey.name}{'' if not error else '-FAILED'}.png"
         try:
-            page.screenshot(path=str(shot), full_page=True)
+            page.screenshot(path=str(shot))
         except Exception as exc:  # a page that cannot be photographed is still a result
             error = error or f"screenshot failed: {_short_error(exc)}"
             shot = Path("")
