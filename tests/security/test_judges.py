@@ -220,3 +220,15 @@ def _cert(*names: str, ip: str | None = None):
 ])
 def test_hostname_match(names, ip, host, matches) -> None:
     assert tls.hostname_matches(_cert(*names, ip=ip), host) is matches
+
+
+@pytest.mark.parametrize(("section", "key"), [({"ports": ["22", "http"]}, "security.ports"),
+                                              ({"term_starts": ["1 Sept"]}, "security.term_starts"),
+                                              ({"inactive_days": 0}, "security.inactive_days")])
+def test_bad_settings_name_their_key(sqlite_ws, section, key) -> None:
+    from eduops.errors import ConfigError
+    from eduops.security.settings import security_settings
+
+    sqlite_ws.settings.model_extra["security"] = section
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        security_settings(sqlite_ws.settings)

@@ -63,9 +63,25 @@ class SecuritySettings(BaseModel):
     @field_validator("ports")
     @classmethod
     def _ports(cls, value: list[str]) -> list[str]:
+        from eduops.errors import UsageError
         from eduops.security.ports import parse_port_spec
 
-        parse_port_spec(value)
+        try:
+            parse_port_spec(value)
+        except UsageError as exc:
+            raise ValueError(exc.message) from None
+        return value
+
+    @field_validator("term_starts")
+    @classmethod
+    def _dates(cls, value: list[str]) -> list[str]:
+        from datetime import date
+
+        for item in value:
+            try:
+                date.fromisoformat(item)
+            except ValueError:
+                raise ValueError(f"{item!r} is not a date like 2026-09-01") from None
         return value
 
     def all_sites(self) -> list[SiteSettings]:
