@@ -212,14 +212,51 @@ def apply_retention(engine: Engine, now: datetime, raw_days: float = 7.0, rollup
         return raw.rowcount or 0, rolled.rowcount or 0
 
 
+def series_ids_bulk(session: Any, items: list[tuple[str, dict[str, str], str]]) -> dict[str, int]:
+    """Ids for (name, labels, unit) series; the missing ones are created in one INSERT."""
+    from eduops.core.metrics import series_ids, series_key
+
+    wanted = {series_key(n, lb): (n, lb, u) for n, lb, u in items}
+    found: dict[str, int] = {}
+    keys = list(wanted)
+    for i in range(0, len(keys), 500):
+        found.update(
+            session.execute(sa.select(MetricSeries.key, MetricSeries.id).where(MetricSeries.key.in_(keys[i : i + 500])))
+            .tuples()
+            .all()
+        )
+    missing = [k for k in keys if k not in found]
+    if missing:
+        try:
+            with session.begin_nested():
+                session.execute(
+                    sa.insert(MetricSeries),
+                    [
+                        {"name": wanted[k][0], "labels": dict(wanted[k][1]), "key": k, "unit": wanted[k][2]}
+                        for k in missing
+                    ],
+                )
+        except sa.exc.IntegrityError:  # another process created some of them meanwhile
+            return series_ids(session, list(wanted.values()))
+        for i in range(0, len(missing), 500):
+            found.update(
+                session.execute(
+                    sa.select(MetricSeries.key, MetricSeries.id).where(MetricSeries.key.in_(missing[i : i + 500]))
+                )
+                .tuples()
+                .all()
+            )
+    return found
+
+
 def ingest(engine: Engine, samples: list[tuple[str, dict[str, str], float, datetime]], unit: str = "") -> int:
     """Store (name, labels, value, ts) samples in one transaction; returns how many were stored."""
-    from eduops.core.metrics import series_ids, series_key
+    from eduops.core.metrics import series_key
 
     if not samples:
         return 0
     with session_scope(engine) as session:
-        ids = series_ids(session, [(n, lb, unit) for n, lb, _, _ in samples])
+        ids = series_ids_bulk(session, [(n, lb, unit) for n, lb, _, _ in samples])
         rows = [{"series_id": ids[series_key(n, lb)], "ts": ts, "value": v} for n, lb, v, ts in samples]
         for i in range(0, len(rows), 5000):
             session.execute(sa.insert(MetricSample), rows[i : i + 5000])
