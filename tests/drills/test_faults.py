@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,14 +27,17 @@ def _wait_for(condition, seconds: float = 10) -> None:  # type: ignore[no-untype
 
 
 def test_kill_a_process_and_bring_it_back(tmp_path: Path) -> None:
-    marker = tmp_path / "restarted"
-    victim = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "eduops-drill-victim"])
-    _wait_for(lambda: b"eduops-drill-victim" in Path(f"/proc/{victim.pid}/cmdline").read_bytes())
-    live = faults.Live(tmp_path / "state.json", tmp_path)
-    handle = faults.inject(live, "process.kill", {"match": "eduops-drill-victim",
-                                                  "restart": ["touch", str(marker)]})
-    assert handle["pids"] == [victim.pid]
-    assert victim.wait(timeout=5) == -9
+    marker, name = tmp_path / "restarted", f"eduops-drill-victim-{uuid.uuid4().hex}"
+    victim = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", name])
+    try:
+        _wait_for(lambda: name.encode() in Path(f"/proc/{victim.pid}/cmdline").read_bytes())
+        live = faults.Live(tmp_path / "state.json", tmp_path)
+        handle = faults.inject(live, "process.kill", {"match": name, "restart": ["touch", str(marker)]})
+        assert handle["pids"] == [victim.pid]
+        assert victim.wait(timeout=5) == -9
+    finally:
+        victim.kill()
+        victim.wait()
     faults.revert(live, "process.kill", handle)
     _wait_for(marker.exists)
     assert faults._read(tmp_path / "state.json") == []
