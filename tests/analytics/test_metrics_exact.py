@@ -134,7 +134,7 @@ def test_video_engagement(store: DuckDBStore) -> None:
 
 def test_voided_statements_leave_the_metrics(store: DuckDBStore) -> None:
     load(store, datasets.outcomes())
-    [passed_id] = [r[0] for r in store.query("SELECT id FROM statements WHERE actor_id = 'P0'")]
+    [passed_id] = [str(r[0]) for r in store.query("SELECT id FROM statements WHERE actor_id = 'P0'")]
     lrs.store_statements(store, [{"actor": {"mbox": "mailto:admin@x.example"},
                                   "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
                                   "object": {"objectType": "StatementRef", "id": passed_id}}], AUTHORITY)

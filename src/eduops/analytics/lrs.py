@@ -87,7 +87,7 @@ def _check_void_targets(store: Store, rows: list[dict[str, Any]]) -> None:
         return
     d = store.dialect
     voiding_in_batch = {r["id"] for r in rows if r["voids"]}
-    known = store.query(f"SELECT id FROM statements WHERE voids IS NOT NULL AND id IN {d.in_list(list(targets))}")
+    known = store.query(f"SELECT CAST(id AS VARCHAR) FROM statements WHERE voids IS NOT NULL AND id IN {d.in_list(list(targets))}")
     for target in voiding_in_batch.intersection(targets) | {row[0] for row in known}:
         raise UsageError(f"object.id: statement {target} is itself a voiding statement and cannot be voided")
 
@@ -96,7 +96,7 @@ def _drop_known(store: Store, prepared: list[dict[str, Any]], rows: list[dict[st
     """Ids stored already: the same statement again is fine, a different one is a 409."""
     d = store.dialect
     ids = [p["id"] for p in prepared]
-    stored = store.query(f"SELECT id, raw FROM statements WHERE id IN {d.in_list(ids)}")
+    stored = store.query(f"SELECT CAST(id AS VARCHAR), raw FROM statements WHERE id IN {d.in_list(ids)}")
     existing = {i: json.loads(raw) for i, raw in stored}
     for statement in prepared:
         old = existing.get(statement["id"])

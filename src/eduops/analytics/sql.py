@@ -27,7 +27,7 @@ def live(alias: str) -> str:
 # name, DuckDB type, ClickHouse type
 COLUMNS: list[tuple[str, str, str]] = [
     ("seq", "BIGINT", "Int64"),
-    ("id", "VARCHAR", "String"),
+    ("id", "UUID", "UUID"),
     ("actor_id", "VARCHAR", "String"),
     ("actor_ifi", "VARCHAR", "String"),
     ("verb_id", "VARCHAR", "String"),
@@ -47,7 +47,7 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("video_length_s", "DOUBLE", "Nullable(Float64)"),
     ("video_segments", "VARCHAR", "Nullable(String)"),
     ("video_progress", "DOUBLE", "Nullable(Float64)"),
-    ("voids", "VARCHAR", "Nullable(String)"),
+    ("voids", "UUID", "Nullable(UUID)"),
     ("voided", "BOOLEAN", "Bool"),
     ("agents", "VARCHAR", "String"),
     ("related_agents", "VARCHAR", "String"),
@@ -119,7 +119,7 @@ def ddl(dialect: Dialect) -> list[str]:
         cols = ",\n  ".join(f"`{n}` {ch}" for n, _duck, ch in COLUMNS)
         return [f"CREATE TABLE IF NOT EXISTS statements (\n  {cols}\n) "
                 "ENGINE = MergeTree ORDER BY (actor_id, timestamp)",
-                "CREATE TABLE IF NOT EXISTS voidings (target_id String, voiding_id String) "
+                "CREATE TABLE IF NOT EXISTS voidings (target_id UUID, voiding_id UUID) "
                 "ENGINE = MergeTree ORDER BY target_id"]
     cols = ",\n  ".join(
         f'"{n}" {duck}' + (" PRIMARY KEY" if n == "id" else " DEFAULT nextval('statement_seq')" if n == "seq"
@@ -128,7 +128,7 @@ def ddl(dialect: Dialect) -> list[str]:
     )
     return ["CREATE SEQUENCE IF NOT EXISTS statement_seq",
             f"CREATE TABLE IF NOT EXISTS statements (\n  {cols}\n)",
-            "CREATE TABLE IF NOT EXISTS voidings (target_id VARCHAR PRIMARY KEY, voiding_id VARCHAR NOT NULL)"]
+            "CREATE TABLE IF NOT EXISTS voidings (target_id UUID PRIMARY KEY, voiding_id UUID NOT NULL)"]
 
 
 @dataclass(frozen=True)
@@ -169,9 +169,12 @@ WITH daily AS (
   SELECT DISTINCT actor_id, CAST(timestamp AS DATE) AS day FROM statements
   WHERE {LIVE}{f.sql(d)} AND timestamp >= {lo} AND timestamp < {hi}
 ),
+earlier AS (
+  SELECT DISTINCT actor_id FROM statements WHERE {LIVE}{f.sql(d)} AND timestamp < {lo}
+),
 firsts AS (
-  SELECT actor_id, min(CAST(timestamp AS DATE)) AS first_day FROM statements
-  WHERE {LIVE}{f.sql(d)} AND timestamp < {hi} GROUP BY actor_id
+  SELECT actor_id, min(day) AS first_day FROM daily
+  WHERE actor_id NOT IN (SELECT actor_id FROM earlier) GROUP BY actor_id
 ),
 spans AS (
   SELECT actor_id, day,
@@ -243,13 +246,16 @@ def retention(d: Dialect, unit: str, start_verbs: Sequence[str], return_verbs: S
               first: datetime, end: datetime, f: Filters) -> str:
     """Cohorts by the period of each learner's first start event; returns by period after it.
 
+    A return is any return event in a later period than the cohort's (so always after the start);
+    learners' active periods are found first and joined to the cohorts, not every statement.
+
     Rows: ('size', cohort, 0, learners), ('on', cohort, n, learners returning in period n) and
     ('last', cohort, n, learners whose last return is in period n) — the "on or after" counts are
     the running totals of 'last' from the far end.
     """
     start_cond = f" AND verb_id IN {d.in_list(start_verbs)}" if start_verbs else ""
-    return_cond = f" AND s.verb_id IN {d.in_list(return_verbs)}" if return_verbs else ""
-    period = _period(unit, "c.cohort", f"date_trunc('{unit}', s.timestamp)")
+    return_cond = f" AND verb_id IN {d.in_list(return_verbs)}" if return_verbs else ""
+    period = _period(unit, "c.cohort", "a.bucket")
     return f"""
 WITH starts AS (
   SELECT actor_id, min(timestamp) AS first_ts FROM statements WHERE {LIVE}{start_cond}{f.sql(d)} GROUP BY actor_id
@@ -258,11 +264,14 @@ cohorts AS (
   SELECT actor_id, first_ts, date_trunc('{unit}', first_ts) AS cohort FROM starts
   WHERE first_ts >= {d.lit(first)} AND first_ts < {d.lit(end)}
 ),
+active AS (
+  SELECT DISTINCT actor_id, date_trunc('{unit}', timestamp) AS bucket FROM statements s
+  WHERE {LIVE}{return_cond}{f.sql(d)} AND timestamp < {d.lit(end)}
+),
 returns AS (
-  SELECT DISTINCT c.actor_id, c.cohort, {period} AS period
-  FROM cohorts c JOIN statements s ON s.actor_id = c.actor_id
-  WHERE {live('s')}{return_cond}{f.sql(d, 's')}
-    AND s.timestamp > c.first_ts AND s.timestamp < {d.lit(end)}
+  SELECT c.actor_id, c.cohort, {period} AS period
+  FROM cohorts c JOIN active a ON a.actor_id = c.actor_id
+  WHERE a.bucket > c.cohort
 )
 SELECT 'size' AS kind, cohort, 0 AS period, count(*) AS learners FROM cohorts GROUP BY cohort
 UNION ALL

@@ -121,16 +121,16 @@ class DuckDBStore:
                 if rows:
                     # a statement arriving after the statement that voids it is voided on arrival
                     pending = {t for (t,) in self._con.execute(
-                        "SELECT target_id FROM voidings WHERE target_id IN (SELECT unnest(?::VARCHAR[]))",
+                        "SELECT CAST(target_id AS VARCHAR) FROM voidings WHERE target_id IN (SELECT unnest(?::UUID[]))",
                         [[r["id"] for r in rows]]).fetchall()} if self._has_voidings() else set()
                     self._insert_rows([{**r, "voided": True} if r["id"] in pending else r for r in rows])
                 if voidings:
                     self._voidings_seen = True
                     targets = [t for t, _v in voidings]
                     self._con.execute(
-                        "INSERT INTO voidings SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]) ON CONFLICT DO NOTHING",
+                        "INSERT INTO voidings SELECT unnest(?::UUID[]), unnest(?::UUID[]) ON CONFLICT DO NOTHING",
                         [targets, [v for _t, v in voidings]])
-                    self._con.execute("UPDATE statements SET voided = true WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+                    self._con.execute("UPDATE statements SET voided = true WHERE id IN (SELECT unnest(?::UUID[]))",
                                       [targets])
                 self._con.execute("COMMIT")
             except duckdb.ConstraintException as exc:
@@ -154,7 +154,7 @@ class DuckDBStore:
 
     def mark_voided(self, ids: Sequence[str]) -> None:
         with self._write_lock:
-            self._con.execute("UPDATE statements SET voided = true WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+            self._con.execute("UPDATE statements SET voided = true WHERE id IN (SELECT unnest(?::UUID[]))",
                               [list(ids)])
 
     def bulk_load(self, rows: Sequence[dict[str, Any]]) -> None:
