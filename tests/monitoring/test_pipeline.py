@@ -180,3 +180,14 @@ def test_query_range_rollups_and_retention(ws) -> None:
         ws.engine, "cpu_used_pct", now - timedelta(hours=20), now - timedelta(hours=19), 300, raw_days=0.5, now=now
     )
     assert old and all(0 <= p[1] <= 9 for p in old[0]["points"])
+
+
+def test_a_broken_rule_file_is_skipped_not_fatal(sqlite_ws, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from eduops.core.alert_pipeline import RULE_FILE_ERRORS, active_groups
+
+    bad = tmp_path / "bad.yml"
+    bad.write_text("groups: [{name: x, rules: [{alert: A, expr: 'topk(1, up)'}]}]")
+    ms = MonitoringSettings.model_validate({"rule_files": [str(bad)]})
+    groups = active_groups(sqlite_ws.settings, ms)
+    assert any(r.name == "HostHighCPU" for g in groups for r in g.rules)
+    assert "topk() is not supported" in RULE_FILE_ERRORS[str(bad)]

@@ -37,8 +37,21 @@ def rule_files(settings: Any, ms: MonitoringSettings) -> list[Path]:
     return files
 
 
+RULE_FILE_ERRORS: dict[str, str] = {}  # file → why it was skipped, shown on the rules page
+
+
 def active_groups(settings: Any, ms: MonitoringSettings) -> list[RuleGroup]:
-    groups = load_rule_files(rule_files(settings, ms))
+    """Every rule file's groups; a broken file is skipped (and reported), never the end of alerting."""
+    from eduops.errors import UsageError
+
+    groups: list[RuleGroup] = []
+    for path in rule_files(settings, ms):
+        try:
+            groups.extend(load_rule_files([path]))
+            RULE_FILE_ERRORS.pop(str(path), None)
+        except UsageError as exc:
+            RULE_FILE_ERRORS[str(path)] = exc.message
+            log.error("rule file skipped: %s", exc.message)
     for g in groups:
         g.rules = [r for r in g.rules if not (isinstance(r, AlertingRule) and r.name in ms.disabled_rules)]
     return groups

@@ -223,7 +223,11 @@ def rules_page(request: Request, _: Principal = Depends(require("read"))) -> HTM
     from eduops.monitoring.alerting import rules_overview
     from eduops.web.pages import render
 
-    return render(request, "monitoring/rules.html", {"rules": rules_overview(_ws(request))})
+    from eduops.core.alert_pipeline import RULE_FILE_ERRORS
+
+    return render(
+        request, "monitoring/rules.html", {"rules": rules_overview(_ws(request)), "errors": dict(RULE_FILE_ERRORS)}
+    )
 
 
 @pages.get("/monitoring", response_class=HTMLResponse)
