@@ -118,3 +118,43 @@ def test_audit_contract_expiring_licence_and_superseded_syllabus_with_owners(ws)
 def test_bad_imports_are_rejected_whole(name: str, data: bytes, error: type[Exception]) -> None:
     with pytest.raises(error):
         read_file(name, data)
+
+
+def test_question_bank_rates_come_from_xapi_answered_statements(sqlite_ws) -> None:
+    lrs = pytest.importorskip("eduops.analytics.lrs")
+    store_mod = pytest.importorskip("eduops.analytics.store")
+    from eduops.content.xapi import refresh_from_xapi
+
+    activity = "https://school.example/qbank/gk-math/q1"
+    import_assets(
+        sqlite_ws.engine,
+        read_json(
+            json.dumps(
+                [
+                    {
+                        "code": "Q1",
+                        "kind": "question",
+                        "title": "第1题",
+                        "syllabus_code": "gk",
+                        "syllabus_point": "P1",
+                        "xapi_object_id": activity,
+                    }
+                ]
+            ).encode()
+        ),
+    )
+    statements = [
+        {
+            "actor": {"mbox": f"mailto:s{i}@school.example", "objectType": "Agent"},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
+            "object": {"id": activity, "objectType": "Activity"},
+            "result": {"success": i % 4 == 0},
+            "timestamp": "2026-11-20T10:00:00Z",
+        }
+        for i in range(40)
+    ]
+    store = store_mod.open_store(sqlite_ws.settings)
+    lrs.store_statements(store, statements, {"mbox": "mailto:lrs@school.example", "objectType": "Agent"})
+    assert refresh_from_xapi(sqlite_ws.engine, sqlite_ws.settings) == 1
+    [item] = list_assets(sqlite_ws.engine, kind="question")
+    assert (item["attempts"], item["correct_rate"]) == (40, 0.25)

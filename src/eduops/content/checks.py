@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from eduops.content.service import audit
+from eduops.content.xapi import refresh_from_xapi
 from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, check, status_from_findings
 
 MAX_FINDINGS = 200
@@ -26,6 +27,8 @@ REMEDY = {
 def content_audit(ctx: CheckContext) -> CheckResult:
     """Assets on a superseded syllabus, licence problems and question-bank gaps, each with its owner."""
     today = ctx.now.astimezone(ctx.settings.tz).date()
+    ctx.progress("question-bank usage from learner events", 0.1)
+    from_xapi = refresh_from_xapi(ctx.engine, ctx.settings)
     report = audit(ctx.engine, ctx.settings, today)
     findings: list[Finding] = []
     for row in report["licences"] + report["freshness"]:
@@ -82,6 +85,7 @@ def content_audit(ctx: CheckContext) -> CheckResult:
         measurements,
         shown,
         evidence={
+            "items_rated_from_xapi": from_xapi,
             "licences": report["licences"][:500],
             "freshness": [r for r in report["freshness"] if r["severity"] != "info"][:500],
             "question_bank": report["question_bank"],

@@ -51,6 +51,7 @@ class AssetIn(BaseModel):
     times_used: int = Field(0, ge=0)
     attempts: int = Field(0, ge=0)
     correct_rate: float | None = Field(None, ge=0, le=1)
+    xapi_object_id: str = Field("", max_length=500)
 
     @field_validator("kind")
     @classmethod

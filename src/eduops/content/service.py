@@ -90,7 +90,11 @@ def import_assets(engine: Engine, records: list[AssetIn]) -> dict[str, int]:
                 created += 1
             else:
                 updated += 1
-            values = r.model_dump(exclude={"code", "course_code", "course_title", "subject", "lesson"})
+            values = r.model_dump(
+                exclude={"code", "course_code", "course_title", "subject", "lesson", "xapi_object_id"}
+            )
+            if r.xapi_object_id:
+                asset.extra = {**(asset.extra or {}), "xapi_object_id": r.xapi_object_id}
             for key, value in values.items():
                 setattr(asset, key, value)
             asset.course_id = course.id if course else None
