@@ -37,8 +37,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_init_writes_config_key_and_admin(home: Path) -> None:
     assert (home / "eduops.toml").read_text().startswith("# eduops configuration")
-    mode = stat.S_IMODE((home / "secret.key").stat().st_mode)
-    assert mode == 0o600
+    assert stat.S_IMODE((home / "secret.key").stat().st_mode) == 0o600
+    assert stat.S_IMODE((home / "eduops.toml").stat().st_mode) == 0o600
     again = eduops(home, "init", str(home), check_rc=None)
     assert again.returncode == 1 and "exists already" in again.stderr
 

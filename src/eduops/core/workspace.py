@@ -106,6 +106,7 @@ def init_workspace(directory: Path, *, timezone: str = "Asia/Shanghai", admin: s
     if config.exists() and not force:
         raise Conflict(f"{config} exists already; pass --force to overwrite the configuration")
     config.write_text(STARTER_CONFIG.format(timezone=timezone))
+    config.chmod(0o600)  # it may hold (encrypted) secrets and the database URL
     settings = load_settings(config)
     if not settings.key_file.exists():
         write_keyring(settings.key_file, Keyring.new())
