@@ -72,7 +72,10 @@ def validate_turn(item: dict[str, Any]) -> Turn:
         parse_time(item.get("ts"), "ts"),
         item["provider"],
         item["model"],
-        *stages,
+        stages[0],
+        stages[1],
+        stages[2],
+        stages[3],
         bool(item.get("interrupted", False)),
         outcome,
     )

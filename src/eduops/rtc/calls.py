@@ -154,7 +154,8 @@ def search_calls(
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Calls by participant, channel or time range, newest first, with their quality summary."""
-    where, params = ["1 = 1"], []
+    where: list[str] = ["1 = 1"]
+    params: list[Any] = []
     if user_id:
         where.append("c.call_id IN (SELECT call_id FROM sessions WHERE user_id = ?)")
         params.append(user_id)

@@ -146,8 +146,8 @@ def _probe_measurements(result: dict[str, object]) -> list[Measurement]:
         "mos": "MOS",
     }
     return [
-        Measurement(f"rtc_probe_{k}", float(result[k]), u)
-        for k, u in units.items()  # type: ignore[arg-type]
+        Measurement(f"rtc_probe_{k}", float(result[k]), u)  # type: ignore[arg-type]
+        for k, u in units.items()
         if result.get(k) is not None
     ]
 
@@ -208,7 +208,7 @@ def rehearsal(ctx: CheckContext) -> CheckResult:
             except httpx.HTTPError as exc:
                 reached.append({"url": url, "error": str(exc)})
                 findings.append(Finding("crit", f"{url} unreachable", str(exc), "Fix it before the class starts."))
-    ok_urls = sum(1 for r in reached if r.get("status") and int(r["status"]) < 400)  # type: ignore[call-overload]
+    ok_urls = sum(1 for r in reached if isinstance(r.get("status"), int) and int(str(r["status"])) < 400)
     summary = (
         f"probe {'ok' if probe_result['connected'] else 'failed'} (MOS {probe_result['mos']}), "
         f"{ok_urls}/{len(urls)} endpoints reachable"

@@ -1,10 +1,11 @@
 """The synthetic probe: a real WebRTC call (aiortc) between two local peers through an impairing relay.
 
 Both peers send a tone and a moving test picture. Measured: time to connect (offer → DTLS connected),
-first audio and video frame, RTT and jitter from each sender's remote-inbound-rtp (aiortc reports
-jitter in RTP timestamp units: divided by the clock rate here), loss from the audio streams'
-remote-inbound-rtp (video loss is hidden by NACK/RTX retransmissions), video freezes by the W3C rule
-on frame arrival times, and MOS.
+first audio and video frame, RTT and jitter from each sender's view of the receiver reports (its
+remote-inbound-rtp; aiortc reports jitter in RTP timestamp units: divided by the clock rate here), loss
+from the audio streams' remote-inbound-rtp (video loss is hidden by NACK/RTX retransmissions; the
+receiver's inbound-rtp is not used because RTX can overwrite it), video freezes by the W3C rule on frame
+arrival times, and MOS.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from aiortc import (
     RTCConfiguration,
     RTCPeerConnection,
     RTCSessionDescription,
-    VideoStreamTrack,
 )
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
@@ -67,22 +67,32 @@ class ToneTrack(MediaStreamTrack):
         return frame
 
 
-class PatternTrack(VideoStreamTrack):
-    """A 320×240 picture with a moving bar, 30 frames a second."""
+class PatternTrack(MediaStreamTrack):
+    """A small picture (160×120) with a moving bar at 15 frames a second: cheap to encode, so the codec
+    does not stall the event loop that also times RTCP."""
+
+    kind = "video"
+    FPS = 15
 
     def __init__(self) -> None:
         super().__init__()
+        self._start: float | None = None
         self._n = 0
 
     async def recv(self) -> VideoFrame:
-        pts, time_base = await self.next_timestamp()
-        width, height = 320, 240
+        if self._start is None:
+            self._start = time.time()
+        else:
+            wait = self._start + self._n / self.FPS - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        width, height = 160, 120
         yuv = np.full((height * 3 // 2, width), 128, dtype=np.uint8)
-        x = (self._n * 8) % width
-        yuv[:height, x : x + 16] = 235
-        self._n += 1
+        x = (self._n * 4) % width
+        yuv[:height, x : x + 8] = 235
         frame = VideoFrame.from_ndarray(yuv, format="yuv420p")
-        frame.pts, frame.time_base = pts, time_base
+        frame.pts, frame.time_base = self._n * 90000 // self.FPS, fractions.Fraction(1, 90000)
+        self._n += 1
         return frame
 
 
@@ -96,7 +106,8 @@ class ProbeResult:
     connect_ms: float | None = None
     first_audio_ms: float | None = None
     first_video_ms: float | None = None
-    rtt_ms: float | None = None
+    rtt_ms: float | None = None  # median over the receiver reports of the call
+    rtt_ewma_ms: float | None = None  # aiortc's remote-inbound-rtp roundTripTime (a moving average) at the end
     jitter_ms: float | None = None
     loss_pct: float | None = None
     video_freeze_count: int = 0
@@ -151,6 +162,23 @@ class _Receiver:
             return
 
 
+def _record_report_rtts(pc: RTCPeerConnection, into: list[float]) -> None:
+    """Collect the RTT of every receiver report as it arrives, the same arithmetic aiortc uses for
+    remote-inbound-rtp's roundTripTime (now − time of the SR it answers − DLSR) but without its slow moving
+    average, whose first, start-up-inflated sample otherwise weighs on a short probe for many seconds."""
+    for sender in pc.getSenders():
+        original = sender._handle_rtcp_packet
+
+        async def handle(packet: Any, sender: Any = sender, original: Any = original) -> None:
+            lsr, lsr_time = getattr(sender, "_RTCRtpSender__lsr", None), getattr(sender, "_RTCRtpSender__lsr_time", 0)
+            for report in getattr(packet, "reports", []):
+                if report.ssrc == sender._ssrc and lsr is not None and report.lsr == lsr and report.dlsr:
+                    into.append((time.time() - lsr_time - report.dlsr / 65536) * 1000)
+            await original(packet)
+
+        sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
+
+
 def _remote_inbound(stats: Any) -> list[Any]:
     return [s for s in stats.values() if s.type == "remote-inbound-rtp"]
 
@@ -201,9 +229,11 @@ async def probe(
             connected.set()
 
     try:
+        report_rtts: list[float] = []
         for pc in (pc_a, pc_b):
             pc.addTrack(ToneTrack())
             pc.addTrack(PatternTrack())
+            _record_report_rtts(pc, report_rtts)
         await pc_a.setLocalDescription(await pc_a.createOffer())
         host = _CANDIDATE.match(
             next(
@@ -234,7 +264,9 @@ async def probe(
                 await _collect(pc, rtts, jitters)
         result.loss_pct = await _audio_loss([pc_a, pc_b])
         if rtts:
-            result.rtt_ms = round(statistics.median(rtts[len(rtts) // 3 :]), 1)  # past the EWMA warm-up
+            result.rtt_ewma_ms = round(rtts[-1], 1)
+        if report_rtts or rtts:
+            result.rtt_ms = round(statistics.median(report_rtts or rtts), 1)
         if jitters:
             result.jitter_ms = round(statistics.median(jitters), 2)
         firsts = [r.first_ms for r in (receiver_a, receiver_b)]

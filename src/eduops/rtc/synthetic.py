@@ -195,7 +195,7 @@ def generate(
             "sdk_version": np.full(n_sess, "4.3.1"),
             "platform": np.where(np.isin(os_name, ["Windows", "macOS"]), "web", "native"),
             "join_ok": join_ok,
-            "join_error": np.where(join_ok, None, rng.choice(["ICE_TIMEOUT", "TOKEN_EXPIRED"], n_sess)),
+            "join_error": pa.array(rng.choice(["ICE_TIMEOUT", "TOKEN_EXPIRED"], n_sess), mask=join_ok),
             "join_ms": np.round(join_ms, 1),
             "first_audio_ms": np.round(join_ms + rng.normal(250, 60, n_sess), 1),
             "first_video_ms": np.round(join_ms + rng.normal(420, 90, n_sess), 1),
