@@ -84,7 +84,7 @@ def humanize_duration(v: float) -> str:
 
 
 def _apply(func: str, value: object) -> str:
-    num = float(value) if isinstance(value, int | float) or _is_number(value) else None
+    num = float(str(value)) if isinstance(value, int | float) or _is_number(value) else None
     if func == "humanize" and num is not None:
         return _si(num, 1000, ["k", "M", "G", "T", "P", "E", "Z", "Y"], ["m", "u", "n", "p", "f", "a", "z", "y"])
     if func == "humanize1024" and num is not None:

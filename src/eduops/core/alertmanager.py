@@ -102,7 +102,7 @@ def build_route(cfg: object, parent: RouteNode | None = None, rid: str = "root")
         id=rid,
         receiver=get("receiver") or (parent.receiver if parent else "default"),
         matchers=parse_matchers(get("matchers") or []),
-        group_by=get("group_by") if get("group_by") is not None else (parent.group_by if parent else []),
+        group_by=list(get("group_by") or []) if get("group_by") is not None else (parent.group_by if parent else []),
         group_wait=_pick(get("group_wait"), parent.group_wait if parent else DEFAULT_GROUP_WAIT),
         group_interval=_pick(get("group_interval"), parent.group_interval if parent else DEFAULT_GROUP_INTERVAL),
         repeat_interval=_pick(get("repeat_interval"), parent.repeat_interval if parent else DEFAULT_REPEAT),

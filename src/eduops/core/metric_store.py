@@ -209,7 +209,7 @@ def apply_retention(engine: Engine, now: datetime, raw_days: float = 7.0, rollup
     with session_scope(engine) as session:
         raw = session.execute(sa.delete(MetricSample).where(MetricSample.ts < now - timedelta(days=raw_days)))
         rolled = session.execute(sa.delete(MetricRollup).where(MetricRollup.ts < now - timedelta(days=rollup_days)))
-        return raw.rowcount or 0, rolled.rowcount or 0
+        return getattr(raw, "rowcount", 0) or 0, getattr(rolled, "rowcount", 0) or 0
 
 
 def series_ids_bulk(session: Any, items: list[tuple[str, dict[str, str], str]]) -> dict[str, int]:

@@ -115,7 +115,7 @@ class SignedFeishu(_Signed, NotifyFeishu):  # type: ignore[misc]
         return self._post(self._payload(body, title, body_format))
 
     @staticmethod
-    def parse_url(url: str) -> Any:
+    def parse_url(url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         results = NotifyFeishu.parse_url(url)
         if results and results.get("user"):
             results["secret"] = NotifyFeishu.unquote(results["user"])
@@ -132,7 +132,7 @@ class SignedLark(_Signed, NotifyLark):  # type: ignore[misc]
         return self._post(self._payload(body, title, body_format))
 
     @staticmethod
-    def parse_url(url: str) -> Any:
+    def parse_url(url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         results = NotifyLark.parse_url(url)
         if results and results.get("user"):
             results["secret"] = NotifyLark.unquote(results["user"])

@@ -245,9 +245,7 @@ class Parser:
         self.expect(")")
         want, _ = FUNCTIONS[name_tok.text]
         if len(args) != len(want):
-            raise self.error(
-                f"{name_tok.text}() takes {len(want)} argument(s), got {len(args)}", name_tok.pos
-            )
+            raise self.error(f"{name_tok.text}() takes {len(want)} argument(s), got {len(args)}", name_tok.pos)
         for arg, t in zip(args, want, strict=True):
             got = value_type(arg)
             if got != t:
@@ -257,9 +255,7 @@ class Parser:
                     "scalar": "scalar",
                     "string": "string",
                 }
-                raise self.error(
-                    f"{name_tok.text}() expects a {names[t]} argument, got {names[got]}", arg.pos
-                )
+                raise self.error(f"{name_tok.text}() expects a {names[t]} argument, got {names[got]}", arg.pos)
         return Call(name_tok.pos, name_tok.text, tuple(args))
 
     def parse_label_list(self) -> tuple[str, ...]:
@@ -322,9 +318,7 @@ class Parser:
         label = unquote(self.expr, label_tok) if label_tok.kind == "string" else label_tok.text
         op_tok = self.advance()
         if op_tok.text not in ("=", "!=", "=~", "!~"):
-            raise self.error(
-                f"expected a matcher operator (=, !=, =~, !~), found {op_tok.text!r}", op_tok.pos
-            )
+            raise self.error(f"expected a matcher operator (=, !=, =~, !~), found {op_tok.text!r}", op_tok.pos)
         if self.tok.kind != "string":
             raise self.error(f"expected a quoted label value, found {self.tok.text!r}")
         value_tok = self.advance()

@@ -61,9 +61,7 @@ class AlertingRule:
         seen: set[Labels] = set()
         for sample in vector:
             base = {k: v for k, v in sample.labels if k != "__name__"}
-            extra = {
-                k: alert_template.expand(v, base, sample.value, external) for k, v in self.labels.items()
-            }
+            extra = {k: alert_template.expand(v, base, sample.value, external) for k, v in self.labels.items()}
             full = {**base, **extra, "alertname": self.name}
             key: Labels = tuple(sorted(full.items()))
             if key in seen:

@@ -74,9 +74,7 @@ def _alert_text(labels: dict[str, str], annotations: dict[str, str]) -> str:
     return f"labels {_labels_text(labels)} annotations {_labels_text(annotations)}"
 
 
-def evaluate_group_rules(
-    groups: list[RuleGroup], source: MemorySource, ts: float, external: dict[str, str]
-) -> None:
+def evaluate_group_rules(groups: list[RuleGroup], source: MemorySource, ts: float, external: dict[str, str]) -> None:
     for group in groups:
         for rule in group.rules:
             value = evaluate(rule.query, source, ts)
@@ -159,8 +157,7 @@ def check_expr(case: dict[str, Any], source: MemorySource, outcome: TestOutcome)
         for e in case.get("exp_samples") or []
     }
     same = got.keys() == exp.keys() and all(
-        math.isclose(got[k], exp[k], rel_tol=1e-9, abs_tol=1e-12)
-        or (math.isnan(got[k]) and math.isnan(exp[k]))
+        math.isclose(got[k], exp[k], rel_tol=1e-9, abs_tol=1e-12) or (math.isnan(got[k]) and math.isnan(exp[k]))
         for k in got
     )
     if not same:
@@ -190,6 +187,4 @@ def run_test_file(path: Path) -> list[TestOutcome]:
         ranked = {n: i for i, n in enumerate(order)}
         groups.sort(key=lambda g: ranked.get(g.name, len(ranked)))
     eval_interval = parse_duration(str(data.get("evaluation_interval") or "1m"))
-    return [
-        run_test_group(t, groups, eval_interval, str(path), i) for i, t in enumerate(data.get("tests") or [])
-    ]
+    return [run_test_group(t, groups, eval_interval, str(path), i) for i, t in enumerate(data.get("tests") or [])]

@@ -220,10 +220,9 @@ def silence_expire_form(silence_id: int, request: Request, _: Principal = Depend
 
 @pages.get("/rules", response_class=HTMLResponse)
 def rules_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+    from eduops.core.alert_pipeline import RULE_FILE_ERRORS
     from eduops.monitoring.alerting import rules_overview
     from eduops.web.pages import render
-
-    from eduops.core.alert_pipeline import RULE_FILE_ERRORS
 
     return render(
         request, "monitoring/rules.html", {"rules": rules_overview(_ws(request)), "errors": dict(RULE_FILE_ERRORS)}

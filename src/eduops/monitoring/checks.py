@@ -7,7 +7,15 @@ from collections import Counter
 
 import psutil
 
-from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, check, status_from_findings
+from eduops.core.checks import (
+    CheckContext,
+    CheckResult,
+    Finding,
+    Measurement,
+    Severity,
+    check,
+    status_from_findings,
+)
 from eduops.monitoring.host import HostThresholds, collect_host, judge_host
 from eduops.monitoring.logscan import OffsetStore, compile_patterns, expand, scan_file
 from eduops.monitoring.tlscert import cert_severity, fetch_certificate
@@ -140,7 +148,7 @@ def logs_errors(ctx: CheckContext) -> CheckResult:
             )
         )
     if total >= ins.log_warn_lines:
-        severity = "crit" if total >= ins.log_crit_lines else "warn"
+        severity: Severity = "crit" if total >= ins.log_crit_lines else "warn"
         worst_msg, worst_n = top.most_common(1)[0]
         findings.append(
             Finding(
@@ -193,8 +201,8 @@ def tls_cert_expiry(ctx: CheckContext) -> CheckResult:
             what = "expired" if info.days_left < 0 else f"expires in {info.days_left:.0f} days"
             findings.append(
                 Finding(
-                    severity,
-                    f"certificate of {endpoint} {what}",  # type: ignore[arg-type]
+                    severity,  # type: ignore[arg-type]
+                    f"certificate of {endpoint} {what}",
                     f"not after {info.not_after:%Y-%m-%d %H:%M} UTC; issuer {info.issuer}",
                     "renew it (e.g. `certbot renew`) and reload the web server",
                 )

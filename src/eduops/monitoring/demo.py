@@ -90,9 +90,9 @@ def replay_alerts(demo: DemoContext, rows: list[tuple[str, dict[str, str], float
     while t <= end:
         transitions = []
         for rule in rules:
-            value = evaluate(rule.query, source, t)
+            result = evaluate(rule.query, source, t)
             before = {k: a.state for k, a in rule.active.items()}
-            rule.step(t, [Sample((), value)] if isinstance(value, float) else value)
+            rule.step(t, [Sample((), result)] if isinstance(result, float) else result)
             transitions += diff(rule, before)
         if transitions:
             evaluator.persist(transitions, t)

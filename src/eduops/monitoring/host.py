@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from eduops.core.checks import Finding, Measurement
+from eduops.core.checks import Finding, Measurement, Severity
 
 # pseudo and read-only image file systems say nothing about free space
 SKIP_FSTYPES = {
@@ -147,7 +147,7 @@ def judge_host(measurements: list[Measurement], limits: HostThresholds) -> list[
                 )
             )
         elif m.name == "disk_used_pct" and m.value >= limits.disk_warn_pct:
-            severity = "crit" if m.value >= limits.disk_crit_pct else "warn"
+            severity: Severity = "crit" if m.value >= limits.disk_crit_pct else "warn"
             findings.append(
                 Finding(
                     severity,
@@ -158,10 +158,10 @@ def judge_host(measurements: list[Measurement], limits: HostThresholds) -> list[
                 )
             )
         elif m.name == "disk_inodes_used_pct" and m.value >= limits.inode_warn_pct:
-            severity = "crit" if m.value >= limits.inode_crit_pct else "warn"
+            severity_i: Severity = "crit" if m.value >= limits.inode_crit_pct else "warn"
             findings.append(
                 Finding(
-                    severity,
+                    severity_i,
                     f"inodes on {where} {m.value:.0f}% used",
                     "",
                     f"many small files on {where}: find them with "

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from eduops.core.checks import Measurement
@@ -69,17 +70,21 @@ class LogRate:
         ], ""
 
 
+def host_job(host: str) -> tuple[list[Measurement], str]:
+    return collect_host(0.5, host=host), ""
+
+
 def jobs_for(settings: Any, ms: MonitoringSettings) -> list[Job]:
     import socket
 
     jobs = []
     if ms.host.enabled:
         host = socket.gethostname()
-        jobs.append(Job("host", host, ms.host.interval, lambda: (collect_host(0.5, host=host), "")))
-    jobs += [Job("http", c.name, c.interval, lambda c=c: collect_http(c)) for c in ms.http]
-    jobs += [Job("tcp", c.name, c.interval, lambda c=c: collect_tcp(c)) for c in ms.tcp]
-    jobs += [Job("db", c.name, c.interval, lambda c=c: collect_database(c)) for c in ms.databases]
-    jobs += [Job("scrape", c.name, c.interval, lambda c=c: collect_scrape(c)) for c in ms.scrape]
+        jobs.append(Job("host", host, ms.host.interval, partial(host_job, host)))
+    jobs += [Job("http", c.name, c.interval, partial(collect_http, c)) for c in ms.http]
+    jobs += [Job("tcp", c.name, c.interval, partial(collect_tcp, c)) for c in ms.tcp]
+    jobs += [Job("db", c.name, c.interval, partial(collect_database, c)) for c in ms.databases]
+    jobs += [Job("scrape", c.name, c.interval, partial(collect_scrape, c)) for c in ms.scrape]
     for c in ms.logs:
         rate = LogRate(
             c.path,
