@@ -90,6 +90,7 @@ def login(
             )
             return LoginResult(False)
         throttle.log_attempt(session, username, source_ip, now, "ok")
+        throttle.purge(session, now)
         if old_token:
             found = session.scalar(
                 sa.select(sessions.WebSession).where(sessions.WebSession.token_hash == sessions.token_hash(old_token))

@@ -57,9 +57,9 @@ class Principal:
 
 def current_principal(request: Request) -> Principal | None:
     """The authenticated caller, or None. ``eduops.web.auth`` decides how."""
-    cached = getattr(request.state, "principal", False)
+    cached: Principal | None | bool = getattr(request.state, "principal", False)
     if cached is not False:
-        return cached  # type: ignore[no-any-return]
+        return cached if isinstance(cached, Principal) else None
     try:
         from eduops.web import auth
     except ImportError:  # console not installed yet: nobody is authenticated

@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from eduops.core.models import User
@@ -85,7 +87,8 @@ def end_for_user(session: Session, user_id: int, now: datetime, reason: str, kee
     query = sa.update(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
     if keep_id is not None:
         query = query.where(WebSession.id != keep_id)
-    return session.execute(query.values(ended_at=now, end_reason=reason)).rowcount
+    result: CursorResult[Any] = session.execute(query.values(ended_at=now, end_reason=reason))  # type: ignore[assignment]
+    return result.rowcount
 
 
 def live_for_user(session: Session, user_id: int, now: datetime) -> list[WebSession]:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from eduops.web.models import LoginAttempt
@@ -45,7 +47,7 @@ def blocked_until(failures: list[datetime], now: datetime, policy: Policy) -> da
     return until if until > now else None
 
 
-def _failures(session: Session, column: sa.ColumnElement[str], value: str, now: datetime) -> list[datetime]:
+def _failures(session: Session, column: Any, value: str, now: datetime) -> list[datetime]:
     return list(
         session.scalars(
             sa.select(LoginAttempt.at).where(
@@ -72,4 +74,5 @@ def log_attempt(session: Session, username: str, source_ip: str, now: datetime, 
 
 
 def purge(session: Session, now: datetime, keep: timedelta = timedelta(days=30)) -> int:
-    return session.execute(sa.delete(LoginAttempt).where(LoginAttempt.at < now - keep)).rowcount
+    result: CursorResult[Any] = session.execute(sa.delete(LoginAttempt).where(LoginAttempt.at < now - keep))  # type: ignore[assignment]
+    return result.rowcount

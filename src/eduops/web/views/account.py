@@ -71,8 +71,8 @@ async def login_submit(
             {"next": safe_next(next), "error": message, "username": username},
             status_code=401,
         )
-    response = RedirectResponse(safe_next(next), status_code=303)
-    response.headers.append(
+    redirect = RedirectResponse(safe_next(next), status_code=303)
+    redirect.headers.append(
         "set-cookie",
         cookie_header(
             SESSION_COOKIE,
@@ -81,7 +81,7 @@ async def login_submit(
             max_age=int(sessions.ABSOLUTE_LIFETIME.total_seconds()),
         ),
     )
-    return response
+    return redirect
 
 
 @router.post("/logout")
