@@ -86,7 +86,7 @@ def test_cli_check_exits_1_and_the_page_shows_the_screenshot(sqlite_ws, platform
     monkeypatch.setattr(console, "_workspace", sqlite_ws)
     runner = CliRunner()
     assert runner.invoke(cli, ["release", "add", "5.5.0", "-m", "播放器升级", "--json"]).exit_code == 0
-    checked = runner.invoke(cli, ["release", "check", "5.5.0", "--phase", "post", "--json"])
+    checked = runner.invoke(cli, ["release", "deployed", "5.5.0", "--json"])  # deploying triggers the journeys
     assert checked.exit_code == 1
     run = json.loads(checked.stdout)
     failed = [j for j in run["checks"][0]["evidence"]["journeys"] if not j["ok"]]

@@ -45,14 +45,18 @@ async def post_release(request: Request, who: Principal = Depends(require("ops")
             at = datetime.fromisoformat(str(body["deployed_at"]))
         except ValueError:
             raise ValidationFailed("deployed_at must be an ISO time such as 2026-11-30T20:00:00+08:00") from None
-    return service.create_release(
-        _ws(request).engine,
+    ws = _ws(request)
+    release = service.create_release(
+        ws.engine,
         str(body.get("version", "")),
         [str(c) for c in body.get("changes", [])],
         who.name,
         deployed_at=at,
         base_url=str(body.get("base_url", "")),
     )
+    if body.get("check") and service.target_of(ws.settings, release["base_url"]):
+        release["check_run_id"] = _start(ws, release["version"], "post" if at else "pre", who.name)
+    return release
 
 
 @router.get("/api/v1/releases/{version}")
@@ -61,8 +65,25 @@ def get_release(version: str, request: Request, _: Principal = Depends(require("
 
 
 @router.post("/api/v1/releases/{version}/deployed")
-def post_deployed(version: str, request: Request, _: Principal = Depends(require("ops"))) -> dict[str, Any]:
-    return service.mark_deployed(_ws(request).engine, version)
+def post_deployed(version: str, request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
+    """Mark the release deployed; the post-deploy journeys start at once when a platform is configured."""
+    ws = _ws(request)
+    release = service.mark_deployed(ws.engine, version)
+    if service.target_of(ws.settings, release["base_url"]):
+        release["check_run_id"] = _start(ws, version, "post", who.name)
+    return release
+
+
+def _start(ws: Any, version: str, phase: str, who: str) -> int:
+    import threading
+
+    from eduops.core.runs import execute
+
+    run_id, run_settings = service.start_check(ws.engine, ws.settings, version, phase, who)
+    threading.Thread(
+        target=execute, args=(ws.engine, run_settings, run_id), daemon=True, name=f"release-check-{run_id}"
+    ).start()
+    return run_id
 
 
 @router.post("/api/v1/releases/{version}/check", status_code=202)
@@ -70,17 +91,7 @@ async def post_check(
     version: str, request: Request, phase: str = "post", who: Principal = Depends(require("ops"))
 ) -> dict[str, Any]:
     """Start the regression journeys for a release (phase pre or post); answers with the run id at once."""
-    import threading
-
-    from eduops.core.runs import execute
-
-    ws = _ws(request)
-    run_id, run_settings = await run_in_threadpool(
-        service.start_check, ws.engine, ws.settings, version, phase, who.name
-    )
-    threading.Thread(
-        target=execute, args=(ws.engine, run_settings, run_id), daemon=True, name=f"release-check-{run_id}"
-    ).start()
+    run_id = await run_in_threadpool(_start, _ws(request), version, phase, who.name)
     return {"id": run_id, "release": version, "phase": phase, "status": "running"}
 
 

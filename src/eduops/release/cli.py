@@ -38,10 +38,20 @@ def add_command(
 
 
 @app.command("deployed")
-def deployed_command(version: str, as_json: JSON = False) -> None:
-    """Mark a release as deployed now."""
-    rel = service.mark_deployed(workspace().engine, version)
-    print_json(rel) if as_json else out.print(f"release {version} deployed at {rel['deployed_at']}")
+def deployed_command(
+    version: str,
+    check: Annotated[bool, typer.Option(help="run the post-deploy journeys now (when a platform is set)")] = True,
+    as_json: JSON = False,
+) -> None:
+    """Mark a release as deployed now and run its post-deploy journeys. Exit 1 when one fails."""
+    ws = workspace()
+    rel = service.mark_deployed(ws.engine, version)
+    if not check or not service.target_of(ws.settings, rel["base_url"]):
+        print_json(rel) if as_json else out.print(f"release {version} deployed at {rel['deployed_at']}")
+        return
+    if not as_json:
+        out.print(f"release {version} deployed at {rel['deployed_at']}; running the post-deploy journeys")
+    check_command(version, "post", as_json)
 
 
 @app.command("check")

@@ -24,6 +24,11 @@ def release_settings(settings: Settings) -> ReleaseSettings:
     return settings.section("release", ReleaseSettings)
 
 
+def target_of(settings: Settings, release_base_url: str = "") -> str:
+    """The platform a release is checked against: its own address, else [release] base_url."""
+    return release_base_url or release_settings(settings).base_url
+
+
 def to_dict(r: Release, runs: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
     runs = runs or {}
     return {
