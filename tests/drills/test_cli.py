@@ -25,7 +25,10 @@ def _eduops(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
                           timeout=120)
 
 
-def test_a_bad_experiment_exits_2_with_the_line_and_the_fix(sqlite_ws, tmp_path: Path) -> None:
+def test_a_bad_experiment_exits_2_with_the_line_and_the_fix(sqlite_ws, tmp_path: Path, monkeypatch,
+                                                             capsys) -> None:
+    from tests.loadtest.test_cli import _in_process
+
     bad = tmp_path / "bad.yml"
     bad.write_text(textwrap.dedent("""\
         title: Broken
@@ -37,20 +40,23 @@ def test_a_bad_experiment_exits_2_with_the_line_and_the_fix(sqlite_ws, tmp_path:
             name: break-it
             provider: {type: fault, name: database.explode}
         """))
-    done = _eduops("drill", "run", str(bad), env=_env(sqlite_ws))
-    assert done.returncode == 2
-    assert "bad.yml:6: unknown fault 'database.explode'" in done.stderr and "use one of" in done.stderr
-    assert "Traceback" not in done.stderr
-    missing = _eduops("drill", "run", "no-such-drill", env=_env(sqlite_ws))
-    assert missing.returncode == 2 and "ready-made: " in missing.stderr
+    code, _, err = _in_process(sqlite_ws, monkeypatch, capsys, "drill", "run", str(bad))
+    assert code == 2
+    assert "bad.yml:6: unknown fault 'database.explode'" in err and "use one of" in err
+    assert "Traceback" not in err
+    code, _, err = _in_process(sqlite_ws, monkeypatch, capsys, "drill", "run", "no-such-drill")
+    assert code == 2 and "ready-made: " in err
 
 
-def test_drill_list_shows_the_ready_made_experiments(sqlite_ws) -> None:
-    done = _eduops("drill", "list", "--json", env=_env(sqlite_ws))
-    names = {row["name"]: row for row in json.loads(done.stdout)}
+def test_drill_list_shows_the_ready_made_experiments(sqlite_ws, monkeypatch, capsys) -> None:
+    from tests.loadtest.test_cli import _in_process
+
+    _, out, _ = _in_process(sqlite_ws, monkeypatch, capsys, "drill", "list", "--json")
+    names = {row["name"]: row for row in json.loads(out)}
     assert names["database-down"]["alert"] == "DatabaseDown"
-    faults = json.loads(_eduops("drill", "list", "--faults", "--json", env=_env(sqlite_ws)).stdout)
-    assert {"proxy.cut", "disk.fill", "tls.expired", "pool.exhaust", "process.kill"} <= {f["fault"] for f in faults}
+    _, out, _ = _in_process(sqlite_ws, monkeypatch, capsys, "drill", "list", "--faults", "--json")
+    assert {"proxy.cut", "disk.fill", "tls.expired", "pool.exhaust", "process.kill"} <= {f["fault"] for f in
+                                                                                       json.loads(out)}
 
 
 def test_ctrl_c_ends_the_drill_and_still_rolls_back(sqlite_ws, tmp_path: Path) -> None:

@@ -3,44 +3,53 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 from eduops.demo.platform import serve_platform
 
-EDUOPS = str(Path(sys.executable).parent / "eduops")
 
-
-def _eduops(ws, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
-    (ws.settings.home / "eduops.toml").write_text(
-        'timezone = "Asia/Shanghai"\n[loadtest]\nthink_min_seconds = 0.05\nthink_max_seconds = 0.1\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDUOPS_")}
-    return subprocess.run([EDUOPS, "loadtest", *args], capture_output=True, text=True, timeout=120,
-                          env={**env, "EDUOPS_HOME": str(ws.settings.home)})
-
-
-def test_a_short_run_is_stored_with_its_verdict(sqlite_ws) -> None:
+def test_a_short_run_is_stored_with_its_verdict(sqlite_ws, monkeypatch, capsys) -> None:
     url, stop = serve_platform(capacity=8, service_ms=2)
     try:
-        done = _eduops(sqlite_ws, "run", "quiz", "--users", "4", "--spawn-rate", "20", "--duration", "3s",
-                       "--host", url, "--json")
+        code, out, err = _in_process(sqlite_ws, monkeypatch, capsys, "loadtest", "run", "quiz", "--users", "4",
+                                     "--spawn-rate", "20", "--duration", "3s", "--host", url, "--json")
     finally:
         stop()
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
+    assert code == 0, err
+    result = json.loads(out)
     assert result["status"] == "ok" and result["verdict"]["passed"] is True
     assert result["overall"]["requests"] > 20 and result["users"] == 4 and result["mode"] == "fixed"
     assert result["report"].endswith("loadtest-report.html")
 
 
-def test_bad_input_and_a_dead_host(sqlite_ws) -> None:
-    bad = _eduops(sqlite_ws, "run", "black-friday")
-    assert bad.returncode == 2 and "unknown scenario 'black-friday'" in bad.stderr
-    duration = _eduops(sqlite_ws, "run", "quiz", "--duration", "soon")
-    assert duration.returncode == 2 and "write e.g. 30s, 5m or 1h" in duration.stderr
-    dead = _eduops(sqlite_ws, "run", "quiz", "--host", "http://127.0.0.1:9")
-    assert dead.returncode == 3 and "does not answer" in dead.stderr
-    listed = json.loads(_eduops(sqlite_ws, "list", "--json").stdout)
-    assert {r["scenario"] for r in listed} == {"term-rush", "live-class-spike", "booking-peak", "browse", "quiz"}
+def _in_process(ws, monkeypatch, capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    """The CLI in this process (no start-up cost): exit code, stdout, stderr."""
+    from eduops import cli, console
+
+    (ws.settings.home / "eduops.toml").write_text(
+        'timezone = "Asia/Shanghai"\n[loadtest]\nthink_min_seconds = 0.05\nthink_max_seconds = 0.1\n')
+    monkeypatch.setenv("EDUOPS_HOME", str(ws.settings.home))
+    monkeypatch.setattr(sys, "argv", ["eduops", *args])
+    console.reset_workspace()
+    try:
+        cli.main()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        console.reset_workspace()
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_bad_input_and_a_dead_host(sqlite_ws, monkeypatch, capsys) -> None:
+    code, _, err = _in_process(sqlite_ws, monkeypatch, capsys, "loadtest", "run", "black-friday")
+    assert code == 2 and "unknown scenario 'black-friday'" in err
+    code, _, err = _in_process(sqlite_ws, monkeypatch, capsys, "loadtest", "run", "quiz", "--duration", "soon")
+    assert code == 2 and "write e.g. 30s, 5m or 1h" in err
+    code, _, err = _in_process(sqlite_ws, monkeypatch, capsys, "loadtest", "run", "quiz", "--host",
+                               "http://127.0.0.1:9")
+    assert code == 3 and "does not answer" in err
+    code, out, _ = _in_process(sqlite_ws, monkeypatch, capsys, "loadtest", "list", "--json")
+    assert {r["scenario"] for r in json.loads(out)} == {"term-rush", "live-class-spike", "booking-peak", "browse",
+                                                        "quiz"}

@@ -18,7 +18,7 @@ ORDER = 75
 DEMO_PORT = 8081
 CAPACITY, SERVICE_MS = 4, 25.0  # ~160 req/s: the knee comes with a few dozen students
 SEARCH = {"scenario": "browse", "mode": "capacity", "start_users": 5, "step_users": 10, "max_users": 65,
-          "step_seconds": 2.5, "spawn_rate": 100, "think_min_s": 0.05, "think_max_s": 0.15, "target_users": 50}
+          "step_seconds": 2.0, "spawn_rate": 100, "think_min_s": 0.05, "think_max_s": 0.15, "target_users": 50}
 
 
 def populate(demo: DemoContext) -> None:
