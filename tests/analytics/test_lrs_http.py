@@ -234,3 +234,37 @@ def test_too_many_statements_in_one_request_is_413(lrs_client: TestClient, monke
     monkeypatch.setenv("EDUOPS_EVENTS__MAX_BATCH", "2")
     r = post(lrs_client, [statement("a", "launched", day(0)) for _ in range(3)])
     assert r.status_code == 413
+
+
+def test_concurrent_batches_commit_together_and_each_gets_its_own_answer(tmp_path: Any) -> None:
+    """Group commit: one bad batch among concurrent ones fails alone; the others are all stored."""
+    import threading
+
+    from eduops.analytics import lrs
+    from eduops.analytics.store import DuckDBStore
+    from eduops.errors import Conflict
+
+    store = DuckDBStore(tmp_path / "events.duckdb")
+    authority = {"objectType": "Agent", "account": {"homePage": "https://eduops.test", "name": "t"}}
+    taken = str(uuid.uuid4())
+    lrs.store_statements(store, [statement("first", "launched", day(0), id=taken)], authority)
+    outcomes: dict[int, str] = {}
+
+    def send(n: int) -> None:
+        batch = [statement(f"c{n}-{i}", "launched", day(0), id=str(uuid.uuid4())) for i in range(50)]
+        if n == 3:
+            batch.append(statement("other", "completed", day(1), id=taken))
+        try:
+            lrs.store_statements(store, batch, authority)
+            outcomes[n] = "ok"
+        except Conflict:
+            outcomes[n] = "409"
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes == {n: "409" if n == 3 else "ok" for n in range(8)}
+    assert store.query("SELECT count(*) FROM statements")[0][0] == 1 + 7 * 50
+    store.close()

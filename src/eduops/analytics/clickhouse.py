@@ -114,7 +114,8 @@ class ClickHouseStore:
         d = self.dialect
         with self._lock:
             if rows:
-                known = self.query(f"SELECT CAST(id AS VARCHAR) FROM statements WHERE id IN {d.in_list([r['id'] for r in rows])}")
+                ids = d.in_list([r["id"] for r in rows])
+                known = self.query(f"SELECT CAST(id AS VARCHAR) FROM statements WHERE id IN {ids}")
                 if known:
                     raise DuplicateIds(f"{len(known)} ids exist already")
                 stamped = []
@@ -122,7 +123,7 @@ class ClickHouseStore:
                     stamped.append({"seq": self._next_seq, **{n: row[n] for n in ROW_FIELDS}})
                     self._next_seq += 1
                 pending = {t for (t,) in self.query(
-                    f"SELECT CAST(target_id AS VARCHAR) FROM voidings WHERE target_id IN {d.in_list([r['id'] for r in rows])}")}
+                    f"SELECT CAST(target_id AS VARCHAR) FROM voidings WHERE target_id IN {ids}")}
                 for row in stamped:
                     row["voided"] = row["id"] in pending
                 self._client.insert_rows("statements", stamped)

@@ -195,8 +195,10 @@ def _flush(store: Any, pending: list[tuple[int, dict[str, Any]]], authority: dic
     if not pending:
         return
     ids = [str(s["id"]).lower() for _l, s in pending if "id" in s]
-    known = {r[0] for r in store.query(f"SELECT CAST(id AS VARCHAR) FROM statements WHERE id IN {store.dialect.in_list(ids)}")} \
-        if ids else set()
+    known: set[str] = set()
+    if ids:
+        found = store.query(f"SELECT CAST(id AS VARCHAR) FROM statements WHERE id IN {store.dialect.in_list(ids)}")
+        known = {r[0] for r in found}
     seen: set[str] = set()
     fresh: list[tuple[int, dict[str, Any]]] = []
     for line, statement in pending:

@@ -66,10 +66,17 @@ def store_statements(store: Store, statements: list[Any], authority: dict[str, A
         dup = next(i for i in ids if ids.count(i) > 1)
         raise UsageError(f"statements: the id {dup} appears twice in one batch")
     rows = [extract.to_row(p) for p in prepared]
+    voidings = _voidings(rows)
+    if not voidings:
+        try:  # the common case: new statements, committed together with other requests' (group commit)
+            store.insert(rows, [])
+            return ids
+        except DuplicateIds:
+            pass
     with store.writing():
         _check_void_targets(store, rows)
         try:
-            store.insert(rows, _voidings(rows))
+            store.insert(rows, voidings)
         except DuplicateIds:
             fresh = _drop_known(store, prepared, rows)
             if fresh:
@@ -87,7 +94,8 @@ def _check_void_targets(store: Store, rows: list[dict[str, Any]]) -> None:
         return
     d = store.dialect
     voiding_in_batch = {r["id"] for r in rows if r["voids"]}
-    known = store.query(f"SELECT CAST(id AS VARCHAR) FROM statements WHERE voids IS NOT NULL AND id IN {d.in_list(list(targets))}")
+    known = store.query("SELECT CAST(id AS VARCHAR) FROM statements "
+                        f"WHERE voids IS NOT NULL AND id IN {d.in_list(list(targets))}")
     for target in voiding_in_batch.intersection(targets) | {row[0] for row in known}:
         raise UsageError(f"object.id: statement {target} is itself a voiding statement and cannot be voided")
 

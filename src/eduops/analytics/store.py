@@ -86,6 +86,8 @@ class DuckDBStore:
         except duckdb.Error as exc:
             raise ServiceUnavailable(f"{path} is not a usable DuckDB event store: {exc}") from None
         self._write_lock = threading.RLock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Ticket] = []
         self._voidings_seen = False
         if not read_only:
             for statement in sql.ddl(sql.DUCKDB):
@@ -114,7 +116,36 @@ class DuckDBStore:
             yield
 
     def insert(self, rows: Sequence[dict[str, Any]], voidings: Sequence[tuple[str, str]]) -> None:
-        """Insert statements and voidings in one transaction; raises DuplicateIds if any id exists."""
+        """Insert statements and voidings in one transaction; raises DuplicateIds if any id exists.
+
+        Group commit: batches of statements that arrive while another commit is running wait for
+        the lock together, and the first of them commits them all in one transaction (one WAL
+        sync). If that fails, each batch is retried alone so each caller gets its own answer.
+        """
+        if voidings:
+            self._commit(rows, voidings)
+            return
+        ticket = _Ticket(rows)
+        with self._queue_lock:
+            self._queue.append(ticket)
+        with self._write_lock:
+            if not ticket.done:
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                try:
+                    self._commit([r for t in group for r in t.rows], [])
+                except Exception:
+                    for t in group:
+                        try:
+                            self._commit(t.rows, [])
+                        except Exception as exc:  # noqa: BLE001 - handed to its own caller
+                            t.error = exc
+                for t in group:
+                    t.done = True
+        if ticket.error is not None:
+            raise ticket.error
+
+    def _commit(self, rows: Sequence[dict[str, Any]], voidings: Sequence[tuple[str, str]]) -> None:
         with self._write_lock:
             self._con.execute("BEGIN TRANSACTION")
             try:
@@ -171,6 +202,15 @@ class DuckDBStore:
             self._con.close()
         except duckdb.Error:
             pass
+
+
+class _Ticket:
+    """One caller's batch waiting for a group commit."""
+
+    def __init__(self, rows: Sequence[dict[str, Any]]) -> None:
+        self.rows = rows
+        self.done = False
+        self.error: BaseException | None = None
 
 
 class DuplicateIds(Exception):
