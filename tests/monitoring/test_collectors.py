@@ -219,3 +219,14 @@ def test_collectors_store_measurements(ws) -> None:
     collectors.stop()
     assert "endpoint_up" in names
     assert collectors.jobs[0].interval == 10.0
+
+
+def test_only_one_process_leads(ws) -> None:
+    from eduops.monitoring.service import Leader
+
+    first, second = Leader(ws), Leader(ws)
+    assert first.try_acquire() is True
+    assert second.try_acquire() is False
+    first.release()
+    assert second.try_acquire() is True
+    second.release()

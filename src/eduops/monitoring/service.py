@@ -135,28 +135,99 @@ class Collectors:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
+class Leader:
+    """One eduops process per state database collects and alerts: a PostgreSQL advisory lock held on
+    its own connection, or a lock file in the workspace for SQLite."""
+
+    KEY = 0x6564756F  # "eduo"
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.held = False
+        self._conn: Any = None
+        self._fh: Any = None
+
+    def try_acquire(self) -> bool:
+        if self.held:
+            return True
+        if self.ws.engine.dialect.name == "postgresql":
+            import sqlalchemy as sa
+
+            conn = self.ws.engine.connect()
+            got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self.KEY}).scalar()
+            conn.commit()
+            if got:
+                self._conn = conn
+            else:
+                conn.close()
+            self.held = bool(got)
+        else:
+            import fcntl
+
+            path = self.ws.settings.home / "monitoring" / "leader.lock"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fh = path.open("a")
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                fh.close()
+                return False
+            self._fh, self.held = fh, True
+        return self.held
+
+    def release(self) -> None:
+        if self._conn is not None:
+            import sqlalchemy as sa
+
+            try:
+                self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self.KEY})
+                self._conn.commit()
+            finally:
+                self._conn.invalidate()  # a pooled connection must not keep the lock
+                self._conn.close()
+        if self._fh is not None:
+            self._fh.close()
+        self._conn = self._fh = None
+        self.held = False
+
+
 def start_background(ws: Any, period: float = 1.0) -> Callable[[], None]:
-    """Collectors, alert evaluation and delivery, roll-ups and retention until the returned stop()."""
-    from eduops.core.alert_pipeline import start_background as start_alerts
+    """Collectors, alert evaluation, escalation and delivery, roll-ups and retention until stop().
+
+    With several `eduops serve` processes on one state database only the one holding the lock works;
+    the others take over when it stops.
+    """
+    from eduops.core.alert_pipeline import Monitor
 
     ms = monitoring_settings(ws.settings)
     collectors = Collectors(ws.engine, jobs_for(ws.settings, ms))
-    stop_alerts = start_alerts(ws, period)
+    leader = Leader(ws)
     stop = threading.Event()
+    state: dict[str, Any] = {}
 
     def loop() -> None:
-        next_housekeeping = next_anomaly = 0.0
+        next_housekeeping = next_anomaly = next_try = 0.0
         while not stop.is_set():
             now = time.time()
             try:
-                collectors.tick(now)
-                if now >= next_housekeeping:
-                    next_housekeeping = now + HOUSEKEEPING_SECONDS
-                    rollup(ws.engine, datetime.now(UTC))
-                    apply_retention(ws.engine, datetime.now(UTC), ms.raw_retention_days, ms.rollup_retention_days)
-                if ms.anomaly_metrics and now >= next_anomaly:
-                    next_anomaly = now + ANOMALY_SECONDS
-                    record_anomalies(ws.engine, ms.anomaly_metrics, datetime.now(UTC), ms.anomaly_weeks, ms.anomaly_k)
+                if not leader.held and now >= next_try:
+                    next_try = now + 5
+                    if leader.try_acquire():
+                        state["monitor"] = Monitor(ws)
+                        state["monitor"].delivery.start()
+                        log.info("this process now collects and evaluates alert rules")
+                if leader.held:
+                    collectors.tick(now)
+                    state["monitor"].cycle(deliver=False)
+                    if now >= next_housekeeping:
+                        next_housekeeping = now + HOUSEKEEPING_SECONDS
+                        rollup(ws.engine, datetime.now(UTC))
+                        apply_retention(ws.engine, datetime.now(UTC), ms.raw_retention_days, ms.rollup_retention_days)
+                    if ms.anomaly_metrics and now >= next_anomaly:
+                        next_anomaly = now + ANOMALY_SECONDS
+                        record_anomalies(
+                            ws.engine, ms.anomaly_metrics, datetime.now(UTC), ms.anomaly_weeks, ms.anomaly_k
+                        )
             except Exception:
                 log.exception("monitoring loop failed")
             stop.wait(period)
@@ -168,6 +239,8 @@ def start_background(ws: Any, period: float = 1.0) -> Callable[[], None]:
         stop.set()
         thread.join(timeout=5)
         collectors.stop()
-        stop_alerts()
+        if "monitor" in state:
+            state["monitor"].delivery.stop()
+        leader.release()
 
     return stopper
