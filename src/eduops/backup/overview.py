@@ -71,7 +71,7 @@ def overview(engine: Engine) -> dict[str, Any]:
             sources.append(
                 {
                     "source": name,
-                    "kind": (last or good).kind if (last or good) else "",
+                    "kind": last.kind if last else (good.kind if good else ""),
                     "last_backup": {
                         "id": last.id,
                         "status": last.status,

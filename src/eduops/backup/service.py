@@ -11,14 +11,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from eduops.backup import restic, retention, sources, streams
+from eduops.backup import copies, restic, sources, streams
 from eduops.backup.models import BackupCopy, BackupRun
 from eduops.backup.restic import Repository
 from eduops.backup.settings import (
@@ -198,7 +197,7 @@ def backup_source(
     run_id: int | None = None,
     progress: Progress = _quiet,
 ) -> dict[str, Any]:
-    """Back up one source, copy it to every secondary, apply retention; the row records each step."""
+    """Back up one source to the primary target; the row records what was taken and how it went."""
     with session_scope(engine) as session:
         row = BackupRun(
             run_id=run_id,
@@ -233,14 +232,6 @@ def backup_source(
                 error="",
             )
         )
-    for target in plan.targets[1:]:
-        progress(f"copy to {target.name}", 1.0)
-        copy_snapshot(engine, plan, backup_id, result.snapshot_id, target.name)
-    notes = [apply_retention(engine, plan, spec, t.name) for t in plan.targets]
-    with session_scope(engine) as session:
-        row2 = session.get(BackupRun, backup_id)
-        assert row2 is not None
-        row2.record = {**row2.record, "retention": notes}
     return backup_summary(engine, backup_id)
 
 
@@ -264,71 +255,6 @@ def _finish(
             row.record = {**(record or {}), **result.extra}
 
 
-def copy_snapshot(engine: Engine, plan: Plan, backup_id: int, snapshot_id: str, target: str) -> None:
-    with session_scope(engine) as session:
-        copy = BackupCopy(backup_id=backup_id, target=target, status="running", error="", started_at=utcnow())
-        session.add(copy)
-        session.flush()
-        copy_id = copy.id
-    status, error, copied = "ok", "", None
-    try:
-        dest = plan.repo(target)
-        restic.copy(plan.repo(plan.primary), dest, [snapshot_id], plan.cache)
-        found = restic.snapshots(dest, [f"backup={backup_id}"], plan.cache)
-        if not found:
-            raise restic.ResticFailed(f"target {target!r}: restic copy finished but the snapshot is not there")
-        copied = found[-1].id
-    except EduopsError as exc:
-        status, error = "failed", exc.message
-    with session_scope(engine) as session:
-        row = session.get(BackupCopy, copy_id)
-        assert row is not None
-        row.status, row.error, row.snapshot_id, row.finished_at = status, error, copied, utcnow()
-
-
-def apply_retention(engine: Engine, plan: Plan, spec: SourceSpec, target: str) -> dict[str, Any]:
-    """Forget and prune what the policy drops, only after the guard found the recent snapshots there."""
-    pol = spec.retention or plan.conf.retention
-    policy = retention.Policy(pol.keep_last, pol.keep_daily, pol.keep_weekly, pol.keep_monthly, pol.keep_yearly)
-    try:
-        repo = plan.repo(target)
-        snaps = restic.snapshots(repo, [f"source={spec.name}"], plan.cache)
-    except EduopsError as exc:
-        return {"target": target, "applied": False, "reason": exc.message}
-    since = utcnow() - timedelta(days=pol.guard_days)
-    with session_scope(engine) as session:
-        expected = list(
-            session.scalars(
-                sa.select(BackupCopy.snapshot_id)
-                .join(BackupRun, BackupRun.id == BackupCopy.backup_id)
-                .where(
-                    BackupRun.source == spec.name,
-                    BackupCopy.target == target,
-                    BackupCopy.status == "ok",
-                    BackupCopy.finished_at >= since,
-                    BackupCopy.snapshot_id.is_not(None),
-                )
-                .order_by(BackupCopy.finished_at)
-            )
-        )
-    decided = retention.plan([(s.id, s.time) for s in snaps], policy)
-    verdict = retention.guard([s.id for s in snaps], [e for e in expected if e], decided, newest=expected[-1:])
-    if not verdict.safe:
-        return {"target": target, "applied": False, "reason": verdict.reason}
-    if decided.forget:
-        try:
-            restic.forget(repo, list(decided.forget), prune=True, cache_dir=plan.cache)
-        except EduopsError as exc:
-            return {"target": target, "applied": False, "reason": exc.message}
-        with session_scope(engine) as session:
-            session.execute(
-                sa.update(BackupCopy)
-                .where(BackupCopy.target == target, BackupCopy.snapshot_id.in_(list(decided.forget)))
-                .values(status="forgotten")
-            )
-    return {"target": target, "applied": True, "kept": len(decided.keep), "forgotten": len(decided.forget)}
-
-
 def run_backups(
     engine: Engine,
     settings: Settings,
@@ -347,19 +273,29 @@ def run_backups(
         raise UsageError("no backup sources: add [[backup.sources]] to eduops.toml or set include_state = true")
     recover_interrupted(engine)
     plan.ensure_repositories()
-    results = []
+    ids: list[int] = []
     for i, spec in enumerate(chosen):
-        results.append(
-            backup_source(
-                engine,
-                plan,
-                spec,
-                mode=mode,
-                run_id=run_id,
-                progress=lambda m, f, _i=i, _n=spec.name: progress(f"{_n}: {m}", (_i + min(f, 1.0)) / len(chosen)),
-            )
-        )
-    return results
+
+        def step(message: str, fraction: float, _i: int = i, _name: str = spec.name) -> None:
+            progress(f"{_name}: {message}", (_i + min(fraction, 0.9)) / len(chosen))
+
+        ids.append(backup_source(engine, plan, spec, mode=mode, run_id=run_id, progress=step)["id"])
+    done = [backup_summary(engine, i) for i in ids]
+    fresh = {int(r["id"]): str(r["snapshot_id"]) for r in done if r["status"] == "ok"}
+    for target in plan.targets[1:] if fresh else []:
+        progress(f"copy to {target.name}", 0.92)
+        copies.copy_to(engine, plan, target.name, fresh)
+    if fresh:
+        progress("retention", 0.97)
+        done_specs = [s for s in chosen if s.name in {r["source"] for r in done if r["id"] in fresh}]
+        notes = {t.name: copies.apply_retention(engine, plan, done_specs, t.name) for t in plan.targets}
+        with session_scope(engine) as session:
+            for row in session.scalars(sa.select(BackupRun).where(BackupRun.id.in_(list(fresh)))):
+                row.record = {
+                    **row.record,
+                    "retention": [notes[t][row.source] for t in notes if row.source in notes[t]],
+                }
+    return [backup_summary(engine, i) for i in ids]
 
 
 def backup_summary(engine: Engine, backup_id: int) -> dict[str, Any]:
