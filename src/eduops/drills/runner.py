@@ -143,7 +143,7 @@ class Drill:
                     return
             if time.time() >= deadline:
                 return
-            time.sleep(max(0.0, min(self._next_eval, deadline) - time.time(), 0.0) if not ABORT.is_set() else 0)
+            ABORT.wait(max(0.0, min(self._next_eval, deadline) - time.time()))  # wakes at once on Ctrl-C
 
     # ---------------------------------------------------------------- the drill
     def run(self) -> dict[str, Any]:
@@ -225,7 +225,7 @@ class Drill:
         """The experiment's rollbacks, then anything still injected. Never raises; each step is journaled."""
         for a in self.exp.rollbacks if phase == "rollback" else []:
             if a.kind == "pause":
-                time.sleep(min(a.pause_after_s, 60))
+                ABORT.wait(min(a.pause_after_s, 60))
                 continue
             try:
                 if a.provider["type"] == "revert":
