@@ -56,7 +56,8 @@ def is_https(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when it is larger than a form may be."""
     chunks = []
     size = 0
     while True:
@@ -66,11 +67,24 @@ async def _read_body(receive: Receive) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_FORM_BYTES:
-            break
+            return None
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+async def _form_token(scope: Scope, body: bytes) -> str:
+    """The csrf_token field of a urlencoded or multipart form body, or ""."""
+    request = Request(scope, replay_for_check(body))
+    if not request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        return ""
+    form = await request.form()
+    value = form.get("csrf_token")
+    await form.close()
+    return value if isinstance(value, str) else ""
 
 
 class ConsoleMiddleware:
@@ -97,20 +111,19 @@ class ConsoleMiddleware:
             state["csrf_token"] = pre
 
         if needs_csrf(request):
-            body = await _read_body(receive)
-            sent = False
-
-            async def replay() -> Message:
-                nonlocal sent
-                if not sent:
-                    sent = True
-                    return {"type": "http.request", "body": body, "more_body": False}
-                return await receive()
-
-            if not await self._csrf_ok(scope, replay_for_check(body), state["csrf_token"], new_pre):
-                await self._refuse(request, send)
+            sent = request.headers.get("x-csrf-token", "")
+            if not sent:  # a plain form: the token is a field of the body, which is kept for the app
+                body = await _read_body(receive)
+                if body is None:
+                    await self._refuse(request, send, 413)
+                    return
+                sent = await _form_token(scope, body)
+                receive = replay_for_check(body, then=receive)
+            # without any cookie there is nothing to match: a fresh pre-login token proves nothing
+            expected = "" if new_pre else state["csrf_token"]
+            if not (sent and expected and hmac.compare_digest(sent, expected)):
+                await self._refuse(request, send, 403)
                 return
-            receive = replay
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -127,30 +140,18 @@ class ConsoleMiddleware:
 
         await self.app(scope, receive, send_with_headers)
 
-    async def _csrf_ok(self, scope: Scope, receive: Receive, expected: str, new_pre: str) -> bool:
-        if new_pre or not expected:
-            return False  # no cookie came with the request, so there is nothing to match
-        request = Request(scope, receive)
-        sent = request.headers.get("x-csrf-token", "")
-        if not sent:
-            content_type = request.headers.get("content-type", "")
-            if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-                form = await request.form()
-                value = form.get("csrf_token")
-                sent = value if isinstance(value, str) else ""
-                await form.close()
-        return bool(sent) and hmac.compare_digest(sent, expected)
-
-    async def _refuse(self, request: Request, send: Send) -> None:
+    async def _refuse(self, request: Request, send: Send, status: int) -> None:
         lang = pick_language(request.headers.get("accept-language"), request.cookies.get("eduops_lang"))
-        message = gettext(
-            "The form has expired or did not come from this console; reload the page and try again.", lang
-        )
-        if is_api_path(request.url.path):
-            body, media = (
-                json.dumps({"error": "CSRF token missing or wrong; send X-CSRF-Token"}).encode(),
-                "application/json",
+        if status == 413:
+            error = f"a form may carry at most {MAX_FORM_BYTES // 2**20} MiB; send larger bodies with X-CSRF-Token"
+            message = gettext("The upload is too large for a form.", lang)
+        else:
+            error = "CSRF token missing or wrong; send the page's csrf_token as X-CSRF-Token"
+            message = gettext(
+                "The form has expired or did not come from this console; reload the page and try again.", lang
             )
+        if is_api_path(request.url.path):
+            body, media = json.dumps({"error": error}).encode(), "application/json"
         else:
             body, media = (
                 f"<!doctype html><meta charset=utf-8><p>{message}</p>".encode(),
@@ -158,13 +159,20 @@ class ConsoleMiddleware:
             )
         headers = [(b"content-type", media.encode()), (b"content-length", str(len(body)).encode())]
         headers += [(k.encode(), v.encode()) for k, v in HEADERS.items()]
-        await send({"type": "http.response.start", "status": 403, "headers": headers})
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 
-def replay_for_check(body: bytes) -> Receive:
+def replay_for_check(body: bytes, then: Receive | None = None) -> Receive:
+    """A receive that hands over ``body`` once, then whatever ``then`` gives (e.g. a disconnect)."""
+    given = False
+
     async def receive() -> Message:
-        return {"type": "http.request", "body": body, "more_body": False}
+        nonlocal given
+        if not given or then is None:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await then()
 
     return receive
 

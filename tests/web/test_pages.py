@@ -1,0 +1,79 @@
+"""Console pages doing their jobs: admin forms, keys shown once, sign-off, times in the viewer's zone."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from tests.web.conftest import Console, csrf_of
+
+from eduops.config import TaskOverride
+from eduops.core.calendar import sync_tasks
+from eduops.core.runs import run_task
+from eduops.web.models import AuditEntry
+
+
+def test_admin_adds_a_user_and_creates_a_key_that_is_shown_once(sqlite_console: Console) -> None:
+    admin = sqlite_console.login("admin")
+    token = csrf_of(admin.get("/admin/users").text)
+    page = admin.post("/admin/users", data={"csrf_token": token, "username": "mei", "role": "support"}).text
+    password = re.search(r'id="secret-value">([^<]+)<', page).group(1)  # type: ignore[union-attr]
+    assert 'data-user="mei"' in page
+    assert sqlite_console.attempt(sqlite_console.client(), "mei", password).status_code == 303
+    # a multipart form works as well as a urlencoded one
+    fields = [("csrf_token", token), ("name", "rtc sdk"), ("scopes", "ingest:rtc"), ("scopes", "read")]
+    page = admin.post("/admin/keys", files=[(k, (None, v)) for k, v in fields]).text
+    key = re.search(r"(eduk_[0-9a-f]+_[\w-]+)", page).group(1)  # type: ignore[union-attr]
+    assert key not in admin.get("/admin/keys").text
+    me = sqlite_console.client().get("/api/v1/me", headers={"authorization": f"Bearer {key}"}).json()
+    assert me["permissions"] == ["ingest:rtc", "read"]
+
+
+def test_owner_signs_off_a_drill_from_its_page(sqlite_console: Console) -> None:
+    ws = sqlite_console.ws
+    ws.settings.tasks["quarterly-drill"] = TaskOverride(checks=[])
+    sync_tasks(ws.engine, ws.settings)
+    run_id = run_task(ws.engine, ws.settings, "quarterly-drill")
+    viewer = sqlite_console.login("viewer")
+    assert 'id="sign-off"' not in viewer.get(f"/runs/{run_id}").text
+    ops = sqlite_console.login("ops")
+    page = ops.get(f"/runs/{run_id}").text
+    assert 'id="sign-off"' in page
+    answer = ops.post(f"/runs/{run_id}/sign-off", data={"csrf_token": csrf_of(page), "comment": "journal reviewed"})
+    assert answer.status_code == 303
+    page = ops.get(f"/runs/{run_id}", headers={"accept-language": "en"}).text
+    assert "Signed off by ops" in page and "journal reviewed" in page
+    with ws.engine.connect() as conn:
+        assert conn.execute(sa.select(AuditEntry.target).where(AuditEntry.action == "run.sign_off")).scalar() \
+            == f"run:{run_id}"
+
+
+def test_times_are_shown_in_the_viewers_timezone(sqlite_console: Console) -> None:
+    ws = sqlite_console.ws
+    ws.settings.tasks["backup"] = TaskOverride(checks=[])
+    run_id = run_task(ws.engine, ws.settings, "backup")
+    ops = sqlite_console.login("ops")
+
+    def started(tz: str) -> str:
+        page = ops.get("/account").text
+        ops.post("/account/timezone", data={"csrf_token": csrf_of(page), "timezone": tz})
+        html = ops.get(f"/runs/{run_id}").text
+        return re.search(r"<th>[^<]+</th><td>(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)</td>", html).group(1)  # type: ignore[union-attr]
+
+    utc, shanghai = started("UTC"), started("Asia/Shanghai")
+    assert int(shanghai[11:13]) == (int(utc[11:13]) + 8) % 24
+    assert "bad" not in started("Not/AZone")  # an unknown zone is refused and the old one kept
+    assert started("Not/AZone") == shanghai
+
+
+def test_security_headers_on_pages_and_api(sqlite_console: Console) -> None:
+    client = sqlite_console.login("viewer")
+    for path in ("/", "/api/v1/me", "/login", "/static/eduops.css"):
+        headers = client.get(path).headers
+        assert "default-src 'self'" in headers["content-security-policy"], path
+        assert "frame-ancestors" in headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "same-origin"
+    assert client.get("/").headers["cache-control"] == "no-store"
+    plotly = client.get("/static/plotly.min.js")
+    assert plotly.status_code == 200 and len(plotly.content) > 1_000_000
