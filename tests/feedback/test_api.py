@@ -165,3 +165,30 @@ def test_csv_import_and_pages_render(app, ws) -> None:
         assert page.status_code == 200, (path, page.text[:300])
     widget = client.get("/feedback/static/widget.js")
     assert widget.status_code == 200 and "/api/v1/feedback" in widget.text
+
+
+def test_serve_keeps_the_sla_breach_metric_fresh(ws, monkeypatch) -> None:
+    import time
+
+    import sqlalchemy as sa
+
+    from eduops.core.models import MetricSample, MetricSeries
+    from eduops.db import session_scope
+
+    monkeypatch.setenv("EDUOPS_FEEDBACK__SLA_CHECK_SECONDS", "0.05")
+    store(ws.engine, ws.settings, [(FeedbackIn(text="登录不上", received_at=utcnow() - timedelta(hours=5)), [])])
+    query = (
+        sa.select(MetricSample.value)
+        .join(MetricSeries, MetricSeries.id == MetricSample.series_id)
+        .where(MetricSeries.name == "feedback_sla_breaches_open")
+    )
+    with TestClient(create_app(ws)):
+        deadline = time.monotonic() + 10
+        while True:
+            with session_scope(ws.engine) as session:
+                values = session.scalars(query).all()
+            if values:
+                break
+            assert time.monotonic() < deadline, "the SLA metric was never recorded"
+            time.sleep(0.05)
+    assert values[0] == 1.0
