@@ -253,3 +253,14 @@ def test_the_console_lists_drills_with_their_times(sqlite_ws) -> None:
     page = client.get("/drills", headers={"accept-language": "zh-CN"})
     assert page.status_code == 200 and "应急演练" in page.text and "database-down" in page.text
     assert client.get("/api/v1/drills/runs").json() == []
+
+
+def test_the_demo_has_a_signed_off_drill(tmp_path: Path) -> None:
+    from eduops.core.service import get_run, list_runs
+    from eduops.demo.runner import build
+
+    demo = build(tmp_path / "demo", only=["drills"])
+    runs = list_runs(demo.ws.engine, task="quarterly-drill")
+    assert len(runs) == 1 and runs[0]["signed_off_by"] == "ops-lead"
+    report = get_run(demo.ws.engine, runs[0]["id"])["checks"][0]["evidence"]
+    assert report["passed"] and report["detected_by"] == "alert CertificateExpiringSoon"

@@ -18,6 +18,10 @@ def test_demo_serves_the_platform_and_records_a_past_load_test(tmp_path) -> None
         assert httpx.get(f"{url}/healthz").json()["status"] == "ok"
         assert url in demo.notes["loadtest"]
         assert loadtest_settings(demo.ws.settings).host == url
+        from eduops.config import load_settings
+
+        reread = loadtest_settings(load_settings(demo.ws.settings.config_file))  # the [loadtest] written for it
+        assert reread.host == url and reread.capacity.scenario == "browse"
         runs = list_runs(demo.ws.engine, task="load-test")
         assert len(runs) == 1
         run = get_run(demo.ws.engine, runs[0]["id"])

@@ -77,6 +77,7 @@ def run_command(experiment: Annotated[str, typer.Argument(help="a YAML file or a
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+        ABORT.clear()
     run = get_run(ws.engine, run_id)
     check = run["checks"][0] if run["checks"] else {"summary": run["summary"], "evidence": {}}
     report = check.get("evidence") or {}
