@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -65,10 +66,21 @@ def test_later_reports_complete_earlier_ones(store: Store) -> None:
 
 
 def test_durable_after_reopening(tmp_path: Path) -> None:
-    ingest_items(Store(tmp_path / "rtc.duckdb"), [CALL, SESSION, sample()])
+    store = Store(tmp_path / "rtc.duckdb")
+    ingest_items(store, [CALL, SESSION, sample()])
+    store.close()  # another process may open the file once this one lets go of it
     code = (f"import duckdb; c = duckdb.connect({str(tmp_path / 'rtc.duckdb')!r}, read_only=True); "
             "print(c.execute('select count(*) from samples').fetchone()[0])")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "1\n"
+
+
+def test_the_store_lets_go_of_the_file_when_idle(tmp_path: Path) -> None:
+    store = Store(tmp_path / "rtc.duckdb", idle_close_s=0.2)
+    ingest_items(store, [CALL])
+    code = f"import duckdb; duckdb.connect({str(tmp_path / 'rtc.duckdb')!r}, read_only=True)"
+    deadline = time.monotonic() + 10
+    while subprocess.run([sys.executable, "-c", code], capture_output=True).returncode != 0:
+        assert time.monotonic() < deadline, "the store kept the file open"
 
 
 def test_another_process_holding_the_store_is_a_clear_error(tmp_path: Path) -> None:

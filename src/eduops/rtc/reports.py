@@ -40,6 +40,7 @@ SAMPLE_RANGES: dict[str, tuple[float, float]] = {
     "e2e_delay_ms": (0, 600_000),
     "av_sync_ms": (-60_000, 60_000),
 }
+_SAMPLE_RANGE_ITEMS = tuple(SAMPLE_RANGES.items())
 SESSION_TEXT = (
     "country",
     "province",
@@ -201,21 +202,33 @@ def validate_sample(item: dict[str, Any], platform: str = "native") -> dict[str,
         raise Rejected(f"interval_s: required (seconds this sample covers, {MIN_INTERVAL_S:g}..{MAX_INTERVAL_S:g})")
     interval_ms = interval_s * 1000
     row["interval_ms"] = interval_ms
-    for field, (low, high) in SAMPLE_RANGES.items():
-        row[field] = _number(item, field, low, high)
+    get = item.get
+    for field, (low, high) in _SAMPLE_RANGE_ITEMS:
+        value = get(field)
+        # the common case inline (plain numbers in range); anything else goes through _number for its reason
+        if value is None:
+            row[field] = None
+        elif (type(value) is float or type(value) is int) and low <= value <= high:
+            row[field] = float(value)
+        else:
+            row[field] = _number(item, field, low, high)
     for field in ("width", "height"):
-        size = _number(item, field, 0, 16384)
+        size = get(field)
+        if type(size) is not int or not 0 <= size <= 16384:
+            size = _number(item, field, 0, 16384)
         row[field] = None if size is None else int(size)
     row["quality_limitation"] = _choice(item, "quality_limitation", LIMITATIONS)
     platform = _choice(item, "platform", PLATFORMS) or platform
-    video = _durations(item, "video_freezes_ms")
-    if item.get("frame_times_ms") not in (None, ""):
+    video = _durations(item, "video_freezes_ms") if get("video_freezes_ms") else []
+    if get("frame_times_ms") not in (None, ""):
         video = video + w3c_freezes(_durations(item, "frame_times_ms"))
     row["video_freeze_count"], row["video_freeze_ms"] = freeze_total_ms(video, video_freeze_min_ms(platform))
     row["audio_freeze_count"], row["audio_freeze_ms"] = freeze_total_ms(
-        _durations(item, "audio_freezes_ms"), AUDIO_FREEZE_MIN_MS
+        _durations(item, "audio_freezes_ms") if get("audio_freezes_ms") else [], AUDIO_FREEZE_MIN_MS
     )
     for kind in ("video", "audio"):  # totals reported directly by SDKs that only count freezes
+        if get(f"{kind}_freeze_ms") is None:
+            continue
         total = _number(item, f"{kind}_freeze_ms", 0, interval_ms)
         if total is not None:
             row[f"{kind}_freeze_ms"] += total

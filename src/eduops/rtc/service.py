@@ -73,13 +73,17 @@ def ingest_items(store: Store, items: list[Any], offset: int = 0, result: Ingest
             except Rejected as exc:
                 turn_rejected.append({"index": index + offset, "reason": str(exc)})
             items[index] = HANDLED
+    keys = {
+        (str(i.get("call_id")), str(i.get("user_id")))
+        for i in items
+        if isinstance(i, dict) and i.get("type") == "sample"
+    }
+    platforms: dict[tuple[str, str], str] = {}
+    if keys:
+        with store.connect(write=False) as con:
+            platforms = session_platforms(con, keys)
+    rows, rejected = split_items(items, platforms, offset)  # validation runs outside the write turn
     with store.connect() as con:
-        keys = {
-            (str(i.get("call_id")), str(i.get("user_id")))
-            for i in items
-            if isinstance(i, dict) and i.get("type") == "sample"
-        }
-        rows, rejected = split_items(items, session_platforms(con, keys), offset)
         insert_rows(con, rows["calls"], rows["sessions"], rows["samples"])
         insert_turns(con, turns)
     rows["ai_turns"] = [{}] * len(turns)

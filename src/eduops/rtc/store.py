@@ -15,9 +15,10 @@ UTC (TIMESTAMPTZ), scenario, region, and per-session MOS and quality band in ``s
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -170,13 +171,28 @@ def store_path(home: Path) -> Path:
 
 
 class Store:
-    """The DuckDB file; use ``with store.connect() as con:`` for one transaction."""
+    """The DuckDB file; use ``with store.connect() as con:`` for one transaction.
 
-    def __init__(self, path: Path, lock_timeout_s: float = 10.0, timezone: str = "UTC") -> None:
+    The file stays open while it is in use and closes after ``idle_close_s`` without work, so another
+    process (the CLI next to a running console, an analyst attaching it) gets its turn.
+    """
+
+    def __init__(
+        self, path: Path, lock_timeout_s: float = 10.0, timezone: str = "UTC", idle_close_s: float = 2.0
+    ) -> None:
         self.path = path
         self.lock_timeout_s = lock_timeout_s
         self.timezone = timezone
+        self.idle_close_s = idle_close_s
         self._ready = False
+        # one writing transaction at a time in this process: concurrent upserts of the same session or
+        # rollup bucket would otherwise fail with DuckDB write-write conflicts
+        self._write_lock = threading.Lock()
+        self._guard = threading.Lock()
+        self._db: duckdb.DuckDBPyConnection | None = None
+        self._users = 0
+        self._last_used = 0.0
+        self._closer: threading.Thread | None = None
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -199,29 +215,69 @@ class Store:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.25)
 
+    def _acquire(self) -> duckdb.DuckDBPyConnection:
+        with self._guard:
+            if self._db is None:
+                db = self._open()
+                if not self._ready:
+                    for statement in SCHEMA:
+                        db.execute(statement)
+                    db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+                    self._ready = True
+                self._db = db
+                if self._closer is None or not self._closer.is_alive():
+                    self._closer = threading.Thread(
+                        target=self._close_when_idle, daemon=True, name=f"rtc-store-closer-{self.path.name}"
+                    )
+                    self._closer.start()
+            self._users += 1
+            cursor = self._db.cursor()
+        cursor.execute(f"SET TimeZone = '{self.timezone}'")
+        return cursor
+
+    def _release(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        cursor.close()
+        with self._guard:
+            self._users -= 1
+            self._last_used = time.monotonic()
+
+    def _close_when_idle(self) -> None:
+        while True:
+            time.sleep(min(self.idle_close_s, 0.5))
+            with self._guard:
+                if self._db is None:
+                    return
+                if self._users == 0 and time.monotonic() - self._last_used >= self.idle_close_s:
+                    self._db.close()
+                    self._db = None
+                    return
+
+    def close(self) -> None:
+        """Close the file now (it reopens on the next use); waits for nothing, so call it when idle."""
+        with self._guard:
+            if self._db is not None and self._users == 0:
+                self._db.close()
+                self._db = None
+
     @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One transaction: committed (durably, through DuckDB's WAL) when the block ends without error."""
-        con = self._open()
-        try:
-            con.execute(f"SET TimeZone = '{self.timezone}'")
-            if not self._ready:
-                for statement in SCHEMA:
-                    con.execute(statement)
-                con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
-                self._ready = True
-            con.execute("BEGIN TRANSACTION")
+    def connect(self, write: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One transaction: committed (durably, through DuckDB's WAL) when the block ends without error.
+        Writers in this process take turns; readers (``write=False``) run beside them."""
+        with self._write_lock if write else nullcontext():
+            con = self._acquire()
             try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
-        finally:
-            con.close()
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    yield con
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
+            finally:
+                self._release(con)
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-        with self.connect() as con:
+        with self.connect(write=False) as con:
             cur = con.execute(sql, params or [])
             names = [d[0] for d in cur.description or []]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
@@ -292,12 +348,11 @@ def insert_samples_arrow(con: duckdb.DuckDBPyConnection, table: pa.Table) -> Non
 
 def session_platforms(con: duckdb.DuckDBPyConnection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
     """The stored platform (native | web) of the given sessions, for freeze thresholds."""
-    if not keys:
+    calls = sorted({k[0] for k in keys})
+    if not calls:
         return {}
-    con.register("wanted", pa.table({"call_id": [k[0] for k in keys], "user_id": [k[1] for k in keys]}))
+    marks = ", ".join("?" for _ in calls)
     rows = con.execute(
-        "SELECT s.call_id, s.user_id, s.platform FROM sessions s "
-        "JOIN wanted w USING (call_id, user_id) WHERE s.platform IS NOT NULL"
+        f"SELECT call_id, user_id, platform FROM sessions WHERE platform IS NOT NULL AND call_id IN ({marks})", calls
     ).fetchall()
-    con.unregister("wanted")
-    return {(c, u): p for c, u, p in rows}
+    return {(c, u): p for c, u, p in rows if (c, u) in keys}
