@@ -135,12 +135,13 @@ def restore_cmd(
     snapshot: Annotated[str, typer.Argument(help="snapshot id (or 'latest')")],
     to: Annotated[str, typer.Option("--to", help="a new path, or the DSN of a new database")],
     target: Annotated[str | None, typer.Option(help="read from this target (default: primary)")] = None,
+    verify: Annotated[bool, typer.Option("--verify", help="files: verify every restored byte")] = False,
     as_json: JSON = False,
 ) -> None:
     """Restore a snapshot into a new database or an empty path, and measure what came back."""
     with progress_bar("restore", enabled=not as_json) as progress:
         progress(snapshot, 0.1)
-        result = drills.restore(workspace().settings, snapshot, to, target)
+        result = drills.restore(workspace().settings, snapshot, to, target, verify)
     if as_json:
         print_json(result)
     else:

@@ -183,7 +183,7 @@ def dump_source(
         plan.cache,
         progress,
         force=mode == "full",
-        while_streaming=lambda: sources.tree_record(files),
+        while_streaming=lambda: sources.tree_record(files, content=spec.content_digest),
     )
     return result, record
 

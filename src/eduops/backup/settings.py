@@ -40,6 +40,7 @@ class SourceSpec(BaseModel):
     paths: list[str] = Field(default_factory=list, description="files: the trees to back up")
     include: list[str] = Field(default_factory=list, description="files: glob patterns to keep (all when empty)")
     exclude: list[str] = Field(default_factory=list, description="files: restic exclude patterns")
+    content_digest: bool = Field(False, description="files: also hash every file at backup time (reads it twice)")
     cadence_hours: float = Field(24, gt=0, description="how often a backup is expected")
     grace_hours: float = Field(6, ge=0)
     scratch_dsn: str = Field("", description="server for restore drills (default: the source's server)")
