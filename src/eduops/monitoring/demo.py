@@ -107,6 +107,14 @@ def populate(demo: DemoContext) -> None:
     ingest(demo.ws.engine, rows)
     demo.progress("alert history from the shipped rules", 0.5)
     replay_alerts(demo, rows)
+    # one live evaluation on the stored data: adds what only exists now (an overdue calendar task)
+    from eduops.core.alert_pipeline import active_groups
+
+    live = RuleEvaluator(
+        demo.ws.engine, demo.ws.settings, active_groups(demo.ws.settings, monitoring_settings(demo.ws.settings)), STEP
+    )
+    live.restore()
+    live.evaluate(demo.now.timestamp())
     from eduops.core.alerts import current_alerts
 
     firing = [a for a in current_alerts(demo.ws.engine) if a["state"] == "firing"]
