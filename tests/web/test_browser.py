@@ -180,3 +180,23 @@ def test_viewer_sees_no_run_button_and_is_refused_when_posting_anyway(browser, s
     assert page.request.get(server.url + "/admin/users").status == 403
     _only_own_host(requested, server)
     context.close()
+
+
+def test_every_page_in_the_navigation_loads_from_the_console_only(browser, server: Server,
+                                                                   artifacts_dir: Path) -> None:
+    context, page, requested, errors = _open(browser, server, "admin")
+    links = page.eval_on_selector_all("nav.topnav > a[href^='/']", "els => els.map(e => e.getAttribute('href'))")
+    assert {"/", "/calendar", "/runs", "/admin/users", "/admin/keys", "/admin/audit"} <= set(links)
+    broken = []
+    for link in links:
+        answer = page.goto(server.url + link)
+        if answer is None or answer.status != 200:
+            broken.append(f"{link}: {answer.status if answer else 'no answer'}")
+            continue
+        page.wait_for_load_state("networkidle")
+        name = link.strip("/").replace("/", "-") or "overview"
+        page.screenshot(path=str(artifacts_dir / f"{name}.png"), full_page=True)
+    assert not broken, broken
+    _only_own_host(requested, server)
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+    context.close()
