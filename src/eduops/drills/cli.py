@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -87,7 +88,8 @@ def run_command(experiment: Annotated[str, typer.Argument(help="a YAML file or a
         out.print(f"run [bold]#{run_id}[/] quarterly-drill: {styled_status(run['status'])} — {check['summary']}")
         for e in report.get("journal", []):
             mark = {True: "[green]✔[/]", False: "[red]✘[/]"}.get(e["ok"], " ")
-            out.print(f"  {e['at'][11:19]} {mark} {e['phase']:<9} {e['event']} {e['detail'][:90]}", highlight=False)
+            at = datetime.fromisoformat(e["at"]).astimezone(ws.settings.tz).strftime("%H:%M:%S")
+            out.print(f"  {at} {mark} {e['phase']:<9} {e['event']} {e['detail'][:90]}", highlight=False)
         out.print(f"time to detect: {report.get('ttd_s')} s, time to recover: {report.get('ttr_s')} s")
         out.print(f"sign off: eduops runs sign-off {run_id} --user <owner>  (or in the console)")
     if run["status"] in ("warn", "crit"):
