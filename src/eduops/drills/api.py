@@ -62,3 +62,16 @@ def drills_page(request: Request, who: Principal = Depends(require("read"))) -> 
 
     return render(request, "drills/index.html", {"experiments": get_experiments(request, who),
                                                   "drills": get_drill_runs(request, who)})
+
+
+def setup(app: Any) -> None:
+    """On start-up, undo faults a killed drill left behind (fill files, stopped processes and services)."""
+    import logging
+
+    from eduops.drills.service import cleanup
+
+    try:
+        for line in cleanup(app.state.workspace.settings):
+            logging.getLogger("eduops.drills").warning("cleaned up after an interrupted drill: %s", line)
+    except Exception as exc:  # noqa: BLE001 - the console must start anyway
+        logging.getLogger("eduops.drills").error("could not clean up after interrupted drills: %s", exc)
