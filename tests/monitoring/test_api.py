@@ -154,3 +154,22 @@ def test_cli_rules_test_export_and_metrics(sqlite_ws, tmp_path, monkeypatch) -> 
     assert json.loads(q.output)["series"][0]["points"][-1][1] == 12.5
     bad = runner.invoke(app, ["metrics", "query", "rate(x)"])
     assert bad.exit_code != 0
+
+
+def test_expected_surges_api(console) -> None:  # type: ignore[no-untyped-def]
+    ops = console.login("ops")
+    token = csrf_of(ops.get("/alerts").text)
+    r = ops.post(
+        "/api/v1/surges",
+        headers={"X-CSRF-Token": token},
+        json={"title": "Start of term", "starts_at": "2026-09-01T08:00+08:00", "duration": "3d"},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["ends_at"] == "2026-09-04T08:00:00+08:00"
+    assert (
+        ops.post(
+            "/api/v1/surges", headers={"X-CSRF-Token": token}, json={"title": "x", "starts_at": "someday"}
+        ).status_code
+        == 400
+    )
+    assert [s["title"] for s in ops.get("/api/v1/surges").json()] == ["Start of term"]

@@ -12,8 +12,9 @@ def test_demo_week_has_the_stories_it_promises(tmp_path, monkeypatch) -> None:  
     for key in [k for k in __import__("os").environ if k.startswith("EDUOPS_")]:
         monkeypatch.delenv(key)
     demo = build(tmp_path / "demo", only=["core", "monitoring"])
-    firing = {(a["alertname"], a["labels"].get("host", "")) for a in current_alerts(demo.ws.engine)
-              if a["state"] == "firing"}
+    firing = {
+        (a["alertname"], a["labels"].get("host", "")) for a in current_alerts(demo.ws.engine) if a["state"] == "firing"
+    }
     assert ("DiskFullIn24h", "db-1") in firing  # the disk filling up
     assert ("CalendarTaskOverdue", "") in firing  # the calendar's stalled task
     events = Counter((e["alertname"], e["event"]) for e in alert_history(demo.ws.engine, 5000))

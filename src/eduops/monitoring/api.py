@@ -113,6 +113,33 @@ def delete_silence(silence_id: int, request: Request, _: Principal = Depends(req
     return expire_silence(_ws(request).engine, silence_id)
 
 
+@router.get("/api/v1/surges")
+def get_surges(request: Request, _: Principal = Depends(require("read"))) -> list[dict[str, Any]]:
+    from eduops.monitoring.alerting import list_surges
+
+    return list_surges(_ws(request).engine)
+
+
+@router.post("/api/v1/surges", status_code=201)
+async def post_surge(request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
+    """Announce an expected surge: {"title", "starts_at" (ISO), "duration" (e.g. 3d), "metric"?}."""
+    from eduops.monitoring.alerting import add_surge
+
+    body = await request.json()
+    if not isinstance(body, dict) or not body.get("title") or not body.get("starts_at"):
+        raise UsageError("send a JSON object with title, starts_at (ISO time) and duration (e.g. 3d)")
+    try:
+        start = datetime.fromisoformat(str(body["starts_at"]))
+    except ValueError:
+        raise UsageError(f"starts_at {body['starts_at']!r} is not an ISO time") from None
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    end = start + timedelta(seconds=_seconds(str(body.get("duration", "1d")), "duration"))
+    return await run_in_threadpool(
+        add_surge, _ws(request).engine, str(body["title"]), start, end, str(body.get("metric", "")), who.name
+    )
+
+
 @router.get("/api/v1/rules")
 def get_rules(request: Request, _: Principal = Depends(require("read"))) -> list[dict[str, Any]]:
     from eduops.monitoring.alerting import rules_overview

@@ -18,6 +18,8 @@ rules_app = typer.Typer(help="Alert rules: test, export, list.", no_args_is_help
 alerts_app = typer.Typer(help="Alerts, silences, channels and expected surges.", no_args_is_help=True)
 silence_app = typer.Typer(help="Silences.", no_args_is_help=True)
 channel_app = typer.Typer(help="Notification channels (Apprise URLs, stored encrypted).", no_args_is_help=True)
+surge_app = typer.Typer(help="Expected surges: windows in which anomaly flags are suppressed.", no_args_is_help=True)
+alerts_app.add_typer(surge_app, name="surge")
 alerts_app.add_typer(silence_app, name="silence")
 alerts_app.add_typer(channel_app, name="channel")
 
@@ -271,6 +273,45 @@ def channel_test(name: str) -> None:
     out.print("sent" if ok else f"[red]failed:[/] {error}")
     if not ok:
         raise typer.Exit(1)
+
+
+@surge_app.command("add")
+def surge_add(
+    title: str,
+    start: Annotated[str, typer.Option(help="ISO time, e.g. 2026-09-01T08:00+08:00")],
+    duration: Annotated[str, typer.Option(help="e.g. 3d")] = "1d",
+    metric: Annotated[str, typer.Option(help="only this metric (default: all)")] = "",
+) -> None:
+    """Announce a planned surge (start of term, a large class) so the anomaly baseline stays quiet."""
+    from eduops.monitoring.alerting import add_surge
+
+    try:
+        begins = datetime.fromisoformat(start)
+    except ValueError:
+        raise UsageError(f"--start {start!r}: write an ISO time such as 2026-09-01T08:00+08:00") from None
+    if begins.tzinfo is None:
+        begins = begins.replace(tzinfo=workspace().settings.tz)
+    print_json(
+        add_surge(
+            workspace().engine,
+            title,
+            begins,
+            begins + timedelta(seconds=seconds(duration, "--duration")),
+            metric,
+            "cli",
+        )
+    )
+
+
+@surge_app.command("list")
+def surge_list(as_json: JSON = False) -> None:
+    from eduops.monitoring.alerting import list_surges
+
+    rows = list_surges(workspace().engine)
+    print_json(rows) if as_json else table(
+        ["id", "title", "from", "until", "metric"],
+        [[r["id"], r["title"], r["starts_at"], r["ends_at"], r["metric"] or "*"] for r in rows],
+    )
 
 
 def register(app: typer.Typer) -> None:
