@@ -1,8 +1,9 @@
 """Quality × learning: do learners whose classes had poor call quality complete less and come back less?
 
 Joins the call-quality store (``<home>/rtc.duckdb``, participant sessions with a quality band) to
-learners by user id (= xAPI account name) and time. The call-quality file is attached read-only
-and detached right after, as that store asks; when it is missing or busy the answer says so.
+learners by user id (= xAPI account name) and time. Student sessions are read through the
+call-quality store's own API (it owns that file and its locking) and joined in the event store's
+DuckDB; when the file is missing or busy the answer says so.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import duckdb
 from eduops.analytics import sql
 from eduops.analytics.store import DuckDBStore, open_store
 from eduops.config import Settings
+from eduops.errors import EduopsError
 
 BANDS = ("good", "fair", "poor")
 RETURN_DAYS = 7
@@ -47,6 +49,19 @@ def combine(returns: list[tuple[Any, ...]], completion: list[tuple[Any, ...]]) -
     return rows
 
 
+def student_sessions(settings: Settings) -> Any:
+    """Student sessions with their quality band, from the call-quality store, as an Arrow table."""
+    import pyarrow as pa
+
+    from eduops.rtc.service import open_store as open_rtc_store
+
+    rows = open_rtc_store(settings).query(sql.RTC_STUDENT_SESSIONS)
+    return pa.table({"user_id": pa.array([r["user_id"] for r in rows], pa.string()),
+                     "call_id": pa.array([r["call_id"] for r in rows], pa.string()),
+                     "band": pa.array([r["band"] for r in rows], pa.string()),
+                     "ended": pa.array([r["ended"] for r in rows], pa.timestamp("us"))})
+
+
 def quality_learning(settings: Settings) -> dict[str, Any]:
     path = rtc_path(settings)
     if not path.exists():
@@ -56,21 +71,16 @@ def quality_learning(settings: Settings) -> dict[str, Any]:
     store = open_store(settings)
     if not isinstance(store, DuckDBStore):
         return {"available": False, "bands": [],
-                "reason": "quality × learning joins two DuckDB files; it is not available with events.backend = "
-                          "\"clickhouse\""}
-    with store.writing():
-        try:
-            store.execute(f"ATTACH {sql.DUCKDB.quote(str(path))} AS rtc (READ_ONLY)")
-        except duckdb.Error as exc:
-            return {"available": False, "bands": [], "reason": f"cannot read the call-quality store {path}: {exc}"}
-        try:
-            returns = store.query(sql.quality_returns(store.dialect, RETURN_DAYS))
-            completion = store.query(sql.quality_completion(store.dialect))
-        except duckdb.Error as exc:
-            return {"available": False, "bands": [],
-                    "reason": f"the call-quality store {path} has no session_quality view we can read: {exc}"}
-        finally:
-            store.execute("DETACH rtc")
+                "reason": "quality × learning reads the DuckDB event store; it is not available with "
+                          "events.backend = \"clickhouse\""}
+    try:
+        sessions = student_sessions(settings)
+    except (EduopsError, duckdb.Error, ImportError) as exc:
+        return {"available": False, "bands": [],
+                "reason": f"cannot read the call-quality store {path}: {getattr(exc, 'message', exc)}"}
+    tables = {"rtc_sessions": sessions}
+    returns = store.query_with(sql.quality_returns(store.dialect, RETURN_DAYS), tables)
+    completion = store.query_with(sql.quality_completion(store.dialect), tables)
     bands = combine(returns, completion)
     poor, good = bands[2], bands[0]
     finding = ""
@@ -79,4 +89,5 @@ def quality_learning(settings: Settings) -> dict[str, Any]:
         finding = (f"after a poor-quality class {poor['dropped_after_class_pct']}% of learners did not come back "
                    f"within {RETURN_DAYS} days, against {good['dropped_after_class_pct']}% after a good one "
                    f"({gap:+.1f} points)")
-    return {"available": True, "return_days": RETURN_DAYS, "bands": bands, "finding": finding, "rtc_store": str(path)}
+    return {"available": True, "return_days": RETURN_DAYS, "bands": bands, "finding": finding, "rtc_store": str(path),
+            "sessions": sessions.num_rows}

@@ -365,14 +365,16 @@ SELECT course, count(DISTINCT actor_id) AS learners, count(*) AS statements, max
 FROM statements WHERE {LIVE} AND course IS NOT NULL GROUP BY course ORDER BY course"""
 
 
-# Quality × learning (DuckDB only): the call-quality store is attached read-only as ``rtc``; its
-# ``session_quality`` view has one row per participant session with ``quality_band``.
+# Quality × learning (DuckDB only). Student sessions are read from the call-quality store's
+# ``session_quality`` view with RTC_STUDENT_SESSIONS and handed to the event store's connection as
+# the table ``rtc_sessions`` for the two queries below.
+RTC_STUDENT_SESSIONS = """
+SELECT user_id, call_id, quality_band AS band, timezone('UTC', coalesce(left_at, call_end, call_start)) AS ended
+FROM session_quality WHERE role = 'student' AND quality_band IN ('good', 'fair', 'poor')"""
+
+
 def _student_sessions() -> str:
-    return """sess AS (
-  SELECT user_id, call_id, quality_band AS band,
-         timezone('UTC', coalesce(left_at, call_end, call_start)) AS ended
-  FROM rtc.session_quality WHERE role = 'student' AND quality_band IN ('good', 'fair', 'poor')
-)"""
+    return "sess AS (SELECT user_id, call_id, band, ended FROM rtc_sessions)"
 
 
 def quality_returns(d: Dialect, days: int = 7) -> str:

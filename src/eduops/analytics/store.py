@@ -109,6 +109,16 @@ class DuckDBStore:
         finally:
             cursor.close()
 
+    def query_with(self, text: str, tables: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Run a query that also reads in-memory tables (Arrow) under the given names."""
+        cursor = self._con.cursor()
+        try:
+            for name, table in tables.items():
+                cursor.register(name, table)
+            return cursor.execute(text).fetchall()
+        finally:
+            cursor.close()
+
     @contextmanager
     def writing(self) -> Iterator[None]:
         """Hold the writer lock: no other thread of this process writes meanwhile."""
