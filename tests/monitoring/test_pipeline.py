@@ -191,3 +191,12 @@ def test_a_broken_rule_file_is_skipped_not_fatal(sqlite_ws, tmp_path) -> None:  
     groups = active_groups(sqlite_ws.settings, ms)
     assert any(r.name == "HostHighCPU" for g in groups for r in g.rules)
     assert "topk() is not supported" in RULE_FILE_ERRORS[str(bad)]
+
+
+def test_a_restart_does_not_repeat_notifications(ws) -> None:
+    feed(ws, T0, T0 + 600, 0.0)
+    m, sent = monitor(ws)
+    assert run(m, T0, T0 + 100) == [(70.0, "FIRING EndpointDown")]
+    again, sent_again = monitor(ws)  # a new process: alert states and the notification log come back
+    assert run(again, T0 + 105, T0 + 300) == []
+    assert [u for u, _, _ in sent_again if u == "json://ding"] == []

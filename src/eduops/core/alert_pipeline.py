@@ -18,12 +18,20 @@ from typing import Any
 import sqlalchemy as sa
 
 from eduops.core import alert_format
-from eduops.core.alertmanager import AMAlert, Dispatcher, Muting, Notification, build_route, parse_matchers
+from eduops.core.alertmanager import (
+    AMAlert,
+    Dispatcher,
+    LogEntry,
+    Muting,
+    Notification,
+    build_route,
+    parse_matchers,
+)
 from eduops.core.alerts import RuleEvaluator
 from eduops.core.notify import ChannelQueue, Delivery, Message, Sender, apprise_send, load_queues
 from eduops.core.rules import AlertingRule, RuleGroup, default_rule_files, load_rule_files
 from eduops.db import session_scope
-from eduops.monitoring.models import AlertEvent, AlertState, Silence
+from eduops.monitoring.models import AlertEvent, AlertState, NotifyLogEntry, Silence
 from eduops.monitoring.settings import MonitoringSettings, monitoring_settings
 
 log = logging.getLogger(__name__)
@@ -80,6 +88,28 @@ def load_muting(engine: Any, ms: MonitoringSettings, default_tz: str, now: float
     return muting
 
 
+def load_nflog(engine: Any) -> dict[tuple[str, str], LogEntry]:
+    with session_scope(engine) as session:
+        return {
+            (r.group_key, r.receiver): LogEntry(frozenset(r.firing), frozenset(r.resolved), r.at.timestamp())
+            for r in session.scalars(sa.select(NotifyLogEntry))
+        }
+
+
+def save_nflog(engine: Any, dispatcher: Dispatcher, keys: set[tuple[str, str]]) -> None:
+    with session_scope(engine) as session:
+        for group_key, receiver in keys:
+            entry = dispatcher.nflog.get((group_key, receiver))
+            if entry is None:
+                continue
+            row = session.get(NotifyLogEntry, (group_key[:512], receiver))
+            if row is None:
+                row = NotifyLogEntry(group_key=group_key[:512], receiver=receiver)
+                session.add(row)
+            row.firing, row.resolved = sorted(entry.firing), sorted(entry.resolved)
+            row.at = datetime.fromtimestamp(entry.at, UTC)
+
+
 class Monitor:
     def __init__(
         self,
@@ -105,6 +135,7 @@ class Monitor:
         )
         self.evaluator.restore()
         self.dispatcher = Dispatcher(build_route(self.ms.route), send_resolved=self._send_resolved)
+        self.dispatcher.nflog = load_nflog(ws.engine)
         ring = keyring(ws.settings)
         self.ack_secret = ring.keys[ring.active]
         self.delivery = Delivery(
@@ -125,6 +156,8 @@ class Monitor:
         notes = self.dispatcher.tick(now)
         for note in notes:
             self.route(note)
+        if notes:
+            save_nflog(self.ws.engine, self.dispatcher, {(n.group_key, n.receiver) for n in notes})
         self.escalate(now)
         self.notifications.extend(notes)
         if deliver:

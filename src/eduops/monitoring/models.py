@@ -114,3 +114,15 @@ class Delivery(Base):
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
     extra: Mapped[dict[str, Any]] = mapped_column(JSONText, default=dict)
+
+
+class NotifyLogEntry(Base):
+    """Alertmanager's notification log: what each group last told each receiver, so a restart does
+    not repeat notifications before their repeat_interval."""
+
+    __tablename__ = "notify_log"
+    group_key: Mapped[str] = mapped_column(sa.String(512), primary_key=True)
+    receiver: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    firing: Mapped[list[str]] = mapped_column(JSONText, default=list)
+    resolved: Mapped[list[str]] = mapped_column(JSONText, default=list)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
