@@ -148,3 +148,11 @@ def test_live_board_counts_join_failures(client_as, sqlite_ws: Workspace) -> Non
     board = client_as(VIEWER).get("/api/v1/rtc/live").json()
     assert (board["join_failures"], board["join_attempts"], board["participants"]) == (1, 2, 1)
     assert board["classes"][0]["video_freeze_rate_pct"] == pytest.approx(20.0)
+
+
+def test_pages_on_an_empty_store(client_as) -> None:
+    client = client_as(VIEWER)
+    for path in ("/rtc", "/rtc/calls", "/rtc/live"):
+        page = client.get(path, headers={"accept-language": "en"})
+        assert page.status_code == 200, path
+    assert "No calls reported in this period." in client.get("/rtc", headers={"accept-language": "en"}).text
