@@ -77,3 +77,17 @@ def test_security_headers_on_pages_and_api(sqlite_console: Console) -> None:
     assert client.get("/").headers["cache-control"] == "no-store"
     plotly = client.get("/static/plotly.min.js")
     assert plotly.status_code == 200 and len(plotly.content) > 1_000_000
+
+
+def test_demo_adds_a_user_per_role(sqlite_ws) -> None:
+    import random
+
+    from eduops.db import utcnow
+    from eduops.demo import DemoContext
+    from eduops.web import demo
+    from eduops.web.accounts import list_users
+
+    context = DemoContext(ws=sqlite_ws, now=utcnow(), rng=random.Random(1))
+    demo.populate(context)
+    roles = {u["username"]: u["role"] for u in list_users(sqlite_ws.engine)}
+    assert set(roles.values()) >= {"ops", "content", "support", "viewer"} and "olga" in context.notes["web"]
