@@ -200,3 +200,30 @@ def test_a_restart_does_not_repeat_notifications(ws) -> None:
     again, sent_again = monitor(ws)  # a new process: alert states and the notification log come back
     assert run(again, T0 + 105, T0 + 300) == []
     assert [u for u, _, _ in sent_again if u == "json://ding"] == []
+
+
+def test_end_to_end_to_a_signed_dingtalk_robot_in_chinese(ws, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from apprise.plugins.dingtalk import NotifyDingTalk
+    from tests.core.receivers import Receiver, http_receiver
+
+    from eduops.core.notify import add_channel, apprise_send
+    from eduops.core.workspace import keyring
+
+    with http_receiver(Receiver(dingtalk_secret="SECxyz")) as receiver:
+        monkeypatch.setattr(
+            NotifyDingTalk, "notify_url", f"http://127.0.0.1:{receiver.port}/robot/send?access_token={{token}}"
+        )
+        add_channel(ws.engine, keyring(ws.settings), "ding", "dingtalk://SECxyz@tok/")
+        feed(ws, T0, T0 + 200, 0.0)
+        m = Monitor(
+            ws,
+            sender=apprise_send,
+            clock=lambda: T0,
+            groups=parse_rule_file(RULES, "t.yml"),
+            ms=settings(receivers=[{"name": "ops", "channels": ["ding"]}]),
+        )
+        run(m, T0, T0 + 100)
+    [got] = receiver.ok("dingtalk")
+    text = got.body["markdown"]["text"]
+    assert "告警" in text and "https://learn.example is down" in text and "/alerts/" in text
+    assert [r["status"] for r in m.delivery.log] == ["sent"]
