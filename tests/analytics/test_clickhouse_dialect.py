@@ -55,6 +55,9 @@ CASES: list[tuple[str, Callable[[], list[dict[str, Any]]], Callable[[Any], Any]]
     ("retention by month", datasets.weekly_cohorts, lambda s: metrics.retention(s, "month", 1, "on")),
     ("funnel", datasets.funnel_steps, lambda s: metrics.funnel(s, ["registered", "launched", "completed", "passed"],
                                                                first=day(0).replace(hour=0), end=day(30))),
+    ("funnel with an object pattern", datasets.funnel_steps,
+     lambda s: metrics.funnel(s, ["registered", "launched@*course/a", "completed@https://lms.example.edu/*"],
+                              first=day(0).replace(hour=0), end=day(30))),
     ("completion", datasets.outcomes, lambda s: metrics.completion(s)),
     ("completion by region", datasets.outcomes, lambda s: metrics.completion(s, Filters(region="west"))),
     ("at risk", datasets.outcomes, lambda s: metrics.at_risk(s, asof=day(10).replace(hour=0))),
@@ -76,6 +79,20 @@ def test_same_answer_on_clickhouse(label: str, data: Callable[[], list[dict[str,
     expected = metric(duck)
     assert _normalise(metric(ch)) == _normalise(expected)
     duck.close()
+
+
+def test_statement_queries_on_clickhouse(ch: ClickHouseStore) -> None:
+    statements = datasets.outcomes()
+    statements[0]["context"]["instructor"] = {"mbox": "mailto:t_100%@example.edu"}
+    lrs.store_statements(ch, statements, AUTHORITY)
+    teacher = {"mbox": "mailto:t_100%@example.edu"}
+    found, more, _cursor, _newest = lrs.query_statements(ch, lrs.StatementQuery(agent=teacher, related_agents=True))
+    assert [s["actor"]["account"]["name"] for s in found] == ["P0"] and not more
+    p1 = {"account": {"homePage": "https://lms.example.edu", "name": "P1"}}
+    assert len(lrs.query_statements(ch, lrs.StatementQuery(agent=p1))[0]) == 1
+    page, more, cursor, _ = lrs.query_statements(ch, lrs.StatementQuery(limit=5, ascending=True))
+    rest, _more, _c, _n = lrs.query_statements(ch, lrs.StatementQuery(limit=100, ascending=True, cursor=cursor))
+    assert more and len(page) + len(rest) == len(statements)
 
 
 def test_voiding_and_conflicts_on_clickhouse(ch: ClickHouseStore) -> None:

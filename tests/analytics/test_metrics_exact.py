@@ -91,6 +91,14 @@ def test_funnel(store: DuckDBStore) -> None:
     assert result["biggest_drop_step"] == 3 and result["biggest_drop_label"] == "completed"
 
 
+def test_funnel_steps_on_objects_with_a_pattern(store: DuckDBStore) -> None:
+    """``*`` in a step's object matches anything; other characters (even % and _) match themselves."""
+    load(store, [*datasets.funnel_steps(), statement("F0", "experienced", day(1), obj="course/a/lesson_1"),
+                 statement("F1", "experienced", day(1), obj="course/a/lessonX1")])
+    result = metrics.funnel(store, ["registered", "experienced@*/lesson_1"], first=day(0), end=day(30))
+    assert [s["learners"] for s in result["steps"]] == [10, 1]
+
+
 def test_funnel_window_counts_from_step_one(store: DuckDBStore) -> None:
     result = metrics.funnel(load(store, datasets.funnel_steps()), ["registered", "launched"], first=day(0),
                             end=day(30), window_days=30)

@@ -124,7 +124,8 @@ def populate(demo: DemoContext) -> None:
         store.bulk_load(rows)
         demo.progress(f"{i + len(rows):,} statements", 0.1 + 0.85 * (i + len(rows)) / len(statements))
     close_store(demo.ws.settings)  # the console opens it again in its own process
-    demo.notes["analytics"] = (f"{len(statements):,} xAPI statements from {LEARNERS:,} learners; look for the drop "
-                               f"after lesson {DROP_LESSON} and the low completion of {LOW_COMPLETION_COURSE} at "
-                               "/analytics")
+    steps = ",".join(f"launched@*/lesson-{n}" for n in range(DROP_LESSON - 1, DROP_LESSON + 3))
+    demo.notes["analytics"] = (f"{len(statements):,} xAPI statements from {LEARNERS:,} learners; low completion of "
+                               f"{LOW_COMPLETION_COURSE} at /analytics, the drop after lesson {DROP_LESSON} at "
+                               f"/analytics/funnel?steps={steps}&window_days=60 and in /analytics/retention")
     demo.progress("done", 1.0)

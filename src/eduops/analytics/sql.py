@@ -83,10 +83,17 @@ class Dialect:
     def in_list(self, values: Sequence[Any]) -> str:
         return "(" + ", ".join(self.lit(v) for v in values) + ")" if values else "(NULL)"
 
+    def like(self, segments: Sequence[str]) -> str:
+        """``LIKE`` matching the literal segments in order with anything between them ('' for an open end)."""
+        if self.name == "clickhouse":  # ClickHouse escapes LIKE wildcards with a backslash
+            parts = [s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for s in segments]
+            return f"LIKE {self.quote('%'.join(parts))}"
+        parts = [s.replace("!", "!!").replace("%", "!%").replace("_", "!_") for s in segments]
+        return f"LIKE {self.quote('%'.join(parts))} ESCAPE '!'"
+
     def like_contains(self, value: str) -> str:
-        """A LIKE pattern (with ESCAPE '!') that finds ``value`` literally."""
-        escaped = value.replace("!", "!!").replace("%", "!%").replace("_", "!_")
-        return f"LIKE {self.quote('%' + escaped + '%')} ESCAPE '!'"
+        """A LIKE that finds ``value`` literally anywhere."""
+        return self.like(["", value, ""])
 
 
 def _iso(moment: datetime) -> str:
@@ -284,7 +291,7 @@ SELECT 'last', cohort, last_period, count(*) FROM (
 
 @dataclass(frozen=True)
 class Step:
-    """A funnel step: a verb, optionally on one object (activity id)."""
+    """A funnel step: a verb, optionally on one object (activity id; ``*`` matches anything)."""
 
     verb: str
     object_id: str | None = None
@@ -292,6 +299,8 @@ class Step:
     def sql(self, d: Dialect, alias: str = "") -> str:
         p = f"{alias}." if alias else ""
         cond = f"{p}verb_id = {d.lit(self.verb)}"
+        if self.object_id and "*" in self.object_id:
+            return cond + f" AND {p}object_id {d.like(self.object_id.split('*'))}"
         return cond + (f" AND {p}object_id = {d.lit(self.object_id)}" if self.object_id else "")
 
 
