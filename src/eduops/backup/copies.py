@@ -99,10 +99,10 @@ def _retain(
             restic.forget(repo, list(decided.forget), prune=True, cache_dir=plan.cache)
         except EduopsError as exc:
             return {"target": target, "applied": False, "reason": exc.message}
-        with session_scope(engine) as session:
-            session.execute(
-                sa.update(BackupCopy)
-                .where(BackupCopy.target == target, BackupCopy.snapshot_id.in_(list(decided.forget)))
-                .values(status="forgotten")
-            )
+        with session_scope(engine) as session:  # restic 0.14 reports short ids after backup, full ids in lists
+            for row in session.scalars(
+                sa.select(BackupCopy).where(BackupCopy.target == target, BackupCopy.status == "ok")
+            ):
+                if row.snapshot_id and any(f.startswith(row.snapshot_id) for f in decided.forget):
+                    row.status = "forgotten"
     return {"target": target, "applied": True, "kept": len(decided.keep), "forgotten": len(decided.forget)}
