@@ -91,3 +91,10 @@ def test_demo_adds_a_user_per_role(sqlite_ws) -> None:
     demo.populate(context)
     roles = {u["username"]: u["role"] for u in list_users(sqlite_ws.engine)}
     assert set(roles.values()) >= {"ops", "content", "support", "viewer"} and "olga" in context.notes["web"]
+
+
+def test_api_docs_are_served_without_a_cdn(sqlite_console: Console) -> None:
+    page = sqlite_console.client().get("/api/docs", headers={"accept-language": "en"})
+    assert page.status_code == 200 and "/api/v1/calendar/{key}/run" in page.text
+    assert "cdn" not in page.text.lower() and "<script src=\"http" not in page.text
+    assert sqlite_console.client().get("/api/openapi.json").json()["info"]["title"] == "eduops"

@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import Route
 
 from eduops.core.plugins import NavItem
-from eduops.web import accounts, apikeys
+from eduops.web import accounts, apidocs, apikeys
 from eduops.web.audit import list_audit, verify_chain
 from eduops.web.middleware import ConsoleMiddleware
 from eduops.web.security import Principal, require
@@ -36,7 +36,7 @@ NAV = [
 ]
 
 pages = APIRouter()
-for _module in (account, overview, runs, admin):
+for _module in (account, overview, runs, admin, apidocs):
     pages.include_router(_module.router)
 
 router = APIRouter(prefix="/api/v1", tags=["console"])

@@ -20,7 +20,7 @@ def create_app(ws: Workspace, domains: Collection[str] | None = None) -> FastAPI
         title="eduops",
         version=__version__,
         description="Maintenance control plane for an online-education platform.",
-        docs_url="/api/docs",
+        docs_url=None,  # eduops.web.apidocs serves /api/docs without a CDN
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
