@@ -106,7 +106,7 @@ class ConsoleMiddleware:
             state["csrf_token"] = principal.extra.get("csrf_token", "")
         else:
             pre = request.cookies.get(PRE_COOKIE, "")
-            if not pre:
+            if not pre and not is_api_path(scope["path"]):  # machine clients get no cookie
                 pre = new_pre = secrets.token_urlsafe(32)
             state["csrf_token"] = pre
 
