@@ -142,6 +142,19 @@ class Monitor:
             ws.engine, channels if channels is not None else load_queues(ws.engine, ring), sender, clock
         )
         self.notifications: list[Notification] = []
+        self._resolved_put: set[tuple[str, float]] = set()
+
+    def _fresh(self, alerts: list[AMAlert]) -> list[AMAlert]:
+        """Firing alerts every cycle (they refresh their group); a resolution only once."""
+        out = []
+        for a in alerts:
+            if a.ends_at is not None:
+                key = (a.fingerprint, a.ends_at)
+                if key in self._resolved_put:
+                    continue
+                self._resolved_put.add(key)
+            out.append(a)
+        return out
 
     def _send_resolved(self, receiver: str) -> bool:
         r = self.receivers.get(receiver)
@@ -152,7 +165,9 @@ class Monitor:
         now = self.clock() if now is None else now
         self.evaluator.evaluate(now)
         self.dispatcher.muting = load_muting(self.ws.engine, self.ms, self.ws.settings.timezone, now)
-        self.dispatcher.put(self.evaluator.am_alerts(), now)
+        self.dispatcher.put(self._fresh(self.evaluator.am_alerts()), now)
+        if len(self._resolved_put) > 10_000:  # resolutions are kept 15 minutes; older keys can go
+            self._resolved_put = {k for k in self._resolved_put if k[1] > now - 3600}
         notes = self.dispatcher.tick(now)
         for note in notes:
             self.route(note)
