@@ -15,7 +15,7 @@ from eduops.errors import UsageError
 FORMATS = ("html", "md", "json")
 _env = Environment(
     loader=PackageLoader("eduops.core", "templates"),
-    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
     trim_blocks=True,
     lstrip_blocks=True,
 )
