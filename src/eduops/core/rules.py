@@ -147,7 +147,7 @@ def _strings(value: Any, where: str) -> dict[str, str]:
         return {}
     if not isinstance(value, dict):
         raise UsageError(f"{where}: expected a mapping of names to strings")
-    return {str(k): str(v) for k, v in value.items()}
+    return {str(k): ("true" if v is True else "false" if v is False else str(v)) for k, v in value.items()}
 
 
 def parse_rule(raw: Any, where: str, group: str, source: str) -> Rule:

@@ -48,6 +48,17 @@ def expand_values(text: str) -> list[float | None | str]:
     return out
 
 
+def yaml_string(value: Any) -> str:
+    """A YAML scalar read into a string field as Go's YAML does it (true, not True)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def yaml_strings(mapping: Any) -> dict[str, str]:
+    return {str(k): yaml_string(v) for k, v in (mapping or {}).items()}
+
+
 def series_labels(text: str) -> dict[str, str]:
     try:
         node = parse(text)
@@ -92,7 +103,7 @@ def run_test_group(
     name = str(test.get("name") or f"test {index + 1}")
     outcome = TestOutcome(file, name)
     interval = parse_duration(str(test["interval"])) if test.get("interval") else eval_interval
-    external = {str(k): str(v) for k, v in (test.get("external_labels") or {}).items()}
+    external = yaml_strings(test.get("external_labels"))
     source = MemorySource()
     for series in test.get("input_series") or []:
         labels = series_labels(str(series.get("series", "")))
@@ -130,8 +141,8 @@ def check_alerts(case: dict[str, Any], groups: list[RuleGroup], outcome: TestOut
     )
     exp = sorted(
         _alert_text(
-            {**{str(k): str(v) for k, v in (e.get("exp_labels") or {}).items()}, "alertname": alertname},
-            {str(k): str(v) for k, v in (e.get("exp_annotations") or {}).items()},
+            {**yaml_strings(e.get("exp_labels")), "alertname": alertname},
+            yaml_strings(e.get("exp_annotations")),
         )
         for e in case.get("exp_alerts") or []
     )
