@@ -16,8 +16,8 @@ from eduops.demo.platform import serve_platform
 
 ORDER = 75
 DEMO_PORT = 8081
-CAPACITY, SERVICE_MS = 4, 25.0  # ~160 req/s: the knee comes with a few dozen students
-SEARCH = {"scenario": "browse", "mode": "capacity", "start_users": 5, "step_users": 10, "max_users": 65,
+CAPACITY, SERVICE_MS = 2, 25.0  # ~80 req/s: the knee comes with a few dozen students
+SEARCH = {"scenario": "browse", "mode": "capacity", "start_users": 5, "step_users": 10, "max_users": 125,
           "step_seconds": 2.0, "spawn_rate": 100, "think_min_s": 0.05, "think_max_s": 0.15, "target_users": 50}
 
 
@@ -37,7 +37,7 @@ def populate(demo: DemoContext) -> None:
             fh.write(f'\n# The demo platform `eduops demo` serves (students log in with the password "demo").\n'
                      f'[loadtest]\nhost = "{url}"\nusers = 30\nduration_seconds = 30\n'
                      "think_min_seconds = 0.1\nthink_max_seconds = 0.5\n"
-                     "[loadtest.capacity]\nscenario = \"browse\"\nmax_users = 65\nstep_users = 10\n"
+                     "[loadtest.capacity]\nscenario = \"browse\"\nmax_users = 125\nstep_users = 10\n"
                      "start_users = 5\nstep_seconds = 5\ntarget_users = 50\n")
     demo.notes["loadtest"] = (f"demo platform on {url} (any student name, password 'demo'); try "
                               "`eduops loadtest run browse --capacity` or `eduops loadtest run live-class-spike`")
