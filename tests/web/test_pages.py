@@ -98,3 +98,23 @@ def test_api_docs_are_served_without_a_cdn(sqlite_console: Console) -> None:
     assert page.status_code == 200 and "/api/v1/calendar/{key}/run" in page.text
     assert "cdn" not in page.text.lower() and "<script src=\"http" not in page.text
     assert sqlite_console.client().get("/api/openapi.json").json()["info"]["title"] == "eduops"
+
+
+def test_reports_escape_what_checks_found_and_run_sandboxed(sqlite_console: Console) -> None:
+    import sqlalchemy as sa
+
+    from eduops.core.models import CheckRun, FindingRow
+
+    ws = sqlite_console.ws
+    ws.settings.tasks["backup"] = TaskOverride(checks=[])
+    run_id = run_task(ws.engine, ws.settings, "backup")
+    with ws.engine.begin() as conn:
+        conn.execute(sa.insert(CheckRun).values(run_id=run_id, name="logs.errors", area="performance", status="warn",
+                                                summary="1 error line", measurements=[], evidence={}))
+        conn.execute(sa.insert(FindingRow).values(run_id=run_id, check_name="logs.errors", area="performance",
+                                                  severity="warn", title="<img src=x onerror=alert(1)>"))
+    client = sqlite_console.login("viewer")
+    for path in (f"/runs/{run_id}", f"/runs/{run_id}/report"):
+        answer = client.get(path)
+        assert "<img src=x" not in answer.text and "&lt;img src=x" in answer.text, path
+    assert "sandbox" in client.get(f"/runs/{run_id}/report").headers["content-security-policy"]

@@ -25,6 +25,7 @@ from eduops.web.views import back, client_ip, clock, ws_of
 
 router = APIRouter()
 STATUSES = ("running",) + FINISHED
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'self'; sandbox"
 
 
 @router.get("/calendar", response_class=HTMLResponse)
@@ -125,7 +126,8 @@ def run_page(run_id: int, request: Request, who: Principal = Depends(require("re
 @router.get("/runs/{run_id}/report", response_class=HTMLResponse)
 def run_report(run_id: int, request: Request, who: Principal = Depends(require("read"))) -> Response:
     html = render_run(ws_of(request).engine, run_id, "html")
-    return HTMLResponse(html)
+    # a report quotes what checks found (log lines, feedback text): no script, form or plugin may run in it
+    return HTMLResponse(html, headers={"content-security-policy": REPORT_CSP})
 
 
 @router.get("/runs/{run_id}/artifacts/{artifact_id}")
