@@ -102,10 +102,12 @@ async def overview(request: Request, _: Principal = Depends(require("read"))) ->
 async def retention_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
     p, lang = _params(request), language_of(request)
     t = lambda s: gettext(s, lang)  # noqa: E731
-    form: list[dict[str, Any]] = [{"name": "unit", "label": t("interval"), "options": ["day", "week", "month"],
-             "value": p.get("unit", "week")},
+    form: list[dict[str, Any]] = [
+            {"name": "unit", "label": t("interval"), "value": p.get("unit", "week"),
+             "options": [("day", t("day")), ("week", t("week")), ("month", t("month"))]},
             {"name": "periods", "label": t("periods"), "value": p.get("periods", "12")},
-            {"name": "mode", "label": t("mode"), "options": ["on", "on_or_after"], "value": p.get("mode", "on")},
+            {"name": "mode", "label": t("mode"), "value": p.get("mode", "on"),
+             "options": [("on", t("back in that period")), ("on_or_after", t("back in that period or later"))]},
             {"name": "start_verb", "label": t("start event"), "value": p.get("start_verb", "")},
             {"name": "return_verb", "label": t("return event"), "value": p.get("return_verb", "")}]
 
@@ -119,8 +121,8 @@ async def retention_page(request: Request, _: Principal = Depends(require("read"
         z = [c["pct"] for c in r["cohorts"]] + [r["average"]["pct"]]
         heat = {"title": t("Retention (% of period 0)"), "figure": {"data": [{
             "type": "heatmap", "x": list(range(r["periods"] + 1)), "y": labels, "z": z, "colorscale": "Blues",
-            "texttemplate": "%{z}"}], "layout": {"yaxis": {"autorange": "reversed", "type": "category"},
-                                                 "margin": {"t": 20}}}}
+            "reversescale": True, "texttemplate": "%{z}"}],
+            "layout": {"yaxis": {"autorange": "reversed", "type": "category"}, "margin": {"t": 20}}}}
         rows = [[c["cohort"], c["size"], *c["pct"]] for c in r["cohorts"]]
         rows.append([t("weighted average"), sum(c["size"] for c in r["cohorts"]), *r["average"]["pct"]])
         return [heat, table(t("Cohorts"), [t("cohort"), t("learners")] + [str(n) for n in range(r["periods"] + 1)],
