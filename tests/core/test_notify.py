@@ -179,3 +179,11 @@ def test_channels_are_stored_encrypted_and_logged(ws, receiver: Receiver) -> Non
     with ws.engine.connect() as conn:
         rows = conn.execute(sa.select(Row.channel, Row.status, Row.title)).all()
     assert [tuple(r) for r in rows] == [("ops-ding", "sent", "CPU high")]
+
+
+def test_lark_signature_is_accepted(receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    from eduops.core.notify_robots import SignedLark
+
+    monkeypatch.setattr(SignedLark, "notify_url", f"http://127.0.0.1:{receiver.port}/open-apis/bot/v2/hook/")
+    assert apprise_send(f"lark://{FEISHU_SECRET}@larktoken", "Alert", "**CPU** 95%")[0]
+    assert len(receiver.ok("feishu")) == 1

@@ -227,3 +227,25 @@ def test_end_to_end_to_a_signed_dingtalk_robot_in_chinese(ws, monkeypatch) -> No
     text = got.body["markdown"]["text"]
     assert "告警" in text and "https://learn.example is down" in text and "/alerts/" in text
     assert [r["status"] for r in m.delivery.log] == ["sent"]
+
+
+def test_acknowledging_stops_the_escalation(ws) -> None:
+    feed(ws, T0, T0 + 1200, 0.0)
+    ms = settings(
+        receivers=[{"name": "ops", "channels": ["ding"], "oncall": ["alice", "bob", "carol"], "escalate_after": "5m"}]
+    )
+    sent: list[str] = []
+    channels = {n: ChannelQueue(n, f"json://{n}", 60) for n in ("ding", "alice", "bob", "carol")}
+    m = Monitor(
+        ws,
+        sender=lambda url, title, body: (sent.append(url), (True, ""))[1],
+        channels=channels,
+        clock=lambda: T0,
+        groups=parse_rule_file(RULES, "t.yml"),
+        ms=ms,
+    )
+    run(m, T0, T0 + 400)
+    assert sent == ["json://ding", "json://alice", "json://bob"]  # bob 5 minutes after firing at 60
+    acknowledge(ws.engine, current_alerts(ws.engine)[0]["fingerprint"], "bob")
+    run(m, T0 + 405, T0 + 1000)
+    assert "json://carol" not in sent  # carol would have been paged at 660
