@@ -99,6 +99,10 @@ def test_pages_render(console) -> None:  # type: ignore[no-untyped-def]
     assert "HostHighCPU" in client.get("/rules").text
     charts = client.get("/monitoring?since=1h")
     assert charts.status_code == 200 and "plotly.min.js" in charts.text and "chart-data" in charts.text
+    assert "host=web-1" in charts.text  # a link to web-1's own charts
+    one = client.get("/monitoring", params={"since": "1h", "host": "web-1"})
+    assert one.status_code == 200 and "chart-data" in one.text
+    assert "chart-data" not in client.get("/monitoring", params={"endpoint": "nothing"}).text
     token = csrf_of(page.text)
     r = client.post(
         "/silences",

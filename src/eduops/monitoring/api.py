@@ -257,13 +257,28 @@ def rules_page(request: Request, _: Principal = Depends(require("read"))) -> HTM
 
 
 @pages.get("/monitoring", response_class=HTMLResponse)
-def charts_page(request: Request, since: str = "24h", _: Principal = Depends(require("read"))) -> HTMLResponse:
-    from eduops.monitoring.charts import panels
+def charts_page(
+    request: Request,
+    since: str = "24h",
+    host: str = "",
+    endpoint: str = "",
+    db: str = "",
+    _: Principal = Depends(require("read")),
+) -> HTMLResponse:
+    """Metric charts for everything, or for one host, endpoint or database."""
+    from eduops.monitoring.charts import panels, subjects
     from eduops.web.pages import language_of, render
 
     window = _seconds(since, "since")
+    only = next(((k, v) for k, v in (("host", host), ("endpoint", endpoint), ("db", db)) if v), None)
+    engine = _ws(request).engine
     return render(
         request,
         "monitoring/charts.html",
-        {"panels": panels(_ws(request).engine, window, lang=language_of(request)), "since": since},
+        {
+            "panels": panels(engine, window, lang=language_of(request), only=only),
+            "since": since,
+            "only": only,
+            "subjects": subjects(engine),
+        },
     )

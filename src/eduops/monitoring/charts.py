@@ -21,7 +21,9 @@ PANELS = [
 ]
 
 
-def panels(engine: Engine, window: float, now: datetime | None = None, lang: str = "en") -> list[dict[str, Any]]:
+def panels(
+    engine: Engine, window: float, now: datetime | None = None, lang: str = "en", only: tuple[str, str] | None = None
+) -> list[dict[str, Any]]:
     """One line chart per panel that has data in the window."""
     from eduops.web.i18n import gettext
 
@@ -30,7 +32,13 @@ def panels(engine: Engine, window: float, now: datetime | None = None, lang: str
     out = []
     for msgid, metric, keys in PANELS:
         title = gettext(msgid, lang)
-        series = query_range(engine, f"{metric}", now - timedelta(seconds=window), now, step)
+        selector = metric
+        if only is not None:
+            if only[0] not in keys.split(","):
+                continue  # a host's page shows host panels, an endpoint's page endpoint panels
+            value = only[1].replace("\\", "\\\\").replace('"', '\\"')
+            selector = f'{metric}{{{only[0]}="{value}"}}'
+        series = query_range(engine, selector, now - timedelta(seconds=window), now, step)
         if not series:
             continue
         traces = []
@@ -63,3 +71,21 @@ def panels(engine: Engine, window: float, now: datetime | None = None, lang: str
             }
         )
     return out
+
+
+def subjects(engine: Engine) -> dict[str, list[str]]:
+    """The hosts, endpoints and databases that have metrics, for the page's links."""
+    import sqlalchemy as sa
+
+    from eduops.core.models import MetricSeries
+    from eduops.db import session_scope
+
+    found: dict[str, set[str]] = {"host": set(), "endpoint": set(), "db": set()}
+    with session_scope(engine) as session:
+        for (labels,) in session.execute(
+            sa.select(MetricSeries.labels).where(MetricSeries.name.in_([m for _, m, _ in PANELS]))
+        ):
+            for key, values in found.items():
+                if key in labels:
+                    values.add(str(labels[key]))
+    return {k: sorted(v) for k, v in found.items()}
