@@ -120,13 +120,18 @@ def max_range(node: Node) -> float:
     return longest
 
 
+def quote_label(value: str) -> str:
+    """A label value inside double quotes in PromQL."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 def expression_for(name_or_expr: str, labels: dict[str, str] | None = None) -> str:
     """``cpu_used_pct`` + {host: a} → ``cpu_used_pct{host="a"}``; a full expression passes through."""
     if not labels:
         return name_or_expr
     if not all(c.isalnum() or c in "_:" for c in name_or_expr):
         raise UsageError("--labels only goes with a metric name; put matchers in the expression instead")
-    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    inner = ",".join(f'{k}="{quote_label(v)}"' for k, v in sorted(labels.items()))
     return f"{name_or_expr}{{{inner}}}"
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from eduops.core.metric_store import query_range
+from eduops.core.metric_store import expression_for, query_range
 from eduops.web.charts import to_json
 
 PANELS = [
@@ -36,8 +36,7 @@ def panels(
         if only is not None:
             if only[0] not in keys.split(","):
                 continue  # a host's page shows host panels, an endpoint's page endpoint panels
-            value = only[1].replace("\\", "\\\\").replace('"', '\\"')
-            selector = f'{metric}{{{only[0]}="{value}"}}'
+            selector = expression_for(metric, {only[0]: only[1]})
         series = query_range(engine, selector, now - timedelta(seconds=window), now, step)
         if not series:
             continue
