@@ -251,6 +251,7 @@ def split_items(
     items: list[Any], platforms: dict[tuple[str, str], str] | None = None, offset: int = 0
 ) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
     """Validate a batch: rows by kind (calls, sessions, samples) and the rejected items with reasons.
+    Large batches of plain samples come back (also) as Arrow tables under ``sample_tables``.
 
     ``platforms`` maps (call_id, user_id) to native/web for freeze thresholds; sessions in the same
     batch add to it. ``offset`` numbers the items (a file's line numbers)."""
@@ -278,6 +279,13 @@ def split_items(
                 raise Rejected(f"type: {kind!r} is not one of call, session, sample")
         except Rejected as exc:
             rejected.append({"index": index, "reason": str(exc)})
+    from eduops.rtc.fastpath import fast_samples  # noqa: PLC0415 (it builds on this module)
+
+    fast = fast_samples([item for _, item in pending_samples], platforms)
+    if fast is not None:
+        table, slow = fast
+        rows["sample_tables"] = [table]  # type: ignore[list-item]
+        pending_samples = [pending_samples[i] for i in slow]
     for index, item in pending_samples:
         try:
             key = (str(item.get("call_id")), str(item.get("user_id")))
