@@ -91,6 +91,7 @@ def test_open_model_keeps_students_arriving_when_the_site_slows_down(tmp_path) -
         outcome = run_load(spec, workdir=tmp_path)
     finally:
         stop()
-    # 15 arrivals/s of two requests each against 10 req/s: the queue of waiting students keeps growing
+    # 15 arrivals/s of two requests each against 10 req/s: students pile up waiting, although only one
+    # Locust user generates them (a closed model with one user never has more than one in flight)
     in_flight = [t.get("in_flight", 0) for t in outcome.ticks]
-    assert max(in_flight) >= 10 and in_flight[-1] >= in_flight[0]
+    assert max(in_flight) >= 10, in_flight
