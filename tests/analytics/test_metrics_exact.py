@@ -41,6 +41,20 @@ def test_active_users(store: DuckDBStore, n: int, dau: int, wau: int, mau: int, 
     assert (row["dau"], row["wau"], row["mau"], row["new"], row["returning"]) == (dau, wau, mau, new, returning)
 
 
+@pytest.mark.parametrize(("tz", "active_day", "hour"), [
+    ("UTC", date(2026, 3, 1), 20), ("Asia/Shanghai", date(2026, 3, 2), 4), ("America/New_York", date(2026, 3, 1), 15),
+])
+def test_days_and_hours_are_local_to_the_workspace(store: DuckDBStore, tz: str, active_day: date, hour: int) -> None:
+    """20:00 UTC on 1 March is 04:00 on 2 March in Beijing and 15:00 on 1 March in New York."""
+    load(store, [statement("night-owl", "experienced", day(-1).replace(hour=20), obj="course/a/p")])
+    result = metrics.active_users(store, date(2026, 2, 28), date(2026, 3, 3), tz=tz)
+    assert [d["day"] for d in result["days"] if d["dau"]] == [active_day.isoformat()]
+    hours = metrics.breakdown(store, "hour", day(-5), day(5), tz=tz)["rows"]
+    assert [r["key"] for r in hours] == [hour]
+    weeks = metrics.retention(store, "day", 1, tz=tz)
+    assert [c["cohort"] for c in weeks["cohorts"]] == [active_day.isoformat()]
+
+
 def test_active_days_spread_and_stickiness(store: DuckDBStore) -> None:
     result = metrics.active_users(load(store, datasets.activity()), D0, D0 + timedelta(days=8))
     assert result["active_days_30"] == [{"days": 1, "learners": 1}, {"days": 2, "learners": 1},

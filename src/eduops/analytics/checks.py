@@ -27,8 +27,9 @@ def learning_summary(ctx: CheckContext) -> CheckResult:
     if not ext.statements or ext.last is None:
         return CheckResult("ok", "no learner events yet; point your LMS at /xapi/statements",
                            evidence={"store": store.location})
-    last = min(ctx.now.replace(tzinfo=None).date(), metrics.as_date(ext.last))
-    active = metrics.active_users(store, last - timedelta(days=13), last)
+    tz = ctx.settings.timezone
+    last = min(metrics.local_date(ctx.now, tz), metrics.local_date(ext.last, tz))
+    active = metrics.active_users(store, last - timedelta(days=13), last, tz=tz)
     today, week_ago = active["days"][-1], active["days"][-8]
     done = metrics.completion(store)
     now = ctx.now.replace(tzinfo=None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from eduops.analytics import sql, vocab
@@ -42,11 +42,11 @@ def running_totals(deltas: dict[date, int], first: date, last: date) -> dict[dat
     return out
 
 
-def active_users(store: Store, first: date, last: date, f: Filters = Filters()) -> dict[str, Any]:
+def active_users(store: Store, first: date, last: date, f: Filters = Filters(), tz: str = "UTC") -> dict[str, Any]:
     """DAU, rolling WAU/MAU, new vs returning and stickiness per day, plus the active-days spread."""
     if last < first:
         raise UsageError("the last day comes before the first")
-    rows = store.query(sql.active_users(store.dialect, first, last, f))
+    rows = store.query(sql.active_users(store.dialect, first, last, f, tz))
     deltas: dict[str, dict[date, int]] = {"dau": {}, "new": {}, "wau": {}, "mau": {}}
     for kind, day, delta in rows:
         deltas[kind][as_date(day)] = int(delta)
@@ -59,7 +59,7 @@ def active_users(store: Store, first: date, last: date, f: Filters = Filters()) 
                      "returning": dau - new, "stickiness": round(dau / mau[day], 4) if mau[day] else None})
         day += timedelta(days=1)
     sticky = [d["stickiness"] for d in days if d["stickiness"] is not None]
-    spread = store.query(sql.active_days(store.dialect, last, 30, f))
+    spread = store.query(sql.active_days(store.dialect, last, 30, f, tz))
     return {"first": first.isoformat(), "last": last.isoformat(), "days": days,
             "stickiness": round(sum(sticky) / len(sticky), 4) if sticky else None,
             "active_days_30": [{"days": int(n), "learners": int(c)} for n, c in spread]}
@@ -134,11 +134,13 @@ def retention_table(sizes: dict[date, int], on: dict[tuple[date, int], int], las
 
 def retention(store: Store, unit: str = "week", periods: int = 12, mode: str = "on",
               start_verbs: Sequence[str] = (), return_verbs: Sequence[str] = (),
-              first: datetime | None = None, end: datetime | None = None, f: Filters = Filters()) -> dict[str, Any]:
+              first: datetime | None = None, end: datetime | None = None, f: Filters = Filters(),
+              tz: str = "UTC") -> dict[str, Any]:
+    """Retention cohorts; ``first`` and ``end`` are UTC, cohorts and periods are days/weeks/months in ``tz``."""
     if unit not in UNITS:
         raise UsageError(f"unit must be one of {', '.join(UNITS)}")
-    first, end = _bounds(store, first, end)
-    rows = store.query(sql.retention(store.dialect, unit, start_verbs, return_verbs, first, end, f))
+    first, end = _bounds(store, first, end, tz)
+    rows = store.query(sql.retention(store.dialect, unit, start_verbs, return_verbs, first, end, f, tz))
     sizes: dict[date, int] = {}
     on: dict[tuple[date, int], int] = {}
     last: dict[tuple[date, int], int] = {}
@@ -148,7 +150,7 @@ def retention(store: Store, unit: str = "week", periods: int = 12, mode: str = "
             sizes[key] = int(learners)
         else:
             (on if kind == "on" else last)[(key, int(period))] = int(learners)
-    final_day = (end - timedelta(microseconds=1)).date()
+    final_day = local_date(end - timedelta(microseconds=1), tz)
     observable = {c: periods_between(unit, c, final_day) for c in sizes}
     table = retention_table(sizes, on, last, mode, periods, observable)
     return {"unit": unit, "first": first.isoformat(), "end": end.isoformat(), **table}
@@ -184,12 +186,12 @@ def parse_step(text: str) -> Step:
 
 
 def funnel(store: Store, steps: Sequence[str], first: datetime | None = None, end: datetime | None = None,
-           window_days: int = 14, f: Filters = Filters()) -> dict[str, Any]:
+           window_days: int = 14, f: Filters = Filters(), tz: str = "UTC") -> dict[str, Any]:
     if len(steps) < 2:
         raise UsageError("a funnel needs at least two steps")
     if window_days < 1:
         raise UsageError("the conversion window must be at least one day")
-    first, end = _bounds(store, first, end)
+    first, end = _bounds(store, first, end, tz)
     parsed = [parse_step(s) for s in steps]
     rows = store.query(sql.funnel(store.dialect, parsed, first, end, window_days, f))
     return {"first": first.isoformat(), "end": end.isoformat(), "window_days": window_days,
@@ -197,11 +199,11 @@ def funnel(store: Store, steps: Sequence[str], first: datetime | None = None, en
 
 
 def breakdown(store: Store, dimension: str, first: datetime | None = None, end: datetime | None = None,
-              f: Filters = Filters()) -> dict[str, Any]:
+              f: Filters = Filters(), tz: str = "UTC") -> dict[str, Any]:
     if dimension not in sql.DIMENSIONS:
         raise UsageError(f"dimension must be one of {', '.join(sql.DIMENSIONS)}")
-    first, end = _bounds(store, first, end)
-    rows = store.query(sql.breakdown(store.dialect, dimension, first, end, f))
+    first, end = _bounds(store, first, end, tz)
+    rows = store.query(sql.breakdown(store.dialect, dimension, first, end, f, tz))
     return {"dimension": dimension, "rows": [
         {"key": k.isoformat() if isinstance(k, date) else k, "learners": int(n), "statements": int(s),
          "completions": int(c), "avg_score": None if a is None or a != a else round(float(a), 4)}
@@ -244,9 +246,9 @@ def decile_coverage(segments: Sequence[tuple[float, float]], length_s: float) ->
 
 
 def video_engagement(store: Store, first: datetime | None = None, end: datetime | None = None,
-                     f: Filters = Filters()) -> dict[str, Any]:
+                     f: Filters = Filters(), tz: str = "UTC") -> dict[str, Any]:
     """Per video: viewers, mean share watched, and the share of viewers who watched each tenth."""
-    first, end = _bounds(store, first, end)
+    first, end = _bounds(store, first, end, tz)
     videos: dict[str, dict[str, Any]] = {}
     rows = store.query(sql.video_viewers(store.dialect, first, end, f))
     for object_id, _actor, length_s, segments, _progress in rows:
@@ -295,16 +297,29 @@ def extent(store: Store) -> Extent:
     return Extent(first, last, int(n))
 
 
-def _bounds(store: Store, first: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
-    """Default to everything stored: from the first day to the day after the last."""
+def local_date(moment: datetime, tz: str) -> date:
+    """The day in ``tz`` of a UTC time (naive or aware)."""
+    from zoneinfo import ZoneInfo
+
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(ZoneInfo(tz)).date()
+
+
+def day_start_utc(day: date, tz: str) -> datetime:
+    """Midnight of ``day`` in ``tz``, as naive UTC."""
+    return sql.utc_of(datetime(day.year, day.month, day.day), tz)
+
+
+def _bounds(store: Store, first: datetime | None, end: datetime | None, tz: str = "UTC") -> tuple[datetime, datetime]:
+    """UTC bounds; by default everything stored, from its first local day to the day after its last."""
     if first is None or end is None:
         ext = extent(store)
         if first is None:
-            first = datetime.combine(as_date(ext.first), datetime.min.time()) if ext.first else datetime(2000, 1, 1)
+            first = day_start_utc(local_date(ext.first, tz), tz) if ext.first else datetime(2000, 1, 1)
         if end is None:
-            end = (datetime.combine(as_date(ext.last), datetime.min.time()) + timedelta(days=1)) if ext.last \
+            end = day_start_utc(local_date(ext.last, tz) + timedelta(days=1), tz) if ext.last \
                 else first + timedelta(days=1)
-    first, end = first.replace(tzinfo=None), end.replace(tzinfo=None)
+    first, end = (m.astimezone(UTC).replace(tzinfo=None) if m.tzinfo else m for m in (first, end))
     if end <= first:
         raise UsageError("the end of the range must come after its start")
     return first, end

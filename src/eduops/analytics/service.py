@@ -27,10 +27,6 @@ def parse_day(text: str | None, name: str) -> date | None:
         raise UsageError(f"{name}: {text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def day_start(day: date | None) -> datetime | None:
-    return None if day is None else datetime(day.year, day.month, day.day)
-
-
 def parse_list(values: Sequence[str] | str | None) -> list[str]:
     if values is None:
         return []
@@ -47,11 +43,15 @@ class Analytics:
     def open(cls, settings: Settings) -> Analytics:
         return cls(settings, open_store(settings))
 
+    @property
+    def tz(self) -> str:
+        return self.settings.timezone
+
     def _range(self, since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
-        """``since`` and ``until`` are inclusive days; the SQL takes [first, end)."""
+        """``since`` and ``until`` are inclusive days in the workspace's timezone; the SQL takes UTC [first, end)."""
         first, last = parse_day(since, "since"), parse_day(until, "until")
-        end = day_start(last + timedelta(days=1)) if last else None
-        return day_start(first), end
+        end = metrics.day_start_utc(last + timedelta(days=1), self.tz) if last else None
+        return (metrics.day_start_utc(first, self.tz) if first else None), end
 
     def active(self, since: str | None = None, until: str | None = None, f: Filters = Filters()) -> dict[str, Any]:
         last = parse_day(until, "until")
@@ -59,10 +59,10 @@ class Analytics:
         if last is None or first is None:
             ext = metrics.extent(self.store)
             if last is None:
-                last = metrics.as_date(ext.last) if ext.last else datetime.now(UTC).date()
+                last = metrics.local_date(ext.last or datetime.now(UTC), self.tz)
             if first is None:
                 first = last - timedelta(days=29)
-        return metrics.active_users(self.store, first, last, f)
+        return metrics.active_users(self.store, first, last, f, self.tz)
 
     def completion(self, until: str | None = None, f: Filters = Filters()) -> dict[str, Any]:
         _first, end = self._range(None, until)
@@ -76,21 +76,21 @@ class Analytics:
         first, end = self._range(since, until)
         return metrics.retention(self.store, unit, periods, mode.replace("-", "_"),
                                  [vocab.verb_iri(v) for v in parse_list(start_verbs)],
-                                 [vocab.verb_iri(v) for v in parse_list(return_verbs)], first, end, f)
+                                 [vocab.verb_iri(v) for v in parse_list(return_verbs)], first, end, f, self.tz)
 
     def funnel(self, steps: Sequence[str], window_days: int = 14, since: str | None = None,
                until: str | None = None, f: Filters = Filters()) -> dict[str, Any]:
         first, end = self._range(since, until)
-        return metrics.funnel(self.store, parse_list(steps), first, end, window_days, f)
+        return metrics.funnel(self.store, parse_list(steps), first, end, window_days, f, self.tz)
 
     def breakdown(self, dimension: str, since: str | None = None, until: str | None = None,
                   f: Filters = Filters()) -> dict[str, Any]:
         first, end = self._range(since, until)
-        return metrics.breakdown(self.store, dimension, first, end, f)
+        return metrics.breakdown(self.store, dimension, first, end, f, self.tz)
 
     def video(self, since: str | None = None, until: str | None = None, f: Filters = Filters()) -> dict[str, Any]:
         first, end = self._range(since, until)
-        return metrics.video_engagement(self.store, first, end, f)
+        return metrics.video_engagement(self.store, first, end, f, self.tz)
 
     def at_risk(self, asof: str | None = None, f: Filters = Filters(), idle_days: int = 7) -> dict[str, Any]:
         day = parse_day(asof, "asof")
@@ -98,7 +98,7 @@ class Analytics:
             ext = metrics.extent(self.store)
             moment = ext.last + timedelta(seconds=1) if ext.last else datetime.now(UTC).replace(tzinfo=None)
         else:
-            moment = datetime(day.year, day.month, day.day) + timedelta(days=1)
+            moment = metrics.day_start_utc(day + timedelta(days=1), self.tz)
         return metrics.at_risk(self.store, moment, f, idle_days)
 
     def courses(self) -> list[dict[str, Any]]:

@@ -65,6 +65,11 @@ class Dialect:
     median: Callable[[str], str]
     arg_max: Callable[[str, str], str]
     string_agg: Callable[[str, str], str]
+    to_local: Callable[[str, str], str]
+
+    def local(self, expr: str, tz: str) -> str:
+        """A UTC timestamp expression as wall-clock time in ``tz`` (days, weeks, hours are local)."""
+        return expr if tz == "UTC" else self.to_local(expr, tz.replace("'", ""))
 
     def lit(self, value: Any) -> str:
         """A SQL literal; the only way a value enters a query."""
@@ -108,6 +113,7 @@ DUCKDB = Dialect(
     median=lambda x: f"median({x})",
     arg_max=lambda x, by: f"arg_max({x}, {by})",
     string_agg=lambda x, sep: f"string_agg({x}, '{sep}')",
+    to_local=lambda x, tz: f"timezone('{tz}', {x} AT TIME ZONE 'UTC')",
 )
 CLICKHOUSE = Dialect(
     name="clickhouse",
@@ -117,6 +123,7 @@ CLICKHOUSE = Dialect(
     median=lambda x: f"quantileExactInclusive(0.5)({x})",  # interpolated, like DuckDB's median
     arg_max=lambda x, by: f"argMax({x}, {by})",
     string_agg=lambda x, sep: f"arrayStringConcat(groupArray({x}), '{sep}')",
+    to_local=lambda x, tz: f"toTimeZone({x}, '{tz}')",
 )
 DIALECTS = {"duckdb": DUCKDB, "clickhouse": CLICKHOUSE}
 
@@ -157,7 +164,15 @@ def _start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day)
 
 
-def active_users(d: Dialect, first: date, last: date, f: Filters) -> str:
+def utc_of(moment: datetime, tz: str) -> datetime:
+    """A wall-clock time in ``tz`` as the naive UTC time the statements table holds."""
+    from datetime import UTC
+    from zoneinfo import ZoneInfo
+
+    return moment.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC).replace(tzinfo=None)
+
+
+def active_users(d: Dialect, first: date, last: date, f: Filters, tz: str = "UTC") -> str:
     """Daily active learners (dau), first-ever active day (new), and rolling 7/30-day coverage.
 
     For rolling windows each learner-day covers [day, day+W); only the part not already covered by
@@ -165,7 +180,7 @@ def active_users(d: Dialect, first: date, last: date, f: Filters) -> str:
     running sum of ``delta`` over days is the number of distinct learners active in the W days up to
     that day — one pass, no self-join.
     """
-    lo, hi = d.lit(_start(first - timedelta(days=29))), d.lit(_start(last + timedelta(days=1)))
+    lo, hi = d.lit(utc_of(_start(first - timedelta(days=29)), tz)), d.lit(utc_of(_start(last + timedelta(days=1)), tz))
     windows = "\n  UNION ALL\n  ".join(
         f"SELECT '{name}' AS kind, greatest(day, coalesce(prev_day, day - {w}) + {w}) AS day, 1 AS delta FROM spans"
         f"\n  UNION ALL SELECT '{name}', day + {w}, -1 FROM spans"
@@ -173,7 +188,7 @@ def active_users(d: Dialect, first: date, last: date, f: Filters) -> str:
     )
     return f"""
 WITH daily AS (
-  SELECT DISTINCT actor_id, CAST(timestamp AS DATE) AS day FROM statements
+  SELECT DISTINCT actor_id, CAST({d.local('timestamp', tz)} AS DATE) AS day FROM statements
   WHERE {LIVE}{f.sql(d)} AND timestamp >= {lo} AND timestamp < {hi}
 ),
 earlier AS (
@@ -198,12 +213,13 @@ events AS (
 SELECT kind, day, sum(delta) AS delta FROM events GROUP BY kind, day ORDER BY kind, day"""
 
 
-def active_days(d: Dialect, last: date, days: int, f: Filters) -> str:
+def active_days(d: Dialect, last: date, days: int, f: Filters, tz: str = "UTC") -> str:
     """How many learners were active on exactly n of the ``days`` days up to ``last``."""
-    lo, hi = d.lit(_start(last - timedelta(days=days - 1))), d.lit(_start(last + timedelta(days=1)))
+    lo = d.lit(utc_of(_start(last - timedelta(days=days - 1)), tz))
+    hi = d.lit(utc_of(_start(last + timedelta(days=1)), tz))
     return f"""
 SELECT n_days, count(*) AS learners FROM (
-  SELECT actor_id, count(DISTINCT CAST(timestamp AS DATE)) AS n_days FROM statements
+  SELECT actor_id, count(DISTINCT CAST({d.local('timestamp', tz)} AS DATE)) AS n_days FROM statements
   WHERE {LIVE}{f.sql(d)} AND timestamp >= {lo} AND timestamp < {hi} GROUP BY actor_id
 ) per_learner GROUP BY n_days ORDER BY n_days"""
 
@@ -250,7 +266,7 @@ def _period(unit: str, start: str, end: str) -> str:
 
 
 def retention(d: Dialect, unit: str, start_verbs: Sequence[str], return_verbs: Sequence[str],
-              first: datetime, end: datetime, f: Filters) -> str:
+              first: datetime, end: datetime, f: Filters, tz: str = "UTC") -> str:
     """Cohorts by the period of each learner's first start event; returns by period after it.
 
     A return is any return event in a later period than the cohort's (so always after the start);
@@ -268,11 +284,11 @@ WITH starts AS (
   SELECT actor_id, min(timestamp) AS first_ts FROM statements WHERE {LIVE}{start_cond}{f.sql(d)} GROUP BY actor_id
 ),
 cohorts AS (
-  SELECT actor_id, first_ts, date_trunc('{unit}', first_ts) AS cohort FROM starts
+  SELECT actor_id, first_ts, date_trunc('{unit}', {d.local('first_ts', tz)}) AS cohort FROM starts
   WHERE first_ts >= {d.lit(first)} AND first_ts < {d.lit(end)}
 ),
 active AS (
-  SELECT DISTINCT actor_id, date_trunc('{unit}', timestamp) AS bucket FROM statements s
+  SELECT DISTINCT actor_id, date_trunc('{unit}', {d.local('timestamp', tz)}) AS bucket FROM statements s
   WHERE {LIVE}{return_cond}{f.sql(d)} AND timestamp < {d.lit(end)}
 ),
 returns AS (
@@ -334,12 +350,12 @@ def funnel(d: Dialect, steps: Sequence[Step], first: datetime, end: datetime, wi
 DIMENSIONS = ("course", "region", "teacher", "device", "day", "week", "month", "hour")
 
 
-def breakdown(d: Dialect, dimension: str, first: datetime, end: datetime, f: Filters) -> str:
+def breakdown(d: Dialect, dimension: str, first: datetime, end: datetime, f: Filters, tz: str = "UTC") -> str:
     """Active learners, statements, completions and mean scaled score per value of one dimension."""
     if dimension in ("day", "week", "month"):
-        key = f"CAST(date_trunc('{dimension}', timestamp) AS DATE)"
+        key = f"CAST(date_trunc('{dimension}', {d.local('timestamp', tz)}) AS DATE)"
     elif dimension == "hour":
-        key = "CAST(extract(hour FROM timestamp) AS BIGINT)"
+        key = f"CAST(extract(hour FROM {d.local('timestamp', tz)}) AS BIGINT)"
     else:
         key = f"coalesce({dimension}, '(none)')"
     done = d.in_list([v for v, (name, _r) in vocab.OUTCOME_RANKS.items() if name in vocab.COMPLETED_OUTCOMES])
