@@ -42,7 +42,7 @@ def knee_figure(steps: list[dict[str, Any]], knee: dict[str, Any], slo: dict[str
                   annotation_text=f"SLO p95 {slo['p95_ms']:.0f} ms")
     if knee.get("users") is not None:
         fig.add_vline(x=knee["users"], line_color="#c92a2a", line_width=2,
-                      annotation_text=f"knee: {knee['users']} users ({'; '.join(knee['reasons'])})")
+                      annotation_text=f"knee: {knee['users']} users", annotation_position="top left")
     fig.update_layout(title="Capacity search: throughput and p95 per step", xaxis_title="users")
     fig.update_yaxes(title_text="requests/s", secondary_y=False)
     fig.update_yaxes(title_text="p95 ms", secondary_y=True)
@@ -55,6 +55,11 @@ def render_html(summary: dict[str, Any], ticks: list[dict[str, Any]]) -> str:
         figures.insert(0, knee_figure(summary["steps"], summary["knee"], summary["slo"]))
     charts = "\n".join(f.to_html(full_html=False, include_plotlyjs=False) for f in figures)
     verdict = summary["verdict"]
+    if summary["mode"] == "capacity":
+        headline = (f"Capacity target of {summary['target_users']} users "
+                    + ("met" if verdict["passed"] else "missed"))
+    else:
+        headline = "SLO " + ("passed" if verdict["passed"] else "failed")
     knee = summary.get("knee")
     knee_line = ""
     if knee is not None:
@@ -77,9 +82,10 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #d0d7de;padding:.2em .6
 <h1>Load test: {html.escape(summary['title'])}</h1>
 <p>{html.escape(summary['host'])} · {summary['mode']} · {summary['users']} users
 (nominal {summary['nominal_users']}) · {summary['duration_s']} s · shape {html.escape(summary['shape']['kind'])}</p>
-<p class="{'pass' if verdict['passed'] else 'fail'}"><strong>SLO {'passed' if verdict['passed'] else 'failed'}</strong>:
-p95 ≤ {summary['slo']['p95_ms']:.0f} ms, errors ≤ {summary['slo']['error_rate_pct']}% —
-measured p95 {summary['overall']['p95_ms']:.0f} ms, errors {summary['overall']['error_rate_pct']:.2f}%,
+<p class="{'pass' if verdict['passed'] else 'fail'}"><strong>{html.escape(headline)}</strong>:
+SLO p95 ≤ {summary['slo']['p95_ms']:.0f} ms, errors ≤ {summary['slo']['error_rate_pct']}% —
+{'over the whole search' if summary['mode'] == 'capacity' else 'measured'}
+p95 {summary['overall']['p95_ms']:.0f} ms, errors {summary['overall']['error_rate_pct']:.2f}%,
 {summary['overall']['rps']:.1f} requests/s. {html.escape('; '.join(verdict['reasons']))}</p>
 {knee_line}
 {charts}
