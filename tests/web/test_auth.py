@@ -222,3 +222,22 @@ def test_api_keys_by_bearer_and_basic_with_scopes_and_revocation(sqlite_console:
     with console.ws.engine.connect() as conn:
         actions = conn.execute(sa.select(AuditEntry.action)).scalars().all()
     assert "apikey.create" in actions and "apikey.revoke" in actions
+
+
+def test_users_change_their_own_password_and_other_sessions_end(sqlite_console: Console) -> None:
+    console = sqlite_console
+    laptop = console.login("content")
+    phone = console.login("content")
+    page = laptop.get("/account").text
+    new = "Another-long-passphrase-42"
+    wrong = laptop.post("/account/password", data={"csrf_token": csrf_of(page), "current": "nope-nope-nope",
+                                                   "new": new, "repeat": new})
+    assert wrong.status_code == 400
+    weak = laptop.post("/account/password", data={"csrf_token": csrf_of(page), "current": PASSWORDS["content"],
+                                                  "new": "password1234", "repeat": "password1234"})
+    assert weak.status_code == 400
+    done = laptop.post("/account/password", data={"csrf_token": csrf_of(page), "current": PASSWORDS["content"],
+                                                  "new": new, "repeat": new})
+    assert done.status_code == 303
+    assert laptop.get("/api/v1/me").status_code == 200 and phone.get("/api/v1/me").status_code == 401
+    assert console.attempt(console.client(), "content", new).status_code == 303

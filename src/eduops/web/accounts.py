@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from eduops.core.models import User
-from eduops.core.passwords import check_policy, generate_password, hash_password
+from eduops.core.passwords import check_policy, generate_password, hash_password, verify_password
 from eduops.core.workspace import ROLES, create_user
 from eduops.db import session_scope, utcnow
 from eduops.errors import NotFound, UsageError
@@ -135,3 +135,24 @@ def set_preferences(engine: Engine, user_id: int, *, language: str | None = None
             user.language = language
         if timezone is not None:
             user.timezone = timezone
+
+
+def change_own_password(
+    engine: Engine, user_id: int, current: str, new: str, *, keep_session_id: int | None, source_ip: str = ""
+) -> None:
+    """A user changes their password (the current one is required); their other sessions end."""
+    with session_scope(engine) as session:
+        user = session.get(User, user_id)
+        if user is None or not verify_password(user.password_hash, current):
+            raise UsageError("the current password is not right")
+        check_policy(new, user.username)
+        user.password_hash = hash_password(new)
+        ended = sessions.end_for_user(session, user.id, utcnow(), "password changed", keep_id=keep_session_id)
+        record_audit(
+            session,
+            actor=user.username,
+            action="user.change_password",
+            target=f"user:{user.username}",
+            after={"password": "changed", "sessions_ended": ended},
+            source_ip=source_ip,
+        )

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from eduops.core.models import User
 from eduops.db import session_scope
+from eduops.errors import UsageError
 from eduops.web import accounts, login, sessions, totp
 from eduops.web.audit import record_audit
 from eduops.web.auth import SESSION_COOKIE
@@ -178,6 +179,31 @@ def set_timezone(request: Request, timezone: str = Form(...), who: Principal = D
         return back("/account", done="badtz")
     accounts.set_preferences(ws_of(request).engine, who.user_id or 0, timezone=timezone)
     return back("/account", done="timezone")
+
+
+@router.post("/account/password")
+async def change_password(
+    request: Request,
+    current: str = Form(...),
+    new: str = Form(...),
+    repeat: str = Form(...),
+    who: Principal = Depends(require("read")),
+) -> Response:
+    if new != repeat:
+        return back("/account", done="mismatch")
+    try:
+        await run_in_threadpool(
+            accounts.change_own_password,
+            ws_of(request).engine,
+            who.user_id or 0,
+            current,
+            new,
+            keep_session_id=int(who.session_id) if who.session_id else None,
+            source_ip=client_ip(request),
+        )
+    except UsageError as exc:
+        return render(request, "web/error.html", {"title": "Bad request", "message": exc.message}, status_code=400)
+    return back("/account", done="password")
 
 
 @router.get("/account/totp", response_class=HTMLResponse)
