@@ -53,3 +53,16 @@ def test_bad_input_and_a_dead_host(sqlite_ws, monkeypatch, capsys) -> None:
     code, out, _ = _in_process(sqlite_ws, monkeypatch, capsys, "loadtest", "list", "--json")
     assert {r["scenario"] for r in json.loads(out)} == {"term-rush", "live-class-spike", "booking-peak", "browse",
                                                         "quiz"}
+
+
+def test_the_calendar_task_says_when_the_platform_does_not_answer(sqlite_ws) -> None:
+    from eduops.config import TaskOverride
+    from eduops.core.runs import run_task
+    from eduops.core.service import get_run
+
+    sqlite_ws.settings.tasks["load-test"] = TaskOverride.model_validate(
+        {"params": {"loadtest.capacity": {"host": "http://127.0.0.1:9"}}})
+    run = get_run(sqlite_ws.engine, run_task(sqlite_ws.engine, sqlite_ws.settings, "load-test"))
+    assert run["status"] == "error"
+    assert "does not answer" in run["checks"][0]["summary"]
+    assert run["checks"][0]["findings"][0]["remedy"].startswith("Start the platform")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, Status, check
-from eduops.loadtest.service import live_file, loadtest_settings, plan_test, run_test
+from eduops.errors import ServiceUnavailable
+from eduops.loadtest.service import live_file, loadtest_settings, plan_test, reachable, run_test
 
 
 @check("loadtest.capacity", area="performance", title="Load test and capacity search")
@@ -15,6 +16,12 @@ def capacity(ctx: CheckContext) -> CheckResult:
     """
     lt = loadtest_settings(ctx.settings)
     plan = plan_test(lt, dict(ctx.params))
+    try:
+        reachable(plan.host)
+    except ServiceUnavailable as exc:
+        return CheckResult("error", exc.message, findings=[Finding(
+            "crit", "the platform under test does not answer", exc.message,
+            "Start the platform (or `eduops demo`), or set [loadtest] host to where it runs.")])
     summary, files = run_test(plan, lt, ctx.artifact_path("loadtest").parent, ctx.progress,
                               live_file(ctx.settings))
     labels = {"scenario": plan.scenario.key, "mode": plan.mode}

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import httpx
 import typer
 
 from eduops.config import TaskOverride
 from eduops.console import out, print_json, progress_bar, styled_status, table, workspace
 from eduops.core.runs import run_task
 from eduops.core.service import get_run
-from eduops.errors import ServiceUnavailable
 from eduops.loadtest.scenarios import SCENARIOS, scaled_users, slo_for
-from eduops.loadtest.service import loadtest_settings, parse_duration, plan_test
+from eduops.loadtest.service import loadtest_settings, parse_duration, plan_test, reachable
 
 JSON = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 loadtest_app = typer.Typer(help="Load tests with Locust: scenarios, SLOs and the capacity knee.",
@@ -35,14 +33,6 @@ def list_command(as_json: JSON = False) -> None:
           [[r["scenario"], r["shape"], f"{r['nominal_users']} → {r['local_users']}",
             f"p95 ≤ {r['p95_ms']:.0f} ms, errors ≤ {r['error_rate_pct']}%", r["description"]] for r in rows],
           title=f"Load-test scenarios (target {lt.host})")
-
-
-def _reachable(host: str) -> None:
-    try:
-        httpx.get(host, timeout=5.0)
-    except httpx.HTTPError as exc:
-        raise ServiceUnavailable(f"the platform at {host} does not answer ({exc}); start it, or point "
-                                 "[loadtest] host (or --host) at it") from None
 
 
 @loadtest_app.command("run")
@@ -71,7 +61,7 @@ def run_command(
     if duration is not None:
         params["duration"] = parse_duration(duration)
     plan = plan_test(loadtest_settings(ws.settings), params)  # bad input stops here, exit 2
-    _reachable(plan.host)
+    reachable(plan.host)
     base = ws.settings.tasks.get("load-test") or TaskOverride.model_validate({})
     ws.settings.tasks["load-test"] = base.model_copy(update={
         "checks": ["loadtest.capacity"], "params": {**base.params, "loadtest.capacity": params}})

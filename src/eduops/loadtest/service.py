@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from eduops.config import Settings
-from eduops.errors import UsageError
+from eduops.errors import ServiceUnavailable, UsageError
 from eduops.loadtest.analysis import SLO, broke_at, find_knee, judge, steps_of, window
 from eduops.loadtest.report import write_report
 from eduops.loadtest.runner import LoadSpec, run_load
@@ -35,6 +35,17 @@ def parse_duration(text: str | float) -> float:
     if seconds <= 0:
         raise UsageError(f"duration {text!r} must be more than zero")
     return seconds
+
+
+def reachable(host: str) -> None:
+    """ServiceUnavailable when nothing answers at ``host`` (a load test against it would only measure that)."""
+    import httpx
+
+    try:
+        httpx.get(host, timeout=5.0)
+    except httpx.HTTPError as exc:
+        raise ServiceUnavailable(f"the platform at {host} does not answer ({exc}); start it, or point "
+                                 "[loadtest] host (or --host) at it") from None
 
 
 def loadtest_settings(settings: Settings) -> LoadtestSettings:
