@@ -241,3 +241,22 @@ def test_users_change_their_own_password_and_other_sessions_end(sqlite_console: 
     assert done.status_code == 303
     assert laptop.get("/api/v1/me").status_code == 200 and phone.get("/api/v1/me").status_code == 401
     assert console.attempt(console.client(), "content", new).status_code == 303
+
+
+def test_parallel_guesses_are_all_counted(console: Console) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from eduops.core.workspace import keyring
+    from eduops.web.login import login
+
+    ring = keyring(console.ws.settings)
+    now = console.clock.now
+
+    def guess(i: int) -> bool:
+        return login(console.ws.engine, ring, "ops", f"wrong-guess-{i}", "", now=now, source_ip="10.9.8.7").throttled
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        throttled = list(pool.map(guess, range(24)))
+    # all at the same instant: the five free failures are checked, every other guess waits
+    assert throttled.count(False) == 5 and throttled.count(True) == 19
+    assert _count(console, LoginAttempt, LoginAttempt.outcome == "failed") == 5

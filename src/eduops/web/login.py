@@ -50,6 +50,7 @@ def login(
     """Check the credentials; on success start a new session (ending the one the browser had)."""
     username = username.strip()[:64]
     with session_scope(engine) as session:
+        throttle.serialize(session, username)
         wait_until = throttle.check(session, username, source_ip, now)
         if wait_until is not None:
             throttle.log_attempt(session, username, source_ip, now, "throttled")

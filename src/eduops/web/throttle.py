@@ -8,6 +8,7 @@ password, so even the right password waits until the window passes.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,6 +59,19 @@ def _failures(session: Session, column: Any, value: str, now: datetime) -> list[
             )
         )
     )
+
+
+def serialize(session: Session, username: str) -> None:
+    """Hold the account's lock until the attempt is logged, so parallel guesses are all counted.
+
+    PostgreSQL: a transaction advisory lock per user name. SQLite: a write takes the database's one
+    write lock (logins are rare, so holding it through the password check is cheap).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"login:{username.lower()}".encode()).digest()[:8], "big", signed=True)
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    else:
+        session.execute(sa.update(LoginAttempt).where(sa.false()).values(outcome="failed"))
 
 
 def check(session: Session, username: str, source_ip: str, now: datetime) -> datetime | None:
