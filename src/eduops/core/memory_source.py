@@ -11,7 +11,7 @@ from eduops.core.promql_eval import Labels, Points
 
 
 @dataclass
-class _Series:
+class _Series:  # one series: its labels, and parallel lists of times and (time, value) points
     labels: Labels
     values: dict[str, str]
     times: list[float] = field(default_factory=list)

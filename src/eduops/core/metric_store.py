@@ -8,13 +8,13 @@ retention reads the roll-ups' averages.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from eduops.core.memory_source import MemorySource, _Series
 from eduops.core.models import MetricSample, MetricSeries
 from eduops.core.promql import Matcher, Node, parse, selectors
 from eduops.core.promql_eval import LOOKBACK_SECONDS, Labels, Points, Sample, evaluate
@@ -29,12 +29,6 @@ def to_dt(t: float) -> datetime:
     return datetime.fromtimestamp(t, UTC)
 
 
-@dataclass
-class SeriesRow:
-    id: int
-    labels: Labels
-
-
 class DbSource:
     """A SeriesSource over the state database; loads what a set of expressions needs once per window."""
 
@@ -42,8 +36,7 @@ class DbSource:
         self.engine = engine
         self.raw_days = raw_days
         self.now = now  # the clock the raw retention counts from (default: the window's end)
-        self.series: dict[str, list[SeriesRow]] = {}
-        self.points: dict[int, Points] = {}
+        self.mem = MemorySource()
         self.window: tuple[float, float] | None = None
 
     def preload(self, nodes: list[Node], start: float, end: float) -> None:
@@ -53,26 +46,29 @@ class DbSource:
             for sel in selectors(node):
                 names.add(sel.name)
         self.window = (start, end)
-        self.series, self.points = {}, {}
-        with session_scope(self.engine) as session:
+        self.mem = MemorySource()
+        by_id: dict[int, _Series] = {}
+        with self.engine.connect() as session:  # Core rows: no ORM loading on the hot path
             query = sa.select(MetricSeries.id, MetricSeries.name, MetricSeries.labels)
             if "" not in names:
                 query = query.where(MetricSeries.name.in_(sorted(names)))
-            ids = []
             for sid, name, labels in session.execute(query):
-                full = tuple(sorted({**labels, "__name__": name}.items()))
-                self.series.setdefault(name, []).append(SeriesRow(sid, full))
-                ids.append(sid)
-            for sid in ids:
-                self.points[sid] = []
+                values = {**labels, "__name__": name}
+                key: Labels = tuple(sorted(values.items()))
+                series = _Series(key, values)
+                self.mem.by_name.setdefault(name, {})[key] = series
+                by_id[sid] = series
+            ids = list(by_id)
             raw_from = max(start, (self.now or end) - self.raw_days * 86400 + ROLLUP_SECONDS)
             if start < raw_from:
                 for sid, ts, total, count in self._chunks(session, MetricRollup, ids, start, raw_from):
-                    self.points[sid].append((ts.timestamp() + ROLLUP_SECONDS, total / max(count, 1)))
+                    t = ts.timestamp() + ROLLUP_SECONDS
+                    by_id[sid].times.append(t)
+                    by_id[sid].points.append((t, total / max(count, 1)))
             for sid, ts, value in self._chunks(session, MetricSample, ids, raw_from, end):
-                self.points[sid].append((ts.timestamp(), value))
-        for pts in self.points.values():
-            pts.sort(key=lambda p: p[0])
+                t = ts.timestamp()
+                by_id[sid].times.append(t)
+                by_id[sid].points.append((t, value))
 
     @staticmethod
     def _chunks(session: Any, table: Any, ids: list[int], start: float, end: float) -> Iterator[Any]:
@@ -84,17 +80,16 @@ class DbSource:
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             yield from session.execute(
-                sa.select(*cols).where(table.series_id.in_(chunk), table.ts >= to_dt(start), table.ts <= to_dt(end))
+                sa.select(*cols)
+                .where(table.series_id.in_(chunk), table.ts >= to_dt(start), table.ts <= to_dt(end))
+                .order_by(table.series_id, table.ts)
             )
 
+    def series_count(self) -> int:
+        return self.mem.series_count()
+
     def select(self, matchers: tuple[Matcher, ...], start: float, end: float) -> Iterator[tuple[Labels, Points]]:
-        name = next((m.value for m in matchers if m.name == "__name__" and m.op == "="), None)
-        pools = [self.series.get(name, [])] if name is not None else list(self.series.values())
-        for pool in pools:
-            for row in pool:
-                values = dict(row.labels)
-                if all(m.matches(values.get(m.name, "")) for m in matchers):
-                    yield row.labels, [p for p in self.points.get(row.id, []) if start <= p[0] <= end]
+        return self.mem.select(matchers, start, end)
 
 
 def max_range(node: Node) -> float:
