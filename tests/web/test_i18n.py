@@ -37,6 +37,7 @@ def console_msgids() -> set[str]:
     """Words the console shows that come from Python rather than from a template literal."""
     nav = {item.label for module in domain_modules("api") for item in getattr(module, "NAV", [])}
     plan = {s.title for s in DEFAULT_PLAN} | {s.description for s in DEFAULT_PLAN}
+    plan |= {e for s in DEFAULT_PLAN for e in s.evidence}
     words = set(ROLES) | set(FINISHED) | {"running", "info", "manual", "scheduled", "catch-up"}
     days = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
     return nav | plan | words | days | set(AREA_LABELS.values()) | set(TITLES.values())

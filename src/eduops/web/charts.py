@@ -66,8 +66,9 @@ def measurements_chart(checks: list[dict[str, Any]], limit: int = 40) -> str | N
         {
             "data": data,
             "layout": {
-                "height": 120 + 22 * len(points),
-                "margin": {"l": 260},
+                "height": 140 + 26 * len(points),
+                "margin": {"l": 12, "r": 12, "t": 24, "b": 40},
+                "yaxis": {"type": "category", "automargin": True},
                 "legend": {"orientation": "h"},
             },
         }
