@@ -173,7 +173,7 @@ def dump_source(
             copy = Path(tmp) / f"{spec.name}.sqlite"
             record = sources.sqlite_snapshot(Path(spec.path).expanduser(), copy)
             return streams.from_file(repo, copy, f"{spec.name}.sqlite", tags, plan.cache, progress), record
-    files = sources.select_files(spec.paths, spec.include, spec.exclude)
+    files, left = sources.select_files(spec.paths, spec.include, spec.exclude)
     if not files:
         raise UsageError(f"file source {spec.name!r} selects no files; check its paths and include/exclude")
     result, record = streams.from_files(
@@ -182,6 +182,8 @@ def dump_source(
         tags,
         plan.cache,
         progress,
+        roots=[str(Path(p).expanduser().resolve()) for p in spec.paths],
+        excluded=sources.restic_exclude_lines(left),
         force=mode == "full",
         while_streaming=lambda: sources.tree_record(files, content=spec.content_digest),
     )

@@ -224,9 +224,11 @@ def sqlite_snapshot(path: Path, into: Path) -> Record:
 # --- file trees -------------------------------------------------------------------------------------
 
 
-def select_files(paths: list[str], include: list[str], exclude: list[str]) -> list[Path]:
-    """Regular files under ``paths`` matching any include glob (all when none) and no exclude glob."""
+def select_files(paths: list[str], include: list[str], exclude: list[str]) -> tuple[list[Path], list[Path]]:
+    """(chosen, left out): regular files under ``paths`` matching any include glob (all when none) and
+    no exclude glob, and the other regular files there."""
     chosen: list[Path] = []
+    left: list[Path] = []
     for root in paths:
         base = Path(root).expanduser().resolve()
         if not base.exists():
@@ -235,11 +237,24 @@ def select_files(paths: list[str], include: list[str], exclude: list[str]) -> li
         for p in candidates:
             rel = str(p.relative_to(base)) if p != base else p.name
             if include and not any(fnmatch(rel, pat) or fnmatch(p.name, pat) for pat in include):
-                continue
-            if any(fnmatch(rel, pat) or fnmatch(p.name, pat) or fnmatch(str(p), pat) for pat in exclude):
-                continue
-            chosen.append(p)
-    return chosen
+                left.append(p)
+            elif any(fnmatch(rel, pat) or fnmatch(p.name, pat) or fnmatch(str(p), pat) for pat in exclude):
+                left.append(p)
+            else:
+                chosen.append(p)
+    return chosen, left
+
+
+def restic_exclude_lines(left: list[Path]) -> list[str] | None:
+    """Exact restic exclude patterns for the files left out, or None when a name cannot be written as one
+    (restic trims spaces, skips ``#`` lines and expands ``$`` in exclude files)."""
+    lines = []
+    for p in left:
+        text = str(p)
+        if "$" in text or "\n" in text or text != text.strip() or text.startswith("#"):
+            return None
+        lines.append("".join("\\" + c if c in "\\*?[" else c for c in text))
+    return lines
 
 
 def file_sha256(path: Path) -> str:

@@ -148,15 +148,23 @@ def from_files(
     tags: list[str],
     cache_dir: Path,
     progress: Progress,
+    roots: list[str],
+    excluded: list[str] | None,
     force: bool = False,
     while_streaming: Callable[[], Any] | None = None,
 ) -> tuple[BackupResult, Any]:
+    """Back up the source's roots minus the files left out (exact exclude patterns), so the snapshot
+    holds the trees as they are and restores at restic's full speed. When a left-out name cannot be
+    written as a pattern, the chosen files are listed one by one instead (slower to restore)."""
     with tempfile.NamedTemporaryFile("w", prefix="eduops-files-", suffix=".txt") as listing:
-        listing.write("\n".join(str(p) for p in files) + "\n")
+        if excluded is not None:
+            listing.write("".join(line + "\n" for line in excluded))
+            selection = ["--exclude-file", listing.name, "--", *roots] if excluded else ["--", *roots]
+        else:
+            listing.write("\n".join(str(p) for p in files) + "\n")
+            selection = ["--files-from-verbatim", listing.name]
         listing.flush()
-        proc = restic.popen(
-            repo, backup_args(tags, force) + ["--files-from-verbatim", listing.name], cache_dir=cache_dir
-        )
+        proc = restic.popen(repo, backup_args(tags, force) + selection, cache_dir=cache_dir)
         side: list[Any] = []
         failure: list[BaseException] = []
 
