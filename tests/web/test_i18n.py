@@ -90,6 +90,8 @@ def test_pages_render_in_both_languages_and_the_switch_is_remembered(sqlite_cons
                          headers={"accept-language": "zh-CN"})
     assert answer.status_code == 303 and answer.headers["location"] == "/calendar"
     assert "Maintenance calendar" in client.get("/calendar", headers={"accept-language": "zh-CN"}).text
+    elsewhere = sqlite_console.login("admin")  # another browser: the user's choice follows them
+    assert "Maintenance calendar" in elsewhere.get("/calendar", headers={"accept-language": "zh-CN"}).text
     assert gettext("Maintenance calendar", "zh-CN") == "维护日历"
 
 

@@ -47,7 +47,10 @@ def nav_items(request: Request) -> list[NavItem]:
 
 
 def language_of(request: Request) -> str:
-    return pick_language(request.headers.get("accept-language"), request.cookies.get("eduops_lang"))
+    """This browser's switch (cookie), else the user's saved choice, else Accept-Language."""
+    principal = current_principal(request)
+    saved = principal.extra.get("language") if principal else None
+    return pick_language(request.headers.get("accept-language"), request.cookies.get("eduops_lang") or saved)
 
 
 def timezone_of(request: Request) -> ZoneInfo:

@@ -18,7 +18,7 @@ from eduops.web.auth import SESSION_COOKIE
 from eduops.web.i18n import LANGUAGES, gettext
 from eduops.web.middleware import cookie_header, is_https
 from eduops.web.pages import language_of, render
-from eduops.web.security import Principal, public, require
+from eduops.web.security import Principal, current_principal, public, require
 from eduops.web.views import back, client_ip, clock, ring_of, safe_next, ws_of
 
 router = APIRouter()
@@ -100,6 +100,9 @@ async def logout_submit(request: Request, who: Principal = Depends(require("read
 @router.post("/lang", dependencies=[Depends(public)])
 def switch_language(request: Request, lang: str = Form(...), next: str = Form("/")) -> Response:
     response = back(safe_next(next))
+    who = current_principal(request)
+    if lang in LANGUAGES and who is not None and who.user_id is not None:
+        accounts.set_preferences(ws_of(request).engine, who.user_id, language=lang)  # follows the user
     if lang in LANGUAGES:
         response.headers.append(
             "set-cookie", cookie_header(LANG_COOKIE, lang, https=is_https(request), max_age=365 * 24 * 3600)
