@@ -15,7 +15,14 @@ from typing import Any
 
 from eduops.analytics import extract
 from eduops.analytics.store import DuplicateIds, Store
-from eduops.analytics.xapi import VOIDED, StatementInvalid, check_uuid, parse_timestamp, validate_statement
+from eduops.analytics.xapi import (
+    StatementInvalid,
+    check_actor,
+    check_iri,
+    check_uuid,
+    parse_timestamp,
+    validate_statement,
+)
 from eduops.errors import Conflict, NotFound, UsageError
 
 PAGE_MAX = 500
@@ -163,17 +170,11 @@ def parse_query(params: dict[str, str]) -> StatementQuery:
             agent = json.loads(params["agent"])
         except ValueError:
             raise UsageError("agent: must be an Agent or Group as JSON") from None
-        from eduops.analytics.xapi import check_actor
-
         check_actor(agent, "agent")
         q.agent = agent
     if "verb" in params:
-        from eduops.analytics.xapi import check_iri
-
         q.verb = check_iri(params["verb"], "verb")
     if "activity" in params:
-        from eduops.analytics.xapi import check_iri
-
         q.activity = check_iri(params["activity"], "activity")
     if "registration" in params:
         q.registration = check_uuid(params["registration"], "registration").lower()
@@ -278,6 +279,3 @@ def canonical_format(value: Any, languages: list[str]) -> Any:
             out[key] = canonical_format(item, languages)
     return out
 
-
-def void_target(statement: dict[str, Any]) -> str | None:
-    return str(statement["object"]["id"]).lower() if statement["verb"]["id"] == VOIDED else None
