@@ -185,3 +185,14 @@ def test_performance_trends_week_over_week(ws) -> None:
     assert [f.title for f in result.findings] == ["http_total_ms p95 of lms up 68% on last week"]
     assert judge_trend(Trend("x", "y", 110, 100)) == "steady"
     assert judge_trend(Trend("x", "y", 50, 100)) == "better"
+
+
+def test_shipped_platform_rules_pass_their_unit_tests() -> None:
+    from eduops.core.rules_unittest import run_test_file
+
+    outcomes = run_test_file(Path(__file__).parent / "platform_rules_test.yml")
+    assert [(o.group, o.failures) for o in outcomes] == [
+        ("host rules", []),
+        ("endpoints and calendar", []),
+        ("node_exporter hosts", []),
+    ]
