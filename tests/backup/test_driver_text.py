@@ -94,3 +94,24 @@ def test_bad_dsns_are_usage_errors(dsn: str) -> None:
 def test_restic_times_keep_microseconds() -> None:
     assert parse_time("2026-11-30T15:59:38.69321941Z").isoformat() == "2026-11-30T15:59:38.693219+00:00"
     assert parse_time("2026-11-30T15:59:38+08:00").utcoffset().total_seconds() == 8 * 3600
+
+
+def test_rest_credentials_live_in_the_repository_url_and_are_scrubbed(sqlite_ws) -> None:
+    from eduops.backup.settings import TargetSpec, repository, seal
+
+    s = sqlite_ws.settings
+    spec = TargetSpec(
+        name="rest1",
+        kind="rest",
+        endpoint="https://backup.internal:8000/",
+        path="eduops",
+        user="eduops",
+        password=seal(s, "repo-pass-123", "target", "rest1", "password"),
+        http_password=seal(s, "p@ss/word:42", "target", "rest1", "http_password"),
+    )
+    repo = repository(s, spec)
+    assert repo.location == "rest:https://eduops:p%40ss%2Fword%3A42@backup.internal:8000/eduops"
+    assert (
+        scrub(f"dial p@ss/word:42 at {repo.location}", repo.secrets())
+        == "dial **** at rest:https://eduops:****@backup.internal:8000/eduops"
+    )

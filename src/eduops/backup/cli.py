@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from eduops.backup import drills, service, verification
-from eduops.backup.settings import seal
+from eduops.backup.settings import SECRET_FIELDS, seal
 from eduops.console import out, print_json, progress_bar, styled_status, table, workspace
 from eduops.core import metrics
 from eduops.core.checks import Measurement
@@ -225,13 +225,15 @@ def targets_cmd(
 def secret_cmd(
     kind: Annotated[str, typer.Argument(help="target or source")],
     name: Annotated[str, typer.Argument(help="its name in [backup]")],
-    field: Annotated[str, typer.Argument(help="password, access_key_id or secret_access_key")] = "password",
+    field: Annotated[
+        str, typer.Argument(help="password, access_key_id, secret_access_key or http_password")
+    ] = "password",
 ) -> None:
     """Encrypt a secret read from standard input (or a hidden prompt) for the backup section of eduops.toml."""
     if kind not in ("target", "source"):
         raise UsageError(f"{kind!r}: the first argument is `target` or `source`")
-    if field not in ("password", "access_key_id", "secret_access_key"):
-        raise UsageError(f"{field!r}: one of password, access_key_id, secret_access_key")
+    if field not in SECRET_FIELDS:
+        raise UsageError(f"{field!r}: one of {', '.join(SECRET_FIELDS)}")
     value = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else typer.prompt(f"{field}", hide_input=True)
     if not value:
         raise UsageError("empty secret")

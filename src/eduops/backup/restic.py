@@ -45,6 +45,7 @@ class Repository:
     env: dict[str, str] = field(default_factory=dict)
     options: list[str] = field(default_factory=list)
     limit_upload_kib: int = 0
+    hidden: list[str] = field(default_factory=list)  # secrets inside the location (REST credentials)
 
     def child_env(self, cache_dir: Path | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("RESTIC_", "AWS_"))}
@@ -56,7 +57,7 @@ class Repository:
         return env
 
     def secrets(self) -> list[str]:
-        values = [self.password, *self.env.values()]
+        values = [self.password, *self.env.values(), *self.hidden]
         return [v for v in values if v and len(v) >= 4]
 
     def global_args(self) -> list[str]:

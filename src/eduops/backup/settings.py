@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -70,9 +71,10 @@ class TargetSpec(BaseModel):
     access_key_id: str = Field("", description="s3: encrypted access key id")
     secret_access_key: str = Field("", description="s3: encrypted secret key")
     region: str = "us-east-1"
+    http_password: str = Field("", description="rest: encrypted HTTP password of `user` on the REST server")
     limit_upload_kib: int = Field(0, ge=0)
 
-    @field_validator("password", "access_key_id", "secret_access_key")
+    @field_validator("password", "access_key_id", "secret_access_key", "http_password")
     @classmethod
     def _encrypted(cls, value: str) -> str:
         if value and not value.startswith(PREFIX):
@@ -115,7 +117,7 @@ class BackupSettings(BaseModel):
         return self
 
 
-SECRET_FIELDS = ("password", "access_key_id", "secret_access_key")
+SECRET_FIELDS = ("password", "access_key_id", "secret_access_key", "http_password")
 
 
 def load(settings: Settings) -> BackupSettings:
@@ -186,8 +188,14 @@ def repository(settings: Settings, target: TargetSpec) -> Repository:
             settings, target.secret_access_key, secret_context("target", target.name, "secret_access_key")
         )
         env["AWS_DEFAULT_REGION"] = target.region
-    else:
-        location = f"rest:{target.endpoint.rstrip('/')}/{target.path.strip('/')}"
+    else:  # restic 0.14 takes REST credentials only inside the URL, which travels in RESTIC_REPOSITORY
+        scheme, _, rest = target.endpoint.rstrip("/").partition("://")
+        http = reveal(settings, target.http_password, secret_context("target", target.name, "http_password"))
+        auth = f"{quote(target.user, safe='')}:{quote(http, safe='')}@" if target.user and http else ""
+        location = f"rest:{scheme}://{auth}{rest}/{target.path.strip('/')}"
+        return Repository(
+            target.name, location, password, env, options, target.limit_upload_kib, hidden=[http, quote(http, safe="")]
+        )
     return Repository(target.name, location, password, env, options, target.limit_upload_kib)
 
 
