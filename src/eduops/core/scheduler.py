@@ -8,6 +8,7 @@ once on start (a catch-up), not once per missed slot.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from datetime import datetime, timedelta
 
@@ -18,7 +19,7 @@ from eduops.config import Settings
 from eduops.core.calendar import latest_slot, sync_tasks
 from eduops.core.models import Run, Task
 from eduops.core.plan import ON_DEMAND
-from eduops.core.runs import claim, execute, recover_interrupted
+from eduops.core.runs import HOST, claim, execute, recover_interrupted
 from eduops.db import session_scope, utcnow
 from eduops.errors import Conflict
 
@@ -87,7 +88,8 @@ class Scheduler:
         with session_scope(self.engine) as session:
             session.add(
                 Run(task_key=key, trigger=trigger, triggered_by="scheduler", status="skipped", slot=slot,
-                    started_at=now, finished_at=now, summary=f"skipped: {reason}", evidence={})
+                    started_at=now, finished_at=now, summary=f"skipped: {reason}", evidence={},
+                    host=HOST, pid=os.getpid())
             )
 
     def start(self) -> None:
