@@ -31,7 +31,7 @@ from eduops.rtc.store import SAMPLE_COLUMNS
 
 MIN_ROWS = 256  # below this the per-item path is as fast
 _NUMBER_TYPES = {float, int, type(None)}
-_SLOW_KEYS = ("frame_times_ms", "video_freeze_ms", "audio_freeze_ms", "video_freeze_count", "audio_freeze_count")
+_SLOW_KEYS = {"frame_times_ms", "video_freeze_ms", "audio_freeze_ms", "video_freeze_count", "audio_freeze_count"}
 
 
 def _numbers(items: list[dict[str, Any]], field: str) -> np.ndarray | None:
@@ -85,7 +85,7 @@ def fast_samples(
         choices = [item.get(field) or None for item in items]
         slow |= np.array([v is not None and v not in allowed for v in choices])
         columns[field] = choices
-    slow |= np.array([any(item.get(k) is not None for k in _SLOW_KEYS) for item in items])
+    slow |= np.array([bool(item.keys() & _SLOW_KEYS) for item in items])
 
     video_count = np.zeros(n, dtype=np.int32)
     video_ms = np.zeros(n)

@@ -14,9 +14,12 @@ UTC (TIMESTAMPTZ), scenario, region, and per-session MOS and quality band in ``s
 
 from __future__ import annotations
 
+import atexit
 import re
+import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -193,6 +196,7 @@ class Store:
         self._users = 0
         self._last_used = 0.0
         self._closer: threading.Thread | None = None
+        _OPEN_STORES.add(self)
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -244,6 +248,8 @@ class Store:
     def _close_when_idle(self) -> None:
         while True:
             time.sleep(min(self.idle_close_s, 0.5))
+            if sys.is_finalizing():
+                return
             with self._guard:
                 if self._db is None:
                     return
@@ -281,6 +287,16 @@ class Store:
             cur = con.execute(sql, params or [])
             names = [d[0] for d in cur.description or []]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+_OPEN_STORES: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Close every store before the interpreter tears down (a closer thread must not do it mid-shutdown)."""
+    for store in list(_OPEN_STORES):
+        store.close()
 
 
 def arrow_table(rows: list[dict[str, Any]], columns: dict[str, pa.DataType]) -> pa.Table:
