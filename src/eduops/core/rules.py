@@ -114,6 +114,10 @@ class RecordingRule:
     source: str = ""
     last_error: str = ""
 
+    @property
+    def name(self) -> str:
+        return self.record
+
     def output(self, vector: Vector) -> Vector:
         out = []
         for s in vector:
