@@ -2,7 +2,8 @@
 
 Six courses with their teachers, five regions, four devices. Known patterns to find in the console:
 many learners stop after lesson 4 (the first graded quiz), and physics-101 has low completion.
-Learner ids are ``u-<n>`` like the call-quality demo's students, so quality × learning joins.
+Learner ids are ``u-<n>`` like the call-quality demo's students, so quality × learning joins; a
+learner whose class had poor call quality is likelier to stop in the week after it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from eduops.analytics.store import close_store, open_store, require_duckdb
 from eduops.demo import DemoContext
 
 ORDER = 60
-LEARNERS = 3000
+LEARNERS = 2500
 WEEKS = 16
 LESSONS = 12
 DROP_LESSON = 4  # the known drop-off: the first graded quiz
@@ -32,6 +33,7 @@ COURSES = {  # course: (teacher, chance to continue after each lesson)
 REGIONS = (("east", 0.35), ("north", 0.25), ("south", 0.2), ("west", 0.12), ("overseas", 0.08))
 DEVICES = (("android", 0.4), ("ios", 0.3), ("web", 0.2), ("windows", 0.1))
 VIDEO_S = 600
+POOR_CLASS_STAY = 0.3  # chance to go on after a week with a poor-quality class, times the usual one
 
 
 def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
@@ -60,9 +62,12 @@ def _statement(actor: str, verb: str, when: datetime, obj: str, course: str, ctx
     return s
 
 
-def semester(rng: random.Random, end: datetime, learners: int = LEARNERS) -> list[dict[str, Any]]:
-    """Every statement of the semester, in no particular order."""
+def semester(rng: random.Random, end: datetime, learners: int = LEARNERS,
+             poor_classes: dict[str, list[datetime]] | None = None) -> list[dict[str, Any]]:
+    """Every statement of the semester, in no particular order. A learner who sat through a
+    poor-quality class (``poor_classes``: user → class end times, UTC) is likelier to stop after it."""
     start = end - timedelta(weeks=WEEKS)
+    poor_classes = poor_classes or {}
     out: list[dict[str, Any]] = []
     for n in range(learners):
         actor = f"u-{n}"
@@ -95,6 +100,8 @@ def semester(rng: random.Random, end: datetime, learners: int = LEARNERS) -> lis
                 out.append(_statement(actor, "completed", when + timedelta(minutes=40), lesson_obj, course, ctx,
                                       {"completion": True}))
                 stay = keep_going * (0.6 if lesson == DROP_LESSON else 1.0)
+                if any(when - timedelta(days=7) < t <= when for t in poor_classes.get(actor, ())):
+                    stay *= POOR_CLASS_STAY
                 if rng.random() > stay:
                     finished = False
                     if rng.random() < 0.3:
@@ -108,15 +115,28 @@ def semester(rng: random.Random, end: datetime, learners: int = LEARNERS) -> lis
     return out
 
 
+def _poor_classes(demo: DemoContext) -> dict[str, list[datetime]]:
+    """End times of each student's poor-quality classes, from the call-quality demo if it ran."""
+    from eduops.analytics.quality import rtc_path, student_sessions
+
+    if not rtc_path(demo.ws.settings).exists():
+        return {}
+    out: dict[str, list[datetime]] = {}
+    for row in student_sessions(demo.ws.settings).to_pylist():
+        if row["band"] == "poor" and row["ended"] is not None:
+            out.setdefault(row["user_id"], []).append(row["ended"])
+    return out
+
+
 def populate(demo: DemoContext) -> None:
     rng = random.Random(demo.rng.randint(0, 2**31))
     end = demo.now.replace(tzinfo=None)
     demo.progress("generating a semester of learner events", 0.05)
-    statements = semester(rng, end)
+    statements = semester(rng, end, poor_classes=_poor_classes(demo))
     store = require_duckdb(open_store(demo.ws.settings))
     stored = iso(demo.now)
     authority = {"objectType": "Agent", "account": {"homePage": demo.ws.settings.base_url, "name": "demo-lms"}}
-    chunk = 20_000
+    chunk = 50_000
     for i in range(0, len(statements), chunk):
         rows = []
         for s in statements[i:i + chunk]:
