@@ -29,7 +29,7 @@ from eduops.core.alertmanager import (
 )
 from eduops.core.alerts import RuleEvaluator
 from eduops.core.notify import ChannelQueue, Delivery, Message, Sender, apprise_send, load_queues
-from eduops.core.rules import AlertingRule, RuleGroup, default_rule_files, load_rule_files
+from eduops.core.rules import RuleGroup, default_rule_files, load_rule_files
 from eduops.db import session_scope
 from eduops.monitoring.models import AlertEvent, AlertState, NotifyLogEntry, Silence
 from eduops.monitoring.settings import MonitoringSettings, monitoring_settings
@@ -61,7 +61,7 @@ def active_groups(settings: Any, ms: MonitoringSettings) -> list[RuleGroup]:
             RULE_FILE_ERRORS[str(path)] = exc.message
             log.error("rule file skipped: %s", exc.message)
     for g in groups:
-        g.rules = [r for r in g.rules if not (isinstance(r, AlertingRule) and r.name in ms.disabled_rules)]
+        g.rules = [r for r in g.rules if r.name not in ms.disabled_rules]
     return groups
 
 

@@ -137,7 +137,7 @@ class MonitoringSettings(_Model):
     raw_retention_days: float = Field(7.0, gt=0)
     rollup_retention_days: float = Field(90.0, gt=0)
     rule_files: list[str] = Field(default_factory=list, description="extra rule files (globs)")
-    disabled_rules: list[str] = Field(default_factory=list, description="alert names not to evaluate")
+    disabled_rules: list[str] = Field(default_factory=list, description="alert or record names not to evaluate")
     host: HostCollector = Field(default_factory=HostCollector)
     http: list[HttpCollector] = Field(default_factory=list)
     tcp: list[TcpCollector] = Field(default_factory=list)
