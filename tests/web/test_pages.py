@@ -118,3 +118,18 @@ def test_reports_escape_what_checks_found_and_run_sandboxed(sqlite_console: Cons
         answer = client.get(path)
         assert "<img src=x" not in answer.text and "&lt;img src=x" in answer.text, path
     assert "sandbox" in client.get(f"/runs/{run_id}/report").headers["content-security-policy"]
+
+
+def test_the_last_active_admin_cannot_be_demoted_or_disabled(sqlite_console: Console) -> None:
+    import pytest
+
+    from eduops.errors import Conflict
+    from eduops.web.accounts import set_disabled, set_role
+
+    engine = sqlite_console.ws.engine
+    with pytest.raises(Conflict):
+        set_role(engine, "admin", "viewer", actor="test")
+    with pytest.raises(Conflict):
+        set_disabled(engine, "admin", True, actor="test")
+    set_role(engine, "ops", "admin", actor="test")
+    assert set_disabled(engine, "admin", True, actor="test")["disabled"] is True

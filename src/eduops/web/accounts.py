@@ -15,7 +15,7 @@ from eduops.core.models import User
 from eduops.core.passwords import check_policy, generate_password, hash_password, verify_password
 from eduops.core.workspace import ROLES, create_user
 from eduops.db import session_scope, utcnow
-from eduops.errors import NotFound, UsageError
+from eduops.errors import Conflict, NotFound, UsageError
 from eduops.web import sessions
 from eduops.web.audit import record_audit
 
@@ -40,6 +40,17 @@ def _get(session: Session, username: str) -> User:
     if user is None:
         raise NotFound(f"no user {username!r}; list users with `eduops users list`")
     return user
+
+
+def _keep_an_admin(session: Session, user: User) -> None:
+    """Refuse a change that would leave the console without an active admin."""
+    others = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(User)
+        .where(User.role == "admin", User.disabled.is_(False), User.id != user.id)
+    )
+    if user.role == "admin" and not user.disabled and not others:
+        raise Conflict(f"{user.username} is the last active admin; make another admin first")
 
 
 def add_user(
@@ -71,6 +82,7 @@ def set_role(engine: Engine, username: str, role: str, *, actor: str, source_ip:
     with session_scope(engine) as session:
         user = _get(session, username)
         if user.role != role:
+            _keep_an_admin(session, user)
             record_audit(
                 session,
                 actor=actor,
@@ -89,6 +101,8 @@ def set_disabled(engine: Engine, username: str, disabled: bool, *, actor: str, s
     now = utcnow()
     with session_scope(engine) as session:
         user = _get(session, username)
+        if disabled and not user.disabled:
+            _keep_an_admin(session, user)
         if user.disabled != disabled:
             record_audit(
                 session,
