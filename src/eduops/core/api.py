@@ -78,7 +78,10 @@ def get_report(run_id: int, request: Request, format: str = Query("md", pattern=
 async def post_sign_off(run_id: int, request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
     body = await request.json() if await request.body() else {}
     comment = str(body.get("comment", "")) if isinstance(body, dict) else ""
-    return await run_in_threadpool(sign_off, _ws(request).engine, run_id, who.name, comment)
+    signed = await run_in_threadpool(sign_off, _ws(request).engine, run_id, who.name, comment)
+    await run_in_threadpool(audit, _ws(request).engine, actor=who.name, action="run.sign_off", target=f"run:{run_id}",
+                            after={"comment": comment}, source_ip=request.client.host if request.client else "")
+    return signed
 
 
 def background(request_app: Any, run_id: int) -> None:
