@@ -104,6 +104,11 @@ def test_console_pages_render_charts(sqlite_ws: Workspace) -> None:
             assert "chart-data" in r.text or "call-quality" in r.text.lower() or "rtc.duckdb" in r.text
         bad = client.get("/analytics/retention?unit=year")
         assert bad.status_code == 200 and "analytics-error" in bad.text
+        for bad in ("/api/v1/analytics/funnel?step=launched&step=passed&window_days=99999999",
+                    "/api/v1/analytics/retention?periods=100000", "/api/v1/analytics/active?since=2026-13-01",
+                    "/api/v1/analytics/breakdown/colour", "/api/v1/analytics/funnel?step=launched"):
+            r = client.get(bad)
+            assert r.status_code in (400, 422) and r.json()["error"], (bad, r.text)
         api = client.get("/api/v1/analytics/completion", params={"course": "https://lms.example.edu/course/a"})
         assert api.json()["courses"][0]["completion_pct"] == 41.67  # 5 of 12: the video viewers enrol too
     close_stores()

@@ -202,6 +202,7 @@ def test_formats(filled: TestClient) -> None:
     {"statementId": str(uuid.uuid4()), "voidedStatementId": str(uuid.uuid4())}, {"limit": "-1"},
     {"agent": "{not json"}, {"agent": json.dumps({"name": "no ifi"})}, {"verb": "launched"},
     {"since": "yesterday"}, {"format": "full"}, {"ascending": "yes"}, {"colour": "blue"},
+    {"cursor": "9" * 30}, {"limit": "1e3"}, {"agent": "[]"}, {"registration": "x"},
 ])
 def test_bad_query_parameters_are_400(lrs_client: TestClient, params: dict[str, str]) -> None:
     r = lrs_client.get(URL, params=params, headers=XAPI)

@@ -189,8 +189,8 @@ def parse_query(params: dict[str, str]) -> StatementQuery:
             setattr(q, key, parse_timestamp(params[key], key))
     for key in ("limit", "cursor"):
         if key in params:
-            if not params[key].isdigit():
-                raise UsageError(f"{key}: must be a non-negative integer")
+            if not params[key].isdigit() or len(params[key]) > 18:
+                raise UsageError(f"{key}: must be a non-negative integer below 10^18")
             setattr(q, key, int(params[key]))
     if "format" in params:
         if params["format"] not in ("ids", "exact", "canonical"):

@@ -189,8 +189,8 @@ def funnel(store: Store, steps: Sequence[str], first: datetime | None = None, en
            window_days: int = 14, f: Filters = Filters(), tz: str = "UTC") -> dict[str, Any]:
     if len(steps) < 2:
         raise UsageError("a funnel needs at least two steps")
-    if window_days < 1:
-        raise UsageError("the conversion window must be at least one day")
+    if not 1 <= window_days <= 3650:
+        raise UsageError("the conversion window must be between 1 and 3650 days")
     first, end = _bounds(store, first, end, tz)
     parsed = [parse_step(s) for s in steps]
     rows = store.query(sql.funnel(store.dialect, parsed, first, end, window_days, f))
