@@ -44,9 +44,9 @@ class IngestResult:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     rejected_total: int = 0
 
-    def add(self, rows: dict[str, list[dict[str, Any]]], rejected: list[dict[str, Any]]) -> None:
-        for kind, items in rows.items():
-            self.accepted[kind] += len(items)
+    def add(self, counts: dict[str, int], rejected: list[dict[str, Any]]) -> None:
+        for kind, n in counts.items():
+            self.accepted[kind] += n
         self.rejected_total += len(rejected)
         room = MAX_REJECTED_SHOWN - len(self.rejected)
         self.rejected.extend(rejected[: max(room, 0)])
@@ -83,14 +83,16 @@ def ingest_items(store: Store, items: list[Any], offset: int = 0, result: Ingest
         with store.connect(write=False) as con:
             platforms = session_platforms(con, keys)
     rows, rejected = split_items(items, platforms, offset)  # validation runs outside the write turn
+    tables: list[Any] = rows.pop("sample_tables", [])
     with store.connect() as con:
         insert_rows(con, rows["calls"], rows["sessions"], rows["samples"])
-        for table in rows.pop("sample_tables", []):
-            insert_samples_arrow(con, table)  # type: ignore[arg-type]
-            rows["samples"] += [{}] * table.num_rows  # type: ignore[attr-defined]
+        for table in tables:
+            insert_samples_arrow(con, table)
         insert_turns(con, turns)
-    rows["ai_turns"] = [{}] * len(turns)
-    result.add(rows, sorted(rejected + turn_rejected, key=lambda r: r["index"]))
+    counts = {kind: len(found) for kind, found in rows.items()}
+    counts["samples"] += sum(t.num_rows for t in tables)
+    counts["ai_turns"] = len(turns)
+    result.add(counts, sorted(rejected + turn_rejected, key=lambda r: r["index"]))
     return result
 
 
