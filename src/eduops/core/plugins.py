@@ -3,6 +3,8 @@
 A domain is a subpackage ``eduops.<domain>`` that may hold:
 
 - ``models.py``    tables on ``eduops.db.Base`` (migrations in ``migrations/`` as an Alembic branch)
+- ``service.py``   the logic; may define ``start_background(ws) -> stop`` for work that runs beside
+                   the scheduler in `eduops serve` (collectors, rule evaluation, delivery)
 - ``checks.py``    functions decorated with ``eduops.core.checks.check``
 - ``cli.py``       ``register(app: typer.Typer) -> None`` adds its commands to the root CLI
 - ``api.py``       ``router`` (an APIRouter, JSON API) and optionally ``pages`` (console pages) and

@@ -7,6 +7,7 @@ import logging
 import uvicorn
 
 from eduops.console import out
+from eduops.core.plugins import domain_modules
 from eduops.core.scheduler import Scheduler
 from eduops.core.workspace import Workspace
 from eduops.web.app import create_app
@@ -23,6 +24,9 @@ def serve(
     scheduler = Scheduler(ws.engine, ws.settings) if with_scheduler and ws.settings.scheduler.enabled else None
     if scheduler:
         scheduler.start()
+    # domains with work of their own (collectors, rule evaluation, delivery) start it beside the scheduler
+    stoppers = [m.start_background(ws) for m in domain_modules("service") if hasattr(m, "start_background")] if (
+        scheduler) else []
     logging.getLogger("eduops").setLevel(logging.INFO)
     out.print(
         f"eduops console on [bold]http://{host}:{port}[/] (API docs at /api/docs)"
@@ -31,5 +35,7 @@ def serve(
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
     finally:
+        for stop in stoppers:
+            stop()
         if scheduler:
             scheduler.stop()
