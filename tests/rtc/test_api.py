@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -156,3 +157,15 @@ def test_pages_on_an_empty_store(client_as) -> None:
         page = client.get(path, headers={"accept-language": "en"})
         assert page.status_code == 200, path
     assert "No calls reported in this period." in client.get("/rtc", headers={"accept-language": "en"}).text
+
+
+@pytest.mark.slow
+def test_probe_from_the_console(client_as) -> None:
+    client = client_as(OPS)
+    form = client.get("/rtc/probe", headers={"accept-language": "en"}).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token
+    page = client.post("/rtc/probe", data={"delay_ms": "20", "duration_s": "1.5", "csrf_token": token.group(1)},
+                       headers={"accept-language": "en"})
+    assert page.status_code == 200 and "rtt_ms" in page.text and "good" in page.text
+    assert client_as(VIEWER).get("/rtc/probe").status_code == 403

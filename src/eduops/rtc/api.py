@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -248,6 +248,28 @@ def live_page(request: Request, _: Principal = Depends(require("read"))) -> HTML
     from eduops.web.pages import render
 
     return render(request, "rtc/live.html", {"board": live_board(_store(request), utcnow())})
+
+
+@pages.get("/rtc/probe", response_class=HTMLResponse)
+def probe_page(request: Request, _: Principal = Depends(require("ops"))) -> HTMLResponse:
+    from eduops.web.pages import render
+
+    return render(request, "rtc/probe.html", {"result": None, "form": {"delay_ms": 0, "jitter_ms": 0,
+                                                                          "loss_pct": 0, "duration_s": 5}})
+
+
+@pages.post("/rtc/probe", response_class=HTMLResponse)
+async def probe_run_page(request: Request, delay_ms: float = Form(0, ge=0, le=5000),
+                         jitter_ms: float = Form(0, ge=0, le=5000), loss_pct: float = Form(0, ge=0, le=100),
+                         duration_s: float = Form(5, ge=0.5, le=60),
+                         _: Principal = Depends(require("ops"))) -> HTMLResponse:
+    """Place a probe call from the console and show what it measured."""
+    from eduops.rtc.probe import probe
+    from eduops.web.pages import render
+
+    result = (await probe(delay_ms, jitter_ms, loss_pct, duration_s)).to_dict()
+    form = {"delay_ms": delay_ms, "jitter_ms": jitter_ms, "loss_pct": loss_pct, "duration_s": duration_s}
+    return render(request, "rtc/probe.html", {"result": result, "form": form})
 
 
 def setup(app: FastAPI) -> None:
