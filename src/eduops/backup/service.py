@@ -82,12 +82,17 @@ class Plan:
     def ensure_repositories(self) -> None:
         """Initialise missing repositories; secondaries take the primary's chunker parameters."""
         primary = self.repo(self.primary)
-        if not restic.is_initialised(primary, self.cache):
+        if not self._initialised(self.targets[0]):
             restic.init(primary, cache_dir=self.cache)
         for spec in self.targets[1:]:
-            repo = self.repo(spec.name)
-            if not restic.is_initialised(repo, self.cache):
-                restic.init(repo, copy_chunker_from=primary, cache_dir=self.cache)
+            if not self._initialised(spec):
+                restic.init(self.repo(spec.name), copy_chunker_from=primary, cache_dir=self.cache)
+
+    def _initialised(self, spec: TargetSpec) -> bool:
+        # a local repository shows itself by its config file; asking restic costs a key derivation
+        if spec.kind == "local" and (Path(spec.path).expanduser() / "config").is_file():
+            return True
+        return restic.is_initialised(self.repo(spec.name), self.cache)
 
 
 def recover_interrupted(engine: Engine) -> list[int]:
