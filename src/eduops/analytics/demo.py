@@ -33,7 +33,7 @@ COURSES = {  # course: (teacher, chance to continue after each lesson)
 REGIONS = (("east", 0.35), ("north", 0.25), ("south", 0.2), ("west", 0.12), ("overseas", 0.08))
 DEVICES = (("android", 0.4), ("ios", 0.3), ("web", 0.2), ("windows", 0.1))
 VIDEO_S = 600
-POOR_CLASS_STAY = 0.3  # chance to go on after a week with a poor-quality class, times the usual one
+POOR_CLASS_STAY = 0.4  # chance to come to the next lesson after a poor-quality class
 
 
 def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
@@ -80,9 +80,14 @@ def semester(rng: random.Random, end: datetime, learners: int = LEARNERS,
             skill = rng.uniform(0.35, 1.0)
             finished = True
             for lesson in range(1, LESSONS + 1):
+                before = when
                 when += timedelta(days=rng.uniform(5, 9))
                 if when >= end:
                     finished = False
+                    break
+                poor = any(before < t <= when for t in poor_classes.get(actor, ()))
+                if poor and rng.random() > POOR_CLASS_STAY:
+                    finished = False  # a bad class, and this learner does not come back
                     break
                 lesson_obj = f"lesson-{lesson}"
                 out.append(_statement(actor, "launched", when, lesson_obj, course, ctx))
@@ -100,8 +105,6 @@ def semester(rng: random.Random, end: datetime, learners: int = LEARNERS,
                 out.append(_statement(actor, "completed", when + timedelta(minutes=40), lesson_obj, course, ctx,
                                       {"completion": True}))
                 stay = keep_going * (0.6 if lesson == DROP_LESSON else 1.0)
-                if any(when - timedelta(days=7) < t <= when for t in poor_classes.get(actor, ())):
-                    stay *= POOR_CLASS_STAY
                 if rng.random() > stay:
                     finished = False
                     if rng.random() < 0.3:
