@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -62,3 +63,24 @@ def test_shipped_rules_use_recorded_series() -> None:
     assert rules["RtcJoinSuccessLow"].hold == 300
     for rule in rules.values():
         assert {s.name for s in selectors(rule.query)} <= recorded
+
+
+def test_recorder_records_windows_while_running(sqlite_ws: Workspace) -> None:
+    from eduops.rtc.live import Recorder
+
+    now = utcnow()
+    store = open_store(sqlite_ws.settings)
+    ingest_items(store, _window_items((now - timedelta(seconds=1)).isoformat(), 1000))
+    recorder = Recorder(sqlite_ws, store, every_s=0.2, window_s=60)
+    recorder.start()
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with session_scope(sqlite_ws.engine) as session:
+                names = set(session.scalars(sa.select(MetricSeries.name)))
+            if "rtc_video_freeze_rate_pct" in names:
+                break
+            assert time.monotonic() < deadline, "the recorder wrote nothing"
+            time.sleep(0.05)
+    finally:
+        recorder.stop()

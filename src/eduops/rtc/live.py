@@ -54,7 +54,7 @@ def live_board(store: Store, now: datetime, window_s: int = 60) -> dict[str, Any
     }
 
 
-def window_measurements(store: Store, end: datetime, window_s: int = WINDOW_S) -> list[Measurement]:
+def window_measurements(store: Store, end: datetime, window_s: float = WINDOW_S) -> list[Measurement]:
     """QoE series over ``(end - window_s, end]``: freeze rates and MOS by province, join success,
     connect-time p90 by scenario."""
     start = end - timedelta(seconds=window_s)
@@ -88,7 +88,7 @@ def window_measurements(store: Store, end: datetime, window_s: int = WINDOW_S) -
     return found
 
 
-def record_window(ws: Workspace, store: Store, end: datetime | None = None, window_s: int = WINDOW_S) -> int:
+def record_window(ws: Workspace, store: Store, end: datetime | None = None, window_s: float = WINDOW_S) -> int:
     """Record one window's QoE series in the metric store; returns how many samples were written."""
     end = end or utcnow()
     measurements = window_measurements(store, end, window_s)
@@ -99,8 +99,9 @@ def record_window(ws: Workspace, store: Store, end: datetime | None = None, wind
 class Recorder:
     """A daemon thread recording a QoE window every ``WINDOW_S`` seconds while the console runs."""
 
-    def __init__(self, ws: Workspace, store: Store, every_s: float = WINDOW_S) -> None:
+    def __init__(self, ws: Workspace, store: Store, every_s: float = WINDOW_S, window_s: float | None = None) -> None:
         self.ws, self.store, self.every_s = ws, store, every_s
+        self.window_s = window_s or every_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="rtc-qoe-recorder")
 
@@ -113,6 +114,6 @@ class Recorder:
     def _run(self) -> None:
         while not self._stop.wait(self.every_s):
             try:
-                record_window(self.ws, self.store, window_s=int(self.every_s))
+                record_window(self.ws, self.store, window_s=self.window_s)
             except Exception as exc:  # a busy store or database must not end the recorder
                 log.warning("rtc QoE window not recorded: %s", exc)
