@@ -64,9 +64,10 @@ def active_users(d: Dialect, first: date, last: date, f: Filters, tz: str = "UTC
     that day — one pass, no self-join.
     """
     lo, hi = d.lit(utc_of(_start(first - timedelta(days=29)), tz)), d.lit(utc_of(_start(last + timedelta(days=1)), tz))
+    n = "CAST(count(*) AS BIGINT)"  # one signed type for every branch (ClickHouse counts are unsigned)
     windows = "\n  UNION ALL\n  ".join(
-        f"SELECT '{name}' AS kind, greatest(day, coalesce(prev_day, day - {w}) + {w}) AS day, 1 AS delta FROM spans"
-        f"\n  UNION ALL SELECT '{name}', day + {w}, -1 FROM spans"
+        f"SELECT '{name}' AS kind, greatest(day, coalesce(prev_day, day - {w}) + {w}) AS day, {n} AS delta "
+        f"FROM spans GROUP BY 2\n  UNION ALL SELECT '{name}', day + {w}, -{n} FROM spans GROUP BY 2"
         for name, w in (("wau", 7), ("mau", 30))
     )
     return f"""
@@ -87,9 +88,9 @@ spans AS (
   FROM daily
 ),
 events AS (
-  SELECT 'dau' AS kind, day, 1 AS delta FROM daily
+  SELECT 'dau' AS kind, day, {n} AS delta FROM daily GROUP BY day
   UNION ALL
-  SELECT 'new', d.day, 1 FROM daily d JOIN firsts f ON d.actor_id = f.actor_id AND d.day = f.first_day
+  SELECT 'new', first_day, {n} FROM firsts GROUP BY first_day
   UNION ALL
   {windows}
 )
