@@ -42,8 +42,10 @@ def running_totals(deltas: dict[date, int], first: date, last: date) -> dict[dat
     return out
 
 
-def active_users(store: Store, first: date, last: date, f: Filters = Filters(), tz: str = "UTC") -> dict[str, Any]:
-    """DAU, rolling WAU/MAU, new vs returning and stickiness per day, plus the active-days spread."""
+def active_users(store: Store, first: date, last: date, f: Filters = Filters(), tz: str = "UTC",
+                 spread: bool = True) -> dict[str, Any]:
+    """DAU, rolling WAU/MAU, new vs returning and stickiness per day, plus (``spread``) how many
+    learners were active on 1, 2, … of the last 30 days."""
     if last < first:
         raise UsageError("the last day comes before the first")
     rows = store.query(sql.active_users(store.dialect, first, last, f, tz))
@@ -59,10 +61,10 @@ def active_users(store: Store, first: date, last: date, f: Filters = Filters(), 
                      "returning": dau - new, "stickiness": round(dau / mau[day], 4) if mau[day] else None})
         day += timedelta(days=1)
     sticky = [d["stickiness"] for d in days if d["stickiness"] is not None]
-    spread = store.query(sql.active_days(store.dialect, last, 30, f, tz))
+    days_active = store.query(sql.active_days(store.dialect, last, 30, f, tz)) if spread else []
     return {"first": first.isoformat(), "last": last.isoformat(), "days": days,
             "stickiness": round(sum(sticky) / len(sticky), 4) if sticky else None,
-            "active_days_30": [{"days": int(n), "learners": int(c)} for n, c in spread]}
+            "active_days_30": [{"days": int(n), "learners": int(c)} for n, c in days_active]}
 
 
 def outcome_name(rank: int) -> str:
