@@ -2,8 +2,8 @@
 
 1. A mixed data set (default 1 GB: large media files and many small files) is backed up and
    restored by plain restic and by eduops (file source, local target) in the same run, each into a
-   fresh repository, best of three rounds (alternating who goes first); the figure is eduops throughput / restic throughput
-   (target >= 0.9).
+   fresh repository, best of three rounds (alternating who goes first); the figure is eduops
+   throughput / restic throughput (target >= 0.9).
 2. A pgbench scale-10 database is backed up and restore-drilled by eduops; the drill's RTO is printed
    next to plain `pg_dump -Fc` + `pg_restore` of the same database measured in the same run.
 

@@ -226,6 +226,8 @@ def backup_source(
         result, record = dump_source(plan, spec, backup_id, mode, progress)
     except EduopsError as exc:
         _finish(engine, backup_id, "failed", error=exc.message, duration=time.perf_counter() - t0)
+        if isinstance(exc, restic.TargetError):  # the primary itself is unusable: stop, say which and why
+            raise
         return backup_summary(engine, backup_id)
     _finish(engine, backup_id, "ok", result=result, record=record, duration=time.perf_counter() - t0)
     with session_scope(engine) as session:
