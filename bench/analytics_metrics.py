@@ -4,7 +4,7 @@
     .venv/bin/python bench/analytics_metrics.py [--rows 10000000] [--learners 200000]
 
 The data is generated inside DuckDB (generate_series), loaded without the id index (metrics never
-use it); each query runs three times and the best time counts. The answers are compared too.
+use it); each query runs five times and the best time counts. The answers are compared too.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def generate(con: duckdb.DuckDBPyConnection, rows: int, learners: int) -> None:
         FROM generate_series(1, {rows}) t(i))) ORDER BY timestamp""")
 
 
-def best_of(fn: Callable[[], Any], runs: int = 3) -> tuple[float, Any]:
+def best_of(fn: Callable[[], Any], runs: int = 5) -> tuple[float, Any]:
     best, result = float("inf"), None
     for _ in range(runs):
         started = time.perf_counter()
