@@ -105,7 +105,7 @@ def eduops_round(data: Path, work: Path, cache: Path, n: int) -> tuple[float, fl
     backup_s = time.perf_counter() - t0
     assert result["status"] == "ok", result["error"]
     t0 = time.perf_counter()
-    drills.restore(ws.settings, result["snapshot_id"], str(out))
+    drills.restore(ws.settings, result["snapshot_id"], str(out), engine=ws.engine)
     restore_s = time.perf_counter() - t0
     shutil.rmtree(repo)
     shutil.rmtree(out)

@@ -141,7 +141,7 @@ def restore_cmd(
     """Restore a snapshot into a new database or an empty path, and measure what came back."""
     with progress_bar("restore", enabled=not as_json) as progress:
         progress(snapshot, 0.1)
-        result = drills.restore(workspace().settings, snapshot, to, target, verify)
+        result = drills.restore(workspace().settings, snapshot, to, target, verify, workspace().engine)
     if as_json:
         print_json(result)
     else:

@@ -141,8 +141,7 @@ def _restore_into(
     args = ["restore", snapshot, "--target", str(target)] + (["--verify"] if measure else [])
     restic.run(repo, args, cache_dir=plan.cache)
     if not measure:
-        files = [p for p in target.rglob("*") if p.is_file()]
-        return {"files": len(files), "bytes": sum(p.stat().st_size for p in files)}
+        return {"verified": False}
     # restic exits non-zero when --verify finds a restored file that differs from its recorded chunks
     files = sorted(p for p in target.rglob("*") if p.is_file())
     return sources.tree_record(files, root_prefix=target, content=bool(spec.content_digest))
@@ -166,16 +165,26 @@ def _find_snapshot(plan: Plan, repo: restic.Repository, snapshot: str) -> tuple[
 
 
 def restore(
-    settings: Settings, snapshot: str, to: str, target: str | None = None, verify: bool = False
+    settings: Settings,
+    snapshot: str,
+    to: str,
+    target: str | None = None,
+    verify: bool = False,
+    engine: Engine | None = None,
 ) -> dict[str, Any]:
     """Restore one snapshot into a new database (DSN) or an empty path; never over existing data.
 
     Databases are always measured (row counts and checksums); a file tree only with ``verify``
     (``restic restore --verify`` plus the manifest), which reads everything restored once more.
+    With ``engine``, a snapshot eduops recorded is found in the state database instead of listing the target.
     """
     plan = Plan.of(settings)
     repo = plan.repo(target or plan.primary)
-    snap, spec = _find_snapshot(plan, repo, snapshot)
+    known = _recorded(engine, repo.name, snapshot) if engine is not None else None
+    if known is not None:
+        snap, spec = restic.Snapshot(known[0], utcnow(), [], []), plan.source(known[1])
+    else:
+        snap, spec = _find_snapshot(plan, repo, snapshot)
     if spec.kind in ("postgresql", "mariadb"):
         if "://" not in to:
             raise UsageError(f"snapshot {snap.short_id} is a {spec.kind} dump: --to needs a DSN of a new database")
@@ -200,6 +209,29 @@ def restore(
         "seconds": round(time.perf_counter() - t0, 3),
         "restored": record,
     }
+
+
+def _recorded(engine: Engine, target: str, snapshot: str) -> tuple[str, str] | None:
+    """(snapshot id, source) of a snapshot eduops recorded on ``target`` (or on the primary, for its copy)."""
+    if len(snapshot) < 8 or snapshot == "latest":
+        return None
+    with session_scope(engine) as session:
+        rows = session.execute(
+            sa.select(BackupCopy.snapshot_id, BackupRun.source, BackupRun.id, BackupCopy.target)
+            .join(BackupRun, BackupRun.id == BackupCopy.backup_id)
+            .where(BackupCopy.snapshot_id.like(f"{snapshot[:8]}%"), BackupCopy.status == "ok")
+        ).all()
+        exact = [r for r in rows if str(r[0]).startswith(snapshot) or snapshot.startswith(str(r[0]))]
+        if len(exact) != 1:
+            return None
+        if exact[0][3] == target:
+            return str(exact[0][0]), str(exact[0][1])
+        copy = session.execute(
+            sa.select(BackupCopy.snapshot_id).where(
+                BackupCopy.backup_id == exact[0][2], BackupCopy.target == target, BackupCopy.status == "ok"
+            )
+        ).scalar()
+    return (str(copy), str(exact[0][1])) if copy else None
 
 
 def _latest_backup(engine: Engine, source: str, target: str) -> tuple[BackupRun, str] | None:
