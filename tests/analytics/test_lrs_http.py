@@ -269,3 +269,15 @@ def test_concurrent_batches_commit_together_and_each_gets_its_own_answer(tmp_pat
     assert outcomes == {n: "409" if n == 3 else "ok" for n in range(8)}
     assert store.query("SELECT count(*) FROM statements")[0][0] == 1 + 7 * 50
     store.close()
+
+
+def test_unauthenticated_xapi_clients_are_asked_for_basic_auth(ws) -> None:
+    from fastapi.testclient import TestClient
+
+    from eduops.web.app import create_app
+
+    with TestClient(create_app(ws)) as client:
+        answer = client.get("/xapi/statements", headers={"X-Experience-API-Version": "1.0.3"})
+        api = client.get("/api/v1/runs")
+    assert answer.status_code == 401 and answer.headers["www-authenticate"].startswith("Basic")
+    assert api.status_code == 401 and api.headers["www-authenticate"].startswith("Bearer")

@@ -58,12 +58,17 @@ def _page(request: Request, status: int, message: str, headers: dict[str, str] |
     return response
 
 
+def _challenge(request: Request) -> str:
+    """xAPI clients authenticate with HTTP Basic (API key id and secret); the rest of the API with Bearer."""
+    return 'Basic realm="eduops xAPI"' if request.url.path.startswith("/xapi") else 'Bearer realm="eduops"'
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(EduopsError)
     async def eduops_error(request: Request, exc: EduopsError) -> Response:
         if is_page(request):
             return _page(request, exc.http_status, exc.message)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+        headers = {"WWW-Authenticate": _challenge(request)} if exc.http_status == 401 else None
         return JSONResponse({"error": exc.message}, status_code=exc.http_status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
