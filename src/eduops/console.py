@@ -32,6 +32,16 @@ def reset_workspace() -> None:
     _workspace = None
 
 
+def cli_actor() -> str:
+    """Who is acting from the command line, for run records and the audit log."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 

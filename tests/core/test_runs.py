@@ -124,3 +124,14 @@ def test_a_run_over_its_time_limit_is_an_error(ws) -> None:
         block.unlink()
     assert run["status"] == "error"
     assert "timed out after 0 s" in run["summary"] or "timed out" in run["summary"]
+
+
+def test_every_task_run_is_in_the_audit_log(ws, fake_checks) -> None:
+    from eduops.web.audit import list_audit, verify_chain
+
+    ws.settings.tasks["backup"] = TaskOverride(checks=["testing.ok"])
+    run_id = run_task(ws.engine, ws.settings, "backup", actor="cli:olga")
+    rows = [r for r in list_audit(ws.engine) if r["action"] == "task.run"]
+    assert [(r["actor"], r["target"]) for r in rows] == [("cli:olga", "task:backup")]
+    assert rows[0]["after"]["run"] == run_id
+    assert verify_chain(ws.engine)[1] is None

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from eduops.console import out, print_json, progress_bar, styled_status, table, workspace
+from eduops.console import cli_actor, out, print_json, progress_bar, styled_status, table, workspace
 from eduops.core import calendar as cal
 from eduops.core.reports import render_run
 from eduops.core.runs import run_task
@@ -53,7 +53,7 @@ def run_command(task: Annotated[str, typer.Argument(help="task key, e.g. daily-i
     ws = workspace()
     cal.task_spec(task)
     with progress_bar(task, enabled=not as_json) as progress:
-        run_id = run_task(ws.engine, ws.settings, task, trigger="manual", actor="cli", progress=progress)
+        run_id = run_task(ws.engine, ws.settings, task, trigger="manual", actor=cli_actor(), progress=progress)
     run = get_run(ws.engine, run_id)
     if as_json:
         print_json(run)

@@ -48,8 +48,9 @@ def _scaled(progress: Progress, index: int, count: int) -> Progress:
     return report
 
 
-def claim(engine: Engine, settings: Settings, key: str, trigger: str, actor: str, slot: datetime | None) -> int:
-    """Take the task's lock and create its run; Conflict when it is already running."""
+def claim(engine: Engine, settings: Settings, key: str, trigger: str, actor: str, slot: datetime | None,
+          source_ip: str = "") -> int:
+    """Take the task's lock and create its run (recorded in the audit log); Conflict when it is already running."""
     spec = task_spec(key)
     now = utcnow()
     lease = now + timedelta(seconds=settings.scheduler.stale_after_seconds)
@@ -78,6 +79,10 @@ def claim(engine: Engine, settings: Settings, key: str, trigger: str, actor: str
         session.add(run)
         session.flush()
         session.execute(sa.update(Task).where(Task.key == key).values(lock_run_id=run.id))
+        from eduops.web.audit import record_audit
+
+        record_audit(session, actor=actor, action="task.run", target=f"task:{key}",
+                     after={"run": run.id, "trigger": trigger}, source_ip=source_ip or ("" if slot else "local"))
         return run.id
 
 

@@ -17,7 +17,7 @@ from eduops.core.service import get_run, list_runs, sign_off
 from eduops.db import session_scope
 from eduops.errors import NotFound
 from eduops.web import agenda
-from eduops.web.audit import audit, record_audit
+from eduops.web.audit import record_audit
 from eduops.web.charts import measurements_chart
 from eduops.web.pages import render, timezone_of
 from eduops.web.security import Principal, require
@@ -61,15 +61,7 @@ def calendar_page(
 def run_now(key: str, request: Request, who: Principal = Depends(require("ops"))) -> Response:
     ws = ws_of(request)
     cal.task_spec(key)
-    run_id = claim(ws.engine, ws.settings, key, "manual", who.name, None)
-    audit(
-        ws.engine,
-        actor=who.name,
-        action="task.run",
-        target=f"task:{key}",
-        after={"run": run_id},
-        source_ip=client_ip(request),
-    )
+    run_id = claim(ws.engine, ws.settings, key, "manual", who.name, None, source_ip=client_ip(request))
     request.app.state.background_run(run_id)
     return back(f"/runs/{run_id}")
 
