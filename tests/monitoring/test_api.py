@@ -87,6 +87,15 @@ def test_alerts_api_ack_and_silences(console) -> None:  # type: ignore[no-untype
         == 400
     )
     assert [s["comment"] for s in ops.get("/api/v1/silences").json()] == ["deploy"]
+    silence_id = r.json()["id"]
+    assert ops.delete(f"/api/v1/silences/{silence_id}", headers={"X-CSRF-Token": token}).status_code == 200
+    from eduops.web.audit import list_audit
+
+    logged = [(a["actor"], a["action"], a["target"]) for a in list_audit(console.ws.engine)
+              if a["action"].startswith(("alert.", "silence."))]
+    assert sorted(logged) == sorted([("ops", "alert.ack", "alert:abc123"),
+                                     ("ops", "silence.create", f"silence:{silence_id}"),
+                                     ("ops", "silence.expire", f"silence:{silence_id}")])
     viewer = console.login("viewer")
     assert viewer.post("/api/v1/silences", json={"matchers": ['a="b"'], "comment": "x"}).status_code in (403, 401)
 

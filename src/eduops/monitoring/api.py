@@ -19,6 +19,13 @@ pages = APIRouter()
 NAV = [NavItem("/alerts", "Alerts", "read", 20), NavItem("/monitoring", "Metrics", "read", 21)]
 
 
+def _audit(request: Request, who: Principal, action: str, target: str, after: dict[str, Any] | None = None) -> None:
+    from eduops.web.audit import audit
+
+    audit(_ws(request).engine, actor=who.name, action=action, target=target, after=after,
+          source_ip=request.client.host if request.client else "")
+
+
 def _ws(request: Request) -> Any:
     return request.app.state.workspace
 
@@ -80,7 +87,9 @@ def get_alert_history(
 def post_ack(fingerprint: str, request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
     from eduops.core.alerts import acknowledge
 
-    return acknowledge(_ws(request).engine, fingerprint, who.name)
+    data = acknowledge(_ws(request).engine, fingerprint, who.name)
+    _audit(request, who, "alert.ack", f"alert:{fingerprint}")
+    return data
 
 
 @router.get("/api/v1/silences")
@@ -101,16 +110,21 @@ async def post_silence(request: Request, who: Principal = Depends(require("ops")
     if not isinstance(matchers, list) or not all(isinstance(m, str) for m in matchers):
         raise UsageError('matchers: a list of strings such as alertname="DiskAlmostFull"')
     duration = _seconds(str(body.get("duration", "2h")), "duration")
-    return await run_in_threadpool(
+    data = await run_in_threadpool(
         create_silence, _ws(request).engine, matchers, who.name, str(body.get("comment", "")), duration=duration
     )
+    await run_in_threadpool(_audit, request, who, "silence.create", f"silence:{data['id']}",
+                            {"matchers": matchers, "until": str(data["ends_at"]), "comment": body.get("comment", "")})
+    return data
 
 
 @router.delete("/api/v1/silences/{silence_id}")
-def delete_silence(silence_id: int, request: Request, _: Principal = Depends(require("ops"))) -> dict[str, Any]:
+def delete_silence(silence_id: int, request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
     from eduops.monitoring.alerting import expire_silence
 
-    return expire_silence(_ws(request).engine, silence_id)
+    data = expire_silence(_ws(request).engine, silence_id)
+    _audit(request, who, "silence.expire", f"silence:{silence_id}")
+    return data
 
 
 @router.get("/api/v1/surges")
@@ -213,6 +227,7 @@ def ack_link(
     if not hmac.compare_digest(token, ack_token(ring.keys[ring.active], fingerprint)):
         raise UsageError("this acknowledgement link is not valid for this alert")
     acknowledge(_ws(request).engine, fingerprint, who.name)
+    _audit(request, who, "alert.ack", f"alert:{fingerprint}")
     return RedirectResponse(f"/alerts/{fingerprint}", status_code=303)
 
 
@@ -221,6 +236,7 @@ def ack_form(fingerprint: str, request: Request, who: Principal = Depends(requir
     from eduops.core.alerts import acknowledge
 
     acknowledge(_ws(request).engine, fingerprint, who.name)
+    _audit(request, who, "alert.ack", f"alert:{fingerprint}")
     return RedirectResponse(f"/alerts/{fingerprint}", status_code=303)
 
 
@@ -231,17 +247,22 @@ async def silence_form(request: Request, who: Principal = Depends(require("ops")
     form = await request.form()
     matchers = [m for m in str(form.get("matchers", "")).split() if m]
     duration = _seconds(str(form.get("duration") or "2h"), "duration")
-    await run_in_threadpool(
+    data = await run_in_threadpool(
         create_silence, _ws(request).engine, matchers, who.name, str(form.get("comment", "")), duration=duration
     )
+    await run_in_threadpool(_audit, request, who, "silence.create", f"silence:{data['id']}",
+                            {"matchers": matchers, "until": str(data["ends_at"]), "comment": form.get("comment", "")})
     return RedirectResponse("/alerts#silences", status_code=303)
 
 
 @pages.post("/silences/{silence_id}/expire")
-def silence_expire_form(silence_id: int, request: Request, _: Principal = Depends(require("ops"))) -> RedirectResponse:
+def silence_expire_form(
+    silence_id: int, request: Request, who: Principal = Depends(require("ops"))
+) -> RedirectResponse:
     from eduops.monitoring.alerting import expire_silence
 
     expire_silence(_ws(request).engine, silence_id)
+    _audit(request, who, "silence.expire", f"silence:{silence_id}")
     return RedirectResponse("/alerts#silences", status_code=303)
 
 

@@ -24,6 +24,14 @@ alerts_app.add_typer(silence_app, name="silence")
 alerts_app.add_typer(channel_app, name="channel")
 
 
+def _audit(action: str, target: str, after: dict[str, object] | None = None) -> None:
+    """Silences, acknowledgements and channel (secret) changes go to the audit log; never a secret's value."""
+    from eduops.console import cli_actor
+    from eduops.web.audit import audit
+
+    audit(workspace().engine, actor=cli_actor(), action=action, target=target, after=after, source_ip="local")
+
+
 def seconds(text: str, what: str) -> float:
     from eduops.core.promql import parse_duration
 
@@ -186,7 +194,10 @@ def alerts_ack(fingerprint: str, by: Annotated[str, typer.Option(help="who ackno
     """Acknowledge an alert (stops its escalation)."""
     from eduops.core.alerts import acknowledge
 
-    print_json(acknowledge(workspace().engine, fingerprint, by))
+    ws = workspace()
+    data = acknowledge(ws.engine, fingerprint, by)
+    _audit("alert.ack", f"alert:{fingerprint}", after={"by": by})
+    print_json(data)
 
 
 @silence_app.command("add")
@@ -201,6 +212,8 @@ def silence_add(
     from eduops.monitoring.alerting import create_silence
 
     data = create_silence(workspace().engine, matchers, author, comment, duration=seconds(duration, "--duration"))
+    _audit("silence.create", f"silence:{data['id']}", after={"matchers": matchers, "until": str(data["ends_at"]),
+                                                             "comment": comment})
     print_json(data) if as_json else out.print(f"silence {data['id']} until {data['ends_at']}")
 
 
@@ -224,7 +237,9 @@ def silence_list(
 def silence_expire(silence_id: int) -> None:
     from eduops.monitoring.alerting import expire_silence
 
-    print_json(expire_silence(workspace().engine, silence_id))
+    data = expire_silence(workspace().engine, silence_id)
+    _audit("silence.expire", f"silence:{silence_id}")
+    print_json(data)
 
 
 @channel_app.command("add")
@@ -238,7 +253,9 @@ def channel_add(
     from eduops.core.workspace import keyring
 
     ws = workspace()
-    print_json(add_channel(ws.engine, keyring(ws.settings), name, url, rate))
+    data = add_channel(ws.engine, keyring(ws.settings), name, url, rate)
+    _audit("secret.channel.set", f"channel:{name}", after={"scheme": url.split("://", 1)[0], "rate_per_minute": rate})
+    print_json(data)
 
 
 @channel_app.command("list")
@@ -257,6 +274,7 @@ def channel_remove(name: str) -> None:
     from eduops.core.notify import remove_channel
 
     remove_channel(workspace().engine, name)
+    _audit("secret.channel.remove", f"channel:{name}")
 
 
 @channel_app.command("test")
