@@ -50,6 +50,14 @@ cert_crit_days = 7
 disk_warn_pct = 85
 disk_crit_pct = 95
 
+# Each area has its own section; docs/<area>.md lists every key with an example:
+#   [monitoring]  collectors (hosts, endpoints, databases, logs, exporters), rules, routes, channels
+#   [rtc]         call-quality store and thresholds        [events]    learner event store (duckdb/clickhouse)
+#   [backup]      sources, targets, retention, drills      [security]  hosts, URLs, allowed ports, OSV data
+#   [loadtest]    platform URLs, scenarios, SLOs           [drills]    experiments and state
+#   [content]     audit thresholds                         [feedback]  SLA, clustering
+#   [release]     journeys (URLs and selectors) for release checks
+
 # Change a task of the default plan: cadence, owner, time limit, or turn it off.
 # [tasks.daily-inspection]
 # cron = "0 8 * * *"
