@@ -186,7 +186,9 @@ def _real_backup(demo: DemoContext) -> None:
     ]
     assert settings.__pydantic_extra__ is not None
     settings.__pydantic_extra__["backup"] = {"include_state": True, "targets": targets, "verify_period_days": 7}
-    if settings.config_file and settings.config_file.exists():
+    config = settings.config_file if settings.config_file and settings.config_file.exists() else None
+    existing = config.read_text(encoding="utf-8") if config else ""
+    if config and not any(line.strip().startswith("[backup") for line in existing.splitlines()):
         lines = [
             "",
             "# the demo's backup targets (repository passwords are encrypted; `eduops backup secret`)",
@@ -196,7 +198,7 @@ def _real_backup(demo: DemoContext) -> None:
         ]
         for t in targets:
             lines += ["[[backup.targets]]"] + [f'{k} = "{v}"' for k, v in t.items()]
-        with settings.config_file.open("a", encoding="utf-8") as fh:
+        with config.open("a", encoding="utf-8") as fh:
             fh.write("\n".join(lines) + "\n")
     engine = demo.ws.engine
     try:
