@@ -54,7 +54,16 @@ def copy_to(engine: Engine, plan: Plan, target: str, backups: dict[int, str]) ->
 
 
 def apply_retention(engine: Engine, plan: Plan, sources: list[SourceSpec], target: str) -> dict[str, dict[str, Any]]:
-    """Per source: forget and prune what the policy drops, only after the guard found the recent snapshots."""
+    """Per source: forget and prune what the policy drops, only after the guard found the recent snapshots.
+
+    A target is not even listed while eduops holds no more live snapshots of these sources there than
+    ``keep_last``: by its records nothing could be forgotten yet.
+    """
+    if all(_live(engine, s.name, target) <= (s.retention or plan.conf.retention).keep_last for s in sources):
+        return {
+            s.name: {"target": target, "applied": True, "kept": _live(engine, s.name, target), "forgotten": 0}
+            for s in sources
+        }
     try:
         repo = plan.repo(target)
         listed = restic.snapshots(repo, ["eduops"], plan.cache)
@@ -65,6 +74,19 @@ def apply_retention(engine: Engine, plan: Plan, sources: list[SourceSpec], targe
         snaps = [s for s in listed if s.tag_value("source") == spec.name]
         notes[spec.name] = _retain(engine, plan, spec, target, repo, snaps)
     return notes
+
+
+def _live(engine: Engine, source: str, target: str) -> int:
+    with session_scope(engine) as session:
+        return int(
+            session.scalar(
+                sa.select(sa.func.count())
+                .select_from(BackupCopy)
+                .join(BackupRun, BackupRun.id == BackupCopy.backup_id)
+                .where(BackupRun.source == source, BackupCopy.target == target, BackupCopy.status == "ok")
+            )
+            or 0
+        )
 
 
 def _retain(

@@ -178,19 +178,30 @@ def dump_source(
             copy = Path(tmp) / f"{spec.name}.sqlite"
             record = sources.sqlite_snapshot(Path(spec.path).expanduser(), copy)
             return streams.from_file(repo, copy, f"{spec.name}.sqlite", tags, plan.cache, progress), record
-    files, left = sources.select_files(spec.paths, spec.include, spec.exclude)
-    if not files:
+    roots = [str(Path(p).expanduser().resolve()) for p in spec.paths]
+    missing = [p for p in spec.paths if not Path(p).expanduser().exists()]
+    if missing:
+        raise UsageError(f"file source {spec.name!r}: {', '.join(missing)} does not exist")
+    filtered = bool(spec.include or spec.exclude)
+    files, left = sources.select_files(spec.paths, spec.include, spec.exclude) if filtered else ([], [])
+    if filtered and not files:
         raise UsageError(f"file source {spec.name!r} selects no files; check its paths and include/exclude")
+
+    def manifest() -> dict[str, Any]:
+        # unfiltered trees are walked beside restic instead of before it
+        chosen = files if filtered else sources.select_files(spec.paths, [], [])[0]
+        return sources.tree_record(chosen, content=spec.content_digest)
+
     result, record = streams.from_files(
         repo,
         files,
         tags,
         plan.cache,
         progress,
-        roots=[str(Path(p).expanduser().resolve()) for p in spec.paths],
+        roots=roots,
         excluded=sources.restic_exclude_lines(left),
         force=mode == "full",
-        while_streaming=lambda: sources.tree_record(files, content=spec.content_digest),
+        while_streaming=manifest,
     )
     return result, record
 
