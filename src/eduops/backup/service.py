@@ -189,8 +189,9 @@ def dump_source(
 
     def manifest() -> dict[str, Any]:
         # unfiltered trees are walked beside restic instead of before it
-        chosen = files if filtered else sources.select_files(spec.paths, [], [])[0]
-        return sources.tree_record(chosen, content=spec.content_digest)
+        if filtered:
+            return sources.tree_record(files, content=spec.content_digest)
+        return sources.walk_manifest(spec.paths, content=spec.content_digest)
 
     result, record = streams.from_files(
         repo,
