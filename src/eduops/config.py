@@ -171,13 +171,26 @@ class Settings(BaseSettings):
             raise ConfigError(_explain(exc, self.config_file, section=name)) from None
 
 
+SECRET_WORDS = ("password", "secret", "token", "key", "credential", "url", "dsn")
+
+
+def _shown(key: str, value: object) -> str:
+    """A rejected value as the error may show it: never one that may hold a secret."""
+    if any(word in key.rsplit(".", 1)[-1].lower() for word in SECRET_WORDS) and key != "database_url":
+        return "'****' (value hidden: it may hold a secret)"
+    text = repr(value)
+    if "://" in text and "@" in text:  # a URL with credentials
+        return "'****' (value hidden: it may hold a secret)"
+    return text
+
+
 def _explain(exc: ValidationError, config_file: Path | None, section: str = "") -> str:
     where = str(config_file) if config_file else "the configuration"
     lines = []
     for err in exc.errors():
         key = ".".join(str(p) for p in ((section,) if section else ()) + tuple(err["loc"]))
         value = err.get("input")
-        shown = "" if isinstance(value, dict) else f" = {value!r}"
+        shown = "" if isinstance(value, dict | list) else f" = {_shown(key, value)}"
         env = "EDUOPS_" + key.upper().replace(".", "__")
         lines.append(f"{where}: `{key}`{shown}: {err['msg']} (or set {env})")
     return "invalid configuration:\n  " + "\n  ".join(lines)

@@ -91,3 +91,25 @@ def test_domain_section_is_validated_with_its_key(tmp_path: Path) -> None:
     settings = load_settings(tmp_path / "eduops.toml")
     with pytest.raises(ConfigError, match="`widgets.count` = 'many'"):
         settings.section("widgets", Widgets)
+
+
+@pytest.mark.parametrize(
+    ("toml", "hidden"),
+    [
+        ('[widgets]\npassword = 5', "5"),
+        ('[widgets]\ncount = "postgresql://u:hunter2@db/x"', "hunter2"),
+    ],
+)
+def test_errors_never_echo_what_may_be_a_secret(tmp_path: Path, toml: str, hidden: str) -> None:
+    from pydantic import BaseModel, ConfigDict
+
+    class Widgets(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        count: int = 1
+        password: str = ""
+
+    (tmp_path / "eduops.toml").write_text(toml + "\n")
+    settings = load_settings(tmp_path / "eduops.toml")
+    with pytest.raises(ConfigError) as info:
+        settings.section("widgets", Widgets)
+    assert hidden not in info.value.message and "value hidden" in info.value.message
