@@ -135,3 +135,23 @@ def test_every_task_run_is_in_the_audit_log(ws, fake_checks) -> None:
     assert [(r["actor"], r["target"]) for r in rows] == [("cli:olga", "task:backup")]
     assert rows[0]["after"]["run"] == run_id
     assert verify_chain(ws.engine)[1] is None
+
+
+def test_calendar_shows_the_run_that_started_last_even_when_imported_later(ws) -> None:
+    from datetime import timedelta
+
+    from eduops.core.calendar import calendar, sync_tasks
+    from eduops.core.models import Run
+    from eduops.db import session_scope, utcnow
+
+    sync_tasks(ws.engine, ws.settings)
+    now = utcnow()
+    with session_scope(ws.engine) as session:
+        session.add(Run(task_key="backup", trigger="scheduled", status="ok", started_at=now - timedelta(hours=2),
+                        finished_at=now - timedelta(hours=1), evidence={}))
+        session.flush()
+        session.add(Run(task_key="backup", trigger="scheduled", status="crit", started_at=now - timedelta(days=9),
+                        finished_at=now - timedelta(days=9), evidence={}))
+    entry = next(e for e in calendar(ws.engine, ws.settings) if e.key == "backup")
+    assert entry.last_status == "ok"
+    assert entry.last_started_at is not None and now - entry.last_started_at < timedelta(hours=3)

@@ -131,10 +131,11 @@ def sync_tasks(engine: Engine, settings: Settings, now: datetime | None = None) 
 def calendar(engine: Engine, settings: Settings, now: datetime | None = None) -> list[CalendarEntry]:
     now = now or utcnow()
     with session_scope(engine) as session:
-        last_ids = dict(
-            session.execute(sa.select(Run.task_key, sa.func.max(Run.id)).group_by(Run.task_key)).all()
-        )
-        last_runs = {r.task_key: r for r in session.scalars(sa.select(Run).where(Run.id.in_(last_ids.values())))}
+        # the latest run of each task is the one that started last (history can be imported out of order)
+        newest = sa.select(Run.task_key, sa.func.max(Run.started_at).label("started")).group_by(Run.task_key).subquery()
+        latest = sa.select(Run).join(newest, sa.and_(Run.task_key == newest.c.task_key,
+                                                     Run.started_at == newest.c.started)).order_by(Run.id)
+        last_runs = {r.task_key: r for r in session.scalars(latest)}
         created = dict(session.execute(sa.select(Task.key, Task.created_at)).tuples().all())
     entries = []
     for spec in DEFAULT_PLAN:
