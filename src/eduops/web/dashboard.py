@@ -49,20 +49,24 @@ def tile_status(statuses: list[str]) -> str | None:
 
 
 def tiles(engine: Engine) -> list[Tile]:
+    """Per area, the worst of the latest result of each of its checks (a skipped result does not hide
+    an earlier real one: the security tile keeps the weekly scan when the daily certificate check is off)."""
     with session_scope(engine) as session:
-        latest = dict(
-            session.execute(
-                sa.select(CheckRun.area, sa.func.max(CheckRun.run_id))
-                .where(CheckRun.area != "")
-                .group_by(CheckRun.area)
-            )
-            .tuples()
-            .all()
+        newest = (
+            sa.select(CheckRun.area, CheckRun.name, sa.func.max(CheckRun.started_at).label("at"))
+            .where(CheckRun.area != "", CheckRun.status != "skipped")
+            .group_by(CheckRun.area, CheckRun.name)
+            .subquery()
         )
-        rows = session.scalars(sa.select(CheckRun).where(CheckRun.run_id.in_(latest.values()))).all() if latest else []
+        rows = session.scalars(
+            sa.select(CheckRun)
+            .join(newest, sa.and_(CheckRun.area == newest.c.area, CheckRun.name == newest.c.name,
+                                  CheckRun.started_at == newest.c.at))
+            .order_by(CheckRun.id.desc())
+        ).all()
     found: list[Tile] = []
     for area in AREAS:
-        mine = [r for r in rows if r.area == area and r.run_id == latest.get(area)]
+        mine = [r for r in rows if r.area == area]
         status = tile_status([r.status for r in mine])
         worst = next((r for r in mine if r.status == status), None)
         found.append(
@@ -72,7 +76,7 @@ def tiles(engine: Engine) -> list[Tile]:
                 status=status,
                 colour=COLOUR.get(status, "grey"),
                 summary=worst.summary if worst else "",
-                run_id=latest.get(area),
+                run_id=worst.run_id if worst else None,
                 checked_at=max((r.started_at for r in mine), default=None),
             )
         )
