@@ -9,18 +9,15 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
 import random
 import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import httpx
+from serving import free_port, start_server
 
 from eduops.analytics import extract
 from eduops.analytics.demo import semester
@@ -29,30 +26,6 @@ from eduops.analytics.store import DuckDBStore
 from eduops.core.workspace import init_workspace
 from eduops.db import dispose_engines
 from eduops.web.apikeys import create_key
-
-EDUOPS = str(Path(sys.executable).parent / "eduops")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDUOPS_")}
-    env["EDUOPS_CONFIG"] = str(home / "eduops.toml")
-    proc = subprocess.Popen([EDUOPS, "serve", "--port", str(port), "--no-scheduler"], cwd=home, env=env,
-                            stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("eduops serve did not start")
 
 
 def main() -> None:

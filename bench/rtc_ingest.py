@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -23,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 import httpx
+from serving import free_port, start_server
 
 from eduops.core.workspace import init_workspace
 from eduops.db import dispose_engines
@@ -30,7 +28,6 @@ from eduops.rtc.service import ingest_file
 from eduops.rtc.store import Store
 from eduops.web.apikeys import create_key
 
-EDUOPS = str(Path(sys.executable).parent / "eduops")
 FILE_TARGET, HTTP_TARGET = 20_000, 5_000
 
 
@@ -50,28 +47,6 @@ def samples(count: int, seed: int = 5) -> list[dict[str, object]]:
             "e2e_delay_ms": 160, "av_sync_ms": 12, "quality_limitation": "none",
         })
     return items
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDUOPS_")}
-    env["EDUOPS_CONFIG"] = str(home / "eduops.toml")
-    proc = subprocess.Popen([EDUOPS, "serve", "--port", str(port), "--no-scheduler"], cwd=home, env=env,
-                            stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("eduops serve did not start")
 
 
 def post_all(port: int, key: str, batches: list[bytes], clients: int) -> float:

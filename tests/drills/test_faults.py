@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -75,30 +72,9 @@ def test_the_certificate_expired_drill(tmp_path: Path) -> None:
     assert "certificate has expired" in lost["detail"]
 
 
-@pytest.fixture
-def media_server() -> Iterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.2)
-    stop = threading.Event()
-
-    def echo() -> None:
-        while not stop.is_set():
-            try:
-                data, addr = sock.recvfrom(2048)
-            except (TimeoutError, OSError):
-                continue
-            sock.sendto(data, addr)
-
-    threading.Thread(target=echo, daemon=True).start()
-    yield f"127.0.0.1:{sock.getsockname()[1]}"
-    stop.set()
-    sock.close()
-
-
-def test_the_media_packet_loss_drill(tmp_path: Path, media_server: str) -> None:
+def test_the_media_packet_loss_drill(tmp_path: Path, udp_echo: str) -> None:
     exp, _ = load_experiment(READY_MADE / "media-packet-loss.yml")
-    exp.environment["proxies"][0].update(listen="127.0.0.1:0", upstream=media_server)
+    exp.environment["proxies"][0].update(listen="127.0.0.1:0", upstream=udp_echo)
     exp.detection.evaluation_interval_s = 0.5
     exp.probes[0].provider.update(count=20, timeout=0.2)
     report = Drill(exp, tmp_path / "state.json", tmp_path).run()

@@ -39,27 +39,6 @@ def _echo(conn: socket.socket) -> None:
             conn.sendall(data)
 
 
-@pytest.fixture
-def udp_echo() -> Iterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                data, addr = sock.recvfrom(2048)
-            except (TimeoutError, OSError):
-                continue
-            sock.sendto(data, addr)
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield f"127.0.0.1:{sock.getsockname()[1]}"
-    stop.set()
-    sock.close()
-
-
 def _round_trip_ms(address: tuple[str, int]) -> float:
     with socket.create_connection(address, timeout=3) as c:
         t0 = time.perf_counter()
