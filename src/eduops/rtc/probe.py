@@ -122,6 +122,8 @@ class ProbeResult:
         return asdict(self)
 
 
+RTT_GRACE_S = 5.0  # longest extra wait for a first RTCP round trip
+
 def _rewrite_candidates(sdp: str, port: int) -> tuple[str, tuple[str, int]]:
     """Keep the first IPv4 host candidate, pointing it at the relay; returns the SDP and the real address."""
     lines, real = [], None
@@ -258,8 +260,11 @@ async def probe(
         rtts: list[float] = []
         jitters: list[float] = []
         end = time.perf_counter() + duration_s
-        while time.perf_counter() < end:
-            await asyncio.sleep(min(0.25, max(end - time.perf_counter(), 0)))
+        # RTCP reports come every 0.5–1.5 s: a short probe on a busy host may end before the first one,
+        # so it waits up to RTT_GRACE_S longer for a round-trip time rather than reporting none
+        grace_end = end + RTT_GRACE_S
+        while time.perf_counter() < end or (not (rtts or report_rtts) and time.perf_counter() < grace_end):
+            await asyncio.sleep(min(0.25, max(end - time.perf_counter(), 0.05)))
             for pc in (pc_a, pc_b):
                 await _collect(pc, rtts, jitters)
         result.loss_pct = await _audio_loss([pc_a, pc_b])
