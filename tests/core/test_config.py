@@ -96,7 +96,7 @@ def test_domain_section_is_validated_with_its_key(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("toml", "hidden"),
     [
-        ('[widgets]\npassword = 5', "5"),
+        ('[widgets]\npassword = 918273645', "918273645"),
         ('[widgets]\ncount = "postgresql://u:hunter2@db/x"', "hunter2"),
     ],
 )
@@ -112,4 +112,6 @@ def test_errors_never_echo_what_may_be_a_secret(tmp_path: Path, toml: str, hidde
     settings = load_settings(tmp_path / "eduops.toml")
     with pytest.raises(ConfigError) as info:
         settings.section("widgets", Widgets)
-    assert hidden not in info.value.message and "value hidden" in info.value.message
+    # The message names the file; only what follows the path may not hold the value.
+    message = info.value.message.replace(str(tmp_path), "<dir>")
+    assert hidden not in message and "value hidden" in message
