@@ -13,6 +13,8 @@ import json
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from eduops.analytics import vocab
 from eduops.analytics.xapi import VOIDED, duration_seconds, parse_timestamp
 
@@ -110,8 +112,30 @@ def _naive(moment: datetime) -> datetime:
     return moment.replace(tzinfo=None)
 
 
-def to_row(statement: dict[str, Any]) -> dict[str, Any]:
-    """The analytics columns of a complete statement (id, stored, timestamp and authority set)."""
+def utc_naive(timestamp: str) -> datetime:
+    """A validated xAPI timestamp as naive UTC; the common "...Z" form without the regular expression."""
+    # "...:SSZ", "...:SS.mmmZ" or "...:SS.ffffffZ"
+    if timestamp.endswith("Z") and len(timestamp) in (20, 24, 27) and timestamp[10] == "T":
+        try:
+            return datetime.fromisoformat(timestamp[:-1])
+        except ValueError:
+            pass
+    return _naive(parse_timestamp(timestamp))
+
+
+def raw_json(statement: dict[str, Any]) -> str:
+    """The statement as compact UTF-8 JSON (orjson; the standard library for integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(statement).decode()
+    except TypeError:
+        return json.dumps(statement, ensure_ascii=False, separators=(",", ":"))
+
+
+def to_row(statement: dict[str, Any], stored: datetime | None = None) -> dict[str, Any]:
+    """The analytics columns of a complete statement (id, stored, timestamp and authority set).
+
+    ``stored`` is the parsed ``statement["stored"]`` when the caller has it (one per batch).
+    """
     actor = statement["actor"]
     obj = statement["object"]
     object_type = obj.get("objectType", "Activity")
@@ -131,8 +155,8 @@ def to_row(statement: dict[str, Any]) -> dict[str, Any]:
         "object_type": object_type,
         "course": course_of(statement),
         "registration": context.get("registration"),
-        "timestamp": _naive(parse_timestamp(statement["timestamp"])),
-        "stored": _naive(parse_timestamp(statement["stored"], "stored")),
+        "timestamp": utc_naive(statement["timestamp"]),
+        "stored": _naive(stored or parse_timestamp(statement["stored"], "stored")),
         "success": result.get("success"),
         "completion": result.get("completion"),
         "score_scaled": _number((result.get("score") or {}).get("scaled")),
@@ -148,7 +172,7 @@ def to_row(statement: dict[str, Any]) -> dict[str, Any]:
         "agents": _joined(_agents_in(statement, related=False)),
         "related_agents": _joined(_agents_in(statement, related=True)),
         "related_activities": _joined(_activities_in(statement, related=True)),
-        "raw": json.dumps(statement, ensure_ascii=False, separators=(",", ":")),
+        "raw": raw_json(statement),
     }
 
 

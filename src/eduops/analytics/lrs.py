@@ -33,11 +33,14 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def prepare(statement: dict[str, Any], authority: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """Set what the LRS owns: id (if missing), stored, authority, version and a missing timestamp."""
+def prepare(statement: dict[str, Any], authority: dict[str, Any], now: datetime | str) -> dict[str, Any]:
+    """Set what the LRS owns: id (if missing), stored, authority, version and a missing timestamp.
+
+    ``now`` may be given already formatted (``iso``), as a batch does once for all its statements.
+    """
     prepared = dict(statement)
     prepared["id"] = str(prepared.get("id") or uuid.uuid4()).lower()
-    prepared["stored"] = iso(now)
+    prepared["stored"] = now if isinstance(now, str) else iso(now)
     prepared["authority"] = authority
     prepared.setdefault("version", "1.0.0")
     prepared.setdefault("timestamp", prepared["stored"])
@@ -67,12 +70,14 @@ def store_statements(store: Store, statements: list[Any], authority: dict[str, A
         raise UsageError("no statements: send a statement object or a non-empty array")
     validate_batch(statements)
     now = now or datetime.now(UTC)
-    prepared = [prepare(s, authority, now) for s in statements]
+    stored_at = iso(now)
+    prepared = [prepare(s, authority, stored_at) for s in statements]
     ids = [p["id"] for p in prepared]
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
         raise UsageError(f"statements: the id {dup} appears twice in one batch")
-    rows = [extract.to_row(p) for p in prepared]
+    stored = parse_timestamp(prepared[0]["stored"], "stored")  # the same for the whole batch
+    rows = [extract.to_row(p, stored) for p in prepared]
     voidings = _voidings(rows)
     if not voidings:
         try:  # the common case: new statements, committed together with other requests' (group commit)

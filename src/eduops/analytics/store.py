@@ -1,13 +1,16 @@
 """The event store: xAPI statements with their analytics columns, in DuckDB (default) or ClickHouse.
 
-``<home>/events.duckdb`` by default. A write is one transaction, committed before the caller
-answers, so an acknowledged statement survives a crash. DuckDB lets one process open a file for
-writing; a second process gets ``ServiceUnavailable`` naming the holder instead of a traceback.
+``<home>/events.duckdb`` by default. Nothing is acknowledged before it is durable: new statements
+are fsynced to the ingest journal beside the file (``journal.py``) and loaded into DuckDB in large
+transactions; voidings and possible duplicates commit to DuckDB before the answer. DuckDB lets one
+process open a file for writing; a second process gets ``ServiceUnavailable`` naming the holder instead of a traceback.
 One ``EventStore`` per file per process (``open_store``), shared by the API threads.
 """
 
 from __future__ import annotations
 
+import logging
+import operator
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -16,14 +19,42 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import duckdb
+import orjson
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from eduops.analytics import sql
 from eduops.analytics.extract import ROW_FIELDS
+from eduops.analytics.journal import IdFilter, Journal
 from eduops.config import Settings
 from eduops.errors import ServiceUnavailable, UsageError
 
+log = logging.getLogger(__name__)
 DUCK_TYPES = {name: duck for name, duck, _ch in sql.COLUMNS}
+# Rows reach DuckDB as an Arrow table: building one column at a time is several times cheaper than
+# handing DuckDB Python lists, and DuckDB reads it without holding the GIL. UUIDs travel as text.
+ARROW_TYPES = {"UUID": pa.string(), "VARCHAR": pa.string(), "TIMESTAMP": pa.timestamp("us"), "BOOLEAN": pa.bool_(),
+               "DOUBLE": pa.float64(), "BIGINT": pa.int64()}
+ARROW_SCHEMA = pa.schema([(name, ARROW_TYPES[DUCK_TYPES[name]]) for name in ROW_FIELDS])
+_ARROW_KINDS = [ARROW_SCHEMA.field(name).type for name in ROW_FIELDS]
+_ROW_VALUES = operator.itemgetter(*ROW_FIELDS)
+_INSERT_FROM_ARROW = (
+    f"INSERT INTO statements ({', '.join(f'{chr(34)}{n}{chr(34)}' for n in ROW_FIELDS)}) SELECT "
+    + ", ".join(f'"{n}"::UUID' if DUCK_TYPES[n] == "UUID" else f'"{n}"' for n in ROW_FIELDS)
+    + " FROM batch"
+)
+# the high and low 64 bits of each id, as journal.id_halves computes them in Python
+_ID_HALVES = ", ".join(f"('0x' || substr(replace(CAST(id AS VARCHAR), '-', ''), {start}, 16))::UBIGINT AS {name}"
+                       for start, name in ((1, "hi"), (17, "lo")))
+_INSERT_OR_IGNORE_FROM_ARROW = _INSERT_FROM_ARROW.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
+
+
+def to_arrow(rows: Sequence[dict[str, Any]]) -> pa.Table:
+    """Statement rows (``extract.to_row``) as one Arrow table in the column order of ``ROW_FIELDS``."""
+    columns = zip(*map(_ROW_VALUES, rows), strict=True) if rows else ([] for _ in ROW_FIELDS)
+    return pa.Table.from_arrays([pa.array(list(values), type=kind) for values, kind in zip(columns, _ARROW_KINDS,
+                                                                                          strict=True)],
+                                schema=ARROW_SCHEMA)
 
 
 class EventsSettings(BaseModel):
@@ -69,7 +100,13 @@ def lock_message(path: Path, exc: Exception) -> str:
 
 
 class DuckDBStore:
-    """Statements in one DuckDB file; reads use cursors, writes are serialised by a lock."""
+    """Statements in one DuckDB file; reads use cursors, writes are serialised by a lock.
+
+    New statements are acknowledged once journalled (``journal.py``) and reach DuckDB through the
+    loader thread in large transactions; every read first loads what is journalled, so a reader
+    always sees every acknowledged statement. Voiding statements and ids the filter cannot rule out
+    take the exact path: one DuckDB transaction, checked by the primary key.
+    """
 
     dialect = sql.DUCKDB
 
@@ -85,32 +122,48 @@ class DuckDBStore:
             raise ServiceUnavailable(f"cannot open the event store {path}: {exc}") from None
         except duckdb.Error as exc:
             raise ServiceUnavailable(f"{path} is not a usable DuckDB event store: {exc}") from None
-        self._write_lock = threading.RLock()
-        self._queue_lock = threading.Lock()
-        self._queue: list[_Ticket] = []
+        self._write_lock = threading.RLock()  # DuckDB writes (and the loader) one at a time
+        self._accept_lock = threading.Lock()  # id checks, journal appends and the loader's queue
+        self._queue: list[_Journalled] = []
+        self._pending: set[str] = set()  # journalled ids not yet in DuckDB
+        self._wake = threading.Condition(self._accept_lock)
+        self._loader: threading.Thread | None = None
+        self._closing = False
+        self.load_error: str | None = None
+        self._journal: Journal | None = None
         self._voidings_seen = False
+        self._ids = IdFilter(0)
         if not read_only:
             for statement in sql.ddl(sql.DUCKDB):
-                self._con.execute(statement)
+                self._run(statement)
+            self._voidings_seen = bool(self._run("SELECT count(*) FROM voidings")[0][0])
+            self._journal = Journal(path.with_name(path.name + ".journal"))
+            self._replay()
+            self._rebuild_filter()
 
-    def query(self, text: str) -> list[tuple[Any, ...]]:
-        cursor = self._con.cursor()
-        try:
-            return cursor.execute(text).fetchall()
-        finally:
-            cursor.close()
+    def _run(self, text: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run on the writer connection and read the result to the end (DuckDB wants that before the next)."""
+        return self._con.execute(text, params or []).fetchall()
 
-    def query_dicts(self, text: str) -> list[dict[str, Any]]:
+    def _cursor_run(self, text: str) -> tuple[list[tuple[Any, ...]], list[str]]:
+        self.flush()
         cursor = self._con.cursor()
         try:
             cursor.execute(text)
-            names = [c[0] for c in cursor.description or []]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            return cursor.fetchall(), [c[0] for c in cursor.description or []]
         finally:
             cursor.close()
 
+    def query(self, text: str) -> list[tuple[Any, ...]]:
+        return self._cursor_run(text)[0]
+
+    def query_dicts(self, text: str) -> list[dict[str, Any]]:
+        rows, names = self._cursor_run(text)
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
     def query_with(self, text: str, tables: dict[str, Any]) -> list[tuple[Any, ...]]:
         """Run a query that also reads in-memory tables (Arrow) under the given names."""
+        self.flush()
         cursor = self._con.cursor()
         try:
             for name, table in tables.items():
@@ -126,101 +179,193 @@ class DuckDBStore:
             yield
 
     def insert(self, rows: Sequence[dict[str, Any]], voidings: Sequence[tuple[str, str]]) -> None:
-        """Insert statements and voidings in one transaction; raises DuplicateIds if any id exists.
-
-        Group commit: batches of statements that arrive while another commit is running wait for
-        the lock together, and the first of them commits them all in one transaction (one WAL
-        sync). If that fails, each batch is retried alone so each caller gets its own answer.
-        """
-        if voidings:
-            self._commit(rows, voidings)
+        """Store statements (and voidings) atomically and durably; raises DuplicateIds if any id exists."""
+        if not voidings and self._journal is not None and self._journal_batch(rows):
             return
-        ticket = _Ticket(rows)
-        with self._queue_lock:
-            self._queue.append(ticket)
         with self._write_lock:
-            if not ticket.done:
-                with self._queue_lock:
-                    group, self._queue = self._queue, []
-                try:
-                    self._commit([r for t in group for r in t.rows], [])
-                except Exception:
-                    for t in group:
-                        try:
-                            self._commit(t.rows, [])
-                        except Exception as exc:  # noqa: BLE001 - handed to its own caller
-                            t.error = exc
-                for t in group:
-                    t.done = True
-        if ticket.error is not None:
-            raise ticket.error
+            self.flush()
+            with self._accept_lock:
+                self._ids.add([r["id"] for r in rows])  # before the commit: a racing request must see them
+            self._commit(rows, voidings)
 
-    def _commit(self, rows: Sequence[dict[str, Any]], voidings: Sequence[tuple[str, str]]) -> None:
+    def _journal_batch(self, rows: Sequence[dict[str, Any]]) -> bool:
+        """Journal new statements and return True once durable; False when an id may be known already."""
+        assert self._journal is not None
+        ids = [r["id"] for r in rows]
+        table = to_arrow(rows)  # built here, in the request's thread, not by the loader
+        with self._accept_lock:
+            if self._closing or self._pending.intersection(ids) or self._ids.maybe(ids):
+                return False
+            ticket = self._journal.append(r["raw"] for r in rows)
+            self._pending.update(ids)
+            self._ids.add(ids)
+            self._queue.append(_Journalled(ids, list(rows), table))
+            self._start_loader()
+            self._wake.notify()
+        Journal.sync(ticket)
+        return True
+
+    def _start_loader(self) -> None:
+        if self._loader is None or not self._loader.is_alive():
+            self._loader = threading.Thread(target=self._load_forever, name="events-loader", daemon=True)
+            self._loader.start()
+
+    def _load_forever(self) -> None:
+        while True:
+            with self._accept_lock:
+                while not self._queue and not self._closing:
+                    self._wake.wait()
+                if self._closing:
+                    return
+            try:
+                self.flush()
+            except Exception as exc:  # noqa: BLE001 - kept in the journal; retried, and said in the log
+                self.load_error = f"{type(exc).__name__}: {exc}"
+                log.error("loading journalled statements into %s failed (kept in the journal, retrying): %s",
+                          self.path, exc)
+                with self._accept_lock:
+                    self._wake.wait(timeout=5)
+
+    def flush(self) -> None:
+        """Move everything journalled into DuckDB now (in the caller's thread), or wait for the loader to."""
+        if not self._pending:  # ids leave it only once committed, after the loader's batch left the queue
+            return
         with self._write_lock:
-            self._con.execute("BEGIN TRANSACTION")
+            with self._accept_lock:
+                batch, self._queue = self._queue, []
+                assert self._journal is not None
+                through = self._journal.rotate()
+            if not batch:
+                return
+            rows = [r for item in batch for r in item.rows]
+            table = pa.concat_tables([item.table for item in batch]) if len(batch) > 1 else batch[0].table
+            try:
+                self._commit(rows, [], table)
+            except DuplicateIds:
+                log.error("journalled statements collided with stored ids; keeping the stored ones")
+                self._commit(rows, [], table, or_ignore=True)
+            except BaseException:
+                with self._accept_lock:
+                    self._queue[:0] = batch  # still journalled: try again with the next batch
+                raise
+            with self._accept_lock:
+                self._pending.difference_update(i for item in batch for i in item.ids)
+            self._journal.remove_through(through)
+            self.load_error = None
+            if self._ids.full:
+                self._rebuild_filter()
+
+    def _replay(self) -> None:
+        """Load the segments a previous process journalled but did not load (after a crash)."""
+        assert self._journal is not None
+        from eduops.analytics.extract import to_row
+
+        last = 0
+        for number, lines in self._journal.replay():
+            last = number
+            rows = [to_row(orjson.loads(line)) for line in lines]
+            for i in range(0, len(rows), 20_000):
+                chunk = rows[i:i + 20_000]
+                self._commit(chunk, [], to_arrow(chunk), or_ignore=True)
+            log.info("loaded %d journalled statements from %s", len(rows), self._journal.path_of(number))
+        if last:
+            self._journal.remove_through(last)
+
+    def _rebuild_filter(self) -> None:
+        """Size the id filter for twice the statements stored, and fill it from DuckDB."""
+        with self._write_lock, self._accept_lock:
+            count = int(self._run("SELECT count(*) FROM statements")[0][0])
+            fresh = IdFilter(2 * (count + len(self._pending)))
+            halves = self._con.execute(f"SELECT {_ID_HALVES} FROM statements").fetchnumpy()
+            fresh.add_halves(halves["hi"], halves["lo"])
+            fresh.add(list(self._pending))
+            self._ids = fresh
+
+    def _commit(self, rows: Sequence[dict[str, Any]], voidings: Sequence[tuple[str, str]],
+                table: pa.Table | None = None, or_ignore: bool = False) -> None:
+        with self._write_lock:
+            self._run("BEGIN TRANSACTION")
+            registered = False
             try:
                 if rows:
                     # a statement arriving after the statement that voids it is voided on arrival
-                    pending = {t for (t,) in self._con.execute(
+                    pending = {t for (t,) in self._run(
                         "SELECT CAST(target_id AS VARCHAR) FROM voidings WHERE target_id IN (SELECT unnest(?::UUID[]))",
-                        [[r["id"] for r in rows]]).fetchall()} if self._has_voidings() else set()
-                    self._insert_rows([{**r, "voided": True} if r["id"] in pending else r for r in rows])
+                        [[r["id"] for r in rows]])} if self._voidings_seen else set()
+                    if pending:
+                        table = to_arrow([{**r, "voided": True} if r["id"] in pending else r for r in rows])
+                    self._con.register("batch", table if table is not None else to_arrow(rows))
+                    registered = True
+                    self._run(_INSERT_OR_IGNORE_FROM_ARROW if or_ignore else _INSERT_FROM_ARROW)
                 if voidings:
                     self._voidings_seen = True
                     targets = [t for t, _v in voidings]
-                    self._con.execute(
+                    self._run(
                         "INSERT INTO voidings SELECT unnest(?::UUID[]), unnest(?::UUID[]) ON CONFLICT DO NOTHING",
                         [targets, [v for _t, v in voidings]])
-                    self._con.execute("UPDATE statements SET voided = true WHERE id IN (SELECT unnest(?::UUID[]))",
-                                      [targets])
-                self._con.execute("COMMIT")
+                    self._run("UPDATE statements SET voided = true WHERE id IN (SELECT unnest(?::UUID[]))",
+                              [targets])
+                self._run("COMMIT")
             except duckdb.ConstraintException as exc:
-                self._con.execute("ROLLBACK")
+                self._run("ROLLBACK")
                 raise DuplicateIds(str(exc)) from None
             except BaseException:
-                self._con.execute("ROLLBACK")
+                self._run("ROLLBACK")
                 raise
-
-    def _has_voidings(self) -> bool:
-        """Voidings are rare: skip looking them up until the first one is stored."""
-        if not self._voidings_seen:
-            self._voidings_seen = bool(self._con.execute("SELECT count(*) FROM voidings").fetchone()[0])  # type: ignore[index]
-        return self._voidings_seen
-
-    def _insert_rows(self, rows: Sequence[dict[str, Any]]) -> None:
-        names = ", ".join(f'"{n}"' for n in ROW_FIELDS)
-        columns = ", ".join(f"unnest(?::{DUCK_TYPES[n]}[])" for n in ROW_FIELDS)
-        values = [[row[n] for row in rows] for n in ROW_FIELDS]
-        self._con.execute(f"INSERT INTO statements ({names}) SELECT {columns}", values)
+            finally:
+                if registered:
+                    self._con.unregister("batch")  # outside the transaction: an aborted one refuses it
 
     def mark_voided(self, ids: Sequence[str]) -> None:
         with self._write_lock:
-            self._con.execute("UPDATE statements SET voided = true WHERE id IN (SELECT unnest(?::UUID[]))",
-                              [list(ids)])
+            self.flush()
+            self._run("UPDATE statements SET voided = true WHERE id IN (SELECT unnest(?::UUID[]))", [list(ids)])
 
     def bulk_load(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert many statements at once (imports, demo); same atomicity as ``insert``."""
-        self.insert(rows, [])
+        """Insert many statements at once (imports, demo) in one transaction; raises DuplicateIds."""
+        with self._write_lock:
+            self.flush()
+            with self._accept_lock:
+                self._ids.add([r["id"] for r in rows])
+            self._commit(rows, [])
+            if self._ids.full:
+                self._rebuild_filter()
 
     def execute(self, text: str, params: list[Any] | None = None) -> None:
         """Run a statement that changes the store (bench and demo data generation)."""
         with self._write_lock:
-            self._con.execute(text, params or [])
+            self.flush()
+            self._run(text, params or [])
+            self._rebuild_filter()
 
     def close(self) -> None:
+        """Load what is journalled, stop the loader and close the file."""
         try:
+            if self._journal is not None:
+                try:
+                    self.flush()
+                except Exception as exc:  # noqa: BLE001 - still journalled; loaded at the next open
+                    log.error("closing %s with statements still journalled: %s", self.path, exc)
+                with self._accept_lock:
+                    self._closing = True
+                    self._wake.notify_all()
+                if self._loader is not None:
+                    self._loader.join(timeout=30)
+                self._journal.close()
             self._con.close()
         except duckdb.Error:
             pass
 
 
-class _Ticket:
-    """One caller's batch waiting for a group commit."""
+class _Journalled:
+    """One request's statements: journalled, acknowledged, waiting for the loader."""
 
-    def __init__(self, rows: Sequence[dict[str, Any]]) -> None:
+    __slots__ = ("ids", "rows", "table")
+
+    def __init__(self, ids: list[str], rows: list[dict[str, Any]], table: pa.Table) -> None:
+        self.ids = ids
         self.rows = rows
-        self.done = False
-        self.error: BaseException | None = None
+        self.table = table
 
 
 class DuplicateIds(Exception):

@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import Headers, MutableHeaders, UploadFile
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from eduops.core.plugins import NavItem
 from eduops.errors import PayloadTooLarge, UsageError, ValidationFailed
@@ -213,6 +214,41 @@ async def patch_work_item(item_id: int, request: Request, _: Principal = Depends
     )
 
 
+class WidgetCORS:
+    """Lets the widget on the configured origins post to the intake (a pure ASGI middleware: every
+    other request passes straight through, with no per-request task or stream)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/api/v1/feedback":
+            await self.app(scope, receive, send)
+            return
+        origins = service.feedback_settings(scope["app"].state.workspace.settings).widget_origins
+        origin = Headers(scope=scope).get("origin", "")
+        allowed = origin if origin and (origin in origins or "*" in origins) else ""
+        if scope["method"] == "OPTIONS" and allowed:
+            preflight = Response(status_code=204, headers={
+                "Access-Control-Allow-Origin": allowed,
+                "Access-Control-Allow-Methods": "POST",
+                "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                "Access-Control-Max-Age": "600",
+                "Vary": "Origin",
+            })
+            await preflight(scope, receive, send)
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start" and allowed:
+                headers = MutableHeaders(scope=message)
+                headers["Access-Control-Allow-Origin"] = allowed
+                headers["Vary"] = "Origin"
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+
 def setup(app: FastAPI) -> None:
     """Serve the widget script, let configured origins post to the intake, and keep the SLA metric fresh."""
     from pathlib import Path
@@ -221,29 +257,7 @@ def setup(app: FastAPI) -> None:
 
     app.mount("/feedback/static", StaticFiles(directory=Path(__file__).parent / "static"), name="feedback-static")
 
-    @app.middleware("http")
-    async def widget_cors(request: Request, call_next: Any) -> Response:
-        if request.url.path != "/api/v1/feedback":
-            return await call_next(request)  # type: ignore[no-any-return]
-        origins = service.feedback_settings(request.app.state.workspace.settings).widget_origins
-        origin = request.headers.get("origin", "")
-        allowed = origin if origin and (origin in origins or "*" in origins) else ""
-        if request.method == "OPTIONS" and allowed:
-            return Response(
-                status_code=204,
-                headers={
-                    "Access-Control-Allow-Origin": allowed,
-                    "Access-Control-Allow-Methods": "POST",
-                    "Access-Control-Allow-Headers": "Authorization, Content-Type",
-                    "Access-Control-Max-Age": "600",
-                    "Vary": "Origin",
-                },
-            )
-        response: Response = await call_next(request)
-        if allowed:
-            response.headers["Access-Control-Allow-Origin"] = allowed
-            response.headers["Vary"] = "Origin"
-        return response
+    app.add_middleware(WidgetCORS)
 
     stop = threading.Event()
 

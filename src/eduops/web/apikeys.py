@@ -23,6 +23,11 @@ from eduops.web.security import SCOPES
 
 PREFIX = "eduk"
 TOUCH_EVERY = timedelta(minutes=1)
+# A verified key is trusted for a few seconds without a database round trip (ingestion sends
+# hundreds of requests a second). Revoking in this process takes effect at once; a revocation made
+# by another process (the CLI beside a running server) takes effect within this time.
+VERIFIED_FOR = timedelta(seconds=5)
+_verified: dict[tuple[str, str], tuple[str, dict[str, Any], datetime]] = {}
 
 
 def _hash(secret: str) -> str:
@@ -85,13 +90,22 @@ def create_key(
 
 def verify(engine: Engine, key_id: str, secret: str, now: datetime) -> dict[str, Any] | None:
     """The live key matching id and secret (its last use recorded), or None."""
+    secret_hash = _hash(secret)
+    cache_key = (str(engine.url), key_id)
+    cached = _verified.get(cache_key)
+    if cached is not None and hmac.compare_digest(cached[0], secret_hash) \
+            and timedelta(0) <= now - cached[2] < VERIFIED_FOR:
+        return cached[1]
     with session_scope(engine) as session:
         row = session.scalar(sa.select(ApiKey).where(ApiKey.key_id == key_id))
-        if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
+        if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_hash, secret_hash):
+            _verified.pop(cache_key, None)
             return None
         if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
             row.last_used_at = now
-        return key_to_dict(row)
+        info = key_to_dict(row)
+    _verified[cache_key] = (secret_hash, info, now)
+    return info
 
 
 def list_keys(engine: Engine, include_revoked: bool = True) -> list[dict[str, Any]]:
@@ -118,4 +132,6 @@ def revoke_key(engine: Engine, key_id: str, *, actor: str, source_ip: str = "") 
                 after={"revoked": True},
                 source_ip=source_ip,
             )
-        return key_to_dict(row)
+        revoked = key_to_dict(row)
+    _verified.pop((str(engine.url), key_id), None)  # after the commit: a verification racing it re-reads
+    return revoked

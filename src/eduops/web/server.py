@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import uvicorn
@@ -28,6 +29,11 @@ def serve(
     stoppers = [m.start_background(ws) for m in domain_modules("service") if hasattr(m, "start_background")] if (
         scheduler) else []
     logging.getLogger("eduops").setLevel(logging.INFO)
+    # Everything loaded so far lives as long as the server: move it out of the collector's sight, so
+    # a full collection walks only what requests allocate (xAPI batches allocate thousands of objects
+    # each, and walking every imported module with them cost a fifth of the ingest time).
+    gc.collect()
+    gc.freeze()
     out.print(
         f"eduops console on [bold]http://{host}:{port}[/] (API docs at /api/docs)"
         + (", scheduler running" if scheduler else "")
