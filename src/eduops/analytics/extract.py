@@ -68,22 +68,38 @@ def course_of(statement: dict[str, Any]) -> str | None:
     return None
 
 
-def _agents_in(part: dict[str, Any], related: bool) -> list[str]:
+def _direct_agents(part: dict[str, Any]) -> list[str]:
+    """The actor, and the object when it is an agent or group."""
     found = [agent_ifi(part["actor"])]
     obj = part.get("object") or {}
     if obj.get("objectType") in ("Agent", "Group"):
         found.append(agent_ifi(obj))
-    if related:
-        context = part.get("context") or {}
+    return found
+
+
+def _other_agents(part: dict[str, Any]) -> list[str]:
+    """Agents only ``related_agents`` matches: instructor, team, group members, authority, sub-statement."""
+    found = []
+    obj = part.get("object") or {}
+    context = part.get("context")
+    if context:
         for key in ("instructor", "team"):
             if isinstance(context.get(key), dict):
                 found.append(agent_ifi(context[key]))
-        for agent in (part["actor"], obj):
-            found.extend(agent_ifi(m) for m in _as_list(agent.get("member")))
-        if isinstance(part.get("authority"), dict):
-            found.append(agent_ifi(part["authority"]))
-        if obj.get("objectType") == "SubStatement":
-            found.extend(_agents_in(obj, related=True))
+    for agent in (part["actor"], obj):
+        if "member" in agent:
+            found.extend(agent_ifi(m) for m in _as_list(agent["member"]))
+    if isinstance(part.get("authority"), dict):
+        found.append(agent_ifi(part["authority"]))
+    if obj.get("objectType") == "SubStatement":
+        found.extend(_agents_in(obj, related=True))
+    return found
+
+
+def _agents_in(part: dict[str, Any], related: bool) -> list[str]:
+    found = _direct_agents(part)
+    if related:
+        found.extend(_other_agents(part))
     return found
 
 
@@ -145,10 +161,11 @@ def to_row(statement: dict[str, Any], stored: datetime | None = None) -> dict[st
     result_ext = result.get("extensions") or {}
     instructor = context.get("instructor")
     teacher = context_ext.get(vocab.TEACHER_EXT) or (actor_id(instructor) if isinstance(instructor, dict) else None)
+    direct = _direct_agents(statement)
     return {
         "id": statement["id"].lower(),
         "actor_id": actor_id(actor),
-        "actor_ifi": agent_ifi(actor),
+        "actor_ifi": direct[0],
         "verb_id": statement["verb"]["id"],
         "object_id": str(obj["id"]) if "id" in obj and object_type in ("Activity", "StatementRef")
         else (agent_ifi(obj) if object_type in ("Agent", "Group") else None),
@@ -169,8 +186,8 @@ def to_row(statement: dict[str, Any], stored: datetime | None = None) -> dict[st
         "video_progress": _number(result_ext.get(vocab.VIDEO_PROGRESS_EXT)),
         "voids": obj["id"].lower() if statement["verb"]["id"] == VOIDED else None,
         "voided": False,
-        "agents": _joined(_agents_in(statement, related=False)),
-        "related_agents": _joined(_agents_in(statement, related=True)),
+        "agents": _joined(direct),
+        "related_agents": _joined(direct + _other_agents(statement)),
         "related_activities": _joined(_activities_in(statement, related=True)),
         "raw": raw_json(statement),
     }

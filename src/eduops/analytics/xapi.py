@@ -7,8 +7,11 @@ such as ``actor.account.homePage``) and the rule it breaks. Nothing here touches
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from eduops.errors import UsageError
 
@@ -61,11 +64,12 @@ def _fail(field: str, rule: str) -> None:
 def _object(value: Any, field: str, allowed: set[str], required: tuple[str, ...] = ()) -> dict[str, Any]:
     if not isinstance(value, dict):
         _fail(field, "must be a JSON object")
-    for key, item in value.items():
-        if key not in allowed:
-            _fail(f"{field}.{key}" if field else key, "is not a property xAPI 1.0.3 defines here")
-        if item is None:
-            _fail(f"{field}.{key}" if field else key, "must not be null (leave the property out)")
+    if not value.keys() <= allowed or None in value.values():  # the usual case costs two C-level checks
+        for key, item in value.items():
+            if key not in allowed:
+                _fail(f"{field}.{key}" if field else key, "is not a property xAPI 1.0.3 defines here")
+            if item is None:
+                _fail(f"{field}.{key}" if field else key, "must not be null (leave the property out)")
     for key in required:
         if key not in value:
             _fail(f"{field}.{key}" if field else key, "is required")
@@ -78,9 +82,19 @@ def _string(value: Any, field: str) -> str:
     return value
 
 
+_GOOD_IRIS: set[str] = set()  # verbs, activities and extension keys repeat in nearly every statement
+
+
 def check_iri(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not IRI_RE.match(value):
-        _fail(field, f"must be an absolute IRI (scheme:...), got {value!r}")
+    if isinstance(value, str):
+        if value in _GOOD_IRIS:
+            return value
+        if IRI_RE.match(value):
+            if len(_GOOD_IRIS) >= 50_000:
+                _GOOD_IRIS.clear()
+            _GOOD_IRIS.add(value)
+            return value
+    _fail(field, f"must be an absolute IRI (scheme:...), got {value!r}")
     return value
 
 
@@ -361,18 +375,48 @@ def check_attachments(value: Any, field: str = "attachments") -> None:
         check_iri(att["fileUrl"], f"{where}.fileUrl")
 
 
+# Parts that passed: learners, verbs, activities and contexts repeat across statements, and looking
+# up a part's canonical JSON costs a fraction of checking it again. Only successes are kept, so an
+# invalid part is always checked (and named) in full.
+_VALID_PARTS: dict[bytes, str] = {}
+_MEMO_LIMIT = 50_000
+
+
+def _part_key(kind: str, value: Any) -> bytes | None:
+    try:
+        return kind.encode() + b"\0" + orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # not plain JSON (an integer beyond 64 bits): checked every time
+        return None
+
+
+def _checked(kind: str, value: Any, check: Callable[[], str | None]) -> str:
+    key = _part_key(kind, value)
+    if key is not None:
+        known = _VALID_PARTS.get(key)
+        if known is not None:
+            return known
+    result = check() or ""
+    if key is not None:
+        if len(_VALID_PARTS) >= _MEMO_LIMIT:
+            _VALID_PARTS.clear()
+        _VALID_PARTS[key] = result
+    return result
+
+
 def _check_body(value: dict[str, Any], field: str, allowed: set[str], in_substatement: bool = False) -> None:
     _object(value, field, allowed, ("actor", "verb", "object"))
     prefix = f"{field}." if field else ""
-    check_actor(value["actor"], f"{prefix}actor")
-    check_verb(value["verb"], f"{prefix}verb")
-    object_type = check_object(value["object"], f"{prefix}object", in_substatement)
+    _checked("actor", value["actor"], lambda: check_actor(value["actor"], f"{prefix}actor"))
+    _checked("verb", value["verb"], lambda: check_verb(value["verb"], f"{prefix}verb"))
+    object_type = _checked("object/sub" if in_substatement else "object", value["object"],
+                           lambda: check_object(value["object"], f"{prefix}object", in_substatement))
     if value["verb"]["id"] == VOIDED and object_type != "StatementRef":
         _fail(f"{prefix}object.objectType", "a voiding statement's object must be a StatementRef")
     if "result" in value:
         check_result(value["result"], f"{prefix}result")
     if "context" in value:
-        check_context(value["context"], object_type, f"{prefix}context")
+        _checked(f"context/{object_type}", value["context"],
+                 lambda: check_context(value["context"], object_type, f"{prefix}context"))
     if "timestamp" in value:
         parse_timestamp(value["timestamp"], f"{prefix}timestamp")
     if "attachments" in value:
