@@ -133,6 +133,7 @@ class DuckDBStore:
         self._journal: Journal | None = None
         self._voidings_seen = False
         self._ids = IdFilter(0)
+        self._ids_stale = True  # built from DuckDB when the journal first needs it, not at every open
         if not read_only:
             # Checkpoint (rewrite the file from the WAL) every 256 MiB rather than DuckDB's 16: statements
             # carry their JSON, and each checkpoint recompresses the table's last row groups, so at the
@@ -143,7 +144,6 @@ class DuckDBStore:
             self._voidings_seen = bool(self._run("SELECT count(*) FROM voidings")[0][0])
             self._journal = Journal(path.with_name(path.name + ".journal"))
             self._replay()
-            self._rebuild_filter()
 
     def _run(self, text: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run on the writer connection and read the result to the end (DuckDB wants that before the next)."""
@@ -191,11 +191,15 @@ class DuckDBStore:
             with self._accept_lock:
                 self._ids.add([r["id"] for r in rows])  # before the commit: a racing request must see them
             self._commit(rows, voidings)
+            if self._ids.full:
+                self._ids_stale = True
 
     def _journal_batch(self, rows: Sequence[dict[str, Any]]) -> bool:
         """Journal new statements and return True once durable; False when an id may be known already."""
         assert self._journal is not None
         ids = [r["id"] for r in rows]
+        if self._ids_stale:
+            self._rebuild_filter()
         with self._accept_lock:
             if self._closing or self._pending.intersection(ids) or self._ids.maybe(ids):
                 return False
@@ -256,7 +260,7 @@ class DuckDBStore:
             self._journal.remove_through(through)
             self.load_error = None
             if self._ids.full:
-                self._rebuild_filter()
+                self._ids_stale = True
 
     def _replay(self) -> None:
         """Load the segments a previous process journalled but did not load (after a crash)."""
@@ -277,12 +281,15 @@ class DuckDBStore:
     def _rebuild_filter(self) -> None:
         """Size the id filter for twice the statements stored, and fill it from DuckDB."""
         with self._write_lock, self._accept_lock:
+            if not self._ids_stale:
+                return  # another thread rebuilt it meanwhile
             count = int(self._run("SELECT count(*) FROM statements")[0][0])
             fresh = IdFilter(2 * (count + len(self._pending)))
             halves = self._con.execute(f"SELECT {_ID_HALVES} FROM statements").fetchnumpy()
             fresh.add_halves(halves["hi"], halves["lo"])
             fresh.add(list(self._pending))
             self._ids = fresh
+            self._ids_stale = False
 
     def _commit(self, rows: Sequence[dict[str, Any]], voidings: Sequence[tuple[str, str]],
                 table: pa.Table | None = None, or_ignore: bool = False) -> None:
@@ -332,14 +339,14 @@ class DuckDBStore:
                 self._ids.add([r["id"] for r in rows])
             self._commit(rows, [])
             if self._ids.full:
-                self._rebuild_filter()
+                self._ids_stale = True
 
     def execute(self, text: str, params: list[Any] | None = None) -> None:
         """Run a statement that changes the store (bench and demo data generation)."""
         with self._write_lock:
             self.flush()
             self._run(text, params or [])
-            self._rebuild_filter()
+            self._ids_stale = True
 
     def close(self) -> None:
         """Load what is journalled, stop the loader and close the file."""
