@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -54,21 +55,26 @@ def comparable(statement: dict[str, Any]) -> str:
     return json.dumps(trimmed, sort_keys=True, ensure_ascii=False)
 
 
-def validate_batch(statements: list[Any], label: str = "statements") -> None:
+def validate_batch(statements: list[Any], label: str = "statements", contents: Collection[str] = ()) -> None:
+    """Validate every statement; ``contents`` are the hashes of attachment parts sent with them."""
     for i, statement in enumerate(statements):
         try:
-            validate_statement(statement)
+            validate_statement(statement, contents)
         except StatementInvalid as exc:
             raise StatementInvalid(f"{label}[{i}].{exc.field}" if len(statements) > 1 else exc.field,
                                    exc.rule) from None
 
 
 def store_statements(store: Store, statements: list[Any], authority: dict[str, Any],
-                     now: datetime | None = None) -> list[str]:
-    """Validate and store a batch atomically; return the ids in order."""
+                     now: datetime | None = None, contents: Collection[str] = ()) -> list[str]:
+    """Validate and store a batch atomically; return the ids in order.
+
+    ``contents``: the sha2 hashes of attachment contents that came with the batch (multipart/mixed) and
+    are stored already; an attachment without ``fileUrl`` must be one of them.
+    """
     if not statements:
         raise UsageError("no statements: send a statement object or a non-empty array")
-    validate_batch(statements)
+    validate_batch(statements, contents=contents)
     now = now or datetime.now(UTC)
     stored_at = iso(now)
     prepared = [prepare(s, authority, stored_at) for s in statements]
@@ -125,14 +131,15 @@ def _drop_known(store: Store, prepared: list[dict[str, Any]], rows: list[dict[st
     return [r for r in rows if r["id"] not in existing]
 
 
-def put_statement(store: Store, statement_id: str, statement: Any, authority: dict[str, Any]) -> None:
+def put_statement(store: Store, statement_id: str, statement: Any, authority: dict[str, Any],
+                  contents: Collection[str] = ()) -> None:
     """PUT /statements?statementId=…: the id in the query and in the body must agree."""
     check_uuid(statement_id, "statementId")
     if not isinstance(statement, dict):
         raise StatementInvalid("statement", "PUT takes a single statement object")
     if "id" in statement and str(statement["id"]).lower() != statement_id.lower():
         raise StatementInvalid("id", f"does not match the statementId parameter {statement_id}")
-    store_statements(store, [{**statement, "id": statement_id.lower()}], authority)
+    store_statements(store, [{**statement, "id": statement_id.lower()}], authority, contents=contents)
 
 
 def get_statement(store: Store, statement_id: str, voided: bool) -> tuple[dict[str, Any], datetime]:

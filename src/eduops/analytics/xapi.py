@@ -7,7 +7,7 @@ such as ``actor.account.homePage``) and the rule it breaks. Nothing here touches
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -370,9 +370,30 @@ def check_attachments(value: Any, field: str = "attachments") -> None:
         if isinstance(att["length"], bool) or not isinstance(att["length"], int) or att["length"] < 0:
             _fail(f"{where}.length", "must be a non-negative integer")
         _string(att["sha2"], f"{where}.sha2")
-        if "fileUrl" not in att:
-            _fail(f"{where}.fileUrl", "this LRS takes attachments by fileUrl only (multipart/mixed is not supported)")
-        check_iri(att["fileUrl"], f"{where}.fileUrl")
+        if "fileUrl" in att:  # optional: without it the content comes as a multipart/mixed part
+            check_iri(att["fileUrl"], f"{where}.fileUrl")
+
+
+def statement_attachments(statement: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The attachments of a (checked) statement and of its SubStatement, each with its JSON path."""
+    found = [(f"attachments[{i}]", a) for i, a in enumerate(statement.get("attachments") or ())]
+    sub = statement.get("object")
+    if isinstance(sub, dict) and sub.get("objectType") == "SubStatement":
+        found += [(f"object.attachments[{i}]", a) for i, a in enumerate(sub.get("attachments") or ())]
+    return found
+
+
+def check_attachment_contents(statement: dict[str, Any], contents: Collection[str] = ()) -> None:
+    """An attachment without fileUrl needs its content in the request: a part whose hash is its sha2.
+
+    ``contents`` holds the (lower-case) hashes of the multipart/mixed parts that came with the request;
+    a plain application/json request has none.
+    """
+    for where, att in statement_attachments(statement):
+        if "fileUrl" not in att and str(att["sha2"]).lower() not in contents:
+            _fail(f"{where}.fileUrl", "is required when the content does not come with the statement: give a "
+                                      "fileUrl, or send the content as a multipart/mixed part whose "
+                                      f"X-Experience-API-Hash is the attachment's sha2 ({att['sha2']})")
 
 
 # Parts that passed: learners, verbs, activities and contexts repeat across statements, and looking
@@ -423,8 +444,11 @@ def _check_body(value: dict[str, Any], field: str, allowed: set[str], in_substat
         check_attachments(value["attachments"], f"{prefix}attachments")
 
 
-def validate_statement(value: Any) -> dict[str, Any]:
-    """Check one statement against the MUST rules of xAPI 1.0.3; return it unchanged."""
+def validate_statement(value: Any, contents: Collection[str] = ()) -> dict[str, Any]:
+    """Check one statement against the MUST rules of xAPI 1.0.3; return it unchanged.
+
+    ``contents``: the sha2 hashes of attachment contents sent with the statement (multipart/mixed).
+    """
     if not isinstance(value, dict):
         _fail("statement", "must be a JSON object")
     if "objectType" in value:
@@ -438,6 +462,7 @@ def validate_statement(value: Any) -> dict[str, Any]:
         check_actor(value["authority"], "authority")
     if "version" in value and (not isinstance(value["version"], str) or not VERSION_RE.match(value["version"])):
         _fail("version", f"must be a 1.0.x version, got {value['version']!r}")
+    check_attachment_contents(value, contents)
     return value
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,9 +18,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from eduops.analytics import lrs
+from eduops.analytics import attachments, lrs
 from eduops.analytics.store import Store, events_settings, open_store
-from eduops.analytics.xapi import VERSION, check_version_header
+from eduops.analytics.xapi import VERSION, check_uuid, check_version_header
 from eduops.errors import PayloadTooLarge, UsageError
 from eduops.web.security import Principal, require
 
@@ -42,20 +43,26 @@ def authority_of(request: Request, principal: Principal) -> dict[str, Any]:
     return {"objectType": "Agent", "account": {"homePage": home, "name": principal.name}}
 
 
-async def _body(request: Request) -> bytes:
-    """The request body once its size and Content-Type are acceptable (parsed off the event loop)."""
+async def _body(request: Request) -> tuple[bytes, str | None]:
+    """The request body once its size and Content-Type are acceptable (parsed off the event loop).
+
+    Returns the body and, for multipart/mixed (statements with attachment contents), its boundary.
+    """
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB; send smaller batches")
-    ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    header = request.headers.get("content-type", "application/json")
+    ctype = header.split(";")[0].strip().lower()
+    boundary = None
     if ctype == "multipart/mixed":
-        raise UsageError("multipart/mixed (attachments with content) is not supported; use attachment fileUrl")
-    if ctype not in ("application/json", ""):
-        raise UsageError(f"Content-Type {ctype!r}: statements are sent as application/json")
+        boundary = attachments.boundary_of(header)
+    elif ctype not in ("application/json", ""):
+        raise UsageError(f"Content-Type {ctype!r}: statements are sent as application/json, or as multipart/mixed "
+                         "with attachment contents")
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB; send smaller batches")
-    return body
+    return body, boundary
 
 
 def parse_json(body: bytes) -> Any:
@@ -65,13 +72,47 @@ def parse_json(body: bytes) -> Any:
         raise UsageError(f"the body is not valid JSON (UTF-8, numbers within 64 bits): {exc}") from None
 
 
-def _post(store: Store, body: bytes, limit: int, authority: dict[str, Any]) -> list[str]:
+def _parse(body: bytes, boundary: str | None) -> tuple[Any, attachments.Parts]:
+    """The statements' JSON and the attachment parts (none unless the body is multipart/mixed)."""
+    if boundary is None:
+        return parse_json(body), {}
+    json_bytes, parts = attachments.parse_multipart(body, boundary)
+    return parse_json(json_bytes), parts
+
+
+def _keep_contents(statements: list[Any], parts: attachments.Parts, home: Path) -> None:
+    """Check the statements and their parts, then store the contents: before any statement is stored,
+    so an acknowledged statement never refers to content the LRS does not hold."""
+    if not parts:
+        return
+    lrs.validate_batch(statements, contents=parts.keys())
+    attachments.check_parts(statements, parts)
+    attachments.save(home, parts)
+
+
+def _post(store: Store, body: bytes, boundary: str | None, limit: int, authority: dict[str, Any],
+          home: Path) -> list[str]:
     """Parse, validate and store in a worker thread; the event loop only moves bytes."""
-    parsed = parse_json(body)
+    parsed, parts = _parse(body, boundary)
     statements = parsed if isinstance(parsed, list) else [parsed]
     if len(statements) > limit:
         raise PayloadTooLarge(f"{len(statements)} statements in one request; at most {limit} (events.max_batch)")
-    return lrs.store_statements(store, statements, authority)
+    if statements:
+        _keep_contents(statements, parts, home)
+    return lrs.store_statements(store, statements, authority, contents=parts.keys())
+
+
+def _put(store: Store, statement_id: str, body: bytes, boundary: str | None, authority: dict[str, Any],
+         home: Path) -> None:
+    check_uuid(statement_id, "statementId")
+    statement, parts = _parse(body, boundary)
+    if isinstance(statement, dict):
+        _keep_contents([statement], parts, home)
+    lrs.put_statement(store, statement_id, statement, authority, contents=parts.keys())
+
+
+def _home(request: Request) -> Path:
+    return Path(request.app.state.workspace.settings.home)
 
 
 @router.get("/about")
@@ -83,9 +124,10 @@ def about(request: Request) -> dict[str, Any]:
 @router.post("/statements", dependencies=[Depends(version_required)])
 async def post_statements(request: Request, who: Principal = Depends(require("ingest:xapi"))) -> Response:
     """Store one statement or an array of them, all or nothing; answers with their ids."""
-    body = await _body(request)
+    body, boundary = await _body(request)
     limit = events_settings(request.app.state.workspace.settings).max_batch
-    ids = await run_in_threadpool(_post, _store(request), body, limit, authority_of(request, who))
+    ids = await run_in_threadpool(_post, _store(request), body, boundary, limit, authority_of(request, who),
+                                  _home(request))
     return Response(orjson.dumps(ids), media_type="application/json")
 
 
@@ -95,8 +137,9 @@ async def put_statement(request: Request, who: Principal = Depends(require("inge
     statement_id = request.query_params.get("statementId")
     if not statement_id:
         raise UsageError("statementId: PUT needs the statementId query parameter")
-    body = parse_json(await _body(request))
-    await run_in_threadpool(lrs.put_statement, _store(request), statement_id, body, authority_of(request, who))
+    body, boundary = await _body(request)
+    await run_in_threadpool(_put, _store(request), statement_id, body, boundary, authority_of(request, who),
+                            _home(request))
     return Response(status_code=204)
 
 
@@ -131,7 +174,7 @@ def get_statements(request: Request, _: Principal = Depends(require("read"))) ->
             raise UsageError(f"{', '.join(sorted(extra))}: not allowed together with {single[0]}")
         fmt = lrs.parse_query({k: v for k, v in params.items() if k != single[0]}).format
         statement, stored = lrs.get_statement(store, params[single[0]], voided=single[0] == "voidedStatementId")
-        return JSONResponse(_shape(statement, fmt, request), headers={
+        return _answer(request, _shape(statement, fmt, request), [statement], {
             "Last-Modified": _http_date(stored), "X-Experience-API-Consistent-Through": lrs.iso(now)})
     query = lrs.parse_query(params)
     statements, more, cursor, newest = lrs.query_statements(store, query)
@@ -140,8 +183,17 @@ def get_statements(request: Request, _: Principal = Depends(require("read"))) ->
         more_link = "/xapi/statements?" + urlencode({**{k: v for k, v in params.items() if k != "cursor"},
                                                      "cursor": str(cursor)})
     body = {"statements": [_shape(s, query.format, request) for s in statements], "more": more_link}
-    return JSONResponse(body, headers={"Last-Modified": _http_date(newest or now),
-                                       "X-Experience-API-Consistent-Through": lrs.iso(now)})
+    return _answer(request, body, statements, {"Last-Modified": _http_date(newest or now),
+                                               "X-Experience-API-Consistent-Through": lrs.iso(now)})
+
+
+def _answer(request: Request, payload: Any, statements: list[dict[str, Any]], headers: dict[str, str]) -> Response:
+    """JSON, or with ``attachments=true`` multipart/mixed: the JSON, then the attachment contents held."""
+    if request.query_params.get("attachments") != "true":
+        return JSONResponse(payload, headers=headers)
+    held = attachments.held_contents(_home(request), statements)
+    body, boundary = attachments.build_multipart(orjson.dumps(payload), held)
+    return Response(body, media_type=f"multipart/mixed; boundary={boundary}", headers=headers)
 
 
 class XAPIVersionHeader:
