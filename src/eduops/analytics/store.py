@@ -9,6 +9,7 @@ One ``EventStore`` per file per process (``open_store``), shared by the API thre
 
 from __future__ import annotations
 
+import atexit
 import logging
 import operator
 import re
@@ -413,6 +414,7 @@ def open_store(settings: Settings) -> Store:
         return _stores[key]
 
 
+@atexit.register
 def close_stores() -> None:
     with _stores_lock:
         for store in _stores.values():
