@@ -154,3 +154,18 @@ def test_a_failed_load_keeps_the_statements_and_the_next_one_stores_them(tmp_pat
     assert store.query("SELECT count(*) FROM statements")[0][0] == 15
     assert list((tmp_path / "events.duckdb.journal").glob("*.jsonl")) == []
     store.close()
+
+
+def test_a_damaged_journal_line_is_kept_aside_and_the_rest_is_loaded(tmp_path: Path) -> None:
+    store = _held(DuckDBStore(tmp_path / "events.duckdb"))
+    lrs.store_statements(store, _batch("d", 3), AUTHORITY)
+    segment = next((tmp_path / "events.duckdb.journal").glob("*.jsonl"))
+    lines = segment.read_text().splitlines()
+    store._pending.clear()  # as if the process died here: nothing of it reaches DuckDB
+    store._queue.clear()
+    store.close()
+    segment.write_text("\n".join([lines[0], "{not json", lines[2]]) + "\n")
+    again = DuckDBStore(tmp_path / "events.duckdb")
+    assert again.query("SELECT count(*) FROM statements")[0][0] == 2
+    assert [p.suffix for p in (tmp_path / "events.duckdb.journal").iterdir()] == [".damaged"]
+    again.close()

@@ -271,11 +271,21 @@ class DuckDBStore:
         last = 0
         for number, lines in self._journal.replay():
             last = number
-            rows = [to_row(orjson.loads(line)) for line in lines]
+            rows, damaged = [], 0
+            for line in lines:
+                try:
+                    rows.append(to_row(orjson.loads(line)))
+                except (ValueError, KeyError, TypeError):
+                    damaged += 1
             for i in range(0, len(rows), 20_000):
                 chunk = rows[i:i + 20_000]
                 self._commit(chunk, [], to_arrow(chunk), or_ignore=True)
             log.info("loaded %d journalled statements from %s", len(rows), self._journal.path_of(number))
+            if damaged:  # kept for a person to look at; the store opens with everything readable
+                path = self._journal.path_of(number)
+                path.rename(path.with_suffix(".damaged"))
+                log.error("%d lines of %s could not be read (disk damage?); the file is kept as %s", damaged,
+                          path, path.with_suffix(".damaged"))
         if last:
             self._journal.remove_through(last)
 
