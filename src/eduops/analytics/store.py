@@ -134,7 +134,7 @@ class DuckDBStore:
         self._journal: Journal | None = None
         self._voidings_seen = False
         self._ids = IdFilter(0)
-        self._ids_stale = True  # built from DuckDB when the journal first needs it, not at every open
+        self._ids_stale = True  # (re)built from DuckDB when the journal next needs it (also once it is full)
         if not read_only:
             # Checkpoint (rewrite the file from the WAL) every 256 MiB rather than DuckDB's 16: statements
             # carry their JSON, and each checkpoint recompresses the table's last row groups, so at the
@@ -187,19 +187,21 @@ class DuckDBStore:
         """Store statements (and voidings) atomically and durably; raises DuplicateIds if any id exists."""
         if not voidings and self._journal is not None and self._journal_batch(rows):
             return
+        self._commit_now(rows, voidings)
+
+    def _commit_now(self, rows: Sequence[dict[str, Any]], voidings: Sequence[tuple[str, str]]) -> None:
+        """The exact path: after what is journalled, one DuckDB transaction whose primary key decides."""
         with self._write_lock:
             self.flush()
             with self._accept_lock:
                 self._ids.add([r["id"] for r in rows])  # before the commit: a racing request must see them
             self._commit(rows, voidings)
-            if self._ids.full:
-                self._ids_stale = True
 
     def _journal_batch(self, rows: Sequence[dict[str, Any]]) -> bool:
         """Journal new statements and return True once durable; False when an id may be known already."""
         assert self._journal is not None
         ids = [r["id"] for r in rows]
-        if self._ids_stale:
+        if self._ids_stale or self._ids.full:
             self._rebuild_filter()
         with self._accept_lock:
             if self._closing or self._pending.intersection(ids) or self._ids.maybe(ids):
@@ -260,8 +262,6 @@ class DuckDBStore:
                 self._pending.difference_update(i for item in batch for i in item.ids)
             self._journal.remove_through(through)
             self.load_error = None
-            if self._ids.full:
-                self._ids_stale = True
 
     def _replay(self) -> None:
         """Load the segments a previous process journalled but did not load (after a crash)."""
@@ -292,7 +292,7 @@ class DuckDBStore:
     def _rebuild_filter(self) -> None:
         """Size the id filter for twice the statements stored, and fill it from DuckDB."""
         with self._write_lock, self._accept_lock:
-            if not self._ids_stale:
+            if not self._ids_stale and not self._ids.full:
                 return  # another thread rebuilt it meanwhile
             count = int(self._run("SELECT count(*) FROM statements")[0][0])
             fresh = IdFilter(2 * (count + len(self._pending)))
@@ -344,13 +344,7 @@ class DuckDBStore:
 
     def bulk_load(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert many statements at once (imports, demo) in one transaction; raises DuplicateIds."""
-        with self._write_lock:
-            self.flush()
-            with self._accept_lock:
-                self._ids.add([r["id"] for r in rows])
-            self._commit(rows, [])
-            if self._ids.full:
-                self._ids_stale = True
+        self._commit_now(rows, [])
 
     def execute(self, text: str, params: list[Any] | None = None) -> None:
         """Run a statement that changes the store (bench and demo data generation)."""
