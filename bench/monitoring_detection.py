@@ -38,9 +38,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main() -> None:
+    from eduops.alerting.notify import add_channel
     from eduops.config import load_settings
     from eduops.core.crypto import Keyring, write_keyring
-    from eduops.core.notify import add_channel
     from eduops.core.workspace import keyring, open_workspace
     from eduops.monitoring.service import start_background
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from eduops.core.metric_store import ingest
-from eduops.core.models import MetricSample, MetricSeries
+from eduops.alerting.metric_store import ingest
+from eduops.alerting.models import MetricSample, MetricSeries
 from eduops.db import make_engine, upgrade
 
 SERIES, ROUNDS = 2000, 10

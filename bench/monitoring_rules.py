@@ -15,10 +15,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from eduops.core.memory_source import MemorySource
-from eduops.core.promql import parse
-from eduops.core.promql_eval import Sample, evaluate
-from eduops.core.rules import AlertingRule
+from eduops.alerting.memory_source import MemorySource
+from eduops.alerting.promql import parse
+from eduops.alerting.promql_eval import Sample, evaluate
+from eduops.alerting.rules import AlertingRule
 
 METRICS, PER_METRIC, RULES = 50, 200, 200
 NOW = 1_800_000_000.0
@@ -82,7 +82,7 @@ def baseline(src: MemorySource, rs: list[AlertingRule], t: float) -> int:
 
 def db_window_load() -> tuple[float, int]:
     """Seconds to load one cycle's 5-minute window of 10,000 series from SQLite."""
-    from eduops.core.metric_store import DbSource, ingest
+    from eduops.alerting.metric_store import DbSource, ingest
     from eduops.db import make_engine, upgrade
 
     path = Path(tempfile.mkdtemp()) / "bench.db"

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from eduops.core.audit import record_audit, verify_chain
 from eduops.core.workspace import init_workspace
 from eduops.db import session_scope, utcnow
 from eduops.web.apikeys import create_key
 from eduops.web.app import create_app
-from eduops.web.audit import record_audit, verify_chain
 from eduops.web.throttle import log_attempt
 
 PASSWORD = "bench-console-password-2026"

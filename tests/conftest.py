@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,21 @@ def artifacts_dir(request: pytest.FixtureRequest) -> Path:
     path = ARTIFACTS / request.node.name.replace("/", "_")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture
+def extra_plugin() -> Iterator[Callable[[object], AbstractContextManager[None]]]:
+    """Register an outside plugin for the duration of a ``with`` block, as ``plugins = [...]`` would."""
+    from eduops.core import plugins
+
+    @contextmanager
+    def registered(plugin: object) -> Iterator[None]:
+        plugins.manager().register(plugin)
+        plugins.domains.cache_clear()
+        try:
+            yield
+        finally:
+            plugins.manager().unregister(plugin)
+            plugins.domains.cache_clear()
+
+    yield registered

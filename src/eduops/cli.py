@@ -1,26 +1,78 @@
-"""The root `eduops` command; each domain adds its commands through ``register(app)`` in its cli.py."""
+"""The root `eduops` command. Domains declare their commands in their plugin; a command's module is
+imported only when that command runs, so `eduops --help` and `eduops version` load no domain."""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
+from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from eduops import __version__
-from eduops.console import err
-from eduops.core.plugins import domain_modules
 from eduops.errors import EduopsError
+
+
+@lru_cache(maxsize=1)
+def declared_commands() -> dict[str, Any]:
+    from eduops.core.plugins import domains
+
+    return {c.name: c for d in domains() for c in d.commands}
+
+
+class LazyCommand(click.Command):
+    """Stands for a domain's command in the listing; parsing and running go to the real one."""
+
+    def __init__(self, name: str, help_text: str, target: str) -> None:
+        super().__init__(name, help=help_text, short_help=help_text, add_help_option=False)
+        self.target = target
+
+    def real(self) -> click.Command:
+        from eduops.core.plugins import load
+
+        found = load(self.target)
+        command = typer.main.get_command(found) if isinstance(found, typer.Typer) else _function_command(found)
+        command.name = self.name
+        return command
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        return self.real().make_context(info_name, args, parent=parent, **extra)
+
+
+def _function_command(func: Any) -> click.Command:
+    single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    single.command()(func)
+    return typer.main.get_command(single)
+
+
+class RootGroup(TyperGroup):
+    """The root's own commands plus every command the domains declare, loaded when invoked."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(declared_commands()))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        own = super().get_command(ctx, cmd_name)
+        if own is not None:
+            return own
+        declared = declared_commands().get(cmd_name)
+        return LazyCommand(declared.name, declared.help, declared.target) if declared else None
+
 
 app = typer.Typer(
     name="eduops",
+    cls=RootGroup,
     help="eduops: the maintenance control plane for an online-education platform.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # plain help: Rich's help renderer alone costs more than the whole start-up
 )
 
 
@@ -43,17 +95,15 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for _module in domain_modules("cli"):
-    _module.register(app)
-
-
 def main() -> None:
     """Run the CLI: usage errors exit 2 (click), eduops errors exit with their code, never a traceback."""
     try:
         app()
     except EduopsError as exc:
+        from eduops.core.console import err
+
         err.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True, markup=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err.print("interrupted")
+        print("interrupted", file=sys.stderr)
         sys.exit(130)

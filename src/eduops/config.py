@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Collection
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -158,13 +159,23 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def section(self, name: str, model: type[M]) -> M:
-        """Validate the [name] section of eduops.toml (and EDUOPS_NAME__KEY variables) as ``model``."""
-        raw: dict[str, Any] = dict((self.model_extra or {}).get(name) or {})
-        prefix = f"EDUOPS_{name.upper()}__"
-        for env_key, env_value in os.environ.items():
-            if env_key.startswith(prefix):
-                raw[env_key[len(prefix):].lower()] = env_value
+    def section(self, name: str, model: type[M], *, moved_from: str = "", ignore: Collection[str] = ()) -> M:
+        """Validate the [name] section of eduops.toml (and EDUOPS_NAME__KEY variables) as ``model``.
+
+        ``moved_from``: keys of ``model`` still written in that older section are taken from there
+        (configs written before the keys moved keep working). ``ignore``: keys that moved away.
+        """
+        raw: dict[str, Any] = {}
+        for source in ((moved_from, name) if moved_from else (name,)):
+            found = dict((self.model_extra or {}).get(source) or {})
+            raw.update(found if source == name else {k: v for k, v in found.items() if k in model.model_fields})
+            prefix = f"EDUOPS_{source.upper()}__"
+            for env_key, env_value in os.environ.items():
+                key = env_key[len(prefix):].lower()
+                if env_key.startswith(prefix) and (source == name or key in model.model_fields):
+                    raw[key] = env_value
+        for key in ignore:
+            raw.pop(key, None)
         try:
             return model.model_validate(raw)
         except ValidationError as exc:

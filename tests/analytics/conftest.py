@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from eduops.analytics.store import DuckDBStore, close_stores
+from eduops.core import principal as security
 from eduops.core.workspace import Workspace
-from eduops.web import security
 from eduops.web.app import create_app
 
 

@@ -13,8 +13,8 @@ import uvicorn
 
 from eduops.analytics import lrs
 from eduops.analytics.store import close_stores, open_store
+from eduops.core import principal as security
 from eduops.core.workspace import Workspace
-from eduops.web import security
 from eduops.web.app import create_app
 
 from . import datasets

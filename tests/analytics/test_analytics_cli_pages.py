@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from eduops import console
 from eduops.analytics import lrs
 from eduops.analytics.checks import learning_summary
 from eduops.analytics.store import close_stores, open_store
 from eduops.cli import app
+from eduops.core import console
 from eduops.core.checks import CheckContext
 from eduops.core.workspace import Workspace
 

@@ -209,7 +209,7 @@ def eduops(config: Path, *args: str, check: bool = False) -> CliResult:
     import sys
 
     from eduops.cli import main
-    from eduops.console import reset_workspace
+    from eduops.core.console import reset_workspace
 
     saved_env = {k: v for k, v in os.environ.items() if k.startswith("EDUOPS_")}
     for key in saved_env:

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from eduops.backup import demo as backup_demo
-from eduops.demo import DemoContext
+from eduops.core.demo import DemoContext
+from eduops.core.principal import Principal, current_principal
 from eduops.web.app import create_app
-from eduops.web.security import Principal, current_principal
 
 VIEWER = Principal(name="vic", kind="user", role="viewer")
 OPS = Principal(name="olga", kind="user", role="ops")
@@ -89,10 +89,10 @@ def test_template_messages_have_chinese() -> None:
 
 def test_rules_fire_when_a_drill_fails_and_a_copy_lags(sqlite_ws) -> None:
     import eduops.backup
-    from eduops.core import metrics
-    from eduops.core.alerts import RuleEvaluator
+    from eduops.alerting import metrics
+    from eduops.alerting.alerts import RuleEvaluator
+    from eduops.alerting.rules import load_rule_files
     from eduops.core.checks import Measurement
-    from eduops.core.rules import load_rule_files
     from eduops.db import session_scope
 
     groups = load_rule_files([Path(eduops.backup.__file__).parent / "rules" / "backup.yml"])

@@ -8,9 +8,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from tests.backup.conftest import configure, local_target
 
+from eduops.alerting.models import MetricSeries
 from eduops.backup.models import BackupRun
 from eduops.config import TaskOverride
-from eduops.core.models import MetricSeries
 from eduops.core.runs import run_task
 from eduops.core.service import get_run
 from eduops.db import session_scope

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from eduops.core.principal import Principal, current_principal
 from eduops.db import utcnow
 from eduops.web.app import create_app
-from eduops.web.security import Principal, current_principal
 
 EDITOR = Principal(name="carol", kind="user", role="content")
 VIEWER = Principal(name="vic", kind="user", role="viewer")
@@ -93,8 +93,8 @@ def test_viewers_read_but_do_not_change(app) -> None:
 
 
 def test_cli_import_audit_exit_codes(sqlite_ws, tmp_path, monkeypatch) -> None:
-    from eduops import console
     from eduops.cli import app as cli
+    from eduops.core import console
 
     monkeypatch.setattr(console, "_workspace", sqlite_ws)
     runner = CliRunner()

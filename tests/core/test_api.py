@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 
 from eduops.config import TaskOverride
 from eduops.core.calendar import sync_tasks
+from eduops.core.principal import Principal, current_principal
 from eduops.core.runs import run_task
 from eduops.web.app import create_app
-from eduops.web.security import Principal, current_principal
 
 
 @pytest.fixture

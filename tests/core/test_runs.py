@@ -73,7 +73,7 @@ def test_run_records_each_check_and_survives_a_crash(ws, fake_checks) -> None:
 def test_measurements_become_metric_samples(ws, fake_checks) -> None:
     import sqlalchemy as sa
 
-    from eduops.core.models import MetricSample, MetricSeries
+    from eduops.alerting.models import MetricSample, MetricSeries
 
     ws.settings.tasks["daily-inspection"] = TaskOverride(checks=["testing.ok"])
     run_task(ws.engine, ws.settings, "daily-inspection")
@@ -127,7 +127,7 @@ def test_a_run_over_its_time_limit_is_an_error(ws) -> None:
 
 
 def test_every_task_run_is_in_the_audit_log(ws, fake_checks) -> None:
-    from eduops.web.audit import list_audit, verify_chain
+    from eduops.core.audit import list_audit, verify_chain
 
     ws.settings.tasks["backup"] = TaskOverride(checks=["testing.ok"])
     run_id = run_task(ws.engine, ws.settings, "backup", actor="cli:olga")

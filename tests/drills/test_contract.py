@@ -100,7 +100,7 @@ def test_cutting_postgres_fires_database_down_and_recovers(ws, tmp_path: Path) -
     assert report["alert"]["evaluated_by"] == "eduops alert engine"
     from datetime import datetime
 
-    from eduops.core.alerts import first_alert_after
+    from eduops.alerting.alerts import first_alert_after
 
     stored = first_alert_after(ws.engine, datetime.fromisoformat(report["injected_at"]), alertname="DatabaseDown",
                                matchers=['db="main"'])
@@ -124,8 +124,8 @@ def test_cutting_postgres_fires_database_down_and_recovers(ws, tmp_path: Path) -
     assert signed["signed_off_by"] == "ops-lead"
     from fastapi.testclient import TestClient
 
+    from eduops.core.principal import Principal, current_principal
     from eduops.web.app import create_app
-    from eduops.web.security import Principal, current_principal
 
     app = create_app(sqlite_ws)
     app.dependency_overrides[current_principal] = lambda: Principal(name="vera", kind="user", role="viewer")
@@ -244,8 +244,8 @@ def test_a_cut_proxy_refuses_the_database_and_a_restored_one_serves_it(tmp_path:
 def test_the_console_lists_drills_with_their_times(sqlite_ws) -> None:
     from fastapi.testclient import TestClient
 
+    from eduops.core.principal import Principal, current_principal
     from eduops.web.app import create_app
-    from eduops.web.security import Principal, current_principal
 
     app = create_app(sqlite_ws)
     app.dependency_overrides[current_principal] = lambda: Principal(name="vera", kind="user", role="viewer")

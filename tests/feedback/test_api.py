@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from eduops.core.principal import Principal, current_principal
 from eduops.db import utcnow
 from eduops.feedback.analysis import recluster, record_sla_metric
 from eduops.feedback.service import FeedbackIn, open_breaches, store
 from eduops.web.app import create_app
-from eduops.web.security import Principal, current_principal
 
 INGEST = Principal(name="widget-key", kind="apikey", scopes=frozenset({"ingest:feedback"}))
 SUPPORT = Principal(name="sam", kind="user", role="support")
@@ -172,7 +172,7 @@ def test_serve_keeps_the_sla_breach_metric_fresh(ws, monkeypatch) -> None:
 
     import sqlalchemy as sa
 
-    from eduops.core.models import MetricSample, MetricSeries
+    from eduops.alerting.models import MetricSample, MetricSeries
     from eduops.db import session_scope
 
     monkeypatch.setenv("EDUOPS_FEEDBACK__SLA_CHECK_SECONDS", "0.05")

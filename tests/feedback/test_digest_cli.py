@@ -39,8 +39,8 @@ def test_digest_reports_new_clusters_and_sla_breaches(ws) -> None:
 
 
 def test_cli_import_clusters_queue_and_work_items(sqlite_ws, monkeypatch) -> None:
-    from eduops import console
     from eduops.cli import app as cli
+    from eduops.core import console
 
     monkeypatch.setattr(console, "_workspace", sqlite_ws)
     runner = CliRunner()

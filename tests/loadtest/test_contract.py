@@ -12,8 +12,9 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from eduops.alerting.models import MetricSeries
 from eduops.config import TaskOverride
-from eduops.core.models import MetricSeries
+from eduops.core.principal import Principal, current_principal
 from eduops.core.runs import run_task
 from eduops.core.service import get_run
 from eduops.demo.platform import serve_platform
@@ -21,7 +22,6 @@ from eduops.loadtest.runner import LoadSpec, run_load
 from eduops.loadtest.settings import DEFAULT_PATHS
 from eduops.loadtest.shapes import make_shape
 from eduops.web.app import create_app
-from eduops.web.security import Principal, current_principal
 
 
 @pytest.fixture

@@ -129,8 +129,8 @@ def test_requests_beyond_the_queue_are_shed() -> None:
 
 
 def test_scenario_library_over_the_api(sqlite_ws) -> None:
+    from eduops.core.principal import Principal, current_principal
     from eduops.web.app import create_app
-    from eduops.web.security import Principal, current_principal
 
     app = create_app(sqlite_ws)
     app.dependency_overrides[current_principal] = lambda: Principal(name="vera", kind="user", role="viewer")

@@ -9,9 +9,9 @@ import pytest
 from tests.web.conftest import csrf_of, make_console
 from typer.testing import CliRunner
 
-from eduops.core.metric_store import ingest
+from eduops.alerting.metric_store import ingest
+from eduops.alerting.models import AlertState
 from eduops.db import session_scope
-from eduops.monitoring.models import AlertState
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_alerts_api_ack_and_silences(console) -> None:  # type: ignore[no-untype
     assert [s["comment"] for s in ops.get("/api/v1/silences").json()] == ["deploy"]
     silence_id = r.json()["id"]
     assert ops.delete(f"/api/v1/silences/{silence_id}", headers={"X-CSRF-Token": token}).status_code == 200
-    from eduops.web.audit import list_audit
+    from eduops.core.audit import list_audit
 
     logged = [(a["actor"], a["action"], a["target"]) for a in list_audit(console.ws.engine)
               if a["action"].startswith(("alert.", "silence."))]
@@ -127,7 +127,7 @@ def test_pages_render(console) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_ack_link_needs_the_right_token(console) -> None:  # type: ignore[no-untyped-def]
-    from eduops.core.alert_format import ack_token
+    from eduops.alerting.format import ack_token
     from eduops.core.workspace import keyring
 
     client = console.login("ops")
@@ -141,12 +141,12 @@ def test_ack_link_needs_the_right_token(console) -> None:  # type: ignore[no-unt
 def test_cli_rules_test_export_and_metrics(sqlite_ws, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from pathlib import Path
 
-    from eduops import console as console_mod
     from eduops.cli import app
+    from eduops.core import console as console_mod
 
     monkeypatch.setattr(console_mod, "_workspace", sqlite_ws)
     runner = CliRunner()
-    data = Path(__file__).parent.parent / "core" / "rules_data"
+    data = Path(__file__).parent.parent / "alerting" / "rules_data"
     ok = runner.invoke(app, ["rules", "test", str(data / "alerts_test.yml")])
     assert ok.exit_code == 0 and "SUCCESS" in ok.output
     broken = tmp_path / "t.yml"

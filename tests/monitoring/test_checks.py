@@ -168,7 +168,7 @@ def test_untrusted_and_unreachable_certificates_are_findings(sqlite_ws, tmp_path
 def test_performance_trends_week_over_week(ws) -> None:
     from datetime import timedelta as td
 
-    from eduops.core.metric_store import ingest
+    from eduops.alerting.metric_store import ingest
     from eduops.monitoring.trends import Trend, judge_trend
 
     now = utcnow()
@@ -188,7 +188,7 @@ def test_performance_trends_week_over_week(ws) -> None:
 
 
 def test_shipped_platform_rules_pass_their_unit_tests() -> None:
-    from eduops.core.rules_unittest import run_test_file
+    from eduops.alerting.rules_unittest import run_test_file
 
     outcomes = run_test_file(Path(__file__).parent / "platform_rules_test.yml")
     assert [(o.group, o.failures) for o in outcomes] == [

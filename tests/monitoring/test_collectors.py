@@ -202,7 +202,7 @@ def test_collectors_store_measurements(ws) -> None:
 
     import sqlalchemy as sa
 
-    from eduops.core.models import MetricSeries
+    from eduops.alerting.models import MetricSeries
 
     ms = MonitoringSettings.model_validate(
         {"host": {"enabled": False}, "tcp": [{"name": "pg", "host": "127.0.0.1", "port": 5432, "interval": "10s"}]}
@@ -222,11 +222,14 @@ def test_collectors_store_measurements(ws) -> None:
 
 
 def test_only_one_process_leads(ws) -> None:
-    from eduops.monitoring.service import Leader
+    from eduops.core.leader import Leader
 
-    first, second = Leader(ws), Leader(ws)
+    first, second = Leader(ws.engine, ws.settings.home, "monitoring"), Leader(ws.engine, ws.settings.home, "monitoring")
+    other_work = Leader(ws.engine, ws.settings.home, "alerting")
     assert first.try_acquire() is True
     assert second.try_acquire() is False
+    assert other_work.try_acquire() is True  # each piece of work has its own leader
     first.release()
     assert second.try_acquire() is True
     second.release()
+    other_work.release()

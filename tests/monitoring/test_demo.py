@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from eduops.core.alerts import alert_history, current_alerts
+from eduops.alerting.alerts import alert_history, current_alerts
 from eduops.demo.runner import build
 
 

@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
+from eduops.core.principal import Principal, current_principal
 from eduops.release.journeys import ReleaseSettings, Step
 from eduops.web.app import create_app
-from eduops.web.security import Principal, current_principal
 
 OPS = Principal(name="olga", kind="user", role="ops")
 

@@ -77,10 +77,10 @@ def test_cli_check_exits_1_and_the_page_shows_the_screenshot(sqlite_ws, platform
     from fastapi.testclient import TestClient
     from typer.testing import CliRunner
 
-    from eduops import console
     from eduops.cli import app as cli
+    from eduops.core import console
+    from eduops.core.principal import Principal, current_principal
     from eduops.web.app import create_app
-    from eduops.web.security import Principal, current_principal
 
     _configure(sqlite_ws, platform)
     monkeypatch.setattr(console, "_workspace", sqlite_ws)

@@ -10,13 +10,13 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from eduops.core.principal import Principal, current_principal
 from eduops.core.workspace import Workspace
 from eduops.db import utcnow
 from eduops.rtc.service import open_store
 from eduops.rtc.store import insert_arrow
 from eduops.rtc.synthetic import BAD_TEACHER, generate
 from eduops.web.app import create_app
-from eduops.web.security import Principal, current_principal
 
 INGEST = Principal(name="sdk-gateway", kind="apikey", scopes=frozenset({"ingest:rtc"}))
 VIEWER = Principal(name="vera", kind="user", role="viewer")

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from eduops import cli
-from eduops.console import reset_workspace
+from eduops.core.console import reset_workspace
 from eduops.core.workspace import Workspace
 
 EDUOPS = Path(sys.executable).with_name("eduops")

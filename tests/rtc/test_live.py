@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from eduops.core.models import MetricSample, MetricSeries
-from eduops.core.promql import selectors
-from eduops.core.rules import parse_rule_file
+from eduops.alerting.models import MetricSample, MetricSeries
+from eduops.alerting.promql import selectors
+from eduops.alerting.rules import parse_rule_file
 from eduops.core.workspace import Workspace
 from eduops.db import session_scope, utcnow
 from eduops.rtc.live import record_window, window_measurements

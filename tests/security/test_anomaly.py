@@ -106,9 +106,9 @@ def test_traffic_command_records_metrics_from_logs_and_failed_logins(sqlite_ws, 
     import sqlalchemy as sa
     from typer.testing import CliRunner
 
-    from eduops import console
+    from eduops.alerting.models import MetricSeries
     from eduops.cli import app
-    from eduops.core.models import MetricSeries
+    from eduops.core import console
 
     now = datetime.now(UTC)
     log = tmp_path / "access.log"

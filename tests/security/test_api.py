@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from eduops.core.checks import Finding
+from eduops.core.principal import Principal, current_principal
 from eduops.security.service import AreaResult, ScanReport, save
 from eduops.web.app import create_app
-from eduops.web.security import Principal, current_principal
 
 VIEWER = Principal(name="vic", kind="user", role="viewer")
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from eduops.alerting.models import MetricSeries
 from eduops.core.checks import CheckContext, get_check
-from eduops.core.models import MetricSeries
 from eduops.core.runs import run_task
 from eduops.core.service import get_run
 from eduops.core.workspace import Workspace, create_user

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
+from eduops.core.demo import DemoContext
 from eduops.core.workspace import Workspace, create_user
-from eduops.demo import DemoContext
 from eduops.security import demo
 from eduops.security.service import history, latest
 

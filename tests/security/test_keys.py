@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from eduops.core.crypto import ENCRYPTED_COLUMNS, decrypt, encrypt, key_id_of, load_keyring, register_encrypted_column
+from eduops.core.crypto import decrypt, encrypt, key_id_of, load_keyring
+from eduops.core.hookspecs import Domain, EncryptedColumn, hookimpl
 from eduops.core.workspace import Workspace
 from eduops.security.keys import rotate
 
@@ -36,9 +38,17 @@ def _check_all_under(ws: Workspace, plain: dict[int, str], key: str) -> None:
         assert key_id_of(token) == key and decrypt(ring, token) == f"tok{i}"
 
 
-def test_rotation_reencrypts_every_secret(ws: Workspace) -> None:
-    register_encrypted_column("test_channels", "url", context=lambda row: f"channel:{row['id']}")
-    try:
+class ChannelsPlugin:
+    """An outside plugin declaring a table of its own with encrypted, context-bound values."""
+
+    @hookimpl
+    def eduops_domain(self) -> Domain:
+        return Domain("test-channels", Path(__file__).parent, encrypted_columns=(
+            EncryptedColumn("test_channels", "url", context=lambda row: f"channel:{row['id']}"),))
+
+
+def test_rotation_reencrypts_every_secret(ws: Workspace, extra_plugin) -> None:
+    with extra_plugin(ChannelsPlugin()):
         plain = _seed(ws)
         result = rotate(ws.engine, ws.settings.key_file)
         assert result.new_key == "k2" and result.old_keys == ["k1"]
@@ -50,17 +60,15 @@ def test_rotation_reencrypts_every_secret(ws: Workspace) -> None:
         again = rotate(ws.engine, ws.settings.key_file)  # safe to repeat: a third key
         assert again.new_key == "k3" and again.remaining_old == 0 and again.reencrypted == 14
         _check_all_under(ws, plain, "k3")
-    finally:
-        ENCRYPTED_COLUMNS.pop(("test_channels", "url"), None)
-    # without the registration the context is unknown: reported per row, never silently skipped
+    # without the declaration the context is unknown: reported per row, never silently skipped
     unregistered = rotate(ws.engine, ws.settings.key_file)
     assert unregistered.remaining_old == 7 and len(unregistered.failures) == 7
     assert all("postgres://" not in f for f in unregistered.failures)
 
 
 def test_keys_rotate_command(sqlite_ws: Workspace, monkeypatch) -> None:
-    from eduops import console
     from eduops.cli import app
+    from eduops.core import console
 
     monkeypatch.setattr(console, "_workspace", sqlite_ws)
     ring = load_keyring(sqlite_ws.settings.key_file)
@@ -70,8 +78,7 @@ def test_keys_rotate_command(sqlite_ws: Workspace, monkeypatch) -> None:
         for (uid,) in conn.execute(sa.text("SELECT id FROM users")).all():
             conn.execute(sa.text("UPDATE users SET totp_secret = :s WHERE id = :i"),
                          {"s": encrypt(ring, "JBSWY3DPEHPK3PXP", f"users.totp_secret:{uid}"), "i": uid})
-    group = "keys" if any(g.name == "keys" for g in app.registered_groups) else "secrets"
-    result = CliRunner().invoke(app, [group, "rotate", "--json"])
+    result = CliRunner().invoke(app, ["keys", "rotate", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["remaining_old"] == 0 and "users.totp_secret" in data["columns"]
@@ -79,23 +86,13 @@ def test_keys_rotate_command(sqlite_ws: Workspace, monkeypatch) -> None:
 
 
 def test_config_file_secrets_are_rotated_in_place(sqlite_ws: Workspace) -> None:
-    from eduops.core.crypto import CONFIG_SECRETS, register_config_secrets
-
     ring = load_keyring(sqlite_ws.settings.key_file)
     config = sqlite_ws.settings.home / "eduops.toml"
     sealed = encrypt(ring, "restic-pass", "backup:target:nas:password")
     config.write_text('timezone = "Asia/Shanghai"\n\n[[backup.targets]]\n# the NAS in the office\n'
                       f'name = "nas"\nkind = "local"\npassword = "{sealed}"\n')
     config.chmod(0o600)
-    saved = CONFIG_SECRETS.pop("backup", None)
-    register_config_secrets("backup", lambda path, table: f"backup:{str(path[0]).removesuffix('s')}:"
-                                                          f"{table['name']}:{path[-1]}")
-    try:
-        result = rotate(sqlite_ws.engine, sqlite_ws.settings.key_file, config)
-    finally:
-        CONFIG_SECRETS.pop("backup", None)
-        if saved:
-            CONFIG_SECRETS["backup"] = saved
+    result = rotate(sqlite_ws.engine, sqlite_ws.settings.key_file, config)  # backup's plugin declares the context
     text = config.read_text()
     assert sealed not in text and "# the NAS in the office" in text
     assert result.remaining_old == 0 and not result.failures

@@ -89,8 +89,8 @@ def test_scan_reports_every_weakness(sqlite_ws: Workspace, site, tmp_path: Path)
 
 
 def test_cli_scan_json_exits_1_on_findings(sqlite_ws: Workspace, site, tmp_path: Path, monkeypatch) -> None:
-    from eduops import console
     from eduops.cli import app
+    from eduops.core import console
 
     configure(sqlite_ws, site, tmp_path)
     monkeypatch.setattr(console, "_workspace", sqlite_ws)

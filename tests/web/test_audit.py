@@ -9,10 +9,10 @@ import sqlalchemy as sa
 import typer
 from typer.testing import CliRunner
 
-from eduops.console import reset_workspace
+from eduops.core.audit import REDACTED, record_audit, verify_chain
+from eduops.core.console import reset_workspace
 from eduops.core.workspace import Workspace
 from eduops.db import session_scope
-from eduops.web.audit import REDACTED, record_audit, verify_chain
 from eduops.web.cli import register
 
 

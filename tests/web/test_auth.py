@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 from tests.web.conftest import PASSWORDS, Console, csrf_of
 
-from eduops.core.models import User
+from eduops.core.models import AuditEntry, User
 from eduops.errors import ValidationFailed
 from eduops.web.accounts import add_user, reset_password
 from eduops.web.apikeys import create_key, revoke_key
-from eduops.web.models import AuditEntry, LoginAttempt, WebSession
+from eduops.web.models import LoginAttempt, WebSession
 
 
 def _count(console: Console, model: type, *where: sa.ColumnElement[bool]) -> int:

@@ -9,14 +9,14 @@ from jinja2 import nodes
 from tests.web.conftest import Console
 
 from eduops.core.checks import AREAS
+from eduops.core.i18n import catalog, gettext, pick_language
+from eduops.core.pages import environment
 from eduops.core.plan import DEFAULT_PLAN
 from eduops.core.plugins import domain_modules
 from eduops.core.runs import FINISHED
 from eduops.core.workspace import ROLES
 from eduops.web.dashboard import AREA_LABELS
 from eduops.web.errors import TITLES
-from eduops.web.i18n import catalog, gettext, pick_language
-from eduops.web.pages import environment
 
 
 def template_msgids() -> dict[str, set[str]]:

@@ -9,8 +9,8 @@ from tests.web.conftest import Console, csrf_of
 
 from eduops.config import TaskOverride
 from eduops.core.calendar import sync_tasks
+from eduops.core.models import AuditEntry
 from eduops.core.runs import run_task
-from eduops.web.models import AuditEntry
 
 
 def test_admin_adds_a_user_and_creates_a_key_that_is_shown_once(sqlite_console: Console) -> None:
@@ -82,8 +82,8 @@ def test_security_headers_on_pages_and_api(sqlite_console: Console) -> None:
 def test_demo_adds_a_user_per_role(sqlite_ws) -> None:
     import random
 
+    from eduops.core.demo import DemoContext
     from eduops.db import utcnow
-    from eduops.demo import DemoContext
     from eduops.web import demo
     from eduops.web.accounts import list_users
 

@@ -16,11 +16,11 @@ from tests.web.conftest import Console, csrf_of, make_console
 
 from eduops.config import TaskOverride
 from eduops.core.calendar import sync_tasks
+from eduops.core.principal import ROLE_PERMISSIONS, SCOPE_PERMISSIONS, SCOPES
 from eduops.core.runs import run_task
 from eduops.core.workspace import ROLES
 from eduops.web.apikeys import create_key
 from eduops.web.app import create_app
-from eduops.web.security import ROLE_PERMISSIONS, SCOPE_PERMISSIONS, SCOPES
 
 # public by a standard, whichever domain serves it (xAPI 1.0.3 part 3, 7.7: the About resource)
 PUBLIC_BY_STANDARD = {"/xapi/about"}

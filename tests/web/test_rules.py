@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from eduops.core.principal import key_from_header
 from eduops.web.agenda import occurrences, period, shift
-from eduops.web.auth import key_from_header
 from eduops.web.dashboard import tile_status
 from eduops.web.models import WebSession
 from eduops.web.sessions import expiry_reason

@@ -13,7 +13,7 @@ from eduops.analytics.sql import Filters
 from eduops.analytics.xapi_api import XAPIVersionHeader
 from eduops.analytics.xapi_api import router as xapi_router
 from eduops.core.plugins import NavItem
-from eduops.web.security import Principal, require
+from eduops.core.principal import Principal, require
 
 router = APIRouter()
 router.include_router(xapi_router)

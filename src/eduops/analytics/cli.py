@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from eduops.analytics.sql import Filters
-from eduops.console import out, print_json, progress_bar, table, workspace
+from eduops.core.console import out, print_json, progress_bar, table, workspace
 
 app = typer.Typer(help="Learning analytics: active learners, completion, retention, funnels, imports.",
                   no_args_is_help=True)

@@ -16,9 +16,8 @@ from typing import Any
 from eduops.analytics import extract, vocab
 from eduops.analytics.lrs import iso
 from eduops.analytics.store import close_store, open_store, require_duckdb
-from eduops.demo import DemoContext
+from eduops.core.demo import DemoContext
 
-ORDER = 60
 LEARNERS = 2500
 WEEKS = 16
 LESSONS = 12

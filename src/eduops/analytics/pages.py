@@ -15,10 +15,10 @@ from starlette.concurrency import run_in_threadpool
 
 from eduops.analytics.service import Analytics
 from eduops.analytics.sql import Filters
+from eduops.core.i18n import gettext
+from eduops.core.pages import language_of, render
+from eduops.core.principal import Principal, require
 from eduops.errors import EduopsError
-from eduops.web.i18n import gettext
-from eduops.web.pages import language_of, render
-from eduops.web.security import Principal, require
 
 pages = APIRouter(prefix="/analytics")
 FILTER_KEYS = ("since", "until", "course", "region", "teacher", "device")

@@ -21,8 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from eduops.analytics import attachments, lrs
 from eduops.analytics.store import Store, events_settings, open_store
 from eduops.analytics.xapi import VERSION, check_uuid, check_version_header
+from eduops.core.principal import Principal, require
 from eduops.errors import PayloadTooLarge, UsageError
-from eduops.web.security import Principal, require
 
 router = APIRouter(prefix="/xapi", tags=["xapi"])
 MAX_BODY_BYTES = 64 * 1024 * 1024

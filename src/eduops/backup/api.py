@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from eduops.backup import overview, service
 from eduops.core.plugins import NavItem
-from eduops.web.security import Principal, require
+from eduops.core.principal import Principal, require
 
 router = APIRouter(prefix="/api/v1/backup", tags=["backup"])
 pages = APIRouter()
@@ -83,8 +83,7 @@ async def post_drill(request: Request, who: Principal = Depends(require("ops")))
 
 @pages.get("/backup", response_class=HTMLResponse)
 def backup_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
-    from eduops.web.charts import to_json
-    from eduops.web.pages import render
+    from eduops.core.pages import render, script_json
 
     engine = _ws(request).engine
     drills = overview.drill_history(engine)
@@ -93,7 +92,7 @@ def backup_page(request: Request, _: Principal = Depends(require("read"))) -> HT
         "backup/index.html",
         {
             "view": overview.overview(engine),
-            "chart": to_json(overview.rpo_rto_figure(drills)) if drills else None,
+            "chart": script_json(overview.rpo_rto_figure(drills)) if drills else None,
             "drills": drills[::-1][:20],
         },
     )

@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
+from eduops.alerting import metrics
 from eduops.backup import drills, service, verification
 from eduops.backup.settings import SECRET_FIELDS, seal
-from eduops.console import out, print_json, progress_bar, styled_status, table, workspace
-from eduops.core import metrics
 from eduops.core.checks import Measurement
+from eduops.core.console import out, print_json, progress_bar, styled_status, table, workspace
 from eduops.db import session_scope, utcnow
 from eduops.errors import UsageError
 

@@ -11,18 +11,17 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from eduops.alerting import metrics
 from eduops.backup import drills, service, verification
 from eduops.backup.models import BackupCopy, BackupRun, Drill, Verification
 from eduops.backup.retention import next_slice
 from eduops.backup.settings import seal
-from eduops.core import metrics
 from eduops.core.checks import Measurement
+from eduops.core.demo import DemoContext
 from eduops.core.models import CheckRun, FindingRow, Run
 from eduops.db import session_scope
-from eduops.demo import DemoContext
 from eduops.errors import EduopsError
 
-ORDER = 60
 DAYS = 28
 SOURCES = [
     ("lms-postgres", "postgresql", 2.1e9),

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from eduops.backup.restic import Repository
 from eduops.config import Settings
-from eduops.core.crypto import PREFIX, decrypt, encrypt, register_config_secrets
+from eduops.core.crypto import PREFIX, decrypt, encrypt
 from eduops.core.workspace import keyring
 from eduops.errors import ConfigError
 
@@ -137,13 +137,6 @@ def load(settings: Settings) -> BackupSettings:
 
 def secret_context(kind: str, name: str, field_name: str) -> str:
     return f"backup:{kind}:{name}:{field_name}"
-
-
-# `eduops keys rotate` re-encrypts these values in eduops.toml under the same contexts
-register_config_secrets(
-    "backup",
-    lambda path, table: secret_context(str(path[0]).removesuffix("s"), str(table.get("name", "")), str(path[-1])),
-)
 
 
 def seal(settings: Settings, value: str, kind: str, name: str, field_name: str) -> str:

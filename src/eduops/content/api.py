@@ -11,11 +11,11 @@ from starlette.datastructures import UploadFile
 
 from eduops.content import service
 from eduops.content.importer import MAX_IMPORT_BYTES, parse_records, read_file
+from eduops.core.pages import render
 from eduops.core.plugins import NavItem
+from eduops.core.principal import Principal, require
 from eduops.db import utcnow
 from eduops.errors import PayloadTooLarge, UsageError, ValidationFailed
-from eduops.web.pages import render
-from eduops.web.security import Principal, require
 
 router = APIRouter(tags=["content"])
 pages = APIRouter()

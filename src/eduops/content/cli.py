@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from eduops.console import out, print_json, table, workspace
 from eduops.content import service
 from eduops.content.importer import read_file
+from eduops.core.console import out, print_json, table, workspace
 from eduops.db import utcnow
 from eduops.errors import UsageError
 

@@ -6,9 +6,8 @@ from datetime import timedelta
 
 from eduops.content.importer import parse_records
 from eduops.content.service import import_assets, publish_syllabus
-from eduops.demo import DemoContext
+from eduops.core.demo import DemoContext
 
-ORDER = 55
 COURSES = [
     ("MATH-G1", "高一数学（新高考）", "数学", "wang.li", "gaokao-math"),
     ("MATH-G2", "高二数学提高班", "数学", "chen.jie", "gaokao-math"),

@@ -9,11 +9,11 @@ from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from eduops.core import calendar as cal
+from eduops.core.audit import audit
+from eduops.core.principal import Principal, public, require
 from eduops.core.reports import render_run
 from eduops.core.runs import claim, execute
 from eduops.core.service import get_run, list_runs, sign_off
-from eduops.web.audit import audit
-from eduops.web.security import Principal, public, require
 
 router = APIRouter()
 

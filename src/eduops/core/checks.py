@@ -1,8 +1,7 @@
 """What a check is: a function that measures and judges, returning a CheckResult.
 
-Checks register by name with ``@check("host.status", area="performance")``. Built-in checks live in
-``eduops/<domain>/checks.py`` and are found at start-up; a third party registers the same way from a
-module named in the ``eduops.checks`` entry-point group.
+Checks register by name with ``@check("host.status", area="performance")`` in the modules a domain's
+plugin names (``Domain.checks``); built-ins and outside plugins alike.
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from eduops.core import plugins
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 Status = Literal["ok", "warn", "crit", "error", "skipped"]
 Severity = Literal["info", "warn", "crit"]
 STATUS_ORDER: dict[str, int] = {"ok": 0, "skipped": 1, "warn": 2, "error": 3, "crit": 4}
-AREAS = ("performance", "call_quality", "security", "backups", "content", "feedback", "learning", "drills")
 
 
 @dataclass
@@ -104,9 +104,11 @@ REGISTRY: dict[str, CheckSpec] = {}
 
 
 def check(name: str, *, area: str, title: str = "") -> Callable[[CheckFunc], CheckFunc]:
-    """Register a check under ``name`` (``<domain>.<what>``) for the calendar to run."""
-    if area not in AREAS:
-        raise ValueError(f"unknown area {area!r}; one of {AREAS}")
+    """Register a check under ``name`` (``<domain>.<what>``) for the calendar to run, in an overview area
+    that some domain declares (eduops.core.hookspecs.Area)."""
+    known = [a.key for a in plugins.areas()]
+    if area not in known:
+        raise ValueError(f"unknown area {area!r}; one of {known}")
 
     def decorate(func: CheckFunc) -> CheckFunc:
         doc = (func.__doc__ or "").strip()
@@ -117,7 +119,5 @@ def check(name: str, *, area: str, title: str = "") -> Callable[[CheckFunc], Che
 
 
 def get_check(name: str) -> CheckSpec | None:
-    from eduops.core.plugins import load_checks
-
-    load_checks()
+    plugins.load_checks()
     return REGISTRY.get(name)

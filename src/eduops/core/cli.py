@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from eduops.console import cli_actor, out, print_json, progress_bar, styled_status, table, workspace
 from eduops.core import calendar as cal
+from eduops.core.console import cli_actor, out, print_json, progress_bar, styled_status, table, workspace
 from eduops.core.reports import render_run
 from eduops.core.runs import run_task
 from eduops.core.service import get_run, list_runs, sign_off
@@ -150,24 +150,3 @@ def init_command(
     if password:
         out.print(f"  admin login:   [bold]{admin}[/] / [bold]{password}[/]  (shown once; change it after login)")
     out.print(f"next: cd {ws.settings.home} && eduops serve")
-
-
-def serve_command(
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
-    scheduler: Annotated[bool, typer.Option(help="run the maintenance scheduler in this process")] = True,
-) -> None:
-    """Serve the console and API, and run the maintenance scheduler."""
-    from eduops.web.server import serve
-
-    serve(workspace(), host=host, port=port, with_scheduler=scheduler)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("init")(init_command)
-    app.command("serve")(serve_command)
-    app.command("run")(run_command)
-    app.command("report")(report_command)
-    app.add_typer(calendar_app, name="calendar")
-    app.add_typer(runs_app, name="runs")
-    app.add_typer(db_app, name="db")

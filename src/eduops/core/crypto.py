@@ -14,10 +14,8 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -114,42 +112,9 @@ def mask(secret: str) -> str:
     return "****" if len(secret) < 12 else f"{secret[:4]}…****"
 
 
-# --- which stored columns hold encrypted values (for `eduops keys rotate`) ----------------------
-
-ContextFunc = Callable[[Mapping[str, Any]], str]
-
-
-@dataclass(frozen=True)
-class EncryptedColumn:
-    table: str
-    column: str
-    context: ContextFunc | None = None  # builds the ``context`` used at encryption from the row
-
-
-ENCRYPTED_COLUMNS: dict[tuple[str, str], EncryptedColumn] = {}
+# Domains declare the columns and eduops.toml sections that hold encrypted values in their
+# plugin (eduops.core.hookspecs.EncryptedColumn, ConfigSecrets); `eduops keys rotate` reads them.
 VALUE_PATTERN = re.compile(r"enc:v1:[A-Za-z0-9_-]+:[A-Za-z0-9+/=]+")
-
-
-def register_encrypted_column(table: str, column: str, context: ContextFunc | None = None) -> None:
-    """Declare that ``table.column`` stores values from ``encrypt`` (call it from your models module).
-
-    ``context`` rebuilds the authenticated context from the row when values were encrypted with one.
-    Columns not registered are still found by their ``enc:v1:`` prefix, but only with an empty context.
-    """
-    ENCRYPTED_COLUMNS[(table, column)] = EncryptedColumn(table, column, context)
-
-
-ConfigContextFunc = Callable[[tuple[str | int, ...], Mapping[str, Any]], str]
-CONFIG_SECRETS: dict[str, ConfigContextFunc] = {}
-
-
-def register_config_secrets(section: str, context: ConfigContextFunc) -> None:
-    """Declare how encrypted values in the ``[section]`` of eduops.toml were bound to their place.
-
-    ``context(path, table)`` gets the path inside the section (e.g. ``("targets", 0, "password")``) and
-    the table holding the value, and returns the ``context`` given to ``encrypt``.
-    """
-    CONFIG_SECRETS[section] = context
 
 
 def reencrypt(ring: Keyring, value: str, context: str = "") -> str:

@@ -1,7 +1,11 @@
-"""The core's share of the demo: the calendar with 30 days of run history, failures and an overdue task."""
+"""What every domain's demo share gets (DemoContext), and the core's share: the calendar with 30 days of run
+history, failures and an overdue task."""
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,10 +15,27 @@ from eduops.core.calendar import effective, sync_tasks
 from eduops.core.checks import get_check
 from eduops.core.models import CheckRun, FindingRow, Run, Task
 from eduops.core.plan import DEFAULT_PLAN, ON_DEMAND, TaskSpec
+from eduops.core.workspace import Workspace
 from eduops.db import session_scope
-from eduops.demo import DemoContext
 
-ORDER = 10
+
+@dataclass
+class DemoContext:
+    """What a domain's ``populate(demo)`` gets: the workspace, a fixed clock and a seeded random."""
+
+    ws: Workspace
+    now: datetime
+    rng: random.Random
+    progress: Callable[[str, float], None] = lambda message, fraction: None
+    admin_user: str = "admin"
+    admin_password: str = ""
+    # background services a domain starts for the demo (e.g. the demo platform API); stopped at exit
+    stoppers: list[Callable[[], None]] = field(default_factory=list)
+    # what each domain wants printed after the demo is ready, e.g. {"loadtest": "demo platform on ..."}
+    notes: dict[str, str] = field(default_factory=dict)
+    shared: dict[str, Any] = field(default_factory=dict)  # hand-offs between domains (user ids, courses)
+
+
 HISTORY_DAYS = 30
 # The content audit stopped running 12 days ago (its owner went on leave): the demo's overdue task.
 STALLED_TASK = "content-audit"

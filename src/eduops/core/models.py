@@ -1,4 +1,4 @@
-"""Core tables: users, calendar tasks, runs with their check results, findings and artifacts, metrics."""
+"""Core tables: users, calendar tasks, runs with their check results, findings and artifacts, the audit log."""
 
 from __future__ import annotations
 
@@ -113,19 +113,17 @@ class Artifact(Base):
     run: Mapped[Run] = relationship(back_populates="artifacts")
 
 
-class MetricSeries(Base):
-    __tablename__ = "metric_series"
+class AuditEntry(Base):
+    """One audited action. ``entry_hash`` covers the row and the previous row's hash."""
+
+    __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(200), index=True)
-    labels: Mapped[dict[str, str]] = mapped_column(JSONText, default=dict)
-    key: Mapped[str] = mapped_column(sa.Text, unique=True)  # name{k="v",...} with sorted labels
-    unit: Mapped[str] = mapped_column(sa.String(32), default="")
-
-
-class MetricSample(Base):
-    __tablename__ = "metric_samples"
-    __table_args__ = (sa.Index("ix_metric_samples_series_ts", "series_id", "ts"),)
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
-    series_id: Mapped[int] = mapped_column(sa.ForeignKey("metric_series.id", ondelete="CASCADE"))
-    ts: Mapped[datetime] = mapped_column(UTCDateTime)
-    value: Mapped[float] = mapped_column(sa.Float)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(sa.String(128))
+    action: Mapped[str] = mapped_column(sa.String(64), index=True)
+    target: Mapped[str] = mapped_column(sa.String(256), default="")
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONText, default=None)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONText, default=None)
+    source_ip: Mapped[str] = mapped_column(sa.String(64), default="")
+    prev_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+    entry_hash: Mapped[str] = mapped_column(sa.String(64), default="")

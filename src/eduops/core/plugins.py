@@ -1,83 +1,108 @@
-"""How domains plug in, by convention (one place, like Datasette's hookspecs).
+"""The plugin manager: every domain, built in or not, is found through the ``eduops.plugins`` entry points.
 
-A domain is a subpackage ``eduops.<domain>`` that may hold:
-
-- ``models.py``    tables on ``eduops.db.Base`` (migrations in ``migrations/`` as an Alembic branch)
-- ``service.py``   the logic; may define ``start_background(ws) -> stop`` for work that runs beside
-                   the scheduler in `eduops serve` (collectors, rule evaluation, delivery)
-- ``checks.py``    functions decorated with ``eduops.core.checks.check``
-- ``cli.py``       ``register(app: typer.Typer) -> None`` adds its commands to the root CLI
-- ``api.py``       ``router`` (an APIRouter, JSON API) and optionally ``pages`` (console pages) and
-                   ``NAV`` (a list of ``eduops.core.plugins.NavItem``)
-- ``demo.py``      ``populate(demo: eduops.demo.DemoContext) -> None`` adds its share of the demo;
-                   ``ORDER`` (int, default 50) orders the domains
-- ``templates/``   Jinja2 templates, under a folder named after the domain
-- ``locale/zh_CN.po`` its Simplified Chinese messages
-- ``rules/*.yml``  default alert rules
-
-Third parties add checks through the ``eduops.checks`` entry-point group.
+Core holds no list of domains. ``domains()`` asks each plugin's ``eduops_domain`` hook what it owns;
+the helpers below import a part (models, checks, web modules) only when it is wanted.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-import pkgutil
-from dataclasses import dataclass
+from collections.abc import Iterable
+from functools import lru_cache
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
-import eduops
+import pluggy
+
+from eduops.core import hookspecs
+from eduops.core.hookspecs import Area, ConfigSecrets, Domain, EncryptedColumn, NavItem
 
 log = logging.getLogger(__name__)
-PACKAGE_DIR = Path(eduops.__file__).parent
-NOT_DOMAINS = {"migrations"}
+GROUP = "eduops.plugins"
+
+__all__ = ["NavItem", "Domain", "manager", "domains", "domain", "load", "load_models", "load_checks",
+           "areas", "encrypted_columns", "config_secrets", "add_plugins", "folders"]
 
 
-@dataclass(frozen=True)
-class NavItem:
-    path: str
-    label: str  # an English msgid; the console translates it
-    permission: str = "read"
-    order: int = 50
+@lru_cache(maxsize=1)
+def manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager("eduops")
+    pm.add_hookspecs(hookspecs)
+    for ep in entry_points(group=GROUP):
+        try:
+            pm.register(ep.load(), name=ep.name)
+        except Exception as exc:  # a broken plugin must not take eduops down
+            log.error("plugin %s failed to load: %s", ep.name, exc)
+    return pm
 
 
-def domains() -> list[str]:
-    """Every subpackage of eduops, core first."""
-    names = [m.name for m in pkgutil.iter_modules([str(PACKAGE_DIR)]) if m.ispkg and m.name not in NOT_DOMAINS]
-    return sorted(names, key=lambda n: (n != "core", n))
+def add_plugins(modules: Iterable[str]) -> None:
+    """Register the modules named in ``plugins = [...]`` (a module without hooks just gets imported)."""
+    pm = manager()
+    for name in modules:
+        module = importlib.import_module(name)
+        if pm.get_plugin(name) is None and not pm.is_registered(module):
+            pm.register(module, name=name)
+            domains.cache_clear()
 
 
-def domain_modules(kind: str) -> list[ModuleType]:
-    """``eduops.<domain>.<kind>`` for every domain that has one."""
-    found = []
-    for name in domains():
-        if not (PACKAGE_DIR / name / f"{kind}.py").exists():
-            continue
-        found.append(importlib.import_module(f"eduops.{name}.{kind}"))
-    return found
+@lru_cache(maxsize=1)
+def domains() -> tuple[Domain, ...]:
+    """Every declared domain, core first, then by name."""
+    found = [d for d in manager().hook.eduops_domain() if d is not None]
+    return tuple(sorted(found, key=lambda d: (d.name != "core", d.name)))
+
+
+def domain(name: str) -> Domain | None:
+    return next((d for d in domains() if d.name == name), None)
+
+
+def folders(kind: str) -> list[Path]:
+    """Each domain's ``kind`` folder (templates, locale, rules) that exists."""
+    return [d.folder / kind for d in domains() if (d.folder / kind).is_dir()]
+
+
+def load(target: str) -> Any:
+    """``"module:attribute"`` → the attribute; ``"module"`` → the module."""
+    module_name, _, attribute = target.partition(":")
+    module: ModuleType = importlib.import_module(module_name)
+    return getattr(module, attribute) if attribute else module
+
+
+def load_models() -> None:
+    for d in domains():
+        for module in d.models:
+            importlib.import_module(module)
 
 
 _checks_loaded = False
 
 
-def load_checks(extra_modules: list[str] | tuple[str, ...] = ()) -> None:
-    """Import every domain's checks, the entry-point plugins and the modules named in ``plugins``."""
+def load_checks(extra_modules: Iterable[str] = ()) -> None:
+    """Import every domain's check modules and the modules named in ``plugins``."""
     global _checks_loaded
-    for module in extra_modules:
-        importlib.import_module(module)
+    add_plugins(extra_modules)
     if _checks_loaded:
         return
     _checks_loaded = True
-    importlib.import_module("eduops.core.overdue")
-    domain_modules("checks")
-    for ep in entry_points(group="eduops.checks"):
-        try:
-            ep.load()
-        except Exception as exc:  # a broken plugin must not take eduops down
-            log.error("check plugin %s failed to load: %s", ep.name, exc)
+    for d in domains():
+        for module in d.checks:
+            try:
+                importlib.import_module(module)
+            except Exception as exc:  # one broken check module must not stop the others
+                log.error("checks of %s failed to load: %s", d.name, exc)
 
 
-def load_models() -> None:
-    domain_modules("models")
+def areas() -> list[Area]:
+    return sorted((a for d in domains() for a in d.areas), key=lambda a: (a.order, a.key))
+
+
+def encrypted_columns() -> dict[tuple[str, str], EncryptedColumn]:
+    return {(c.table, c.column): c for d in domains() for c in d.encrypted_columns}
+
+
+def config_secrets() -> dict[str, ConfigSecrets]:
+    return {s.section: s for d in domains() for s in d.config_secrets}

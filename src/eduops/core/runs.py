@@ -21,11 +21,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from eduops.config import Settings
-from eduops.core import metrics
+from eduops.core import plugins
+from eduops.core.audit import record_audit
 from eduops.core.calendar import effective, steps_for, task_spec
 from eduops.core.checks import CheckContext, CheckResult, get_check, status_from_findings, worst
 from eduops.core.models import Artifact, CheckRun, FindingRow, Run, Task
-from eduops.core.plugins import load_checks
+from eduops.core.processes import pid_alive
 from eduops.db import session_scope, utcnow
 from eduops.errors import Conflict, NotFound
 
@@ -79,8 +80,6 @@ def claim(engine: Engine, settings: Settings, key: str, trigger: str, actor: str
         session.add(run)
         session.flush()
         session.execute(sa.update(Task).where(Task.key == key).values(lock_run_id=run.id))
-        from eduops.web.audit import record_audit
-
         record_audit(session, actor=actor, action="task.run", target=f"task:{key}",
                      after={"run": run.id, "trigger": trigger}, source_ip=source_ip or ("" if slot else "local"))
         return run.id
@@ -147,7 +146,8 @@ def _store_check(engine: Engine, run_id: int, name: str, area: str, result: Chec
                          media_type=mimetypes.guess_type(p.name)[0] or "application/octet-stream",
                          size_bytes=p.stat().st_size if p.exists() else 0)
             )
-        metrics.record(session, result.measurements, started)
+        plugins.manager().hook.eduops_record_measurements(session=session, measurements=result.measurements,
+                                                          ts=started)
 
 
 def overall_status(statuses: list[str]) -> str:
@@ -170,7 +170,7 @@ def summarize(results: list[tuple[str, CheckResult]]) -> str:
 
 def execute(engine: Engine, settings: Settings, run_id: int, progress: Progress = _no_progress) -> None:
     """Run the checks of a claimed run, with heartbeats and the task's time limit."""
-    load_checks(settings.plugins)
+    plugins.load_checks(settings.plugins)
     with session_scope(engine) as session:
         run = session.get(Run, run_id)
         if run is None:
@@ -253,16 +253,6 @@ def run_task(
     return run_id
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def recover_interrupted(engine: Engine, settings: Settings, now: datetime | None = None) -> list[int]:
     """Mark runs whose process died as interrupted; their scheduled slot becomes due again (once)."""
     now = now or utcnow()
@@ -271,7 +261,7 @@ def recover_interrupted(engine: Engine, settings: Settings, now: datetime | None
     with session_scope(engine) as session:
         running = session.scalars(sa.select(Run).where(Run.status == "running")).all()
         for run in running:
-            dead_here = run.host == HOST and run.pid != os.getpid() and not _pid_alive(run.pid)
+            dead_here = run.host == HOST and run.pid != os.getpid() and not pid_alive(run.pid)
             silent = run.heartbeat_at is None or run.heartbeat_at < stale
             if not (dead_here or silent):
                 continue

@@ -1,4 +1,4 @@
-"""Builds a demo workspace: init, then every domain's ``populate`` in ORDER, with a progress bar."""
+"""Builds a demo workspace: init, then every domain's demo share in its declared order, with a progress bar."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from eduops.core.plugins import domain_modules
+from eduops.core import plugins
+from eduops.core.demo import DemoContext
 from eduops.core.runs import run_task
 from eduops.core.workspace import init_workspace
 from eduops.db import utcnow
-from eduops.demo import DemoContext
 
 DEMO_ADMIN_PASSWORD = "eduops-demo-2026!"
 FINAL_RUNS = ("weekly-performance", "daily-inspection")
@@ -31,16 +31,14 @@ def build(directory: Path | None = None, progress: Callable[[str, float], None] 
     directory = directory or Path(tempfile.mkdtemp(prefix="eduops-demo-"))
     ws, password = init_workspace(directory, force=True, admin_password=DEMO_ADMIN_PASSWORD)
     demo = DemoContext(ws=ws, now=utcnow(), rng=random.Random(seed), admin_password=password or DEMO_ADMIN_PASSWORD)
-    modules = sorted(domain_modules("demo"), key=lambda m: getattr(m, "ORDER", 50))
-    if only:
-        modules = [m for m in modules if m.__name__.split(".")[1] in only]
-    for i, module in enumerate(modules):
-        domain = module.__name__.split(".")[1]
+    shares = sorted((d for d in plugins.domains() if d.demo and (not only or d.name in only)),
+                    key=lambda d: (d.demo_order, d.name))
+    for i, share in enumerate(shares):
         started = time.perf_counter()
-        demo.progress = _domain_progress(progress, domain, i, len(modules))
+        demo.progress = _domain_progress(progress, share.name, i, len(shares))
         demo.progress("starting", 0.0)
-        module.populate(demo)
-        demo.shared.setdefault("timings", {})[domain] = round(time.perf_counter() - started, 2)
+        plugins.load(share.demo)(demo)
+        demo.shared.setdefault("timings", {})[share.name] = round(time.perf_counter() - started, 2)
     if not only:
         # this morning's inspection and this week's performance analysis, run for real on the demo data
         for key in FINAL_RUNS:

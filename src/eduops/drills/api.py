@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from eduops.core.plugins import NavItem
-from eduops.web.security import Principal, require
+from eduops.core.principal import Principal, require
 
 router = APIRouter(prefix="/api/v1/drills", tags=["drills"])
 pages = APIRouter()
@@ -58,7 +58,7 @@ def get_drill_runs(request: Request, _: Principal = Depends(require("read"))) ->
 
 @pages.get("/drills", response_class=HTMLResponse)
 def drills_page(request: Request, who: Principal = Depends(require("read"))) -> HTMLResponse:
-    from eduops.web.pages import render
+    from eduops.core.pages import render
 
     return render(request, "drills/index.html", {"experiments": get_experiments(request, who),
                                                   "drills": get_drill_runs(request, who)})

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from eduops.config import TaskOverride
-from eduops.console import err, out, print_json, progress_bar, styled_status, table, workspace
+from eduops.core.console import err, out, print_json, progress_bar, styled_status, table, workspace
 from eduops.core.runs import run_task
 from eduops.core.service import get_run
 from eduops.drills.experiment import load_experiment

@@ -6,14 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from eduops.config import TaskOverride
+from eduops.core.demo import DemoContext
 from eduops.core.models import CheckRun, Run
 from eduops.core.runs import run_task
 from eduops.core.service import sign_off
 from eduops.db import session_scope
-from eduops.demo import DemoContext
 from eduops.drills.service import READY_MADE
-
-ORDER = 78
 
 
 def populate(demo: DemoContext) -> None:

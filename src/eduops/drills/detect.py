@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eduops.core.memory_source import MemorySource
-from eduops.core.promql_eval import evaluate
-from eduops.core.rules import FIRING, AlertingRule, default_rule_files, load_rule_files
+from eduops.alerting.memory_source import MemorySource
+from eduops.alerting.promql_eval import evaluate
+from eduops.alerting.rules import FIRING, AlertingRule, default_rule_files, load_rule_files
 from eduops.errors import UsageError
 
 
@@ -83,8 +83,8 @@ class StoredAlertWatch(AlertWatch):
 
     def __init__(self, rule: AlertingRule, match: dict[str, str], engine: Any, settings: Any,
                  interval_s: float) -> None:
-        from eduops.core.alerts import RuleEvaluator
-        from eduops.core.rules import RuleGroup
+        from eduops.alerting.alerts import RuleEvaluator
+        from eduops.alerting.rules import RuleGroup
 
         super().__init__(rule, match)
         self.engine = engine
@@ -94,8 +94,8 @@ class StoredAlertWatch(AlertWatch):
         self.matchers = [f'{k}="{v}"' for k, v in match.items()]
 
     def observe(self, ts: float, samples: list[Sample]) -> str:
-        from eduops.core.alerts import first_alert_after
-        from eduops.core.metric_store import ingest, to_dt
+        from eduops.alerting.alerts import first_alert_after
+        from eduops.alerting.metric_store import ingest, to_dt
 
         ingest(self.engine, [(s.name, s.labels, s.value, to_dt(ts)) for s in samples])
         # the store keeps microseconds, rounded: evaluate no earlier than the stored stamp so it is seen now
@@ -126,7 +126,7 @@ class StoredAlertWatch(AlertWatch):
 def stored_alert_fired(engine: Any, alert: str, labels: dict[str, str], after: datetime) -> datetime | None:
     """When eduops's own alerting recorded ``alert`` firing after ``after``; None if not (or not installed)."""
     try:
-        module = importlib.import_module("eduops.core.alerts")
+        module = importlib.import_module("eduops.alerting.alerts")
     except ImportError:
         return None
     finder = getattr(module, "first_alert_after", None)

@@ -111,7 +111,7 @@ class Reader:
         return value
 
     def seconds(self, value: Any, path: Path_) -> float:
-        from eduops.core.promql import PromQLError, parse_duration
+        from eduops.alerting.promql import PromQLError, parse_duration
 
         if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
             return float(value)

@@ -225,7 +225,7 @@ def digest(
 
 def record_sla_metric(engine: Engine, now: datetime | None = None) -> int:
     """Store how many complaints are past their first-response deadline, for the alert rule."""
-    from eduops.core import metrics
+    from eduops.alerting import metrics
     from eduops.core.checks import Measurement
 
     now = now or utcnow()

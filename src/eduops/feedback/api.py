@@ -12,11 +12,11 @@ from starlette.datastructures import Headers, MutableHeaders, UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from eduops.core.plugins import NavItem
+from eduops.core.principal import Principal, require
 from eduops.errors import PayloadTooLarge, UsageError, ValidationFailed
 from eduops.feedback import analysis, service, workitems
 from eduops.feedback.evidence import call_quality
 from eduops.feedback.pages import pages
-from eduops.web.security import Principal, require
 
 router = APIRouter(tags=["feedback"])
 NAV = [

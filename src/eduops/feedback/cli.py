@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from eduops.console import out, print_json, table, workspace
+from eduops.core.console import out, print_json, table, workspace
 from eduops.errors import UsageError
 from eduops.feedback import analysis, service, workitems
 

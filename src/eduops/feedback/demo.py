@@ -6,14 +6,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from eduops.core.demo import DemoContext
 from eduops.core.runs import run_task
-from eduops.demo import DemoContext
 from eduops.feedback import workitems
 from eduops.feedback.analysis import ranking, recluster
 from eduops.feedback.samples import sample_feedback
 from eduops.feedback.service import FeedbackIn, Upload, reply, store
 
-ORDER = 65
 QUIZ_BREAK = [
     "做完测验点提交没反应，提交不了",
     "测验提交失败，提示服务器错误",

@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from eduops.core.pages import render
+from eduops.core.principal import Principal, require
 from eduops.feedback import analysis, service, workitems
 from eduops.feedback.evidence import call_quality
-from eduops.web.pages import render
-from eduops.web.security import Principal, require
 
 pages = APIRouter()
 

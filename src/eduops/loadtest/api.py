@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from eduops.core.plugins import NavItem
+from eduops.core.principal import Principal, require
 from eduops.errors import NotFound
-from eduops.web.security import Principal, require
 
 router = APIRouter(prefix="/api/v1/loadtest", tags=["loadtest"])
 pages = APIRouter()
@@ -84,9 +84,8 @@ def get_report(run_id: int, request: Request, _: Principal = Depends(require("re
 
 @pages.get("/loadtest", response_class=HTMLResponse)
 def loadtest_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+    from eduops.core.pages import render, script_json
     from eduops.loadtest import charts
-    from eduops.web.charts import to_json
-    from eduops.web.pages import render
 
     live = get_live(request, _)
     runs = _runs(request, 10)
@@ -99,9 +98,9 @@ def loadtest_page(request: Request, _: Principal = Depends(require("read"))) -> 
             ticks = json.loads(Path(data).read_text()).get("ticks", [])
     context = {
         "scenarios": _scenarios(request), "live": live, "runs": runs, "latest": latest, "evidence": evidence,
-        "live_chart": to_json(charts.timeline(live["ticks"])) if live.get("status") == "running" else None,
-        "timeline_chart": to_json(charts.timeline(ticks)) if ticks else None,
-        "knee_chart": to_json(charts.knee(evidence["steps"], evidence["knee"], evidence["slo"]["p95_ms"]))
+        "live_chart": script_json(charts.timeline(live["ticks"])) if live.get("status") == "running" else None,
+        "timeline_chart": script_json(charts.timeline(ticks)) if ticks else None,
+        "knee_chart": script_json(charts.knee(evidence["steps"], evidence["knee"], evidence["slo"]["p95_ms"]))
         if evidence.get("knee") else None,
     }
     return render(request, "loadtest/index.html", context)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from eduops.config import TaskOverride
-from eduops.console import out, print_json, progress_bar, styled_status, table, workspace
+from eduops.core.console import out, print_json, progress_bar, styled_status, table, workspace
 from eduops.core.runs import run_task
 from eduops.core.service import get_run
 from eduops.loadtest.scenarios import SCENARIOS, scaled_users, slo_for

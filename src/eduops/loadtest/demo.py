@@ -7,14 +7,14 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from eduops.alerting.models import MetricSample, MetricSeries
 from eduops.config import TaskOverride
-from eduops.core.models import CheckRun, MetricSample, MetricSeries, Run
+from eduops.core.demo import DemoContext
+from eduops.core.models import CheckRun, Run
 from eduops.core.runs import run_task
 from eduops.db import session_scope
-from eduops.demo import DemoContext
 from eduops.demo.platform import serve_platform
 
-ORDER = 75
 DEMO_PORT = 8081
 CAPACITY, SERVICE_MS = 2, 25.0  # ~80 req/s: the knee comes with a few dozen students
 SEARCH = {"scenario": "browse", "mode": "capacity", "start_users": 5, "step_users": 10, "max_users": 125,

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from eduops.core.metric_store import expression_for, query_range
-from eduops.web.charts import to_json
+from eduops.alerting.metric_store import expression_for, query_range
+from eduops.core.pages import script_json
 
 PANELS = [
     ("CPU busy (%)", "cpu_used_pct", "host"),
@@ -25,7 +25,7 @@ def panels(
     engine: Engine, window: float, now: datetime | None = None, lang: str = "en", only: tuple[str, str] | None = None
 ) -> list[dict[str, Any]]:
     """One line chart per panel that has data in the window."""
-    from eduops.web.i18n import gettext
+    from eduops.core.i18n import gettext
 
     now = now or datetime.now(UTC)
     step = max(window / 300, 60.0)
@@ -56,7 +56,7 @@ def panels(
             {
                 "title": title,
                 "metric": metric,
-                "figure": to_json(
+                "figure": script_json(
                     {
                         "data": traces,
                         "layout": {
@@ -76,7 +76,7 @@ def subjects(engine: Engine) -> dict[str, list[str]]:
     """The hosts, endpoints and databases that have metrics, for the page's links."""
     import sqlalchemy as sa
 
-    from eduops.core.models import MetricSeries
+    from eduops.alerting.models import MetricSeries
     from eduops.db import session_scope
 
     found: dict[str, set[str]] = {"host": set(), "endpoint": set(), "db": set()}

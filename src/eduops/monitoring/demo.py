@@ -7,16 +7,15 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 
-from eduops.core.alerts import RuleEvaluator, acknowledge, diff
-from eduops.core.memory_source import MemorySource
-from eduops.core.metric_store import ingest
-from eduops.core.promql_eval import Sample, evaluate
-from eduops.core.rules import AlertingRule
-from eduops.demo import DemoContext
-from eduops.monitoring.alerting import add_surge, create_silence
-from eduops.monitoring.settings import monitoring_settings
+from eduops.alerting.alerts import RuleEvaluator, acknowledge, diff
+from eduops.alerting.memory_source import MemorySource
+from eduops.alerting.metric_store import ingest
+from eduops.alerting.promql_eval import Sample, evaluate
+from eduops.alerting.rules import AlertingRule
+from eduops.alerting.service import add_surge, create_silence
+from eduops.alerting.settings import alerting_settings
+from eduops.core.demo import DemoContext
 
-ORDER = 30
 STEP = 300.0
 DAYS = 7
 HOSTS = ("web-1", "web-2", "db-1")
@@ -76,12 +75,12 @@ def generate(demo: DemoContext) -> list[tuple[str, dict[str, str], float, dateti
 
 def replay_alerts(demo: DemoContext, rows: list[tuple[str, dict[str, str], float, datetime]]) -> int:
     """Evaluate the shipped rules over the week, every 5 minutes, and store the alert history."""
-    from eduops.core.alert_pipeline import active_groups
+    from eduops.alerting.pipeline import active_groups
 
     source = MemorySource()
     for name, labels, value, ts in rows:
         source.add({**labels, "__name__": name}, ts.timestamp(), value)
-    groups = active_groups(demo.ws.settings, monitoring_settings(demo.ws.settings))
+    groups = active_groups(demo.ws.settings, alerting_settings(demo.ws.settings))
     evaluator = RuleEvaluator(demo.ws.engine, demo.ws.settings, groups, STEP)
     rules = [r for g in groups for r in g.rules if isinstance(r, AlertingRule)]
     t = min(ts for *_, ts in rows).timestamp()
@@ -108,14 +107,14 @@ def populate(demo: DemoContext) -> None:
     demo.progress("alert history from the shipped rules", 0.5)
     replay_alerts(demo, rows)
     # one live evaluation on the stored data: adds what only exists now (an overdue calendar task)
-    from eduops.core.alert_pipeline import active_groups
+    from eduops.alerting.pipeline import active_groups
 
     live = RuleEvaluator(
-        demo.ws.engine, demo.ws.settings, active_groups(demo.ws.settings, monitoring_settings(demo.ws.settings)), STEP
+        demo.ws.engine, demo.ws.settings, active_groups(demo.ws.settings, alerting_settings(demo.ws.settings)), STEP
     )
     live.restore()
     live.evaluate(demo.now.timestamp())
-    from eduops.core.alerts import current_alerts
+    from eduops.alerting.alerts import current_alerts
 
     firing = [a for a in current_alerts(demo.ws.engine) if a["state"] == "firing"]
     if firing:

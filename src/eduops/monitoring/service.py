@@ -1,5 +1,5 @@
-"""Running the collectors on their intervals, storing what they measure, and the background loop
-that `eduops serve` starts: collectors, rule evaluation, delivery, roll-ups and retention."""
+"""Running the collectors on their intervals and storing what they measure: the background work
+`eduops serve` starts for monitoring (rule evaluation and delivery are alerting's)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from eduops.alerting.metric_store import ingest
 from eduops.core.checks import Measurement
-from eduops.core.metric_store import apply_retention, ingest, rollup
-from eduops.monitoring.anomaly import record_anomalies
+from eduops.core.leader import Leader
 from eduops.monitoring.collectors import collect_http, collect_tcp
 from eduops.monitoring.db_probe import collect_database
 from eduops.monitoring.host import collect_host
@@ -25,8 +25,6 @@ from eduops.monitoring.scrape import collect_scrape
 from eduops.monitoring.settings import MonitoringSettings, monitoring_settings
 
 log = logging.getLogger(__name__)
-HOUSEKEEPING_SECONDS = 300.0
-ANOMALY_SECONDS = 300.0
 
 
 @dataclass
@@ -135,99 +133,27 @@ class Collectors:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-class Leader:
-    """One eduops process per state database collects and alerts: a PostgreSQL advisory lock held on
-    its own connection, or a lock file in the workspace for SQLite."""
-
-    KEY = 0x6564756F  # "eduo"
-
-    def __init__(self, ws: Any) -> None:
-        self.ws = ws
-        self.held = False
-        self._conn: Any = None
-        self._fh: Any = None
-
-    def try_acquire(self) -> bool:
-        if self.held:
-            return True
-        if self.ws.engine.dialect.name == "postgresql":
-            import sqlalchemy as sa
-
-            conn = self.ws.engine.connect()
-            got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self.KEY}).scalar()
-            conn.commit()
-            if got:
-                self._conn = conn
-            else:
-                conn.close()
-            self.held = bool(got)
-        else:
-            import fcntl
-
-            path = self.ws.settings.home / "monitoring" / "leader.lock"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fh = path.open("a")
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                fh.close()
-                return False
-            self._fh, self.held = fh, True
-        return self.held
-
-    def release(self) -> None:
-        if self._conn is not None:
-            import sqlalchemy as sa
-
-            try:
-                self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self.KEY})
-                self._conn.commit()
-            finally:
-                self._conn.invalidate()  # a pooled connection must not keep the lock
-                self._conn.close()
-        if self._fh is not None:
-            self._fh.close()
-        self._conn = self._fh = None
-        self.held = False
-
-
 def start_background(ws: Any, period: float = 1.0) -> Callable[[], None]:
-    """Collectors, alert evaluation, escalation and delivery, roll-ups and retention until stop().
+    """Run the collectors on their intervals until stop().
 
-    With several `eduops serve` processes on one state database only the one holding the lock works;
-    the others take over when it stops.
+    With several `eduops serve` processes on one state database only the one holding the
+    "monitoring" lock collects; another takes over when it stops.
     """
-    from eduops.core.alert_pipeline import Monitor
-
-    ms = monitoring_settings(ws.settings)
-    collectors = Collectors(ws.engine, jobs_for(ws.settings, ms))
-    leader = Leader(ws)
+    collectors = Collectors(ws.engine, jobs_for(ws.settings, monitoring_settings(ws.settings)))
+    leader = Leader(ws.engine, ws.settings.home, "monitoring")
     stop = threading.Event()
-    state: dict[str, Any] = {}
 
     def loop() -> None:
-        next_housekeeping = next_anomaly = next_try = 0.0
+        next_try = 0.0
         while not stop.is_set():
             now = time.time()
             try:
                 if not leader.held and now >= next_try:
                     next_try = now + 5
                     if leader.try_acquire():
-                        state["monitor"] = Monitor(ws)
-                        state["monitor"].delivery.start()
-                        log.info("this process now collects and evaluates alert rules")
+                        log.info("this process now runs the collectors")
                 if leader.held:
                     collectors.tick(now)
-                    state["monitor"].cycle(deliver=False)
-                    if now >= next_housekeeping:
-                        next_housekeeping = now + HOUSEKEEPING_SECONDS
-                        rollup(ws.engine, datetime.now(UTC))
-                        apply_retention(ws.engine, datetime.now(UTC), ms.raw_retention_days, ms.rollup_retention_days)
-                    if ms.anomaly_metrics and now >= next_anomaly:
-                        next_anomaly = now + ANOMALY_SECONDS
-                        record_anomalies(
-                            ws.engine, ms.anomaly_metrics, datetime.now(UTC), ms.anomaly_weeks, ms.anomaly_k
-                        )
             except Exception:
                 log.exception("monitoring loop failed")
             stop.wait(period)
@@ -239,8 +165,6 @@ def start_background(ws: Any, period: float = 1.0) -> Callable[[], None]:
         stop.set()
         thread.join(timeout=5)
         collectors.stop()
-        if "monitor" in state:
-            state["monitor"].delivery.stop()
         leader.release()
 
     return stopper

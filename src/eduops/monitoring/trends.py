@@ -7,9 +7,9 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from eduops.core.metric_store import DbSource
-from eduops.core.promql import parse, selectors
-from eduops.core.promql_funcs import quantile
+from eduops.alerting.metric_store import DbSource
+from eduops.alerting.promql import parse, selectors
+from eduops.alerting.promql_funcs import quantile
 
 WEEK = 7 * 86400.0
 TRENDS = [("http_total_ms", "endpoint", 0.95), ("db_query_ms", "db", 0.95), ("cpu_used_pct", "host", 0.95)]

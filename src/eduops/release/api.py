@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from eduops.core.pages import render
 from eduops.core.plugins import NavItem
+from eduops.core.principal import Principal, require
 from eduops.errors import NotFound, UsageError, ValidationFailed
 from eduops.release import service
-from eduops.web.pages import render
-from eduops.web.security import Principal, require
 
 router = APIRouter(tags=["release"])
 pages = APIRouter()

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from eduops.console import out, print_json, progress_bar, styled_status, table, workspace
+from eduops.core.console import out, print_json, progress_bar, styled_status, table, workspace
 from eduops.errors import UsageError
 from eduops.release import service
 

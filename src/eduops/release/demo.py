@@ -12,14 +12,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from eduops.core.demo import DemoContext
 from eduops.core.models import CheckRun, FindingRow, Run
 from eduops.db import session_scope
-from eduops.demo import DemoContext
 from eduops.release.journeys import DEFAULT_JOURNEYS
 from eduops.release.models import Release
 from eduops.release.service import check_release, create_release, release_settings
 
-ORDER = 70
 RELEASES = [
     ("5.3.0", 10, set(), ["课堂页改版：举手与连麦", "登录验证码改为短信+图形双通道", "修复微信支付回调重复扣费"]),
     ("5.3.1", 1, {"quiz"}, ["测验提交接口重构", "错题本支持导出 PDF", "升级视频播放器"]),

@@ -11,12 +11,12 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from eduops.core.plugins import NavItem
+from eduops.core.principal import Principal, require
 from eduops.db import utcnow
 from eduops.errors import PayloadTooLarge, UsageError
 from eduops.rtc import charts
 from eduops.rtc.breakdowns import DIMENSIONS, Window, breakdown, heatmap, week_over_week, worst_segments
 from eduops.rtc.service import batch_from_body, ingest_items, open_store
-from eduops.web.security import Principal, require
 
 router = APIRouter(prefix="/api/v1/rtc", tags=["rtc"])
 pages = APIRouter()
@@ -183,8 +183,8 @@ def rtc_page(
     metric: str = "poor_pct",
     _: Principal = Depends(require("read")),
 ) -> HTMLResponse:
+    from eduops.core.pages import render
     from eduops.rtc.aitutor import latency_by_model, load_turns
-    from eduops.web.pages import render
 
     store, window = _store(request), _window(days)
     context = {
@@ -211,8 +211,8 @@ def calls_page(
     band: str = "",
     _: Principal = Depends(require("read")),
 ) -> HTMLResponse:
+    from eduops.core.pages import render
     from eduops.rtc.calls import search_calls
-    from eduops.web.pages import render
 
     tz = request.app.state.workspace.settings.tz
     start_dt, end_dt = _local_time(start, "start", tz), _local_time(end, "end", tz)
@@ -231,8 +231,8 @@ def calls_page(
 
 @pages.get("/rtc/calls/{call_id}", response_class=HTMLResponse)
 def call_page(call_id: str, request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+    from eduops.core.pages import render
     from eduops.rtc.calls import call_detail, review
-    from eduops.web.pages import render
 
     detail = call_detail(_store(request), call_id)
     return render(
@@ -244,15 +244,15 @@ def call_page(call_id: str, request: Request, _: Principal = Depends(require("re
 
 @pages.get("/rtc/live", response_class=HTMLResponse)
 def live_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+    from eduops.core.pages import render
     from eduops.rtc.live import live_board
-    from eduops.web.pages import render
 
     return render(request, "rtc/live.html", {"board": live_board(_store(request), utcnow())})
 
 
 @pages.get("/rtc/probe", response_class=HTMLResponse)
 def probe_page(request: Request, _: Principal = Depends(require("ops"))) -> HTMLResponse:
-    from eduops.web.pages import render
+    from eduops.core.pages import render
 
     return render(request, "rtc/probe.html", {"result": None, "form": {"delay_ms": 0, "jitter_ms": 0,
                                                                           "loss_pct": 0, "duration_s": 5}})
@@ -264,8 +264,8 @@ async def probe_run_page(request: Request, delay_ms: float = Form(0, ge=0, le=50
                          duration_s: float = Form(5, ge=0.5, le=60),
                          _: Principal = Depends(require("ops"))) -> HTMLResponse:
     """Place a probe call from the console and show what it measured."""
+    from eduops.core.pages import render
     from eduops.rtc.probe import probe
-    from eduops.web.pages import render
 
     result = (await probe(delay_ms, jitter_ms, loss_pct, duration_s)).to_dict()
     form = {"delay_ms": delay_ms, "jitter_ms": jitter_ms, "loss_pct": loss_pct, "duration_s": duration_s}

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from eduops.core.pages import script_json
 
 METRIC_TITLES = {
     "poor_pct": "poor share (%)",
@@ -14,10 +15,6 @@ METRIC_TITLES = {
     "loss_pct": "loss (%)",
 }
 
-
-def to_json(figure: dict[str, Any]) -> str:
-    """JSON safe inside <script type="application/json">."""
-    return json.dumps(figure, ensure_ascii=False, default=str).replace("<", "\\u003c")
 
 
 def heatmap_figure(data: dict[str, Any]) -> str:
@@ -37,7 +34,7 @@ def heatmap_figure(data: dict[str, Any]) -> str:
         "xaxis": {"title": {"text": "hour"}},
         "margin": {"l": 110},
     }
-    return to_json({"data": [trace], "layout": layout})
+    return script_json({"data": [trace], "layout": layout})
 
 
 def timeline_figures(timeline: dict[str, list[dict[str, Any]]]) -> list[dict[str, str]]:
@@ -67,7 +64,7 @@ def timeline_figures(timeline: dict[str, list[dict[str, Any]]]) -> list[dict[str
             {
                 "id": f"chart-{key}",
                 "title": title,
-                "json": to_json(
+                "json": script_json(
                     {"data": traces, "layout": {"yaxis": {"title": {"text": title}}, "legend": {"orientation": "h"}}}
                 ),
             }

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from eduops.console import out, print_json, progress_bar, table, workspace
+from eduops.core.console import out, print_json, progress_bar, table, workspace
 from eduops.db import utcnow
 from eduops.errors import UsageError
 

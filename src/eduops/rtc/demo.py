@@ -7,14 +7,13 @@ from datetime import timedelta
 
 import numpy as np
 
-from eduops.demo import DemoContext
+from eduops.core.demo import DemoContext
 from eduops.rtc.aitutor import Turn, store_turns
 from eduops.rtc.live import record_window
 from eduops.rtc.service import open_store
 from eduops.rtc.store import insert_arrow
 from eduops.rtc.synthetic import BAD_APP_VERSION, BAD_ISP, BAD_PROVINCE, BAD_TEACHER, generate
 
-ORDER = 40
 TUTOR_MODELS = [("openai", "gpt-4o-mini", 520.0), ("deepseek", "deepseek-chat", 780.0), ("qwen", "qwen-turbo", 450.0)]
 
 

@@ -11,8 +11,8 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any
 
+from eduops.alerting.metrics import record
 from eduops.core.checks import Measurement
-from eduops.core.metrics import record
 from eduops.core.workspace import Workspace
 from eduops.db import session_scope, utcnow
 from eduops.rtc.store import Store

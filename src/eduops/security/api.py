@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from eduops.core.pages import script_json
 from eduops.core.plugins import NavItem
+from eduops.core.principal import Principal, require
 from eduops.security.scoring import AREA_TITLES, AREAS, week_over_week
-from eduops.web.security import Principal, require
 
 router = APIRouter(prefix="/api/v1/security", tags=["security"])
 pages = APIRouter()
@@ -69,15 +69,15 @@ def trend_figure(points: list[dict[str, Any]]) -> str:
                          "x": [p["at"] for p in points], "y": ys})
     figure = {"data": data, "layout": {"yaxis": {"range": [0, 105], "title": "score"},
                                        "legend": {"orientation": "h"}}}
-    return json.dumps(figure, ensure_ascii=False, default=str).replace("<", "\\u003c")
+    return script_json(figure)
 
 
 @pages.get("/security", response_class=HTMLResponse)
 def security_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
     from datetime import UTC, datetime
 
+    from eduops.core.pages import render
     from eduops.security.service import history, latest
-    from eduops.web.pages import render
 
     ws = _ws(request)
     points = history(ws.engine, 60)

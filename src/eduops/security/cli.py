@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from eduops.console import out, print_json, progress_bar, styled_status, table, workspace
+from eduops.core.console import out, print_json, progress_bar, styled_status, table, workspace
 from eduops.errors import UsageError
 from eduops.security.scoring import AREA_TITLES, AREAS
 
@@ -130,13 +130,3 @@ def rotate_command(as_json: JSON = False) -> None:
         return
     out.print(f"new active key [bold]{result.new_key}[/]: re-encrypted {result.reencrypted} values in "
               f"{len(result.columns)} columns; {result.remaining_old} values remain under old keys")
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(security_app, name="security")
-    try:
-        from eduops.web.cli import keys_app
-    except ImportError:
-        keys_app = typer.Typer(help="Secrets encryption keys.", no_args_is_help=True)
-        app.add_typer(keys_app, name="secrets")
-    keys_app.command("rotate")(rotate_command)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from eduops.core import metrics
+from eduops.alerting import metrics
 from eduops.core.checks import Measurement
+from eduops.core.demo import DemoContext
 from eduops.db import session_scope
-from eduops.demo import DemoContext
 from eduops.security import access, deps, patches, ports, tls
 from eduops.security.headers import Observation, grade
 from eduops.security.inventory import parse_requirements
@@ -21,7 +21,6 @@ from eduops.security.service import AreaResult, ScanReport, save
 from eduops.security.settings import SecuritySettings
 from eduops.security.webscan import findings as header_findings
 
-ORDER = 80
 URL = "https://demo-school.example/"
 WEEKS = 6
 

@@ -18,21 +18,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from eduops.core.crypto import (
-    CONFIG_SECRETS,
-    ENCRYPTED_COLUMNS,
-    PREFIX,
-    VALUE_PATTERN,
-    EncryptedColumn,
-    Keyring,
-    key_id_of,
-    load_keyring,
-    reencrypt,
-    register_config_secrets,
-    register_encrypted_column,
-    write_keyring,
-)
-from eduops.core.plugins import load_models
+from eduops.core import plugins
+from eduops.core.crypto import PREFIX, VALUE_PATTERN, Keyring, key_id_of, load_keyring, reencrypt, write_keyring
+from eduops.core.hookspecs import EncryptedColumn
 from eduops.errors import ConfigError, EduopsError
 
 log = logging.getLogger(__name__)
@@ -64,9 +52,8 @@ def _text_columns(engine: Engine) -> list[tuple[str, str]]:
 
 def encrypted_columns(engine: Engine) -> list[EncryptedColumn]:
     """Registered columns, plus every text column that holds an ``enc:v1:`` value somewhere."""
-    load_models()
     existing = set(_text_columns(engine))
-    columns = {k: v for k, v in ENCRYPTED_COLUMNS.items() if k in existing}
+    columns = {k: v for k, v in plugins.encrypted_columns().items() if k in existing}
     with engine.connect() as conn:
         for table, column in existing - set(columns):
             c: sa.ColumnClause[Any] = sa.column(column)
@@ -139,23 +126,6 @@ def count_old(engine: Engine, ring: Keyring, columns: list[EncryptedColumn]) -> 
     return total
 
 
-def known_places() -> None:
-    """Secrets other domains store with a context, declared here when their code does not say so itself."""
-    # the console encrypts TOTP secrets bound to the user row (eduops.web.totp)
-    if ("users", "totp_secret") not in ENCRYPTED_COLUMNS:
-        register_encrypted_column("users", "totp_secret", lambda row: f"users.totp_secret:{row['id']}")
-    # notification channel URLs (eduops.core.notify) are bound to the channel name
-    if ("notify_channels", "url_encrypted") not in ENCRYPTED_COLUMNS:
-        register_encrypted_column("notify_channels", "url_encrypted", lambda row: f"channel:{row['name']}")
-    if "backup" not in CONFIG_SECRETS:
-        try:
-            from eduops.backup.settings import secret_context
-        except ImportError:
-            return
-        register_config_secrets("backup", lambda path, table: secret_context(
-            str(path[0]).removesuffix("s"), str(table.get("name", "")), str(path[-1])))
-
-
 def _walk(node: Any, path: tuple[str | int, ...], parent: Any) -> Iterator[tuple[tuple[str | int, ...], Any, str]]:
     if isinstance(node, dict):
         for key, value in node.items():
@@ -178,7 +148,8 @@ def rotate_config_file(path: Path, ring: Keyring, result: RotationResult) -> Non
     for where, table, token in _walk(data, (), data):
         if key_id_of(token) == ring.active:
             continue
-        func = CONFIG_SECRETS.get(str(where[0]))
+        declared = plugins.config_secrets().get(str(where[0]))
+        func = declared.context if declared else None
         context = func(where[1:], table) if func else ""
         try:
             changed = changed.replace(token, reencrypt(ring, token, context))
@@ -196,7 +167,6 @@ def rotate_config_file(path: Path, ring: Keyring, result: RotationResult) -> Non
 
 def rotate(engine: Engine, key_file: Path, config_file: Path | None = None) -> RotationResult:
     """Add a key, make it active, re-encrypt every stored value under it; safe to run again."""
-    known_places()
     ring = load_keyring(key_file)
     old = sorted(ring.keys)
     new_key = ring.add_key()

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from eduops.core.principal import key_from_header
 from eduops.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,6 @@ def api_key_id(authorization: str | None) -> str | None:
     """The key id of an ``eduk_<id>_<secret>`` key (never the secret), or None."""
     if not authorization:
         return None
-    try:
-        from eduops.web.auth import key_from_header
-    except ImportError:  # console not installed
-        scheme, _, value = authorization.partition(" ")
-        parts = value.strip().split("_") if scheme.lower() == "bearer" else []
-        return parts[1] if len(parts) >= 3 and parts[0] == "eduk" else None
     parsed = key_from_header(authorization)
     return parsed[0] if parsed else None
 

@@ -43,7 +43,7 @@ def failed_logins(engine: Engine, since: datetime) -> list[tuple[datetime, str, 
 
 def record_signal(sec: SecuritySettings, engine: Engine, now: datetime) -> TrafficSignal:
     """Compute the signal and store its measurements as time series for the alert rules."""
-    from eduops.core import metrics
+    from eduops.alerting import metrics
     from eduops.db import session_scope
 
     found = signal(sec, engine, now)

@@ -11,13 +11,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from eduops.core.audit import record_audit
 from eduops.core.models import User
 from eduops.core.passwords import check_policy, generate_password, hash_password, verify_password
 from eduops.core.workspace import ROLES, create_user
 from eduops.db import session_scope, utcnow
 from eduops.errors import Conflict, NotFound, UsageError
 from eduops.web import sessions
-from eduops.web.audit import record_audit
 
 
 def user_to_dict(user: User) -> dict[str, Any]:

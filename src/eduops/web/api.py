@@ -16,11 +16,12 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import Route
 
-from eduops.core.plugins import NavItem
+from eduops.core.audit import list_audit, verify_chain
+from eduops.core.hookspecs import NavItem
+from eduops.core.principal import Principal, require
 from eduops.web import accounts, apidocs, apikeys
-from eduops.web.audit import list_audit, verify_chain
+from eduops.web.auth import authenticate
 from eduops.web.middleware import ConsoleMiddleware
-from eduops.web.security import Principal, require
 from eduops.web.views import account, admin, overview, runs
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -93,6 +94,7 @@ async def _plotly_js(request: Request) -> FileResponse:
 
 
 def setup(app: FastAPI) -> None:
+    app.state.authenticate = authenticate
     app.router.routes.insert(0, Route("/static/plotly.min.js", _plotly_js, methods=["GET", "HEAD"]))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(ConsoleMiddleware)

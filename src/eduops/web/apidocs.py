@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from eduops.web.pages import render
-from eduops.web.security import public
+from eduops.core.pages import render
+from eduops.core.principal import public
 
 router = APIRouter()
 METHODS = ("get", "post", "put", "patch", "delete")

@@ -15,13 +15,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from eduops.core.audit import record_audit
+from eduops.core.principal import API_KEY_PREFIX, SCOPES
 from eduops.db import session_scope, utcnow
 from eduops.errors import NotFound, UsageError
-from eduops.web.audit import record_audit
 from eduops.web.models import ApiKey
-from eduops.web.security import SCOPES
 
-PREFIX = "eduk"
+PREFIX = API_KEY_PREFIX
 TOUCH_EVERY = timedelta(minutes=1)
 # A verified key is trusted for a few seconds without a database round trip (ingestion sends
 # hundreds of requests a second). Revoking in this process takes effect at once; a revocation made
@@ -32,14 +32,6 @@ _verified: dict[tuple[str, str], tuple[str, dict[str, Any], datetime]] = {}
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def split_key(key: str) -> tuple[str, str] | None:
-    """(key id, secret) of a whole key, or None when it is not shaped like one."""
-    parts = key.strip().split("_", 2)
-    if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or not parts[2]:
-        return None
-    return parts[1], parts[2]
 
 
 def key_to_dict(row: ApiKey) -> dict[str, Any]:

@@ -1,21 +1,20 @@
-"""The FastAPI application: core routes plus each domain's ``router`` and ``pages``."""
+"""The FastAPI application: every domain's ``router``, ``pages``, ``NAV`` and ``setup(app)``, as its plugin declares."""
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Collection
 
 from fastapi import FastAPI
 
 from eduops import __version__
-from eduops.core.plugins import domain_modules
+from eduops.core import plugins
 from eduops.core.workspace import Workspace
 from eduops.web import errors
 
 
 def create_app(ws: Workspace, domains: Collection[str] | None = None) -> FastAPI:
-    """The app with every domain's routes, or only those of ``domains`` (e.g. ``("core", "web")``)."""
+    """The app with every domain's routes, or only those of the domains named (e.g. ``("core", "web")``)."""
     app = FastAPI(
         title="eduops",
         version=__version__,
@@ -35,10 +34,8 @@ def create_app(ws: Workspace, domains: Collection[str] | None = None) -> FastAPI
 
     app.state.background_run = background_run
     errors.install(app)
-    if domains is None:
-        modules = domain_modules("api")
-    else:
-        modules = [importlib.import_module(f"eduops.{d}.api") for d in domains]
+    chosen = [d for d in plugins.domains() if domains is None or d.name in domains]
+    modules = [plugins.load(m) for d in chosen for m in d.web]
     app.state.nav = sorted(
         (item for module in modules for item in getattr(module, "NAV", [])), key=lambda i: (i.order, i.label)
     )

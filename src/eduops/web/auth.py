@@ -6,17 +6,16 @@ the key id as user name and the secret as password, or the whole key as user nam
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import Request
 
+from eduops.core import principal
+from eduops.core.principal import Principal
 from eduops.db import session_scope, utcnow
 from eduops.web import apikeys, sessions
 from eduops.web.middleware import SESSION_COOKIE
-from eduops.web.security import Principal
 
 __all__ = ["SESSION_COOKIE", "authenticate", "client_ip", "clock"]
 
@@ -31,28 +30,8 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def key_from_header(header: str) -> tuple[str, str] | None:
-    """(key id, secret) from a Bearer or Basic Authorization header, or None."""
-    scheme, _, value = header.partition(" ")
-    value = value.strip()
-    if scheme.lower() == "bearer":
-        return apikeys.split_key(value)
-    if scheme.lower() != "basic":
-        return None
-    try:
-        user, _, password = base64.b64decode(value, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    for candidate in (user, password):
-        whole = apikeys.split_key(candidate)
-        if whole:
-            return whole
-    key_id = user.removeprefix(f"{apikeys.PREFIX}_")
-    return (key_id, password) if key_id and password else None
-
-
 def _from_api_key(request: Request, header: str) -> Principal | None:
-    parts = key_from_header(header)
+    parts = principal.key_from_header(header)
     if parts is None:
         return None
     info = apikeys.verify(request.app.state.workspace.engine, parts[0], parts[1], clock(request))

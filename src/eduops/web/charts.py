@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from eduops.core.pages import script_json
 
 STATUS_COLOURS = {
     "ok": "#2f9e44",
@@ -15,10 +16,6 @@ STATUS_COLOURS = {
     "running": "#1c7ed6",
 }
 
-
-def to_json(figure: dict[str, Any]) -> str:
-    """JSON safe to put inside <script type="application/json"> (no closing tag can appear)."""
-    return json.dumps(figure, ensure_ascii=False, default=str).replace("<", "\\u003c")
 
 
 def runs_chart(rows: list[dict[str, Any]]) -> str:
@@ -37,7 +34,7 @@ def runs_chart(rows: list[dict[str, Any]]) -> str:
                     "marker": {"color": colour},
                 }
             )
-    return to_json(
+    return script_json(
         {"data": data, "layout": {"barmode": "stack", "legend": {"orientation": "h"}, "xaxis": {"type": "category"}}}
     )
 
@@ -62,7 +59,7 @@ def measurements_chart(checks: list[dict[str, Any]], limit: int = 40) -> str | N
         }
         for unit, items in by_unit.items()
     ]
-    return to_json(
+    return script_json(
         {
             "data": data,
             "layout": {

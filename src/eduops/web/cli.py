@@ -1,17 +1,19 @@
-"""Console commands: `eduops users ...`, `eduops keys ...` and `eduops audit ...`."""
+"""Console commands: `eduops serve`, `eduops demo`, `eduops users ...`, `eduops keys ...`, `eduops audit ...`."""
 
 from __future__ import annotations
 
 import getpass
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from eduops.console import out, print_json, table, workspace
+from eduops.core.audit import list_audit, verify_chain
+from eduops.core.console import out, print_json, progress_bar, table, workspace
 from eduops.errors import UsageError
+from eduops.security.cli import rotate_command
 from eduops.web import accounts, apikeys
-from eduops.web.audit import list_audit, verify_chain
 
 JSON = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 ACTOR = f"cli:{getpass.getuser()}"
@@ -186,7 +188,41 @@ def audit_verify(as_json: JSON = False) -> None:
         raise typer.Exit(1)
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(users_app, name="users")
-    app.add_typer(keys_app, name="keys")
-    app.add_typer(audit_app, name="audit")
+keys_app.command("rotate")(rotate_command)
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
+    scheduler: Annotated[bool, typer.Option(help="run the maintenance scheduler in this process")] = True,
+) -> None:
+    """Serve the console and API, and run the maintenance scheduler."""
+    from eduops.web.server import serve
+
+    serve(workspace(), host=host, port=port, with_scheduler=scheduler)
+
+
+def demo_command(
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    directory: Annotated[Path | None, typer.Option("--dir", help="keep the demo workspace here")] = None,
+    serve: Annotated[bool, typer.Option(help="serve the console after building the data")] = True,
+    only: Annotated[list[str] | None, typer.Option(help="only these domains' data (repeatable)")] = None,
+) -> None:
+    """Build a demo workspace with a month of realistic data and serve the console."""
+    from eduops.demo.runner import build
+    from eduops.web.server import serve as serve_console
+
+    with progress_bar("building demo data") as progress:
+        demo = build(directory, progress=progress, only=only)
+    out.print(f"demo workspace: {demo.ws.settings.home}")
+    for domain, note in demo.notes.items():
+        out.print(f"  {domain}: {note}")
+    out.print(f"[bold]log in at http://{host}:{port} as {demo.admin_user} / {demo.admin_password}[/]")
+    if not serve:
+        return
+    try:
+        serve_console(demo.ws, host=host, port=port)
+    finally:
+        for stop in demo.stoppers:
+            stop()

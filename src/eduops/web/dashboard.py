@@ -11,22 +11,12 @@ from sqlalchemy.engine import Engine
 
 from eduops.config import Settings
 from eduops.core import calendar as cal
-from eduops.core.checks import AREAS
 from eduops.core.models import CheckRun, FindingRow, Run
+from eduops.core.plugins import areas
 from eduops.core.runs import overall_status
 from eduops.db import session_scope
 
 COLOUR = {"ok": "green", "warn": "amber", "crit": "red", "error": "red", "skipped": "grey", None: "grey"}
-AREA_LABELS = {
-    "performance": "Performance",
-    "call_quality": "Call quality",
-    "security": "Security",
-    "backups": "Backups",
-    "content": "Content",
-    "feedback": "Feedback",
-    "learning": "Learning data",
-    "drills": "Drills",
-}
 SEVERITY_RANK = {"crit": 0, "warn": 1, "info": 2}
 
 
@@ -65,14 +55,15 @@ def tiles(engine: Engine) -> list[Tile]:
             .order_by(CheckRun.id.desc())
         ).all()
     found: list[Tile] = []
-    for area in AREAS:
+    for area_spec in areas():
+        area = area_spec.key
         mine = [r for r in rows if r.area == area]
         status = tile_status([r.status for r in mine])
         worst = next((r for r in mine if r.status == status), None)
         found.append(
             Tile(
                 area=area,
-                label=AREA_LABELS[area],
+                label=area_spec.label,
                 status=status,
                 colour=COLOUR.get(status, "grey"),
                 summary=worst.summary if worst else "",

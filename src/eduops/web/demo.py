@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from eduops.demo import DemoContext
+from eduops.core.demo import DemoContext
 from eduops.demo.runner import DEMO_ADMIN_PASSWORD
 from eduops.web.accounts import add_user
 
-ORDER = 5
 DEMO_USERS = (("olga", "ops"), ("chen", "content"), ("sun", "support"), ("wei", "viewer"))
 
 

@@ -45,7 +45,7 @@ def _page(request: Request, status: int, message: str, headers: dict[str, str] |
     if status == 401:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
-    from eduops.web.pages import render
+    from eduops.core.pages import render
 
     response = render(
         request,

@@ -13,12 +13,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from eduops.core.audit import record_audit
 from eduops.core.crypto import Keyring
 from eduops.core.models import User
 from eduops.core.passwords import hash_password, needs_rehash, verify_password
 from eduops.db import session_scope
 from eduops.web import sessions, throttle, totp
-from eduops.web.audit import record_audit
 
 _DUMMY_HASH = hash_password("eduops-no-such-user-dummy-password")
 

@@ -16,8 +16,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from eduops.web.i18n import gettext, pick_language
-from eduops.web.security import current_principal
+from eduops.core.i18n import gettext, pick_language
+from eduops.core.principal import current_principal
 
 PRE_COOKIE = "eduops_csrf"
 SESSION_COOKIE = "eduops_session"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -41,22 +40,6 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-
-
-class AuditEntry(Base):
-    """One audited action. ``entry_hash`` covers the row and the previous row's hash."""
-
-    __tablename__ = "audit_log"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    actor: Mapped[str] = mapped_column(sa.String(128))
-    action: Mapped[str] = mapped_column(sa.String(64), index=True)
-    target: Mapped[str] = mapped_column(sa.String(256), default="")
-    before: Mapped[dict[str, Any] | None] = mapped_column(JSONText, default=None)
-    after: Mapped[dict[str, Any] | None] = mapped_column(JSONText, default=None)
-    source_ip: Mapped[str] = mapped_column(sa.String(64), default="")
-    prev_hash: Mapped[str] = mapped_column(sa.String(64), default="")
-    entry_hash: Mapped[str] = mapped_column(sa.String(64), default="")
 
 
 class LoginAttempt(Base):

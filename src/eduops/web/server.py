@@ -7,8 +7,8 @@ import logging
 
 import uvicorn
 
-from eduops.console import out
-from eduops.core.plugins import domain_modules
+from eduops.core import plugins
+from eduops.core.console import out
 from eduops.core.scheduler import Scheduler
 from eduops.core.workspace import Workspace
 from eduops.web.app import create_app
@@ -26,8 +26,7 @@ def serve(
     if scheduler:
         scheduler.start()
     # domains with work of their own (collectors, rule evaluation, delivery) start it beside the scheduler
-    stoppers = [m.start_background(ws) for m in domain_modules("service") if hasattr(m, "start_background")] if (
-        scheduler) else []
+    stoppers = [plugins.load(d.background)(ws) for d in plugins.domains() if d.background] if scheduler else []
     logging.getLogger("eduops").setLevel(logging.INFO)
     # Everything loaded so far lives as long as the server: move it out of the collector's sight, so
     # a full collection walks only what requests allocate (xAPI batches allocate thousands of objects

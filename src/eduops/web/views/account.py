@@ -9,16 +9,16 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from eduops.core.audit import record_audit
+from eduops.core.i18n import LANGUAGES, gettext
 from eduops.core.models import User
+from eduops.core.pages import language_of, render
+from eduops.core.principal import Principal, current_principal, public, require
 from eduops.db import session_scope
 from eduops.errors import UsageError
 from eduops.web import accounts, login, sessions, totp
-from eduops.web.audit import record_audit
 from eduops.web.auth import SESSION_COOKIE
-from eduops.web.i18n import LANGUAGES, gettext
 from eduops.web.middleware import cookie_header, is_https
-from eduops.web.pages import language_of, render
-from eduops.web.security import Principal, current_principal, public, require
 from eduops.web.views import back, client_ip, clock, ring_of, safe_next, ws_of
 
 router = APIRouter()

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from eduops.core.audit import list_audit, verify_chain
+from eduops.core.pages import render, timezone_of
+from eduops.core.principal import SCOPES, Principal, require
 from eduops.core.workspace import ROLES
 from eduops.errors import EduopsError
 from eduops.web import accounts, apikeys
-from eduops.web.audit import list_audit, verify_chain
-from eduops.web.pages import render, timezone_of
-from eduops.web.security import SCOPES, Principal, require
 from eduops.web.views import back, client_ip, ws_of
 
 router = APIRouter()

@@ -7,10 +7,10 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from eduops.core.pages import render, timezone_of
+from eduops.core.principal import Principal, require
 from eduops.web import dashboard
 from eduops.web.charts import runs_chart
-from eduops.web.pages import render, timezone_of
-from eduops.web.security import Principal, require
 from eduops.web.views import clock, ws_of
 
 router = APIRouter()

@@ -10,17 +10,17 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from eduops.core import calendar as cal
+from eduops.core.audit import record_audit
+from eduops.core.pages import render, timezone_of
 from eduops.core.plan import PLAN_BY_KEY
+from eduops.core.principal import Principal, require
 from eduops.core.reports import render_run
 from eduops.core.runs import FINISHED, claim
 from eduops.core.service import get_run, list_runs, sign_off
 from eduops.db import session_scope
 from eduops.errors import NotFound
 from eduops.web import agenda
-from eduops.web.audit import record_audit
 from eduops.web.charts import measurements_chart
-from eduops.web.pages import render, timezone_of
-from eduops.web.security import Principal, require
 from eduops.web.views import back, client_ip, clock, ws_of
 
 router = APIRouter()

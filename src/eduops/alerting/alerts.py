@@ -1,0 +1,315 @@
+"""Evaluating alert rules against the metric store, keeping alert state and history, and the
+``Monitor`` that joins evaluation, Alertmanager-style dispatch, escalation and delivery.
+
+For other domains: ``first_alert_after(engine, after, alertname=..., matchers=[...])`` finds the
+first alert that started firing at or after a time (drills use it to measure time to detect).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from eduops.alerting.alertmanager import AMAlert, matches_all, parse_matchers
+from eduops.alerting.metric_store import DbSource, ingest, max_range, to_dt
+from eduops.alerting.models import AlertEvent, AlertState
+from eduops.alerting.promql import Matcher, selectors
+from eduops.alerting.promql_eval import Labels, Points, Sample, evaluate
+from eduops.alerting.rules import FIRING, INACTIVE, PENDING, Alert, AlertingRule, RecordingRule, RuleGroup
+from eduops.db import session_scope
+from eduops.errors import NotFound
+
+log = logging.getLogger(__name__)
+
+
+def fingerprint(labels: Labels) -> str:
+    return hashlib.sha256(repr(tuple(sorted(labels))).encode()).hexdigest()[:16]
+
+
+class ExtraSource:
+    """A source plus synthetic current series (e.g. calendar state) that are not stored."""
+
+    def __init__(self, base: Any, extra: list[tuple[Labels, Points]]) -> None:
+        self.base, self.extra = base, extra
+
+    def select(self, matchers: tuple[Matcher, ...], start: float, end: float) -> Iterator[tuple[Labels, Points]]:
+        yield from self.base.select(matchers, start, end)
+        for labels, points in self.extra:
+            values = dict(labels)
+            if all(m.matches(values.get(m.name, "")) for m in matchers):
+                yield labels, [p for p in points if start <= p[0] <= end]
+
+
+def calendar_series(engine: Engine, settings: Any, now: float) -> list[tuple[Labels, Points]]:
+    """``eduops_task_overdue{task}`` and ``eduops_task_failed{task}`` from the calendar, at ``now``."""
+    from eduops.core.calendar import calendar
+
+    out: list[tuple[Labels, Points]] = []
+    for entry in calendar(engine, settings, to_dt(now)):
+        if not entry.enabled:
+            continue
+        base = (("owner", entry.owner), ("task", entry.key))
+        out.append(((("__name__", "eduops_task_overdue"), *base), [(now, 1.0 if entry.overdue else 0.0)]))
+        failed = entry.last_status in ("error", "crit", "interrupted")
+        out.append(((("__name__", "eduops_task_failed"), *base), [(now, 1.0 if failed else 0.0)]))
+    return out
+
+
+@dataclass
+class Transition:
+    rule: AlertingRule
+    alert: Alert
+    event: str  # pending firing resolved dropped
+
+
+class RuleEvaluator:
+    """Evaluates rule groups on their intervals and records every alert transition."""
+
+    def __init__(
+        self, engine: Engine, settings: Any, groups: list[RuleGroup], default_interval: float, raw_days: float = 7.0
+    ) -> None:
+        self.engine, self.settings, self.groups = engine, settings, groups
+        self.default_interval, self.raw_days = default_interval, raw_days
+        self.last_eval: dict[str, float] = {}
+        self.rules_by_key = {f"{g.name}/{r.name}": r for g in groups for r in g.rules if isinstance(r, AlertingRule)}
+
+    def restore(self) -> None:
+        """Bring pending/firing/resolved alerts back after a restart (Prometheus restores `for` state too)."""
+        with session_scope(self.engine) as session:
+            for row in session.scalars(sa.select(AlertState)):
+                rule = self.rules_by_key.get(row.rule)
+                if rule is None:
+                    continue
+                labels: Labels = tuple(sorted(row.labels.items()))
+                rule.active[labels] = Alert(
+                    labels,
+                    dict(row.annotations),
+                    row.value,
+                    row.active_at.timestamp(),
+                    row.state,
+                    row.fired_at.timestamp() if row.fired_at else None,
+                    row.resolved_at.timestamp() if row.resolved_at else None,
+                )
+
+    def due(self, now: float) -> list[RuleGroup]:
+        return [
+            g
+            for g in self.groups
+            if now - self.last_eval.get(g.name, -1e18) >= (g.interval or self.default_interval) - 1e-6
+        ]
+
+    def evaluate(self, now: float, groups: list[RuleGroup] | None = None) -> list[Transition]:
+        groups = self.due(now) if groups is None else groups
+        if not groups:
+            return []
+        nodes = [r.query for g in groups for r in g.rules]
+        source = DbSource(self.engine, self.raw_days)
+        source.preload(nodes, now - max(max_range(n) for n in nodes), now)
+        names = {s.name for n in nodes for s in selectors(n)}
+        extra = (
+            calendar_series(self.engine, self.settings, now)
+            if names & {"eduops_task_overdue", "eduops_task_failed"}
+            else []
+        )
+        src = ExtraSource(source, extra)
+        transitions: list[Transition] = []
+        recorded: list[tuple[str, dict[str, str], float, datetime]] = []
+        for group in groups:
+            self.last_eval[group.name] = now
+            for rule in group.rules:
+                try:
+                    value = evaluate(rule.query, src, now)
+                    vector = [Sample((), value)] if isinstance(value, float) else value
+                    if isinstance(rule, RecordingRule):
+                        for s in rule.output(vector):
+                            labels = dict(s.labels)
+                            name = labels.pop("__name__")
+                            recorded.append((name, labels, s.value, to_dt(now)))
+                        continue
+                    before = {k: a.state for k, a in rule.active.items()}
+                    rule.step(now, vector)
+                    rule.last_error = ""
+                except Exception as exc:  # one broken rule never stops the others
+                    rule.last_error = f"{type(exc).__name__}: {exc}"
+                    log.warning("rule %s failed: %s", getattr(rule, "name", rule), rule.last_error)
+                    continue
+                transitions.extend(diff(rule, before))
+        if recorded:
+            ingest(self.engine, recorded)
+        if transitions:
+            self.persist(transitions, now)
+        return transitions
+
+    def persist(self, transitions: list[Transition], now: float) -> None:
+        with session_scope(self.engine) as session:
+            for t in transitions:
+                fp = fingerprint(t.alert.labels)
+                labels = dict(t.alert.labels)
+                if t.event not in ("dropped", "forgotten"):
+                    session.add(
+                        AlertEvent(
+                            fingerprint=fp,
+                            alertname=t.rule.name,
+                            event=t.event,
+                            at=to_dt(now),
+                            labels=labels,
+                            annotations=t.alert.annotations,
+                            value=t.alert.value,
+                        )
+                    )
+                row = session.get(AlertState, fp)
+                if t.event in ("dropped", "forgotten"):
+                    if row is not None:
+                        session.delete(row)
+                    continue
+                if row is None:
+                    row = AlertState(
+                        fingerprint=fp,
+                        rule=f"{t.rule.group}/{t.rule.name}",
+                        alertname=t.rule.name,
+                        active_at=to_dt(t.alert.active_at),
+                        escalation_level=0,
+                    )
+                    session.add(row)
+                row.labels, row.annotations, row.value = labels, t.alert.annotations, t.alert.value
+                row.state = t.alert.state
+                row.fired_at = to_dt(t.alert.fired_at) if t.alert.fired_at is not None else None
+                row.resolved_at = to_dt(t.alert.resolved_at) if t.alert.resolved_at is not None else None
+
+    def am_alerts(self) -> list[AMAlert]:
+        """Firing and resolved alerts in the shape the dispatcher takes (never pending ones)."""
+        out = []
+        for rule in self.rules_by_key.values():
+            for alert in rule.active.values():
+                if alert.state == FIRING or (alert.state == INACTIVE and alert.fired_at is not None):
+                    out.append(
+                        AMAlert(
+                            fingerprint(alert.labels),
+                            dict(alert.labels),
+                            dict(alert.annotations),
+                            alert.fired_at or alert.active_at,
+                            alert.resolved_at if alert.state == INACTIVE else None,
+                            alert.value,
+                        )
+                    )
+        return out
+
+
+def diff(rule: AlertingRule, before: dict[Labels, str]) -> list[Transition]:
+    out = []
+    for key, alert in rule.active.items():
+        old = before.get(key)
+        if old == alert.state:
+            continue
+        if alert.state == PENDING:
+            out.append(Transition(rule, alert, "pending"))
+        elif alert.state == FIRING:
+            out.append(Transition(rule, alert, "firing"))
+        elif alert.state == INACTIVE and old == FIRING:
+            out.append(Transition(rule, alert, "resolved"))
+    for key, old in before.items():
+        if key not in rule.active:
+            ghost = Alert(key, {}, 0.0, 0.0, old)
+            out.append(Transition(rule, ghost, "dropped" if old == PENDING else "forgotten"))
+    return out
+
+
+# -- reading alerts
+
+
+def _event_dict(e: AlertEvent) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "fingerprint": e.fingerprint,
+        "alertname": e.alertname,
+        "event": e.event,
+        "at": e.at.isoformat(),
+        "labels": e.labels,
+        "annotations": e.annotations,
+        "value": e.value,
+    }
+
+
+def first_alert_after(
+    engine: Engine,
+    after: datetime,
+    *,
+    alertname: str | None = None,
+    matchers: list[str] | None = None,
+    event: str = "firing",
+) -> dict[str, Any] | None:
+    """The first alert event (``firing`` by default) at or after ``after`` whose name and labels match.
+
+    ``matchers`` are Alertmanager-style strings such as ``'endpoint="https://x"'`` or ``'host=~"web.*"'``.
+    Returns the event as a dict (``at``, ``alertname``, ``labels``, ``annotations``, ``value``) or None.
+    """
+    wanted = parse_matchers(matchers or [])
+    with session_scope(engine) as session:
+        query = sa.select(AlertEvent).where(AlertEvent.at >= after, AlertEvent.event == event)
+        if alertname:
+            query = query.where(AlertEvent.alertname == alertname)
+        for e in session.scalars(query.order_by(AlertEvent.at, AlertEvent.id)):
+            if matches_all(wanted, {**e.labels, "alertname": e.alertname}):
+                return _event_dict(e)
+    return None
+
+
+def alert_history(engine: Engine, limit: int = 200, fingerprint_: str | None = None) -> list[dict[str, Any]]:
+    with session_scope(engine) as session:
+        query = sa.select(AlertEvent).order_by(AlertEvent.at.desc(), AlertEvent.id.desc()).limit(limit)
+        if fingerprint_:
+            query = query.where(AlertEvent.fingerprint == fingerprint_)
+        return [_event_dict(e) for e in session.scalars(query)]
+
+
+def current_alerts(engine: Engine) -> list[dict[str, Any]]:
+    with session_scope(engine) as session:
+        rows = session.scalars(sa.select(AlertState).order_by(AlertState.active_at.desc())).all()
+        return [
+            {
+                "fingerprint": r.fingerprint,
+                "alertname": r.alertname,
+                "rule": r.rule,
+                "state": r.state,
+                "labels": r.labels,
+                "annotations": r.annotations,
+                "value": r.value,
+                "active_at": r.active_at.isoformat(),
+                "fired_at": r.fired_at.isoformat() if r.fired_at else None,
+                "resolved_at": r.resolved_at.isoformat() if r.resolved_at else None,
+                "acked_by": r.acked_by,
+                "acked_at": r.acked_at.isoformat() if r.acked_at else None,
+                "escalation_level": r.escalation_level,
+            }
+            for r in rows
+        ]
+
+
+def acknowledge(engine: Engine, fp: str, user: str, now: datetime | None = None) -> dict[str, Any]:
+    """Acknowledge an alert: its escalation stops; the history records who and when."""
+    now = now or datetime.now(UTC)
+    with session_scope(engine) as session:
+        row = session.get(AlertState, fp)
+        if row is None:
+            raise NotFound(f"no current alert {fp}; see `eduops alerts list`")
+        row.acked_by, row.acked_at = user, now
+        session.add(
+            AlertEvent(
+                fingerprint=fp,
+                alertname=row.alertname,
+                event="acknowledged",
+                at=now,
+                labels=row.labels,
+                annotations=row.annotations,
+                value=row.value,
+                detail=user,
+            )
+        )
+    return {"fingerprint": fp, "acked_by": user, "acked_at": now.isoformat()}

@@ -1,0 +1,305 @@
+"""Monitoring API and console pages: metric queries, /metrics, alerts, silences, rules, charts."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from eduops.core.plugins import NavItem
+from eduops.core.principal import Principal, require
+from eduops.errors import UsageError
+
+router = APIRouter(tags=["monitoring"])
+pages = APIRouter()
+NAV = [NavItem("/alerts", "Alerts", "read", 20), NavItem("/monitoring", "Metrics", "read", 21)]
+
+
+def _audit(request: Request, who: Principal, action: str, target: str, after: dict[str, Any] | None = None) -> None:
+    from eduops.core.audit import audit
+
+    audit(_ws(request).engine, actor=who.name, action=action, target=target, after=after,
+          source_ip=request.client.host if request.client else "")
+
+
+def _ws(request: Request) -> Any:
+    return request.app.state.workspace
+
+
+def _seconds(text: str, what: str) -> float:
+    from eduops.alerting.promql import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"{what}: {exc}") from None
+
+
+@router.get("/api/v1/metrics/query")
+def metrics_query(
+    request: Request,
+    query: str = Query(..., description="a metric name or a PromQL expression"),
+    labels: list[str] = Query([], description="k=v matchers for a metric name"),
+    since: str = "1h",
+    step: str = "1m",
+    _: Principal = Depends(require("read")),
+) -> dict[str, Any]:
+    """Values over time; bad PromQL answers 400 with the position and the reason."""
+    from eduops.alerting.cli import parse_labels
+    from eduops.alerting.metric_store import expression_for, query_range
+
+    end = datetime.now(UTC)
+    expr = expression_for(query, parse_labels(labels))
+    series = query_range(
+        _ws(request).engine, expr, end - timedelta(seconds=_seconds(since, "since")), end, _seconds(step, "step")
+    )
+    return {"query": expr, "series": series}
+
+
+@router.get("/metrics", include_in_schema=False)
+def prometheus_metrics(request: Request, _: Principal = Depends(require("read"))) -> Response:
+    from eduops.alerting.exposition import exposition
+
+    return Response(exposition(_ws(request).engine), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+@router.get("/api/v1/alerts")
+def get_alerts(request: Request, _: Principal = Depends(require("read"))) -> list[dict[str, Any]]:
+    from eduops.alerting.alerts import current_alerts
+
+    return current_alerts(_ws(request).engine)
+
+
+@router.get("/api/v1/alerts/history")
+def get_alert_history(
+    request: Request, limit: int = Query(200, ge=1, le=5000), _: Principal = Depends(require("read"))
+) -> list[dict[str, Any]]:
+    from eduops.alerting.alerts import alert_history
+
+    return alert_history(_ws(request).engine, limit)
+
+
+@router.post("/api/v1/alerts/{fingerprint}/ack")
+def post_ack(fingerprint: str, request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
+    from eduops.alerting.alerts import acknowledge
+
+    data = acknowledge(_ws(request).engine, fingerprint, who.name)
+    _audit(request, who, "alert.ack", f"alert:{fingerprint}")
+    return data
+
+
+@router.get("/api/v1/silences")
+def get_silences(request: Request, all: bool = False, _: Principal = Depends(require("read"))) -> list[dict[str, Any]]:
+    from eduops.alerting.service import list_silences
+
+    return list_silences(_ws(request).engine, all)
+
+
+@router.post("/api/v1/silences", status_code=201)
+async def post_silence(request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
+    from eduops.alerting.service import create_silence
+
+    body = await request.json()
+    if not isinstance(body, dict):
+        raise UsageError("send a JSON object with matchers, duration (e.g. 2h) and comment")
+    matchers = body.get("matchers")
+    if not isinstance(matchers, list) or not all(isinstance(m, str) for m in matchers):
+        raise UsageError('matchers: a list of strings such as alertname="DiskAlmostFull"')
+    duration = _seconds(str(body.get("duration", "2h")), "duration")
+    data = await run_in_threadpool(
+        create_silence, _ws(request).engine, matchers, who.name, str(body.get("comment", "")), duration=duration
+    )
+    await run_in_threadpool(_audit, request, who, "silence.create", f"silence:{data['id']}",
+                            {"matchers": matchers, "until": str(data["ends_at"]), "comment": body.get("comment", "")})
+    return data
+
+
+@router.delete("/api/v1/silences/{silence_id}")
+def delete_silence(silence_id: int, request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
+    from eduops.alerting.service import expire_silence
+
+    data = expire_silence(_ws(request).engine, silence_id)
+    _audit(request, who, "silence.expire", f"silence:{silence_id}")
+    return data
+
+
+@router.get("/api/v1/surges")
+def get_surges(request: Request, _: Principal = Depends(require("read"))) -> list[dict[str, Any]]:
+    from eduops.alerting.service import list_surges
+
+    return list_surges(_ws(request).engine)
+
+
+@router.post("/api/v1/surges", status_code=201)
+async def post_surge(request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
+    """Announce an expected surge: {"title", "starts_at" (ISO), "duration" (e.g. 3d), "metric"?}."""
+    from eduops.alerting.service import add_surge
+
+    body = await request.json()
+    if not isinstance(body, dict) or not body.get("title") or not body.get("starts_at"):
+        raise UsageError("send a JSON object with title, starts_at (ISO time) and duration (e.g. 3d)")
+    try:
+        start = datetime.fromisoformat(str(body["starts_at"]))
+    except ValueError:
+        raise UsageError(f"starts_at {body['starts_at']!r} is not an ISO time") from None
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    end = start + timedelta(seconds=_seconds(str(body.get("duration", "1d")), "duration"))
+    return await run_in_threadpool(
+        add_surge, _ws(request).engine, str(body["title"]), start, end, str(body.get("metric", "")), who.name
+    )
+
+
+@router.get("/api/v1/rules")
+def get_rules(request: Request, _: Principal = Depends(require("read"))) -> list[dict[str, Any]]:
+    from eduops.alerting.service import rules_overview
+
+    return rules_overview(_ws(request))
+
+
+# -- console pages
+
+
+@pages.get("/alerts", response_class=HTMLResponse)
+def alerts_page(request: Request, who: Principal = Depends(require("read"))) -> HTMLResponse:
+    from eduops.alerting.alerts import alert_history, current_alerts
+    from eduops.alerting.service import list_silences, silence_matchers_for
+    from eduops.core.pages import render
+
+    engine = _ws(request).engine
+    alerts = current_alerts(engine)
+    for a in alerts:
+        a["silence_matchers"] = " ".join(silence_matchers_for({**a["labels"], "alertname": a["alertname"]}))
+    return render(
+        request,
+        "alerting/alerts.html",
+        {
+            "firing": [a for a in alerts if a["state"] == "firing"],
+            "pending": [a for a in alerts if a["state"] == "pending"],
+            "resolved": [a for a in alerts if a["state"] == "inactive"],
+            "history": alert_history(engine, 100),
+            "silences": list_silences(engine),
+        },
+    )
+
+
+@pages.get("/alerts/{fingerprint}", response_class=HTMLResponse)
+def alert_page(fingerprint: str, request: Request, who: Principal = Depends(require("read"))) -> HTMLResponse:
+    from eduops.alerting.alerts import alert_history, current_alerts
+    from eduops.alerting.service import silence_matchers_for
+    from eduops.core.pages import render
+
+    engine = _ws(request).engine
+    alert = next((a for a in current_alerts(engine) if a["fingerprint"] == fingerprint), None)
+    history = alert_history(engine, 200, fingerprint)
+    if alert is None and not history:
+        from eduops.errors import NotFound
+
+        raise NotFound(f"no alert {fingerprint}")
+    labels = (alert or history[0])["labels"]
+    return render(
+        request,
+        "alerting/alert.html",
+        {
+            "alert": alert,
+            "history": history,
+            "fingerprint": fingerprint,
+            "labels": labels,
+            "silence_matchers": " ".join(silence_matchers_for(labels)),
+        },
+    )
+
+
+@pages.get("/alerts/{fingerprint}/ack")
+def ack_link(
+    fingerprint: str, request: Request, token: str = "", who: Principal = Depends(require("ops"))
+) -> RedirectResponse:
+    """The link in an escalation message: acknowledges when its token belongs to this alert."""
+    from eduops.alerting.alerts import acknowledge
+    from eduops.alerting.format import ack_token
+    from eduops.core.workspace import keyring
+
+    ring = keyring(_ws(request).settings)
+    if not hmac.compare_digest(token, ack_token(ring.keys[ring.active], fingerprint)):
+        raise UsageError("this acknowledgement link is not valid for this alert")
+    acknowledge(_ws(request).engine, fingerprint, who.name)
+    _audit(request, who, "alert.ack", f"alert:{fingerprint}")
+    return RedirectResponse(f"/alerts/{fingerprint}", status_code=303)
+
+
+@pages.post("/alerts/{fingerprint}/ack")
+def ack_form(fingerprint: str, request: Request, who: Principal = Depends(require("ops"))) -> RedirectResponse:
+    from eduops.alerting.alerts import acknowledge
+
+    acknowledge(_ws(request).engine, fingerprint, who.name)
+    _audit(request, who, "alert.ack", f"alert:{fingerprint}")
+    return RedirectResponse(f"/alerts/{fingerprint}", status_code=303)
+
+
+@pages.post("/silences")
+async def silence_form(request: Request, who: Principal = Depends(require("ops"))) -> RedirectResponse:
+    from eduops.alerting.service import create_silence
+
+    form = await request.form()
+    matchers = [m for m in str(form.get("matchers", "")).split() if m]
+    duration = _seconds(str(form.get("duration") or "2h"), "duration")
+    data = await run_in_threadpool(
+        create_silence, _ws(request).engine, matchers, who.name, str(form.get("comment", "")), duration=duration
+    )
+    await run_in_threadpool(_audit, request, who, "silence.create", f"silence:{data['id']}",
+                            {"matchers": matchers, "until": str(data["ends_at"]), "comment": form.get("comment", "")})
+    return RedirectResponse("/alerts#silences", status_code=303)
+
+
+@pages.post("/silences/{silence_id}/expire")
+def silence_expire_form(
+    silence_id: int, request: Request, who: Principal = Depends(require("ops"))
+) -> RedirectResponse:
+    from eduops.alerting.service import expire_silence
+
+    expire_silence(_ws(request).engine, silence_id)
+    _audit(request, who, "silence.expire", f"silence:{silence_id}")
+    return RedirectResponse("/alerts#silences", status_code=303)
+
+
+@pages.get("/rules", response_class=HTMLResponse)
+def rules_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+    from eduops.alerting.pipeline import RULE_FILE_ERRORS
+    from eduops.alerting.service import rules_overview
+    from eduops.core.pages import render
+
+    return render(
+        request, "alerting/rules.html", {"rules": rules_overview(_ws(request)), "errors": dict(RULE_FILE_ERRORS)}
+    )
+
+
+@pages.get("/monitoring", response_class=HTMLResponse)
+def charts_page(
+    request: Request,
+    since: str = "24h",
+    host: str = "",
+    endpoint: str = "",
+    db: str = "",
+    _: Principal = Depends(require("read")),
+) -> HTMLResponse:
+    """Metric charts for everything, or for one host, endpoint or database."""
+    from eduops.core.pages import language_of, render
+    from eduops.monitoring.charts import panels, subjects
+
+    window = _seconds(since, "since")
+    only = next(((k, v) for k, v in (("host", host), ("endpoint", endpoint), ("db", db)) if v), None)
+    engine = _ws(request).engine
+    return render(
+        request,
+        "monitoring/charts.html",
+        {
+            "panels": panels(engine, window, lang=language_of(request), only=only),
+            "since": since,
+            "only": only,
+            "subjects": subjects(engine),
+        },
+    )

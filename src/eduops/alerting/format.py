@@ -1,0 +1,61 @@
+"""Short Markdown messages for chat and e-mail, in the team's language, linking to the console."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from eduops.alerting.alertmanager import AMAlert, Notification
+from eduops.core.i18n import gettext
+
+MAX_LISTED = 10
+
+
+def ack_token(secret: bytes, fingerprint: str) -> str:
+    """A token that lets a link in a message acknowledge exactly this alert."""
+    return hmac.new(secret, f"ack:{fingerprint}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def alert_line(a: AMAlert, base_url: str, tz: ZoneInfo, lang: str, resolved: bool) -> str:
+    summary = a.annotations.get("summary") or a.labels.get("alertname", "")
+    when = datetime.fromtimestamp(a.ends_at if resolved and a.ends_at else a.starts_at, UTC).astimezone(tz)
+    label = gettext("resolved at" if resolved else "since", lang)
+    where = ", ".join(f"{k}={v}" for k, v in sorted(a.labels.items()) if k not in ("alertname", "severity"))
+    link = f"{base_url.rstrip('/')}/alerts/{a.fingerprint}"
+    return f"- **{summary}** ({where}) {label} {when:%m-%d %H:%M} [{gettext('details', lang)}]({link})"
+
+
+def render(note: Notification, base_url: str, tz: ZoneInfo, lang: str) -> tuple[str, str]:
+    """(title, Markdown body) for one notification."""
+    name = note.group_labels.get("alertname") or (note.firing or note.resolved)[0].labels.get("alertname", "")
+    if note.firing:
+        severity = note.firing[0].labels.get("severity", "")
+        title = f"[{gettext('FIRING', lang)}:{len(note.firing)}] {name}" + (f" ({severity})" if severity else "")
+    else:
+        title = f"[{gettext('RESOLVED', lang)}] {name}"
+    lines: list[str] = []
+    if note.firing:
+        lines += [alert_line(a, base_url, tz, lang, False) for a in note.firing[:MAX_LISTED]]
+        remedy = note.firing[0].annotations.get("remedy")
+        if remedy:
+            lines.append(f"\n{gettext('What to do', lang)}: {remedy}")
+    if note.resolved:
+        lines.append(f"\n**{gettext('Resolved', lang)}**")
+        lines += [alert_line(a, base_url, tz, lang, True) for a in note.resolved[:MAX_LISTED]]
+    hidden = max(len(note.firing) - MAX_LISTED, 0) + max(len(note.resolved) - MAX_LISTED, 0)
+    if hidden:
+        lines.append(gettext("… and {n} more in the console", lang).format(n=hidden))
+    return title, "\n".join(lines)
+
+
+def render_escalation(a: AMAlert, level: int, base_url: str, ack_url: str, tz: ZoneInfo, lang: str) -> tuple[str, str]:
+    title = f"[{gettext('ESCALATED', lang)} {level}] {a.labels.get('alertname', '')}"
+    body = (
+        alert_line(a, base_url, tz, lang, False)
+        + "\n\n"
+        + gettext("Not acknowledged yet. Acknowledge to stop escalation:", lang)
+        + f" [{gettext('acknowledge', lang)}]({ack_url})"
+    )
+    return title, body

@@ -1,0 +1,293 @@
+"""The alerting pipeline of one eduops process: rules → alert state → dispatch → escalation → delivery.
+
+``Monitor.cycle(now)`` does one step on any clock (tests pass their own); ``start_background`` runs
+it every second on the real clock in the leading process, with one delivery worker per channel.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from eduops.alerting import format as alert_format
+from eduops.alerting.alertmanager import (
+    AMAlert,
+    Dispatcher,
+    LogEntry,
+    Muting,
+    Notification,
+    build_route,
+    parse_matchers,
+)
+from eduops.alerting.alerts import RuleEvaluator
+from eduops.alerting.anomaly import record_anomalies
+from eduops.alerting.metric_store import apply_retention, rollup
+from eduops.alerting.models import AlertEvent, AlertState, NotifyLogEntry, Silence
+from eduops.alerting.notify import ChannelQueue, Delivery, Message, Sender, apprise_send, load_queues
+from eduops.alerting.rules import RuleGroup, default_rule_files, load_rule_files
+from eduops.alerting.settings import AlertingSettings, alerting_settings
+from eduops.core.leader import Leader
+from eduops.db import session_scope
+
+log = logging.getLogger(__name__)
+HOUSEKEEPING_SECONDS = 300.0
+ANOMALY_SECONDS = 300.0
+
+
+def rule_files(settings: Any, ms: AlertingSettings) -> list[Path]:
+    files = default_rule_files()
+    for pattern in ms.rule_files:
+        full = pattern if Path(pattern).is_absolute() else str(settings.home / pattern)
+        files.extend(Path(p) for p in sorted(glob.glob(full)))
+    return files
+
+
+RULE_FILE_ERRORS: dict[str, str] = {}  # file → why it was skipped, shown on the rules page
+
+
+def active_groups(settings: Any, ms: AlertingSettings) -> list[RuleGroup]:
+    """Every rule file's groups; a broken file is skipped (and reported), never the end of alerting."""
+    from eduops.errors import UsageError
+
+    groups: list[RuleGroup] = []
+    for path in rule_files(settings, ms):
+        try:
+            groups.extend(load_rule_files([path]))
+            RULE_FILE_ERRORS.pop(str(path), None)
+        except UsageError as exc:
+            RULE_FILE_ERRORS[str(path)] = exc.message
+            log.error("rule file skipped: %s", exc.message)
+    for g in groups:
+        g.rules = [r for r in g.rules if r.name not in ms.disabled_rules]
+    return groups
+
+
+def load_muting(engine: Any, ms: AlertingSettings, default_tz: str, now: float) -> Muting:
+    muting = Muting(
+        windows=[
+            (w.cron, w.duration, w.timezone or default_tz, parse_matchers(w.matchers), w.name)
+            for w in ms.maintenance_windows
+        ],
+        inhibit=[
+            (parse_matchers(r.source_matchers), parse_matchers(r.target_matchers), r.equal) for r in ms.inhibit_rules
+        ],
+    )
+    with session_scope(engine) as session:
+        for s in session.scalars(sa.select(Silence).where(Silence.ends_at > datetime.fromtimestamp(now, UTC))):
+            muting.silences.append(
+                (
+                    parse_matchers(s.matchers),
+                    s.starts_at.timestamp(),
+                    s.ends_at.timestamp(),
+                    f"silence {s.id} ({s.created_by}: {s.comment})",
+                )
+            )
+    return muting
+
+
+def load_nflog(engine: Any) -> dict[tuple[str, str], LogEntry]:
+    with session_scope(engine) as session:
+        return {
+            (r.group_key, r.receiver): LogEntry(frozenset(r.firing), frozenset(r.resolved), r.at.timestamp())
+            for r in session.scalars(sa.select(NotifyLogEntry))
+        }
+
+
+def save_nflog(engine: Any, dispatcher: Dispatcher, keys: set[tuple[str, str]]) -> None:
+    with session_scope(engine) as session:
+        for group_key, receiver in keys:
+            entry = dispatcher.nflog.get((group_key, receiver))
+            if entry is None:
+                continue
+            row = session.get(NotifyLogEntry, (group_key[:512], receiver))
+            if row is None:
+                row = NotifyLogEntry(group_key=group_key[:512], receiver=receiver)
+                session.add(row)
+            row.firing, row.resolved = sorted(entry.firing), sorted(entry.resolved)
+            row.at = datetime.fromtimestamp(entry.at, UTC)
+
+
+class Monitor:
+    def __init__(
+        self,
+        ws: Any,
+        *,
+        sender: Sender = apprise_send,
+        channels: dict[str, ChannelQueue] | None = None,
+        clock: Callable[[], float] = time.time,
+        groups: list[RuleGroup] | None = None,
+        ms: AlertingSettings | None = None,
+    ) -> None:
+        from eduops.core.workspace import keyring
+
+        self.ws, self.clock = ws, clock
+        self.ms = ms or alerting_settings(ws.settings)
+        self.receivers = {r.name: r for r in self.ms.receivers}
+        self.evaluator = RuleEvaluator(
+            ws.engine,
+            ws.settings,
+            groups if groups is not None else active_groups(ws.settings, self.ms),
+            self.ms.evaluation_interval,
+            self.ms.raw_retention_days,
+        )
+        self.evaluator.restore()
+        self.dispatcher = Dispatcher(build_route(self.ms.route), send_resolved=self._send_resolved)
+        self.dispatcher.nflog = load_nflog(ws.engine)
+        ring = keyring(ws.settings)
+        self.ack_secret = ring.keys[ring.active]
+        self.delivery = Delivery(
+            ws.engine, channels if channels is not None else load_queues(ws.engine, ring), sender, clock
+        )
+        self.notifications: list[Notification] = []
+        self._resolved_put: set[tuple[str, float]] = set()
+
+    def _fresh(self, alerts: list[AMAlert]) -> list[AMAlert]:
+        """Firing alerts every cycle (they refresh their group); a resolution only once."""
+        out = []
+        for a in alerts:
+            if a.ends_at is not None:
+                key = (a.fingerprint, a.ends_at)
+                if key in self._resolved_put:
+                    continue
+                self._resolved_put.add(key)
+            out.append(a)
+        return out
+
+    def _send_resolved(self, receiver: str) -> bool:
+        r = self.receivers.get(receiver)
+        return r.send_resolved if r else True
+
+    def cycle(self, now: float | None = None, deliver: bool = True) -> list[Notification]:
+        """Evaluate due rule groups, dispatch, escalate; with ``deliver`` also send what is due."""
+        now = self.clock() if now is None else now
+        self.evaluator.evaluate(now)
+        self.dispatcher.muting = load_muting(self.ws.engine, self.ms, self.ws.settings.timezone, now)
+        self.dispatcher.put(self._fresh(self.evaluator.am_alerts()), now)
+        if len(self._resolved_put) > 10_000:  # resolutions are kept 15 minutes; older keys can go
+            self._resolved_put = {k for k in self._resolved_put if k[1] > now - 3600}
+        notes = self.dispatcher.tick(now)
+        for note in notes:
+            self.route(note)
+        if notes:
+            save_nflog(self.ws.engine, self.dispatcher, {(n.group_key, n.receiver) for n in notes})
+        self.escalate(now)
+        self.notifications.extend(notes)
+        if deliver:
+            self.delivery.tick(now)
+        return notes
+
+    def route(self, note: Notification) -> None:
+        settings = self.ws.settings
+        title, body = alert_format.render(note, settings.base_url, settings.tz, settings.language)
+        receiver = self.receivers.get(note.receiver)
+        channels = list(receiver.channels) if receiver else []
+        if receiver and receiver.oncall and any(a.labels.get("severity") == "critical" for a in note.firing):
+            channels.append(receiver.oncall[0])
+        for channel in dict.fromkeys(channels):
+            self.delivery.enqueue(
+                channel,
+                Message(title, body, note.receiver, note.group_key, len(note.firing) + len(note.resolved), note.at),
+            )
+
+    def escalate(self, now: float) -> None:
+        """Page the next on-call person for critical alerts not acknowledged in time."""
+        settings = self.ws.settings
+        with session_scope(self.ws.engine) as session:
+            rows = session.scalars(
+                sa.select(AlertState).where(AlertState.state == "firing", AlertState.acked_at.is_(None))
+            ).all()
+            for row in rows:
+                if row.labels.get("severity") != "critical" or row.fired_at is None:
+                    continue
+                receiver = self._receiver_for(row.labels)
+                if receiver is None or not receiver.oncall:
+                    continue
+                level = row.escalation_level + 1
+                if level >= len(receiver.oncall) or now - row.fired_at.timestamp() < receiver.escalate_after * level:
+                    continue
+                row.escalation_level = level
+                alert = AMAlert(row.fingerprint, dict(row.labels), dict(row.annotations), row.fired_at.timestamp())
+                token = alert_format.ack_token(self.ack_secret, row.fingerprint)
+                ack_url = f"{settings.base_url.rstrip('/')}/alerts/{row.fingerprint}/ack?token={token}"
+                title, body = alert_format.render_escalation(
+                    alert, level, settings.base_url, ack_url, settings.tz, settings.language
+                )
+                self.delivery.enqueue(
+                    receiver.oncall[level], Message(title, body, receiver.name, row.fingerprint, 1, now)
+                )
+                session.add(
+                    AlertEvent(
+                        fingerprint=row.fingerprint,
+                        alertname=row.alertname,
+                        event="escalated",
+                        at=datetime.fromtimestamp(now, UTC),
+                        labels=row.labels,
+                        annotations=row.annotations,
+                        value=row.value,
+                        detail=f"level {level}: {receiver.oncall[level]}",
+                    )
+                )
+
+    def _receiver_for(self, labels: dict[str, str]) -> Any:
+        from eduops.alerting.alertmanager import match_routes
+
+        routes = match_routes(self.dispatcher.root, labels)
+        return self.receivers.get(routes[0].receiver) if routes else None
+
+
+def start_background(ws: Any, period: float = 1.0) -> Callable[[], None]:
+    """Rule evaluation, escalation, delivery, roll-ups, retention and anomaly flags until stop().
+
+    With several `eduops serve` processes on one state database only the one holding the "alerting"
+    lock evaluates and delivers; another takes over when it stops.
+    """
+    settings = alerting_settings(ws.settings)
+    leader = Leader(ws.engine, ws.settings.home, "alerting")
+    stop = threading.Event()
+    state: dict[str, Monitor] = {}
+
+    def loop() -> None:
+        next_housekeeping = next_anomaly = next_try = 0.0
+        while not stop.is_set():
+            now = time.time()
+            try:
+                if not leader.held and now >= next_try:
+                    next_try = now + 5
+                    if leader.try_acquire():
+                        state["monitor"] = Monitor(ws)
+                        state["monitor"].delivery.start()
+                        log.info("this process now evaluates alert rules and delivers notifications")
+                if leader.held:
+                    state["monitor"].cycle(deliver=False)
+                    if now >= next_housekeeping:
+                        next_housekeeping = now + HOUSEKEEPING_SECONDS
+                        rollup(ws.engine, datetime.now(UTC))
+                        apply_retention(ws.engine, datetime.now(UTC), settings.raw_retention_days,
+                                        settings.rollup_retention_days)
+                    if settings.anomaly_metrics and now >= next_anomaly:
+                        next_anomaly = now + ANOMALY_SECONDS
+                        record_anomalies(ws.engine, settings.anomaly_metrics, datetime.now(UTC),
+                                         settings.anomaly_weeks, settings.anomaly_k)
+            except Exception:  # evaluation outlives a database hiccup
+                log.exception("alerting loop failed")
+            stop.wait(period)
+
+    thread = threading.Thread(target=loop, name="eduops-alerting", daemon=True)
+    thread.start()
+
+    def stopper() -> None:
+        stop.set()
+        thread.join(timeout=5)
+        if "monitor" in state:
+            state["monitor"].delivery.stop()
+        leader.release()
+
+    return stopper

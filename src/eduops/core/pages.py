@@ -1,0 +1,88 @@
+"""Rendering console pages: one Jinja2 environment over every domain's ``templates/`` folder.
+
+A domain page is ``{% extends "base.html" %}`` with blocks ``title`` and ``content`` (and
+``scripts`` for page JavaScript). Templates get ``_`` (translate), ``lang``, ``principal``,
+``can(permission)``, ``nav`` and ``fmt_time(dt)`` in the viewer's timezone.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+
+from eduops.core.hookspecs import NavItem
+from eduops.core.i18n import gettext, pick_language
+from eduops.core.plugins import domain, folders
+from eduops.core.principal import current_principal
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """Every domain's templates/ folder; the console's (which holds base.html) first."""
+    web = domain("web")
+    first = [web.folder / "templates"] if web else []
+    search = first + [f for f in folders("templates") if f not in first]
+    return Environment(
+        loader=ChoiceLoader([FileSystemLoader(str(f)) for f in search]),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
+
+
+def nav_items(request: Request) -> list[NavItem]:
+    """The navigation of the domains the app was built with."""
+    items: list[NavItem] = getattr(request.app.state, "nav", [])
+    return items
+
+
+def script_json(data: Any) -> str:
+    """JSON safe to put inside <script type="application/json"> (no closing tag can appear): chart figures."""
+    return json.dumps(data, ensure_ascii=False, default=str).replace("<", "\\u003c")
+
+
+def language_of(request: Request) -> str:
+    """This browser's switch (cookie), else the user's saved choice, else Accept-Language."""
+    principal = current_principal(request)
+    saved = principal.extra.get("language") if principal else None
+    return pick_language(request.headers.get("accept-language"), request.cookies.get("eduops_lang") or saved)
+
+
+def timezone_of(request: Request) -> ZoneInfo:
+    principal = current_principal(request)
+    tz = principal.extra.get("timezone") if principal else None
+    return ZoneInfo(tz or request.app.state.workspace.settings.timezone)
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    lang = language_of(request)
+    tz = timezone_of(request)
+    principal = current_principal(request)
+
+    def fmt_time(value: datetime | str | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+        if value is None:
+            return "—"
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.astimezone(tz).strftime(pattern)
+
+    ctx: dict[str, Any] = {
+        "request": request,
+        "_": lambda message, **kw: gettext(message, lang).format(**kw) if kw else gettext(message, lang),
+        "lang": lang,
+        "principal": principal,
+        "can": lambda permission: bool(principal and principal.can(permission)),
+        "nav": [i for i in nav_items(request) if principal and principal.can(i.permission)],
+        "fmt_time": fmt_time,
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+    }
+    ctx.update(context or {})
+    html = environment().get_template(template).render(ctx)
+    return HTMLResponse(html, status_code=status_code)
