@@ -6,14 +6,13 @@ import json
 
 import pytest
 import sqlalchemy as sa
-import typer
 from typer.testing import CliRunner
 
+from eduops.cli import app as eduops_app
 from eduops.core.audit import REDACTED, record_audit, verify_chain
 from eduops.core.console import reset_workspace
 from eduops.core.workspace import Workspace
 from eduops.db import session_scope
-from eduops.web.cli import register
 
 
 @pytest.fixture
@@ -23,10 +22,8 @@ def cli(ws: Workspace, monkeypatch: pytest.MonkeyPatch):
     if ws.settings.database_url:
         monkeypatch.setenv("EDUOPS_DATABASE_URL", ws.settings.database_url)
     reset_workspace()
-    app = typer.Typer()
-    register(app)
     runner = CliRunner()
-    yield lambda *args: runner.invoke(app, list(args))
+    yield lambda *args: runner.invoke(eduops_app, list(args))
     reset_workspace()
 
 

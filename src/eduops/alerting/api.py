@@ -1,4 +1,4 @@
-"""Monitoring API and console pages: metric queries, /metrics, alerts, silences, rules, charts."""
+"""Alerting API and console pages: metric queries, /metrics, alerts, silences, surges, rules."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
 from eduops.errors import UsageError
 
-router = APIRouter(tags=["monitoring"])
+router = APIRouter(tags=["alerting"])
 pages = APIRouter()
-NAV = [NavItem("/alerts", "Alerts", "read", 20), NavItem("/monitoring", "Metrics", "read", 21)]
+NAV = [NavItem("/alerts", "Alerts", "read", 20)]
 
 
 def _audit(request: Request, who: Principal, action: str, target: str, after: dict[str, Any] | None = None) -> None:
@@ -274,32 +274,4 @@ def rules_page(request: Request, _: Principal = Depends(require("read"))) -> HTM
 
     return render(
         request, "alerting/rules.html", {"rules": rules_overview(_ws(request)), "errors": dict(RULE_FILE_ERRORS)}
-    )
-
-
-@pages.get("/monitoring", response_class=HTMLResponse)
-def charts_page(
-    request: Request,
-    since: str = "24h",
-    host: str = "",
-    endpoint: str = "",
-    db: str = "",
-    _: Principal = Depends(require("read")),
-) -> HTMLResponse:
-    """Metric charts for everything, or for one host, endpoint or database."""
-    from eduops.core.pages import language_of, render
-    from eduops.monitoring.charts import panels, subjects
-
-    window = _seconds(since, "since")
-    only = next(((k, v) for k, v in (("host", host), ("endpoint", endpoint), ("db", db)) if v), None)
-    engine = _ws(request).engine
-    return render(
-        request,
-        "monitoring/charts.html",
-        {
-            "panels": panels(engine, window, lang=language_of(request), only=only),
-            "since": since,
-            "only": only,
-            "subjects": subjects(engine),
-        },
     )

@@ -1,0 +1,1 @@
+"""Alerting: measurements become series, rules watch them, alerts are grouped, silenced and delivered."""

@@ -1,0 +1,44 @@
+"""Monitoring's console page: metric charts of hosts, endpoints and databases."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from eduops.alerting.promql import parse_duration
+from eduops.core.hookspecs import NavItem
+from eduops.core.pages import language_of, render
+from eduops.core.principal import Principal, require
+from eduops.errors import UsageError
+from eduops.monitoring.charts import panels, subjects
+
+pages = APIRouter()
+NAV = [NavItem("/monitoring", "Metrics", "read", 21)]
+
+
+@pages.get("/monitoring", response_class=HTMLResponse)
+def charts_page(
+    request: Request,
+    since: str = "24h",
+    host: str = "",
+    endpoint: str = "",
+    db: str = "",
+    _: Principal = Depends(require("read")),
+) -> HTMLResponse:
+    """Metric charts for everything, or for one host, endpoint or database."""
+    try:
+        window = parse_duration(since)
+    except ValueError as exc:
+        raise UsageError(f"since: {exc}") from None
+    only = next(((k, v) for k, v in (("host", host), ("endpoint", endpoint), ("db", db)) if v), None)
+    engine = request.app.state.workspace.engine
+    return render(
+        request,
+        "monitoring/charts.html",
+        {
+            "panels": panels(engine, window, lang=language_of(request), only=only),
+            "since": since,
+            "only": only,
+            "subjects": subjects(engine),
+        },
+    )
