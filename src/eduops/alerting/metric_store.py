@@ -261,14 +261,3 @@ def ingest(engine: Engine, samples: list[tuple[str, dict[str, str], float, datet
             session.execute(sa.insert(MetricSample), rows[i : i + 5000])
     return len(samples)
 
-
-def latest_values(engine: Engine, name: str, within: timedelta, now: datetime) -> list[tuple[dict[str, str], float]]:
-    """The newest value of every series named ``name`` seen within ``within`` before ``now``."""
-    node = parse(name)
-    source = DbSource(engine)
-    source.preload([node], (now - within).timestamp(), now.timestamp())
-    out = []
-    for labels, points in source.select(selectors(node)[0].matchers, (now - within).timestamp(), now.timestamp()):
-        if points:
-            out.append(({k: v for k, v in labels if k != "__name__"}, float(points[-1][1] or 0.0)))
-    return out

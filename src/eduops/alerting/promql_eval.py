@@ -55,13 +55,6 @@ def drop_name(labels: Labels) -> Labels:
     return tuple(p for p in labels if p[0] != "__name__")
 
 
-def label_value(labels: Labels, name: str) -> str:
-    for k, v in labels:
-        if k == name:
-            return v
-    return ""
-
-
 def scalar_op(op: str, a: float, b: float) -> float:
     if op == "+":
         return a + b

@@ -162,10 +162,6 @@ class DuckDBStore:
     def query(self, text: str) -> list[tuple[Any, ...]]:
         return self._cursor_run(text)[0]
 
-    def query_dicts(self, text: str) -> list[dict[str, Any]]:
-        rows, names = self._cursor_run(text)
-        return [dict(zip(names, row, strict=True)) for row in rows]
-
     def query_with(self, text: str, tables: dict[str, Any]) -> list[tuple[Any, ...]]:
         """Run a query that also reads in-memory tables (Arrow) under the given names."""
         self.flush()

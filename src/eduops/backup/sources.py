@@ -11,7 +11,6 @@ import hashlib
 import os
 import sqlite3
 import stat
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatch
@@ -309,11 +308,3 @@ def tree_record(files: list[Path], root_prefix: Path | None = None, content: boo
     digest = hashlib.sha256("\n".join(entries).encode()).hexdigest()
     return {"files": len(entries), "bytes": total, "digest": digest, "content_hashed": content}
 
-
-def run_tool(argv: list[str], env: dict[str, str], stdin: Any = None, what: str = "") -> None:
-    try:
-        proc = subprocess.run(argv, env=env, stdin=stdin, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise ServiceUnavailable(f"{argv[0]} is not installed; run `make system-deps`") from None
-    if proc.returncode != 0:
-        raise ServiceUnavailable(f"{what or argv[0]} failed: {proc.stderr.strip()[-500:]}")

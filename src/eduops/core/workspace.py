@@ -51,7 +51,8 @@ disk_warn_pct = 85
 disk_crit_pct = 95
 
 # Each area has its own section; docs/<area>.md lists every key with an example:
-#   [monitoring]  collectors (hosts, endpoints, databases, logs, exporters), rules, routes, channels
+#   [monitoring]  collectors (hosts, endpoints, databases, logs, exporters)
+#   [alerting]    rule files, evaluation, retention, routes, receivers, inhibition, maintenance windows
 #   [rtc]         call-quality store and thresholds        [events]    learner event store (duckdb/clickhouse)
 #   [backup]      sources, targets, retention, drills      [security]  hosts, URLs, allowed ports, OSV data
 #   [loadtest]    platform URLs, scenarios, SLOs           [drills]    experiments and state

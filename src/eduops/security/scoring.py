@@ -32,14 +32,6 @@ class Point:
     areas: dict[str, float]
 
 
-def weekly(points: list[Point]) -> list[Point]:
-    """The last scan of each ISO week, oldest first."""
-    latest: dict[tuple[int, int], Point] = {}
-    for p in sorted(points, key=lambda p: p.at):
-        latest[tuple(p.at.isocalendar()[:2])] = p  # type: ignore[index]
-    return [latest[k] for k in sorted(latest)]
-
-
 def week_over_week(points: list[Point], now: datetime) -> dict[str, float | None]:
     """Change of each area (and 'overall') between the latest scan and the latest one a week or more older.
 
