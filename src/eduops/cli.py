@@ -10,9 +10,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from eduops import __version__
 from eduops.errors import EduopsError
@@ -25,27 +24,26 @@ def declared_commands() -> dict[str, Any]:
     return {c.name: c for d in domains() for c in d.commands}
 
 
-class LazyCommand(click.Command):
+class LazyCommand(TyperCommand):
     """Stands for a domain's command in the listing; parsing and running go to the real one."""
 
     def __init__(self, name: str, help_text: str, target: str) -> None:
         super().__init__(name, help=help_text, short_help=help_text, add_help_option=False)
         self.target = target
 
-    def real(self) -> click.Command:
+    def real(self) -> Any:
         from eduops.core.plugins import load
 
         found = load(self.target)
-        command = typer.main.get_command(found) if isinstance(found, typer.Typer) else _function_command(found)
+        command = typer.main.get_group(found) if isinstance(found, typer.Typer) else _function_command(found)
         command.name = self.name
         return command
 
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
-                     **extra: Any) -> click.Context:
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
         return self.real().make_context(info_name, args, parent=parent, **extra)
 
 
-def _function_command(func: Any) -> click.Command:
+def _function_command(func: Any) -> Any:
     single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     single.command()(func)
     return typer.main.get_command(single)
@@ -54,10 +52,10 @@ def _function_command(func: Any) -> click.Command:
 class RootGroup(TyperGroup):
     """The root's own commands plus every command the domains declare, loaded when invoked."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(declared_commands()))
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
         own = super().get_command(ctx, cmd_name)
         if own is not None:
             return own

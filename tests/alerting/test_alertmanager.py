@@ -16,8 +16,8 @@ from eduops.alerting.alertmanager import (
     parse_matcher,
     parse_matchers,
 )
-from eduops.errors import UsageError
 from eduops.alerting.settings import Route
+from eduops.errors import UsageError
 
 
 def alert(name: str, start: float = 0.0, end: float | None = None, **labels: str) -> AMAlert:

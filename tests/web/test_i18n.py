@@ -8,10 +8,10 @@ import pytest
 from jinja2 import nodes
 from tests.web.conftest import Console
 
+from eduops.core import plugins
 from eduops.core.i18n import catalog, gettext, pick_language
 from eduops.core.pages import environment
 from eduops.core.plan import DEFAULT_PLAN
-from eduops.core import plugins
 from eduops.core.runs import FINISHED
 from eduops.core.workspace import ROLES
 from eduops.web.errors import TITLES

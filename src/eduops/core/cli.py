@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from eduops.core import calendar as cal
-from eduops.core.console import cli_actor, out, print_json, progress_bar, styled_status, table, workspace
+from eduops.core.console import cli_actor, exit_for, out, print_json, progress_bar, styled_status, table, workspace
 from eduops.core.reports import render_run
 from eduops.core.runs import run_task
 from eduops.core.service import get_run, list_runs, sign_off
@@ -64,10 +64,7 @@ def run_command(task: Annotated[str, typer.Argument(help="task key, e.g. daily-i
             for f in c["findings"]:
                 out.print(f"      [{f['severity']}] {f['title']}" + (f" → {f['remedy']}" if f["remedy"] else ""))
         out.print(f"report: eduops report {run['id']} --format md")
-    if run["status"] in ("warn", "crit"):
-        raise typer.Exit(1)
-    if run["status"] in ("error", "interrupted"):
-        raise typer.Exit(3)
+    exit_for(run["status"])
 
 
 @runs_app.command("list")

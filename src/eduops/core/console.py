@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -79,3 +80,12 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator[Callable[[s
             bar.update(task, completed=min(max(fraction, 0.0), 1.0), description=f"{description}: {message}")
 
         yield update
+
+
+def exit_for(status: str) -> None:
+    """The CLI contract for a command that runs a task: exit 1 when it found problems (warn, crit),
+    3 when it could not finish (error, interrupted), else return (exit 0)."""
+    if status in ("warn", "crit"):
+        raise typer.Exit(1)
+    if status in ("error", "interrupted"):
+        raise typer.Exit(3)

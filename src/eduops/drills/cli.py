@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from eduops.config import TaskOverride
-from eduops.core.console import err, out, print_json, progress_bar, styled_status, table, workspace
+from eduops.core.console import err, exit_for, out, print_json, progress_bar, styled_status, table, workspace
 from eduops.core.runs import run_task
 from eduops.core.service import get_run
 from eduops.drills.experiment import load_experiment
@@ -92,10 +92,7 @@ def run_command(experiment: Annotated[str, typer.Argument(help="a YAML file or a
             out.print(f"  {at} {mark} {e['phase']:<9} {e['event']} {e['detail'][:90]}", highlight=False)
         out.print(f"time to detect: {report.get('ttd_s')} s, time to recover: {report.get('ttr_s')} s")
         out.print(f"sign off: eduops runs sign-off {run_id} --user <owner>  (or in the console)")
-    if run["status"] in ("warn", "crit"):
-        raise typer.Exit(1)
-    if run["status"] in ("error", "interrupted"):
-        raise typer.Exit(3)
+    exit_for(run["status"])
 
 
 @drill_app.command("cleanup")

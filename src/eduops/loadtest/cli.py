@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from eduops.config import TaskOverride
-from eduops.core.console import out, print_json, progress_bar, styled_status, table, workspace
+from eduops.core.console import exit_for, out, print_json, progress_bar, styled_status, table, workspace
 from eduops.core.runs import run_task
 from eduops.core.service import get_run
 from eduops.loadtest.scenarios import SCENARIOS, scaled_users, slo_for
@@ -83,10 +83,7 @@ def run_command(
                       f"{overall['error_rate_pct']:.2f}% errors")
         for a in run["artifacts"]:
             out.print(f"  report: {a['path']}")
-    if run["status"] in ("warn", "crit"):
-        raise typer.Exit(1)
-    if run["status"] in ("error", "interrupted"):
-        raise typer.Exit(3)
+    exit_for(run["status"])
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from eduops.core.console import out, print_json, progress_bar, styled_status, table, workspace
+from eduops.core.console import exit_for, out, print_json, progress_bar, styled_status, table, workspace
 from eduops.errors import UsageError
 from eduops.release import service
 
@@ -72,10 +72,7 @@ def check_command(
             for j in c["evidence"].get("journeys", []):
                 mark = "[green]ok[/]" if j["ok"] else f"[bold red]FAILED[/] {j['error']}"
                 out.print(f"  {j['title']}: {mark}  {j['screenshot']}")
-    if run["status"] in ("warn", "crit"):
-        raise typer.Exit(1)
-    if run["status"] in ("error", "interrupted"):
-        raise typer.Exit(3)
+    exit_for(run["status"])
 
 
 @app.command("list")
