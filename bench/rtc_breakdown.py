@@ -15,13 +15,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from eduops.rtc.breakdowns import Window, heatmap
-from eduops.rtc.store import POOR_SAMPLE, Store, insert_arrow
+from eduops.rtc.qoe import poor_pct_sql
+from eduops.rtc.store import Store, insert_arrow
 from eduops.rtc.synthetic import generate
 
 TARGET_S = 1.0
 HAND_WRITTEN = f"""
 SELECT s.province AS segment, hour(x.ts) AS hour,
-       100 * sum(CASE WHEN {POOR_SAMPLE} THEN x.interval_ms ELSE 0 END) / sum(x.interval_ms) AS poor_pct
+       {poor_pct_sql("x")} AS poor_pct
 FROM samples x JOIN sessions s ON s.sid = x.sid
 WHERE x.ts >= ? AND x.ts < ? GROUP BY ALL"""
 

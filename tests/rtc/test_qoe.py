@@ -38,9 +38,12 @@ def test_mos_carries_unit_and_threshold() -> None:
 
 
 def test_mos_array_matches_scalar() -> None:
-    rtt, jitter, loss = np.array([0.0, 200, 400, 1000]), np.array([0.0, 0, 20, 80]), np.array([0.0, 0, 2, 30])
-    expected = [qoe.mos(*args).value for args in zip(rtt, jitter, loss, strict=True)]
-    assert qoe.mos_array(rtt, jitter, loss) == pytest.approx(expected, abs=1e-4)
+    # the bulk formula (ingest fast path, synthetic data) on the same rows as the scalar one (report ingest, probe),
+    # both sides of eff = 160 ms and the clamp included
+    rows = np.array([(0, 0, 0), (200, 0, 0), (300, 0, 0), (298, 1, 0), (400, 20, 2), (220, 25, 0), (0, 0, 5),
+                     (1000, 80, 30), (2000, 100, 50)], dtype=float)
+    expected = [qoe.mos_from_r(qoe.r_factor(*row)) for row in rows]
+    assert qoe.mos_array(rows[:, 0], rows[:, 1], rows[:, 2]) == pytest.approx(expected, abs=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -92,13 +95,57 @@ def test_w3c_freeze_rule() -> None:
     assert qoe.w3c_freezes([i * 500.0 for i in range(40)]) == []
 
 
-def test_join_rates_and_percentiles() -> None:
-    assert qoe.join_success_rate([True] * 49 + [False]).value == 98.0
-    assert qoe.join_success_rate([True] * 49 + [False]).ok is True
+@pytest.mark.parametrize(
+    ("attempts_ok", "rate_pct", "ok"),
+    [([True] * 49 + [False], 98.0, True), ([True, False, None], 100 / 3, False), ([], None, None)],
+)
+def test_join_success_rate(attempts_ok: list[bool | None], rate_pct: float | None, ok: bool | None) -> None:
+    rate = qoe.join_success_rate(attempts_ok)
+    assert (rate.value, rate.ok) == (pytest.approx(rate_pct) if rate_pct else rate_pct, ok)
+
+
+def test_join_within_rate() -> None:
+    # fast: succeeded within 5 s (5 s itself included); a failure or a missing time is not fast
     assert qoe.join_within_rate([(True, 800), (True, 6000), (False, None), (True, 5000)]).value == 50.0
-    p = qoe.percentiles([100, 200, 300, 400, 500])
-    assert (p["p50"].value, p["p90"].value) == (300.0, 460.0)
-    assert qoe.percentile([], 50).value is None
-    sync = qoe.av_sync([-120, -100, -90])
-    assert (sync.value, sync.ok) == (-100.0, False)
-    assert qoe.av_sync([40, -30, 10]).ok is True
+    assert qoe.join_within_rate([(True, None), (None, 100)]).value == 0.0
+
+
+@pytest.mark.parametrize(
+    ("values", "pct", "expected"),
+    [([100, 200, 300, 400, 500], 50, 300.0), ([100, 200, 300, 400, 500], 90, 460.0), ([10, None, 30], 50, 20.0),
+     ([], 50, None)],
+)
+def test_percentile(values: list[float | None], pct: float, expected: float | None) -> None:
+    assert qoe.percentile(values, pct).value == expected
+
+
+@pytest.mark.parametrize(
+    ("offsets_ms", "median_ms", "ok"),
+    [([-120, -100, -90], -100.0, False), ([40, -30, 10], 10.0, True), ([80, 80], 80.0, True), ([], None, None)],
+)
+def test_av_sync(offsets_ms: list[float], median_ms: float | None, ok: bool | None) -> None:
+    sync = qoe.av_sync(offsets_ms)
+    assert (sync.value, sync.ok) == (median_ms, ok)
+
+
+@pytest.mark.parametrize(
+    ("mos", "video_ms", "audio_ms", "interval_ms", "poor"),
+    [
+        (3.59, 0, 0, 10_000, True),  # MOS under the fair floor
+        (3.6, 0, 0, 10_000, False),
+        (4.4, 1000, 0, 10_000, True),  # video froze for 10 % of the sample
+        (4.4, 999, 0, 10_000, False),
+        (4.4, 0, 1000, 10_000, True),  # audio alike
+        (None, 0, 0, 10_000, False),  # no MOS: judged by its freezes only
+        (None, None, None, None, False),
+    ],
+)
+def test_poor_sample(mos: float | None, video_ms: float | None, audio_ms: float | None, interval_ms: float | None,
+                     poor: bool) -> None:
+    assert qoe.poor_sample(mos, video_ms, audio_ms, interval_ms) is poor
+
+
+def test_poor_pct_is_the_share_of_media_time_in_poor_samples() -> None:
+    samples = [(4.4, 0, 0, 10_000), (3.0, 0, 0, 10_000), (4.4, 0, 0, 20_000)]  # 10 s poor of 40 s
+    assert qoe.poor_pct(samples) == 25.0
+    assert qoe.poor_pct([]) is None

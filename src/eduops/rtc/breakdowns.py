@@ -2,7 +2,8 @@
 and the week-over-week trend. All of it is SQL over the store's samples joined to their sessions.
 
 A sample is *poor* when its MOS is below the fair floor or video or audio froze for 10 % or more of
-its interval; ``poor_pct`` is the share of media time in poor samples.
+its interval; ``poor_pct`` is the share of media time in poor samples. Every figure's SQL is rendered
+by its rule in ``qoe.py``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from eduops.errors import UsageError
-from eduops.rtc.store import POOR_SAMPLE, Store
+from eduops.rtc.qoe import (
+    av_sync_sql,
+    freeze_rate_sql,
+    join_success_sql,
+    join_within_sql,
+    media_share_sql,
+    percentile_sql,
+    poor_pct_sql,
+)
+from eduops.rtc.store import Store
 
 DIMENSIONS: dict[str, str] = {
     "country": "s.country",
@@ -31,17 +41,17 @@ DIMENSIONS: dict[str, str] = {
 RANKED = ("province", "province_isp", "isp", "network", "os", "device", "app_version", "teacher", "hour")
 METRICS_SQL = f"""count(*) AS samples, count(DISTINCT x.sid) AS sessions,
     round(sum(x.interval_ms) / 60000, 1) AS media_min,
-    100 * sum(x.video_freeze_ms) / nullif(sum(x.interval_ms), 0) AS video_freeze_rate_pct,
-    100 * sum(x.audio_freeze_ms) / nullif(sum(x.interval_ms), 0) AS audio_freeze_rate_pct,
-    100 * sum(CASE WHEN {POOR_SAMPLE} THEN x.interval_ms ELSE 0 END) / nullif(sum(x.interval_ms), 0) AS poor_pct,
-    avg(x.mos) AS mos, quantile_cont(x.rtt_ms, 0.5) AS rtt_p50_ms, quantile_cont(x.rtt_ms, 0.9) AS rtt_p90_ms,
-    quantile_cont(x.jitter_ms, 0.9) AS jitter_p90_ms, avg(x.loss_down_pct) AS loss_pct"""
+    {freeze_rate_sql("x.video_freeze_ms", "x.interval_ms")} AS video_freeze_rate_pct,
+    {freeze_rate_sql("x.audio_freeze_ms", "x.interval_ms")} AS audio_freeze_rate_pct,
+    {poor_pct_sql("x")} AS poor_pct,
+    avg(x.mos) AS mos, {percentile_sql("x.rtt_ms", 50)} AS rtt_p50_ms, {percentile_sql("x.rtt_ms", 90)} AS rtt_p90_ms,
+    {percentile_sql("x.jitter_ms", 90)} AS jitter_p90_ms, avg(x.loss_down_pct) AS loss_pct"""
 # from the rollup (per session and 15-minute bucket): sums and averages, for heat maps and rankings
-ROLLUP_METRICS_SQL = """sum(r.samples) AS samples, count(DISTINCT r.sid) AS sessions,
+ROLLUP_METRICS_SQL = f"""sum(r.samples) AS samples, count(DISTINCT r.sid) AS sessions,
     round(sum(r.media_ms) / 60000, 1) AS media_min,
-    100 * sum(r.video_freeze_ms) / nullif(sum(r.media_ms), 0) AS video_freeze_rate_pct,
-    100 * sum(r.audio_freeze_ms) / nullif(sum(r.media_ms), 0) AS audio_freeze_rate_pct,
-    100 * sum(r.poor_ms) / nullif(sum(r.media_ms), 0) AS poor_pct,
+    {freeze_rate_sql("r.video_freeze_ms", "r.media_ms")} AS video_freeze_rate_pct,
+    {freeze_rate_sql("r.audio_freeze_ms", "r.media_ms")} AS audio_freeze_rate_pct,
+    {media_share_sql("r.poor_ms", "r.media_ms")} AS poor_pct,
     sum(r.mos_sum) / nullif(sum(r.mos_n), 0) AS mos, sum(r.rtt_sum) / nullif(sum(r.rtt_n), 0) AS rtt_avg_ms,
     sum(r.jitter_sum) / nullif(sum(r.jitter_n), 0) AS jitter_avg_ms,
     sum(r.loss_sum) / nullif(sum(r.loss_n), 0) AS loss_pct"""
@@ -97,8 +107,9 @@ def breakdown(store: Store, dimension: str, window: Window, limit: int = 100) ->
     if dimension != "hour":
         joins = store.query(
             f"SELECT {expr.replace('x.ts', 's.joined_at')} AS segment, count(*) AS attempts, "
-            "100 * avg(CASE WHEN s.join_ok THEN 1 ELSE 0 END) AS join_success_pct, "
-            "quantile_cont(s.join_ms, 0.9) AS join_p90_ms "
+            f"{join_success_sql('s.join_ok')} AS join_success_pct, "
+            f"{join_within_sql('s.join_ok', 's.join_ms')} AS join_within_5s_pct, "
+            f"{percentile_sql('s.join_ms', 90)} AS join_p90_ms "
             "FROM sessions s LEFT JOIN calls c USING (call_id) LEFT JOIN call_teachers t USING (call_id) "
             "WHERE s.joined_at >= ? AND s.joined_at < ? GROUP BY ALL",
             [window.start, window.end],
@@ -107,6 +118,7 @@ def breakdown(store: Store, dimension: str, window: Window, limit: int = 100) ->
         for row in rows:
             extra = by_segment.get(row["segment"], {})
             row["join_success_pct"] = extra.get("join_success_pct")
+            row["join_within_5s_pct"] = extra.get("join_within_5s_pct")
             row["join_p90_ms"] = extra.get("join_p90_ms")
     return _round(rows)
 
@@ -199,12 +211,16 @@ def _without_explained_parents(ranked: list[dict[str, Any]]) -> list[dict[str, A
 
 
 def overall(store: Store, window: Window) -> dict[str, Any]:
-    row = store.query(f"SELECT {METRICS_SQL} FROM samples x WHERE x.ts >= ? AND x.ts < ?", [window.start, window.end])[
-        0
-    ]
+    """The window's figures over all its samples, and join figures over the sessions that started in it."""
+    row = store.query(
+        f"SELECT {METRICS_SQL}, {av_sync_sql('x.av_sync_ms')} AS av_sync_ms "
+        "FROM samples x WHERE x.ts >= ? AND x.ts < ?",
+        [window.start, window.end],
+    )[0]
     joins = store.query(
-        "SELECT count(*) AS attempts, 100 * avg(CASE WHEN join_ok THEN 1 ELSE 0 END) AS join_success_pct, "
-        "quantile_cont(join_ms, 0.9) AS join_p90_ms FROM sessions WHERE joined_at >= ? AND joined_at < ?",
+        f"SELECT count(*) AS attempts, {join_success_sql('join_ok')} AS join_success_pct, "
+        f"{join_within_sql('join_ok', 'join_ms')} AS join_within_5s_pct, "
+        f"{percentile_sql('join_ms', 90)} AS join_p90_ms FROM sessions WHERE joined_at >= ? AND joined_at < ?",
         [window.start, window.end],
     )[0]
     row.update(joins)

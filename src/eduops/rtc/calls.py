@@ -7,8 +7,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from eduops.errors import NotFound, UsageError
-from eduops.rtc.breakdowns import POOR_SAMPLE
-from eduops.rtc.qoe import band_sql, quality_band
+from eduops.rtc.qoe import (
+    band_sql,
+    freeze_rate_sql,
+    media_share_pct,
+    media_share_sql,
+    percentile_sql,
+    poor_ms_sql,
+    poor_pct_sql,
+    quality_band,
+)
 from eduops.rtc.store import Store
 
 # what counts as a bad network for one participant (any of these)
@@ -177,8 +185,8 @@ def search_calls(
         f"""WITH picked AS (SELECT * FROM calls c WHERE {" AND ".join(where)}),
            q AS (SELECT s.call_id, count(DISTINCT s.sid) AS participants,
                         sum(r.mos_sum) / nullif(sum(r.mos_n), 0) AS mos,
-                        100 * sum(r.poor_ms) / nullif(sum(r.media_ms), 0) AS poor_pct,
-                        100 * sum(r.video_freeze_ms) / nullif(sum(r.media_ms), 0) AS video_freeze_rate_pct
+                        {media_share_sql("r.poor_ms", "r.media_ms")} AS poor_pct,
+                        {freeze_rate_sql("r.video_freeze_ms", "r.media_ms")} AS video_freeze_rate_pct
                  FROM sample_rollup r JOIN sessions s ON s.sid = r.sid
                  WHERE s.call_id IN (SELECT call_id FROM picked) GROUP BY s.call_id)
            SELECT c.call_id, c.scenario, c.channel, c.course_id, c.start_ts, c.end_ts,
@@ -196,11 +204,12 @@ def _participants(store: Store, call_id: str) -> list[dict[str, Any]]:
         f"""SELECT s.*, q.* EXCLUDE (sid) FROM sessions s LEFT JOIN (
               SELECT x.sid, count(*) AS samples, avg(x.loss_up_pct) AS loss_up_pct,
                      avg(x.loss_down_pct) AS loss_down_pct,
-                     quantile_cont(x.rtt_ms, 0.5) AS rtt_ms, quantile_cont(x.jitter_ms, 0.9) AS jitter_ms,
+                     {percentile_sql("x.rtt_ms", 50)} AS rtt_ms, {percentile_sql("x.jitter_ms", 90)} AS jitter_ms,
                      avg(CASE WHEN x.quality_limitation = 'cpu' THEN 1 ELSE 0 END) AS cpu_share, avg(x.mos) AS mos,
-                     100 * sum(CASE WHEN {POOR_SAMPLE} THEN x.interval_ms ELSE 0 END) / sum(x.interval_ms) AS poor_pct,
-                     100 * sum(x.video_freeze_ms) / sum(x.interval_ms) AS video_freeze_rate_pct,
-                     100 * sum(x.audio_freeze_ms) / sum(x.interval_ms) AS audio_freeze_rate_pct
+                     sum(x.mos) AS mos_sum, count(x.mos) AS mos_n, sum(x.interval_ms) AS media_ms,
+                     sum({poor_ms_sql("x")}) AS poor_ms, {poor_pct_sql("x")} AS poor_pct,
+                     {freeze_rate_sql("x.video_freeze_ms", "x.interval_ms")} AS video_freeze_rate_pct,
+                     {freeze_rate_sql("x.audio_freeze_ms", "x.interval_ms")} AS audio_freeze_rate_pct
               FROM samples x WHERE x.call_id = ? GROUP BY x.sid) q ON q.sid = s.sid
             WHERE s.call_id = ? ORDER BY s.role DESC, s.user_id""",
         [call_id, call_id],
@@ -214,10 +223,10 @@ def _regions(store: Store, call_id: str, start: datetime, end: datetime) -> list
         f"""WITH mine AS (
               SELECT DISTINCT s.province, s.isp FROM sessions s JOIN samples x ON x.sid = s.sid
               WHERE s.call_id = ? GROUP BY s.province, s.isp, s.sid
-              HAVING sum(CASE WHEN {POOR_SAMPLE} THEN x.interval_ms ELSE 0 END) >= 0.1 * sum(x.interval_ms)),
+              HAVING sum({poor_ms_sql("x")}) >= 0.1 * sum(x.interval_ms)),
             per_user AS (
               SELECT s.province, s.isp, s.sid,
-                     sum(CASE WHEN {POOR_SAMPLE} THEN x.interval_ms ELSE 0 END) / sum(x.interval_ms) AS poor
+                     sum({poor_ms_sql("x")}) / sum(x.interval_ms) AS poor
               FROM samples x JOIN sessions s ON s.sid = x.sid JOIN mine m ON m.province = s.province AND m.isp = s.isp
               WHERE x.ts >= ? AND x.ts < ?
                 AND x.call_id NOT IN (SELECT call_id FROM sessions  -- calls sharing a participant are not "others"
@@ -249,11 +258,10 @@ def call_detail(store: Store, call_id: str, timeline_points: int = 300) -> dict[
     for user, points in by_user.items():
         step = max(1, len(points) // timeline_points)
         by_user[user] = points[::step]
-    # the call's figures weigh each participant by their samples: its denominator is the sum over its users
-    measured = [p for p in people if p.get("mos") is not None and p.get("samples")]
-    total = sum(p["samples"] for p in measured)
-    call["mos"] = sum(p["mos"] * p["samples"] for p in measured) / total if total else None
-    call["poor_pct"] = sum(p["poor_pct"] * p["samples"] for p in measured) / total if total else None
+    # the call's figures are over all its users' samples (as in the call list): sums over users, then the ratio
+    mos_n = sum(p.get("mos_n") or 0 for p in people)
+    call["mos"] = sum(p.get("mos_sum") or 0.0 for p in people) / mos_n if mos_n else None
+    call["poor_pct"] = media_share_pct([p.get("poor_ms") for p in people], [p.get("media_ms") for p in people])
     call["band"] = quality_band(call["mos"], call["poor_pct"])
     for p in people:
         p["band"] = quality_band(p.get("mos"), p.get("poor_pct"))

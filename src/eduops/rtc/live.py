@@ -15,6 +15,7 @@ from eduops.alerting.metrics import record
 from eduops.core.checks import Measurement
 from eduops.core.workspace import Workspace
 from eduops.db import session_scope, utcnow
+from eduops.rtc.qoe import freeze_rate_sql, join_success_sql, percentile_sql
 from eduops.rtc.store import Store
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,9 @@ def live_board(store: Store, now: datetime, window_s: int = 60) -> dict[str, Any
     """Running calls with their participants now, and join failures and freeze rate in the last minute."""
     since = now - timedelta(seconds=window_s)
     rows = store.query(
-        """SELECT c.call_id, c.scenario, c.channel, c.course_id, c.start_ts,
+        f"""SELECT c.call_id, c.scenario, c.channel, c.course_id, c.start_ts,
                   count(DISTINCT x.sid) AS participants,
-                  100 * sum(x.video_freeze_ms) / nullif(sum(x.interval_ms), 0) AS video_freeze_rate_pct,
+                  {freeze_rate_sql("x.video_freeze_ms", "x.interval_ms")} AS video_freeze_rate_pct,
                   avg(x.mos) AS mos
            FROM samples x JOIN calls c USING (call_id)
            WHERE x.ts >= ? AND x.ts <= ? AND (c.end_ts IS NULL OR c.end_ts > ?)
@@ -60,9 +61,9 @@ def window_measurements(store: Store, end: datetime, window_s: float = WINDOW_S)
     start = end - timedelta(seconds=window_s)
     found: list[Measurement] = []
     for r in store.query(
-        """SELECT coalesce(s.province, 'unknown') AS province,
-                  100 * sum(x.video_freeze_ms) / nullif(sum(x.interval_ms), 0) AS video,
-                  100 * sum(x.audio_freeze_ms) / nullif(sum(x.interval_ms), 0) AS audio, avg(x.mos) AS mos
+        f"""SELECT coalesce(s.province, 'unknown') AS province,
+                  {freeze_rate_sql("x.video_freeze_ms", "x.interval_ms")} AS video,
+                  {freeze_rate_sql("x.audio_freeze_ms", "x.interval_ms")} AS audio, avg(x.mos) AS mos
            FROM samples x JOIN sessions s ON s.sid = x.sid WHERE x.ts > ? AND x.ts <= ? GROUP BY ALL""",
         [start, end],
     ):
@@ -73,9 +74,9 @@ def window_measurements(store: Store, end: datetime, window_s: float = WINDOW_S)
         if r["mos"] is not None:
             found.append(Measurement("rtc_mos", round(r["mos"], 3), "MOS", labels))
     for r in store.query(
-        """SELECT coalesce(c.scenario, 'unknown') AS scenario, count(*) AS attempts,
-                  100 * avg(CASE WHEN s.join_ok THEN 1 ELSE 0 END) AS success,
-                  quantile_cont(s.join_ms, 0.9) FILTER (WHERE s.join_ok) AS connect_p90
+        f"""SELECT coalesce(c.scenario, 'unknown') AS scenario, count(*) AS attempts,
+                  {join_success_sql("s.join_ok")} AS success,
+                  {percentile_sql("s.join_ms", 90)} FILTER (WHERE s.join_ok) AS connect_p90
            FROM sessions s LEFT JOIN calls c USING (call_id)
            WHERE s.joined_at > ? AND s.joined_at <= ? GROUP BY ALL""",
         [start, end],

@@ -1,7 +1,9 @@
-"""Call-quality (QoE) rules as pure functions: MOS, freeze rates, join success, percentiles.
+"""Call-quality (QoE) rules as pure functions: MOS, freeze rates, poor share, join success, percentiles.
 
-Every function returns a ``QoE``: the value, its unit and the threshold it is judged against,
-so a number never travels without what it means. Nothing here touches a database.
+A figure comes as a ``QoE``: the value, its unit and the threshold it is judged against, so a number
+never travels without what it means. Nothing here touches a database: the store's SQL aggregates
+millions of samples, so a rule it needs has a ``*_sql`` renderer beside its function, built from
+the same constants, and tests/rtc/test_qoe_sql.py runs both on the same rows.
 """
 
 from __future__ import annotations
@@ -14,14 +16,19 @@ import numpy as np
 
 Better = Literal["higher", "lower", "within"]  # within: |value| <= threshold
 
-# Thresholds (documented in docs/rtc.md); the store's SQL uses the same numbers.
+# Thresholds (documented in docs/rtc.md); the *_sql renderers below put the same numbers in the store's SQL.
 AUDIO_FREEZE_MIN_MS = 200.0  # an audio gap counts as a freeze above this
 VIDEO_FREEZE_MIN_MS = {"native": 600.0, "web": 500.0}  # a video stall counts as a freeze above this
 MOS_GOOD = 4.0  # MOS >= 4.0: good
 MOS_FAIR = 3.6  # 3.6 <= MOS < 4.0: fair; below: poor
+POOR_SAMPLE_FREEZE_SHARE = 0.1  # a sample whose video or audio froze for this share of it is poor
 POOR_SHARE_FAIR_PCT = 10.0  # share of media time in poor samples that makes a session or call fair...
 POOR_SHARE_POOR_PCT = 25.0  # ...or poor
-JOIN_FAST_MS = 5000.0
+FREEZE_RATE_MAX_PCT = 5.0
+JOIN_SUCCESS_MIN_PCT = 98.0
+JOIN_FAST_MS = 5000.0  # a join is fast when it succeeded within this...
+JOIN_FAST_MIN_PCT = 95.0  # ...and this share of attempts should be fast
+AV_SYNC_MAX_MS = 80.0  # |median A/V offset| within this
 W3C_FREEZE_WINDOW = 30  # frames averaged by the W3C freeze rule
 
 
@@ -101,19 +108,77 @@ def band_sql(mos: str, poor_pct: str) -> str:
     )
 
 
+def poor_sample(
+    mos: float | None, video_freeze_ms: float | None, audio_freeze_ms: float | None, interval_ms: float | None
+) -> bool:
+    """A sample is poor when its MOS is below the fair floor or its video or audio froze for 10 % or more
+    of its interval; a figure the sample lacks makes it neither poor nor good."""
+    if mos is not None and mos < MOS_FAIR:
+        return True
+    if interval_ms is None:
+        return False
+    limit = POOR_SAMPLE_FREEZE_SHARE * interval_ms
+    return any(ms is not None and ms >= limit for ms in (video_freeze_ms, audio_freeze_ms))
+
+
+def poor_sample_sql(x: str) -> str:
+    """``poor_sample`` as a SQL condition over the sample table aliased ``x`` (NULL when it is not poor)."""
+    return (
+        f"({x}.mos < {MOS_FAIR} OR {x}.video_freeze_ms >= {POOR_SAMPLE_FREEZE_SHARE} * {x}.interval_ms "
+        f"OR {x}.audio_freeze_ms >= {POOR_SAMPLE_FREEZE_SHARE} * {x}.interval_ms)"
+    )
+
+
+def poor_ms_sql(x: str) -> str:
+    """A sample's media time when it is poor, else 0: summed into ``poor_pct``."""
+    return f"CASE WHEN {poor_sample_sql(x)} THEN {x}.interval_ms ELSE 0 END"
+
+
+def media_share_pct(part_ms: Iterable[float | None], media_ms: Iterable[float | None]) -> float | None:
+    """100 · Σ part / Σ media time, the form of every freeze rate and poor share: over a session's samples,
+    or over a call's users (the denominator is the sum over them). None without media time; a missing
+    figure is left out of its sum, as SQL's ``sum`` does."""
+    total_media = float(sum(m for m in media_ms if m is not None))
+    if total_media <= 0:
+        return None
+    return 100 * float(sum(p for p in part_ms if p is not None)) / total_media
+
+
+def media_share_sql(part_ms: str, media_ms: str) -> str:
+    """``media_share_pct`` as a SQL aggregate over two column expressions."""
+    return f"CASE WHEN sum({media_ms}) > 0 THEN 100 * coalesce(sum({part_ms}), 0) / sum({media_ms}) END"
+
+
+def poor_pct(samples: Iterable[tuple[float | None, float | None, float | None, float | None]]) -> float | None:
+    """Share of media time in poor samples, in percent, over ``(mos, video_freeze_ms, audio_freeze_ms,
+    interval_ms)`` rows."""
+    rows = list(samples)
+    poor = [(row[3] or 0.0) if poor_sample(*row) else 0.0 for row in rows]
+    return media_share_pct(poor, [row[3] for row in rows])
+
+
+def poor_pct_sql(x: str) -> str:
+    """``poor_pct`` as a SQL aggregate over the sample table aliased ``x``."""
+    return media_share_sql(poor_ms_sql(x), f"{x}.interval_ms")
+
+
 def freeze_total_ms(freeze_durations_ms: Iterable[float], min_ms: float) -> tuple[int, float]:
     """(count, total ms) of the stalls that are freezes: longer than ``min_ms``."""
     kept = [d for d in freeze_durations_ms if d > min_ms]
     return len(kept), float(sum(kept))
 
 
-def freeze_rate(freeze_ms: Iterable[float], media_ms: Iterable[float], threshold_pct: float = 5.0) -> QoE:
+def freeze_rate(
+    freeze_ms: Iterable[float | None], media_ms: Iterable[float | None], threshold_pct: float = FREEZE_RATE_MAX_PCT
+) -> QoE:
     """Total freeze time / total media time, in percent. For a call pass every user's figures:
     the denominator is the sum over its users."""
-    total_media = float(sum(media_ms))
-    if total_media <= 0:
-        return QoE(None, "%", threshold_pct)
-    return QoE(100.0 * float(sum(freeze_ms)) / total_media, "%", threshold_pct)
+    return QoE(media_share_pct(freeze_ms, media_ms), "%", threshold_pct)
+
+
+def freeze_rate_sql(freeze_ms: str, media_ms: str) -> str:
+    """``freeze_rate`` as a SQL aggregate over two column expressions."""
+    return media_share_sql(freeze_ms, media_ms)
 
 
 def video_freeze_min_ms(platform: str) -> float:
@@ -134,43 +199,56 @@ def w3c_freezes(frame_times_ms: Sequence[float], window: int = W3C_FREEZE_WINDOW
     return freezes
 
 
-def percentile(values: Iterable[float], pct: float, unit: str = "ms", threshold: float | None = None) -> QoE:
-    """Linear-interpolated percentile (numpy's default, DuckDB's quantile_cont)."""
+def percentile(values: Iterable[float | None], pct: float, unit: str = "ms", threshold: float | None = None) -> QoE:
+    """Linear-interpolated percentile (numpy's default, DuckDB's quantile_cont); missing values left out."""
     arr = np.asarray([v for v in values if v is not None], dtype=float)
     if arr.size == 0:
         return QoE(None, unit, threshold)
     return QoE(float(np.percentile(arr, pct)), unit, threshold)
 
 
-def percentiles(values: Iterable[float], unit: str = "ms", pcts: Sequence[float] = (50, 90, 99)) -> dict[str, QoE]:
-    data = [v for v in values if v is not None]
-    return {f"p{int(p)}": percentile(data, p, unit) for p in pcts}
+def percentile_sql(column: str, pct: float) -> str:
+    """``percentile`` as a SQL aggregate over a column expression."""
+    return f"quantile_cont({column}, {pct / 100})"
 
 
-def join_success_rate(attempts_ok: Iterable[bool], threshold_pct: float = 98.0) -> QoE:
-    """Share of join attempts that succeeded, in percent."""
+def join_success_rate(attempts_ok: Iterable[bool | None], threshold_pct: float = JOIN_SUCCESS_MIN_PCT) -> QoE:
+    """Share of join attempts that succeeded, in percent; an attempt without an outcome did not succeed."""
     flags = list(attempts_ok)
     if not flags:
         return QoE(None, "%", threshold_pct, "higher")
-    return QoE(100.0 * sum(1 for f in flags if f) / len(flags), "%", threshold_pct, "higher")
+    return QoE(100 * (sum(1 for f in flags if f) / len(flags)), "%", threshold_pct, "higher")
+
+
+def join_success_sql(join_ok: str) -> str:
+    """``join_success_rate`` as a SQL aggregate over the sessions' ``join_ok`` expression."""
+    return f"100 * avg(CASE WHEN {join_ok} THEN 1 ELSE 0 END)"
 
 
 def join_within_rate(
-    attempts: Iterable[tuple[bool, float | None]],
+    attempts: Iterable[tuple[bool | None, float | None]],
     within_ms: float = JOIN_FAST_MS,
-    threshold_pct: float = 95.0,
+    threshold_pct: float = JOIN_FAST_MIN_PCT,
 ) -> QoE:
     """Share of attempts that succeeded within ``within_ms`` (5 s by default), in percent."""
     items = list(attempts)
     if not items:
         return QoE(None, "%", threshold_pct, "higher")
     fast = sum(1 for ok, ms in items if ok and ms is not None and ms <= within_ms)
-    return QoE(100.0 * fast / len(items), "%", threshold_pct, "higher")
+    return QoE(100 * (fast / len(items)), "%", threshold_pct, "higher")
 
 
-def av_sync(offsets_ms: Iterable[float], threshold_ms: float = 80.0) -> QoE:
+def join_within_sql(join_ok: str, join_ms: str, within_ms: float = JOIN_FAST_MS) -> str:
+    """``join_within_rate`` as a SQL aggregate over the sessions' ``join_ok`` and ``join_ms`` expressions."""
+    return f"100 * avg(CASE WHEN {join_ok} AND {join_ms} <= {within_ms} THEN 1 ELSE 0 END)"
+
+
+def av_sync(offsets_ms: Iterable[float | None], threshold_ms: float = AV_SYNC_MAX_MS) -> QoE:
     """Median A/V sync offset (audio ahead positive), judged by its size against ±80 ms."""
-    arr = np.asarray(list(offsets_ms), dtype=float)
-    if arr.size == 0:
-        return QoE(None, "ms", threshold_ms, "within")
-    return QoE(float(np.median(arr)), "ms", threshold_ms, "within")
+    median = percentile(offsets_ms, 50).value
+    return QoE(median, "ms", threshold_ms, "within")
+
+
+def av_sync_sql(offset_ms: str) -> str:
+    """``av_sync``'s median as a SQL aggregate over the samples' offset expression."""
+    return percentile_sql(offset_ms, 50)

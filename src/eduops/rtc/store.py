@@ -29,7 +29,7 @@ import duckdb
 import pyarrow as pa
 
 from eduops.errors import ServiceUnavailable
-from eduops.rtc.qoe import MOS_FAIR, band_sql
+from eduops.rtc.qoe import band_sql, freeze_rate_sql, media_share_sql, poor_ms_sql
 
 SCHEMA_VERSION = 1
 
@@ -101,10 +101,6 @@ def _ddl(table: str, columns: dict[str, pa.DataType], extra: str = "") -> str:
     return f"CREATE TABLE IF NOT EXISTS {table} (\n  {cols}{extra}\n)"
 
 
-# a sample is poor when its MOS is below the fair floor or video or audio froze for >= 10 % of it
-POOR_SAMPLE = (
-    f"(x.mos < {MOS_FAIR} OR x.video_freeze_ms >= 0.1 * x.interval_ms OR x.audio_freeze_ms >= 0.1 * x.interval_ms)"
-)
 ROLLUP_MINUTES = 15
 # Per session and 15-minute bucket: sums that add up across sessions and buckets, so heat maps and
 # rankings read this (tens of rows per session) instead of every sample.
@@ -130,7 +126,7 @@ ROLLUP_SUMS = (
 ROLLUP_SELECT = f"""SELECT hash(x.call_id, x.user_id) AS sid,
   time_bucket(INTERVAL {ROLLUP_MINUTES} MINUTE, x.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
   count(*), sum(x.interval_ms), sum(x.video_freeze_ms), sum(x.audio_freeze_ms),
-  sum(CASE WHEN {POOR_SAMPLE} THEN x.interval_ms ELSE 0 END), sum(x.mos), count(x.mos), sum(x.rtt_ms),
+  sum({poor_ms_sql("x")}), sum(x.mos), count(x.mos), sum(x.rtt_ms),
   count(x.rtt_ms), sum(x.jitter_ms), count(x.jitter_ms), sum(x.loss_down_pct), count(x.loss_down_pct)"""
 
 SCHEMA = [
@@ -160,9 +156,9 @@ FROM sessions s LEFT JOIN calls c USING (call_id)
 LEFT JOIN (SELECT sid, sum(samples) AS samples, sum(media_ms) AS media_ms,
                   sum(mos_sum) / nullif(sum(mos_n), 0) AS mos, sum(rtt_sum) / nullif(sum(rtt_n), 0) AS rtt_ms,
                   sum(loss_sum) / nullif(sum(loss_n), 0) AS loss_pct,
-                  100 * sum(video_freeze_ms) / nullif(sum(media_ms), 0) AS video_freeze_rate_pct,
-                  100 * sum(audio_freeze_ms) / nullif(sum(media_ms), 0) AS audio_freeze_rate_pct,
-                  100 * sum(poor_ms) / nullif(sum(media_ms), 0) AS poor_pct
+                  {freeze_rate_sql("video_freeze_ms", "media_ms")} AS video_freeze_rate_pct,
+                  {freeze_rate_sql("audio_freeze_ms", "media_ms")} AS audio_freeze_rate_pct,
+                  {media_share_sql("poor_ms", "media_ms")} AS poor_pct
            FROM sample_rollup GROUP BY sid) q ON q.sid = s.sid""",
 ]
 
