@@ -24,7 +24,8 @@ def test_a_short_run_is_stored_with_its_verdict(sqlite_ws, monkeypatch, capsys) 
 
 def _in_process(ws, monkeypatch, capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
     """The CLI in this process (no start-up cost): exit code, stdout, stderr."""
-    from eduops import cli, console
+    from eduops import cli
+    from eduops.core import console
 
     (ws.settings.home / "eduops.toml").write_text(
         'timezone = "Asia/Shanghai"\n[loadtest]\nthink_min_seconds = 0.05\nthink_max_seconds = 0.1\n')

@@ -330,9 +330,3 @@ def surge_list(as_json: JSON = False) -> None:
         ["id", "title", "from", "until", "metric"],
         [[r["id"], r["title"], r["starts_at"], r["ends_at"], r["metric"] or "*"] for r in rows],
     )
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(metrics_app, name="metrics")
-    app.add_typer(rules_app, name="rules")
-    app.add_typer(alerts_app, name="alerts")

@@ -153,7 +153,3 @@ def import_command(
             out.print(f"    e.g. record {line}: {reason}")
     if summary.stored == 0 and summary.rejected:
         raise typer.Exit(2)
-
-
-def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="analytics")

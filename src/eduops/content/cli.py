@@ -132,7 +132,3 @@ def audit_command(as_json: JSON = False) -> None:
                 out.print(f"question bank {qb['syllabus']}: thin points {', '.join(qb['thin_points'])}")
     if problems or any(q["thin_points"] for q in report["question_bank"]):
         raise typer.Exit(1)
-
-
-def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="content")

@@ -103,7 +103,3 @@ def cleanup_command(as_json: JSON = False) -> None:
         print_json({"cleaned": cleaned})
     else:
         out.print("\n".join(cleaned) if cleaned else "nothing left behind")
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(drill_app, name="drill")

@@ -15,6 +15,7 @@ from eduops.feedback import analysis, service, workitems
 JSON = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 app = typer.Typer(help="User feedback: intake, clusters, the support queue and work items.", no_args_is_help=True)
 work_app = typer.Typer(help="Work items from clusters, alerts or by hand.", no_args_is_help=True)
+app.add_typer(work_app, name="work-item")
 
 
 @app.command("import")
@@ -178,8 +179,3 @@ def work_update(
     """Change a work item's status or the release that ships it."""
     item = workitems.update(workspace().engine, item_id, status=status, release=release)
     print_json(item) if as_json else out.print(f"#{item_id} {item['status']} {item['release'] or ''}")
-
-
-def register(root: typer.Typer) -> None:
-    app.add_typer(work_app, name="work-item")
-    root.add_typer(app, name="feedback")

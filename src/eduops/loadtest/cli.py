@@ -84,7 +84,3 @@ def run_command(
         for a in run["artifacts"]:
             out.print(f"  report: {a['path']}")
     exit_for(run["status"])
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(loadtest_app, name="loadtest")

@@ -116,7 +116,3 @@ def show_command(version: str, as_json: JSON = False) -> None:
         )
     for w in rel["work_items"]:
         out.print(f"  ships #{w['id']} {w['priority']} {w['title']}")
-
-
-def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="release")

@@ -295,7 +295,3 @@ def schema() -> None:
     from eduops.rtc.store import SCHEMA
 
     typer.echo(";\n\n".join(SCHEMA) + ";")
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(rtc_app, name="rtc")

@@ -19,7 +19,7 @@ def console(sqlite_ws):  # type: ignore[no-untyped-def]
     c = make_console(sqlite_ws)
     from eduops.web.app import create_app
 
-    c.app = create_app(sqlite_ws, domains=("core", "web", "monitoring"))
+    c.app = create_app(sqlite_ws, domains=("core", "web", "alerting", "monitoring"))
     c.app.state.clock = c.clock
     now = datetime.now(UTC)
     ingest(
