@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eduops.core.runs import pid_alive
 from eduops.drills.proxy import Proxy, split_address
 from eduops.drills.tlsca import TestTLSServer
 
@@ -283,7 +284,7 @@ def recover_leftovers(state_file: Path) -> list[str]:
     cleaned, keep = [], []
     for entry in _read(state_file):
         pid = int(entry.get("pid", 0))
-        if pid == os.getpid() or _alive(pid):
+        if pid == os.getpid() or pid_alive(pid):
             keep.append(entry)
             continue
         fault = FAULTS.get(str(entry.get("fault")))
@@ -296,15 +297,3 @@ def recover_leftovers(state_file: Path) -> list[str]:
             cleaned.append(f"{entry.get('fault')}: could not clean up ({exc})")
     _write(state_file, keep)
     return cleaned
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
