@@ -71,6 +71,26 @@ def test_starting_a_backup_needs_ops(sqlite_ws) -> None:
     assert ops.post("/api/v1/backup/run", params={"full": "true"}).json()["task"] == "backup-full"
 
 
+def test_a_backup_of_one_source_starts_the_backup_task_with_that_source(sqlite_ws, tmp_path: Path) -> None:
+    from tests.backup.conftest import configure, local_target
+
+    from eduops.core.service import get_run
+
+    s = sqlite_ws.settings
+    notes = tmp_path / "notes.txt"
+    notes.write_text("lesson")
+    sources = [{"name": "notes", "kind": "files", "paths": [str(notes)]}]
+    configure(s, {"include_state": False, "sources": sources, "targets": [local_target(s, "local", tmp_path / "r")]})
+    ops, started = _client(sqlite_ws, OPS)
+    refused = ops.post("/api/v1/backup/run", params={"source": "nosuch"})
+    assert refused.status_code == 404 and "no backup source 'nosuch'" in refused.text and started == []
+    answer = ops.post("/api/v1/backup/run", params={"source": "notes"})
+    assert answer.status_code == 202 and started == [answer.json()["id"]]
+    run = get_run(sqlite_ws.engine, answer.json()["id"])
+    assert (run["task"], run["triggered_by"], run["status"]) == ("backup", "olga", "running")
+    assert run["evidence"] == {"params": {"backup.run": {"source": "notes"}}}
+
+
 def test_template_messages_have_chinese() -> None:
     import re
     from pathlib import Path

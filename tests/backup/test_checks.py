@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from tests.backup.conftest import configure, local_target
 
 from eduops.alerting.models import MetricSeries
+from eduops.backup import service
 from eduops.backup.models import BackupRun
 from eduops.config import TaskOverride
 from eduops.core.runs import run_task
@@ -31,8 +32,13 @@ def test_backup_tasks_back_up_eduops_itself_verify_and_drill(ws, tmp_path: Path)
     assert before["status"] == "crit"  # never backed up
     assert any(f["title"].startswith("Backup of eduops-state is stale") for f in before["findings"])
 
-    backup = _checks(ws, run_task(ws.engine, s, "backup"))
+    backup_run = run_task(ws.engine, s, "backup")
+    backup = _checks(ws, backup_run)
     assert backup["backup.run"]["status"] == "ok", backup["backup.run"]["summary"]
+    assert {(r["source"], r["run_id"]) for r in service.list_backups(ws.engine)} == {
+        ("eduops-state", backup_run),
+        ("eduops-config", backup_run),
+    }
     assert backup["backup.verify"]["status"] == "ok"
     assert backup["backup.verify"]["summary"] == "verified local 1/4"
     kind = "postgresql" if s.state_url.startswith("postgresql") else "sqlite"
@@ -47,6 +53,11 @@ def test_backup_tasks_back_up_eduops_itself_verify_and_drill(ws, tmp_path: Path)
     drill = _checks(ws, run_task(ws.engine, s, "restore-drill"))["backup.restore_drill"]
     assert drill["status"] == "ok", drill["summary"]
     assert {m["name"] for m in drill["measurements"]} >= {"backup_drill_rto_seconds", "backup_drill_rpo_seconds"}
+
+    one = run_task(ws.engine, s, "backup", params={"backup.run": {"source": "eduops-config"}})
+    assert _checks(ws, one)["backup.run"]["summary"] == "1/1 sources backed up (incremental)"
+    assert [r["source"] for r in service.list_backups(ws.engine, run_id=one)] == ["eduops-config"]
+    assert get_run(ws.engine, one)["evidence"]["params"] == {"backup.run": {"source": "eduops-config"}}
 
     after = _checks(ws, run_task(ws.engine, s, "daily-inspection"))["backup.freshness"]
     assert after["status"] == "ok" and after["summary"] == "2/2 sources fresh"

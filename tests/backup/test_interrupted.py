@@ -1,7 +1,9 @@
-"""kill -9 in the middle of a backup: every repository stays usable and the run is recorded interrupted."""
+"""kill -9 in the middle of `eduops backup run`: every repository stays usable, core marks the run interrupted
+(the one recovery there is) and the run's backups with it, and the next backup run starts at once."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,10 +12,12 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
-from tests.backup.conftest import configure, local_target, write_config
+from tests.backup.conftest import configure, eduops, local_target, write_config
 
 from eduops.backup import service, verification
 from eduops.backup.models import BackupRun
+from eduops.core.models import Run
+from eduops.core.service import get_run
 
 
 def _children(pid: int) -> list[int]:
@@ -71,6 +75,9 @@ def test_kill_9_mid_backup_leaves_repositories_usable_and_the_run_interrupted(sq
         restic_pids = _poll(restic_uploading, "restic to start uploading")
         with sqlite_ws.engine.connect() as conn:
             assert conn.execute(sa.select(BackupRun.status)).scalars().all() == ["running"]
+            runs = conn.execute(sa.select(Run.id, Run.task_key, Run.status, Run.pid)).all()
+        assert [(task, status, pid) for _, task, status, pid in runs] == [("backup", "running", proc.pid)]
+        run_id = runs[0][0]
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
     finally:
@@ -84,15 +91,22 @@ def test_kill_9_mid_backup_leaves_repositories_usable_and_the_run_interrupted(sq
     )
 
     configure(s, backup)
-    rows = service.list_backups(sqlite_ws.engine)
-    assert [(r["status"], r["snapshot_id"]) for r in rows] == [("interrupted", None)]
-    assert "stopped during the backup" in rows[0]["error"]
+    rows = service.list_backups(sqlite_ws.engine, settings=s)
+    assert [(r["status"], r["snapshot_id"], r["run_id"]) for r in rows] == [("interrupted", None, run_id)]
+    assert f"run #{run_id} was interrupted" in rows[0]["error"] and f"pid {proc.pid}" in rows[0]["error"]
+    run = get_run(sqlite_ws.engine, run_id)
+    assert run["status"] == "interrupted" and "stopped" in run["summary"]
+    assert run["triggered_by"].startswith("cli") and run["evidence"]["params"] == {"backup.run": {"source": "media"}}
     checked = verification.verify(sqlite_ws.engine, s, read_data="full")
     assert [(c["target"], c["status"]) for c in checked] == [("primary", "ok"), ("second", "ok")], checked
+
     backup["targets"][0]["limit_upload_kib"] = 0
-    configure(s, backup)
-    again = service.run_backups(sqlite_ws.engine, s)
-    assert again[0]["status"] == "ok" and [c["status"] for c in again[0]["copies"]] == ["ok", "ok"]
+    again = eduops(write_config(s.home, backup), "backup", "run", "media", "--json")
+    assert again.returncode == 0, again.stderr  # the dead run's task lock did not block this one
+    done = json.loads(again.stdout)
+    assert [(r["source"], r["status"]) for r in done] == [("media", "ok")]
+    assert [c["status"] for c in done[0]["copies"]] == ["ok", "ok"]
+    assert get_run(sqlite_ws.engine, done[0]["run_id"])["status"] == "ok"
 
 
 def _read(path: str) -> bytes:
@@ -114,3 +128,36 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/status").read_text().split("State:", 1)[1].split("\n", 1)[0].lower()
     except OSError:
         return "zombie"
+
+
+def test_backups_of_a_run_that_ended_are_interrupted_with_their_copies_and_no_others(ws) -> None:
+    from eduops.backup.models import BackupCopy
+    from eduops.db import session_scope, utcnow
+
+    now = utcnow()
+    with session_scope(ws.engine) as session:
+        runs = {
+            status: Run(task_key="backup", trigger="manual", status=status, started_at=now, evidence={}, summary=status)
+            for status in ("interrupted", "error", "running")
+        }
+        session.add_all(runs.values())
+        session.flush()
+        for source, run_id in [(s, r.id) for s, r in runs.items()] + [("no-run", None)]:
+            session.add(
+                BackupRun(run_id=run_id, source=source, kind="files", target="local", status="running", record={})
+            )
+        session.flush()
+        first = session.scalars(sa.select(BackupRun).where(BackupRun.source == "interrupted")).one()
+        session.add(BackupCopy(backup_id=first.id, target="second", status="running", error=""))
+    fixed = service.mark_interrupted(ws.engine)
+    rows = {r["source"]: r for r in service.list_backups(ws.engine)}
+    assert {s: r["status"] for s, r in rows.items()} == {
+        "interrupted": "interrupted",
+        "error": "interrupted",
+        "running": "running",  # its run is alive: nothing to guess
+        "no-run": "running",  # outside a run: never guessed at
+    }
+    assert sorted(fixed) == sorted(rows[s]["id"] for s in ("interrupted", "error"))
+    assert rows["interrupted"]["error"].startswith(f"run #{runs['interrupted'].id} was interrupted")
+    assert rows["error"]["error"].startswith(f"run #{runs['error'].id} ended (error)")
+    assert [c["status"] for c in rows["interrupted"]["copies"]] == ["interrupted"]

@@ -137,6 +137,53 @@ def test_every_task_run_is_in_the_audit_log(ws, fake_checks) -> None:
     assert verify_chain(ws.engine)[1] is None
 
 
+def test_params_of_a_run_reach_their_check_on_top_of_the_plan_and_stay_in_its_evidence(ws) -> None:
+    @check("testing.echo", area="performance")
+    def echo(ctx: CheckContext) -> CheckResult:
+        """Shows the params it got."""
+        return CheckResult("ok", "echo", evidence={"params": ctx.params})
+
+    try:
+        ws.settings.tasks["backup"] = TaskOverride(
+            checks=["testing.echo"], params={"testing.echo": {"mode": "plan", "keep": 1}}
+        )
+        asked = {"testing.echo": {"mode": "asked"}}
+        run = get_run(ws.engine, run_task(ws.engine, ws.settings, "backup", params=asked))
+    finally:
+        checks_mod.REGISTRY.pop("testing.echo", None)
+    assert run["checks"][0]["evidence"]["params"] == {"mode": "asked", "keep": 1}
+    assert run["evidence"]["params"] == asked
+
+
+def test_a_task_left_running_by_a_dead_process_starts_again_and_that_run_is_interrupted(ws) -> None:
+    import subprocess
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from eduops.core.calendar import sync_tasks
+    from eduops.core.models import Run, Task
+    from eduops.core.runs import HOST, claim
+    from eduops.db import session_scope, utcnow
+
+    sync_tasks(ws.engine, ws.settings)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    now = utcnow()
+    with session_scope(ws.engine) as session:  # kill -9 mid-run: the row and the task's lock stay behind
+        left = Run(task_key="backup", trigger="manual", status="running", host=HOST, pid=dead.pid,
+                   started_at=now, heartbeat_at=now, evidence={})
+        session.add(left)
+        session.flush()
+        session.execute(sa.update(Task).where(Task.key == "backup")
+                        .values(lock_run_id=left.id, lock_expires_at=now + timedelta(hours=1)))
+        left_id = left.id
+    again = claim(ws.engine, ws.settings, "backup", "manual", "cli:olga", None)
+    assert again != left_id
+    assert get_run(ws.engine, left_id)["status"] == "interrupted"
+    assert f"pid {dead.pid}" in get_run(ws.engine, left_id)["summary"]
+
+
 def test_calendar_shows_the_run_that_started_last_even_when_imported_later(ws) -> None:
     from datetime import timedelta
 

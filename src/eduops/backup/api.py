@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from eduops.backup import overview, service
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
+from eduops.core.runs import RunParams, claim
 
 router = APIRouter(prefix="/api/v1/backup", tags=["backup"])
 pages = APIRouter()
@@ -24,7 +25,8 @@ def _ws(request: Request) -> Any:
 @router.get("/overview")
 def get_overview(request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
     """Per source: last backup, its copies per target, last drill; per target: last verification."""
-    return overview.overview(_ws(request).engine)
+    ws = _ws(request)
+    return overview.overview(ws.engine, ws.settings)
 
 
 @router.get("/backups")
@@ -35,7 +37,8 @@ def get_backups(
     _: Principal = Depends(require("read")),
 ) -> list[dict[str, Any]]:
     """Recent backups, newest first, with what each recorded and its copies."""
-    return service.list_backups(_ws(request).engine, source, limit)
+    ws = _ws(request)
+    return service.list_backups(ws.engine, source, limit, settings=ws.settings)
 
 
 @router.get("/drills")
@@ -60,19 +63,29 @@ def get_verifications(
     return overview.verification_history(_ws(request).engine, target, limit)
 
 
-async def _start(request: Request, task: str, who: Principal) -> dict[str, Any]:
-    from eduops.core.runs import claim
-
+async def _start(request: Request, task: str, who: Principal, params: RunParams | None = None) -> dict[str, Any]:
     ws = _ws(request)
-    run_id = await run_in_threadpool(claim, ws.engine, ws.settings, task, "manual", who.name, None)
+    source_ip = request.client.host if request.client else ""
+    run_id = await run_in_threadpool(
+        claim, ws.engine, ws.settings, task, "manual", who.name, None, source_ip=source_ip, params=params
+    )
     request.app.state.background_run(run_id)
     return {"id": run_id, "task": task, "status": "running"}
 
 
 @router.post("/run", status_code=202)
-async def post_run(request: Request, full: bool = False, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
-    """Start the backup task now (``full=true``: the weekly full backup); follow it under /api/v1/runs/{id}."""
-    return await _start(request, "backup-full" if full else "backup", who)
+async def post_run(
+    request: Request, full: bool = False, source: str | None = None, who: Principal = Depends(require("ops"))
+) -> dict[str, Any]:
+    """Start the backup task now (``full=true``: the weekly full backup; ``source``: only that source).
+
+    Follow it under /api/v1/runs/{id}; its backups carry that run id.
+    """
+    params: RunParams = {}
+    if source:  # a source that cannot be backed up is refused here; without one the run reports what is missing
+        await run_in_threadpool(service.check_request, _ws(request).settings, source, "full" if full else "incremental")
+        params = {"backup.run": {"source": source}}
+    return await _start(request, "backup-full" if full else "backup", who, params)
 
 
 @router.post("/drill", status_code=202)
@@ -91,7 +104,7 @@ def backup_page(request: Request, _: Principal = Depends(require("read"))) -> HT
         request,
         "backup/index.html",
         {
-            "view": overview.overview(engine),
+            "view": overview.overview(engine, _ws(request).settings),
             "chart": script_json(overview.rpo_rto_figure(drills)) if drills else None,
             "drills": drills[::-1][:20],
         },

@@ -25,6 +25,7 @@ def _failed(exc: EduopsError) -> CheckResult:
         "crit",
         exc.message,
         findings=[Finding("crit", "Backup step failed", exc.message, "fix the target or source named above and rerun")],
+        evidence={"error": exc.message, "exit_code": exc.exit_code},  # what `eduops backup run` exits with
     )
 
 
@@ -73,12 +74,20 @@ def freshness(ctx: CheckContext) -> CheckResult:
 
 @check("backup.run", area="backups", title="Back up every source")
 def run(ctx: CheckContext) -> CheckResult:
-    """Back up every source to the primary target and copy it to every other target."""
+    """Back up every source (param ``source``: only that one) to the primary target and copy it to every other."""
     if (skip := _not_configured(ctx)) is not None:
         return skip
     mode = str(ctx.params.get("mode", "incremental"))
+    source = ctx.params.get("source")
     try:
-        results = service.run_backups(ctx.engine, ctx.settings, mode=mode, run_id=ctx.run_id, progress=ctx.progress)
+        results = service.run_backups(
+            ctx.engine,
+            ctx.settings,
+            str(source) if source else None,
+            mode=mode,
+            run_id=ctx.run_id,
+            progress=ctx.progress,
+        )
         measured = verification.measurements(ctx.engine, ctx.settings)
     except EduopsError as exc:
         return _failed(exc)

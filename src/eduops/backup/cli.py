@@ -11,9 +11,11 @@ from eduops.alerting import metrics
 from eduops.backup import drills, service, verification
 from eduops.backup.settings import SECRET_FIELDS, seal
 from eduops.core.checks import Measurement
-from eduops.core.console import out, print_json, progress_bar, styled_status, table, workspace
+from eduops.core.console import cli_actor, out, print_json, progress_bar, styled_status, table, workspace
+from eduops.core.runs import RunParams, run_task
+from eduops.core.service import get_run
 from eduops.db import session_scope, utcnow
-from eduops.errors import UsageError
+from eduops.errors import EduopsError, UsageError
 
 JSON = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 app = typer.Typer(help="Backups: restic to several targets, verification, restore drills.", no_args_is_help=True)
@@ -41,16 +43,16 @@ def run_cmd(
     mode: Annotated[str, typer.Option(help="incremental or full")] = "incremental",
     as_json: JSON = False,
 ) -> None:
-    """Back up sources to the primary target and copy them to every other target."""
+    """Back up sources to the primary target, copy them to every other target and verify: the backup task, now."""
     ws = workspace()
-    with progress_bar("backup", enabled=not as_json) as progress:
-        results = service.run_backups(ws.engine, ws.settings, source, mode=mode, progress=progress)
-    _record(
-        [
-            Measurement("backup_success", 1.0 if r["status"] == "ok" else 0.0, "", {"source": r["source"]})
-            for r in results
-        ]
-    )
+    service.check_request(ws.settings, source, mode)
+    task = "backup-full" if mode == "full" else "backup"
+    params: RunParams = {"backup.run": {"source": source}} if source else {}
+    with progress_bar(task, enabled=not as_json) as progress:
+        run_id = run_task(ws.engine, ws.settings, task, actor=cli_actor(), params=params, progress=progress)
+    run = get_run(ws.engine, run_id)
+    steps = {c["name"]: c for c in run["checks"]}
+    results = service.list_backups(ws.engine, limit=1000, run_id=run_id)
     if as_json:
         print_json(results)
     else:
@@ -70,9 +72,22 @@ def run_cmd(
                 for r in results
             ],
         )
+        for step in steps.values():
+            out.print(f"  {styled_status(step['status'])} {step['name']}: {step['summary']}")
+        out.print(f"run [bold]#{run_id}[/] {task}: {styled_status(run['status'])}; report: eduops report {run_id}")
+    backed_up = steps.get("backup.run")
+    if backed_up is None or backed_up["status"] == "error" or "error" in backed_up["evidence"]:
+        # the backup stopped as a whole (the primary unusable, a crash, the time limit): say why, as before
+        evidence = backed_up["evidence"] if backed_up else {}
+        stopped = EduopsError(str(evidence.get("error") or (backed_up or run)["summary"]))
+        stopped.exit_code = int(evidence.get("exit_code", 3))
+        raise stopped
     if any(r["status"] != "ok" for r in results):
         raise typer.Exit(3)
     if any(c["status"] != "ok" for r in results for c in r["copies"]):
+        raise typer.Exit(1)
+    verified = steps.get("backup.verify")
+    if verified is not None and verified["status"] in ("crit", "error"):
         raise typer.Exit(1)
 
 
@@ -83,7 +98,8 @@ def list_cmd(
     as_json: JSON = False,
 ) -> None:
     """Recent backups, newest first, with their copies per target."""
-    rows = service.list_backups(workspace().engine, source, limit)
+    ws = workspace()
+    rows = service.list_backups(ws.engine, source, limit, settings=ws.settings)
     if as_json:
         print_json(rows)
         return
@@ -239,7 +255,3 @@ def secret_cmd(
         raise UsageError("empty secret")
     sealed = seal(workspace().settings, value, kind, name, field)
     typer.echo(f'{field} = "{sealed}"')
-
-
-def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="backup")

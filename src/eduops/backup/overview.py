@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from eduops.backup.models import BackupCopy, BackupRun, Drill, Verification
+from eduops.backup.service import mark_interrupted
+from eduops.config import Settings
 from eduops.db import session_scope
 
 
@@ -40,8 +42,9 @@ def verification_row(v: Verification) -> dict[str, Any]:
     }
 
 
-def overview(engine: Engine) -> dict[str, Any]:
+def overview(engine: Engine, settings: Settings | None = None) -> dict[str, Any]:
     """Per source: last backup and last good one with its copies per target, last drill; per target: last check."""
+    mark_interrupted(engine, settings)
     with session_scope(engine) as session:
         names = sorted(
             set(session.scalars(sa.select(BackupRun.source).distinct()))

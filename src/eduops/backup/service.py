@@ -6,7 +6,6 @@ Usable from Python without the CLI or the web app: every function takes the sett
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,10 +31,11 @@ from eduops.backup.settings import (
     secret_context,
 )
 from eduops.config import Settings
+from eduops.core.models import Run
+from eduops.core.runs import HOST, recover_interrupted
 from eduops.db import session_scope, utcnow
 from eduops.errors import EduopsError, NotFound, UsageError
 
-HOST = socket.gethostname()
 Progress = Callable[[str, float], None]
 
 
@@ -95,26 +95,49 @@ class Plan:
         return restic.is_initialised(self.repo(spec.name), self.cache)
 
 
-def recover_interrupted(engine: Engine) -> list[int]:
-    """Backups whose eduops process died (kill -9, power loss) become ``interrupted``."""
+def mark_interrupted(engine: Engine, settings: Settings | None = None) -> list[int]:
+    """Backups still ``running`` in a run that ended (kill -9, power loss, its time limit) become ``interrupted``,
+    and so do their copies.
+
+    The run is the one record of whether the work is alive: with ``settings``, core's recovery first marks runs
+    whose process died or fell silent. A backup started outside a run is never guessed at.
+    """
+    if settings is not None:
+        recover_interrupted(engine, settings)
     fixed = []
     with session_scope(engine) as session:
-        for row in session.scalars(sa.select(BackupRun).where(BackupRun.status == "running")):
-            if row.host == HOST and row.pid != os.getpid() and not _alive(row.pid):
-                row.status, row.finished_at = "interrupted", utcnow()
-                row.error = f"the eduops process (pid {row.pid}) stopped during the backup"
-                fixed.append(row.id)
+        stopped = (
+            sa.select(BackupRun, Run)
+            .join(Run, Run.id == BackupRun.run_id)
+            .where(BackupRun.status == "running", Run.status != "running")
+        )
+        for row, run in session.execute(stopped).all():
+            how = "was interrupted" if run.status == "interrupted" else f"ended ({run.status})"
+            row.status, row.finished_at = "interrupted", run.finished_at or utcnow()
+            row.error = f"run #{run.id} {how} during the backup: {run.summary}"
+            fixed.append(row.id)
+        if fixed:
+            session.execute(
+                sa.update(BackupCopy)
+                .where(BackupCopy.backup_id.in_(fixed), BackupCopy.status == "running")
+                .values(status="interrupted", finished_at=utcnow(), error="the run was interrupted during the copy")
+            )
     return fixed
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def check_request(settings: Settings, source: str | None = None, mode: str = "incremental") -> None:
+    """Refuse a backup that cannot start (bad mode, unknown source, nothing to back up, no target) before its run."""
+    _chosen(Plan.of(settings), source, mode)
+
+
+def _chosen(plan: Plan, source: str | None, mode: str) -> list[SourceSpec]:
+    if mode not in ("incremental", "full"):
+        raise UsageError(f"mode {mode!r}: use incremental or full")
+    chosen = [plan.source(source)] if source else plan.sources
+    if not chosen:
+        raise UsageError("no backup sources: add [[backup.sources]] to eduops.toml or set include_state = true")
+    _ = plan.primary  # raises the usage error when no target is configured
+    return chosen
 
 
 def _tags(spec: SourceSpec, backup_id: int, mode: str) -> list[str]:
@@ -285,14 +308,13 @@ def run_backups(
     run_id: int | None = None,
     progress: Progress = _quiet,
 ) -> list[dict[str, Any]]:
-    """Back up one source (or all) to the primary and copy to every other target."""
-    if mode not in ("incremental", "full"):
-        raise UsageError(f"mode {mode!r}: use incremental or full")
+    """Back up one source (or all) to the primary and copy to every other target.
+
+    This is the work of the ``backup.run`` check; start it as the ``backup`` task (``eduops backup run``,
+    the API, the scheduler) so it gets a run, and ``run_id`` links its rows to that run.
+    """
     plan = Plan.of(settings)
-    chosen = [plan.source(source)] if source else plan.sources
-    if not chosen:
-        raise UsageError("no backup sources: add [[backup.sources]] to eduops.toml or set include_state = true")
-    recover_interrupted(engine)
+    chosen = _chosen(plan, source, mode)
     plan.ensure_repositories()
     ids: list[int] = []
     for i, spec in enumerate(chosen):
@@ -350,11 +372,21 @@ def backup_summary(engine: Engine, backup_id: int) -> dict[str, Any]:
         }
 
 
-def list_backups(engine: Engine, source: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    recover_interrupted(engine)
+def list_backups(
+    engine: Engine,
+    source: str | None = None,
+    limit: int = 50,
+    *,
+    settings: Settings | None = None,
+    run_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Backups newest first (``run_id``: those of one run, in the order they ran)."""
+    mark_interrupted(engine, settings)
     with session_scope(engine) as session:
         q = sa.select(BackupRun.id).order_by(BackupRun.id.desc()).limit(limit)
         if source:
             q = q.where(BackupRun.source == source)
+        if run_id is not None:
+            q = q.where(BackupRun.run_id == run_id).order_by(None).order_by(BackupRun.id)
         ids = list(session.scalars(q))
     return [backup_summary(engine, i) for i in ids]

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from eduops.backup import restic, retention
 from eduops.backup.models import BackupCopy, BackupRun, Drill, Verification
-from eduops.backup.service import Plan, recover_interrupted
+from eduops.backup.service import Plan, mark_interrupted
 from eduops.config import Settings
 from eduops.core.checks import Measurement
 from eduops.db import session_scope, utcnow
@@ -99,7 +99,7 @@ def _full(repo: restic.Repository, plan: Plan) -> tuple[bool, str]:
 def freshness(engine: Engine, settings: Settings, now: datetime | None = None) -> list[dict[str, Any]]:
     """Per source: the newest good backup, its age, and whether it is older than cadence plus grace."""
     now = now or utcnow()
-    recover_interrupted(engine)
+    mark_interrupted(engine, settings)
     plan = Plan.of(settings)
     rows = []
     with session_scope(engine) as session:

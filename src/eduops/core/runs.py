@@ -34,6 +34,8 @@ HOST = socket.gethostname()
 FINISHED = ("ok", "warn", "crit", "error", "skipped", "interrupted")
 
 Progress = Callable[[str, float], None]
+# what the starter asked for beyond the plan: check name -> extra params for that check
+RunParams = dict[str, dict[str, Any]]
 
 
 def _no_progress(message: str, fraction: float) -> None:
@@ -50,9 +52,14 @@ def _scaled(progress: Progress, index: int, count: int) -> Progress:
 
 
 def claim(engine: Engine, settings: Settings, key: str, trigger: str, actor: str, slot: datetime | None,
-          source_ip: str = "") -> int:
-    """Take the task's lock and create its run (recorded in the audit log); Conflict when it is already running."""
+          source_ip: str = "", params: RunParams | None = None) -> int:
+    """Take the task's lock and create its run (recorded in the audit log); Conflict when it is already running.
+
+    A run left ``running`` by a process that died is marked interrupted first, so its lock never blocks this one.
+    ``params`` (check name -> params) are added to those steps' params from the plan and kept in the evidence.
+    """
     spec = task_spec(key)
+    recover_interrupted(engine, settings)
     now = utcnow()
     lease = now + timedelta(seconds=settings.scheduler.stale_after_seconds)
     with session_scope(engine) as session:
@@ -75,13 +82,15 @@ def claim(engine: Engine, settings: Settings, key: str, trigger: str, actor: str
             )
         run = Run(
             task_key=key, trigger=trigger, triggered_by=actor, status="running", slot=slot,
-            started_at=now, heartbeat_at=now, host=HOST, pid=os.getpid(), evidence={},
+            started_at=now, heartbeat_at=now, host=HOST, pid=os.getpid(),
+            evidence={"params": params} if params else {},
         )
         session.add(run)
         session.flush()
         session.execute(sa.update(Task).where(Task.key == key).values(lock_run_id=run.id))
         record_audit(session, actor=actor, action="task.run", target=f"task:{key}",
-                     after={"run": run.id, "trigger": trigger}, source_ip=source_ip or ("" if slot else "local"))
+                     after={"run": run.id, "trigger": trigger, **({"params": params} if params else {})},
+                     source_ip=source_ip or ("" if slot else "local"))
         return run.id
 
 
@@ -176,6 +185,7 @@ def execute(engine: Engine, settings: Settings, run_id: int, progress: Progress 
         if run is None:
             raise NotFound(f"no run {run_id}")
         key = run.task_key
+        asked: RunParams = dict((run.evidence or {}).get("params") or {})
         last_before = session.scalar(
             sa.select(sa.func.max(Run.started_at)).where(
                 Run.task_key == key, Run.id != run_id, Run.status.in_(("ok", "warn", "crit"))
@@ -197,7 +207,8 @@ def execute(engine: Engine, settings: Settings, run_id: int, progress: Progress 
                 progress(f"{step.name}", i / max(len(steps), 1))
                 ctx = CheckContext(
                     settings=settings, engine=engine, now=utcnow(), run_id=run_id, task_key=key,
-                    last_run_at=last_before, params=dict(step.params), artifacts_dir=artifacts_dir,
+                    last_run_at=last_before, params={**step.params, **asked.get(step.name, {})},
+                    artifacts_dir=artifacts_dir,
                     progress=_scaled(progress, i, len(steps)),
                 )
                 started = utcnow()
@@ -238,6 +249,7 @@ def execute(engine: Engine, settings: Settings, run_id: int, progress: Progress 
             "required_evidence": list(spec.evidence),
             "checks": [n for n, _ in done],
             "timeout_seconds": timeout,
+            **({"params": asked} if asked else {}),
         }
         run.finished_at = utcnow()
         _release(session, key, run_id)
@@ -245,10 +257,10 @@ def execute(engine: Engine, settings: Settings, run_id: int, progress: Progress 
 
 def run_task(
     engine: Engine, settings: Settings, key: str, *, trigger: str = "manual", actor: str = "cli",
-    slot: datetime | None = None, progress: Progress = _no_progress,
+    slot: datetime | None = None, progress: Progress = _no_progress, params: RunParams | None = None,
 ) -> int:
     """Claim and execute a task now; returns the run id."""
-    run_id = claim(engine, settings, key, trigger, actor, slot)
+    run_id = claim(engine, settings, key, trigger, actor, slot, params=params)
     execute(engine, settings, run_id, progress)
     return run_id
 
