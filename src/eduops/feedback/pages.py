@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from eduops.core.pages import render
+from eduops.core.pages import render, script_json
 from eduops.core.principal import Principal, require
 from eduops.feedback import analysis, service, workitems
 from eduops.feedback.evidence import call_quality
@@ -30,7 +30,7 @@ def _trend_chart(ranked: list[dict[str, Any]]) -> str:
     for r in ranked[:8]:
         fig.add_trace(go.Scatter(x=weeks, y=r["weekly"], mode="lines+markers", name=r["label"]))
     fig.update_layout(height=320, margin={"l": 40, "r": 10, "t": 10, "b": 40}, legend={"orientation": "h"})
-    return str(fig.to_json())
+    return script_json(fig.to_plotly_json())  # cluster labels are user text: keep </script> out
 
 
 @pages.get("/feedback/clusters", response_class=HTMLResponse)
