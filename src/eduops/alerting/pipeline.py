@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import glob
 import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -34,7 +33,7 @@ from eduops.alerting.models import AlertEvent, AlertState, NotifyLogEntry, Silen
 from eduops.alerting.notify import ChannelQueue, Delivery, Message, Sender, apprise_send, load_queues
 from eduops.alerting.rules import RuleGroup, default_rule_files, load_rule_files
 from eduops.alerting.settings import AlertingSettings, alerting_settings
-from eduops.core.leader import Leader
+from eduops.core.leader import run_while_leading
 from eduops.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -243,51 +242,39 @@ class Monitor:
         return self.receivers.get(routes[0].receiver) if routes else None
 
 
+class AlertingWork:
+    """What the leading process does each second: evaluate, escalate, deliver; roll up and flag anomalies."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws, self.settings = ws, alerting_settings(ws.settings)
+        self.monitor: Monitor | None = None
+        self.next_housekeeping = self.next_anomaly = 0.0
+
+    def lead(self) -> None:
+        self.monitor = Monitor(self.ws)
+        self.monitor.delivery.start()
+
+    def tick(self, now: float) -> None:
+        assert self.monitor is not None
+        self.monitor.cycle(deliver=False)
+        engine, s = self.ws.engine, self.settings
+        if now >= self.next_housekeeping:
+            self.next_housekeeping = now + HOUSEKEEPING_SECONDS
+            rollup(engine, datetime.now(UTC))
+            apply_retention(engine, datetime.now(UTC), s.raw_retention_days, s.rollup_retention_days)
+        if s.anomaly_metrics and now >= self.next_anomaly:
+            self.next_anomaly = now + ANOMALY_SECONDS
+            record_anomalies(engine, s.anomaly_metrics, datetime.now(UTC), s.anomaly_weeks, s.anomaly_k)
+
+    def stop(self) -> None:
+        if self.monitor is not None:
+            self.monitor.delivery.stop()
+
+
 def start_background(ws: Any, period: float = 1.0) -> Callable[[], None]:
     """Rule evaluation, escalation, delivery, roll-ups, retention and anomaly flags until stop().
 
-    With several `eduops serve` processes on one state database only the one holding the "alerting"
-    lock evaluates and delivers; another takes over when it stops.
+    With several `eduops serve` processes on one state database only the one leading "alerting"
+    evaluates and delivers; another takes over when it stops.
     """
-    settings = alerting_settings(ws.settings)
-    leader = Leader(ws.engine, ws.settings.home, "alerting")
-    stop = threading.Event()
-    state: dict[str, Monitor] = {}
-
-    def loop() -> None:
-        next_housekeeping = next_anomaly = next_try = 0.0
-        while not stop.is_set():
-            now = time.time()
-            try:
-                if not leader.held and now >= next_try:
-                    next_try = now + 5
-                    if leader.try_acquire():
-                        state["monitor"] = Monitor(ws)
-                        state["monitor"].delivery.start()
-                        log.info("this process now evaluates alert rules and delivers notifications")
-                if leader.held:
-                    state["monitor"].cycle(deliver=False)
-                    if now >= next_housekeeping:
-                        next_housekeeping = now + HOUSEKEEPING_SECONDS
-                        rollup(ws.engine, datetime.now(UTC))
-                        apply_retention(ws.engine, datetime.now(UTC), settings.raw_retention_days,
-                                        settings.rollup_retention_days)
-                    if settings.anomaly_metrics and now >= next_anomaly:
-                        next_anomaly = now + ANOMALY_SECONDS
-                        record_anomalies(ws.engine, settings.anomaly_metrics, datetime.now(UTC),
-                                         settings.anomaly_weeks, settings.anomaly_k)
-            except Exception:  # evaluation outlives a database hiccup
-                log.exception("alerting loop failed")
-            stop.wait(period)
-
-    thread = threading.Thread(target=loop, name="eduops-alerting", daemon=True)
-    thread.start()
-
-    def stopper() -> None:
-        stop.set()
-        thread.join(timeout=5)
-        if "monitor" in state:
-            state["monitor"].delivery.stop()
-        leader.release()
-
-    return stopper
+    return run_while_leading(ws.engine, ws.settings.home, "alerting", AlertingWork(ws), period)

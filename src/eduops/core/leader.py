@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import fcntl
+import logging
+import threading
+import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+
+log = logging.getLogger(__name__)
 
 
 class Leader:
@@ -58,3 +64,51 @@ class Leader:
             self._fh.close()
         self._conn = self._fh = None
         self.held = False
+
+
+class LeaderWork(Protocol):
+    """Background work only the leading process does: ``lead()`` when it becomes leader, ``tick(now)``
+    every period while it leads, ``stop()`` once at the end."""
+
+    def lead(self) -> None: ...
+
+    def tick(self, now: float) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def run_while_leading(engine: Engine, home: Path, name: str, work: LeaderWork, period: float = 1.0,
+                      retry_seconds: float = 5.0) -> Callable[[], None]:
+    """Start a thread that tries for leadership of ``name`` and ticks ``work`` while it leads; returns stop().
+
+    A failing tick is logged and the loop goes on (the work outlives a database hiccup).
+    """
+    leader = Leader(engine, home, name)
+    stop = threading.Event()
+
+    def loop() -> None:
+        next_try = 0.0
+        while not stop.is_set():
+            now = time.time()
+            try:
+                if not leader.held and now >= next_try:
+                    next_try = now + retry_seconds
+                    if leader.try_acquire():
+                        work.lead()
+                        log.info("this process now leads %s", name)
+                if leader.held:
+                    work.tick(now)
+            except Exception:
+                log.exception("%s loop failed", name)
+            stop.wait(period)
+
+    thread = threading.Thread(target=loop, name=f"eduops-{name}", daemon=True)
+    thread.start()
+
+    def stopper() -> None:
+        stop.set()
+        thread.join(timeout=5)
+        work.stop()
+        leader.release()
+
+    return stopper

@@ -16,7 +16,7 @@ from typing import Any
 
 from eduops.alerting.metric_store import ingest
 from eduops.core.checks import Measurement
-from eduops.core.leader import Leader
+from eduops.core.leader import run_while_leading
 from eduops.monitoring.collectors import collect_http, collect_tcp
 from eduops.monitoring.db_probe import collect_database
 from eduops.monitoring.host import collect_host
@@ -133,38 +133,27 @@ class Collectors:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
+class CollectorWork:
+    """The leading process runs the collectors whose interval has come."""
+
+    def __init__(self, collectors: Collectors) -> None:
+        self.collectors = collectors
+
+    def lead(self) -> None:
+        pass
+
+    def tick(self, now: float) -> None:
+        self.collectors.tick(now)
+
+    def stop(self) -> None:
+        self.collectors.stop()
+
+
 def start_background(ws: Any, period: float = 1.0) -> Callable[[], None]:
     """Run the collectors on their intervals until stop().
 
-    With several `eduops serve` processes on one state database only the one holding the
-    "monitoring" lock collects; another takes over when it stops.
+    With several `eduops serve` processes on one state database only the one leading "monitoring"
+    collects; another takes over when it stops.
     """
     collectors = Collectors(ws.engine, jobs_for(ws.settings, monitoring_settings(ws.settings)))
-    leader = Leader(ws.engine, ws.settings.home, "monitoring")
-    stop = threading.Event()
-
-    def loop() -> None:
-        next_try = 0.0
-        while not stop.is_set():
-            now = time.time()
-            try:
-                if not leader.held and now >= next_try:
-                    next_try = now + 5
-                    if leader.try_acquire():
-                        log.info("this process now runs the collectors")
-                if leader.held:
-                    collectors.tick(now)
-            except Exception:
-                log.exception("monitoring loop failed")
-            stop.wait(period)
-
-    thread = threading.Thread(target=loop, name="eduops-monitoring", daemon=True)
-    thread.start()
-
-    def stopper() -> None:
-        stop.set()
-        thread.join(timeout=5)
-        collectors.stop()
-        leader.release()
-
-    return stopper
+    return run_while_leading(ws.engine, ws.settings.home, "monitoring", CollectorWork(collectors), period)
