@@ -83,3 +83,16 @@ def test_usage_errors_exit_2_with_a_message(home: Path, args: list[str], message
     result = eduops(home, *args, check_rc=2)
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_every_declared_command_loads_and_answers_help() -> None:
+    """Each command a plugin declares names a module and attribute that exist (the listing never lies)."""
+    from typer.testing import CliRunner
+
+    from eduops.cli import app, declared_commands
+
+    runner = CliRunner()
+    for name in declared_commands():
+        result = runner.invoke(app, [name, "--help"])
+        assert result.exit_code == 0, f"eduops {name} --help: {result.output}"
+        assert "Usage: eduops " + name in " ".join(result.output.split()), result.output

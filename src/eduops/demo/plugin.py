@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from eduops.core.hookspecs import Command, Domain, hookimpl
+from eduops.core.hookspecs import Domain, hookimpl
 
 
 @hookimpl
@@ -10,6 +10,4 @@ def eduops_domain() -> Domain:
     return Domain(
         name="demo",
         folder=Path(__file__).parent,
-        commands=(Command("demo", "Build a demo workspace with a month of realistic data and serve the console.",
-                          "eduops.demo.cli:demo_command"),),
     )

@@ -14,6 +14,8 @@ def eduops_domain() -> Domain:
         commands=(
             Command("serve", "Serve the console and API, and run the maintenance scheduler.",
                     "eduops.web.cli:serve_command"),
+            Command("demo", "Build a demo workspace with a month of realistic data and serve the console.",
+                    "eduops.web.cli:demo_command"),
             Command("users", "Console users and their roles.", "eduops.web.cli:users_app"),
             Command("keys", "API keys for machine clients (and the secret key ring).", "eduops.web.cli:keys_app"),
             Command("audit", "The tamper-evident audit log.", "eduops.web.cli:audit_app"),
