@@ -7,16 +7,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from eduops.analytics import xapi_http
+from eduops.analytics.documents_api import router as documents_router
 from eduops.analytics.pages import pages
 from eduops.analytics.service import Analytics
 from eduops.analytics.sql import Filters
-from eduops.analytics.xapi_api import XAPIVersionHeader
 from eduops.analytics.xapi_api import router as xapi_router
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
 
 router = APIRouter()
 router.include_router(xapi_router)
+router.include_router(documents_router)
 api = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 NAV = [NavItem("/analytics", "Learning", "read", 60)]
 __all__ = ["router", "pages", "NAV", "setup"]
@@ -105,4 +107,4 @@ router.include_router(api)
 
 
 def setup(app: FastAPI) -> None:
-    app.add_middleware(XAPIVersionHeader)
+    xapi_http.install(app)

@@ -69,6 +69,7 @@ class EventsSettings(BaseModel):
     clickhouse_user: str = "default"
     clickhouse_password: str = ""
     max_batch: int = Field(10_000, ge=1, description="most statements accepted in one request")
+    max_document_bytes: int = Field(1024 * 1024, ge=1, description="largest xAPI state or profile document")
 
 
 class Store(Protocol):

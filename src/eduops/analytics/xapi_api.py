@@ -16,7 +16,6 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from eduops.analytics import attachments, lrs
 from eduops.analytics.store import Store, events_settings, open_store
@@ -194,23 +193,3 @@ def _answer(request: Request, payload: Any, statements: list[dict[str, Any]], he
     held = attachments.held_contents(_home(request), statements)
     body, boundary = attachments.build_multipart(orjson.dumps(payload), held)
     return Response(body, media_type=f"multipart/mixed; boundary={boundary}", headers=headers)
-
-
-class XAPIVersionHeader:
-    """Adds X-Experience-API-Version to every /xapi response, errors included."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/xapi"):
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_version(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-experience-api-version", VERSION.encode())]
-            await send(message)
-
-        await self.app(scope, receive, send_with_version)
