@@ -23,7 +23,7 @@ from eduops.analytics.models import XapiActivity
 
 MAPS = ("name", "description", "extensions")
 T = XapiActivity.__table__
-_KNOWN: dict[str, bytes] = {}  # activity id -> the merged definition this process stored (orjson)
+_KNOWN: dict[tuple[str, str], bytes] = {}  # (database, activity id) -> the merged definition stored (orjson)
 _KNOWN_LIMIT = 50_000
 
 
@@ -75,8 +75,9 @@ def definitions_of(statements: Iterable[dict[str, Any]]) -> dict[str, dict[str, 
 def remember(engine: Engine, statements: Iterable[dict[str, Any]], now: datetime) -> int:
     """Merge the batch's definitions into the stored ones; returns how many rows were written."""
     pending = {}
+    database = str(engine.url)
     for activity_id, definition in definitions_of(statements).items():
-        known = _KNOWN.get(activity_id)
+        known = _KNOWN.get((database, activity_id))
         if known is not None and orjson.dumps(merge_definition(orjson.loads(known), definition)) == known:
             continue
         pending[activity_id] = definition
@@ -93,7 +94,7 @@ def remember(engine: Engine, statements: Iterable[dict[str, Any]], now: datetime
         written += 1
         if len(_KNOWN) >= _KNOWN_LIMIT:
             _KNOWN.clear()
-        _KNOWN[activity_id] = orjson.dumps(merged)
+        _KNOWN[(database, activity_id)] = orjson.dumps(merged)
     return written
 
 

@@ -15,9 +15,10 @@ from urllib.parse import urlencode
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from eduops.analytics import attachments, lrs
+from eduops.analytics import activities, attachments, lrs
 from eduops.analytics.store import Store, events_settings, open_store
 from eduops.analytics.xapi import VERSION, check_uuid, check_version_header
 from eduops.core.principal import Principal, require
@@ -90,7 +91,7 @@ def _keep_contents(statements: list[Any], parts: attachments.Parts, home: Path) 
 
 
 def _post(store: Store, body: bytes, boundary: str | None, limit: int, authority: dict[str, Any],
-          home: Path) -> list[str]:
+          home: Path, engine: Engine) -> list[str]:
     """Parse, validate and store in a worker thread; the event loop only moves bytes."""
     parsed, parts = _parse(body, boundary)
     statements = parsed if isinstance(parsed, list) else [parsed]
@@ -98,16 +99,19 @@ def _post(store: Store, body: bytes, boundary: str | None, limit: int, authority
         raise PayloadTooLarge(f"{len(statements)} statements in one request; at most {limit} (events.max_batch)")
     if statements:
         _keep_contents(statements, parts, home)
-    return lrs.store_statements(store, statements, authority, contents=parts.keys())
+    ids = lrs.store_statements(store, statements, authority, contents=parts.keys())
+    activities.remember(engine, statements, datetime.now(UTC))
+    return ids
 
 
 def _put(store: Store, statement_id: str, body: bytes, boundary: str | None, authority: dict[str, Any],
-         home: Path) -> None:
+         home: Path, engine: Engine) -> None:
     check_uuid(statement_id, "statementId")
     statement, parts = _parse(body, boundary)
     if isinstance(statement, dict):
         _keep_contents([statement], parts, home)
     lrs.put_statement(store, statement_id, statement, authority, contents=parts.keys())
+    activities.remember(engine, [statement], datetime.now(UTC))
 
 
 def _home(request: Request) -> Path:
@@ -126,7 +130,7 @@ async def post_statements(request: Request, who: Principal = Depends(require("in
     body, boundary = await _body(request)
     limit = events_settings(request.app.state.workspace.settings).max_batch
     ids = await run_in_threadpool(_post, _store(request), body, boundary, limit, authority_of(request, who),
-                                  _home(request))
+                                  _home(request), request.app.state.workspace.engine)
     return Response(orjson.dumps(ids), media_type="application/json")
 
 
@@ -138,7 +142,7 @@ async def put_statement(request: Request, who: Principal = Depends(require("inge
         raise UsageError("statementId: PUT needs the statementId query parameter")
     body, boundary = await _body(request)
     await run_in_threadpool(_put, _store(request), statement_id, body, boundary, authority_of(request, who),
-                            _home(request))
+                            _home(request), request.app.state.workspace.engine)
     return Response(status_code=204)
 
 
