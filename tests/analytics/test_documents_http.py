@@ -303,6 +303,27 @@ def test_alternate_request_syntax_carries_authorization(ws: Workspace) -> None:
         assert form(anonymous, STATE, "PUT", {**fields, "Authorization": f"Bearer {key}"}).status_code == 204
 
 
+def race(ws: Workspace, ref: DocumentRef, etag: str, now: datetime) -> list[str]:
+    """Two writers PUT different content with the same If-Match at the same moment."""
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def writer(name: str) -> None:
+        barrier.wait()
+        try:
+            documents.put(ws.engine, ref, name.encode(), "text/plain", Conditions(if_match=(etag,)), now)
+            outcomes.append("won:" + name)
+        except PreconditionFailed:
+            outcomes.append("412")
+
+    threads = [threading.Thread(target=writer, args=(name,)) for name in ("one", "two")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes
+
+
 def test_two_clients_racing_with_the_same_if_match_exactly_one_wins(ws: Workspace) -> None:
     ref = DocumentRef("activity_profile", ACTIVITY, "", "", "race")
     now = datetime.now(UTC)
@@ -312,23 +333,7 @@ def test_two_clients_racing_with_the_same_if_match_exactly_one_wins(ws: Workspac
             documents.put(ws.engine, ref, start, "application/json", Conditions(if_none_match=("*",)), now)
         else:
             documents.put(ws.engine, ref, start, "application/json", Conditions(if_match=("*",)), now)
-        etag = documents.etag_of(start)
-        barrier = threading.Barrier(2)
-        outcomes: list[str] = []
-
-        def writer(name: str) -> None:
-            barrier.wait()
-            try:
-                documents.put(ws.engine, ref, name.encode(), "text/plain", Conditions(if_match=(etag,)), now)
-                outcomes.append("won:" + name)
-            except PreconditionFailed:
-                outcomes.append("412")
-
-        threads = [threading.Thread(target=writer, args=(name,)) for name in ("one", "two")]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        outcomes = race(ws, ref, documents.etag_of(start), now)
         assert sorted(o[:3] for o in outcomes) == ["412", "won"], outcomes
         winner = next(o for o in outcomes if o.startswith("won"))[4:]
         doc = documents.get(ws.engine, ref)

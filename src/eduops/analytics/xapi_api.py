@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from eduops.analytics import activities, attachments, lrs
+from eduops.analytics import activities, attachments, lrs, signatures
 from eduops.analytics.store import Store, events_settings, open_store
 from eduops.analytics.xapi import VERSION, check_uuid, check_version_header
 from eduops.core.principal import Principal, require
@@ -81,13 +81,16 @@ def _parse(body: bytes, boundary: str | None) -> tuple[Any, attachments.Parts]:
 
 
 def _keep_contents(statements: list[Any], parts: attachments.Parts, home: Path) -> None:
-    """Check the statements and their parts, then store the contents: before any statement is stored,
-    so an acknowledged statement never refers to content the LRS does not hold."""
-    if not parts:
+    """Check the statements, their parts and signatures, then store the contents: before any statement is
+    stored, so an acknowledged statement never refers to content the LRS does not hold."""
+    with_attachments = any(isinstance(s, dict) and s.get("attachments") for s in statements)
+    if not parts and not with_attachments:
         return
     lrs.validate_batch(statements, contents=parts.keys())
-    attachments.check_parts(statements, parts)
-    attachments.save(home, parts)
+    signatures.check_signed(statements, parts)
+    if parts:
+        attachments.check_parts(statements, parts)
+        attachments.save(home, parts)
 
 
 def _post(store: Store, body: bytes, boundary: str | None, limit: int, authority: dict[str, Any],
