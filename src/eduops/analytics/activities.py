@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from eduops.analytics.models import XapiActivity
 
 MAPS = ("name", "description", "extensions")
-T = XapiActivity.__table__
+T = cast(sa.Table, XapiActivity.__table__)
 _KNOWN: dict[tuple[str, str], bytes] = {}  # (database, activity id) -> the merged definition stored (orjson)
 _KNOWN_LIMIT = 50_000
 

@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import sqlalchemy as sa
@@ -32,7 +32,7 @@ JSON_TYPE = "application/json"
 DEFAULT_TYPE = "application/octet-stream"
 ANY = "*"
 ATTEMPTS = 8  # conditional writes retried when another writer changed the document in between
-T = XapiDocument.__table__
+T = cast(sa.Table, XapiDocument.__table__)
 
 
 class PreconditionFailed(EduopsError):
@@ -186,7 +186,7 @@ def _values(ref: DocumentRef, content: bytes, content_type: str, now: datetime) 
             "content_type": content_type, "content": content, "etag": etag_of(content), "updated": now}
 
 
-def _current(conn: sa.Connection, ref: DocumentRef) -> sa.Row[Any] | None:
+def _current(conn: sa.Connection, ref: DocumentRef) -> Any:
     return conn.execute(sa.select(T.c.content_type, T.c.content, T.c.etag).where(T.c.key == ref.key)).first()
 
 
