@@ -160,10 +160,18 @@ def check_post_body(content: bytes, content_type: str) -> None:
 
 # storage ---------------------------------------------------------------------------------------------
 
+_GET = sa.select(T.c.content_type, T.c.content, T.c.etag, T.c.updated).where(T.c.key == sa.bindparam("k"))
+_CURRENT = sa.select(T.c.content_type, T.c.content, T.c.etag).where(T.c.key == sa.bindparam("k"))
+_INSERT = T.insert()
+_CHANGING = ("content_type", "content", "etag", "updated")
+_REPLACE = (T.update().where(T.c.key == sa.bindparam("b_key"), T.c.etag == sa.bindparam("b_etag"))
+            .values({name: sa.bindparam(name) for name in _CHANGING}))
+_UPSERTS: dict[str, Any] = {}  # dialect name -> the prepared INSERT ... ON CONFLICT DO UPDATE
+
+
 def get(engine: Engine, ref: DocumentRef) -> Document | None:
     with engine.connect() as conn:
-        row = conn.execute(sa.select(T.c.content_type, T.c.content, T.c.etag, T.c.updated)
-                           .where(T.c.key == ref.key)).first()
+        row = conn.execute(_GET, {"k": ref.key}).first()
     if row is None:
         return None
     return Document(row.content_type, bytes(row.content), row.etag, row.updated)
@@ -187,14 +195,14 @@ def _values(ref: DocumentRef, content: bytes, content_type: str, now: datetime) 
 
 
 def _current(conn: sa.Connection, ref: DocumentRef) -> Any:
-    return conn.execute(sa.select(T.c.content_type, T.c.content, T.c.etag).where(T.c.key == ref.key)).first()
+    return conn.execute(_CURRENT, {"k": ref.key}).first()
 
 
 def _insert(engine: Engine, values: dict[str, Any]) -> bool:
     """Create the document; False when another writer created it first."""
     try:
         with engine.begin() as conn:
-            conn.execute(T.insert().values(**values))
+            conn.execute(_INSERT, values)
         return True
     except IntegrityError:
         return False
@@ -203,24 +211,34 @@ def _insert(engine: Engine, values: dict[str, Any]) -> bool:
 def _replace(engine: Engine, values: dict[str, Any], expected_etag: str) -> bool:
     """Overwrite the document if its ETag is still ``expected_etag``; False when it changed meanwhile."""
     with engine.begin() as conn:
-        changed = conn.execute(T.update().where(T.c.key == values["key"], T.c.etag == expected_etag)
-                               .values(**{k: v for k, v in values.items() if k != "key"})).rowcount
+        changed = conn.execute(_REPLACE, {**{k: v for k, v in values.items() if k in _CHANGING},
+                                          "b_key": values["key"], "b_etag": expected_etag}).rowcount
     return bool(changed == 1)
+
+
+def _upsert_statement(name: str) -> Any:
+    """INSERT ... ON CONFLICT (key) DO UPDATE for SQLite and PostgreSQL, built once; None elsewhere."""
+    if name not in _UPSERTS:
+        if name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        elif name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert  # type: ignore[assignment]
+        else:
+            _UPSERTS[name] = None
+            return None
+        statement = dialect_insert(T)
+        update = {k: statement.excluded[k] for k in _CHANGING}
+        _UPSERTS[name] = statement.on_conflict_do_update(index_elements=[T.c.key], set_=update)
+    return _UPSERTS[name]
 
 
 def _upsert(engine: Engine, values: dict[str, Any]) -> bool:
     """Create or overwrite in one statement where the database can (SQLite, PostgreSQL)."""
-    name = engine.dialect.name
-    if name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    elif name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert  # type: ignore[assignment]
-    else:
+    statement = _upsert_statement(engine.dialect.name)
+    if statement is None:
         return False
-    statement = dialect_insert(T).values(**values)
-    update = {k: statement.excluded[k] for k in ("content_type", "content", "etag", "updated")}
     with engine.begin() as conn:
-        conn.execute(statement.on_conflict_do_update(index_elements=[T.c.key], set_=update))
+        conn.execute(statement, values)
     return True
 
 

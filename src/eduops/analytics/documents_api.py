@@ -82,7 +82,10 @@ def conditions_of(request: Request) -> Conditions:
 
 
 async def _content(request: Request) -> tuple[bytes, str]:
-    limit = events_settings(request.app.state.workspace.settings).max_document_bytes
+    limit = getattr(request.app.state, "xapi_document_limit", None)
+    if limit is None:  # read once per app: eduops.toml is not re-read while serving
+        limit = request.app.state.xapi_document_limit = events_settings(
+            request.app.state.workspace.settings).max_document_bytes
     declared = request.headers.get("content-length", "")
     too_large = f"the document is larger than {limit:,} bytes (events.max_document_bytes); store less in it"
     if declared.isdigit() and int(declared) > limit:
