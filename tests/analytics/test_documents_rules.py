@@ -157,3 +157,27 @@ def test_rewrite_refuses_what_the_syntax_does_not_allow(query: str, headers: lis
     with pytest.raises(BadAlternateRequest, match=says) as caught:
         rewrite("POST", query, headers, b"content=x")
     assert caught.value.status == 400
+
+
+def test_even_a_crash_under_xapi_answers_with_the_version_header() -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from eduops.analytics import xapi_http
+
+    app = FastAPI()
+
+    @app.get("/xapi/boom")
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    @app.get("/api/v1/other")
+    def other() -> dict[str, str]:
+        return {}
+
+    xapi_http.install(app)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        crashed = client.get("/xapi/boom")
+        assert crashed.status_code == 500
+        assert crashed.headers["x-experience-api-version"] == "1.0.3"
+        assert "x-experience-api-version" not in client.get("/api/v1/other").headers

@@ -97,7 +97,8 @@ def keys_create(
 ) -> None:
     """Create an API key; the key is printed once and stored only as a hash."""
     if not scope:
-        raise UsageError("give at least one --scope (ingest:rtc, ingest:xapi, ingest:feedback, read, admin, xapi:state)")
+        raise UsageError("give at least one --scope "
+                         "(ingest:rtc, ingest:xapi, ingest:feedback, read, admin, xapi:state)")
     info, key = apikeys.create_key(workspace().engine, name, scope, actor=ACTOR)
     if as_json:
         print_json({**info, "key": key})
