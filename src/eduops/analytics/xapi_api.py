@@ -1,11 +1,13 @@
 """The xAPI 1.0.3 statements resource at /xapi: POST, PUT and GET, plus /xapi/about.
 
-Every request must carry X-Experience-API-Version and every answer carries it back (``setup``
-installs the header). Writes need the ``ingest:xapi`` permission, reads ``read``.
+Every request must carry X-Experience-API-Version and every answer carries it back (``xapi_http``
+adds it, with HEAD and the Alternate Request Syntax). Writes need the ``ingest:xapi`` permission,
+reads ``read``. The document resources are in ``documents_api``.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -16,6 +18,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from eduops.analytics import activities, attachments, lrs, signatures
@@ -24,6 +27,7 @@ from eduops.analytics.xapi import VERSION, check_uuid, check_version_header
 from eduops.core.principal import Principal, require
 from eduops.errors import PayloadTooLarge, UsageError
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/xapi", tags=["xapi"])
 MAX_BODY_BYTES = 64 * 1024 * 1024
 VERSION_HEADER = "X-Experience-API-Version"
@@ -103,8 +107,17 @@ def _post(store: Store, body: bytes, boundary: str | None, limit: int, authority
     if statements:
         _keep_contents(statements, parts, home)
     ids = lrs.store_statements(store, statements, authority, contents=parts.keys())
-    activities.remember(engine, statements, datetime.now(UTC))
+    _remember_activities(engine, statements)
     return ids
+
+
+def _remember_activities(engine: Engine, statements: list[Any]) -> None:
+    """Merge the activity definitions into the Activities resource. The statements are stored already and
+    the definitions are derived from them, so a state database that fails here is logged, not answered."""
+    try:
+        activities.remember(engine, statements, datetime.now(UTC))
+    except SQLAlchemyError as exc:
+        log.warning("activity definitions not merged (state database): %s", exc)
 
 
 def _put(store: Store, statement_id: str, body: bytes, boundary: str | None, authority: dict[str, Any],
@@ -114,7 +127,7 @@ def _put(store: Store, statement_id: str, body: bytes, boundary: str | None, aut
     if isinstance(statement, dict):
         _keep_contents([statement], parts, home)
     lrs.put_statement(store, statement_id, statement, authority, contents=parts.keys())
-    activities.remember(engine, [statement], datetime.now(UTC))
+    _remember_activities(engine, [statement])
 
 
 def _home(request: Request) -> Path:

@@ -121,8 +121,10 @@ class XAPIMiddleware:
             await self.app(scope, receive, send)
             return
         consistent = iso_now()
-        query = scope.get("query_string", b"").decode("latin-1")
-        if scope["method"] == "POST" and any(k == "method" for k, _ in parse_qsl(query, keep_blank_values=True)):
+        raw_query = scope.get("query_string", b"")
+        query = raw_query.decode("latin-1")
+        if scope["method"] == "POST" and b"method" in raw_query \
+                and any(k == "method" for k, _ in parse_qsl(query, keep_blank_values=True)):
             try:
                 scope, receive = await self._alternate(scope, receive, query)
             except BadAlternateRequest as exc:
