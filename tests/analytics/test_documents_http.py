@@ -353,3 +353,17 @@ def test_version_and_consistent_through_headers_on_every_answer(client: TestClie
     with client_as(ws) as anonymous:
         denied = anonymous.get(STATE, params={"activityId": ACTIVITY, "agent": AGENT}, headers=XAPI)
         assert denied.status_code == 401 and denied.headers["x-experience-api-version"] == "1.0.3"
+
+
+def test_statements_are_accepted_when_the_definitions_cannot_be_merged(lrs_client: TestClient) -> None:
+    import sqlalchemy as sa
+
+    engine = lrs_client.app.state.workspace.engine  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE xapi_activities"))
+    s = statement("a", "attempted", day(0), obj="course/a/quiz-9")
+    s["object"]["definition"] = {"name": {"en": "Quiz 9"}}
+    answer = lrs_client.post("/xapi/statements", json=s, headers=XAPI)
+    assert answer.status_code == 200, answer.text
+    [sid] = answer.json()
+    assert lrs_client.get("/xapi/statements", params={"statementId": sid}, headers=XAPI).status_code == 200
