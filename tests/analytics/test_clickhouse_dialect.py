@@ -109,3 +109,18 @@ def test_voiding_and_conflicts_on_clickhouse(ch: ClickHouseStore) -> None:
                                "object": {"objectType": "StatementRef", "id": sid}}], AUTHORITY)
     assert lrs.get_statement(ch, sid, voided=True)[0]["id"] == sid
     assert metrics.completion(ch)["enrolled"] == 0
+
+
+def test_statement_ref_targets_on_clickhouse(ch: ClickHouseStore, tmp_path: Path) -> None:
+    """Filtered queries also return statements that point at a match through a StatementRef, on both stores."""
+    duck = DuckDBStore(tmp_path / "events.duckdb")
+    target = datasets.outcomes()[0]
+    for store in (duck, ch):
+        [sid] = lrs.store_statements(store, [{**target, "id": "7d3c2b1a-0f9e-4d8c-b7a6-5f4e3d2c1b0a"}], AUTHORITY)
+        [ref] = lrs.store_statements(store, [{"actor": {"mbox": "mailto:t@x.example"},
+                                              "verb": {"id": "http://adlnet.gov/expapi/verbs/commented"},
+                                              "object": {"objectType": "StatementRef", "id": sid.upper()}}],
+                                     AUTHORITY)
+        found = lrs.query_statements(store, lrs.StatementQuery(verb=target["verb"]["id"]))[0]
+        assert {s["id"] for s in found} == {sid, ref}
+    duck.close()
