@@ -96,6 +96,7 @@ class RouteNode:
     repeat_interval: float
     continue_: bool = False
     children: list[RouteNode] = field(default_factory=list)
+    key: str = "{}"  # Alertmanager's route key: matchers from the root down, e.g. {}/{severity="critical"}
 
 
 def build_route(cfg: object, parent: RouteNode | None = None, rid: str = "root") -> RouteNode:
@@ -111,6 +112,8 @@ def build_route(cfg: object, parent: RouteNode | None = None, rid: str = "root")
         repeat_interval=_pick(get("repeat_interval"), parent.repeat_interval if parent else DEFAULT_REPEAT),
         continue_=bool(get("continue_")),
     )
+    if parent is not None:
+        node.key = parent.key + "/{" + ",".join(str(m) for m in node.matchers) + "}"
     node.children = [build_route(c, node, f"{rid}/{i}") for i, c in enumerate(get("routes") or [])]
     return node
 
@@ -131,6 +134,12 @@ def match_routes(node: RouteNode, labels: dict[str, str]) -> list[RouteNode]:
             if not child.continue_:
                 break
     return found or [node]
+
+
+def am_group_key(route: RouteNode, glabels: dict[str, str]) -> str:
+    """``{}/{severity="critical"}:{alertname="DiskFull"}``: the groupKey Alertmanager's webhook carries."""
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(glabels.items()))
+    return f"{route.key}:{{{inner}}}"
 
 
 def group_labels(route: RouteNode, labels: dict[str, str]) -> dict[str, str]:
@@ -185,6 +194,7 @@ class Notification:
     firing: list[AMAlert]
     resolved: list[AMAlert]
     at: float
+    am_group_key: str = ""  # as Alertmanager writes it: route key:{group labels}
 
 
 @dataclass
@@ -279,7 +289,16 @@ class Dispatcher:
         sent_firing = [a for a in alerts if a.fingerprint in firing]
         if not sent_firing and not sent_resolved:
             return None
-        return Notification(receiver, group.route.id, group.key, group.labels, sent_firing, sent_resolved, now)
+        return Notification(
+            receiver,
+            group.route.id,
+            group.key,
+            group.labels,
+            sent_firing,
+            sent_resolved,
+            now,
+            am_group_key(group.route, group.labels),
+        )
 
 
 def last_tick(due: float, interval: float, now: float) -> float:

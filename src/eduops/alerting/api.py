@@ -17,6 +17,7 @@ from eduops.errors import UsageError
 router = APIRouter(tags=["alerting"])
 pages = APIRouter()
 NAV = [NavItem("/alerts", "Alerts", "read", 20)]
+MAX_WEBHOOK_BYTES = 4 * 1024 * 1024
 
 
 def _audit(request: Request, who: Principal, action: str, target: str, after: dict[str, Any] | None = None) -> None:
@@ -81,6 +82,29 @@ def get_alert_history(
     from eduops.alerting.alerts import alert_history
 
     return alert_history(_ws(request).engine, limit)
+
+
+@router.post("/api/v1/alerts/alertmanager")
+async def post_alertmanager_webhook(
+    request: Request, _: Principal = Depends(require("ingest:alerts"))
+) -> dict[str, Any]:
+    """Alertmanager's webhook (version 4 body): point a `webhook_configs` entry here with an API key of
+    scope ingest:alerts (`http_config.authorization.credentials`). The alerts join eduops's own."""
+    import json
+    import time
+
+    from eduops.alerting.intake import ingest_webhook
+
+    raw = await request.body()
+    if len(raw) > MAX_WEBHOOK_BYTES:
+        from eduops.errors import PayloadTooLarge
+
+        raise PayloadTooLarge(f"the body is {len(raw)} bytes; at most {MAX_WEBHOOK_BYTES} (lower max_alerts)")
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise UsageError(f"the body is not JSON ({exc}); send Alertmanager's webhook body") from None
+    return await run_in_threadpool(ingest_webhook, _ws(request).engine, body, time.time())
 
 
 @router.post("/api/v1/alerts/{fingerprint}/ack")

@@ -27,7 +27,9 @@ from eduops.alerting.alertmanager import (
     parse_matchers,
 )
 from eduops.alerting.alerts import RuleEvaluator
+from eduops.alerting.am_webhook import webhook_body
 from eduops.alerting.anomaly import record_anomalies
+from eduops.alerting.intake import intake_alerts
 from eduops.alerting.metric_store import apply_retention, rollup
 from eduops.alerting.models import AlertEvent, AlertState, NotifyLogEntry, Silence
 from eduops.alerting.notify import ChannelQueue, Delivery, Message, Sender, apprise_send, load_queues
@@ -169,7 +171,7 @@ class Monitor:
         now = self.clock() if now is None else now
         self.evaluator.evaluate(now)
         self.dispatcher.muting = load_muting(self.ws.engine, self.ms, self.ws.settings.timezone, now)
-        self.dispatcher.put(self._fresh(self.evaluator.am_alerts()), now)
+        self.dispatcher.put(self._fresh(self.evaluator.am_alerts() + intake_alerts(self.ws.engine, now)), now)
         if len(self._resolved_put) > 10_000:  # resolutions are kept 15 minutes; older keys can go
             self._resolved_put = {k for k in self._resolved_put if k[1] > now - 3600}
         notes = self.dispatcher.tick(now)
@@ -186,6 +188,7 @@ class Monitor:
     def route(self, note: Notification) -> None:
         settings = self.ws.settings
         title, body = alert_format.render(note, settings.base_url, settings.tz, settings.language)
+        payload = webhook_body(note, settings.base_url)
         receiver = self.receivers.get(note.receiver)
         channels = list(receiver.channels) if receiver else []
         if receiver and receiver.oncall and any(a.labels.get("severity") == "critical" for a in note.firing):
@@ -193,7 +196,15 @@ class Monitor:
         for channel in dict.fromkeys(channels):
             self.delivery.enqueue(
                 channel,
-                Message(title, body, note.receiver, note.group_key, len(note.firing) + len(note.resolved), note.at),
+                Message(
+                    title,
+                    body,
+                    note.receiver,
+                    note.group_key,
+                    len(note.firing) + len(note.resolved),
+                    note.at,
+                    [payload],
+                ),
             )
 
     def escalate(self, now: float) -> None:
@@ -219,8 +230,23 @@ class Monitor:
                 title, body = alert_format.render_escalation(
                     alert, level, settings.base_url, ack_url, settings.tz, settings.language
                 )
+                escalation = Notification(
+                    receiver.oncall[level],
+                    "escalation",
+                    row.fingerprint,
+                    {"alertname": row.alertname},
+                    [alert],
+                    [],
+                    now,
+                )
+                payload = webhook_body(escalation, settings.base_url)
+                payload["commonAnnotations"] = {
+                    **payload["commonAnnotations"],
+                    "escalation_level": str(level),
+                    "acknowledge_url": ack_url,
+                }
                 self.delivery.enqueue(
-                    receiver.oncall[level], Message(title, body, receiver.name, row.fingerprint, 1, now)
+                    receiver.oncall[level], Message(title, body, receiver.name, row.fingerprint, 1, now, [payload])
                 )
                 session.add(
                     AlertEvent(

@@ -91,13 +91,17 @@ def keys_create(
     name: Annotated[str, typer.Option("--name", help="who uses the key, e.g. 'rtc-sdk prod'")] = "api client",
     scope: Annotated[
         list[str] | None,
-        typer.Option("--scope", help="repeatable: ingest:rtc, ingest:xapi, ingest:feedback, read, admin"),
+        typer.Option(
+            "--scope", help="repeatable: ingest:rtc, ingest:xapi, ingest:feedback, ingest:alerts, read, admin"
+        ),
     ] = None,
     as_json: JSON = False,
 ) -> None:
     """Create an API key; the key is printed once and stored only as a hash."""
     if not scope:
-        raise UsageError("give at least one --scope (ingest:rtc, ingest:xapi, ingest:feedback, read, admin)")
+        raise UsageError(
+            "give at least one --scope (ingest:rtc, ingest:xapi, ingest:feedback, ingest:alerts, read, admin)"
+        )
     info, key = apikeys.create_key(workspace().engine, name, scope, actor=ACTOR)
     if as_json:
         print_json({**info, "key": key})
