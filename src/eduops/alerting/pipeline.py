@@ -27,6 +27,7 @@ from eduops.alerting.alertmanager import (
     parse_matchers,
 )
 from eduops.alerting.alerts import RuleEvaluator
+from eduops.alerting.am_forward import Forwarder
 from eduops.alerting.am_webhook import webhook_body
 from eduops.alerting.anomaly import record_anomalies
 from eduops.alerting.intake import intake_alerts
@@ -148,6 +149,13 @@ class Monitor:
             ws.engine, channels if channels is not None else load_queues(ws.engine, ring), sender, clock
         )
         self.notifications: list[Notification] = []
+        self.forwarder = (
+            Forwarder(
+                self.ms.alertmanager_url, ws.settings.base_url, self.ms.alertmanager_resend, self.ms.evaluation_interval
+            )
+            if self.ms.alertmanager_url
+            else None
+        )
         self._resolved_put: set[tuple[str, float]] = set()
 
     def _fresh(self, alerts: list[AMAlert]) -> list[AMAlert]:
@@ -171,7 +179,11 @@ class Monitor:
         now = self.clock() if now is None else now
         self.evaluator.evaluate(now)
         self.dispatcher.muting = load_muting(self.ws.engine, self.ms, self.ws.settings.timezone, now)
-        self.dispatcher.put(self._fresh(self.evaluator.am_alerts() + intake_alerts(self.ws.engine, now)), now)
+        own = self.evaluator.am_alerts()
+        if self.forwarder is not None:  # Alertmanager routes eduops's own alerts; taken-in ones stay here
+            self.forwarder.forward(own, now)
+            own = []
+        self.dispatcher.put(self._fresh(own + intake_alerts(self.ws.engine, now)), now)
         if len(self._resolved_put) > 10_000:  # resolutions are kept 15 minutes; older keys can go
             self._resolved_put = {k for k in self._resolved_put if k[1] > now - 3600}
         notes = self.dispatcher.tick(now)

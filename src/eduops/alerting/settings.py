@@ -103,16 +103,27 @@ class AlertingSettings(StrictModel):
         ]
     )
     maintenance_windows: list[MaintenanceWindow] = Field(default_factory=list)
+    alertmanager_url: str = Field(
+        "", description="send fired alerts to this Alertmanager (/api/v2/alerts) instead of dispatching them"
+    )
+    alertmanager_resend: float = Field(60.0, gt=0, description="resend firing alerts this often (Prometheus: 1m)")
     anomaly_metrics: list[str] = Field(
         default_factory=list, description="metrics watched against their weekly baseline"
     )
     anomaly_weeks: int = Field(4, ge=1)
     anomaly_k: float = Field(3.0, gt=0)
 
-    @field_validator("evaluation_interval", mode="before")
+    @field_validator("evaluation_interval", "alertmanager_resend", mode="before")
     @classmethod
     def _dur(cls, value: Any) -> float:
         return duration_seconds(value)
+
+    @field_validator("alertmanager_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r}: write Alertmanager's base URL, e.g. http://alertmanager:9093")
+        return value.rstrip("/")
 
 
 def alerting_settings(settings: Settings) -> AlertingSettings:
