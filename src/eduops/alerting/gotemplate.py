@@ -202,17 +202,17 @@ def parse(text: str, funcs: dict[str, Any]) -> Template:
             target.append(block)
             stack.append((block, block.body))
         elif head == "else":
-            block, _ = stack[-1]
-            if block is None or stack[-1][1] is block.orelse:
+            open_block = stack[-1][0]
+            if open_block is None or stack[-1][1] is open_block.orelse:
                 raise TemplateError("template: unexpected {{else}}")
-            if len(tokens) > 1 and tokens[1] == ("ident", "if") and block.kind == "if":
+            if len(tokens) > 1 and tokens[1] == ("ident", "if") and open_block.kind == "if":
                 nested = Block("if", _parse_pipeline(tokens[2:], funcs))
-                block.orelse.append(nested)
+                open_block.orelse.append(nested)
                 stack[-1] = (nested, nested.body)  # its {{end}} closes the whole chain
             elif len(tokens) > 1:
                 raise TemplateError("template: {{else}} takes nothing after it here")
             else:
-                stack[-1] = (block, block.orelse)
+                stack[-1] = (open_block, open_block.orelse)
         elif head == "end":
             if len(stack) == 1:
                 raise TemplateError("template: unexpected {{end}}")
@@ -222,8 +222,9 @@ def parse(text: str, funcs: dict[str, Any]) -> Template:
         else:
             target.append(_parse_pipeline(tokens, funcs))
     if len(stack) > 1:
-        block = stack[-1][0]
-        raise TemplateError(f"template: unexpected EOF: {{{{{block.kind if block else ''}}}}} has no {{{{end}}}}")
+        unclosed = stack[-1][0]
+        kind = unclosed.kind if unclosed else ""
+        raise TemplateError(f"template: unexpected EOF: {{{{{kind}}}}} has no {{{{end}}}}")
     return Template(root)
 
 
