@@ -67,6 +67,7 @@ def active_groups(settings: Any, ms: AlertingSettings) -> list[RuleGroup]:
         except UsageError as exc:
             RULE_FILE_ERRORS[str(path)] = exc.message
             log.error("rule file skipped: %s", exc.message)
+    groups = [g for g in groups if g.name not in ms.disabled_groups]
     for g in groups:
         g.rules = [r for r in g.rules if r.name not in ms.disabled_rules]
     return groups

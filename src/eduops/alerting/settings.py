@@ -91,6 +91,9 @@ class AlertingSettings(StrictModel):
     rollup_retention_days: float = Field(90.0, gt=0)
     rule_files: list[str] = Field(default_factory=list, description="extra rule files (globs)")
     disabled_rules: list[str] = Field(default_factory=list, description="alert or record names not to evaluate")
+    disabled_groups: list[str] = Field(
+        default_factory=list, description="rule group names not to evaluate (e.g. a built-in group)"
+    )
     route: Route = Field(default_factory=lambda: Route(receiver="default"))
     receivers: list[Receiver] = Field(default_factory=lambda: [Receiver(name="default")])
     inhibit_rules: list[InhibitRule] = Field(
