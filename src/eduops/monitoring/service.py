@@ -21,7 +21,7 @@ from eduops.monitoring.collectors import collect_http, collect_tcp
 from eduops.monitoring.db_probe import collect_database
 from eduops.monitoring.host import collect_host
 from eduops.monitoring.logscan import OffsetStore, compile_patterns, expand, scan_file
-from eduops.monitoring.scrape import collect_scrape
+from eduops.monitoring.scrape import Scraper
 from eduops.monitoring.settings import MonitoringSettings, monitoring_settings
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def jobs_for(settings: Any, ms: MonitoringSettings) -> list[Job]:
     jobs += [Job("http", c.name, c.interval, partial(collect_http, c)) for c in ms.http]
     jobs += [Job("tcp", c.name, c.interval, partial(collect_tcp, c)) for c in ms.tcp]
     jobs += [Job("db", c.name, c.interval, partial(collect_database, c)) for c in ms.databases]
-    jobs += [Job("scrape", c.name, c.interval, partial(collect_scrape, c)) for c in ms.scrape]
+    jobs += [Job("scrape", c.name, c.interval, Scraper(c, settings.home)) for c in ms.scrape]
     for c in ms.logs:
         rate = LogRate(
             c.path,
