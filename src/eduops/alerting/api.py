@@ -51,12 +51,13 @@ def metrics_query(
 ) -> dict[str, Any]:
     """Values over time; bad PromQL answers 400 with the position and the reason."""
     from eduops.alerting.cli import parse_labels
-    from eduops.alerting.metric_store import expression_for, query_range
+    from eduops.alerting.metric_store import expression_for
+    from eduops.alerting.prom_source import query_range_for
 
     end = datetime.now(UTC)
     expr = expression_for(query, parse_labels(labels))
-    series = query_range(
-        _ws(request).engine, expr, end - timedelta(seconds=_seconds(since, "since")), end, _seconds(step, "step")
+    series = query_range_for(
+        _ws(request), expr, end - timedelta(seconds=_seconds(since, "since")), end, _seconds(step, "step")
     )
     return {"query": expr, "series": series}
 

@@ -60,14 +60,13 @@ def metrics_query(
     as_json: JSON = False,
 ) -> None:
     """Values of a metric (or expression) over time."""
-    from eduops.alerting.metric_store import expression_for, query_range
+    from eduops.alerting.metric_store import expression_for
+    from eduops.alerting.prom_source import query_range_for
 
     ws = workspace()
     end = datetime.now(UTC)
     expr = expression_for(name, parse_labels(labels or []))
-    series = query_range(
-        ws.engine, expr, end - timedelta(seconds=seconds(since, "--since")), end, seconds(step, "--step")
-    )
+    series = query_range_for(ws, expr, end - timedelta(seconds=seconds(since, "--since")), end, seconds(step, "--step"))
     if as_json:
         print_json({"query": expr, "series": series})
         return

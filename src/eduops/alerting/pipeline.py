@@ -34,6 +34,7 @@ from eduops.alerting.intake import intake_alerts
 from eduops.alerting.metric_store import apply_retention, rollup
 from eduops.alerting.models import AlertEvent, AlertState, NotifyLogEntry, Silence
 from eduops.alerting.notify import ChannelQueue, Delivery, Message, Sender, apprise_send, load_queues
+from eduops.alerting.prom_source import PrometheusAPI
 from eduops.alerting.rules import RuleGroup, default_rule_files, load_rule_files
 from eduops.alerting.settings import AlertingSettings, alerting_settings
 from eduops.core.leader import run_while_leading
@@ -140,6 +141,7 @@ class Monitor:
             groups if groups is not None else active_groups(ws.settings, self.ms),
             self.ms.evaluation_interval,
             self.ms.raw_retention_days,
+            PrometheusAPI(self.ms.prometheus_url) if self.ms.prometheus_url else None,
         )
         self.evaluator.restore()
         self.dispatcher = Dispatcher(build_route(self.ms.route), send_resolved=self._send_resolved)

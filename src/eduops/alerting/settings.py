@@ -106,6 +106,9 @@ class AlertingSettings(StrictModel):
         ]
     )
     maintenance_windows: list[MaintenanceWindow] = Field(default_factory=list)
+    prometheus_url: str = Field(
+        "", description="a Prometheus-compatible HTTP API that rules, queries and charts read (not the embedded store)"
+    )
     alertmanager_url: str = Field(
         "", description="send fired alerts to this Alertmanager (/api/v2/alerts) instead of dispatching them"
     )
@@ -126,6 +129,13 @@ class AlertingSettings(StrictModel):
     def _url(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://")):
             raise ValueError(f"{value!r}: write Alertmanager's base URL, e.g. http://alertmanager:9093")
+        return value.rstrip("/")
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _prom_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r}: write the base URL, e.g. http://prometheus:9090 or http://vm:8428")
         return value.rstrip("/")
 
 
