@@ -179,6 +179,19 @@ async def post_surge(request: Request, who: Principal = Depends(require("ops")))
     )
 
 
+@router.post("/-/reload")
+def post_reload(request: Request, who: Principal = Depends(require("admin"))) -> dict[str, Any]:
+    """Re-read eduops.toml and the rule files (rules, routes, receivers, channels, scrape targets), as
+    SIGHUP does; a broken file answers 400 saying what is wrong and the running configuration stays."""
+    from eduops.alerting.reload import reload
+
+    try:
+        data = reload(_ws(request))
+    finally:
+        _audit(request, who, "config.reload", "eduops.toml")
+    return data
+
+
 @router.get("/api/v1/rules")
 def get_rules(request: Request, _: Principal = Depends(require("read"))) -> list[dict[str, Any]]:
     from eduops.alerting.service import rules_overview

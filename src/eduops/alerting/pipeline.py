@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -276,6 +277,39 @@ class Monitor:
                     )
                 )
 
+    def reconfigure(
+        self, ms: AlertingSettings, groups: list[RuleGroup], route: Any, channels: dict[str, ChannelQueue]
+    ) -> None:
+        """New rules, routes, receivers and channels; alert states, groups, the notification log and
+        messages waiting for a channel that stays are kept."""
+        old = self.evaluator
+        self.ms = ms
+        self.receivers = {r.name: r for r in ms.receivers}
+        self.evaluator = RuleEvaluator(
+            self.ws.engine,
+            self.ws.settings,
+            groups,
+            ms.evaluation_interval,
+            ms.raw_retention_days,
+            PrometheusAPI(ms.prometheus_url) if ms.prometheus_url else None,
+        )
+        self.evaluator.restore()
+        self.evaluator.last_eval = {g.name: old.last_eval[g.name] for g in groups if g.name in old.last_eval}
+        self.dispatcher.root = route
+        self.forwarder = (
+            Forwarder(ms.alertmanager_url, self.ws.settings.base_url, ms.alertmanager_resend, ms.evaluation_interval)
+            if ms.alertmanager_url
+            else None
+        )
+        self.delivery.stop()
+        for name, queue in channels.items():
+            before = self.delivery.channels.get(name)
+            if before is not None:
+                queue.pending, queue.in_flight = before.in_flight + before.pending, []
+        self.delivery = Delivery(
+            self.ws.engine, channels, self.delivery.sender, self.clock, self.delivery.webhook_sender
+        )
+
     def _receiver_for(self, labels: dict[str, str]) -> Any:
         from eduops.alerting.alertmanager import match_routes
 
@@ -290,6 +324,30 @@ class AlertingWork:
         self.ws, self.settings = ws, alerting_settings(ws.settings)
         self.monitor: Monitor | None = None
         self.next_housekeeping = self.next_anomaly = 0.0
+        self.lock = threading.Lock()
+
+    def prepare_reload(self, new_settings: Any) -> Callable[[], None]:
+        """Check and build the new rules, routes, receivers and channels; the returned commit swaps them in."""
+        from eduops.core.workspace import keyring
+
+        ms = alerting_settings(new_settings)
+        groups = load_rule_files(rule_files(new_settings, ms))  # strict: a broken file refuses the reload
+        groups = [g for g in groups if g.name not in ms.disabled_groups]
+        for g in groups:
+            g.rules = [r for r in g.rules if r.name not in ms.disabled_rules]
+        route = build_route(ms.route)
+        for r in ms.inhibit_rules:
+            parse_matchers(r.source_matchers + r.target_matchers)
+        channels = load_queues(self.ws.engine, keyring(new_settings))
+
+        def commit() -> None:
+            with self.lock:
+                self.settings = ms
+                if self.monitor is not None:
+                    self.monitor.reconfigure(ms, groups, route, channels)
+                    self.monitor.delivery.start()
+
+        return commit
 
     def lead(self) -> None:
         self.monitor = Monitor(self.ws)
@@ -297,7 +355,8 @@ class AlertingWork:
 
     def tick(self, now: float) -> None:
         assert self.monitor is not None
-        self.monitor.cycle(deliver=False)
+        with self.lock:
+            self.monitor.cycle(deliver=False)
         engine, s = self.ws.engine, self.settings
         if now >= self.next_housekeeping:
             self.next_housekeeping = now + HOUSEKEEPING_SECONDS
@@ -318,4 +377,15 @@ def start_background(ws: Any, period: float = 1.0) -> Callable[[], None]:
     With several `eduops serve` processes on one state database only the one leading "alerting"
     evaluates and delivers; another takes over when it stops.
     """
-    return run_while_leading(ws.engine, ws.settings.home, "alerting", AlertingWork(ws), period)
+    from eduops.alerting.reload import install_sighup, register
+
+    work = AlertingWork(ws)
+    stop = run_while_leading(ws.engine, ws.settings.home, "alerting", work, period)
+    unregister = register(ws, "alerting", work.prepare_reload)
+    install_sighup(ws)
+
+    def stopper() -> None:
+        unregister()
+        stop()
+
+    return stopper
