@@ -63,3 +63,14 @@ def test_alertmanager_url_must_be_http() -> None:
     assert AlertingSettings.model_validate({"alertmanager_url": "http://am:9093/"}).alertmanager_url == "http://am:9093"
     with pytest.raises(ValidationError, match="Alertmanager's base URL"):
         AlertingSettings.model_validate({"alertmanager_url": "am:9093"})
+
+
+def test_prometheus_url_is_read_from_monitoring_too(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from eduops.alerting.settings import alerting_settings
+    from eduops.config import load_settings
+    from eduops.monitoring.settings import monitoring_settings
+
+    (tmp_path / "eduops.toml").write_text('[monitoring]\nprometheus_url = "http://prom:9090/"\n')
+    settings = load_settings(tmp_path / "eduops.toml", home=str(tmp_path))
+    assert alerting_settings(settings).prometheus_url == "http://prom:9090"
+    assert monitoring_settings(settings).scrape == []  # [monitoring] itself still loads
