@@ -141,3 +141,24 @@ def serve_app(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+VICTORIAMETRICS = "/usr/bin/victoria-metrics"
+
+
+@contextmanager
+def victoriametrics(workdir: Path) -> Iterator[Service]:
+    """Debian's victoria-metrics (single node) with a temporary data directory."""
+    need(VICTORIAMETRICS)
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    args = [
+        VICTORIAMETRICS,
+        f"-storageDataPath={workdir / 'data'}",
+        f"-httpListenAddr=127.0.0.1:{port}",
+        "-retentionPeriod=100y",
+        "-search.disableCache",
+        "-loggerLevel=ERROR",
+    ]
+    with started(args, f"http://127.0.0.1:{port}", "/health", workdir, workdir) as service:
+        yield service

@@ -238,3 +238,58 @@ def test_rules_run_on_prometheus_and_a_refused_query_is_the_rules_error(backfill
         PrometheusAPI(service.url).instant("sum(", end)
     with pytest.raises(ServiceUnavailable, match="cannot reach Prometheus"):
         PrometheusAPI("http://127.0.0.1:9").instant("up", end)
+
+
+# VictoriaMetrics speaks the same HTTP API; MetricsQL differs from PromQL on purpose in places (rate
+# and increase do not extrapolate, lookback follows the data's interval), so these are the queries
+# both define the same way.
+VM_EXPRESSIONS = [
+    "cpu_used_pct",
+    "sum(cpu_used_pct)",
+    "max by (host) (cpu_used_pct)",
+    "count(cpu_used_pct)",
+    "sum by (instance) (http_requests_total) / 2",
+    "avg_over_time(cpu_used_pct[10m])",
+    "http_requests_total offset 5m",
+]
+
+
+def unnamed(labels: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """MetricsQL keeps __name__ after *_over_time where PromQL drops it: compare the other labels."""
+    return tuple(p for p in labels if p[0] != "__name__")
+
+
+def test_prometheus_url_on_victoriametrics(tmp_path: Path, sqlite_ws) -> None:  # type: ignore[no-untyped-def]
+    import time
+    from datetime import UTC, datetime
+
+    import requests
+    from tests.alerting.realstack import victoriametrics
+
+    from eduops.alerting.metric_store import DbSource, ingest
+    from eduops.alerting.prom_source import PrometheusAPI
+    from eduops.alerting.promql import parse
+    from eduops.alerting.promql_eval import evaluate
+
+    end = (int(time.time()) // 3600) * 3600 - 3600
+    samples = timeline_samples(end)
+    ingest(sqlite_ws.engine, [(n, lb, v, datetime.fromtimestamp(t, UTC)) for n, lb, v, t in samples])
+    lines = [
+        n + "{" + ",".join(f'{k}="{v}"' for k, v in sorted(lb.items())) + f"}} {v!r} {t * 1000}"
+        for n, lb, v, t in samples
+    ]
+    with victoriametrics(tmp_path / "vm") as vm:
+        imported = requests.post(vm.url + "/api/v1/import/prometheus", data="\n".join(lines) + "\n", timeout=60)
+        assert imported.status_code == 204, imported.text
+        requests.get(vm.url + "/internal/force_flush", timeout=60)
+        remote = PrometheusAPI(vm.url)
+        poll(lambda: len(remote.instant("cpu_used_pct", end - 7)) == 2, "VictoriaMetrics has the data", 30)
+        for at in (end - 2893, end - 593, end - 7):
+            source = DbSource(sqlite_ws.engine, raw_days=3650, now=at)
+            source.preload([parse(e) for e in VM_EXPRESSIONS], at - 3600, at)
+            for expr in VM_EXPRESSIONS:
+                ours = evaluate(parse(expr), source, at)
+                theirs = remote.instant(expr, at)
+                mine = {unnamed(s.labels): s.value for s in ours} if isinstance(ours, list) else ours
+                got = {unnamed(s.labels): s.value for s in theirs} if isinstance(theirs, list) else theirs
+                assert mine == pytest.approx(got, rel=1e-9), f"{expr} at end-{end - at}s"
