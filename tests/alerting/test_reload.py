@@ -170,3 +170,50 @@ def test_the_home_and_state_database_stay(configured: Workspace, tmp_path: Path)
     (configured.settings.home / "eduops.toml").write_text(f'home = "{tmp_path}"\n' + BASE)
     reload(configured)
     assert configured.settings.home != tmp_path
+
+
+def test_sighup_reaches_a_running_eduops_serve(tmp_path: Path) -> None:
+    """The real process: `eduops serve`, then `kill -HUP`; its rules API follows the new eduops.toml."""
+    import json
+    import subprocess
+    import sys
+
+    import requests
+    from tests.alerting.realstack import free_port
+
+    home = tmp_path / "home"
+    (home / "rules").mkdir(parents=True)
+    (home / "eduops.toml").write_text(BASE)
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("EDUOPS_")}, "EDUOPS_HOME": str(home)}
+    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+    cli = [sys.executable, "-c", "from eduops.cli import main; main()"]
+    made = subprocess.run([*cli, "keys", "create", "--scope", "read", "--json"], env=env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    key = json.loads(made.stdout)["key"]
+    port = free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url, auth = f"http://127.0.0.1:{port}/api/v1/rules", {"Authorization": f"Bearer {key}"}
+
+    def names() -> set[str]:
+        answer = requests.get(url, headers=auth, timeout=5)
+        return {r["name"] for r in answer.json()} if answer.status_code == 200 else set()
+
+    try:
+        poll(lambda: proc.poll() is None and names(), "eduops serve answering", 60)
+        assert "HostHighCPU" in names()
+        (home / "eduops.toml").write_text(BASE.replace('["anomalies"]', '["anomalies", "host"]'))
+        assert "HostHighCPU" in names()  # eduops.toml is read at start and on reload, not per request
+        proc.send_signal(signal.SIGHUP)
+        poll(lambda: "HostHighCPU" not in names(), "the host group switched off after SIGHUP", 30)
+        assert proc.poll() is None  # SIGHUP reloads; it does not stop the server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        log.close()
