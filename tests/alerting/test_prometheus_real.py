@@ -293,3 +293,19 @@ def test_prometheus_url_on_victoriametrics(tmp_path: Path, sqlite_ws) -> None:  
                 mine = {unnamed(s.labels): s.value for s in ours} if isinstance(ours, list) else ours
                 got = {unnamed(s.labels): s.value for s in theirs} if isinstance(theirs, list) else theirs
                 assert mine == pytest.approx(got, rel=1e-9), f"{expr} at end-{end - at}s"
+
+
+def test_console_charts_read_prometheus_when_prometheus_url_is_set(backfilled, sqlite_ws) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+    from functools import partial
+
+    from eduops.alerting.prom_source import query_range_for
+    from eduops.monitoring.charts import panels
+
+    service, _, end = backfilled
+    now = datetime.fromtimestamp(end, UTC)
+    reader = partial(query_range_for, sqlite_ws)
+    assert panels(sqlite_ws.engine, 6 * 3600, now=now, query=reader) == []  # the embedded store is empty
+    sqlite_ws.settings.model_extra["alerting"] = {"prometheus_url": service.url}  # type: ignore[index]
+    [cpu] = panels(sqlite_ws.engine, 6 * 3600, now=now, query=reader)
+    assert cpu["metric"] == "cpu_used_pct" and "web-1" in cpu["figure"] and "web-2" in cpu["figure"]
