@@ -84,13 +84,13 @@ def reload(ws: Any, now: datetime | None = None) -> dict[str, Any]:
                     commits.append(reloader(new))
                 except EduopsError as exc:
                     raise UsageError(f"{name}: {exc.message}") from None
-            for commit in commits:
-                commit()
         except EduopsError as exc:
             state.last = {"ok": False, "at": at, "error": exc.message}
             log.error("reload refused, the running configuration stays: %s", exc.message)
             raise UsageError(f"reload refused, the running configuration stays: {exc.message}") from None
-        ws.settings = new
+        ws.settings = new  # first: what the commits build (evaluator, forwarder) reads the new settings
+        for commit in commits:
+            commit()
         state.last = {"ok": True, "at": at, "reloaded": sorted(state.reloaders)}
         log.info("configuration reloaded: %s", ", ".join(sorted(state.reloaders)) or "nothing running")
         return dict(state.last)
