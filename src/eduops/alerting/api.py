@@ -17,6 +17,7 @@ from eduops.errors import UsageError
 router = APIRouter(tags=["alerting"])
 pages = APIRouter()
 NAV = [NavItem("/alerts", "Alerts", "read", 20)]
+MAX_WEBHOOK_BYTES = 4 * 1024 * 1024
 
 
 def _audit(request: Request, who: Principal, action: str, target: str, after: dict[str, Any] | None = None) -> None:
@@ -50,12 +51,13 @@ def metrics_query(
 ) -> dict[str, Any]:
     """Values over time; bad PromQL answers 400 with the position and the reason."""
     from eduops.alerting.cli import parse_labels
-    from eduops.alerting.metric_store import expression_for, query_range
+    from eduops.alerting.metric_store import expression_for
+    from eduops.alerting.prom_source import query_range_for
 
     end = datetime.now(UTC)
     expr = expression_for(query, parse_labels(labels))
-    series = query_range(
-        _ws(request).engine, expr, end - timedelta(seconds=_seconds(since, "since")), end, _seconds(step, "step")
+    series = query_range_for(
+        _ws(request), expr, end - timedelta(seconds=_seconds(since, "since")), end, _seconds(step, "step")
     )
     return {"query": expr, "series": series}
 
@@ -81,6 +83,29 @@ def get_alert_history(
     from eduops.alerting.alerts import alert_history
 
     return alert_history(_ws(request).engine, limit)
+
+
+@router.post("/api/v1/alerts/alertmanager")
+async def post_alertmanager_webhook(
+    request: Request, _: Principal = Depends(require("ingest:alerts"))
+) -> dict[str, Any]:
+    """Alertmanager's webhook (version 4 body): point a `webhook_configs` entry here with an API key of
+    scope ingest:alerts (`http_config.authorization.credentials`). The alerts join eduops's own."""
+    import json
+    import time
+
+    from eduops.alerting.intake import ingest_webhook
+
+    raw = await request.body()
+    if len(raw) > MAX_WEBHOOK_BYTES:
+        from eduops.errors import PayloadTooLarge
+
+        raise PayloadTooLarge(f"the body is {len(raw)} bytes; at most {MAX_WEBHOOK_BYTES} (lower max_alerts)")
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise UsageError(f"the body is not JSON ({exc}); send Alertmanager's webhook body") from None
+    return await run_in_threadpool(ingest_webhook, _ws(request).engine, body, time.time())
 
 
 @router.post("/api/v1/alerts/{fingerprint}/ack")
@@ -152,6 +177,19 @@ async def post_surge(request: Request, who: Principal = Depends(require("ops")))
     return await run_in_threadpool(
         add_surge, _ws(request).engine, str(body["title"]), start, end, str(body.get("metric", "")), who.name
     )
+
+
+@router.post("/-/reload")
+def post_reload(request: Request, who: Principal = Depends(require("admin"))) -> dict[str, Any]:
+    """Re-read eduops.toml and the rule files (rules, routes, receivers, channels, scrape targets), as
+    SIGHUP does; a broken file answers 400 saying what is wrong and the running configuration stays."""
+    from eduops.alerting.reload import reload
+
+    try:
+        data = reload(_ws(request))
+    finally:
+        _audit(request, who, "config.reload", "eduops.toml")
+    return data
 
 
 @router.get("/api/v1/rules")

@@ -27,14 +27,23 @@ def alert_line(a: AMAlert, base_url: str, tz: ZoneInfo, lang: str, resolved: boo
     return f"- **{summary}** ({where}) {label} {when:%m-%d %H:%M} [{gettext('details', lang)}]({link})"
 
 
+def status_tag(firing: int, resolved: int, lang: str) -> str:
+    """``[FIRING:2]``, ``[FIRING:1 RESOLVED:1]`` or ``[RESOLVED]``: counts of what the message lists."""
+    if not firing:
+        return f"[{gettext('RESOLVED', lang)}]"
+    tag = f"{gettext('FIRING', lang)}:{firing}"
+    if resolved:
+        tag += f" {gettext('RESOLVED', lang)}:{resolved}"
+    return f"[{tag}]"
+
+
 def render(note: Notification, base_url: str, tz: ZoneInfo, lang: str) -> tuple[str, str]:
     """(title, Markdown body) for one notification."""
     name = note.group_labels.get("alertname") or (note.firing or note.resolved)[0].labels.get("alertname", "")
+    title = f"{status_tag(len(note.firing), len(note.resolved), lang)} {name}"
     if note.firing:
         severity = note.firing[0].labels.get("severity", "")
-        title = f"[{gettext('FIRING', lang)}:{len(note.firing)}] {name}" + (f" ({severity})" if severity else "")
-    else:
-        title = f"[{gettext('RESOLVED', lang)}] {name}"
+        title += f" ({severity})" if severity else ""
     lines: list[str] = []
     if note.firing:
         lines += [alert_line(a, base_url, tz, lang, False) for a in note.firing[:MAX_LISTED]]
