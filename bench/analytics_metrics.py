@@ -31,13 +31,13 @@ VERB_BUCKETS = [("registered", 5), ("launched", 30), ("experienced", 25), ("atte
 STEPS = ["registered", "launched", "attempted", "completed", "passed"]
 
 
-def generate(con: duckdb.DuckDBPyConnection, rows: int, learners: int) -> None:
-    """Each learner starts on one of 300 days and is active over the 60 days after it."""
+def expressions() -> dict[str, str]:
+    """Each column of a generated statement as SQL over ``i`` (row), ``a`` (learner) and ``v`` (0-99, the verb)."""
     cases, low = [], 0
     for verb, share in VERB_BUCKETS:
         cases.append(f"WHEN v < {low + share} THEN '{vocab.VERBS[verb]}'")
         low += share
-    exprs = {
+    return {
         "seq": "i", "id": "uuid()", "actor_id": "'u-' || a", "actor_ifi": "'account|https://lms|u-' || a",
         "verb_id": f"CASE {' '.join(cases)} END", "object_id": "'https://lms/course-' || (a % 20) || '/x'",
         "object_type": "'Activity'", "course": "'https://lms/course-' || (a % 20)",
@@ -46,6 +46,11 @@ def generate(con: duckdb.DuckDBPyConnection, rows: int, learners: int) -> None:
         "stored": f"TIMESTAMP '{START:%Y-%m-%d}'", "region": "'r' || (a % 5)", "device": "'d' || (a % 4)",
         "voided": "false", "agents": "''", "related_agents": "''", "related_activities": "''", "raw": "'{}'",
     }
+
+
+def generate(con: duckdb.DuckDBPyConnection, rows: int, learners: int, exprs: dict[str, str] | None = None) -> None:
+    """Each learner starts on one of 300 days and is active over the 60 days after it."""
+    exprs = exprs or expressions()
     select = ", ".join(f"{exprs.get(name, f'CAST(NULL AS {duck})')} AS \"{name}\"" for name, duck, _ch in sql.COLUMNS)
     # rows arrive in time order, as they do at an LRS (DuckDB's zone maps then skip old data)
     con.execute(f"""CREATE TABLE statements AS SELECT * FROM (SELECT {select} FROM (
