@@ -2,7 +2,8 @@
 `eduops serve` (issue 18, item 3).
 
 The pages are found by walking the console from / (same-site links in each page, query strings
-dropped, one page per path shape: /runs/29 stands for every /runs/<id>; at most ``--max-pages``); each round asks every page ``--requests`` times, pages in turn.
+dropped, one page per path shape: /runs/29 stands for every /runs/<id>; at most ``--max-pages``); each
+round asks every page ``--requests`` times, pages in turn.
 Goals (issue 18): every page p95 < 300 ms (the figure per round is the slowest page's p95; the note
 names the pages over it); /rtc p50 < 100 ms.
 
