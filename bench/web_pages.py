@@ -2,8 +2,8 @@
 `eduops serve` (issue 18, item 3).
 
 The pages are found by walking the console from / (same-site links in each page, query strings
-dropped, one page per path shape: /runs/29 stands for every /runs/<id>; at most ``--max-pages``); each
-round asks every page ``--requests`` times, pages in turn.
+dropped, one page per path shape: /runs/29 stands for every /runs/<id>, /rtc/calls/call-003600 for
+every call; at most ``--max-pages``); each round asks every page ``--requests`` times, pages in turn.
 Goals (issue 18): every page p95 < 300 ms (the figure per round is the slowest page's p95; the note
 names the pages over it); /rtc p50 < 100 ms.
 
@@ -57,12 +57,12 @@ def log_in(http: httpx.Client, password: str) -> None:
         raise SystemExit(f"could not log in as admin: {r.status_code} {r.text[:300]}")
 
 
-ID = re.compile(r"^(?:[0-9]+|[0-9a-f]{8,}|[0-9a-f-]{36})$")
+ID = re.compile(r"^(?:[0-9]+|[0-9a-f]{8,}|[0-9a-f-]{36}|\d+(?:\.\d+)+)$|\d{3,}")  # 29, 46244b90…, 5.3.1, call-003600
 
 
 def shape(path: str) -> str:
     """A path with its ids as {id}: /runs/29 and /runs/30 are one page."""
-    return "/".join("{id}" if ID.match(part) else part for part in path.split("/"))
+    return "/".join("{id}" if ID.search(part) else part for part in path.split("/"))
 
 
 def walk(http: httpx.Client, limit: int) -> list[str]:
