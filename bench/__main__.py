@@ -21,7 +21,9 @@ from harness import QUICK_ENV, RESULTS_ENV, failed, read_results, table  # noqa:
 
 
 def scripts(wanted: list[str]) -> list[Path]:
-    return sorted(p for p in HERE.glob("*_*.py") if not wanted or any(w in p.stem for w in wanted))
+    """bench/<domain>_<what>.py (never this file or __init__.py), those naming a wanted word if any are given."""
+    return sorted(p for p in HERE.glob("*_*.py")
+                  if not p.name.startswith("_") and (not wanted or any(w in p.stem for w in wanted)))
 
 
 def main(argv: list[str]) -> int:

@@ -110,3 +110,13 @@ def test_interleaved_alternates_who_goes_first() -> None:
     pairs = interleaved(4, ours, base)
     assert pairs == [(0.0, 10.0), (1.0, 11.0), (2.0, 12.0), (3.0, 13.0)]
     assert order == ["base0", "eduops0", "eduops1", "base1", "base2", "eduops2", "eduops3", "base3"]
+
+
+def test_python_m_bench_runs_each_bench_script_and_never_itself() -> None:
+    import importlib
+
+    runner = importlib.import_module("bench.__main__")
+    names = [p.name for p in runner.scripts([])]
+    assert "analytics_ingest.py" in names and "xapi_queries.py" in names
+    assert not [n for n in names if n.startswith("_")]  # __main__.py running itself would recurse without end
+    assert {p.stem for p in runner.scripts(["rtc_"])} == {"rtc_breakdown", "rtc_ingest"}
