@@ -38,7 +38,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_nginx(workdir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_nginx(workdir: Path, port: int, locations: str = "") -> subprocess.Popen[bytes]:
+    """nginx serving ``www/index.html`` on ``port``, plus any ``location`` blocks given."""
     workdir.chmod(0o755)  # nginx workers run as an unprivileged user when started by root
     (workdir / "www").mkdir()
     (workdir / "www" / "index.html").write_text("<!doctype html><title>eduops</title>" + "x" * 512)
@@ -59,7 +60,7 @@ http {{
   uwsgi_temp_path {workdir}/tmp/uwsgi;
   scgi_temp_path {workdir}/tmp/scgi;
   keepalive_requests 1000000;
-  server {{ listen 127.0.0.1:{port}; root {workdir}/www; }}
+  server {{ listen 127.0.0.1:{port}; root {workdir}/www; {locations} }}
 }}
 """)
     proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(workdir)], stderr=subprocess.PIPE)
