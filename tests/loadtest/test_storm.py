@@ -9,12 +9,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from eduops.config import TaskOverride
+from eduops.core.principal import Principal, current_principal
+from eduops.core.runs import run_task
+from eduops.core.service import get_run
 from eduops.errors import UsageError
-from eduops.loadtest.report import render_html
-from eduops.loadtest.service import plan_test, run_test
+from eduops.loadtest.service import plan_test
 from eduops.loadtest.settings import LoadtestSettings
 from eduops.loadtest.storm import Storm, arrival_report, make_storm, planned_arrival, planned_by, planned_heartbeats
+from eduops.web.app import create_app
 
 STORM = Storm(learners=10_000, join_s=60.0, heartbeat_s=15.0, duration_s=360.0)
 SMALL = Storm(learners=4, join_s=2.0, heartbeat_s=1.0, duration_s=4.0)
@@ -117,16 +122,26 @@ def platform() -> Iterator[str]:
 
 
 @pytest.mark.slow
-def test_a_small_storm_runs_its_schedule_and_reports_planned_against_actual(platform: str, tmp_path: Path) -> None:
-    lt = LoadtestSettings()
-    plan = plan_test(lt, {"scenario": "join-storm", "mode": "fixed", "users": 40, "join_seconds": 2,
-                          "heartbeat_seconds": 1, "duration": 4, "host": platform})
-    summary, files = run_test(plan, lt, tmp_path)
-    arrivals = summary["arrivals"]
+def test_a_small_storm_runs_its_schedule_and_shows_planned_against_actual(sqlite_ws, platform: str) -> None:
+    params = {"scenario": "join-storm", "mode": "fixed", "users": 40, "join_seconds": 2, "heartbeat_seconds": 1,
+              "duration": 4, "host": platform}
+    sqlite_ws.settings.tasks["load-test"] = TaskOverride.model_validate({"params": {"loadtest.capacity": params}})
+    run = get_run(sqlite_ws.engine, run_task(sqlite_ws.engine, sqlite_ws.settings, "load-test"))
+    evidence = run["checks"][0]["evidence"]
+    arrivals = evidence["arrivals"]
     assert arrivals["arrived"] == 40 and arrivals["planned"][-1] == 40
     assert len(arrivals["t"]) == len(arrivals["actual"]) >= 2
-    storm = Storm(40, 2.0, 1.0, 4.0)
-    assert _Platform.seen == {"login": 40, "join": 40, "heartbeat": planned_heartbeats(storm)}
-    assert summary["generator_cpu_s"] > 0
-    page = render_html(summary, json.loads(files[1].read_text())["ticks"])
+    assert _Platform.seen == {"login": 40, "join": 40, "heartbeat": planned_heartbeats(Storm(40, 2.0, 1.0, 4.0))}
+    assert evidence["generator_cpu_s"] > 0
+    html = next(a for a in run["artifacts"] if a["name"] == "loadtest-report.html")
+    page = Path(html["path"]).read_text(encoding="utf-8")
     assert "Arrivals: planned against actual" in page and "40 of 40 learners arrived" in page
+    # the console says it too, in Chinese and in English
+    app = create_app(sqlite_ws)
+    app.dependency_overrides[current_principal] = lambda: Principal(name="vera", kind="user", role="viewer")
+    client = TestClient(app)
+    gap = arrivals["max_deviation_pct"]
+    zh = client.get("/loadtest", headers={"accept-language": "zh-CN"}).text
+    assert f"40 名学员中有 40 名到达；实际到达与计划时间表的最大偏差为学员总数的 {gap}%" in zh
+    en = client.get("/loadtest", headers={"accept-language": "en"}).text
+    assert f"Join storm: 40 of 40 learners arrived; the largest gap from the planned schedule was {gap}%" in en
