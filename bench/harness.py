@@ -46,7 +46,7 @@ class Goal:
     comparison: str  # one of COMPARISONS
     target: float
     every_round: bool = False  # True: each round must hold; False: the median must
-    unit: str = "×"  # how the figure prints: "×" (a ratio), "s", "ms", "/s"
+    unit: str = "×"  # how the figure prints: "×" (a ratio), "s", "ms", "/s", "%", "cores"
 
     def __post_init__(self) -> None:
         if self.comparison not in COMPARISONS:
@@ -101,6 +101,10 @@ def fmt(value: float, unit: str) -> str:
         return f"{value:,.0f} ms" if abs(value) >= 10 else f"{value:.1f} ms"
     if unit == "s":
         return f"{value:.2f} s" if abs(value) < 100 else f"{value:,.0f} s"
+    if unit == "%":
+        return f"{value:.2f}%"
+    if unit == "cores":
+        return f"{value:.2f} cores"
     return f"{value:.3g} {unit}".strip()
 
 

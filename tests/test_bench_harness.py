@@ -55,6 +55,9 @@ def test_an_unknown_comparison_is_refused() -> None:
     (0.5, "s", "0.50 s"),
     (312.4, "ms", "312 ms"),
     (4.26, "ms", "4.3 ms"),
+    (0.25, "%", "0.25%"),
+    (0.0776, "cores", "0.08 cores"),
+    (3.0, "MB", "3 MB"),
     (float("nan"), "s", "—"),
 ])
 def test_fmt(value: float, unit: str, text: str) -> None:
