@@ -7,6 +7,7 @@ fails or a bench ends without reporting. ``--quick`` is passed to every bench (r
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -27,8 +28,11 @@ def scripts(wanted: list[str]) -> list[Path]:
 
 
 def main(argv: list[str]) -> int:
-    quick = "--quick" in argv
-    wanted = [a for a in argv if not a.startswith("-")]
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="reduced sizes, passed to every bench")
+    p.add_argument("names", nargs="*", help="run only the benches whose file name contains one of these")
+    args = p.parse_args(argv)  # an unknown option exits 2 with the usage, before anything runs
+    quick, wanted = args.quick, args.names
     crashed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="eduops-bench-") as tmp:
         results_file = Path(tmp) / "results.jsonl"

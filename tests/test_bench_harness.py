@@ -123,3 +123,12 @@ def test_python_m_bench_runs_each_bench_script_and_never_itself() -> None:
     assert "analytics_ingest.py" in names and "xapi_queries.py" in names
     assert not [n for n in names if n.startswith("_")]  # __main__.py running itself would recurse without end
     assert {p.stem for p in runner.scripts(["rtc_"])} == {"rtc_breakdown", "rtc_ingest"}
+
+
+def test_python_m_bench_refuses_an_unknown_option_before_running_anything() -> None:
+    import importlib
+
+    runner = importlib.import_module("bench.__main__")
+    with pytest.raises(SystemExit) as exc:
+        runner.main(["--quik"])  # a typo must not start the full-size run
+    assert exc.value.code == 2
