@@ -49,10 +49,37 @@ def knee_figure(steps: list[dict[str, Any]], knee: dict[str, Any], slo: dict[str
     return fig
 
 
+def arrivals_figure(arrivals: dict[str, Any]) -> go.Figure:
+    """The join storm: learners planned to have arrived by each second against those who did."""
+    fig = go.Figure([go.Scatter(x=arrivals["t"], y=arrivals["planned"], name="planned arrivals",
+                                line={"dash": "dash"}),
+                     go.Scatter(x=arrivals["t"], y=arrivals["actual"], name="actual arrivals")])
+    fig.update_layout(title="Arrivals: planned against actual (cumulative)", xaxis_title="seconds",
+                      yaxis_title="learners")
+    return fig
+
+
+def arrivals_line(summary: dict[str, Any]) -> str:
+    arrivals = summary.get("arrivals")
+    if not arrivals:
+        return ""
+    storm = arrivals["storm"]
+    cpu = summary.get("generator_cpu_s")
+    cores = f"; the generator used {cpu:.1f} CPU s over {summary['duration_s']} s " \
+            f"({cpu / max(summary['duration_s'], 1e-9):.2f} cores)" if cpu is not None else ""
+    state = "within" if arrivals["within_tolerance"] else "outside"
+    return (f"<p><strong>Join storm:</strong> {arrivals['arrived']} of {storm['learners']} learners arrived, "
+            f"planned evenly over {storm['join_s']:g} s, then a heartbeat every {storm['heartbeat_s']:g} s; "
+            f"the largest gap between planned and actual arrivals was {arrivals['max_deviation_pct']}% of the "
+            f"learners, {state} the {arrivals['tolerance_pct']:g}% tolerance{cores}.</p>")
+
+
 def render_html(summary: dict[str, Any], ticks: list[dict[str, Any]]) -> str:
     figures = timeline_figures(ticks)
     if summary.get("knee") is not None:
         figures.insert(0, knee_figure(summary["steps"], summary["knee"], summary["slo"]))
+    if summary.get("arrivals"):
+        figures.insert(0, arrivals_figure(summary["arrivals"]))
     charts = "\n".join(f.to_html(full_html=False, include_plotlyjs=False) for f in figures)
     verdict = summary["verdict"]
     if summary["mode"] == "capacity":
@@ -88,6 +115,7 @@ SLO p95 ≤ {summary['slo']['p95_ms']:.0f} ms, errors ≤ {summary['slo']['error
 p95 {summary['overall']['p95_ms']:.0f} ms, errors {summary['overall']['error_rate_pct']:.2f}%,
 {summary['overall']['rps']:.1f} requests/s. {html.escape('; '.join(verdict['reasons']))}</p>
 {knee_line}
+{arrivals_line(summary)}
 {charts}
 <h2>Endpoints</h2><table><tr><th>request</th><th>count</th><th>failures</th><th>p50 ms</th><th>p95 ms</th>
 <th>p99 ms</th></tr>{rows}</table>
