@@ -42,6 +42,13 @@ def running_totals(deltas: dict[date, int], first: date, last: date) -> dict[dat
     return out
 
 
+def excluded(store: Store, f: Filters) -> dict[str, Any]:
+    """How many statements the metric left out because their timestamp is outside the counted range."""
+    first, end = sql.counted_range(f.now)
+    n = store.query(sql.out_of_range(store.dialect, f))[0][0]
+    return {"out_of_range": int(n), "counted_from": first.isoformat(), "counted_until": end.isoformat()}
+
+
 def active_users(store: Store, first: date, last: date, f: Filters = Filters(), tz: str = "UTC",
                  spread: bool = True) -> dict[str, Any]:
     """DAU, rolling WAU/MAU, new vs returning and stickiness per day, plus (``spread``) how many
@@ -64,7 +71,8 @@ def active_users(store: Store, first: date, last: date, f: Filters = Filters(), 
     days_active = store.query(sql.active_days(store.dialect, last, 30, f, tz)) if spread else []
     return {"first": first.isoformat(), "last": last.isoformat(), "days": days,
             "stickiness": round(sum(sticky) / len(sticky), 4) if sticky else None,
-            "active_days_30": [{"days": int(n), "learners": int(c)} for n, c in days_active]}
+            "active_days_30": [{"days": int(n), "learners": int(c)} for n, c in days_active],
+            "excluded": excluded(store, f)}
 
 
 def outcome_name(rank: int) -> str:
@@ -88,7 +96,8 @@ def completion(store: Store, f: Filters = Filters(), until: datetime | None = No
             totals[key] += value
     enrolled = sum(totals.values())
     return {"courses": courses, "outcomes": totals, "enrolled": enrolled,
-            "completion_pct": _pct(sum(totals[o] for o in vocab.COMPLETED_OUTCOMES), enrolled)}
+            "completion_pct": _pct(sum(totals[o] for o in vocab.COMPLETED_OUTCOMES), enrolled),
+            "excluded": excluded(store, f)}
 
 
 def periods_between(unit: str, start: date, end: date) -> int:
@@ -141,7 +150,7 @@ def retention(store: Store, unit: str = "week", periods: int = 12, mode: str = "
     """Retention cohorts; ``first`` and ``end`` are UTC, cohorts and periods are days/weeks/months in ``tz``."""
     if unit not in UNITS:
         raise UsageError(f"unit must be one of {', '.join(UNITS)}")
-    first, end = _bounds(store, first, end, tz)
+    first, end = _bounds(store, first, end, tz, f)
     rows = store.query(sql.retention(store.dialect, unit, start_verbs, return_verbs, first, end, f, tz))
     sizes: dict[date, int] = {}
     on: dict[tuple[date, int], int] = {}
@@ -155,7 +164,8 @@ def retention(store: Store, unit: str = "week", periods: int = 12, mode: str = "
     final_day = local_date(end - timedelta(microseconds=1), tz)
     observable = {c: periods_between(unit, c, final_day) for c in sizes}
     table = retention_table(sizes, on, last, mode, periods, observable)
-    return {"unit": unit, "first": first.isoformat(), "end": end.isoformat(), **table}
+    return {"unit": unit, "first": first.isoformat(), "end": end.isoformat(), **table,
+            "excluded": excluded(store, f)}
 
 
 def funnel_summary(steps: Sequence[str], rows: Sequence[tuple[int, int, float | None]]) -> dict[str, Any]:
@@ -193,23 +203,23 @@ def funnel(store: Store, steps: Sequence[str], first: datetime | None = None, en
         raise UsageError("a funnel needs at least two steps")
     if not 1 <= window_days <= 3650:
         raise UsageError("the conversion window must be between 1 and 3650 days")
-    first, end = _bounds(store, first, end, tz)
+    first, end = _bounds(store, first, end, tz, f)
     parsed = [parse_step(s) for s in steps]
     rows = store.query(sql.funnel(store.dialect, parsed, first, end, window_days, f))
     return {"first": first.isoformat(), "end": end.isoformat(), "window_days": window_days,
-            **funnel_summary(list(steps), rows)}
+            **funnel_summary(list(steps), rows), "excluded": excluded(store, f)}
 
 
 def breakdown(store: Store, dimension: str, first: datetime | None = None, end: datetime | None = None,
               f: Filters = Filters(), tz: str = "UTC") -> dict[str, Any]:
     if dimension not in sql.DIMENSIONS:
         raise UsageError(f"dimension must be one of {', '.join(sql.DIMENSIONS)}")
-    first, end = _bounds(store, first, end, tz)
+    first, end = _bounds(store, first, end, tz, f)
     rows = store.query(sql.breakdown(store.dialect, dimension, first, end, f, tz))
     return {"dimension": dimension, "rows": [
         {"key": k.isoformat() if isinstance(k, date) else k, "learners": int(n), "statements": int(s),
          "completions": int(c), "avg_score": None if a is None or a != a else round(float(a), 4)}
-        for k, n, s, c, a in rows]}
+        for k, n, s, c, a in rows], "excluded": excluded(store, f)}
 
 
 def parse_segments(text: str) -> list[tuple[float, float]]:
@@ -250,7 +260,7 @@ def decile_coverage(segments: Sequence[tuple[float, float]], length_s: float) ->
 def video_engagement(store: Store, first: datetime | None = None, end: datetime | None = None,
                      f: Filters = Filters(), tz: str = "UTC") -> dict[str, Any]:
     """Per video: viewers, mean share watched, and the share of viewers who watched each tenth."""
-    first, end = _bounds(store, first, end, tz)
+    first, end = _bounds(store, first, end, tz, f)
     videos: dict[str, dict[str, Any]] = {}
     rows = store.query(sql.video_viewers(store.dialect, first, end, f))
     for object_id, _actor, length_s, segments, _progress in rows:
@@ -268,7 +278,7 @@ def video_engagement(store: Store, first: datetime | None = None, end: datetime 
         out.append({"video": v["video"], "length_s": v["length_s"], "viewers": v["viewers"],
                     "mean_watched_pct": _pct(v["watched"], v["viewers"]),
                     "deciles_pct": [_pct(n, v["viewers"]) for n in v["deciles"]]})
-    return {"videos": sorted(out, key=lambda v: -v["viewers"])}
+    return {"videos": sorted(out, key=lambda v: -v["viewers"]), "excluded": excluded(store, f)}
 
 
 def at_risk(store: Store, asof: datetime, f: Filters = Filters(), idle_days: int = 7,
@@ -280,7 +290,7 @@ def at_risk(store: Store, asof: datetime, f: Filters = Filters(), idle_days: int
     for row in learners:
         per[row["course"]] = per.get(row["course"], 0) + 1
     return {"asof": asof.isoformat(), "idle_days": idle_days, "failing_below": failing_below,
-            "per_course": per, "learners": learners}
+            "per_course": per, "learners": learners, "excluded": excluded(store, f)}
 
 
 def as_iso(value: Any) -> str | None:
@@ -294,8 +304,9 @@ class Extent:
     statements: int
 
 
-def extent(store: Store) -> Extent:
-    first, last, n = store.query(sql.extent(store.dialect))[0]
+def extent(store: Store, f: Filters = Filters()) -> Extent:
+    """First and last counted timestamp (see ``sql.counted_range``) and how many statements are counted."""
+    first, last, n = store.query(sql.extent(store.dialect, f))[0]
     return Extent(first, last, int(n))
 
 
@@ -312,10 +323,11 @@ def day_start_utc(day: date, tz: str) -> datetime:
     return sql.utc_of(datetime(day.year, day.month, day.day), tz)
 
 
-def _bounds(store: Store, first: datetime | None, end: datetime | None, tz: str = "UTC") -> tuple[datetime, datetime]:
-    """UTC bounds; by default everything stored, from its first local day to the day after its last."""
+def _bounds(store: Store, first: datetime | None, end: datetime | None, tz: str = "UTC",
+            f: Filters = Filters()) -> tuple[datetime, datetime]:
+    """UTC bounds; by default everything counted, from its first local day to the day after its last."""
     if first is None or end is None:
-        ext = extent(store)
+        ext = extent(store, f)
         if first is None:
             first = day_start_utc(local_date(ext.first, tz), tz) if ext.first else datetime(2000, 1, 1)
         if end is None:
@@ -329,4 +341,4 @@ def _bounds(store: Store, first: datetime | None, end: datetime | None, tz: str 
 
 def courses(store: Store) -> list[dict[str, Any]]:
     return [{"course": c, "learners": int(n), "statements": int(s), "teacher": t, "region": r}
-            for c, n, s, t, r in store.query(sql.courses(store.dialect))]
+            for c, n, s, t, r in store.query(sql.courses(store.dialect, Filters()))]

@@ -6,6 +6,7 @@ template ``analytics/page.html``; the filters are plain GET parameters, so every
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -38,8 +39,28 @@ def line(title: str, x: list[Any], series: dict[str, list[Any]], kind: str = "sc
                                                                   "legend": {"orientation": "h"}}}}
 
 
-def table(title: str, columns: list[str], rows: list[list[Any]], links: list[str] | None = None) -> dict[str, Any]:
-    return {"title": title, "table": {"columns": columns, "rows": rows, "links": links or []}}
+def table(title: str, columns: list[str], rows: list[list[Any]], links: list[str] | None = None,
+          help: list[str] | None = None) -> dict[str, Any]:
+    """A table panel; ``help`` holds each column's definition, shown as the header's tooltip."""
+    return {"title": title, "table": {"columns": columns, "rows": rows, "links": links or [], "help": help or []}}
+
+
+def excluded_note(t: Any, answer: dict[str, Any], tz: str) -> list[dict[str, Any]]:
+    """A note panel when the metric left out statements whose timestamp is outside the counted range."""
+    ex = answer.get("excluded") or {}
+    if not ex.get("out_of_range"):
+        return []
+    first = datetime.fromisoformat(ex["counted_from"])
+    end = datetime.fromisoformat(ex["counted_until"])
+    return [{"note": t("Left out of these numbers: {n} statement(s) with a timestamp outside {first} to {end} "
+                       "({tz}).").format(n=ex["out_of_range"], first=local_time(first, tz),
+                                                end=local_time(end, tz), tz=tz)}]
+
+
+def local_time(moment: datetime, tz: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
 def course_link(course: str) -> str:
@@ -76,6 +97,7 @@ async def overview(request: Request, _: Principal = Depends(require("read"))) ->
         done = a.completion(p.get("until"), f)
         region = a.breakdown("region", p.get("since"), p.get("until"), f)
         return [
+            *excluded_note(t, act, a.tz),
             line(t("Active learners"), days, {"DAU": [d["dau"] for d in act["days"]],
                                               "WAU": [d["wau"] for d in act["days"]],
                                               "MAU": [d["mau"] for d in act["days"]]}),
@@ -125,8 +147,8 @@ async def retention_page(request: Request, _: Principal = Depends(require("read"
             "layout": {"yaxis": {"autorange": "reversed", "type": "category"}, "margin": {"t": 20}}}}
         rows = [[c["cohort"], c["size"], *c["pct"]] for c in r["cohorts"]]
         rows.append([t("weighted average"), sum(c["size"] for c in r["cohorts"]), *r["average"]["pct"]])
-        return [heat, table(t("Cohorts"), [t("cohort"), t("learners")] + [str(n) for n in range(r["periods"] + 1)],
-                            rows)]
+        return [*excluded_note(t, r, a.tz), heat,
+                table(t("Cohorts"), [t("cohort"), t("learners")] + [str(n) for n in range(r["periods"] + 1)], rows)]
 
     return await _safe(request, t("Retention"), build, form)
 
@@ -151,8 +173,9 @@ async def funnel_page(request: Request, _: Principal = Depends(require("read")))
                 for s in r["steps"]]
         note = table(t("Biggest drop-off"), [t("step"), t("label")],
                      [[r["biggest_drop_step"], r["biggest_drop_label"]]])
-        return [chart, table(t("Steps"), [t("step"), t("label"), t("learners"), t("conversion %"),
-                                          t("from previous %"), t("median hours from previous")], rows), note]
+        return [*excluded_note(t, r, a.tz), chart,
+                table(t("Steps"), [t("step"), t("label"), t("learners"), t("conversion %"),
+                                   t("from previous %"), t("median hours from previous")], rows), note]
 
     return await _safe(request, t("Funnel"), build, form)
 
@@ -170,6 +193,7 @@ async def course_page(request: Request, _: Principal = Depends(require("read")))
         days = [d["day"] for d in act["days"]]
         outcomes = ["passed", "completed", "failed", "withdrawn", "in_progress"]
         return [
+            *excluded_note(t, c["active"], a.tz),
             {"title": t("Outcomes"), "figure": {"data": [{"type": "pie", "labels": [t(o.replace("_", " "))
                                                                                      for o in outcomes],
                                                           "values": [done[o] for o in outcomes]}],

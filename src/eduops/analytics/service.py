@@ -57,7 +57,7 @@ class Analytics:
         last = parse_day(until, "until")
         first = parse_day(since, "since")
         if last is None or first is None:
-            ext = metrics.extent(self.store)
+            ext = metrics.extent(self.store, f)
             if last is None:
                 last = metrics.local_date(ext.last or datetime.now(UTC), self.tz)
             if first is None:
@@ -95,7 +95,7 @@ class Analytics:
     def at_risk(self, asof: str | None = None, f: Filters = Filters(), idle_days: int = 7) -> dict[str, Any]:
         day = parse_day(asof, "asof")
         if day is None:
-            ext = metrics.extent(self.store)
+            ext = metrics.extent(self.store, f)
             moment = ext.last + timedelta(seconds=1) if ext.last else datetime.now(UTC).replace(tzinfo=None)
         else:
             moment = metrics.day_start_utc(day + timedelta(days=1), self.tz)

@@ -27,20 +27,52 @@ LIVE = "NOT voided AND voids IS NULL"
 def live(alias: str) -> str:
     return f"NOT {alias}.voided AND {alias}.voids IS NULL"
 
-# name, DuckDB type, ClickHouse type
+# The timestamps every metric counts: [EARLIEST, now + AHEAD). A statement may carry any timestamp
+# the spec allows (year 0001, 9999, a device clock a day ahead); metrics leave those out and say how many.
+EARLIEST = datetime(1970, 1, 1)
+AHEAD = timedelta(days=1)
+DIMENSION_KEYS = ("course", "region", "teacher", "device")
+
+
+def counted_range(now: datetime | None = None) -> tuple[datetime, datetime]:
+    """[first, end) of the timestamps metrics count, as naive UTC; ``now`` defaults to the current time."""
+    from datetime import UTC
+
+    moment = now or datetime.now(UTC)
+    if moment.tzinfo:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return EARLIEST, moment.replace(microsecond=0) + AHEAD
+
+
 @dataclass(frozen=True)
 class Filters:
-    """Narrow any metric to a course, region, teacher or device."""
+    """Narrow any metric to a course, region, teacher or device; always to the counted time range."""
 
     course: str | None = None
     region: str | None = None
     teacher: str | None = None
     device: str | None = None
+    now: datetime | None = None  # where the counted range ends (now + AHEAD); None = the current time
+
+    def dimensions_sql(self, d: Dialect, alias: str = "") -> str:
+        prefix = f"{alias}." if alias else ""
+        return "".join(f" AND {prefix}{name} = {d.lit(getattr(self, name))}"
+                       for name in DIMENSION_KEYS if getattr(self, name))
+
+    def range_sql(self, d: Dialect, alias: str = "") -> str:
+        prefix = f"{alias}." if alias else ""
+        first, end = counted_range(self.now)
+        return f" AND {prefix}timestamp >= {d.lit(first)} AND {prefix}timestamp < {d.lit(end)}"
 
     def sql(self, d: Dialect, alias: str = "") -> str:
-        prefix = f"{alias}." if alias else ""
-        parts = [f" AND {prefix}{name} = {d.lit(value)}" for name, value in self.__dict__.items() if value]
-        return "".join(parts)
+        return self.dimensions_sql(d, alias) + self.range_sql(d, alias)
+
+
+def out_of_range(d: Dialect, f: Filters) -> str:
+    """Live statements the filters' dimensions select whose timestamp is outside the counted range."""
+    first, end = counted_range(f.now)
+    return (f"SELECT count(*) FROM statements WHERE {LIVE}{f.dimensions_sql(d)} "
+            f"AND (timestamp < {d.lit(first)} OR timestamp >= {d.lit(end)})")
 
 
 def _start(day: date) -> datetime:
@@ -262,16 +294,16 @@ WHERE {LIVE}{f.sql(d)} AND video_segments IS NOT NULL AND timestamp >= {d.lit(fi
 GROUP BY object_id, actor_id ORDER BY object_id, actor_id"""
 
 
-def extent(d: Dialect) -> str:
-    """First and last timestamp of live activity, and how many statements there are."""
-    return f"SELECT min(timestamp), max(timestamp), count(*) FROM statements WHERE {LIVE}"
+def extent(d: Dialect, f: Filters | None = None) -> str:
+    """First and last counted timestamp of live activity, and how many such statements there are."""
+    return f"SELECT min(timestamp), max(timestamp), count(*) FROM statements WHERE {LIVE}{(f or Filters()).sql(d)}"
 
 
-def courses(d: Dialect) -> str:
+def courses(d: Dialect, f: Filters | None = None) -> str:
     return f"""
 SELECT course, count(DISTINCT actor_id) AS learners, count(*) AS statements, max(teacher) AS teacher,
        max(region) AS region
-FROM statements WHERE {LIVE} AND course IS NOT NULL GROUP BY course ORDER BY course"""
+FROM statements WHERE {LIVE} AND course IS NOT NULL{(f or Filters()).sql(d)} GROUP BY course ORDER BY course"""
 
 
 # Quality × learning (DuckDB only). Student sessions are read from the call-quality store's
@@ -291,10 +323,10 @@ def quality_returns(d: Dialect, days: int = 7) -> str:
     days (any learning activity after the class ended); only classes at least ``days`` days old."""
     return f"""
 WITH {_student_sessions()},
-horizon AS (SELECT max(timestamp) - INTERVAL {int(days)} DAY AS until FROM statements),
+horizon AS (SELECT max(timestamp) - INTERVAL {int(days)} DAY AS until FROM statements WHERE {LIVE}{Filters().sql(d)}),
 after AS (
   SELECT s.band, s.user_id,
-         EXISTS (SELECT 1 FROM statements e WHERE e.actor_id = s.user_id AND {live('e')}
+         EXISTS (SELECT 1 FROM statements e WHERE e.actor_id = s.user_id AND {live('e')}{Filters().range_sql(d, 'e')}
                  AND e.timestamp > s.ended AND e.timestamp <= s.ended + INTERVAL {int(days)} DAY) AS returned
   FROM sess s, horizon h
   WHERE s.ended <= h.until AND s.user_id IN (SELECT DISTINCT actor_id FROM statements)
