@@ -124,8 +124,9 @@ def test_completion_and_outcomes(store: DuckDBStore) -> None:
     a, b = result["courses"]
     assert a["course"].endswith("course/a") and b["course"].endswith("course/b")
     assert {k: a[k] for k in ("enrolled", "passed", "completed", "failed", "withdrawn", "in_progress")} == {
-        "enrolled": 10, "passed": 3, "completed": 2, "failed": 1, "withdrawn": 1, "in_progress": 3}
+        "enrolled": 10, "passed": 3, "completed": 5, "failed": 1, "withdrawn": 1, "in_progress": 3}
     assert a["completion_pct"] == 50.0 and b["completion_pct"] == 25.0
+    assert (a["pass_pct"], a["pass_of_graded_pct"]) == (30.0, 75.0)
     assert result["outcomes"]["in_progress"] == 6 and result["enrolled"] == 14
 
 

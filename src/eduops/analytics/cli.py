@@ -45,15 +45,20 @@ def active(since: Since = None, until: Until = None, course: Course = None, regi
 @app.command("completion")
 def completion(until: Until = None, course: Course = None, region: Region = None, teacher: Teacher = None,
                device: Device = None, as_json: JSON = False) -> None:
-    """Per course: enrolled learners, outcomes, and completion = (passed + completed) / enrolled."""
+    """Per course: enrolled, completed, passed, failed, withdrawn, in progress, completion % and pass %."""
+    from eduops.analytics import metrics
+
     result = _analytics().completion(until, Filters(course, region, teacher, device))
     if as_json:
         print_json(result)
         return
-    table(["course", "enrolled", "passed", "completed", "failed", "withdrawn", "in progress", "completion %"],
-          [[c["course"], c["enrolled"], c["passed"], c["completed"], c["failed"], c["withdrawn"], c["in_progress"],
-            c["completion_pct"]] for c in result["courses"]], title="Completion by course")
-    out.print(f"overall: {result['completion_pct']}% of {result['enrolled']} enrolments")
+    keys = [*metrics.COUNTS, *metrics.RATES]
+    table(["course", *(k.replace("_pct", " %").replace("_", " ") for k in keys)],
+          [[c["course"], *(c[k] for k in keys)] for c in result["courses"]], title="Completion and pass by course")
+    out.print(f"overall: completion {result['completion_pct']}%, pass {result['pass_pct']}% of "
+              f"{result['enrolled']} enrolments")
+    for key in keys:
+        out.print(f"[dim]{key}: {metrics.DEFINITIONS[key]}[/dim]")
 
 
 @app.command("retention")

@@ -75,28 +75,68 @@ def active_users(store: Store, first: date, last: date, f: Filters = Filters(), 
             "excluded": excluded(store, f)}
 
 
-def outcome_name(rank: int) -> str:
-    names = {r: name for name, r in vocab.OUTCOME_RANKS.values()}
-    return names.get(int(rank), "in_progress")
+COUNTS = ("enrolled", "completed", "passed", "failed", "withdrawn", "in_progress")
+RATES = ("completion_pct", "pass_pct", "pass_of_graded_pct")
+# Each count's and rate's definition, in one place: the API answer, the CLI and the console tooltips.
+DEFINITIONS = {
+    "enrolled": "Learners with any counted statement in the course up to the end of the range (the course is "
+                "the context parent/grouping course, or the course activity itself). A retake counts once.",
+    "completed": "Learners with any course-level completion up to the end of the range: completed or passed on "
+                 "the course, or result.completion true. Counts even when the learner also failed.",
+    "passed": "Learners whose last verdict on the course is a pass (passed, or result.success true). A retake "
+              "that passes turns an earlier fail into a pass.",
+    "failed": "Learners whose last verdict on the course is a fail (failed, or result.success false). A later "
+              "failed attempt turns an earlier pass into a fail.",
+    "withdrawn": "Learners whose last registered/unregistered on the course is unregistered and who neither "
+                 "completed nor passed.",
+    "in_progress": "Enrolled learners with no completion, no verdict and no withdrawal.",
+    "completion_pct": "completed ÷ enrolled × 100, cumulative up to the end of the range.",
+    "pass_pct": "passed ÷ enrolled × 100, cumulative up to the end of the range.",
+    "pass_of_graded_pct": "passed ÷ (passed + failed) × 100: learners without a verdict are left out.",
+}
+
+
+def tally(groups: Sequence[tuple[bool, str, bool, int]]) -> dict[str, int]:
+    """Counts from (completed, verdict, unregistered, learners) groups; the definitions of docs/analytics.md.
+
+    A learner counts once in each count that holds: completed (any completion) and failed together is
+    possible. passed/failed follow the learner's last verdict, so a retake that passes is a pass.
+    withdrawn = unregistered last and neither completed nor passed. in_progress = enrolled with none
+    of completed, a verdict or withdrawn.
+    """
+    out = dict.fromkeys(COUNTS, 0)
+    for completed, verdict, unregistered, n in groups:
+        if verdict not in ("passed", "failed", ""):
+            raise ValueError(f"unknown verdict {verdict!r}")
+        out["enrolled"] += n
+        out["completed"] += n if completed else 0
+        out["passed"] += n if verdict == "passed" else 0
+        out["failed"] += n if verdict == "failed" else 0
+        withdrawn = unregistered and not completed and verdict != "passed"
+        out["withdrawn"] += n if withdrawn else 0
+        out["in_progress"] += n if not (completed or verdict or unregistered) else 0
+    return out
+
+
+def rates(counts: dict[str, int]) -> dict[str, float | None]:
+    """completion % = completed / enrolled; pass % = passed / enrolled; pass of graded % = passed /
+    (passed + failed). None when the denominator is 0."""
+    return {"completion_pct": _pct(counts["completed"], counts["enrolled"]),
+            "pass_pct": _pct(counts["passed"], counts["enrolled"]),
+            "pass_of_graded_pct": _pct(counts["passed"], counts["passed"] + counts["failed"])}
 
 
 def completion(store: Store, f: Filters = Filters(), until: datetime | None = None) -> dict[str, Any]:
-    """Per course: enrolled learners, each outcome, and completion = (passed + completed) / enrolled."""
-    per: dict[str, dict[str, int]] = {}
-    for course, rank, learners in store.query(sql.completion(store.dialect, f, until)):
-        per.setdefault(course, dict.fromkeys(vocab.OUTCOMES, 0))[outcome_name(rank)] += int(learners)
-    courses, totals = [], dict.fromkeys(vocab.OUTCOMES, 0)
+    """Per course: enrolled, completed, passed, failed, withdrawn, in progress and the rates (``tally``)."""
+    per: dict[str, list[tuple[bool, str, bool, int]]] = {}
+    for course, completed, verdict, unregistered, learners in store.query(sql.completion(store.dialect, f, until)):
+        per.setdefault(course, []).append((bool(completed), str(verdict), bool(unregistered), int(learners)))
+    courses = []
     for course in sorted(per):
-        counts = per[course]
-        enrolled = sum(counts.values())
-        done = sum(counts[o] for o in vocab.COMPLETED_OUTCOMES)
-        courses.append({"course": course, "enrolled": enrolled, **counts, "completed_total": done,
-                        "completion_pct": _pct(done, enrolled)})
-        for key, value in counts.items():
-            totals[key] += value
-    enrolled = sum(totals.values())
-    return {"courses": courses, "outcomes": totals, "enrolled": enrolled,
-            "completion_pct": _pct(sum(totals[o] for o in vocab.COMPLETED_OUTCOMES), enrolled),
+        counts = tally(per[course])
+        courses.append({"course": course, **counts, **rates(counts)})
+    totals = {key: sum(c[key] for c in courses) for key in COUNTS}
+    return {"courses": courses, "outcomes": totals, **totals, **rates(totals), "definitions": DEFINITIONS,
             "excluded": excluded(store, f)}
 
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from eduops.analytics import metrics
 from eduops.analytics.service import Analytics
 from eduops.analytics.sql import Filters
 from eduops.core.i18n import gettext
@@ -43,6 +44,20 @@ def table(title: str, columns: list[str], rows: list[list[Any]], links: list[str
           help: list[str] | None = None) -> dict[str, Any]:
     """A table panel; ``help`` holds each column's definition, shown as the header's tooltip."""
     return {"title": title, "table": {"columns": columns, "rows": rows, "links": links or [], "help": help or []}}
+
+
+OUTCOME_COLUMNS = (*metrics.COUNTS, *metrics.RATES)
+OUTCOME_LABELS = {"enrolled": "enrolled", "completed": "completed", "passed": "passed", "failed": "failed",
+                  "withdrawn": "withdrawn", "in_progress": "in progress", "completion_pct": "completion %",
+                  "pass_pct": "pass %", "pass_of_graded_pct": "pass % of graded"}
+
+
+def outcomes_table(t: Any, rows: list[dict[str, Any]], key: str, links: list[str] | None = None,
+                   title: str = "Outcomes by course") -> dict[str, Any]:
+    """Counts and rates per course (or part), each column's definition as its tooltip."""
+    return table(t(title), [t(key)] + [t(OUTCOME_LABELS[c]) for c in OUTCOME_COLUMNS],
+                 [[r[key], *(r[c] for c in OUTCOME_COLUMNS)] for r in rows], links,
+                 [""] + [t(metrics.DEFINITIONS[c]) for c in OUTCOME_COLUMNS])
 
 
 def excluded_note(t: Any, answer: dict[str, Any], tz: str) -> list[dict[str, Any]]:
@@ -103,13 +118,11 @@ async def overview(request: Request, _: Principal = Depends(require("read"))) ->
                                               "MAU": [d["mau"] for d in act["days"]]}),
             line(t("New and returning learners"), days, {t("new"): [d["new"] for d in act["days"]],
                                                          t("returning"): [d["returning"] for d in act["days"]]}, "bar"),
-            line(t("Completion by course (%)"), [c["course"] for c in done["courses"]],
-                 {t("completion %"): [c["completion_pct"] for c in done["courses"]]}, "bar"),
-            table(t("Outcomes by course"), [t("course"), t("enrolled"), t("passed"), t("completed"), t("failed"),
-                                            t("withdrawn"), t("in progress"), t("completion %")],
-                  [[c["course"], c["enrolled"], c["passed"], c["completed"], c["failed"], c["withdrawn"],
-                    c["in_progress"], c["completion_pct"]] for c in done["courses"]],
-                  [course_link(c["course"]) for c in done["courses"]]),
+            {**line(t("Completion and pass by course (%)"), [c["course"] for c in done["courses"]],
+                    {t("completion %"): [c["completion_pct"] for c in done["courses"]],
+                     t("pass %"): [c["pass_pct"] for c in done["courses"]]}, "bar"),
+             "help": t(metrics.DEFINITIONS["completion_pct"]) + " " + t(metrics.DEFINITIONS["pass_pct"])},
+            outcomes_table(t, done["courses"], "course", [course_link(c["course"]) for c in done["courses"]]),
             table(t("By region"), [t("region"), t("learners"), t("statements"), t("completions"), t("mean score")],
                   [[r["key"], r["learners"], r["statements"], r["completions"], r["avg_score"]]
                    for r in region["rows"]]),
@@ -191,13 +204,12 @@ async def course_page(request: Request, _: Principal = Depends(require("read")))
         c = a.course(course)
         done, act = c["completion"], c["active"]
         days = [d["day"] for d in act["days"]]
-        outcomes = ["passed", "completed", "failed", "withdrawn", "in_progress"]
+        counts = metrics.COUNTS[1:]
         return [
             *excluded_note(t, c["active"], a.tz),
-            {"title": t("Outcomes"), "figure": {"data": [{"type": "pie", "labels": [t(o.replace("_", " "))
-                                                                                     for o in outcomes],
-                                                          "values": [done[o] for o in outcomes]}],
-                                                "layout": {"margin": {"t": 20}}}},
+            {**line(t("Outcomes"), [t(OUTCOME_LABELS[o]) for o in counts], {t("learners"): [done[o] for o in counts]},
+                    "bar"), "help": t("A learner can count in more than one bar (completed and failed, say).")},
+            outcomes_table(t, [done], "course"),
             line(t("Active learners"), days, {"DAU": [d["dau"] for d in act["days"]],
                                               "WAU": [d["wau"] for d in act["days"]]}),
             line(t("Weekly retention, weighted average (%)"), list(range(len(c["retention"]["average"]["pct"]))),

@@ -140,38 +140,63 @@ SELECT n_days, count(*) AS learners FROM (
 ) per_learner GROUP BY n_days ORDER BY n_days"""
 
 
-def _outcome_rank(d: Dialect) -> str:
-    whens = " ".join(f"WHEN {d.lit(verb)} THEN {rank}" for verb, (_name, rank) in vocab.OUTCOME_RANKS.items())
-    return f"CASE WHEN object_id = course THEN CASE verb_id {whens} ELSE 0 END ELSE 0 END"
+def _on_course(d: Dialect, verbs: Sequence[str], column: str | None = None, value: bool = True) -> str:
+    """A course-level statement (its object is the course) with one of ``verbs`` or ``column`` = ``value``."""
+    cond = f"verb_id IN {d.in_list([vocab.VERBS[v] for v in verbs])}"
+    if column:
+        cond = f"({cond} OR coalesce({column} = {d.lit(value)}, false))"
+    return f"object_id = course AND {cond}"
 
 
 def _course_learners(d: Dialect, f: Filters, until: datetime | None) -> str:
-    """One row per (course, learner): enrolled = any activity in the course; best outcome by rank."""
+    """One row per (course, learner): enrolled = any counted activity in the course.
+
+    completed = any course-level completion (completed or passed, or result.completion true);
+    verdict = the later of the last pass (passed, result.success true) and the last fail (failed,
+    result.success false); a pass and a fail at the same instant is a pass. withdrawn = the last
+    unregistered comes after the last registered. ``metrics.tally`` turns these into counts.
+    """
     bound = f" AND timestamp < {d.lit(until)}" if until else ""
     return f"""course_learners AS (
-  SELECT course, actor_id, max({_outcome_rank(d)}) AS best, min(timestamp) AS first_ts, max(timestamp) AS last_ts,
-         avg(score_scaled) AS avg_score
+  SELECT course, actor_id,
+         max(CASE WHEN {_on_course(d, ("completed", "passed"), "completion")} THEN 1 ELSE 0 END) AS completed,
+         max(CASE WHEN {_on_course(d, ("passed",), "success", True)} THEN timestamp END) AS passed_ts,
+         max(CASE WHEN {_on_course(d, ("failed",), "success", False)} THEN timestamp END) AS failed_ts,
+         max(CASE WHEN {_on_course(d, ("registered",))} THEN timestamp END) AS registered_ts,
+         max(CASE WHEN {_on_course(d, ("unregistered",))} THEN timestamp END) AS unregistered_ts,
+         min(timestamp) AS first_ts, max(timestamp) AS last_ts, avg(score_scaled) AS avg_score
   FROM statements WHERE {LIVE} AND course IS NOT NULL{f.sql(d)}{bound}
   GROUP BY course, actor_id
+),
+learner_outcomes AS (
+  SELECT course, actor_id, completed, first_ts, last_ts, avg_score,
+         CASE WHEN passed_ts IS NOT NULL AND (failed_ts IS NULL OR passed_ts >= failed_ts) THEN 'passed'
+              WHEN failed_ts IS NOT NULL THEN 'failed' ELSE '' END AS verdict,
+         CASE WHEN unregistered_ts IS NOT NULL AND (registered_ts IS NULL OR unregistered_ts > registered_ts)
+              THEN 1 ELSE 0 END AS unregistered
+  FROM course_learners
 )"""
 
 
 def completion(d: Dialect, f: Filters, until: datetime | None = None) -> str:
-    """Learners per course by best outcome rank (0 = in progress; see vocab.OUTCOME_RANKS)."""
+    """Learners per course and combination of (completed, verdict, unregistered)."""
     return f"""
 WITH {_course_learners(d, f, until)}
-SELECT course, best, count(*) AS learners FROM course_learners GROUP BY course, best ORDER BY course, best"""
+SELECT course, completed, verdict, unregistered, count(*) AS learners FROM learner_outcomes
+GROUP BY course, completed, verdict, unregistered ORDER BY course, completed, verdict, unregistered"""
 
 
 def at_risk(d: Dialect, f: Filters, asof: datetime, idle_days: int, failing_below: float) -> str:
-    """Still-enrolled learners (no outcome) who are failing or have been idle ``idle_days`` days."""
+    """Learners in progress (no completion, verdict or withdrawal) who are failing or have been idle
+    ``idle_days`` days."""
     idle_since = d.lit(asof - timedelta(days=idle_days))
     return f"""
 WITH {_course_learners(d, f, asof)}
 SELECT course, actor_id, last_ts, avg_score,
        last_ts < {idle_since} AS idle, coalesce(avg_score < {d.lit(failing_below)}, false) AS failing
-FROM course_learners
-WHERE best = 0 AND (last_ts < {idle_since} OR coalesce(avg_score < {d.lit(failing_below)}, false))
+FROM learner_outcomes
+WHERE completed = 0 AND verdict = '' AND unregistered = 0
+  AND (last_ts < {idle_since} OR coalesce(avg_score < {d.lit(failing_below)}, false))
 ORDER BY course, last_ts, actor_id"""
 
 
@@ -274,10 +299,11 @@ def breakdown(d: Dialect, dimension: str, first: datetime, end: datetime, f: Fil
         key = f"CAST(extract(hour FROM {d.local('timestamp', tz)}) AS BIGINT)"
     else:
         key = f"coalesce({dimension}, '(none)')"
-    done = d.in_list([v for v, (name, _r) in vocab.OUTCOME_RANKS.items() if name in vocab.COMPLETED_OUTCOMES])
+    done = d.in_list([vocab.VERBS["completed"], vocab.VERBS["passed"]])
     return f"""
 SELECT {key} AS key, count(DISTINCT actor_id) AS learners, count(*) AS statements,
-       count(DISTINCT CASE WHEN object_id = course AND verb_id IN {done} THEN actor_id || '|' || course END)
+       count(DISTINCT CASE WHEN object_id = course AND (verb_id IN {done} OR coalesce(completion, false))
+                            THEN actor_id || '|' || course END)
          AS completions,
        avg(score_scaled) AS avg_score
 FROM statements WHERE {LIVE}{f.sql(d)} AND timestamp >= {d.lit(first)} AND timestamp < {d.lit(end)}
@@ -344,6 +370,6 @@ WITH {_student_sessions()},
 per_band AS (SELECT user_id, band, count(*) AS n FROM sess GROUP BY user_id, band),
 learner_band AS (SELECT user_id, {d.arg_max('band', 'n')} AS band FROM per_band GROUP BY user_id)
 SELECT lb.band, count(DISTINCT cl.actor_id) AS learners, count(*) AS enrolments,
-       sum(CASE WHEN cl.best >= 3 THEN 1 ELSE 0 END) AS completed
-FROM course_learners cl JOIN learner_band lb ON lb.user_id = cl.actor_id
+       sum(cl.completed) AS completed
+FROM learner_outcomes cl JOIN learner_band lb ON lb.user_id = cl.actor_id
 GROUP BY lb.band ORDER BY lb.band"""
