@@ -131,11 +131,13 @@ def completion(store: Store, f: Filters = Filters(), until: datetime | None = No
     per: dict[str, list[tuple[bool, str, bool, int]]] = {}
     for course, completed, verdict, unregistered, learners in store.query(sql.completion(store.dialect, f, until)):
         per.setdefault(course, []).append((bool(completed), str(verdict), bool(unregistered), int(learners)))
-    courses = []
+    courses: list[dict[str, Any]] = []
+    totals = dict.fromkeys(COUNTS, 0)
     for course in sorted(per):
         counts = tally(per[course])
         courses.append({"course": course, **counts, **rates(counts)})
-    totals = {key: sum(c[key] for c in courses) for key in COUNTS}
+        for key in COUNTS:
+            totals[key] += counts[key]
     return {"courses": courses, "outcomes": totals, **totals, **rates(totals), "definitions": DEFINITIONS,
             "excluded": excluded(store, f)}
 
