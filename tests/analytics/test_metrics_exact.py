@@ -217,3 +217,17 @@ def test_funnel_summary(rows: list[tuple[int, int, float | None]], drop_step: in
 def test_played_segments(text: str, segments: list[tuple[float, float]], seconds: float) -> None:
     assert metrics.parse_segments(text) == segments
     assert metrics.watched_seconds(segments) == seconds
+
+
+def test_funnel_median_gap_is_exact_not_whole_second_boundaries(store: DuckDBStore) -> None:
+    """0.2 s across a second boundary and 0.999 s within one: the median is their mean, 0.5995 s
+    (counting second boundaries would give 1 and 0)."""
+    def at(actor: str, verb: str, stamp: str) -> dict[str, Any]:
+        s = statement(actor, verb, day(0))
+        s["timestamp"] = stamp
+        return s
+
+    load(store, [at("G0", "launched", "2026-03-02T09:00:00.900Z"), at("G0", "completed", "2026-03-02T09:00:01.100Z"),
+                 at("G1", "launched", "2026-03-02T09:00:00.000Z"), at("G1", "completed", "2026-03-02T09:00:00.999Z")])
+    result = metrics.funnel(store, ["launched", "completed"], first=day(0).replace(hour=0), end=day(1))
+    assert result["steps"][1]["median_s_from_previous"] == pytest.approx(0.5995, abs=1e-9)

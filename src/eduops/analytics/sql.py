@@ -280,7 +280,7 @@ def funnel(d: Dialect, steps: Sequence[Step], first: datetime, end: datetime, wi
     AND e.timestamp > p.t AND e.timestamp <= p.t1 + INTERVAL {int(window_days)} DAY
   GROUP BY p.actor_id, p.t1, p.t
 )""")
-    gap = d.median("date_diff('second', prev, t)")
+    gap = d.median("date_diff('microsecond', prev, t) / 1000000.0")  # exact, not whole-second boundaries
     summary = "\nUNION ALL\n".join(
         f"SELECT {k} AS step, count(*) AS learners, {gap} AS median_s FROM s{k}"
         for k in range(1, len(steps) + 1)

@@ -34,7 +34,8 @@ def open_store(settings: Settings) -> Store:
     if path not in _stores:
         from eduops.rtc.settings import rtc_settings
 
-        _stores[path] = Store(path, rtc_settings(settings).store_lock_timeout_s, timezone=settings.timezone)
+        cfg = rtc_settings(settings)
+        _stores[path] = Store(path, cfg.store_lock_timeout_s, timezone=settings.timezone, model=cfg.e_model())
     return _stores[path]
 
 
@@ -82,7 +83,7 @@ def ingest_items(store: Store, items: list[Any], offset: int = 0, result: Ingest
     if keys:
         with store.connect(write=False) as con:
             platforms = session_platforms(con, keys)
-    rows, rejected = split_items(items, platforms, offset)  # validation runs outside the write turn
+    rows, rejected = split_items(items, platforms, offset, store.model)  # validation runs outside the write turn
     tables: list[Any] = rows.pop("sample_tables", [])
     with store.connect() as con:
         insert_rows(con, rows["calls"], rows["sessions"], rows["samples"])
