@@ -44,17 +44,23 @@ def active(since: Since = None, until: Until = None, course: Course = None, regi
 
 @app.command("completion")
 def completion(until: Until = None, course: Course = None, region: Region = None, teacher: Teacher = None,
-               device: Device = None, as_json: JSON = False) -> None:
+               device: Device = None,
+               part: Annotated[str | None, typer.Option(help="only this part of a course (activity id)")] = None,
+               by: Annotated[str, typer.Option(help="course, or part (presentation/term/class)")] = "course",
+               count: Annotated[str, typer.Option(help="learners, or registrations (a retake counts again)")]
+               = "learners", as_json: JSON = False) -> None:
     """Per course: enrolled, completed, passed, failed, withdrawn, in progress, completion % and pass %."""
     from eduops.analytics import metrics
 
-    result = _analytics().completion(until, Filters(course, region, teacher, device))
+    result = _analytics().completion(until, Filters(course, region, teacher, device, part), by, count)
     if as_json:
         print_json(result)
         return
-    keys = [*metrics.COUNTS, *metrics.RATES]
-    table(["course", *(k.replace("_pct", " %").replace("_", " ") for k in keys)],
-          [[c["course"], *(c[k] for k in keys)] for c in result["courses"]], title="Completion and pass by course")
+    keys = [*metrics.COUNTS, *metrics.RATES, "retakes"]
+    heads = ["course"] + (["part"] if by == "part" else [])
+    table([*heads, *(k.replace("_pct", " %").replace("_", " ") for k in keys)],
+          [[*(c[h] for h in heads), *(c[k] for k in keys)] for c in result["courses"]],
+          title=f"Completion and pass by {by}, counting {count}")
     out.print(f"overall: completion {result['completion_pct']}%, pass {result['pass_pct']}% of "
               f"{result['enrolled']} enrolments")
     for key in keys:

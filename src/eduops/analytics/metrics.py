@@ -93,6 +93,8 @@ DEFINITIONS = {
     "completion_pct": "completed ÷ enrolled × 100, cumulative up to the end of the range.",
     "pass_pct": "passed ÷ enrolled × 100, cumulative up to the end of the range.",
     "pass_of_graded_pct": "passed ÷ (passed + failed) × 100: learners without a verdict are left out.",
+    "retakes": "Counted with registrations or by part: how many of these the learner already had an earlier "
+               "registration (or part) of in the same course.",
 }
 
 
@@ -126,20 +128,32 @@ def rates(counts: dict[str, int]) -> dict[str, float | None]:
             "pass_of_graded_pct": _pct(counts["passed"], counts["passed"] + counts["failed"])}
 
 
-def completion(store: Store, f: Filters = Filters(), until: datetime | None = None) -> dict[str, Any]:
-    """Per course: enrolled, completed, passed, failed, withdrawn, in progress and the rates (``tally``)."""
-    per: dict[str, list[tuple[bool, str, bool, int]]] = {}
-    for course, completed, verdict, unregistered, learners in store.query(sql.completion(store.dialect, f, until)):
-        per.setdefault(course, []).append((bool(completed), str(verdict), bool(unregistered), int(learners)))
-    courses: list[dict[str, Any]] = []
+def completion(store: Store, f: Filters = Filters(), until: datetime | None = None, by: str = "course",
+               unit: str = "learners") -> dict[str, Any]:
+    """Per course (or per part of a course, ``by="part"``): enrolled, completed, passed, failed,
+    withdrawn, in progress and the rates (``tally``), counting distinct learners or registrations
+    (``unit``); ``retakes`` = how many of them the learner had an earlier one of in the course."""
+    if by not in sql.BY:
+        raise UsageError(f"by must be one of {', '.join(sql.BY)}")
+    if unit not in sql.UNITS:
+        raise UsageError(f"count must be one of {', '.join(sql.UNITS)}")
+    per: dict[tuple[str, str | None], list[tuple[bool, str, bool, int]]] = {}
+    retakes: dict[tuple[str, str | None], int] = {}
+    query = sql.completion(store.dialect, f, until, by, unit)
+    for course, part, completed, verdict, unregistered, retake, n in store.query(query):
+        key = (course, part)
+        per.setdefault(key, []).append((bool(completed), str(verdict), bool(unregistered), int(n)))
+        retakes[key] = retakes.get(key, 0) + (int(n) if retake else 0)
+    rows: list[dict[str, Any]] = []
     totals = dict.fromkeys(COUNTS, 0)
-    for course in sorted(per):
-        counts = tally(per[course])
-        courses.append({"course": course, **counts, **rates(counts)})
-        for key in COUNTS:
-            totals[key] += counts[key]
-    return {"courses": courses, "outcomes": totals, **totals, **rates(totals), "definitions": DEFINITIONS,
-            "excluded": excluded(store, f)}
+    for key in sorted(per, key=lambda k: (k[0], k[1] or "")):
+        counts = tally(per[key])
+        part = {"part": key[1]} if by == "part" else {}
+        rows.append({"course": key[0], **part, **counts, **rates(counts), "retakes": retakes[key]})
+        for name in COUNTS:
+            totals[name] += counts[name]
+    return {"by": by, "count": unit, "courses": rows, "outcomes": totals, **totals, **rates(totals),
+            "definitions": DEFINITIONS, "excluded": excluded(store, f)}
 
 
 def periods_between(unit: str, start: date, end: date) -> int:

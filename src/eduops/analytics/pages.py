@@ -23,7 +23,7 @@ from eduops.core.principal import Principal, require
 from eduops.errors import EduopsError
 
 pages = APIRouter(prefix="/analytics")
-FILTER_KEYS = ("since", "until", "course", "region", "teacher", "device")
+FILTER_KEYS = ("since", "until", "course", "part", "region", "teacher", "device")
 
 
 def _params(request: Request) -> dict[str, str]:
@@ -31,7 +31,7 @@ def _params(request: Request) -> dict[str, str]:
 
 
 def _filters(p: dict[str, str]) -> Filters:
-    return Filters(p.get("course"), p.get("region"), p.get("teacher"), p.get("device"))
+    return Filters(p.get("course"), p.get("region"), p.get("teacher"), p.get("device"), p.get("part"))
 
 
 def line(title: str, x: list[Any], series: dict[str, list[Any]], kind: str = "scatter") -> dict[str, Any]:
@@ -55,9 +55,11 @@ OUTCOME_LABELS = {"enrolled": "enrolled", "completed": "completed", "passed": "p
 def outcomes_table(t: Any, rows: list[dict[str, Any]], key: str, links: list[str] | None = None,
                    title: str = "Outcomes by course") -> dict[str, Any]:
     """Counts and rates per course (or part), each column's definition as its tooltip."""
-    return table(t(title), [t(key)] + [t(OUTCOME_LABELS[c]) for c in OUTCOME_COLUMNS],
-                 [[r[key], *(r[c] for c in OUTCOME_COLUMNS)] for r in rows], links,
-                 [""] + [t(metrics.DEFINITIONS[c]) for c in OUTCOME_COLUMNS])
+    extra = ["retakes"] if key == "part" else []
+    return table(t(title), [t(key)] + [t(OUTCOME_LABELS[c]) for c in OUTCOME_COLUMNS] + [t(e) for e in extra],
+                 [[r[key] or "—", *(r[c] for c in (*OUTCOME_COLUMNS, *extra))] for r in rows], links,
+                 [""] + [t(metrics.DEFINITIONS[c]) for c in OUTCOME_COLUMNS]
+                 + ([t(metrics.DEFINITIONS["retakes"])] if key == "part" else []))
 
 
 def excluded_note(t: Any, answer: dict[str, Any], tz: str) -> list[dict[str, Any]]:
@@ -210,6 +212,7 @@ async def course_page(request: Request, _: Principal = Depends(require("read")))
             {**line(t("Outcomes"), [t(OUTCOME_LABELS[o]) for o in counts], {t("learners"): [done[o] for o in counts]},
                     "bar"), "help": t("A learner can count in more than one bar (completed and failed, say).")},
             outcomes_table(t, [done], "course"),
+            outcomes_table(t, c["parts"], "part", title="By part, over registrations"),
             line(t("Active learners"), days, {"DAU": [d["dau"] for d in act["days"]],
                                               "WAU": [d["wau"] for d in act["days"]]}),
             line(t("Weekly retention, weighted average (%)"), list(range(len(c["retention"]["average"]["pct"]))),

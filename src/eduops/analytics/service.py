@@ -64,9 +64,10 @@ class Analytics:
                 first = last - timedelta(days=29)
         return metrics.active_users(self.store, first, last, f, self.tz)
 
-    def completion(self, until: str | None = None, f: Filters = Filters()) -> dict[str, Any]:
+    def completion(self, until: str | None = None, f: Filters = Filters(), by: str = "course",
+                   count: str = "learners") -> dict[str, Any]:
         _first, end = self._range(None, until)
-        return metrics.completion(self.store, f, end)
+        return metrics.completion(self.store, f, end, by, count)
 
     def retention(self, unit: str = "week", periods: int = 12, mode: str = "on", start_verbs: Sequence[str] = (),
                   return_verbs: Sequence[str] = (), since: str | None = None, until: str | None = None,
@@ -113,5 +114,6 @@ class Analytics:
 
             raise NotFound(f"no statements for course {course!r}")
         return {"course": course, "completion": done["courses"][0], "active": self.active(f=f),
+                "parts": self.completion(f=f, by="part", count="registrations")["courses"],
                 "retention": self.retention(unit="week", periods=8, f=f), "at_risk": self.at_risk(f=f),
                 "video": self.video(f=f)}

@@ -31,7 +31,7 @@ def live(alias: str) -> str:
 # the spec allows (year 0001, 9999, a device clock a day ahead); metrics leave those out and say how many.
 EARLIEST = datetime(1970, 1, 1)
 AHEAD = timedelta(days=1)
-DIMENSION_KEYS = ("course", "region", "teacher", "device")
+DIMENSION_KEYS = ("course", "region", "teacher", "device", "part")
 
 
 def counted_range(now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -52,6 +52,7 @@ class Filters:
     region: str | None = None
     teacher: str | None = None
     device: str | None = None
+    part: str | None = None  # a presentation, term or class of a course (extract.course_and_part)
     now: datetime | None = None  # where the counted range ends (now + AHEAD); None = the current time
 
     def dimensions_sql(self, d: Dialect, alias: str = "") -> str:
@@ -141,15 +142,23 @@ SELECT n_days, count(*) AS learners FROM (
 
 
 def _on_course(d: Dialect, verbs: Sequence[str], column: str | None = None, value: bool = True) -> str:
-    """A course-level statement (its object is the course) with one of ``verbs`` or ``column`` = ``value``."""
+    """A course-level statement (its object is the course or the part of it) with one of ``verbs`` or
+    ``column`` = ``value``."""
     cond = f"verb_id IN {d.in_list([vocab.VERBS[v] for v in verbs])}"
     if column:
         cond = f"({cond} OR coalesce({column} = {d.lit(value)}, false))"
-    return f"object_id = course AND {cond}"
+    return f"(object_id = course OR object_id = part) AND {cond}"
 
 
-def _course_learners(d: Dialect, f: Filters, until: datetime | None) -> str:
-    """One row per (course, learner): enrolled = any counted activity in the course.
+UNITS = ("learners", "registrations")
+BY = ("course", "part")
+
+
+def _course_learners(d: Dialect, f: Filters, until: datetime | None, by: str = "course",
+                     unit: str = "learners") -> str:
+    """One row per (course, learner) — or per (course, part, learner) ``by`` part, or per registration
+    (the statement's registration, else its part) when ``unit`` is registrations: enrolled = any
+    counted activity in it. ``retake`` = the learner was enrolled earlier in the same course.
 
     completed = any course-level completion (completed or passed, or result.completion true);
     verdict = the later of the last pass (passed, result.success true) and the last fail (failed,
@@ -157,8 +166,10 @@ def _course_learners(d: Dialect, f: Filters, until: datetime | None) -> str:
     unregistered comes after the last registered. ``metrics.tally`` turns these into counts.
     """
     bound = f" AND timestamp < {d.lit(until)}" if until else ""
+    keys = ["course"] + (["part"] if by == "part" else []) + (["coalesce(registration, part, '')"]
+                                                             if unit == "registrations" else [])
     return f"""course_learners AS (
-  SELECT course, actor_id,
+  SELECT {", ".join(keys)}, {"part" if by == "part" else "NULL"} AS group_part, actor_id,
          max(CASE WHEN {_on_course(d, ("completed", "passed"), "completion")} THEN 1 ELSE 0 END) AS completed,
          max(CASE WHEN {_on_course(d, ("passed",), "success", True)} THEN timestamp END) AS passed_ts,
          max(CASE WHEN {_on_course(d, ("failed",), "success", False)} THEN timestamp END) AS failed_ts,
@@ -166,10 +177,11 @@ def _course_learners(d: Dialect, f: Filters, until: datetime | None) -> str:
          max(CASE WHEN {_on_course(d, ("unregistered",))} THEN timestamp END) AS unregistered_ts,
          min(timestamp) AS first_ts, max(timestamp) AS last_ts, avg(score_scaled) AS avg_score
   FROM statements WHERE {LIVE} AND course IS NOT NULL{f.sql(d)}{bound}
-  GROUP BY course, actor_id
+  GROUP BY {", ".join(keys)}, actor_id
 ),
 learner_outcomes AS (
-  SELECT course, actor_id, completed, first_ts, last_ts, avg_score,
+  SELECT course, group_part, actor_id, completed, first_ts, last_ts, avg_score,
+         CASE WHEN first_ts > min(first_ts) OVER (PARTITION BY course, actor_id) THEN 1 ELSE 0 END AS retake,
          CASE WHEN passed_ts IS NOT NULL AND (failed_ts IS NULL OR passed_ts >= failed_ts) THEN 'passed'
               WHEN failed_ts IS NOT NULL THEN 'failed' ELSE '' END AS verdict,
          CASE WHEN unregistered_ts IS NOT NULL AND (registered_ts IS NULL OR unregistered_ts > registered_ts)
@@ -178,12 +190,15 @@ learner_outcomes AS (
 )"""
 
 
-def completion(d: Dialect, f: Filters, until: datetime | None = None) -> str:
-    """Learners per course and combination of (completed, verdict, unregistered)."""
+def completion(d: Dialect, f: Filters, until: datetime | None = None, by: str = "course",
+               unit: str = "learners") -> str:
+    """Learners (or registrations) per course (or part) and combination of (completed, verdict,
+    unregistered, retake)."""
     return f"""
-WITH {_course_learners(d, f, until)}
-SELECT course, completed, verdict, unregistered, count(*) AS learners FROM learner_outcomes
-GROUP BY course, completed, verdict, unregistered ORDER BY course, completed, verdict, unregistered"""
+WITH {_course_learners(d, f, until, by, unit)}
+SELECT course, group_part, completed, verdict, unregistered, retake, count(*) AS learners FROM learner_outcomes
+GROUP BY course, group_part, completed, verdict, unregistered, retake
+ORDER BY course, group_part, completed, verdict, unregistered, retake"""
 
 
 def at_risk(d: Dialect, f: Filters, asof: datetime, idle_days: int, failing_below: float) -> str:
@@ -288,7 +303,7 @@ def funnel(d: Dialect, steps: Sequence[Step], first: datetime, end: datetime, wi
     return "WITH " + ",\n".join(ctes) + "\n" + summary + "\nORDER BY step"
 
 
-DIMENSIONS = ("course", "region", "teacher", "device", "day", "week", "month", "hour")
+DIMENSIONS = ("course", "part", "region", "teacher", "device", "day", "week", "month", "hour")
 
 
 def breakdown(d: Dialect, dimension: str, first: datetime, end: datetime, f: Filters, tz: str = "UTC") -> str:
