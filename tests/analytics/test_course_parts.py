@@ -138,3 +138,54 @@ def test_a_store_made_before_parts_gets_the_column(tmp_path: Any) -> None:
     lrs.store_statements(store, datasets.oulad_like(), AUTHORITY)
     assert len(metrics.completion(store, by="part")["courses"]) == 2
     store.close()
+
+
+@pytest.mark.parametrize(("course", "part", "prefixes", "expected"), [
+    (J13, None, (OU,), (AAA, J13)),
+    (J13 + "/", None, (OU,), (AAA, J13)),
+    (J14 + "/lesson-1", None, (OU,), (AAA, J14)),  # deeper: counts for the part
+    (AAA, None, (OU,), (AAA, None)),  # the course itself: nothing after it
+    (AAA + "/", None, (OU,), (AAA + "/", None)),
+    (J13, None, ("https://elsewhere/",), (J13, None)),
+    (J13, "https://ctx/part", (OU,), (J13, "https://ctx/part")),  # a part from the context wins
+    (None, None, (OU,), (None, None)),
+    ("urn:course:AAA:2013J", None, ("urn:course:",), ("urn:course:AAA:2013J", None)),  # parts follow a '/'
+])
+def test_roll_up_by_prefix(course: str | None, part: str | None, prefixes: tuple[str, ...],
+                           expected: tuple[str | None, str | None]) -> None:
+    assert extract.roll_up(course, part, prefixes) == expected
+
+
+def flat(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same data as an LMS without contextActivities sends it: the presentation or lesson id alone."""
+    out = []
+    for s in statements:
+        s = {**s, "context": {"registration": s["context"]["registration"]}}
+        s["object"] = {**s["object"], "definition": COURSE_T}
+        out.append(s)
+    return out
+
+
+def test_a_configured_prefix_rolls_parts_up_like_the_context_does(tmp_path: Any) -> None:
+    store = DuckDBStore(tmp_path / "events.duckdb", course_prefixes=(OU,))
+    lrs.store_statements(store, flat(datasets.oulad_like()), AUTHORITY)
+    got = metrics.completion(store, by="part", unit="registrations")["courses"]
+    assert {(r["course"], r["part"]): counts(r) for r in got} == {
+        (AAA, J13): (3, 1, 1, 1, 1, 0, 0), (AAA, J14): (3, 1, 1, 1, 0, 1, 1)}
+    store.close()
+
+
+@pytest.mark.parametrize(("toml", "ok"), [('[analytics]\ncourse_prefixes = ["https://ou.example/modules/"]\n', True),
+                                          ('[analytics]\ncourse_prefixes = ["https://ou.example/modules"]\n', False)])
+def test_course_prefixes_setting(tmp_path: Any, toml: str, ok: bool) -> None:
+    from eduops.analytics.settings import analytics_settings
+    from eduops.config import load_settings
+    from eduops.errors import ConfigError
+
+    (tmp_path / "eduops.toml").write_text(toml)
+    settings = load_settings(tmp_path / "eduops.toml", home=str(tmp_path))
+    if ok:
+        assert analytics_settings(settings).course_prefixes == [OU]
+    else:
+        with pytest.raises(ConfigError, match="must end with"):
+            analytics_settings(settings)

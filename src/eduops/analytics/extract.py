@@ -85,6 +85,32 @@ def course_and_part(statement: dict[str, Any]) -> tuple[str | None, str | None]:
     return None, None
 
 
+def roll_up(course: str | None, part: str | None, prefixes: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """``[analytics] course_prefixes``: under a prefix, ``<prefix><course>/<part>[/...]`` counts for the
+    course ``<prefix><course>`` and its part ``<prefix><course>/<part>`` (anything deeper, a lesson of
+    the part, counts for that part). A part found in the context wins; ids under no prefix stay."""
+    if course is None or part is not None:
+        return course, part
+    for prefix in prefixes:
+        if course.startswith(prefix):
+            head, _sep, rest = course[len(prefix):].partition("/")
+            segment = rest.split("/", 1)[0]
+            if head and segment:
+                return prefix + head, f"{prefix}{head}/{segment}"
+    return course, part
+
+
+def with_prefixes(rows: list[dict[str, Any]], prefixes: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rows with ``roll_up`` applied (the same rows when no prefix is configured)."""
+    if not prefixes:
+        return rows
+    out = []
+    for row in rows:
+        course, part = roll_up(row["course"], row["part"], prefixes)
+        out.append(row if (course, part) == (row["course"], row["part"]) else {**row, "course": course, "part": part})
+    return out
+
+
 def course_of(statement: dict[str, Any]) -> str | None:
     return course_and_part(statement)[0]
 
