@@ -67,5 +67,6 @@ def learning_summary(ctx: CheckContext) -> CheckResult:
                f"completion {done['completion_pct']}%; {len(risk['learners'])} at risk")
     return CheckResult(status_from_findings(findings), summary, measurements, findings,
                        evidence={"as_of": last.isoformat(), "store": store.location,
+                                 "excluded_out_of_range": done["excluded"]["out_of_range"],
                                  "courses": [{k: c[k] for k in ("course", "enrolled", "completion_pct")}
                                              for c in done["courses"]]})

@@ -240,6 +240,7 @@ async def quality_page(request: Request, _: Principal = Depends(require("read"))
             return [table(t("Call quality and learning"), [t("note")], [[q["reason"]]])]
         bands = q["bands"]
         return [
+            *excluded_note(t, q, request.app.state.workspace.settings.timezone),
             line(t("Completion by call-quality band (%)"), [b["band"] for b in bands],
                  {t("completion %"): [b["completion_pct"] for b in bands]}, "bar"),
             line(t("Active again within 7 days of a class (%)"), [b["band"] for b in bands],
