@@ -24,14 +24,16 @@ def settings_with(tmp_path: Path, toml: str) -> object:
     return load_settings(tmp_path / "eduops.toml", home=str(tmp_path))
 
 
-@pytest.mark.parametrize(("toml", "model"), [
-    ("", qoe.EModel(qoe.CODECS["opus"], 1.0)),
-    ('[rtc]\ncodec = "g711"\nburst_r = 1.5\n', qoe.EModel(qoe.CODECS["g711"], 1.5)),
-    ('[rtc]\ncodec = "opus"\n[rtc.codecs.opus]\nie = 5\nbpl = 30\n', qoe.EModel(qoe.Codec(5, 30), 1.0)),
-    ('[rtc]\ncodec = "g729a"\n[rtc.codecs.g729a]\nie = 11\nbpl = 19\n', qoe.EModel(qoe.Codec(11, 19), 1.0)),
+@pytest.mark.parametrize(("toml", "codec", "burst_r", "names"), [
+    ("", qoe.CODECS["opus"], 1.0, ["g711", "opus"]),
+    ('[rtc]\ncodec = "g711"\nburst_r = 1.5\n', qoe.CODECS["g711"], 1.5, ["g711", "opus"]),
+    ('[rtc]\ncodec = "opus"\n[rtc.codecs.opus]\nie = 5\nbpl = 30\n', qoe.Codec(5, 30), 1.0, ["g711", "opus"]),
+    ('[rtc]\ncodec = "g729a"\n[rtc.codecs.g729a]\nie = 11\nbpl = 19\n', qoe.Codec(11, 19), 1.0,
+     ["g711", "g729a", "opus"]),
 ])
-def test_codec_from_settings(tmp_path: Path, toml: str, model: qoe.EModel) -> None:
-    assert rtc_settings(settings_with(tmp_path, toml)).e_model() == model  # type: ignore[arg-type]
+def test_codec_from_settings(tmp_path: Path, toml: str, codec: qoe.Codec, burst_r: float, names: list[str]) -> None:
+    model = rtc_settings(settings_with(tmp_path, toml)).e_model()  # type: ignore[arg-type]
+    assert (model.codec, model.burst_r, model.names()) == (codec, burst_r, names)
 
 
 @pytest.mark.parametrize(("toml", "message"), [
@@ -93,3 +95,25 @@ def test_a_store_with_the_old_mos_is_upgraded(tmp_path: Path) -> None:
     assert upgraded.query("SELECT mos FROM session_quality")[0]["mos"] == pytest.approx(mos, abs=1e-9)
     assert upgraded.query("SELECT value FROM meta WHERE key = 'schema_version'")[0]["value"] == "2"
     upgraded.close()
+
+
+def test_a_session_names_its_codec(tmp_path: Path) -> None:
+    """A dial-in participant on G.711 without concealment next to app users on Opus: each sample's MOS
+    uses its session's codec; a codec nobody configured is rejected with what to do."""
+    model = qoe.EModel(codecs=(*qoe.CODECS.items(), ("g711-noplc", qoe.Codec(0, 4.3))))
+    store = Store(tmp_path / "rtc.duckdb", timezone="UTC", model=model)
+    batch = items(2)
+    batch[1] = {**batch[1], "codec": "G711-NoPLC"}
+    batch.append({"type": "session", "call_id": "c1", "user_id": "u2", "codec": "amr"})
+    result = ingest_items(store, batch)
+    assert result.rejected_total == 1 and "add its Ie and Bpl under [rtc.codecs.amr]" in result.rejected[0]["reason"]
+    got = sorted(r["mos"] for r in store.query("SELECT mos FROM samples"))
+    g711 = qoe.EModel(qoe.Codec(0, 4.3))
+    assert got == sorted([round(qoe.mos_from_r(qoe.r_factor(40, 0, 0, g711.codec)), 4),
+                          round(qoe.mos_from_r(qoe.r_factor(300, 5, 4, g711.codec)), 4)])
+    # later samples of the stored session, through the bulk path too (300 at once)
+    later = [{**items(2)[-1], "ts": (START + timedelta(seconds=100 + 8 * i)).isoformat()} for i in range(300)]
+    assert ingest_items(store, later).rejected_total == 0
+    bulk = {r["mos"] for r in store.query("SELECT mos FROM samples WHERE ts > ?", [START + timedelta(seconds=60)])}
+    assert bulk == {round(qoe.mos_from_r(qoe.r_factor(300, 5, 4, g711.codec)), 4)}
+    store.close()

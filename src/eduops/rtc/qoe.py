@@ -85,10 +85,21 @@ DEFAULT_CODEC = CODECS["opus"]
 
 @dataclass(frozen=True)
 class EModel:
-    """What the MOS of a workspace's calls assumes: its codec and the loss burstiness (``[rtc]``)."""
+    """What the MOS of a workspace's calls assumes: the codec of a session that names none, the loss
+    burstiness, and every known codec by name (``[rtc] codec``, ``burst_r``, ``codecs``)."""
 
     codec: Codec = DEFAULT_CODEC
     burst_r: float = 1.0
+    codecs: tuple[tuple[str, Codec], ...] = tuple(CODECS.items())
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.codecs]
+
+    def for_codec(self, name: str | None) -> EModel:
+        """The model for a session that reported ``name`` as its codec; None, or a codec no longer
+        configured (a report naming an unknown one is rejected), is the workspace's default."""
+        found = dict(self.codecs).get(name) if name else None
+        return self if found is None else EModel(found, self.burst_r, self.codecs)
 
 
 DEFAULT_MODEL = EModel()

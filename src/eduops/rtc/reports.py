@@ -170,6 +170,15 @@ def validate_call(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _codec_name(item: dict[str, Any]) -> str | None:
+    value = item.get("codec")
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or len(value) > 40:
+        raise Rejected("codec: expected a codec name such as opus or g711")
+    return value.strip().lower()
+
+
 def validate_session(item: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {
         "call_id": _ident(item, "call_id"),
@@ -177,6 +186,7 @@ def validate_session(item: dict[str, Any]) -> dict[str, Any]:
         "role": _choice(item, "role", ROLES),
         "network": _choice(item, "network", NETWORKS),
         "platform": _choice(item, "platform", PLATFORMS),
+        "codec": _codec_name(item),
         "join_ok": _bool(item, "join_ok"),
     }
     for field in SESSION_TEXT:
@@ -252,17 +262,18 @@ VALIDATORS = {"call": validate_call, "session": validate_session}
 
 def split_items(
     items: list[Any], platforms: dict[tuple[str, str], str] | None = None, offset: int = 0,
-    model: EModel = DEFAULT_MODEL,
+    model: EModel = DEFAULT_MODEL, codecs: dict[tuple[str, str], str] | None = None,
 ) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
     """Validate a batch: rows by kind (calls, sessions, samples) and the rejected items with reasons.
     Large batches of plain samples come back (also) as Arrow tables under ``sample_tables``.
 
     ``platforms`` maps (call_id, user_id) to native/web for freeze thresholds; sessions in the same
     batch add to it. ``offset`` numbers the items (a file's line numbers). ``model`` is the workspace's
-    E-model codec and burstiness for MOS."""
+    E-model for MOS; ``codecs`` maps (call_id, user_id) to the codec a stored session reported."""
     rows: dict[str, list[dict[str, Any]]] = {"calls": [], "sessions": [], "samples": []}
     rejected: list[dict[str, Any]] = []
     platforms = dict(platforms or {})
+    codecs = dict(codecs or {})
     pending_samples: list[tuple[int, dict[str, Any]]] = []
     for index, item in enumerate(items, start=offset):
         if item is HANDLED:
@@ -277,16 +288,21 @@ def split_items(
                 raise Rejected(str(item.get("reason")))
             elif kind in VALIDATORS:
                 row = VALIDATORS[kind](item)
+                if kind == "session" and row["codec"] and row["codec"] not in model.names():
+                    raise Rejected(f"codec: {row['codec']!r} is not one of {', '.join(model.names())}; add its Ie "
+                                   f"and Bpl under [rtc.codecs.{row['codec']}]")
                 rows[kind + "s"].append(row)
                 if kind == "session" and row["platform"]:
                     platforms[(row["call_id"], row["user_id"])] = row["platform"]
+                if kind == "session" and row["codec"]:
+                    codecs[(row["call_id"], row["user_id"])] = row["codec"]
             else:
                 raise Rejected(f"type: {kind!r} is not one of call, session, sample")
         except Rejected as exc:
             rejected.append({"index": index, "reason": str(exc)})
     from eduops.rtc.fastpath import fast_samples  # noqa: PLC0415 (it builds on this module)
 
-    fast = fast_samples([item for _, item in pending_samples], platforms, model)
+    fast = fast_samples([item for _, item in pending_samples], platforms, model, codecs)
     if fast is not None:
         table, slow = fast
         rows["sample_tables"] = [table]  # type: ignore[list-item]
@@ -294,7 +310,8 @@ def split_items(
     for index, item in pending_samples:
         try:
             key = (str(item.get("call_id")), str(item.get("user_id")))
-            rows["samples"].append(validate_sample(item, platforms.get(key, "native"), model))
+            session_model = model.for_codec(codecs.get(key))
+            rows["samples"].append(validate_sample(item, platforms.get(key, "native"), session_model))
         except Rejected as exc:
             rejected.append({"index": index, "reason": str(exc)})
     rejected.sort(key=lambda r: r["index"])

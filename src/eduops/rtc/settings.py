@@ -44,9 +44,8 @@ class RtcSettings(BaseModel):
 
     def e_model(self) -> EModel:
         """The codec's Ie/Bpl (configured, else the defaults of eduops.rtc.qoe.CODECS) and BurstR."""
-        given = self.codecs.get(self.codec)
-        codec = Codec(given.ie, given.bpl) if given else CODECS[self.codec]
-        return EModel(codec, self.burst_r)
+        known = {**CODECS, **{name: Codec(c.ie, c.bpl) for name, c in self.codecs.items()}}
+        return EModel(known[self.codec], self.burst_r, tuple(sorted(known.items())))
 
 
 def rtc_settings(settings: Settings) -> RtcSettings:

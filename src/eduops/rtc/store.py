@@ -79,6 +79,7 @@ SESSION_COLUMNS: dict[str, pa.DataType] = {
     "app_version": pa.string(),
     "sdk_version": pa.string(),
     "platform": pa.string(),
+    "codec": pa.string(),  # the audio codec MOS assumes for this participant ([rtc] codecs); NULL: [rtc] codec
     "join_ok": pa.bool_(),
     "join_error": pa.string(),
     "join_ms": pa.float64(),
@@ -148,6 +149,7 @@ SCHEMA = [
     ),
     # sid = hash(call_id, user_id): a cheap integer join key between sessions and samples
     _ddl("sessions", SESSION_COLUMNS, ",\n  sid UBIGINT,\n  PRIMARY KEY (call_id, user_id)"),
+    "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS codec VARCHAR",  # schema 1 had none
     _ddl("samples", SAMPLE_COLUMNS, ",\n  sid UBIGINT"),
     # AI tutor turns: each *_ms is measured from the moment the learner stopped speaking
     "CREATE TABLE IF NOT EXISTS ai_turns (call_id VARCHAR, user_id VARCHAR, turn INTEGER, ts TIMESTAMPTZ, "
@@ -391,6 +393,18 @@ def insert_samples_arrow(con: duckdb.DuckDBPyConnection, table: pa.Table) -> Non
         f"ON CONFLICT (sid, bucket) DO UPDATE SET {updates}"
     )
     con.unregister("new_samples")
+
+
+def session_codecs(con: duckdb.DuckDBPyConnection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The stored codec of the given sessions, for MOS."""
+    calls = sorted({k[0] for k in keys})
+    if not calls:
+        return {}
+    marks = ", ".join("?" for _ in calls)
+    rows = con.execute(
+        f"SELECT call_id, user_id, codec FROM sessions WHERE codec IS NOT NULL AND call_id IN ({marks})", calls
+    ).fetchall()
+    return {(c, u): codec for c, u, codec in rows if (c, u) in keys}
 
 
 def session_platforms(con: duckdb.DuckDBPyConnection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
