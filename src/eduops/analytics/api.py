@@ -28,8 +28,8 @@ Until = Annotated[str | None, Query(description="last day, YYYY-MM-DD (inclusive
 
 
 def filters(course: str | None = None, region: str | None = None, teacher: str | None = None,
-            device: str | None = None) -> Filters:
-    return Filters(course or None, region or None, teacher or None, device or None)
+            device: str | None = None, part: str | None = None) -> Filters:
+    return Filters(course or None, region or None, teacher or None, device or None, part or None)
 
 
 def analytics(request: Request) -> Analytics:
@@ -45,9 +45,11 @@ async def active(request: Request, since: Since = None, until: Until = None, f: 
 
 @api.get("/completion")
 async def completion(request: Request, until: Until = None, f: Filters = Depends(filters),
+                     by: str = Query("course", description="course, or part (presentation/term/class)"),
+                     count: str = Query("learners", description="learners, or registrations (a retake counts again)"),
                      _: Principal = Depends(require("read"))) -> dict[str, Any]:
-    """Per course: enrolled, outcomes, completion %."""
-    return await run_in_threadpool(analytics(request).completion, until, f)
+    """Per course or part: enrolled, completed, passed, failed, withdrawn, completion % and pass %."""
+    return await run_in_threadpool(analytics(request).completion, until, f, by, count)
 
 
 @api.get("/retention")

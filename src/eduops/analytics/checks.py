@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from eduops.analytics import metrics
+from eduops.analytics.sql import Filters
 from eduops.analytics.store import open_store
 from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, check, status_from_findings
 from eduops.errors import EduopsError
@@ -21,7 +22,8 @@ def learning_summary(ctx: CheckContext) -> CheckResult:
     params = ctx.params
     try:
         store = open_store(ctx.settings)
-        ext = metrics.extent(store)
+        f = Filters(now=ctx.now)  # the run's clock ends the counted time range
+        ext = metrics.extent(store, f)
     except EduopsError as exc:
         return CheckResult("error", f"event store unavailable: {exc.message}")
     if not ext.statements or ext.last is None:
@@ -29,12 +31,12 @@ def learning_summary(ctx: CheckContext) -> CheckResult:
                            evidence={"store": store.location})
     tz = ctx.settings.timezone
     last = min(metrics.local_date(ctx.now, tz), metrics.local_date(ext.last, tz))
-    active = metrics.active_users(store, last - timedelta(days=13), last, tz=tz)
+    active = metrics.active_users(store, last - timedelta(days=13), last, f, tz=tz)
     today, week_ago = active["days"][-1], active["days"][-8]
-    done = metrics.completion(store)
+    done = metrics.completion(store, f)
     now = ctx.now.replace(tzinfo=None)
     asof = now if now < ext.last.replace(tzinfo=None) else ext.last.replace(tzinfo=None) + timedelta(seconds=1)
-    risk = metrics.at_risk(store, asof)
+    risk = metrics.at_risk(store, asof, f)
     measurements = [
         Measurement("learning_dau", today["dau"]), Measurement("learning_wau", today["wau"]),
         Measurement("learning_mau", today["mau"]),
@@ -65,5 +67,6 @@ def learning_summary(ctx: CheckContext) -> CheckResult:
                f"completion {done['completion_pct']}%; {len(risk['learners'])} at risk")
     return CheckResult(status_from_findings(findings), summary, measurements, findings,
                        evidence={"as_of": last.isoformat(), "store": store.location,
+                                 "excluded_out_of_range": done["excluded"]["out_of_range"],
                                  "courses": [{k: c[k] for k in ("course", "enrolled", "completion_pct")}
                                              for c in done["courses"]]})

@@ -12,10 +12,12 @@ from eduops.rtc.qoe import (
     freeze_rate_sql,
     media_share_pct,
     media_share_sql,
+    mos_weighted_sql,
     percentile_sql,
     poor_ms_sql,
     poor_pct_sql,
     quality_band,
+    sample_loss_sql,
 )
 from eduops.rtc.store import Store
 
@@ -203,10 +205,12 @@ def _participants(store: Store, call_id: str) -> list[dict[str, Any]]:
     return store.query(
         f"""SELECT s.*, q.* EXCLUDE (sid) FROM sessions s LEFT JOIN (
               SELECT x.sid, count(*) AS samples, avg(x.loss_up_pct) AS loss_up_pct,
-                     avg(x.loss_down_pct) AS loss_down_pct,
+                     avg(x.loss_down_pct) AS loss_down_pct, avg({sample_loss_sql("x")}) AS loss_pct,
                      {percentile_sql("x.rtt_ms", 50)} AS rtt_ms, {percentile_sql("x.jitter_ms", 90)} AS jitter_ms,
-                     avg(CASE WHEN x.quality_limitation = 'cpu' THEN 1 ELSE 0 END) AS cpu_share, avg(x.mos) AS mos,
-                     sum(x.mos) AS mos_sum, count(x.mos) AS mos_n, sum(x.interval_ms) AS media_ms,
+                     avg(CASE WHEN x.quality_limitation = 'cpu' THEN 1 ELSE 0 END) AS cpu_share,
+                     {mos_weighted_sql("x")} AS mos,
+                     sum(x.mos * x.interval_ms) AS mos_sum,
+                     sum(CASE WHEN x.mos IS NOT NULL THEN x.interval_ms END) AS mos_n, sum(x.interval_ms) AS media_ms,
                      sum({poor_ms_sql("x")}) AS poor_ms, {poor_pct_sql("x")} AS poor_pct,
                      {freeze_rate_sql("x.video_freeze_ms", "x.interval_ms")} AS video_freeze_rate_pct,
                      {freeze_rate_sql("x.audio_freeze_ms", "x.interval_ms")} AS audio_freeze_rate_pct
