@@ -6,7 +6,11 @@ message; templates get ``_`` bound to the viewer's language.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from babel.messages.pofile import read_po
 
@@ -48,3 +52,79 @@ def pick_language(accept_language: str | None, remembered: str | None = None) ->
         if tag.startswith("en"):
             return "en"
     return DEFAULT_LANGUAGE
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A text to translate when it is read: an English msgid with ``{name}`` fields and their values.
+
+    Checks return findings, remedies and summaries as ``msg("Disk {mount} is {pct:.0f}% full", ...)``;
+    the database keeps ``encode(m)`` (JSON), and each reader sees ``render_text(stored, lang)`` in their
+    language. A value that is itself a ``Msg`` is translated too (a status word inside a summary).
+    """
+
+    msgid: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return render_text(self, "en")
+
+
+Text = str | Msg
+
+
+def msg(msgid: str, **params: Any) -> Msg:
+    return Msg(msgid, params)
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, Msg):
+        return {"msgid": value.msgid, "params": {k: _to_json(v) for k, v in value.params.items()}}
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"msgid", "params"} and isinstance(value["msgid"], str):
+        return Msg(value["msgid"], {k: _from_json(v) for k, v in dict(value["params"]).items()})
+    return value
+
+
+def encode(value: Text | None) -> str:
+    """What the database keeps: a plain string as it is, a Msg as JSON (``{"msgid": ..., "params": ...}``)."""
+    if value is None:
+        return ""
+    if isinstance(value, Msg):
+        return json.dumps(_to_json(value), ensure_ascii=False, default=str)
+    return value
+
+
+def decode(stored: Text | None) -> Text:
+    """The Msg a stored text holds; rows written before messages (plain strings) stay plain strings."""
+    if stored is None:
+        return ""
+    if isinstance(stored, Msg) or not stored.startswith(_MSG_PREFIX):
+        return stored
+    try:
+        found = _from_json(json.loads(stored))
+    except ValueError:
+        return stored
+    return found if isinstance(found, Msg) else stored
+
+
+_MSG_PREFIX = '{"msgid"'
+
+
+def render_text(value: Text | None, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A stored or fresh text in ``lang``: a Msg translated and filled in; a plain string translated when the
+    catalog knows it exactly (older rows), else shown as written."""
+    found = decode(value)
+    if isinstance(found, str):
+        return gettext(found, lang) if found else ""
+    params = {k: render_text(v, lang) if isinstance(v, Msg) else v for k, v in found.params.items()}
+    try:
+        return gettext(found.msgid, lang).format(**params)
+    except (KeyError, IndexError, ValueError, TypeError):  # a translation that breaks its fields: show English
+        try:
+            return found.msgid.format(**params)
+        except (KeyError, IndexError, ValueError, TypeError):
+            return found.msgid

@@ -76,12 +76,12 @@ def trend_figure(points: list[dict[str, Any]]) -> str:
 def security_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
     from datetime import UTC, datetime
 
-    from eduops.core.pages import render
+    from eduops.core.pages import language_of, render
     from eduops.security.service import history, latest
 
     ws = _ws(request)
     points = history(ws.engine, 60)
-    scan = latest(ws.engine)
+    scan = latest(ws.engine, language_of(request))
     rows = [{"at": p.at.isoformat(), "score": p.score, "areas": p.areas} for p in points]
     delta = week_over_week(points, datetime.now(UTC))
     tiles = [{"area": a, "title": AREA_TITLES[a], "score": (scan or {}).get("scores", {}).get(a),
