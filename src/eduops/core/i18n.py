@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -54,27 +53,44 @@ def pick_language(accept_language: str | None, remembered: str | None = None) ->
     return DEFAULT_LANGUAGE
 
 
-@dataclass(frozen=True)
-class Msg:
+class Msg(str):
     """A text to translate when it is read: an English msgid with ``{name}`` fields and their values.
 
-    Checks return findings, remedies and summaries as ``msg("Disk {mount} is {pct:.0f}% full", ...)``;
-    the database keeps ``encode(m)`` (JSON), and each reader sees ``render_text(stored, lang)`` in their
-    language. A value that is itself a ``Msg`` is translated too (a status word inside a summary).
+    Checks return findings, remedies and summaries as ``msg("Disk {mount} is {pct:.0f}% full", ...)``; the
+    database keeps ``encode(m)`` (JSON) and each reader sees ``render_text(stored, lang)`` in their language.
+    A Msg is also the English text itself (a ``str``), so code and tests that read it as a string still work.
+    A value that is itself a Msg is translated too (a status word inside a summary).
     """
 
     msgid: str
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: dict[str, Any]
 
-    def __str__(self) -> str:
-        return render_text(self, "en")
+    def __new__(cls, msgid: str, params: Mapping[str, Any] | None = None) -> Msg:
+        values = dict(params or {})
+        made = super().__new__(cls, _fill(msgid, values, "en"))
+        made.msgid, made.params = msgid, values
+        return made
+
+    def __getnewargs__(self) -> tuple[str, dict[str, Any]]:  # type: ignore[override]
+        return self.msgid, self.params
 
 
-Text = str | Msg
+Text = str  # a plain string (shown as written, or translated when the catalog knows it) or a Msg
 
 
 def msg(msgid: str, **params: Any) -> Msg:
     return Msg(msgid, params)
+
+
+def _fill(msgid: str, params: Mapping[str, Any], lang: str) -> str:
+    values = {k: render_text(v, lang) if isinstance(v, Msg) else v for k, v in params.items()}
+    try:
+        return gettext(msgid, lang).format(**values)
+    except (KeyError, IndexError, ValueError, TypeError):  # a translation that breaks its fields: show English
+        try:
+            return msgid.format(**values)
+        except (KeyError, IndexError, ValueError, TypeError):
+            return msgid
 
 
 def _to_json(value: Any) -> Any:
@@ -102,7 +118,7 @@ def decode(stored: Text | None) -> Text:
     """The Msg a stored text holds; rows written before messages (plain strings) stay plain strings."""
     if stored is None:
         return ""
-    if isinstance(stored, Msg) or not stored.startswith(_MSG_PREFIX):
+    if isinstance(stored, Msg) or not isinstance(stored, str) or not stored.startswith(_MSG_PREFIX):
         return stored
     try:
         found = _from_json(json.loads(stored))
@@ -118,13 +134,6 @@ def render_text(value: Text | None, lang: str = DEFAULT_LANGUAGE) -> str:
     """A stored or fresh text in ``lang``: a Msg translated and filled in; a plain string translated when the
     catalog knows it exactly (older rows), else shown as written."""
     found = decode(value)
-    if isinstance(found, str):
-        return gettext(found, lang) if found else ""
-    params = {k: render_text(v, lang) if isinstance(v, Msg) else v for k, v in found.params.items()}
-    try:
-        return gettext(found.msgid, lang).format(**params)
-    except (KeyError, IndexError, ValueError, TypeError):  # a translation that breaks its fields: show English
-        try:
-            return found.msgid.format(**params)
-        except (KeyError, IndexError, ValueError, TypeError):
-            return found.msgid
+    if isinstance(found, Msg):
+        return _fill(found.msgid, found.params, lang)
+    return gettext(found, lang) if found else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from eduops.core.calendar import calendar
 from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, Status, check
+from eduops.core.i18n import msg
 
 
 @check("calendar.overdue", area="performance", title="Overdue maintenance tasks")
@@ -22,13 +23,22 @@ def overdue_tasks(ctx: CheckContext) -> CheckResult:
         findings.append(
             Finding(
                 "crit" if e.area in ("backups", "security") else "warn",
-                f"{e.title} ({e.key}) is overdue",
-                f"due at {since} ({e.cadence}, {e.timezone}); last run: {last}; owner: {e.owner}",
-                f"Run it now with `eduops run {e.key}` and ask {e.owner} why it did not run; "
-                f"if the cadence changed, set [tasks.{e.key}] cron in eduops.toml.",
+                msg("{title} ({key}) is overdue", title=e.title, key=e.key),
+                msg(
+                    "due at {since} ({cadence}, {timezone}); last run: {last}; owner: {owner}",
+                    since=since, cadence=e.cadence, timezone=e.timezone, last=last, owner=e.owner,
+                ),
+                msg(
+                    "Run it now with `eduops run {key}` and ask {owner} why it did not run; if the "
+                    "cadence changed, set [tasks.{key}] cron in eduops.toml.",
+                    key=e.key, owner=e.owner,
+                ),
             )
         )
     status: Status = "crit" if any(f.severity == "crit" for f in findings) else "warn" if findings else "ok"
-    summary = f"{len(findings)} overdue: " + ", ".join(e.key for e in entries if e.overdue) if findings else (
-        f"all {len(entries)} tasks on schedule")
+    summary = msg(
+            "{count} overdue: {join}",
+            count=len(findings), join=", ".join(e.key for e in entries if e.overdue),
+        ) if findings else (
+        msg("all {count} tasks on schedule", count=len(entries)))
     return CheckResult(status, summary, measurements, findings, {"overdue": [e.key for e in entries if e.overdue]})

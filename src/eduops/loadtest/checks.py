@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, Status, check
+from eduops.core.i18n import msg
 from eduops.errors import ServiceUnavailable
 from eduops.loadtest.service import live_file, loadtest_settings, plan_test, reachable, run_test
 
@@ -44,8 +45,8 @@ def capacity(ctx: CheckContext) -> CheckResult:
             text = f"no knee up to {plan.shape.users} users ({knee['capacity_rps']} req/s within the SLO)"
         if not summary["verdict"]["passed"]:
             findings.append(Finding(
-                "crit", f"{plan.scenario.title}: capacity below target",
-                f"{text}; the target is {plan.target_users} users.",
+                "crit", msg("{title}: capacity below target", title=plan.scenario.title),
+                msg("{text}; the target is {target_users} users.", text=text, target_users=plan.target_users),
                 "Scale out the tier that saturates first (see the slowest endpoint in the report), "
                 "or lower the target in [loadtest.capacity] target_users after a review."))
     else:
@@ -53,11 +54,17 @@ def capacity(ctx: CheckContext) -> CheckResult:
                 f"{overall['error_rate_pct']:.2f}% errors at {plan.shape.users} users")
         if not summary["verdict"]["passed"]:
             findings.append(Finding(
-                "crit", f"{plan.scenario.title}: SLO broken",
-                "; ".join(summary["verdict"]["reasons"]) + f" (SLO p95 ≤ {plan.slo.p95_ms:.0f} ms, "
-                f"errors ≤ {plan.slo.error_rate_pct}%).",
+                "crit", msg("{title}: SLO broken", title=plan.scenario.title),
+                msg(
+                    "{join} (SLO p95 ≤ {p95_ms:.0f} ms, errors ≤ {error_rate_pct}%).",
+                    join="; ".join(summary["verdict"]["reasons"]), p95_ms=plan.slo.p95_ms,
+                    error_rate_pct=plan.slo.error_rate_pct,
+                ),
                 "Find the knee with a capacity search (`eduops loadtest run SCENARIO --capacity`) and scale "
                 "out before the peak, or relax the SLO in [loadtest.slo.<scenario>] after a review."))
     status: Status = "crit" if findings else "ok"
     evidence = {**summary, "errors": summary["errors"][:20]}
-    return CheckResult(status, f"{plan.scenario.title}: {text}", measurements, findings, evidence, files)
+    return CheckResult(status, msg(
+            "{title}: {text}",
+            title=plan.scenario.title, text=text,
+        ), measurements, findings, evidence, files)

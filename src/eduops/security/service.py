@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from eduops.config import Settings
 from eduops.core.checks import Finding, finding_to_dict, render_finding, status_from_findings
+from eduops.core.i18n import msg
 from eduops.db import session_scope
 from eduops.errors import EduopsError
 from eduops.security import access, deps, patches, ports, tls, weakconfig, webscan
@@ -130,7 +131,7 @@ def scan_headers(sec: SecuritySettings, settings: Settings, engine: Engine, now:
         try:
             obs = webscan.fetch(site.url, site.http_url, sec.timeout_seconds, site.ca_file)
         except EduopsError as exc:
-            found.append(Finding("crit", f"{site.url} could not be fetched", exc.message,
+            found.append(Finding("crit", msg("{url} could not be fetched", url=site.url), exc.message,
                                  "check the URL and the server"))
             scores.append(0)
             continue
@@ -174,7 +175,7 @@ def scan_config(sec: SecuritySettings, settings: Settings, engine: Engine, now: 
         try:
             found += weakconfig.judge_database(weakconfig.safe_url(url), weakconfig.database_rules(url))
         except sa.exc.SQLAlchemyError as exc:
-            found.append(Finding("info", f"could not review {weakconfig.safe_url(url)}",
+            found.append(Finding("info", msg("could not review {safe_url}", safe_url=weakconfig.safe_url(url)),
                                  str(getattr(exc, "orig", exc)).splitlines()[0][:200],
                                  "grant the scan a login that can read pg_hba_file_rules / mysql.user"))
     found += weakconfig.default_credentials(engine)
