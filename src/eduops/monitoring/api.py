@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from eduops.alerting.promql import parse_duration
 from eduops.core.hookspecs import NavItem
-from eduops.core.pages import language_of, render
+from eduops.core.pages import language_of, render, timezone_of
 from eduops.core.principal import Principal, require
 from eduops.errors import UsageError
 from eduops.monitoring.charts import panels, subjects
@@ -36,7 +36,7 @@ def charts_page(
         request,
         "monitoring/charts.html",
         {
-            "panels": panels(engine, window, lang=language_of(request), only=only),
+            "panels": panels(engine, window, lang=language_of(request), only=only, tz=timezone_of(request)),
             "since": since,
             "only": only,
             "subjects": subjects(engine),
