@@ -181,9 +181,15 @@ def summarize(results: list[tuple[str, CheckResult]]) -> Msg:
     for _, r in results:
         counts[r.status] = counts.get(r.status, 0) + 1
         findings += len(r.findings)
+    return summary_of(counts, findings)
+
+
+def summary_of(counts: dict[str, int], findings: int) -> Msg:
+    """A run's summary from its checks' statuses (status → how many) and its number of findings."""
     parts = [msg(STATUS_COUNTS.get(s, "{n} " + s), n=n) for s, n in sorted(counts.items())]
     joined = msg(", ".join(f"{{p{i}}}" for i in range(len(parts))), **{f"p{i}": p for i, p in enumerate(parts)})
-    return msg("{total} checks: {parts}; {findings} findings", total=len(results), parts=joined, findings=findings)
+    return msg("{total} checks: {parts}; {findings} findings", total=sum(counts.values()), parts=joined,
+               findings=findings)
 
 
 def execute(engine: Engine, settings: Settings, run_id: int, progress: Progress = _no_progress) -> None:

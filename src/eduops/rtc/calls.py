@@ -48,7 +48,7 @@ class Participant:
     mos: float | None = None
 
     def network_problems(self) -> list[str]:
-        found = []
+        found: list[str] = []
         if max(self.loss_up_pct, self.loss_down_pct) >= BAD_LOSS_PCT:
             found.append(msg(
                     "loss {max:.1f}% (≥ {bad_loss_pct:g}%)",
