@@ -25,13 +25,16 @@ ALLOWED = {
     "X-Content-Type-Options", "Referrer-Policy", "Permissions-Policy", "Set-Cookie", "Plotly",
     "TCP/UDP", "req/s", "errors/s", "ms/s", "kbps", "Mbps", "OpenAPI", "Swagger", "Alertmanager",
     "Prometheus", "DingTalk", "WeCom", "Feishu", "Lark", "Google Authenticator", "Microsoft Authenticator",
-    "xAPI", "Open edX", "TLS/SSL",
+    "xAPI", "Open edX", "TLS/SSL", "HTTP Basic", "Let's Encrypt",
 }
+
+
+CODE_SPAN = re.compile(r"`[^`]*`|'[^']*'")  # a command or a value quoted inside a sentence
 
 
 def english_phrases(text: str) -> list[str]:
     found = []
-    for match in PHRASE.finditer(text):
+    for match in PHRASE.finditer(CODE_SPAN.sub(" ", text)):
         phrase = match.group(0)
         if phrase in ALLOWED or any(phrase in allowed for allowed in ALLOWED):
             continue

@@ -228,10 +228,10 @@ def tls_cert_expiry(ctx: CheckContext) -> CheckResult:
             )
     n = len(measurements)
     soonest = min((m.value for m in measurements), default=None)
-    summary = msg(
-            "{n} certificates read{value}",
-            n=n, value=f"; soonest expiry in {soonest:.0f} days" if soonest is not None else "",
-        )
+    summary = (
+        msg("{n} certificates read; soonest expiry in {days:.0f} days", n=n, days=soonest)
+        if soonest is not None else msg("{n} certificates read", n=n)
+    )
     return CheckResult(status_from_findings(findings), summary, measurements, findings, evidence=evidence)
 
 
