@@ -31,7 +31,9 @@ def catalog() -> dict[str, str]:
             for message in read_po(fh, locale="zh_CN"):
                 if message.id and message.string and isinstance(message.id, str):
                     merged[message.id] = str(message.string)
-    return merged
+    from eduops.core.places import ISPS, PROVINCES  # "Henan" inside a message reads 河南 too
+
+    return {**PROVINCES, **ISPS, **merged}
 
 
 def gettext(message: str, lang: str = DEFAULT_LANGUAGE) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from eduops.core.calendar import calendar
 from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, Status, check
+from eduops.core.clock import format_time
 from eduops.core.i18n import msg
 
 
@@ -18,12 +19,12 @@ def overdue_tasks(ctx: CheckContext) -> CheckResult:
         if not e.overdue:
             continue
         tz = ctx.settings.tz
-        since = e.overdue_since.astimezone(tz).strftime("%Y-%m-%d %H:%M") if e.overdue_since else "?"
-        last = e.last_started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if e.last_started_at else "never"
+        since = format_time(e.overdue_since, tz) if e.overdue_since else "?"
+        last = format_time(e.last_started_at, tz) if e.last_started_at else msg("never")
         findings.append(
             Finding(
                 "crit" if e.area in ("backups", "security") else "warn",
-                msg("{title} ({key}) is overdue", title=e.title, key=e.key),
+                msg("{title} ({key}) is overdue", title=msg(e.title), key=e.key),
                 msg(
                     "due at {since} ({cadence}, {timezone}); last run: {last}; owner: {owner}",
                     since=since, cadence=e.cadence, timezone=e.timezone, last=last, owner=e.owner,

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from eduops.core.i18n import Msg, msg
+
 # all 34 provincial-level divisions: 23 provinces, 5 autonomous regions, 4 municipalities, 2 SARs
 PROVINCES: dict[str, str] = {
     "Beijing": "北京", "Tianjin": "天津", "Shanghai": "上海", "Chongqing": "重庆",
@@ -23,9 +25,9 @@ ISPS: dict[str, str] = {
 # other spellings seen in IP databases and client reports
 ALIASES: dict[str, str] = {
     "nei mongol": "Inner Mongolia", "neimenggu": "Inner Mongolia", "xizang": "Tibet", "macao": "Macau",
-    "hongkong": "Hong Kong", "chinanet": "China Telecom", "ct": "China Telecom", "cu": "China Unicom",
-    "cmcc": "China Mobile", "cm": "China Mobile", "cbn": "China Broadnet", "china broadcasting network":
-    "China Broadnet", "edu": "CERNET", "drpeng": "Dr. Peng", "dr.peng": "Dr. Peng", "aliyun": "Alibaba Cloud",
+    "hongkong": "Hong Kong", "chinanet": "China Telecom", "cmcc": "China Mobile", "cbn": "China Broadnet",
+    "china broadcasting network": "China Broadnet", "drpeng": "Dr. Peng", "dr.peng": "Dr. Peng",
+    "aliyun": "Alibaba Cloud",
 }
 _CHINESE = {k.lower(): v for k, v in (PROVINCES | ISPS).items()}
 _CHINESE |= {alias: _CHINESE[target.lower()] for alias, target in ALIASES.items()}
@@ -37,8 +39,18 @@ def place_name(value: str | None, lang: str) -> str:
         return ""
     if lang == "en":
         return value
+    if " / " in value:  # a province / ISP pair
+        return " / ".join(place_name(part, lang) for part in value.split(" / "))
     key = value.strip().lower()
     for suffix in (" province", " sheng", " shi", " city"):
         if key.endswith(suffix) and key[: -len(suffix)] in _CHINESE:
             key = key[: -len(suffix)]
     return _CHINESE.get(key, value)
+
+
+def place_msg(value: str) -> Msg:
+    """A province, ISP or ``province / ISP`` pair as a message parameter: each reader sees their language's name."""
+    if " / " in value:
+        first, _, rest = value.partition(" / ")
+        return msg("{first} / {rest}", first=place_msg(first), rest=place_msg(rest))
+    return msg(value)

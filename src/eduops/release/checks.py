@@ -47,10 +47,8 @@ def release_regression(ctx: CheckContext) -> CheckResult:
             findings.append(
                 Finding(
                     "crit",
-                    msg(
-                        "journey '{title}' failed{value}",
-                        title=j.title, value=f" after release {version}" if version else "",
-                    ),
+                    msg("journey '{title}' failed after release {version}", title=msg(j.title), version=version)
+                    if version else msg("journey '{title}' failed", title=msg(j.title)),
                     msg(
                         "step {value}/{steps_total} ({failed_step}): {error}; screenshot {screenshot}",
                         value=j.steps_done + 1, steps_total=j.steps_total, failed_step=j.failed_step, error=j.error,
@@ -69,12 +67,13 @@ def release_regression(ctx: CheckContext) -> CheckResult:
     failed = sum(1 for j in journeys if not j.ok) + sum(1 for h in http if not h.ok)
     measurements.append(Measurement("release_journeys_failed", float(failed), labels=labels))
     passed = sum(1 for j in journeys if j.ok)
+    counts = {"passed": passed, "count": len(journeys), "sum": sum(h.ok for h in http), "count2": len(http)}
     summary = (
-        msg(
-            "{passed}/{count} journeys and {sum}/{count2} HTTP checks passed against {base_url}{value}",
-            passed=passed, count=len(journeys), sum=sum(h.ok for h in http), count2=len(http), base_url=base_url,
-            value=f" ({phase}-deploy check of {version})" if version else "",
-        )
+        msg("{passed}/{count} journeys and {sum}/{count2} HTTP checks passed against {base_url} ({phase}-deploy "
+            "check of {version})", base_url=base_url, phase=phase, version=version, **counts)
+        if version else
+        msg("{passed}/{count} journeys and {sum}/{count2} HTTP checks passed against {base_url}", base_url=base_url,
+            **counts)
     )
     return CheckResult(
         "crit" if failed else "ok",

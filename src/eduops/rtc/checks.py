@@ -9,6 +9,7 @@ import httpx
 
 from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, check, status_from_findings
 from eduops.core.i18n import msg
+from eduops.core.places import place_msg
 from eduops.rtc import aitutor
 from eduops.rtc.breakdowns import Window, week_over_week, worst_segments
 from eduops.rtc.probe import run_probe
@@ -67,7 +68,8 @@ def quality_trend(ctx: CheckContext) -> CheckResult:
         findings.append(
             Finding(
                 "info",
-                msg("worst segment: {dimension} = {segment}", dimension=w['dimension'], segment=w['segment']),
+                msg("worst segment: {dimension} = {segment}", dimension=msg(w['dimension']),
+                    segment=place_msg(w['segment'])),
                 msg(
                     "poor {poor_pct}% of media time ({lift}× the average) over {sessions} sessions",
                     poor_pct=w['poor_pct'], lift=w['lift'], sessions=w['sessions'],
