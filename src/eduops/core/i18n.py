@@ -20,25 +20,42 @@ DEFAULT_LANGUAGE = "zh-CN"
 
 
 @lru_cache(maxsize=1)
-def catalog() -> dict[str, str]:
-    """msgid → Simplified Chinese text, merged from every domain's locale/zh_CN.po."""
-    merged: dict[str, str] = {}
+def domain_catalogs() -> dict[str, dict[str, str]]:
+    """Package folder name (``rtc``, ``web``) → its locale/zh_CN.po as msgid → Simplified Chinese text."""
+    found: dict[str, dict[str, str]] = {}
     for folder in folders("locale"):
         path = folder / "zh_CN.po"
         if not path.exists():
             continue
         with path.open("rb") as fh:
-            for message in read_po(fh, locale="zh_CN"):
-                if message.id and message.string and isinstance(message.id, str):
-                    merged[message.id] = str(message.string)
+            found[folder.parent.name] = {
+                message.id: str(message.string)
+                for message in read_po(fh, locale="zh_CN")
+                if message.id and message.string and isinstance(message.id, str)
+            }
+    return found
+
+
+@lru_cache(maxsize=1)
+def catalog() -> dict[str, str]:
+    """msgid → Simplified Chinese text, merged from every domain's locale/zh_CN.po."""
+    merged: dict[str, str] = {}
+    for entries in domain_catalogs().values():
+        merged.update(entries)
     from eduops.core.places import ISPS, PROVINCES  # "Henan" inside a message reads 河南 too
 
     return {**PROVINCES, **ISPS, **merged}
 
 
-def gettext(message: str, lang: str = DEFAULT_LANGUAGE) -> str:
+def gettext(message: str, lang: str = DEFAULT_LANGUAGE, domain: str | None = None) -> str:
+    """``message`` in ``lang``. A short word means different things in different places ("Change" is 变化 in a
+    week-over-week table, 修改 on a button): ``domain``'s own catalog answers first, then every domain's."""
     if lang == "en":
         return message
+    if domain is not None:
+        own = domain_catalogs().get(domain, {}).get(message)
+        if own is not None:
+            return own
     return catalog().get(message, message)
 
 

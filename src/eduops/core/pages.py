@@ -74,9 +74,15 @@ def render(
     def fmt_time(value: datetime | str | None, pattern: str = DEFAULT_PATTERN) -> str:
         return format_time(value, tz, pattern=pattern)
 
+    domain_name = template.split("/")[0]  # templates/<domain>/...: its words come from its own catalog first
+
+    def translate(message: str, **kw: Any) -> str:
+        text = gettext(message, lang, domain_name)
+        return text.format(**kw) if kw else text
+
     ctx: dict[str, Any] = {
         "request": request,
-        "_": lambda message, **kw: gettext(message, lang).format(**kw) if kw else gettext(message, lang),
+        "_": translate,
         "lang": lang,
         "principal": principal,
         "can": lambda permission: bool(principal and principal.can(permission)),
