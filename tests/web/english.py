@@ -25,7 +25,7 @@ ALLOWED = {
     "X-Content-Type-Options", "Referrer-Policy", "Permissions-Policy", "Set-Cookie", "Plotly",
     "TCP/UDP", "req/s", "errors/s", "ms/s", "kbps", "Mbps", "OpenAPI", "Swagger", "Alertmanager",
     "Prometheus", "DingTalk", "WeCom", "Feishu", "Lark", "Google Authenticator", "Microsoft Authenticator",
-    "xAPI", "Open edX", "TLS/SSL", "HTTP Basic", "Let's Encrypt",
+    "xAPI", "Open edX", "TLS/SSL", "HTTP Basic",
 }
 
 

@@ -122,5 +122,6 @@ def test_a_template_takes_its_words_from_its_own_domain_first() -> None:
 def test_catalogs_do_not_use_wrong_words(wrong: str, why: str) -> None:
     from eduops.core.i18n import domain_catalogs
 
-    found = [f"{d}: {m!r} → {t!r}" for d, entries in domain_catalogs().items() for m, t in entries.items() if wrong in t]
+    found = [f"{d}: {m!r} → {t!r}"
+             for d, entries in domain_catalogs().items() for m, t in entries.items() if wrong in t]
     assert not found, f"{why}:\n" + "\n".join(found)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.web.english import english_phrases, read_page, shape, walk
 
 from eduops.core.demo import DemoContext
-from tests.web.english import english_phrases, read_page, shape, walk
 
 NOT_PAGES = ("/static", "/logout", "/api/", "/metrics", "/xapi", "/lang")
 
