@@ -110,7 +110,7 @@ def run_page(run_id: int, request: Request, who: Principal = Depends(require("re
             "run": run,
             "task": spec,
             "findings": findings,
-            "chart": measurements_chart(run["checks"]),
+            "chart": measurements_chart(run["checks"], lang=language_of(request)),
             "needs_signoff": bool(spec and spec.needs_signoff),
         },
     )
