@@ -64,11 +64,11 @@ def learning_summary(ctx: CheckContext) -> CheckResult:
                                     "{count} of {enrolled_now} learners still enrolled are failing or "
                                     "have been idle for 7 days",
                                     count=len(risk['learners']), enrolled_now=enrolled_now,
-                                ), "contact them: eduops analytics at-risk --json"))
+                                ), "contact them: `eduops analytics at-risk --json`"))
     if week_ago["wau"] and 100 * (week_ago["wau"] - today["wau"]) / week_ago["wau"] > WAU_DROP_PCT:
         findings.append(Finding("warn", "weekly active learners dropped",
                                 msg("WAU fell from {wau} to {wau2} in a week", wau=week_ago['wau'], wau2=today['wau']),
-                                "check call quality and releases of the week (eduops analytics breakdown region)"))
+                                "check call quality and releases of the week (`eduops analytics breakdown region`)"))
     summary = (msg(
             "{dau} active today, {wau} this week, {mau} this month; completion {completion_pct}%; "
             "{count} at risk",

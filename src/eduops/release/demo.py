@@ -54,7 +54,7 @@ def _recorded(demo: DemoContext, version: str, broken: set[str], at) -> None:  #
             "duration_ms": 300.0,
             "steps_done": len(j.steps) if not broken or j.name != "submit-quiz" else 4,
             "steps_total": len(j.steps),
-            "error": "" if not broken or j.name != "submit-quiz" else "RuntimeError: POST /quizzes/1 answered HTTP 500",
+            "error": "" if not broken or j.name != "submit-quiz" else "RuntimeError: POST /quizzes/1 → HTTP 500",
             "failed_step": "",
             "screenshot": "",
             "url": "",
