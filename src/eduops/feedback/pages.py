@@ -37,9 +37,8 @@ def _trend_chart(ranked: list[dict[str, Any]], lang: str = "en") -> str:
 @pages.get("/feedback/clusters", response_class=HTMLResponse)
 def clusters_page(request: Request, order: str = "size", _: Principal = Depends(require("read"))) -> HTMLResponse:
     ranked = analysis.ranking(_ws(request).engine, order="week" if order == "week" else "size")
-    return render(
-        request, "feedback/clusters.html", {"clusters": ranked, "chart": _trend_chart(ranked, language_of(request)), "order": order}
-    )
+    chart = _trend_chart(ranked, language_of(request))
+    return render(request, "feedback/clusters.html", {"clusters": ranked, "chart": chart, "order": order})
 
 
 @pages.get("/feedback/clusters/{cluster_id}", response_class=HTMLResponse)
