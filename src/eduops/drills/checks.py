@@ -60,6 +60,8 @@ def quarterly(ctx: CheckContext) -> CheckResult:
                 ttr_s=report['ttr_s'],
             ))
     else:
-        summary = msg("{title}: {join}", title=msg(exp.title), join="; ".join(report["reasons"]))
+        reasons = report["reasons"]
+        joined = msg("; ".join(f"{{r{i}}}" for i in range(len(reasons))), **{f"r{i}": r for i, r in enumerate(reasons)})
+        summary = msg("{title}: {join}", title=msg(exp.title), join=joined)
     evidence = {k: v for k, v in report.items() if k != "journal"} | {"journal": report["journal"][-200:]}
     return CheckResult(status, summary, measurements, findings, evidence, write_report(workdir, report))
