@@ -24,7 +24,7 @@ def capacity(ctx: CheckContext) -> CheckResult:
             "crit", "the platform under test does not answer", exc.message,
             "Start the platform (or `eduops demo`), or set [loadtest] host to where it runs.")])
     summary, files = run_test(plan, lt, ctx.artifact_path("loadtest").parent, ctx.progress,
-                              live_file(ctx.settings))
+                              live_file(ctx.settings), ctx.settings.language)
     labels = {"scenario": plan.scenario.key, "mode": plan.mode}
     overall = summary["overall"]
     measurements = [
