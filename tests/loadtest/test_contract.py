@@ -69,7 +69,7 @@ def test_capacity_search_finds_the_knee_and_stores_the_report(sqlite_ws, platfor
     runs = client.get("/api/v1/loadtest/runs").json()
     assert runs[0]["knee"]["users"] == knee["users"]
     report = client.get(f"/api/v1/loadtest/runs/{run_id}/report")
-    assert report.status_code == 200 and "knee:" in report.text
+    assert report.status_code == 200 and "拐点" in report.text
     assert client.get("/api/v1/loadtest/live").json()["status"] == "done"
 
 
