@@ -53,8 +53,8 @@ def call_quality(
         log.warning("call quality for %s failed: %s", user, exc)
         return {"available": False, "reason": msg("the call-quality lookup failed ({error})", error=type(exc).__name__)}
     if not rows:
-        return {"available": False, "reason": msg("no calls of {user} in the {days} days before the complaint", user=user,
-                                                 days=days)}
+        reason = msg("no calls of {user} in the {days} days before the complaint", user=user, days=days)
+        return {"available": False, "reason": reason}
     calls = [
         {k: _plain(row.get(k)) for k in SHOWN if k in row} or {k: _plain(v) for k, v in row.items()}
         for row in rows[:20]
