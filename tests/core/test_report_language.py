@@ -24,8 +24,8 @@ def _run(lang: str) -> dict[str, object]:
 @pytest.mark.parametrize(
     ("fmt", "lang", "tz", "expected", "absent"),
     [
-        ("md", "zh-CN", "Asia/Shanghai", ["每日巡检", "运行 #7", "2 个必需进程中有 1 个在运行", "2026-03-02 20:00:05 UTC+8"],
-         [".123456", "run #7"]),
+        ("md", "zh-CN", "Asia/Shanghai",
+         ["每日巡检", "运行 #7", "2 个必需进程中有 1 个在运行", "2026-03-02 20:00:05 UTC+8"], [".123456", "run #7"]),
         ("md", "en", "UTC", ["Daily inspection", "run #7", "1 of 2 required processes running",
                              "2026-03-02 12:00:05 UTC"], ["每日巡检", ".123456"]),
         ("html", "zh-CN", "Asia/Shanghai", ['lang="zh-CN"', "开始时间", "2026-03-02 20:00:05 UTC+8"], ["Trigger:"]),
