@@ -35,3 +35,14 @@ def test_an_alert_dict_gets_its_annotations_in_the_language() -> None:
     shown = localize_alert(alert, "zh-CN")
     assert shown["annotations"] == {"summary": "维护任务 backup 已逾期", "extra": "kept"}
     assert alert["annotations"]["summary"] == "Maintenance task backup is overdue"  # not changed in place
+
+
+def test_annotations_not_from_a_shipped_template_are_marked_as_written() -> None:
+    from eduops.alerting.localize import shipped_keys
+
+    ours = {"summary": "Maintenance task backup is overdue", "remedy": "call Wang on 138..."}
+    assert shipped_keys("CalendarTaskOverdue", {"task": "backup"}, ours, 1.0) == {"summary"}
+    assert shipped_keys("FromOutsideAlertmanager", {}, {"summary": "Queue is growing"}, 1.0) == set()
+    shown = localize_alert({"alertname": "CalendarTaskOverdue", "labels": {"task": "backup"}, "value": 1.0,
+                            "annotations": ours}, "zh-CN")
+    assert shown["shipped"] == {"summary"} and shown["annotations"]["remedy"] == "call Wang on 138..."

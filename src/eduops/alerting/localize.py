@@ -29,26 +29,36 @@ def shipped_templates() -> dict[str, dict[str, str]]:
     return found
 
 
+def shipped_keys(alertname: str, labels: dict[str, str], annotations: dict[str, str], value: Any) -> set[str]:
+    """The annotations a shipped rule's template produced (eduops's own words); the others were written by the
+    workspace's rules or an outside Alertmanager and are shown as written."""
+    templates = shipped_templates().get(alertname, {})
+    full = {**labels, "alertname": alertname}
+    number = float(value) if isinstance(value, int | float) else 0.0
+    found = set()
+    for key, english in templates.items():
+        try:
+            if key in annotations and template.expand(english, full, number) == annotations[key]:
+                found.add(key)
+        except UsageError:
+            continue
+    return found
+
+
 def localize_annotations(
     alertname: str, labels: dict[str, str], annotations: dict[str, str], value: Any, lang: str
 ) -> dict[str, str]:
     """``annotations`` with each one a shipped template produced rendered from its translation in ``lang``."""
-    templates = shipped_templates().get(alertname)
-    if lang == "en" or not templates:
+    if lang == "en":
         return dict(annotations)
     full = {**labels, "alertname": alertname}
     number = float(value) if isinstance(value, int | float) else 0.0
     out = dict(annotations)
-    for key, english in templates.items():
+    for key in shipped_keys(alertname, labels, annotations, value):
+        english = shipped_templates()[alertname][key]
         translated = gettext(english, lang)
-        if translated == english or key not in annotations:
-            continue
-        try:
-            if template.expand(english, full, number) != annotations[key]:
-                continue  # written by another rule of that name, or from older labels: keep what was stored
+        if translated != english:
             out[key] = template.expand(translated, full, number)
-        except UsageError:
-            continue
     return out
 
 
@@ -57,4 +67,6 @@ def localize_alert(alert: dict[str, Any], lang: str) -> dict[str, Any]:
     name = alert.get("alertname") or alert.get("labels", {}).get("alertname", "")
     labels = {k: v for k, v in alert.get("labels", {}).items() if k != "alertname"}
     annotations = alert.get("annotations") or {}
-    return alert | {"annotations": localize_annotations(name, labels, annotations, alert.get("value"), lang)}
+    value = alert.get("value")
+    return alert | {"annotations": localize_annotations(name, labels, annotations, value, lang),
+                    "shipped": shipped_keys(name, labels, annotations, value)}
