@@ -46,3 +46,9 @@ def test_annotations_not_from_a_shipped_template_are_marked_as_written() -> None
     shown = localize_alert({"alertname": "CalendarTaskOverdue", "labels": {"task": "backup"}, "value": 1.0,
                             "annotations": ours}, "zh-CN")
     assert shown["shipped"] == {"summary"} and shown["annotations"]["remedy"] == "call Wang on 138..."
+
+
+def test_places_in_a_chinese_summary_read_in_chinese() -> None:
+    stored = {"summary": "Average MOS 3.10 in Henan"}
+    shown = localize_annotations("RtcMosLowInProvince", {"province": "Henan"}, stored, 3.1, "zh-CN")
+    assert shown["summary"] == "河南 的平均 MOS 为 3.10"

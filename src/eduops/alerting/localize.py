@@ -15,7 +15,11 @@ from typing import Any
 from eduops.alerting import template
 from eduops.alerting.rules import AlertingRule, default_rule_files, load_rule_files
 from eduops.core.i18n import gettext
+from eduops.core.places import place_name
 from eduops.errors import UsageError
+
+
+PLACE_LABELS = ("province", "isp", "region")
 
 
 @lru_cache(maxsize=1)
@@ -51,7 +55,9 @@ def localize_annotations(
     """``annotations`` with each one a shipped template produced rendered from its translation in ``lang``."""
     if lang == "en":
         return dict(annotations)
-    full = {**labels, "alertname": alertname}
+    # the reader's names for places: {{ $labels.province }} reads 河南 in the Chinese summary
+    shown = {k: place_name(v, lang) if k in PLACE_LABELS else v for k, v in labels.items()}
+    full = {**shown, "alertname": alertname}
     number = float(value) if isinstance(value, int | float) else 0.0
     out = dict(annotations)
     for key in shipped_keys(alertname, labels, annotations, value):
