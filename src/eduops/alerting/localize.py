@@ -18,7 +18,6 @@ from eduops.core.i18n import gettext
 from eduops.core.places import place_name
 from eduops.errors import UsageError
 
-
 PLACE_LABELS = ("province", "isp", "region")
 
 
