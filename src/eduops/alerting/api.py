@@ -205,11 +205,13 @@ def get_rules(request: Request, _: Principal = Depends(require("read"))) -> list
 @pages.get("/alerts", response_class=HTMLResponse)
 def alerts_page(request: Request, who: Principal = Depends(require("read"))) -> HTMLResponse:
     from eduops.alerting.alerts import alert_history, current_alerts
+    from eduops.alerting.localize import localize_alert
     from eduops.alerting.service import list_silences, silence_matchers_for
-    from eduops.core.pages import render
+    from eduops.core.pages import language_of, render
 
     engine = _ws(request).engine
-    alerts = current_alerts(engine)
+    lang = language_of(request)
+    alerts = [localize_alert(a, lang) for a in current_alerts(engine)]
     for a in alerts:
         a["silence_matchers"] = " ".join(silence_matchers_for({**a["labels"], "alertname": a["alertname"]}))
     return render(
@@ -219,7 +221,7 @@ def alerts_page(request: Request, who: Principal = Depends(require("read"))) -> 
             "firing": [a for a in alerts if a["state"] == "firing"],
             "pending": [a for a in alerts if a["state"] == "pending"],
             "resolved": [a for a in alerts if a["state"] == "inactive"],
-            "history": alert_history(engine, 100),
+            "history": [localize_alert(e, lang) for e in alert_history(engine, 100)],
             "silences": list_silences(engine),
         },
     )
@@ -228,12 +230,14 @@ def alerts_page(request: Request, who: Principal = Depends(require("read"))) -> 
 @pages.get("/alerts/{fingerprint}", response_class=HTMLResponse)
 def alert_page(fingerprint: str, request: Request, who: Principal = Depends(require("read"))) -> HTMLResponse:
     from eduops.alerting.alerts import alert_history, current_alerts
+    from eduops.alerting.localize import localize_alert
     from eduops.alerting.service import silence_matchers_for
-    from eduops.core.pages import render
+    from eduops.core.pages import language_of, render
 
     engine = _ws(request).engine
-    alert = next((a for a in current_alerts(engine) if a["fingerprint"] == fingerprint), None)
-    history = alert_history(engine, 200, fingerprint)
+    lang = language_of(request)
+    alert = next((localize_alert(a, lang) for a in current_alerts(engine) if a["fingerprint"] == fingerprint), None)
+    history = [localize_alert(e, lang) for e in alert_history(engine, 200, fingerprint)]
     if alert is None and not history:
         from eduops.errors import NotFound
 

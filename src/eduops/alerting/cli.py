@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from eduops.core.console import out, print_json, table, workspace
+from eduops.core.console import local_time, out, print_json, table, workspace
 from eduops.errors import UsageError
 
 JSON = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
@@ -179,7 +179,7 @@ def alerts_list(as_json: JSON = False) -> None:
                 a["state"],
                 a["alertname"],
                 ",".join(f"{k}={v}" for k, v in a["labels"].items() if k != "alertname"),
-                a["fired_at"] or a["active_at"],
+                local_time(a["fired_at"] or a["active_at"]),
                 a["acked_by"] or "",
             ]
             for a in alerts
@@ -200,7 +200,7 @@ def alerts_history(limit: int = 50, as_json: JSON = False) -> None:
         ["at", "event", "alert", "labels"],
         [
             [
-                e["at"],
+                local_time(e["at"]),
                 e["event"],
                 e["alertname"],
                 ",".join(f"{k}={v}" for k, v in e["labels"].items() if k != "alertname"),
@@ -253,7 +253,8 @@ def silence_list(
         return
     table(
         ["id", "state", "matchers", "until", "by", "comment"],
-        [[s["id"], s["state"], " ".join(s["matchers"]), s["ends_at"], s["created_by"], s["comment"]] for s in rows],
+        [[s["id"], s["state"], " ".join(s["matchers"]), local_time(s["ends_at"]), s["created_by"], s["comment"]]
+         for s in rows],
     )
 
 
@@ -352,5 +353,5 @@ def surge_list(as_json: JSON = False) -> None:
     rows = list_surges(workspace().engine)
     print_json(rows) if as_json else table(
         ["id", "title", "from", "until", "metric"],
-        [[r["id"], r["title"], r["starts_at"], r["ends_at"], r["metric"] or "*"] for r in rows],
+        [[r["id"], r["title"], local_time(r["starts_at"]), local_time(r["ends_at"]), r["metric"] or "*"] for r in rows],
     )

@@ -240,7 +240,8 @@ class Monitor:
                 if level >= len(receiver.oncall) or now - row.fired_at.timestamp() < receiver.escalate_after * level:
                     continue
                 row.escalation_level = level
-                alert = AMAlert(row.fingerprint, dict(row.labels), dict(row.annotations), row.fired_at.timestamp())
+                alert = AMAlert(row.fingerprint, dict(row.labels), dict(row.annotations), row.fired_at.timestamp(),
+                                value=row.value)
                 token = alert_format.ack_token(self.ack_secret, row.fingerprint)
                 ack_url = f"{settings.base_url.rstrip('/')}/alerts/{row.fingerprint}/ack?token={token}"
                 title, body = alert_format.render_escalation(

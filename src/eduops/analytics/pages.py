@@ -17,8 +17,9 @@ from starlette.concurrency import run_in_threadpool
 from eduops.analytics import metrics
 from eduops.analytics.service import Analytics
 from eduops.analytics.sql import Filters
+from eduops.core.clock import format_time
 from eduops.core.i18n import gettext
-from eduops.core.pages import language_of, render
+from eduops.core.pages import language_of, render, timezone_of
 from eduops.core.principal import Principal, require
 from eduops.errors import EduopsError
 
@@ -197,8 +198,9 @@ async def funnel_page(request: Request, _: Principal = Depends(require("read")))
 
 @pages.get("/course", response_class=HTMLResponse)
 async def course_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
-    p, lang = _params(request), language_of(request)
+    p, lang, tz = _params(request), language_of(request), timezone_of(request)
     t = lambda s: gettext(s, lang)  # noqa: E731
+    yes_no = lambda flag: t("yes") if flag else t("no")  # noqa: E731
     course = p.get("course", "")
 
     def build() -> list[dict[str, Any]]:
@@ -218,7 +220,8 @@ async def course_page(request: Request, _: Principal = Depends(require("read")))
             line(t("Weekly retention, weighted average (%)"), list(range(len(c["retention"]["average"]["pct"]))),
                  {"%": c["retention"]["average"]["pct"]}),
             table(t("At-risk learners"), [t("learner"), t("last active"), t("mean score"), t("idle"), t("failing")],
-                  [[r["learner"], r["last_active"], r["avg_score"], r["idle"], r["failing"]]
+                  [[r["learner"], format_time(r["last_active"], tz), r["avg_score"], yes_no(r["idle"]),
+                    yes_no(r["failing"])]
                    for r in c["at_risk"]["learners"][:200]]),
             table(t("Video engagement"), [t("video"), t("viewers"), t("mean watched %")],
                   [[v["video"], v["viewers"], v["mean_watched_pct"]] for v in c["video"]["videos"]]),

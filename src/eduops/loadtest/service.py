@@ -170,8 +170,8 @@ def live_file(settings: Settings) -> Path:
 
 
 def run_test(plan: TestPlan, lt: LoadtestSettings, artifacts_dir: Path, progress: Progress = lambda m, f: None,
-             live_path: Path | None = None) -> tuple[dict[str, Any], list[Path]]:
-    """Run the plan in Locust child processes; returns the summary and the report files."""
+             live_path: Path | None = None, lang: str = "en") -> tuple[dict[str, Any], list[Path]]:
+    """Run the plan in Locust child processes; returns the summary and the report files (in ``lang``)."""
     started = time.time()
     ticks: list[dict[str, Any]] = []
     live = {"status": "running", "started_at": started, **plan.to_dict(), "ticks": ticks}
@@ -214,6 +214,6 @@ def run_test(plan: TestPlan, lt: LoadtestSettings, artifacts_dir: Path, progress
         short = knee.capacity_users < plan.target_users
         summary["verdict"] = {"passed": not short, "reasons": [
             f"capacity {knee.capacity_users} users is below the target of {plan.target_users}"] if short else []}
-    files = write_report(artifacts_dir, summary, outcome.ticks)
+    files = write_report(artifacts_dir, summary, outcome.ticks, lang)
     progress("report written", 1.0)
     return summary, files

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from eduops.core.pages import render
+from eduops.core.pages import language_of, render
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
 from eduops.errors import NotFound, UsageError, ValidationFailed
@@ -102,7 +102,8 @@ def releases_page(request: Request, _: Principal = Depends(require("read"))) -> 
 
 @pages.get("/releases/{version}", response_class=HTMLResponse)
 def release_page(version: str, request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
-    return render(request, "release/release.html", {"r": service.get_release(_ws(request).engine, version)})
+    release = service.get_release(_ws(request).engine, version, language_of(request))
+    return render(request, "release/release.html", {"r": release})
 
 
 @pages.get("/releases/{version}/screenshots/{run_id}/{name}")
