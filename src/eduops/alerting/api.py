@@ -166,12 +166,13 @@ def get_rules(request: Request, _: Principal = Depends(require("read"))) -> list
 
 @pages.get("/alerts", response_class=HTMLResponse)
 def alerts_page(request: Request, who: Principal = Depends(require("read"))) -> HTMLResponse:
-    from eduops.alerting.alerts import alert_history, current_alerts
-    from eduops.alerting.service import list_silences, silence_matchers_for
+    from eduops.alerting.alerts import alert_history
+    from eduops.alerting.presentation import alerts_view
+    from eduops.alerting.service import list_silences, rules_overview, silence_matchers_for
     from eduops.core.pages import render
 
     engine = _ws(request).engine
-    alerts = current_alerts(engine)
+    alerts = alerts_view(engine, rules_overview(_ws(request)))
     for a in alerts:
         a["silence_matchers"] = " ".join(silence_matchers_for({**a["labels"], "alertname": a["alertname"]}))
     return render(
@@ -190,26 +191,36 @@ def alerts_page(request: Request, who: Principal = Depends(require("read"))) -> 
 @pages.get("/alerts/{fingerprint}", response_class=HTMLResponse)
 def alert_page(fingerprint: str, request: Request, who: Principal = Depends(require("read"))) -> HTMLResponse:
     from eduops.alerting.alerts import alert_history, current_alerts
-    from eduops.alerting.service import silence_matchers_for
-    from eduops.core.pages import render
+    from eduops.alerting.presentation import decorate, expression_chart, series_units
+    from eduops.alerting.service import rules_overview, silence_matchers_for
+    from eduops.core.pages import language_of, render, script_json, timezone_of
+    from eduops.db import utcnow
 
     engine = _ws(request).engine
-    alert = next((a for a in current_alerts(engine) if a["fingerprint"] == fingerprint), None)
+    rules = rules_overview(_ws(request))
+    units = series_units(engine)
+    found = [a for a in current_alerts(engine) if a["fingerprint"] == fingerprint]
+    alert = decorate(found, rules, units)[0] if found else None
     history = alert_history(engine, 200, fingerprint)
     if alert is None and not history:
         from eduops.errors import NotFound
 
         raise NotFound(f"no alert {fingerprint}")
-    labels = (alert or history[0])["labels"]
+    subject = alert or decorate([{**history[0], "rule": "", "state": "inactive", "value": history[0]["value"]}],
+                                rules, units)[0]
+    now = getattr(request.app.state, "clock", utcnow)()
+    chart = expression_chart(engine, subject, history, now, language_of(request), timezone_of(request))
     return render(
         request,
         "alerting/alert.html",
         {
             "alert": alert,
+            "subject": subject,
             "history": history,
             "fingerprint": fingerprint,
-            "labels": labels,
-            "silence_matchers": " ".join(silence_matchers_for(labels)),
+            "labels": subject["labels"],
+            "silence_matchers": " ".join(silence_matchers_for(subject["labels"])),
+            "chart": script_json(chart) if chart else None,
         },
     )
 

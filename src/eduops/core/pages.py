@@ -2,7 +2,8 @@
 
 A domain page is ``{% extends "base.html" %}`` with blocks ``title`` and ``content`` (and
 ``scripts`` for page JavaScript). Templates get ``_`` (translate), ``lang``, ``principal``,
-``can(permission)``, ``nav`` and ``fmt_time(dt)`` in the viewer's timezone.
+``can(permission)``, ``nav``, ``fmt_time(dt)`` in the viewer's timezone and, on an overview area's
+page, ``area_headline`` (the same headline as the area's tile; base.html shows it).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from eduops.core.hookspecs import NavItem
 from eduops.core.i18n import gettext, pick_language
 from eduops.core.plugins import domain, folders
 from eduops.core.principal import current_principal
+from eduops.core.units import humanize
 
 
 @lru_cache(maxsize=1)
@@ -59,6 +61,19 @@ def timezone_of(request: Request) -> ZoneInfo:
     return ZoneInfo(tz or request.app.state.workspace.settings.timezone)
 
 
+def page_headline(request: Request) -> tuple[str, Any] | None:
+    """(area key, headline) when this page is an overview area's page: it shows what the area's tile shows."""
+    from eduops.core.areas import headline
+    from eduops.core.plugins import areas
+    from eduops.db import utcnow
+
+    spec = next((a for a in areas() if a.page and a.page == request.url.path), None)
+    if spec is None:
+        return None
+    now = getattr(request.app.state, "clock", utcnow)()
+    return spec.key, headline(request.app.state.workspace, spec.key, now)
+
+
 def render(
     request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> HTMLResponse:
@@ -81,7 +96,9 @@ def render(
         "can": lambda permission: bool(principal and principal.can(permission)),
         "nav": [i for i in nav_items(request) if principal and principal.can(i.permission)],
         "fmt_time": fmt_time,
+        "humanize": humanize,
         "csrf_token": getattr(request.state, "csrf_token", ""),
+        "area_headline": page_headline(request) if principal and status_code == 200 else None,
     }
     ctx.update(context or {})
     html = environment().get_template(template).render(ctx)
