@@ -23,8 +23,9 @@ SEVERITY_ALIASES = {
     "informational": "info", "low": "info", "none": "info", "": "info",
 }
 STATE_RANK = {"firing": 0, "pending": 1, "inactive": 2}
-COMPARISON = re.compile(r"^(?P<lhs>.+?)\s*(?P<op>==|!=|>=|<=|>|<)\s*(?:bool\s+)?(?P<rhs>-?[0-9.]+(?:e[+-]?[0-9]+)?)\s*$",
-                        re.S | re.I)
+COMPARISON = re.compile(
+    r"^(?P<lhs>.+?)\s*(?P<op>==|!=|>=|<=|>|<)\s*(?:bool\s+)?(?P<rhs>-?[0-9.]+(?:e[+-]?[0-9]+)?)\s*$", re.S | re.I
+)
 
 
 def normalize_severity(value: str | None) -> str:
@@ -191,10 +192,10 @@ def expression_chart(engine: Engine, alert: dict[str, Any], history: list[dict[s
         data.append({"type": "scatter", "mode": "lines", "name": f"{gettext('threshold', lang)} {op} "
                      f"{humanize(threshold, unit)}", "x": xs, "y": [threshold, threshold],
                      "line": {"dash": "dash", "color": "#c92a2a"}})
-    marks = [{"type": "line", "xref": "x", "yref": "paper", "y0": 0, "y1": 1,
-              "x0": datetime.fromisoformat(str(t)).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
-              "x1": datetime.fromisoformat(str(t)).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
-              "line": {"color": "#e8a317", "dash": "dot"}} for t in (alert.get("fired_at"), alert.get("resolved_at")) if t]
+    moments = [datetime.fromisoformat(str(t)).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+               for t in (alert.get("fired_at"), alert.get("resolved_at")) if t]
+    marks = [{"type": "line", "xref": "x", "yref": "paper", "y0": 0, "y1": 1, "x0": m, "x1": m,
+              "line": {"color": "#e8a317", "dash": "dot"}} for m in moments]
     zone = getattr(tz, "key", str(tz))
     return {"data": data, "layout": {
         "shapes": marks, "legend": {"orientation": "h"}, "margin": {"l": 70, "r": 16, "t": 16, "b": 60},

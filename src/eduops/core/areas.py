@@ -16,10 +16,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from eduops.core.checks import worst
 from eduops.core.hookspecs import Area
 from eduops.core.models import CheckRun
 from eduops.core.plugins import areas, load
-from eduops.core.checks import worst
 from eduops.core.runs import overall_status
 from eduops.db import session_scope
 

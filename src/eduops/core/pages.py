@@ -98,7 +98,7 @@ def render(
         "fmt_time": fmt_time,
         "humanize": humanize,
         "csrf_token": getattr(request.state, "csrf_token", ""),
-        "area_headline": page_headline(request) if principal and status_code == 200 else None,
+        "area_headline": page_headline(request) if status_code == 200 else None,
     }
     ctx.update(context or {})
     html = environment().get_template(template).render(ctx)

@@ -24,4 +24,5 @@ def scan_headline(scan: dict[str, Any] | None) -> Headline:
 def headline(ws: Any, now: datetime) -> Headline:
     from eduops.security.service import latest
 
-    return combine([scan_headline(latest(ws.engine)), checks_headline(ws.engine, "security", exclude=("security.scan",))])
+    others = checks_headline(ws.engine, "security", exclude=("security.scan",))  # e.g. certificate expiry
+    return combine([scan_headline(latest(ws.engine)), others])
