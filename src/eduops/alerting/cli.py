@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from eduops.core.console import out, print_json, table, workspace
+from eduops.core.console import out, plain, print_json, table, workspace
 from eduops.errors import UsageError
 
 JSON = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
@@ -288,7 +288,7 @@ def channel_test(name: str) -> None:
     if name not in queues:
         raise UsageError(f"no enabled channel {name!r}; see `eduops alerts channel list`")
     ok, error = apprise_send(queues[name].url, "eduops test", "If you read this, alerts reach this channel.")
-    out.print("sent" if ok else f"[red]failed:[/] {error}")
+    out.print("sent" if ok else f"[red]failed:[/] {plain(error)}")
     if not ok:
         raise typer.Exit(1)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -11,11 +11,18 @@ from eduops.alerting import metrics
 from eduops.backup import drills, service, verification
 from eduops.backup.settings import SECRET_FIELDS, seal
 from eduops.core.checks import Measurement
-from eduops.core.console import cli_actor, out, print_json, progress_bar, styled_status, table, workspace
+from eduops.core.console import cli_actor, out, plain, print_json, progress_bar, styled_status, table, workspace
 from eduops.core.runs import RunParams, run_task
 from eduops.core.service import get_run
 from eduops.db import session_scope, utcnow
 from eduops.errors import EduopsError, UsageError
+
+if TYPE_CHECKING:
+    SecretField = str
+    SecretKind = str
+else:  # Typer lists the choices in help and errors
+    SecretField = Literal[tuple(SECRET_FIELDS)]
+    SecretKind = Literal["target", "source"]
 
 JSON = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 app = typer.Typer(help="Backups: restic to several targets, verification, restore drills.", no_args_is_help=True)
@@ -73,7 +80,7 @@ def run_cmd(
             ],
         )
         for step in steps.values():
-            out.print(f"  {styled_status(step['status'])} {step['name']}: {step['summary']}")
+            out.print(f"  {styled_status(step['status'])} {plain(step['name'])}: {plain(step['summary'])}")
         out.print(f"run [bold]#{run_id}[/] {task}: {styled_status(run['status'])}; report: eduops report {run_id}")
     backed_up = steps.get("backup.run")
     if backed_up is None or backed_up["status"] == "error" or "error" in backed_up["evidence"]:
@@ -239,10 +246,10 @@ def targets_cmd(
 
 @app.command("secret")
 def secret_cmd(
-    kind: Annotated[str, typer.Argument(help="target or source")],
+    kind: Annotated[SecretKind, typer.Argument(help="a target or a source")],
     name: Annotated[str, typer.Argument(help="its name in [backup]")],
     field: Annotated[
-        str, typer.Argument(help="password, access_key_id, secret_access_key or http_password")
+        SecretField, typer.Argument(help="which secret")
     ] = "password",
 ) -> None:
     """Encrypt a secret read from standard input (or a hidden prompt) for the backup section of eduops.toml."""

@@ -78,12 +78,19 @@ def latest_results(engine: Engine, area: str, exclude: Iterable[str] = ()) -> li
     return [r for r in rows if r.name not in skip]
 
 
+def tile_status(statuses: list[str]) -> str | None:
+    """An area's status from its latest checks: skips alone mean no data (a pure rule)."""
+    if not statuses:
+        return None
+    return overall_status(statuses)
+
+
 def checks_headline(engine: Engine, area: str, exclude: Iterable[str] = ()) -> Headline:
     """The worst of the latest real result of each check of the area (a skip hides no earlier result)."""
     rows = latest_results(engine, area, exclude)
     if not rows:
         return Headline(None)
-    status = overall_status([r.status for r in rows])
+    status = tile_status([r.status for r in rows])
     top = next(r for r in rows if r.status == status)
     return Headline(status, detail=top.summary, href=f"/runs/{top.run_id}",
                     checked_at=max(r.started_at for r in rows))

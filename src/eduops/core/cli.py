@@ -9,7 +9,17 @@ from typing import Annotated
 import typer
 
 from eduops.core import calendar as cal
-from eduops.core.console import cli_actor, exit_for, out, print_json, progress_bar, styled_status, table, workspace
+from eduops.core.console import (
+    cli_actor,
+    exit_for,
+    out,
+    plain,
+    print_json,
+    progress_bar,
+    styled_status,
+    table,
+    workspace,
+)
 from eduops.core.reports import render_run
 from eduops.core.runs import run_task
 from eduops.core.service import get_run, list_runs, sign_off
@@ -58,11 +68,11 @@ def run_command(task: Annotated[str, typer.Argument(help="task key, e.g. daily-i
     if as_json:
         print_json(run)
     else:
-        out.print(f"run [bold]#{run['id']}[/] {task}: {styled_status(run['status'])} — {run['summary']}")
+        out.print(f"run [bold]#{run['id']}[/] {plain(task)}: {styled_status(run['status'])} — {plain(run['summary'])}")
         for c in run["checks"]:
-            out.print(f"  {styled_status(c['status'])} {c['name']}: {c['summary']}")
+            out.print(f"  {styled_status(c['status'])} {plain(c['name'])}: {plain(c['summary'])}")
             for f in c["findings"]:
-                out.print(f"      [{f['severity']}] {f['title']}" + (f" → {f['remedy']}" if f["remedy"] else ""))
+                out.print(plain(f"      [{f['severity']}] {f['title']}" + (f" → {f['remedy']}" if f["remedy"] else "")))
         out.print(f"report: eduops report {run['id']} --format md")
     exit_for(run["status"])
 
