@@ -212,7 +212,9 @@ def serve_command(
 def demo_command(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
-    directory: Annotated[Path | None, typer.Option("--dir", help="keep the demo workspace here")] = None,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="the demo workspace folder (default ./eduops-demo)")
+    ] = None,
     serve: Annotated[bool, typer.Option(help="serve the console after building the data")] = True,
     only: Annotated[list[str] | None, typer.Option(help="only these domains' data (repeatable)")] = None,
 ) -> None:
@@ -221,11 +223,12 @@ def demo_command(
     from eduops.web.server import serve as serve_console
 
     with progress_bar("building demo data") as progress:
-        demo = build(directory, progress=progress, only=only)
-    out.print(f"demo workspace: {demo.ws.settings.home}")
+        demo = build(directory, progress=progress, only=only, port=port, host=host)
+    out.print(f"demo workspace: {plain(demo.ws.settings.home)}")
     for domain, note in demo.notes.items():
         out.print(f"  {domain}: {plain(note)}")
-    out.print(f"[bold]log in at http://{host}:{port} as {demo.admin_user} / {demo.admin_password}[/]")
+    out.print(f"[bold]log in at {plain(demo.ws.settings.base_url)} as {demo.admin_user} / "
+              f"{plain(demo.admin_password)}[/]")
     if not serve:
         return
     try:
