@@ -104,3 +104,25 @@ def humanize(value: float | int | None, unit: str = "") -> str:
 def yes_no(value: object) -> str:
     """A boolean as the word a reader expects (a msgid: the page translates it)."""
     return "yes" if bool(value) else "no"
+
+
+def axis_scale(unit: str, values: list[float]) -> tuple[float, str]:
+    """(divide by, axis unit) so one chart axis reads in a single readable unit: bytes → the binary prefix
+    of the largest value, seconds → ms/s/min/h, anything else as it is (a count has no unit)."""
+    key = unit.strip().lower()
+    largest = max((abs(v) for v in values), default=0.0)
+    if key in BYTES:
+        index = 0
+        while largest >= 1024 ** (index + 1) and index < len(BYTE_UNITS) - 1:
+            index += 1
+        return float(1024 ** index), BYTE_UNITS[index]
+    if key in SECONDS | MILLISECONDS:
+        seconds = largest / 1000 if key in MILLISECONDS else largest
+        base = 0.001 if key in MILLISECONDS else 1.0
+        for size, name in ((3600.0, "h"), (60.0, "min"), (1.0, "s")):
+            if seconds >= 2 * size:
+                return size / base, name
+        return 0.001 / base, "ms"
+    if key in PERCENT:
+        return 1.0, "%"
+    return 1.0, unit

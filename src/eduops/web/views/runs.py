@@ -20,7 +20,7 @@ from eduops.core.service import get_run, list_runs, sign_off
 from eduops.db import session_scope
 from eduops.errors import NotFound
 from eduops.web import agenda
-from eduops.web.charts import measurements_chart
+from eduops.web.charts import measurements_charts
 from eduops.web.views import back, client_ip, clock, ws_of
 
 router = APIRouter()
@@ -109,7 +109,7 @@ def run_page(run_id: int, request: Request, who: Principal = Depends(require("re
             "run": run,
             "task": spec,
             "findings": findings,
-            "chart": measurements_chart(run["checks"]),
+            "charts": measurements_charts(run["checks"]),
             "needs_signoff": bool(spec and spec.needs_signoff),
         },
     )
