@@ -6,8 +6,9 @@ template ``analytics/page.html``; the filters are plain GET parameters, so every
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, tzinfo
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
@@ -16,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from eduops.analytics.service import Analytics
 from eduops.analytics.sql import Filters
 from eduops.core.i18n import gettext
-from eduops.core.pages import language_of, render
+from eduops.core.pages import language_of, render, timezone_of
 from eduops.core.principal import Principal, require
 from eduops.errors import EduopsError
 
@@ -38,8 +39,40 @@ def line(title: str, x: list[Any], series: dict[str, list[Any]], kind: str = "sc
                                                                   "legend": {"orientation": "h"}}}}
 
 
+def course_bars(title: str, courses: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    """Completion per course as bars named by course (the full IRI on hover)."""
+    data = [{"type": "bar", "name": name, "x": [course_label(c["course"]) for c in courses],
+             "y": [c["completion_pct"] for c in courses], "customdata": [c["course"] for c in courses],
+             "hovertemplate": "%{customdata}<br>%{y} %<extra></extra>"}]
+    return {"title": title, "figure": {"data": data, "layout": {
+        "margin": {"t": 20}, "xaxis": {"type": "category", "automargin": True},
+        "yaxis": {"title": {"text": "%"}, "rangemode": "tozero"}}}}
+
+
+def _score(value: float | None) -> str:
+    """A mean score (0–1) as a percentage."""
+    return "—" if value is None else f"{value * 100:.0f} %"
+
+
 def table(title: str, columns: list[str], rows: list[list[Any]], links: list[str] | None = None) -> dict[str, Any]:
     return {"title": title, "table": {"columns": columns, "rows": rows, "links": links or []}}
+
+
+def course_label(course: str) -> str:
+    """What a course is called on axes and in tables: the last part of its IRI ("physics-101"), never a
+    URL cut short; an id that is not a URL stays as it is."""
+    path = urlsplit(course).path if "://" in course else course
+    parts = [unquote(p) for p in path.split("/") if p]
+    return parts[-1] if parts else course
+
+
+def local_time(value: str | None, tz: tzinfo) -> str:
+    """A store time (UTC, naive or not) in the viewer's timezone, to the second."""
+    if not value:
+        return "—"
+    moment = datetime.fromisoformat(value)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def course_link(course: str) -> str:
@@ -81,11 +114,10 @@ async def overview(request: Request, _: Principal = Depends(require("read"))) ->
                                               "MAU": [d["mau"] for d in act["days"]]}),
             line(t("New and returning learners"), days, {t("new"): [d["new"] for d in act["days"]],
                                                          t("returning"): [d["returning"] for d in act["days"]]}, "bar"),
-            line(t("Completion by course (%)"), [c["course"] for c in done["courses"]],
-                 {t("completion %"): [c["completion_pct"] for c in done["courses"]]}, "bar"),
+            course_bars(t("Completion by course (%)"), done["courses"], t("completion %")),
             table(t("Outcomes by course"), [t("course"), t("enrolled"), t("passed"), t("completed"), t("failed"),
                                             t("withdrawn"), t("in progress"), t("completion %")],
-                  [[c["course"], c["enrolled"], c["passed"], c["completed"], c["failed"], c["withdrawn"],
+                  [[course_label(c["course"]), c["enrolled"], c["passed"], c["completed"], c["failed"], c["withdrawn"],
                     c["in_progress"], c["completion_pct"]] for c in done["courses"]],
                   [course_link(c["course"]) for c in done["courses"]]),
             table(t("By region"), [t("region"), t("learners"), t("statements"), t("completions"), t("mean score")],
@@ -162,6 +194,8 @@ async def course_page(request: Request, _: Principal = Depends(require("read")))
     p, lang = _params(request), language_of(request)
     t = lambda s: gettext(s, lang)  # noqa: E731
     course = p.get("course", "")
+    tz = timezone_of(request)
+    zone = getattr(tz, "key", str(tz))
 
     def build() -> list[dict[str, Any]]:
         a = Analytics.open(request.app.state.workspace.settings)
@@ -178,14 +212,16 @@ async def course_page(request: Request, _: Principal = Depends(require("read")))
                                               "WAU": [d["wau"] for d in act["days"]]}),
             line(t("Weekly retention, weighted average (%)"), list(range(len(c["retention"]["average"]["pct"]))),
                  {"%": c["retention"]["average"]["pct"]}),
-            table(t("At-risk learners"), [t("learner"), t("last active"), t("mean score"), t("idle"), t("failing")],
-                  [[r["learner"], r["last_active"], r["avg_score"], r["idle"], r["failing"]]
+            table(t("At-risk learners"), [t("learner"), t("last active") + f" ({zone})", t("mean score"), t("idle"),
+                                          t("failing")],
+                  [[r["learner"], local_time(r["last_active"], tz), _score(r["avg_score"]),
+                    t("yes" if r["idle"] else "no"), t("yes" if r["failing"] else "no")]
                    for r in c["at_risk"]["learners"][:200]]),
             table(t("Video engagement"), [t("video"), t("viewers"), t("mean watched %")],
                   [[v["video"], v["viewers"], v["mean_watched_pct"]] for v in c["video"]["videos"]]),
         ]
 
-    return await _safe(request, t("Course") + f" · {course}", build)
+    return await _safe(request, t("Course") + f" · {course_label(course)}", build)
 
 
 @pages.get("/quality", response_class=HTMLResponse)
