@@ -164,8 +164,8 @@ def rpo_rto_figure(drills: list[dict[str, Any]]) -> dict[str, Any]:
         "data": data,
         "layout": {
             "legend": {"orientation": "h"},
-            "yaxis": {"title": "RTO (s)", "rangemode": "tozero"},
-            "yaxis2": {"title": "RPO (h)", "overlaying": "y", "side": "right", "rangemode": "tozero"},
+            "yaxis": {"title": {"text": "RTO (s)"}, "rangemode": "tozero"},
+            "yaxis2": {"title": {"text": "RPO (h)"}, "overlaying": "y", "side": "right", "rangemode": "tozero"},
             "margin": {"t": 20},
         },
     }

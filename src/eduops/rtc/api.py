@@ -183,7 +183,7 @@ def rtc_page(
     metric: str = "poor_pct",
     _: Principal = Depends(require("read")),
 ) -> HTMLResponse:
-    from eduops.core.pages import render
+    from eduops.core.pages import language_of, render
     from eduops.rtc.aitutor import latency_by_model, load_turns
 
     store, window = _store(request), _window(days)
@@ -195,7 +195,7 @@ def rtc_page(
         "trend": week_over_week(store, window.end)["metrics"],
         "worst": worst_segments(store, window, limit=10),
         "rows": breakdown(store, dimension, window),
-        "heatmap": charts.heatmap_figure(heatmap(store, window, metric)),
+        "heatmap": charts.heatmap_figure(heatmap(store, window, metric), lang=language_of(request)),
         "tutor": latency_by_model(load_turns(store, window.start, window.end)),
     }
     return render(request, "rtc/overview.html", context)

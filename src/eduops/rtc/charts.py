@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from eduops.core.i18n import gettext
 from eduops.core.pages import script_json
 
 METRIC_TITLES = {
@@ -14,15 +15,37 @@ METRIC_TITLES = {
     "rtt_avg_ms": "RTT (ms)",
     "loss_pct": "loss (%)",
 }
+MIN_CELL_SESSIONS = 20  # a heat-map cell with fewer calls is greyed out: a handful of calls is not a trend
 
 
+def split_by_volume(values: list[list[float | None]], sessions: list[list[int]],
+                    minimum: int = MIN_CELL_SESSIONS) -> tuple[list[list[float | None]], list[list[int | None]]]:
+    """(values of cells with enough calls, a 1 where a cell has data but too few calls) — a pure rule."""
+    shown = [[v if n >= minimum else None for v, n in zip(row, counts, strict=True)]
+             for row, counts in zip(values, sessions, strict=True)]
+    grey = [[1 if v is not None and n < minimum else None for v, n in zip(row, counts, strict=True)]
+            for row, counts in zip(values, sessions, strict=True)]
+    return shown, grey
 
-def heatmap_figure(data: dict[str, Any]) -> str:
+
+def heatmap_figure(data: dict[str, Any], minimum: int = MIN_CELL_SESSIONS, lang: str = "en") -> str:
+    """Quality per row and local hour; cells with fewer than ``minimum`` calls are grey, not coloured."""
     reverse = data["metric"] == "mos"  # low MOS is bad: keep "red is bad"
+    sessions = data.get("sessions") or [[minimum] * len(row) for row in data["values"]]
+    shown, grey = split_by_volume(data["values"], sessions, minimum)
+    hours = [f"{h:02d}" for h in data["hours"]]
+    low = {
+        "type": "heatmap", "z": grey, "x": hours, "y": data["rows"], "showscale": False, "hoverongaps": False,
+        "colorscale": [[0, "#dee2e6"], [1, "#dee2e6"]], "customdata": sessions, "name": "low volume",
+        "hovertemplate": "%{y} %{x}:00<br>" + gettext("%{customdata} calls: fewer than {n}, too few to judge",
+                                                       lang).replace("{n}", str(minimum)) + "<extra></extra>",
+    }
     trace = {
         "type": "heatmap",
-        "z": data["values"],
-        "x": [f"{h:02d}" for h in data["hours"]],
+        "customdata": sessions,
+        "hovertemplate": "%{y} %{x}:00<br>%{z}<br>" + gettext("%{customdata} calls", lang) + "<extra></extra>",
+        "z": shown,
+        "x": hours,
         "y": data["rows"],
         "colorscale": "Reds",
         "reversescale": reverse,
@@ -31,10 +54,11 @@ def heatmap_figure(data: dict[str, Any]) -> str:
     }
     layout = {
         "height": max(260, 28 * len(data["rows"]) + 80),
-        "xaxis": {"title": {"text": "hour"}},
-        "margin": {"l": 110},
+        "xaxis": {"title": {"text": "hour"}, "type": "category"},
+        "yaxis": {"type": "category", "automargin": True},
+        "margin": {"l": 12},
     }
-    return script_json({"data": [trace], "layout": layout})
+    return script_json({"data": [low, trace], "layout": layout})
 
 
 def timeline_figures(timeline: dict[str, list[dict[str, Any]]]) -> list[dict[str, str]]:

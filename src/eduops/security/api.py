@@ -67,7 +67,7 @@ def trend_figure(points: list[dict[str, Any]]) -> str:
         if any(y is not None for y in ys):
             data.append({"type": "scatter", "mode": "lines", "name": AREA_TITLES[area],
                          "x": [p["at"] for p in points], "y": ys})
-    figure = {"data": data, "layout": {"yaxis": {"range": [0, 105], "title": "score"},
+    figure = {"data": data, "layout": {"yaxis": {"range": [0, 105], "title": {"text": "score"}},
                                        "legend": {"orientation": "h"}}}
     return script_json(figure)
 
