@@ -16,7 +16,7 @@ from eduops.errors import UsageError
 
 router = APIRouter(tags=["alerting"])
 pages = APIRouter()
-NAV = [NavItem("/alerts", "Alerts", "read", 20)]
+NAV = [NavItem("/alerts", "Alerts", "read", 20, group="Operations")]
 
 
 def _audit(request: Request, who: Principal, action: str, target: str, after: dict[str, Any] | None = None) -> None:

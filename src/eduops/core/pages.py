@@ -43,6 +43,25 @@ def nav_items(request: Request) -> list[NavItem]:
     return items
 
 
+def nav_groups(items: list[NavItem]) -> list[tuple[str, list[NavItem]]]:
+    """The menu in two levels: ("", [item]) for a top-level link, (group, items) for a menu, in the order of
+    ``areas.NAV_GROUPS`` (a group no built-in knows comes last), each menu where its first item would be."""
+    from eduops.core.areas import NAV_GROUPS
+
+    found: dict[str, list[NavItem]] = {}
+    order: list[str] = []
+    for item in items:
+        key = item.group or f"\0{item.path}"  # top-level items keep their own place
+        if key not in found:
+            found[key] = []
+            order.append(key)
+        found[key].append(item)
+    rank = {g: i for i, g in enumerate(NAV_GROUPS)}
+    tops = [k for k in order if k.startswith("\0")]
+    menus = sorted((k for k in order if not k.startswith("\0")), key=lambda g: rank.get(g, len(rank)))
+    return [("", found[k]) for k in tops] + [(g, found[g]) for g in menus]
+
+
 def script_json(data: Any) -> str:
     """JSON safe to put inside <script type="application/json"> (no closing tag can appear): chart figures."""
     return json.dumps(data, ensure_ascii=False, default=str).replace("<", "\\u003c")
@@ -94,7 +113,7 @@ def render(
         "lang": lang,
         "principal": principal,
         "can": lambda permission: bool(principal and principal.can(permission)),
-        "nav": [i for i in nav_items(request) if principal and principal.can(i.permission)],
+        "nav": nav_groups([i for i in nav_items(request) if principal and principal.can(i.permission)]),
         "fmt_time": fmt_time,
         "humanize": humanize,
         "csrf_token": getattr(request.state, "csrf_token", ""),

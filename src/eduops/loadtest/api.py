@@ -15,7 +15,7 @@ from eduops.errors import NotFound
 
 router = APIRouter(prefix="/api/v1/loadtest", tags=["loadtest"])
 pages = APIRouter()
-NAV = [NavItem("/loadtest", "Load tests", "read", 70)]
+NAV = [NavItem("/loadtest", "Load tests", "read", 70, group="Operations")]
 
 
 def _ws(request: Request) -> Any:

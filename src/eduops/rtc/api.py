@@ -20,7 +20,7 @@ from eduops.rtc.service import batch_from_body, ingest_items, open_store
 
 router = APIRouter(prefix="/api/v1/rtc", tags=["rtc"])
 pages = APIRouter()
-NAV = [NavItem("/rtc", "Call quality", "read", 30)]
+NAV = [NavItem("/rtc", "Call quality", "read", 30, group="Platform")]
 MAX_BODY_BYTES = 32 * 1024 * 1024
 
 

@@ -15,7 +15,7 @@ from eduops.security.scoring import AREA_TITLES, AREAS, week_over_week
 
 router = APIRouter(prefix="/api/v1/security", tags=["security"])
 pages = APIRouter()
-NAV = [NavItem("/security", "Security", "read", 60)]
+NAV = [NavItem("/security", "Security", "read", 60, group="Protection")]
 
 
 def _ws(request: Request) -> Any:

@@ -6,6 +6,11 @@ document.addEventListener("DOMContentLoaded", () => {
   if (refresh) {
     setTimeout(() => window.location.reload(), 1000 * Number(refresh.dataset.refreshSeconds));
   }
+  // one navigation menu open at a time
+  const menus = document.querySelectorAll("details.navgroup");
+  menus.forEach((menu) => menu.addEventListener("toggle", () => {
+    if (menu.open) menus.forEach((other) => { if (other !== menu) other.open = false; });
+  }));
   // buttons that need a second thought
   document.querySelectorAll("[data-confirm]").forEach((el) => {
     el.addEventListener("click", (event) => {
