@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from eduops.backup.models import BackupCopy, BackupRun, Drill, Verification
 from eduops.backup.service import mark_interrupted
 from eduops.config import Settings
-from eduops.core.areas import Headline
+from eduops.core.areas import Headline, checks_headline, combine
 from eduops.db import session_scope
 
 
@@ -191,8 +191,12 @@ def view_headline(view: dict[str, Any], stale: list[str], lag: dict[str, int]) -
     return Headline("ok", "{n} sources backed up, copied and verified", {"n": len(sources)}, href="/backup")
 
 
+OWN_CHECKS = ("backup.freshness", "backup.run", "backup.verify", "backup.restore_drill")  # what the view reads live
+
+
 def headline(ws: Any, now: datetime) -> Headline:
-    """The backups area's headline: the overview tile and the /backup page both show it."""
+    """The backups area's headline: the overview tile and the /backup page both show it. The backup tables
+    are read live (what /backup lists); other checks that report into the area (a plugin's) count too."""
     from eduops.backup.settings import load
     from eduops.backup.verification import copy_lag, freshness
 
@@ -203,4 +207,4 @@ def headline(ws: Any, now: datetime) -> Headline:
     found = view_headline(view, stale, lag)
     times = [s["last_backup"]["started_at"] for s in view["sources"] if s["last_backup"]]
     found.checked_at = datetime.fromisoformat(max(times)) if times else None
-    return found
+    return combine([found, checks_headline(ws.engine, "backups", exclude=OWN_CHECKS)])
