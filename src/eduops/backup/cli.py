@@ -159,9 +159,18 @@ def restore_cmd(
     to: Annotated[str, typer.Option("--to", help="a new path, or the DSN of a new database")],
     target: Annotated[str | None, typer.Option(help="read from this target (default: primary)")] = None,
     verify: Annotated[bool, typer.Option("--verify", help="files: verify every restored byte")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="restore into a place that is not scratch without asking")] = False,
     as_json: JSON = False,
 ) -> None:
     """Restore a snapshot into a new database or an empty path, and measure what came back."""
+    import tempfile
+    from pathlib import Path
+
+    from eduops.core.console import confirm_or_refuse
+
+    if not yes and not drills.is_scratch(to, workspace().settings.home, Path(tempfile.gettempdir())):
+        confirm_or_refuse(f"--to {to} is not a scratch place: the restore writes a full copy of snapshot {snapshot} "
+                          "there, which loads that server and fills its disk.")
     with progress_bar("restore", enabled=not as_json) as progress:
         progress(snapshot, 0.1)
         result = drills.restore(workspace().settings, snapshot, to, target, verify, workspace().engine)

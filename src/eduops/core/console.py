@@ -123,6 +123,16 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator[Callable[[s
         yield update
 
 
+def confirm_or_refuse(what: str) -> None:
+    """Before an action that loads or changes production: ask on a terminal (no: exit 1); without a
+    terminal, refuse with exit 2 and say how to go ahead (``--yes``)."""
+    if sys.stdin.isatty():
+        if not typer.confirm(f"{what} Go ahead?", default=False):
+            raise typer.Exit(1)
+        return
+    raise UsageError(f"{what} Add --yes to go ahead.")
+
+
 def exit_for(status: str) -> None:
     """The CLI contract for a command that runs a task: exit 1 when it found problems (warn, crit),
     3 when it could not finish (error, interrupted), else return (exit 0)."""
