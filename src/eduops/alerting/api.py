@@ -280,9 +280,10 @@ def silence_expire_form(
 @pages.get("/rules", response_class=HTMLResponse)
 def rules_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
     from eduops.alerting.pipeline import RULE_FILE_ERRORS
+    from eduops.alerting.presentation import normalize_severity
     from eduops.alerting.service import rules_overview
     from eduops.core.pages import render
 
-    return render(
-        request, "alerting/rules.html", {"rules": rules_overview(_ws(request)), "errors": dict(RULE_FILE_ERRORS)}
-    )
+    rules = [{**r, "severity": normalize_severity(r["labels"].get("severity")) if r["kind"] == "alert" else ""}
+             for r in rules_overview(_ws(request))]
+    return render(request, "alerting/rules.html", {"rules": rules, "errors": dict(RULE_FILE_ERRORS)})

@@ -144,24 +144,29 @@ def rules_list(as_json: JSON = False) -> None:
 
 @alerts_app.command("list")
 def alerts_list(as_json: JSON = False) -> None:
-    """Pending, firing and recently resolved alerts."""
+    """Pending, firing and recently resolved alerts: most severe and oldest first, the same alert once,
+    values with their units."""
     from eduops.alerting.alerts import current_alerts
+    from eduops.alerting.presentation import alerts_view
+    from eduops.alerting.service import rules_overview
 
-    alerts = current_alerts(workspace().engine)
+    ws = workspace()
     if as_json:
-        print_json(alerts)
+        print_json(current_alerts(ws.engine))
         return
     table(
-        ["state", "alert", "labels", "since", "acked"],
+        ["severity", "state", "alert", "labels", "value", "since", "acked"],
         [
             [
+                a["severity"],
                 a["state"],
-                a["alertname"],
-                ",".join(f"{k}={v}" for k, v in a["labels"].items() if k != "alertname"),
+                a["alertname"] + (f" ×{a['duplicates']}" if a["duplicates"] > 1 else ""),
+                ",".join(f"{k}={v}" for k, v in a["labels"].items() if k not in ("alertname", "severity")),
+                a["value_text"],
                 a["fired_at"] or a["active_at"],
                 a["acked_by"] or "",
             ]
-            for a in alerts
+            for a in alerts_view(ws.engine, rules_overview(ws))
         ],
     )
 
