@@ -58,3 +58,8 @@ def test_run_page_gives_each_unit_its_own_chart_and_humanises_the_table(sqlite_c
     assert gib["data"][0]["x"] == pytest.approx([2.323e10 / 1024 ** 3, 3.4e8 / 1024 ** 3])
     assert gib["data"][0]["text"] == ["21.6 GiB", "324 MiB"]
     assert "21.6 GiB" in html and "e+10" not in html and "e+08" not in html and "50 %" in html
+    from eduops.core.reports import render_run
+
+    for fmt in ("html", "md"):
+        report = render_run(ws.engine, run_id, fmt)
+        assert "21.6 GiB" in report and "324 MiB" in report and "e+10" not in report, fmt

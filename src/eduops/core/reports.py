@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from eduops.core.plan import PLAN_BY_KEY
 from eduops.core.service import get_run
+from eduops.core.units import humanize
 from eduops.errors import UsageError
 
 FORMATS = ("html", "md", "json")
@@ -19,6 +20,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_env.globals["humanize"] = humanize  # values with their unit (21.6 GiB, 2 h 5 min), never 2.323e+10
 STATUS_MARK = {
     "ok": "✅", "warn": "⚠️", "crit": "🔴", "error": "❌", "skipped": "⏭️", "interrupted": "⛔", "running": "⏳",
 }
