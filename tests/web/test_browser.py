@@ -5,6 +5,7 @@ Screenshots of the main pages go to the test's artifacts folder.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -204,6 +205,20 @@ def test_every_page_in_the_navigation_loads_from_the_console_only(browser, serve
 
 
 NARROW_PAGES = ("/", "/alerts", "/rtc", "/calendar", "/rules")
+SKIP = ("/logout", "/static/", "/api/", "/xapi", "/metrics")
+
+
+def _shape(link: str) -> str:
+    """One page of each kind: ids and query values do not make a new kind of page."""
+    path, _, query = link.partition("?")
+    path = re.sub(r"/[0-9a-f]{16,}|/\d+", "/{id}", path)
+    keys = sorted(part.split("=", 1)[0] for part in query.split("&") if part)
+    return path + ("?" + "&".join(keys) if keys else "")
+
+
+def _crawlable(link: str) -> bool:
+    return link.startswith("/") and not link.startswith(SKIP) and "/artifacts/" not in link \
+        and not link.endswith("/ack") and "#" not in link
 
 
 def _seed_alert(ws: Workspace) -> str:
@@ -238,19 +253,29 @@ def test_every_page_answers_and_fits_a_phone(browser, server: Server, artifacts_
     failed: list[str] = []
     page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     links = page.eval_on_selector_all("nav.topnav a[href^='/']", "els => els.map(e => e.getAttribute('href'))")
-    run_link = page.eval_on_selector_all("a[href^='/runs/']", "els => els.map(e => e.getAttribute('href'))")
-    pages = list(dict.fromkeys([*links, "/rules", f"/alerts/{fingerprint}", *run_link[:1]]))
-    assert len(pages) >= 20, pages
+    queue = list(dict.fromkeys([*links, "/rules", f"/alerts/{fingerprint}"]))
+    seen_shapes: set[str] = set()
+    visited: list[str] = []
     folder = artifacts_dir / f"pages-{locale}"
     folder.mkdir(parents=True, exist_ok=True)
-    for link in pages:
+    while queue:  # the menu's pages and every page they link to, one of each kind (runs/1, not every run)
+        link = queue.pop(0)
+        shape = _shape(link)
+        if shape in seen_shapes:
+            continue
+        seen_shapes.add(shape)
         answer = page.goto(server.url + link)
         assert answer is not None and answer.status < 400, f"{link}: {answer.status if answer else 'no answer'}"
         page.wait_for_load_state("networkidle")
+        visited.append(link)
         if link == f"/alerts/{fingerprint}":
             page.wait_for_selector("#alert-expression .main-svg")  # the expression over the alert's life
-        name = link.strip("/").replace("/", "-") or "overview"
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", link.strip("/"))[:80] or "overview"
         page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+        if link in links:
+            found = page.eval_on_selector_all("main a[href^='/']", "els => els.map(e => e.getAttribute('href'))")
+            queue += [f for f in found if _crawlable(f)]
+    assert len(visited) >= 25, visited
     assert not failed, failed
     narrow = browser.new_context(locale=locale, viewport={"width": 390, "height": 844}, device_scale_factor=2,
                                  storage_state=context.storage_state())
