@@ -15,7 +15,7 @@ METRIC_TITLES = {
     "rtt_avg_ms": "RTT (ms)",
     "loss_pct": "loss (%)",
 }
-MIN_CELL_SESSIONS = 20  # a heat-map cell with fewer calls is greyed out: a handful of calls is not a trend
+MIN_CELL_SESSIONS = 10  # a heat-map cell with fewer calls is greyed out: a handful of calls is not a trend
 
 
 def split_by_volume(values: list[list[float | None]], sessions: list[list[int]],
