@@ -18,8 +18,8 @@ STATUS_COLOURS = {
 }
 
 
-def runs_chart(rows: list[dict[str, Any]]) -> str:
-    """A stacked bar chart of runs per day by status."""
+def runs_chart(rows: list[dict[str, Any]], t: Any = lambda text: text) -> str:
+    """A stacked bar chart of runs per day by status (``t`` translates the axis titles and legend)."""
     days = sorted({r["day"] for r in rows})
     data = []
     for status, colour in STATUS_COLOURS.items():
@@ -28,14 +28,16 @@ def runs_chart(rows: list[dict[str, Any]]) -> str:
             data.append(
                 {
                     "type": "bar",
-                    "name": status,
+                    "name": t(status),
                     "x": days,
                     "y": [counts.get(d, 0) for d in days],
                     "marker": {"color": colour},
                 }
             )
     return script_json(
-        {"data": data, "layout": {"barmode": "stack", "legend": {"orientation": "h"}, "xaxis": {"type": "category"}}}
+        {"data": data, "layout": {"barmode": "stack", "legend": {"orientation": "h"},
+                                  "xaxis": {"type": "category", "title": {"text": t("Day")}},
+                                  "yaxis": {"title": {"text": t("Runs")}, "rangemode": "tozero", "tickformat": ",d"}}}
     )
 
 
