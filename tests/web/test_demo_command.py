@@ -65,3 +65,14 @@ def test_the_printed_summary_keeps_urls_whole_and_nothing_is_left_in_tmp(tmp_pat
     assert "window_days=60" in funnel  # the whole URL on one line, not broken at 60 or 80 columns
     assert (tmp_path / "eduops-demo" / "eduops.toml").exists()
     assert list(temp.iterdir()) == []  # backups, drills and dumps cleaned up after themselves
+
+
+def test_the_chinese_word_splitter_keeps_its_cache_out_of_tmp(tmp_path: Path) -> None:
+    temp, cache = tmp_path / "system-tmp", tmp_path / "cache"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp), "XDG_CACHE_HOME": str(cache)}
+    code = "from eduops.feedback.text import words; print(words('直播课卡顿'))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0 and "卡顿" in result.stdout, result.stderr
+    assert list(temp.iterdir()) == []
+    assert (cache / "eduops" / "jieba.cache").exists()
