@@ -6,12 +6,13 @@ with ``settings.section("backup", BackupSettings)``, so a bad value there names 
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Collection
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
@@ -179,7 +180,7 @@ class Settings(BaseSettings):
         try:
             return model.model_validate(raw)
         except ValidationError as exc:
-            raise ConfigError(_explain(exc, self.config_file, section=name)) from None
+            raise ConfigError(_explain(exc, self.config_file, section=name, model=model)) from None
 
 
 SECRET_WORDS = ("password", "secret", "token", "key", "credential", "url", "dsn")
@@ -195,16 +196,74 @@ def _shown(key: str, value: object) -> str:
     return text
 
 
-def _explain(exc: ValidationError, config_file: Path | None, section: str = "") -> str:
+def _fields_at(model: type[BaseModel] | None, loc: tuple[str | int, ...]) -> list[str]:
+    """The keys a model accepts at ``loc`` (through nested models, ``dict[str, Model]`` and lists)."""
+    current: Any = model
+    parts = list(loc)
+    while parts and current is not None:
+        part = parts.pop(0)
+        fields = getattr(current, "model_fields", None)
+        if fields is None or not isinstance(part, str) or part not in fields:
+            return []
+        annotation = fields[part].annotation
+        current = None
+        for candidate in (annotation, *get_args(annotation)):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                current = candidate
+                break
+            for inner in get_args(candidate):  # dict[str, Model] / list[Model]: skip the key or index
+                if isinstance(inner, type) and issubclass(inner, BaseModel):
+                    current = inner
+                    if parts and get_origin(candidate) in (dict, list):
+                        parts.pop(0)
+                    break
+            if current is not None:
+                break
+    return list(getattr(current, "model_fields", {})) if current is not None and not parts else []
+
+
+def did_you_mean(key: str, known: Collection[str]) -> str:
+    """'; did you mean `cron`?' for a typo, with the keys that exist when nothing is close."""
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean `{close[0]}`?"
+    return f"; known keys: {', '.join(sorted(known))}" if known else ""
+
+
+def env_name(key: str) -> str:
+    """The environment variable that sets the dotted key (``tasks.backup.cron`` → EDUOPS_TASKS__BACKUP__CRON)."""
+    return "EDUOPS_" + key.upper().replace(".", "__")
+
+
+def _explain(exc: ValidationError, config_file: Path | None, section: str = "",
+             model: type[BaseModel] | None = None) -> str:
     where = str(config_file) if config_file else "the configuration"
     lines = []
     for err in exc.errors():
         key = ".".join(str(p) for p in ((section,) if section else ()) + tuple(err["loc"]))
         value = err.get("input")
         shown = "" if isinstance(value, dict | list) else f" = {_shown(key, value)}"
-        env = "EDUOPS_" + key.upper().replace(".", "__")
-        lines.append(f"{where}: `{key}`{shown}: {err['msg']} (or set {env})")
+        env = env_name(key)
+        message, hint = err["msg"], f" (or set {env})"
+        if err["type"] == "extra_forbidden":
+            message = "unknown key" + did_you_mean(str(err["loc"][-1]), _fields_at(model or Settings, err["loc"][:-1]))
+            hint = ""
+        if env in os.environ:
+            lines.append(f"environment variable {env}{shown}: {message} (fix or unset it; it overrides {where})")
+        else:
+            lines.append(f"{where}: `{key}`{shown}: {message}{hint}")
     return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def unknown_top_level(data: dict[str, Any], config_file: Path | None) -> None:
+    """A plain key at the top of eduops.toml that eduops does not know is a typo: say which key was meant.
+    (Tables are domains' sections, validated when the domain reads them.)"""
+    known = [k for k in Settings.model_fields if k not in ("home", "config_file")]
+    wrong = [k for k, v in data.items() if not isinstance(v, dict) and k not in Settings.model_fields]
+    if wrong:
+        where = str(config_file) if config_file else "the configuration"
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(
+            f"{where}: `{k}`: unknown key{did_you_mean(k, known)}" for k in wrong))
 
 
 def find_config(explicit: Path | None = None) -> Path | None:
@@ -233,6 +292,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     """Read eduops.toml (if any) and EDUOPS_* variables; raise ConfigError naming the bad key."""
     path = find_config(config_file)
     data = read_toml(path) if path else {}
+    unknown_top_level(data, path)
     if path:
         data.setdefault("home", str(path.parent))
         data["config_file"] = str(path)
@@ -242,7 +302,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
-        raise ConfigError(_explain(exc, path)) from None
+        raise ConfigError(_explain(exc, path, model=Settings)) from None
     finally:
         Settings._toml = {}
     settings.home = settings.home.expanduser().resolve()

@@ -20,7 +20,7 @@ router = APIRouter()
 router.include_router(xapi_router)
 router.include_router(documents_router)
 api = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
-NAV = [NavItem("/analytics", "Learning", "read", 60)]
+NAV = [NavItem("/analytics", "Learning", "read", 60, group="Platform")]
 __all__ = ["router", "pages", "NAV", "setup"]
 
 Since = Annotated[str | None, Query(description="first day, YYYY-MM-DD")]

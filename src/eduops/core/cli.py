@@ -14,6 +14,7 @@ from eduops.core.console import (
     exit_for,
     local_time,
     out,
+    plain,
     print_json,
     progress_bar,
     styled_status,
@@ -64,11 +65,11 @@ def run_command(task: Annotated[str, typer.Argument(help="task key, e.g. daily-i
     if as_json:
         print_json(run)
     else:
-        out.print(f"run [bold]#{run['id']}[/] {task}: {styled_status(run['status'])} — {run['summary']}")
+        out.print(f"run [bold]#{run['id']}[/] {plain(task)}: {styled_status(run['status'])} — {plain(run['summary'])}")
         for c in run["checks"]:
-            out.print(f"  {styled_status(c['status'])} {c['name']}: {c['summary']}")
+            out.print(f"  {styled_status(c['status'])} {plain(c['name'])}: {plain(c['summary'])}")
             for f in c["findings"]:
-                out.print(f"      [{f['severity']}] {f['title']}" + (f" → {f['remedy']}" if f["remedy"] else ""))
+                out.print(plain(f"      [{f['severity']}] {f['title']}" + (f" → {f['remedy']}" if f["remedy"] else "")))
         out.print(f"report: eduops report {run['id']} --format md")
     exit_for(run["status"])
 

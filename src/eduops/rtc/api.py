@@ -20,7 +20,7 @@ from eduops.rtc.service import batch_from_body, ingest_items, open_store
 
 router = APIRouter(prefix="/api/v1/rtc", tags=["rtc"])
 pages = APIRouter()
-NAV = [NavItem("/rtc", "Call quality", "read", 30)]
+NAV = [NavItem("/rtc", "Call quality", "read", 30, group="Platform")]
 MAX_BODY_BYTES = 32 * 1024 * 1024
 
 
@@ -195,7 +195,7 @@ def rtc_page(
         "trend": week_over_week(store, window.end)["metrics"],
         "worst": worst_segments(store, window, limit=10),
         "rows": breakdown(store, dimension, window),
-        "heatmap": charts.heatmap_figure(heatmap(store, window, metric), language_of(request)),
+        "heatmap": charts.heatmap_figure(heatmap(store, window, metric), lang=language_of(request)),
         "tutor": latency_by_model(load_turns(store, window.start, window.end)),
     }
     return render(request, "rtc/overview.html", context)

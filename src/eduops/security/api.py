@@ -15,7 +15,7 @@ from eduops.security.scoring import AREA_TITLES, AREAS, week_over_week
 
 router = APIRouter(prefix="/api/v1/security", tags=["security"])
 pages = APIRouter()
-NAV = [NavItem("/security", "Security", "read", 60)]
+NAV = [NavItem("/security", "Security", "read", 60, group="Protection")]
 
 
 def _ws(request: Request) -> Any:
@@ -73,8 +73,8 @@ def trend_figure(points: list[dict[str, Any]], lang: str = "en", tz: Any = "UTC"
             data.append({"type": "scatter", "mode": "lines", "name": gettext(AREA_TITLES[area], lang),
                          "x": xs, "y": ys})
     time_title = gettext("time ({zone})", lang).format(zone=zone_label(tz))
-    figure = {"data": data, "layout": {"yaxis": {"range": [0, 105], "title": gettext("score", lang)},
-                                       "xaxis": {"title": time_title}, "legend": {"orientation": "h"}}}
+    figure = {"data": data, "layout": {"yaxis": {"range": [0, 105], "title": {"text": gettext("score", lang)}},
+                                       "xaxis": {"title": {"text": time_title}}, "legend": {"orientation": "h"}}}
     return script_json(figure)
 
 

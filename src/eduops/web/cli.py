@@ -5,16 +5,22 @@ from __future__ import annotations
 import getpass
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from eduops.core.audit import list_audit, verify_chain
-from eduops.core.console import out, print_json, progress_bar, table, workspace
+from eduops.core.console import out, plain, print_json, progress_bar, table, workspace
 from eduops.core.principal import SCOPES
+from eduops.core.workspace import ROLES
 from eduops.errors import UsageError
 from eduops.security.cli import rotate_command
 from eduops.web import accounts, apikeys
+
+if TYPE_CHECKING:
+    Role = str
+else:  # Typer lists the choices in help and errors
+    Role = Literal[tuple(ROLES)]
 
 JSON = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 ACTOR = f"cli:{getpass.getuser()}"
@@ -27,7 +33,7 @@ audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=Tr
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="user name")],
-    role: Annotated[str, typer.Option(help="admin, ops, content, support or viewer")] = "viewer",
+    role: Annotated[Role, typer.Option(help="what the user may do")] = "viewer",
     as_json: JSON = False,
 ) -> None:
     """Add a user; a password is generated and printed once."""
@@ -61,7 +67,8 @@ def users_list(as_json: JSON = False) -> None:
 
 
 @users_app.command("set-role")
-def users_set_role(name: str, role: Annotated[str, typer.Argument(help="the new role")], as_json: JSON = False) -> None:
+def users_set_role(name: str, role: Annotated[Role, typer.Argument(help="the new role")],
+                   as_json: JSON = False) -> None:
     """Change a user's role."""
     info = accounts.set_role(workspace().engine, name, role, actor=ACTOR)
     print_json(info) if as_json else out.print(f"{name} is now {role}")
@@ -206,7 +213,9 @@ def serve_command(
 def demo_command(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
-    directory: Annotated[Path | None, typer.Option("--dir", help="keep the demo workspace here")] = None,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="the demo workspace folder (default ./eduops-demo)")
+    ] = None,
     serve: Annotated[bool, typer.Option(help="serve the console after building the data")] = True,
     only: Annotated[list[str] | None, typer.Option(help="only these domains' data (repeatable)")] = None,
 ) -> None:
@@ -215,11 +224,12 @@ def demo_command(
     from eduops.web.server import serve as serve_console
 
     with progress_bar("building demo data") as progress:
-        demo = build(directory, progress=progress, only=only)
-    out.print(f"demo workspace: {demo.ws.settings.home}")
+        demo = build(directory, progress=progress, only=only, port=port, host=host)
+    out.print(f"demo workspace: {plain(demo.ws.settings.home)}")
     for domain, note in demo.notes.items():
-        out.print(f"  {domain}: {note}")
-    out.print(f"[bold]log in at http://{host}:{port} as {demo.admin_user} / {demo.admin_password}[/]")
+        out.print(f"  {domain}: {plain(note)}")
+    out.print(f"[bold]log in at {plain(demo.ws.settings.base_url)} as {demo.admin_user} / "
+              f"{plain(demo.admin_password)}[/]")
     if not serve:
         return
     try:
