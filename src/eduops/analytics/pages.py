@@ -76,6 +76,17 @@ def excluded_note(t: Any, answer: dict[str, Any], tz: str) -> list[dict[str, Any
              .format(n=ex["out_of_range"], first=format_time(first, tz), end=format_time(end, tz))}]
 
 
+def course_bars(title: str, courses: list[dict[str, Any]], series: dict[str, str]) -> dict[str, Any]:
+    """Rates per course as grouped bars named by course (the full IRI on hover); ``series``: legend → key."""
+    x = [course_label(c["course"]) for c in courses]
+    iris = [c["course"] for c in courses]
+    data = [{"type": "bar", "name": name, "x": x, "y": [c[key] for c in courses], "customdata": iris,
+             "hovertemplate": "%{customdata}<br>%{y} %<extra></extra>"} for name, key in series.items()]
+    return {"title": title, "figure": {"data": data, "layout": {
+        "barmode": "group", "margin": {"t": 20}, "legend": {"orientation": "h"},
+        "xaxis": {"type": "category", "automargin": True}, "yaxis": {"title": {"text": "%"}, "rangemode": "tozero"}}}}
+
+
 def _score(value: float | None) -> str:
     """A mean score (0–1) as a percentage."""
     return "—" if value is None else f"{value * 100:.0f} %"
@@ -130,9 +141,8 @@ async def overview(request: Request, _: Principal = Depends(require("read"))) ->
                                               "MAU": [d["mau"] for d in act["days"]]}),
             line(t("New and returning learners"), days, {t("new"): [d["new"] for d in act["days"]],
                                                          t("returning"): [d["returning"] for d in act["days"]]}, "bar"),
-            {**line(t("Completion and pass by course (%)"), [course_label(c["course"]) for c in done["courses"]],
-                    {t("completion %"): [c["completion_pct"] for c in done["courses"]],
-                     t("pass %"): [c["pass_pct"] for c in done["courses"]]}, "bar"),
+            {**course_bars(t("Completion and pass by course (%)"), done["courses"],
+                           {t("completion %"): "completion_pct", t("pass %"): "pass_pct"}),
              "help": t(metrics.DEFINITIONS["completion_pct"]) + " " + t(metrics.DEFINITIONS["pass_pct"])},
             outcomes_table(t, done["courses"], "course", [course_link(c["course"]) for c in done["courses"]]),
             table(t("By region"), [t("region"), t("learners"), t("statements"), t("completions"), t("mean score")],
