@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from eduops.analytics.pages import pages
 from eduops.analytics.service import Analytics
 from eduops.analytics.sql import Filters
+from eduops.analytics.store_api import router as store_router
 from eduops.analytics.xapi_api import XAPIVersionHeader
 from eduops.analytics.xapi_api import router as xapi_router
 from eduops.core.plugins import NavItem
@@ -102,6 +103,7 @@ async def quality(request: Request, _: Principal = Depends(require("read"))) -> 
 
 
 router.include_router(api)
+router.include_router(store_router)
 
 
 def setup(app: FastAPI) -> None:

@@ -193,7 +193,7 @@ keys_app.command("rotate")(rotate_command)
 
 def serve_command(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="port to listen on (0: a free one, printed)")] = 8080,
     scheduler: Annotated[bool, typer.Option(help="run the maintenance scheduler in this process")] = True,
 ) -> None:
     """Serve the console and API, and run the maintenance scheduler."""
