@@ -6,12 +6,12 @@ with ``settings.section("backup", BackupSettings)``, so a bad value there names 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Collection
 from functools import cached_property
 from pathlib import Path
-import ipaddress
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from tests.web.conftest import PASSWORDS, Console, csrf_of, make_console
 
 from eduops.core.models import AuditEntry
-from eduops.web.models import LoginAttempt
 from eduops.web.middleware import PRE_COOKIE
+from eduops.web.models import LoginAttempt
 from eduops.web.proxy import Hop, parse_forwarded, parse_networks, parse_x_forwarded, resolve
 
 TRUSTED = parse_networks(["10.0.0.0/8", "192.0.2.1", "2001:db8::/64"])

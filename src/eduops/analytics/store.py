@@ -351,6 +351,11 @@ class DuckDBStore:
             self._run(text, params or [])
             self._ids_stale = True
 
+    @property
+    def backlog(self) -> int:
+        """Statements acknowledged (in the fsynced journal) but not yet loaded into DuckDB."""
+        return len(self._pending)
+
     def close(self) -> None:
         """Load what is journalled, stop the loader and close the file."""
         try:
@@ -429,6 +434,12 @@ def _running_server_store(settings: Settings) -> Store | None:
     if cred is None or cred.pid == os.getpid():
         return None
     return RemoteStore(LocalClient(cred), str(store_path(settings)))
+
+
+def open_duckdb_stores() -> list[DuckDBStore]:
+    """The DuckDB event stores this process holds open."""
+    with _stores_lock:
+        return [s for s in _stores.values() if isinstance(s, DuckDBStore)]
 
 
 @atexit.register

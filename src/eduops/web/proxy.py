@@ -105,8 +105,8 @@ class ProxyHeaders:
                 hops = parse_x_forwarded([v.decode("latin-1") for k, v in headers if k == b"x-forwarded-for"],
                                          [v.decode("latin-1") for k, v in headers if k == b"x-forwarded-proto"])
             websocket = scope["type"] == "websocket"
-            plain = {"ws": "http", "wss": "https"}.get(scope["scheme"], scope["scheme"]) if websocket \
-                else scope["scheme"]
+            plain = str(scope.get("scheme") or "http")
+            plain = {"ws": "http", "wss": "https"}.get(plain, plain)
             address, scheme = resolve(peer, plain, hops, self.trusted)
             if (address, scheme) != (peer, plain):
                 scope = dict(scope)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import gc
 import logging
+import math
 import socket
+import time
 
 import uvicorn
 
@@ -18,6 +20,7 @@ from eduops.core import local_access, plugins
 from eduops.core.console import out
 from eduops.core.scheduler import Scheduler
 from eduops.core.workspace import Workspace
+from eduops.web import shutdown
 from eduops.web.app import create_app
 
 
@@ -67,13 +70,26 @@ def serve(
         + (", scheduler running" if scheduler else "")
     )
     config = uvicorn.Config(app, log_level=log_level, access_log=False, proxy_headers=False,
-                            timeout_graceful_shutdown=ws.settings.shutdown_timeout_seconds)
+                            timeout_graceful_shutdown=math.ceil(ws.settings.shutdown_timeout_seconds))
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
+        stopping = time.monotonic()
         local_access.remove_credential(ws.settings.home, cred)
-        for stop in stoppers:
-            stop()
+        sock.close()
+        say("stopping: no new requests; requests in flight were given "
+            f"{ws.settings.shutdown_timeout_seconds:.0f} s (shutdown_timeout_seconds)")
         if scheduler:
             scheduler.stop()
-        sock.close()
+        for stop in stoppers:
+            stop()
+        if stoppers:
+            say("background work stopped (undelivered notifications stay queued for the next start)")
+        shutdown.finish_runs(ws.engine, ws.settings.shutdown_timeout_seconds, say)
+        shutdown.close_event_store(say)
+        say(f"stopped in {time.monotonic() - stopping:.1f} s")
+
+
+def say(message: str) -> None:
+    """One line about stopping, on stdout (journald keeps it)."""
+    out.print(f"eduops: {message}", highlight=False, soft_wrap=True)
