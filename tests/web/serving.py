@@ -95,11 +95,13 @@ def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     finally:
         reset_workspace()
     code = result.exit_code
-    if isinstance(result.exception, EduopsError):
+    stderr = result.stderr
+    if isinstance(result.exception, EduopsError):  # what main() prints as "error: ..." and exits with
         code = result.exception.exit_code
+        stderr += f"error: {result.exception.message}\n"
     elif result.exception is not None and not isinstance(result.exception, SystemExit):
         code = 99
-    stderr = result.stderr + (f"\n{result.exception!r}" if code == 99 else "")
+    stderr += f"\n{result.exception!r}" if code == 99 else ""
     return subprocess.CompletedProcess(list(args), code, result.stdout, stderr)
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import gc
 import logging
 import math
+import signal
 import socket
+import threading
 import time
 
 import uvicorn
@@ -71,6 +73,10 @@ def serve(
     )
     config = uvicorn.Config(app, log_level=log_level, access_log=False, proxy_headers=False,
                             timeout_graceful_shutdown=math.ceil(ws.settings.shutdown_timeout_seconds))
+    if threading.current_thread() is threading.main_thread():
+        # uvicorn re-raises the SIGTERM it handled once it has stopped; with the default action that would
+        # kill the process before the runs and the event store below are taken care of
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:

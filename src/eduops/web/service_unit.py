@@ -63,6 +63,7 @@ User={spec.user}
 Group={spec.group}
 WorkingDirectory={_quote(str(spec.workspace))}
 Environment=EDUOPS_HOME={_quote(str(spec.workspace))}
+Environment=PYTHONUNBUFFERED=1
 ExecStart={exec_start}
 Restart=on-failure
 RestartSec=5s
