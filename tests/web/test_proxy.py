@@ -128,3 +128,25 @@ def test_cookies_are_always_secure_when_base_url_is_https(sqlite_ws) -> None:
     console = _console(sqlite_ws, [], base_url="https://eduops.example.edu")
     response = console.client(ip="127.0.0.1").get("/login")
     assert _set_cookies(response) and all("Secure" in c for c in _set_cookies(response))
+
+
+def test_rate_limits_count_each_client_behind_a_trusted_proxy(sqlite_ws) -> None:
+    from fastapi.testclient import TestClient
+
+    from eduops.web.app import create_app
+
+    sqlite_ws.settings.trusted_proxies = ["10.0.0.2"]
+    sqlite_ws.settings.__pydantic_extra__["security"] = {"rate_limit_per_ip": "2/minute",
+                                                         "trust_forwarded_for": True}
+    app = create_app(sqlite_ws, domains=("core", "web", "security"))
+    proxy = TestClient(app, client=("10.0.0.2", 50000))
+    stranger = TestClient(app, client=("203.0.113.8", 50000))
+    # two learners behind the proxy: each has a budget of its own
+    for learner in ("198.51.100.1", "198.51.100.2"):
+        assert [proxy.get("/api/v1/runs", headers={"x-forwarded-for": learner}).status_code
+                for _ in range(2)] == [401, 401]
+    assert proxy.get("/api/v1/runs", headers={"x-forwarded-for": "198.51.100.1"}).status_code == 429
+    # a client that is not a proxy cannot pick a fresh address per request (trust_forwarded_for is ignored)
+    answers = [stranger.get("/api/v1/runs", headers={"x-forwarded-for": f"192.0.2.{i}"}).status_code
+               for i in range(3)]
+    assert answers == [401, 401, 429]
