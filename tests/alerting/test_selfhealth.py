@@ -113,3 +113,36 @@ def test_the_shipped_self_health_rules_fire_as_documented(tmp_path: Path) -> Non
     assert outcomes and sum(o.checked for o in outcomes) >= 4
     failures = [f for o in outcomes for f in o.failures]
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize(("value", "unit", "shown"), [
+    (42, "s", "42 s"), (5400, "s", "1.5 h"), (2 * 86400, "s", "2.0 d"), (90, "s", "1.5 min"),
+    (1000, "bytes", "1000 B"), (3 << 20, "bytes", "3.0 MiB"), (7, "", "7"),
+])
+def test_values_are_shown_as_a_person_reads_them(value, unit, shown) -> None:
+    assert selfhealth.shown_value(value, unit) == shown
+
+
+def test_the_console_page_shows_what_was_recorded_in_both_languages(sqlite_ws) -> None:
+    from tests.web.conftest import make_console
+
+    from eduops.alerting.metric_store import ingest
+    from eduops.web.app import create_app
+
+    console = make_console(sqlite_ws)
+    console.app = create_app(sqlite_ws, domains=("core", "web", "alerting"))
+    client = console.login("viewer")
+    empty = client.get("/eduops-health", headers={"accept-language": "en"})
+    assert empty.status_code == 200 and "Nothing recorded yet" in empty.text
+    assert "EduopsSchedulerLagging" in empty.text  # the rules watching eduops are listed
+    now = datetime.now(UTC)
+    ingest(sqlite_ws.engine, [("eduops_scheduler_lag_seconds", {}, 5400.0, now),
+                              ("eduops_store_bytes", {"store": "events"}, float(3 << 20), now),
+                              ("backup_last_success_age_seconds", {"source": "eduops-state"}, 7200.0, now),
+                              ("backup_last_success_age_seconds", {"source": "lms-db"}, 999999.0, now)])
+    page = client.get("/eduops-health", headers={"accept-language": "en"}).text
+    assert "Scheduler lag" in page and "1.5 h" in page and "3.0 MiB" in page and "2.0 h" in page
+    assert "11.6 d" not in page  # another source's backup is not eduops's own state
+    client.cookies.set("eduops_lang", "zh-CN")
+    zh = client.get("/eduops-health", headers={"accept-language": "zh-CN"}).text
+    assert "调度延迟" in zh and "eduops 自身状态" in zh and "1.5 h" in zh

@@ -92,3 +92,56 @@ def measure(engine: Engine, settings: Settings, now: datetime, queue_depth: int)
 def record(engine: Engine, settings: Settings, now: datetime, queue_depth: int) -> int:
     return ingest(engine, [(name, labels, value, now) for name, labels, value in
                            measure(engine, settings, now, queue_depth)])
+
+
+# what the console page shows, in this order: (series, what it is (a msgid), unit)
+SHOWN = (
+    ("eduops_scheduler_lag_seconds", "Scheduler lag", "s"),
+    ("eduops_overdue_tasks", "Overdue tasks", ""),
+    ("eduops_delivery_queue_depth", "Notifications waiting", ""),
+    ("eduops_notifications_failed_1h", "Failed notifications (1 h)", ""),
+    ("eduops_notifications_last_sent_age_seconds", "Last notification sent", "s"),
+    ("eduops_ingest_journal_bytes", "Ingest journal backlog", "bytes"),
+    ("eduops_store_bytes", "Store size", "bytes"),
+    ("backup_last_success_age_seconds", "Last backup of eduops's own state", "s"),
+)
+
+
+def latest(engine: Engine) -> list[dict[str, object]]:
+    """The newest recorded value of each self-health series (what the rules see), in ``SHOWN`` order."""
+    from eduops.alerting.models import MetricSample, MetricSeries
+
+    names = [name for name, _label, _unit in SHOWN]
+    with session_scope(engine) as session:
+        newest = (sa.select(MetricSample.series_id, sa.func.max(MetricSample.ts).label("ts"))
+                  .join(MetricSeries, MetricSeries.id == MetricSample.series_id)
+                  .where(MetricSeries.name.in_(names)).group_by(MetricSample.series_id).subquery())
+        rows = session.execute(
+            sa.select(MetricSeries.name, MetricSeries.labels, MetricSample.value, MetricSample.ts)
+            .join(newest, newest.c.series_id == MetricSeries.id)
+            .join(MetricSample, sa.and_(MetricSample.series_id == newest.c.series_id, MetricSample.ts == newest.c.ts))
+        ).all()
+    order = {name: (i, label, unit) for i, (name, label, unit) in enumerate(SHOWN)}
+    found = []
+    for name, labels, value, ts in rows:
+        if name == "backup_last_success_age_seconds" and labels.get("source") != "eduops-state":
+            continue
+        i, label, unit = order[name]
+        found.append({"name": name, "labels": dict(labels), "label": label, "unit": unit, "value": float(value),
+                      "at": ts, "order": (i, sorted(labels.items()))})
+    return sorted(found, key=lambda r: r["order"])  # type: ignore[arg-type,return-value]
+
+
+def shown_value(value: float, unit: str) -> str:
+    """A value as a person reads it: durations in s/min/h/d, sizes in KiB/MiB/GiB."""
+    if unit == "s":
+        for size, suffix in ((86400, "d"), (3600, "h"), (60, "min")):
+            if value >= size:
+                return f"{value / size:.1f} {suffix}"
+        return f"{value:.0f} s"
+    if unit == "bytes":
+        for size, suffix in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
+            if value >= size:
+                return f"{value / size:.1f} {suffix}"
+        return f"{value:.0f} B"
+    return f"{value:g}"

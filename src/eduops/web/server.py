@@ -90,7 +90,7 @@ def serve(
         for stop in stoppers:
             stop()
         if stoppers:
-            say("background work stopped (undelivered notifications stay queued for the next start)")
+            say("background work stopped (notifications not yet sent go out from the next leader)")
         shutdown.finish_runs(ws.engine, ws.settings.shutdown_timeout_seconds, say)
         shutdown.close_event_store(say)
         say(f"stopped in {time.monotonic() - stopping:.1f} s")

@@ -2,8 +2,8 @@
 
 1. Requests in flight: uvicorn lets them finish for ``shutdown_timeout_seconds`` (an xAPI batch that was
    answered 2xx is in the fsynced ingest journal already; one cut off got no answer and the client retries).
-2. Background work (collectors, rule evaluation, deliveries) stops after its current step; notifications
-   not yet delivered stay queued in the state database for the next leader.
+2. Background work (collectors, rule evaluation, deliveries) stops after its current step; a notification
+   not yet sent goes out from the next leader (the notification log records only what was sent).
 3. Runs this process is executing get ``shutdown_timeout_seconds`` to finish; those that do not are recorded
    as ``interrupted`` at once (their scheduled slot runs again at the next start).
 4. The event store loads its journal into DuckDB and closes; what it cannot load stays journalled and is
