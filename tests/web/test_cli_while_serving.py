@@ -31,6 +31,8 @@ ANALYTICS_READS = [
     ("analytics", "breakdown", "course"),
     ("analytics", "at-risk"),
 ]
+RTC_READS = [("rtc", "calls", "--since", "2026-11-01"), ("rtc", "call", "c1"),
+             ("rtc", "breakdown", "province", "--days", "366")]
 # the other reporting commands of the README (exit 0 and JSON expected while the server runs)
 OTHER_READS = [
     ("calendar", "list"), ("runs", "list"), ("metrics", "query", "up"), ("rules", "list"), ("alerts", "list"),
@@ -65,7 +67,7 @@ def served(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     assert cli(home, "rtc", "ingest", str(write_jsonl(tmp / "calls.jsonl", RTC_LINES))).returncode == 0
     from eduops.analytics.store import close_stores
 
-    stopped = {args: cli_json(home, *args) for args in ANALYTICS_READS}
+    stopped = {args: cli_json(home, *args) for args in ANALYTICS_READS + RTC_READS}
     close_stores()  # this process lets go of the event store before the server takes it
     with running_server(home) as server:
         opened = httpx.get(f"{server.url}/api/v1/analytics/courses", timeout=120,
@@ -93,6 +95,17 @@ def test_analytics_commands_answer_through_the_server_as_without_it(served) -> N
     real = eduops(home, "analytics", "completion", "--json")  # a real second process, as a user runs it
     assert real.returncode == 0, real.stderr[-2000:]
     assert json.loads(real.stdout) == stopped[("analytics", "completion")]
+
+
+def test_call_quality_reads_go_through_the_server_as_without_it(served) -> None:
+    from eduops.config import load_settings
+    from eduops.rtc.remote import ServerReads
+    from eduops.rtc.service import open_store
+
+    home, _server, stopped = served
+    assert isinstance(open_store(load_settings(None, home=str(home))), ServerReads)
+    for args in RTC_READS:
+        assert cli_json(home, *args) == stopped[args], f"eduops {' '.join(args)} differs through the server"
 
 
 def test_other_readme_commands_work_while_serving(served) -> None:
@@ -142,3 +155,15 @@ def test_the_store_routes_take_only_the_local_credential(served) -> None:
     assert wrong.status_code == 401
     local = httpx.post(url, json=query, timeout=60, headers={"authorization": server.cred.header})
     assert local.status_code == 200 and local.json() == {"rows": [[1]]}
+
+
+def test_bad_queries_to_the_store_routes_are_400_not_500(served) -> None:
+    _home, server, _stopped = served
+    auth = {"authorization": server.cred.header}
+    for path, body in [("/api/v1/analytics/store/query", {"sql": "SELECT * FROM no_such_table"}),
+                       ("/api/v1/analytics/store/query", {"sql": "SELECT 1", "tables": {"t": "not arrow"}}),
+                       ("/api/v1/rtc/store/query", {"sql": "SELECT nonsense FROM"}),
+                       ("/api/v1/rtc/store/query", {"sql": "SELECT ?", "params": [{"$t": "martian", "v": 1}]})]:
+        answer = httpx.post(f"{server.url}{path}", json=body, headers=auth, timeout=60)
+        assert answer.status_code == 400, (path, body, answer.text)
+        assert answer.json()["error"]

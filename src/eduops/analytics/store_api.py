@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import duckdb
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -37,13 +38,16 @@ async def query(request: Request, body: QueryBody, _: Principal = Depends(requir
     store = open_store(request.app.state.workspace.settings)
 
     def run() -> list[list[Any]]:
-        if body.tables:
-            try:
-                tables = {name: arrow_from_text(text) for name, text in body.tables.items()}
-            except (ValueError, OSError) as exc:
-                raise UsageError(f"tables: not an Arrow IPC stream in base64: {exc}") from None
-            return encode_rows(store.query_with(body.sql, tables))  # type: ignore[attr-defined]
-        return encode_rows(store.query(body.sql))
+        try:
+            tables = {name: arrow_from_text(text) for name, text in body.tables.items()}
+        except (ValueError, OSError) as exc:
+            raise UsageError(f"tables: not an Arrow IPC stream in base64: {exc}") from None
+        try:
+            if tables:
+                return encode_rows(store.query_with(body.sql, tables))  # type: ignore[attr-defined]
+            return encode_rows(store.query(body.sql))
+        except duckdb.Error as exc:
+            raise UsageError(f"the query failed: {exc}") from None
 
     return {"rows": await run_in_threadpool(run)}
 

@@ -25,6 +25,7 @@ from eduops import errors
 from eduops.errors import EduopsError, ServiceUnavailable
 
 TOKEN_PREFIX = "edul_"
+serving_here = False  # set by `eduops serve`: this process holds the stores; it never asks itself
 CREDENTIAL_NAME = "server.json"
 
 
@@ -55,6 +56,8 @@ class Credential:
 
 def write_credential(home: Path, url: str) -> Credential:
     """Write a fresh credential for the server of this process (mode 0600 from the start; atomic)."""
+    global serving_here
+    serving_here = True
     cred = Credential(url=url, pid=os.getpid(), token=secrets.token_urlsafe(32),
                       started_at=datetime.now(UTC).isoformat(timespec="seconds"))
     folder = credential_path(home).parent
