@@ -167,3 +167,14 @@ def test_bad_queries_to_the_store_routes_are_400_not_500(served) -> None:
         answer = httpx.post(f"{server.url}{path}", json=body, headers=auth, timeout=60)
         assert answer.status_code == 400, (path, body, answer.text)
         assert answer.json()["error"]
+
+
+def test_without_a_server_a_store_held_elsewhere_is_a_clear_error(sqlite_ws) -> None:
+    home = sqlite_ws.settings.home
+    holder = duckdb.connect(str(home / "events.duckdb"))  # some other program, not eduops serve
+    try:
+        done = eduops(home, "analytics", "active", "--json")
+    finally:
+        holder.close()
+    assert done.returncode == 3
+    assert "is open in process" in done.stderr and "Traceback" not in done.stderr
