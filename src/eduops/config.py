@@ -7,17 +7,18 @@ with ``settings.section("backup", BackupSettings)``, so a bad value there names 
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import tomllib
 from collections.abc import Collection
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar, get_args, get_origin
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from eduops.errors import ConfigError
 
@@ -113,6 +114,11 @@ class Settings(BaseSettings):
     secret_key_file: Path | None = None
     config_file: Path | None = None
     plugins: list[str] = Field(default_factory=list, description="extra modules that register checks")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="addresses/CIDRs of reverse proxies whose X-Forwarded-For/-Proto and Forwarded are believed")
+    shutdown_timeout_seconds: float = Field(
+        30.0, ge=0, le=3600, description="on SIGTERM: how long in-flight requests and work get to finish")
     scheduler: SchedulerSettings = Field(default_factory=lambda: SchedulerSettings())
     tasks: dict[str, TaskOverride] = Field(default_factory=dict)
     inspection: InspectionSettings = Field(default_factory=lambda: InspectionSettings())
@@ -123,6 +129,22 @@ class Settings(BaseSettings):
     @classmethod
     def _tz(cls, value: str) -> str:
         return _check_timezone(value)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: Any) -> Any:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list):
+            return value
+        found = []
+        for item in (str(i).strip() for i in items):
+            if not item:
+                continue
+            try:
+                found.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR (e.g. 10.0.0.5 or 10.0.0.0/24)") from None
+        return found
 
     @field_validator("database_url")
     @classmethod

@@ -16,7 +16,8 @@ from eduops.errors import UsageError
 
 router = APIRouter(tags=["alerting"])
 pages = APIRouter()
-NAV = [NavItem("/alerts", "Alerts", "read", 20, group="Operations")]
+NAV = [NavItem("/alerts", "Alerts", "read", 20, group="Operations"),
+       NavItem("/eduops-health", "eduops health", "read", 95, group="Administration")]
 MAX_WEBHOOK_BYTES = 4 * 1024 * 1024
 
 
@@ -317,6 +318,20 @@ def silence_expire_form(
     expire_silence(_ws(request).engine, silence_id)
     _audit(request, who, "silence.expire", f"silence:{silence_id}")
     return RedirectResponse("/alerts#silences", status_code=303)
+
+
+@pages.get("/eduops-health", response_class=HTMLResponse)
+def self_health_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+    """eduops's own health: the values its leader recorded last and the rules watching them."""
+    from eduops.alerting.selfhealth import latest, shown_value
+    from eduops.alerting.service import rules_overview
+    from eduops.core.pages import render
+
+    ws = _ws(request)
+    values = [{**row, "shown": shown_value(float(row["value"]), str(row["unit"]))}  # type: ignore[arg-type]
+              for row in latest(ws.engine)]
+    rules = [r for r in rules_overview(ws) if r["group"] == "eduops-self"]
+    return render(request, "alerting/health.html", {"values": values, "rules": rules})
 
 
 @pages.get("/rules", response_class=HTMLResponse)

@@ -12,6 +12,7 @@ from eduops.analytics.documents_api import router as documents_router
 from eduops.analytics.pages import pages
 from eduops.analytics.service import Analytics
 from eduops.analytics.sql import Filters
+from eduops.analytics.store_api import router as store_router
 from eduops.analytics.xapi_api import router as xapi_router
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
@@ -106,6 +107,7 @@ async def quality(request: Request, _: Principal = Depends(require("read"))) -> 
 
 
 router.include_router(api)
+router.include_router(store_router)
 
 
 def setup(app: FastAPI) -> None:

@@ -293,3 +293,12 @@ def setup(app: FastAPI) -> None:
 
     app.router.on_startup.append(start)
     app.router.on_shutdown.append(stop)
+
+
+def _include_store_reads() -> None:
+    from eduops.rtc.store_api import router as store_router
+
+    router.include_router(store_router)  # /api/v1/rtc/store/query: CLI reads next to a running server
+
+
+_include_store_reads()

@@ -111,5 +111,11 @@ def setup(app: FastAPI) -> None:
         return
     policy = parse_policy(sec.rate_limit_per_key, sec.rate_limit_per_ip, sec.ingest_rate_limit_per_key,
                           sec.ingest_rate_limit_per_ip)
-    app.add_middleware(RateLimitMiddleware, policy=policy, storage_url=settings.redis_url,
-                       trust_forwarded=sec.trust_forwarded_for)
+    if sec.trust_forwarded_for:  # it believed X-Forwarded-For from anyone: a client could pick its own limit
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "[security] trust_forwarded_for is ignored: list your proxies in the top-level trusted_proxies "
+            "(or EDUOPS_TRUSTED_PROXIES); rate limits then count each client behind them")
+    # the client address is the scope's: eduops.web.proxy has put the real one there for trusted proxies
+    app.add_middleware(RateLimitMiddleware, policy=policy, storage_url=settings.redis_url, trust_forwarded=False)

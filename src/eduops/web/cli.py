@@ -201,7 +201,7 @@ keys_app.command("rotate")(rotate_command)
 
 def serve_command(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="port to listen on (0: a free one, printed)")] = 8080,
     scheduler: Annotated[bool, typer.Option(help="run the maintenance scheduler in this process")] = True,
 ) -> None:
     """Serve the console and API, and run the maintenance scheduler."""
@@ -237,3 +237,55 @@ def demo_command(
     finally:
         for stop in demo.stoppers:
             stop()
+
+
+service_app = typer.Typer(help="Run eduops as a systemd service.", no_args_is_help=True)
+
+
+@service_app.command("install")
+def service_install(
+    user: Annotated[str, typer.Option(help="the system user eduops runs as (it must own the workspace)")] = "eduops",
+    output: Annotated[Path, typer.Option("--output", "-o", help="where to write the unit")] = Path(
+        "/etc/systemd/system/eduops.service"),
+    host: Annotated[str, typer.Option(help="address to listen on (keep 127.0.0.1 behind a proxy)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
+    writable: Annotated[list[Path] | None, typer.Option(help="another folder eduops must write (repeatable)")] = None,
+    force: Annotated[bool, typer.Option(help="overwrite an existing unit file")] = False,
+    as_json: JSON = False,
+) -> None:
+    """Write a systemd unit for this workspace: restart on failure, hardened, the workspace writable."""
+    import shutil
+    import sys
+
+    from eduops.web.service_unit import UnitSpec, check_location, ownership_problems, render_unit, user_group
+
+    ws = workspace()
+    check_location(ws.settings.home.resolve())
+    name, group = user_group(user)
+    executable = Path(shutil.which("eduops") or Path(sys.executable).with_name("eduops")).resolve()
+    if not executable.exists():
+        raise UsageError(f"cannot find the eduops command next to {sys.executable}; install eduops first")
+    extra = tuple(p.expanduser().resolve() for p in writable or [])
+    for path in extra:
+        if not path.is_dir():
+            raise UsageError(f"--writable {path}: not a folder")
+    spec = UnitSpec(workspace=ws.settings.home.resolve(), executable=executable, user=name, group=group, host=host,
+                    port=port, stop_timeout_s=ws.settings.shutdown_timeout_seconds, writable=extra)
+    if output.exists() and not force:
+        raise UsageError(f"{output} exists already; pass --force to overwrite it")
+    try:
+        output.write_text(render_unit(spec))
+        output.chmod(0o644)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror} (run as root, or choose --output)") from None
+    unit = output.name
+    notes = [f"chown -R {name}:{group} {spec.workspace}  # these are not owned by {name}: {', '.join(bad)}"
+             for bad in [ownership_problems(spec.workspace, name)] if bad]
+    steps = [*notes, "systemctl daemon-reload", f"systemctl enable --now {unit}", f"journalctl -u {unit} -f"]
+    if as_json:
+        print_json({"unit": str(output), "user": name, "group": group, "workspace": str(spec.workspace),
+                    "next": steps})
+        return
+    out.print(f"wrote {output} (runs `eduops serve` for {spec.workspace} as {name}); next:")
+    for step in steps:
+        out.print(f"  {step}")
