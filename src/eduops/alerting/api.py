@@ -336,11 +336,15 @@ def self_health_page(request: Request, _: Principal = Depends(require("read"))) 
 
 @pages.get("/rules", response_class=HTMLResponse)
 def rules_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
-    from eduops.alerting.pipeline import RULE_FILE_ERRORS
+    from eduops.alerting.pipeline import RULE_FILE_ERRORS, rule_files
     from eduops.alerting.presentation import normalize_severity
     from eduops.alerting.service import rules_overview
+    from eduops.alerting.settings import alerting_settings
     from eduops.core.pages import render
 
+    ws = _ws(request)
     rules = [{**r, "severity": normalize_severity(r["labels"].get("severity")) if r["kind"] == "alert" else ""}
-             for r in rules_overview(_ws(request))]
-    return render(request, "alerting/rules.html", {"rules": rules, "errors": dict(RULE_FILE_ERRORS)})
+             for r in rules_overview(ws)]
+    mine = {str(path) for path in rule_files(ws.settings, alerting_settings(ws.settings))}
+    errors = {path: why for path, why in RULE_FILE_ERRORS.items() if path in mine}  # this workspace's files only
+    return render(request, "alerting/rules.html", {"rules": rules, "errors": errors})
