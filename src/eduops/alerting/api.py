@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from eduops.core.bodies import read_json_object
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
 from eduops.errors import UsageError
@@ -103,9 +104,7 @@ def get_silences(request: Request, all: bool = False, _: Principal = Depends(req
 async def post_silence(request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
     from eduops.alerting.service import create_silence
 
-    body = await request.json()
-    if not isinstance(body, dict):
-        raise UsageError("send a JSON object with matchers, duration (e.g. 2h) and comment")
+    body = await read_json_object(request, what="the silence")
     matchers = body.get("matchers")
     if not isinstance(matchers, list) or not all(isinstance(m, str) for m in matchers):
         raise UsageError('matchers: a list of strings such as alertname="DiskAlmostFull"')
@@ -139,8 +138,8 @@ async def post_surge(request: Request, who: Principal = Depends(require("ops")))
     """Announce an expected surge: {"title", "starts_at" (ISO), "duration" (e.g. 3d), "metric"?}."""
     from eduops.alerting.service import add_surge
 
-    body = await request.json()
-    if not isinstance(body, dict) or not body.get("title") or not body.get("starts_at"):
+    body = await read_json_object(request, what="the surge")
+    if not body.get("title") or not body.get("starts_at"):
         raise UsageError("send a JSON object with title, starts_at (ISO time) and duration (e.g. 3d)")
     try:
         start = datetime.fromisoformat(str(body["starts_at"]))

@@ -10,10 +10,12 @@ from starlette.concurrency import run_in_threadpool
 
 from eduops.core import calendar as cal
 from eduops.core.audit import audit
+from eduops.core.bodies import parse_json, read_body
 from eduops.core.principal import Principal, public, require
 from eduops.core.reports import render_run
 from eduops.core.runs import claim, execute
 from eduops.core.service import get_run, list_runs, sign_off
+from eduops.errors import UsageError
 
 router = APIRouter()
 
@@ -75,8 +77,11 @@ def get_report(run_id: int, request: Request, format: str = Query("md", pattern=
 
 @router.post("/api/v1/runs/{run_id}/sign-off", tags=["runs"])
 async def post_sign_off(run_id: int, request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
-    body = await request.json() if await request.body() else {}
-    comment = str(body.get("comment", "")) if isinstance(body, dict) else ""
+    raw = await read_body(request, 64 * 1024, "the sign-off")
+    body = parse_json(raw, "the sign-off") if raw.strip() else {}
+    if not isinstance(body, dict):
+        raise UsageError('send {"comment": "..."} or nothing')
+    comment = str(body.get("comment", ""))
     signed = await run_in_threadpool(sign_off, _ws(request).engine, run_id, who.name, comment)
     await run_in_threadpool(audit, _ws(request).engine, actor=who.name, action="run.sign_off", target=f"run:{run_id}",
                             after={"comment": comment}, source_ip=request.client.host if request.client else "")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
-import io
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy.engine import Engine
 
 from eduops.config import Settings
+from eduops.core.bodies import CsvRows
 from eduops.db import session_scope, utcnow
 from eduops.errors import Conflict, NotFound, PayloadTooLarge, UsageError, ValidationFailed
 from eduops.feedback.models import FeedbackItem, FeedbackReply
@@ -193,7 +192,7 @@ def import_csv(engine: Engine, settings: Settings, data: bytes, now: datetime | 
             text = data.decode("gb18030")
         except UnicodeDecodeError:
             raise UsageError("the CSV is neither UTF-8 nor GB18030 text") from None
-    reader = csv.DictReader(io.StringIO(text))
+    reader = CsvRows(text)
     if not reader.fieldnames or "text" not in reader.fieldnames:
         raise UsageError("the CSV needs a header row with a text column")
     batch: list[tuple[FeedbackIn, list[Upload]]] = []

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from eduops.core.bodies import read_json_object
 from eduops.core.pages import render
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
-from eduops.errors import NotFound, UsageError, ValidationFailed
+from eduops.errors import NotFound, ValidationFailed
 from eduops.release import service
 
 router = APIRouter(tags=["release"])
@@ -33,11 +34,8 @@ def get_releases(request: Request, _: Principal = Depends(require("read"))) -> l
 @router.post("/api/v1/releases", status_code=201)
 async def post_release(request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
     """Record a release ``{"version", "changes": [...], "deployed_at"?, "base_url"?}``."""
-    try:
-        body = await request.json()
-    except ValueError:
-        raise UsageError("send a JSON object") from None
-    if not isinstance(body, dict) or not isinstance(body.get("changes", []), list):
+    body = await read_json_object(request)
+    if not isinstance(body.get("changes", []), list):
         raise ValidationFailed('expected {"version": "5.3.1", "changes": ["..."]}')
     at = None
     if body.get("deployed_at"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,10 +9,11 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from eduops.core.bodies import parse_json, read_body
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
 from eduops.db import utcnow
-from eduops.errors import PayloadTooLarge, UsageError
+from eduops.errors import UsageError
 from eduops.rtc import charts
 from eduops.rtc.breakdowns import DIMENSIONS, Window, breakdown, heatmap, week_over_week, worst_segments
 from eduops.rtc.service import batch_from_body, ingest_items, open_store
@@ -60,16 +60,8 @@ def _local_time(value: str, name: str, tz: Any) -> datetime | None:
 async def post_reports(request: Request, _: Principal = Depends(require("ingest:rtc"))) -> dict[str, Any]:
     """A batch of call, session, sample and ai_turn items (or W3C/Agora/TRTC stats). Valid items are stored
     (committed before this answers); the answer lists every rejected item's index and reason."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body is {declared} bytes; send at most {MAX_BODY_BYTES} per request")
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body is {len(raw)} bytes; send at most {MAX_BODY_BYTES} per request")
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"the body is not JSON: {exc}") from None
+    raw = await read_body(request, MAX_BODY_BYTES)
+    body = await run_in_threadpool(parse_json, raw)
     items = batch_from_body(body)
     result = await run_in_threadpool(ingest_items, _store(request), items)
     return result.to_dict()

@@ -11,6 +11,7 @@ from eduops import __version__
 from eduops.core import plugins
 from eduops.core.workspace import Workspace
 from eduops.web import errors
+from eduops.web.guard import Guard
 
 
 def create_app(ws: Workspace, domains: Collection[str] | None = None) -> FastAPI:
@@ -46,4 +47,5 @@ def create_app(ws: Workspace, domains: Collection[str] | None = None) -> FastAPI
             app.include_router(module.pages, include_in_schema=False)
         if hasattr(module, "setup"):
             module.setup(app)
+    app.add_middleware(Guard)  # added last, so it is the outermost: it sees every body and every failure
     return app
