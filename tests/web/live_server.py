@@ -30,9 +30,9 @@ class Live:
 
 
 @contextmanager
-def live_server(home: Path, database_url: str = "") -> Iterator[Live]:
+def live_server(home: Path, database_url: str = "", **env_extra: str) -> Iterator[Live]:
     log = home / "server.log"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"), **env_extra}
     with log.open("wb") as err:
         child = subprocess.Popen([sys.executable, __file__, str(home), database_url],
                                  stdout=subprocess.PIPE, stderr=err, env=env)
@@ -69,6 +69,12 @@ def _main(home: str, database_url: str) -> None:
 
     settings = load_settings(None, home=home, database_url=database_url)
     app = create_app(open_workspace(settings))
+    if os.environ.get("EDUOPS_TEST_BOOM"):  # a route with a bug, to see what a client gets from one
+
+        @app.get("/api/v1/test-boom")
+        def boom() -> None:
+            raise RuntimeError("a bug in a route")
+
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)  # connections made before uvicorn accepts wait in the backlog

@@ -96,7 +96,7 @@ def parse_json(raw: bytes | str, what: str = "the body", max_depth: int = MAX_JS
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        if "recursion" in str(exc).lower():
+        if "depth limit" in str(exc).lower() or "recursion" in str(exc).lower():
             raise UsageError(f"{what} is nested more than {max_depth} levels deep; flatten it") from None
         raise UsageError(f"{what} is not JSON (or not UTF-8, or has an integer beyond 64 bits): {exc}") from None
     if not json_depth_ok(value, max_depth):
@@ -143,7 +143,7 @@ class CsvRows:
             yield row
 
     def _problem(self, exc: csv.Error) -> UsageError:
-        line = self.reader.line_num
+        line = self.reader.line_num + 1  # the line being read when it failed
         if "field larger than field limit" in str(exc):
             return UsageError(
                 f"{self.what}, line {line}: a field is longer than {MAX_CSV_FIELD_CHARS} characters; shorten it"
