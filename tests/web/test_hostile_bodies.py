@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.web.live_server import Live, live_server
 
 from eduops.config import load_settings
 from eduops.core.crypto import Keyring, write_keyring
 from eduops.core.workspace import open_workspace
 from eduops.web.apikeys import create_key
-from tests.web.live_server import Live, live_server
 
 GB = 1024**3
 CHUNK = b"[" + b"0," * (512 * 1024 - 1)  # 1 MiB of a JSON array that never ends, made once, sent again and again

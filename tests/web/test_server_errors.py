@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from tests.web.live_server import Live, live_server, wait_for
 
 from eduops.core.workspace import Workspace
 from eduops.web.app import create_app
 from eduops.web.guard import request_id
-from tests.web.live_server import Live, live_server, wait_for
 
 
 @pytest.fixture
