@@ -54,3 +54,45 @@ def test_a_json_list_where_an_object_belongs_is_400(client: TestClient, path: st
     answer = client.post(path, json=[1, 2])
     assert answer.status_code == 400
     assert "must be a JSON object" in answer.json()["error"]
+
+
+BIG = str(2**63)
+
+
+@pytest.mark.parametrize(("url", "words"), [
+    ("/api/v1/metrics/query?query=up[1y]", "a range query needs an instant vector"),
+    ("/api/v1/metrics/query?query=" + "(" * 500 + "up" + ")" * 500, "nested more than 100"),
+    ("/api/v1/metrics/query?query=" + "-" * 3000 + "up", "nested more than 100"),
+    ("/api/v1/metrics/query?query=up%20@%201e20", "@ modifier"),
+    ("/api/v1/metrics/query?query=up&since=1000000d&step=1s", "since: '1000000d' is longer than"),
+    ("/api/v1/metrics/query?query=up&since=10d&step=1s", "too many"),
+    ("/api/v1/metrics/query?query=up&since=1h&step=0s", "step: '0s' must be longer than 0"),
+    (f"/api/v1/runs/{BIG}", "path.run_id"),
+    (f"/api/v1/runs?offset={BIG}", "query.offset"),
+    (f"/api/v1/audit?offset={BIG}", "query.offset"),
+    (f"/api/v1/feedback/{BIG}", "path.item_id"),
+    (f"/api/v1/feedback/clusters/{BIG}", "path.cluster_id"),
+    (f"/api/v1/runs/{BIG}/report", "path.run_id"),
+    ("/api/v1/analytics/active?since=0001-01-01", "since: 0001-01-01 is outside the supported range"),
+    ("/api/v1/analytics/active?until=9999-12-31", "until: 9999-12-31 is outside"),
+    ("/api/v1/analytics/retention?since=9999-12-31", "since: 9999-12-31 is outside"),
+    ("/api/v1/analytics/funnel?step=a&step=b&window_days=" + BIG, "query.window_days"),
+    ("/api/v1/analytics/at-risk?asof=9999-12-31", "asof: 9999-12-31 is outside"),
+    ("/api/v1/analytics/at-risk?asof=0001-01-01", "asof: 0001-01-01 is outside"),
+    ("/api/v1/rtc/calls?start=0001-01-01T00:00:00Z", "start: 0001-01-01T00:00:00+00:00 is outside"),
+    ("/api/v1/rtc/worst?min_sessions=" + BIG, "query.min_sessions"),
+])
+def test_extreme_parameters_are_4xx_naming_the_parameter(client: TestClient, url: str, words: str) -> None:
+    answer = client.get(url)
+    assert answer.status_code in (400, 422), answer.text[:300]
+    assert words in answer.json()["error"]
+
+
+@pytest.mark.parametrize("url", ["/admin/audit?since=0001-01-01", "/admin/audit?until=9999-12-31",
+                                 "/rtc/calls?start=9999-12-31T23:59"])
+def test_extreme_parameters_on_pages_are_400_pages(sqlite_ws: Workspace, url: str) -> None:
+    app = create_app(sqlite_ws)
+    app.dependency_overrides[current_principal] = lambda: Principal(name="a", kind="user", role="admin")
+    answer = TestClient(app, raise_server_exceptions=False).get(url, headers={"accept-language": "en"})
+    assert answer.status_code == 400
+    assert "is outside the supported range 1970-01-01 to 2199-12-31" in answer.text

@@ -10,7 +10,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from eduops.core import values
 from eduops.core.bodies import read_json_object
+from eduops.core.params import Id
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
 from eduops.errors import UsageError
@@ -32,12 +34,7 @@ def _ws(request: Request) -> Any:
 
 
 def _seconds(text: str, what: str) -> float:
-    from eduops.alerting.promql import parse_duration
-
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise UsageError(f"{what}: {exc}") from None
+    return values.parse_duration(text, what)
 
 
 @router.get("/api/v1/metrics/query")
@@ -118,7 +115,7 @@ async def post_silence(request: Request, who: Principal = Depends(require("ops")
 
 
 @router.delete("/api/v1/silences/{silence_id}")
-def delete_silence(silence_id: int, request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
+def delete_silence(silence_id: Id, request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
     from eduops.alerting.service import expire_silence
 
     data = expire_silence(_ws(request).engine, silence_id)
@@ -141,12 +138,8 @@ async def post_surge(request: Request, who: Principal = Depends(require("ops")))
     body = await read_json_object(request, what="the surge")
     if not body.get("title") or not body.get("starts_at"):
         raise UsageError("send a JSON object with title, starts_at (ISO time) and duration (e.g. 3d)")
-    try:
-        start = datetime.fromisoformat(str(body["starts_at"]))
-    except ValueError:
-        raise UsageError(f"starts_at {body['starts_at']!r} is not an ISO time") from None
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=UTC)
+    start = values.parse_time(str(body["starts_at"]), "starts_at", tz=UTC)
+    assert start is not None
     end = start + timedelta(seconds=_seconds(str(body.get("duration", "1d")), "duration"))
     return await run_in_threadpool(
         add_surge, _ws(request).engine, str(body["title"]), start, end, str(body.get("metric", "")), who.name
@@ -256,7 +249,7 @@ async def silence_form(request: Request, who: Principal = Depends(require("ops")
 
 @pages.post("/silences/{silence_id}/expire")
 def silence_expire_form(
-    silence_id: int, request: Request, who: Principal = Depends(require("ops"))
+    silence_id: Id, request: Request, who: Principal = Depends(require("ops"))
 ) -> RedirectResponse:
     from eduops.alerting.service import expire_silence
 

@@ -12,6 +12,7 @@ from starlette.datastructures import Headers, MutableHeaders, UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from eduops.core.bodies import check_declared_length, read_body, read_json, read_json_object, too_large
+from eduops.core.params import Id
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
 from eduops.errors import UsageError, ValidationFailed
@@ -106,12 +107,12 @@ def post_recluster(request: Request, _: Principal = Depends(require("support")))
 
 
 @router.get("/api/v1/feedback/clusters/{cluster_id}")
-def get_cluster(cluster_id: int, request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
+def get_cluster(cluster_id: Id, request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
     return analysis.cluster_detail(_ws(request).engine, cluster_id)
 
 
 @router.get("/api/v1/feedback/{item_id}")
-def get_feedback(item_id: int, request: Request, _: Principal = Depends(require("support"))) -> dict[str, Any]:
+def get_feedback(item_id: Id, request: Request, _: Principal = Depends(require("support"))) -> dict[str, Any]:
     ws = _ws(request)
     item = service.get_item(ws.engine, item_id)
     from datetime import datetime
@@ -127,7 +128,7 @@ async def _body(request: Request) -> dict[str, Any]:
 
 
 @router.post("/api/v1/feedback/{item_id}/reply")
-async def post_reply(item_id: int, request: Request, who: Principal = Depends(require("support"))) -> dict[str, Any]:
+async def post_reply(item_id: Id, request: Request, who: Principal = Depends(require("support"))) -> dict[str, Any]:
     body = await _body(request)
     return await run_in_threadpool(
         service.reply, _ws(request).engine, item_id, who.name, str(body.get("text", "")), bool(body.get("close", False))
@@ -135,7 +136,7 @@ async def post_reply(item_id: int, request: Request, who: Principal = Depends(re
 
 
 @router.post("/api/v1/feedback/{item_id}/close")
-def post_close(item_id: int, request: Request, who: Principal = Depends(require("support"))) -> dict[str, Any]:
+def post_close(item_id: Id, request: Request, who: Principal = Depends(require("support"))) -> dict[str, Any]:
     return service.close(_ws(request).engine, item_id, who.name)
 
 
@@ -192,7 +193,7 @@ async def post_work_item_from_alert(request: Request, who: Principal = Depends(r
 
 
 @router.patch("/api/v1/work-items/{item_id}", tags=["work items"])
-async def patch_work_item(item_id: int, request: Request, _: Principal = Depends(require("ops"))) -> dict[str, Any]:
+async def patch_work_item(item_id: Id, request: Request, _: Principal = Depends(require("ops"))) -> dict[str, Any]:
     body = await _body(request)
     return await run_in_threadpool(
         workitems.update,

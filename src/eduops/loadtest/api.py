@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
+from eduops.core.params import Id
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
 from eduops.errors import NotFound
@@ -70,7 +71,7 @@ def get_runs(request: Request, _: Principal = Depends(require("read"))) -> list[
 
 
 @router.get("/runs/{run_id}/report")
-def get_report(run_id: int, request: Request, _: Principal = Depends(require("read"))) -> FileResponse:
+def get_report(run_id: Id, request: Request, _: Principal = Depends(require("read"))) -> FileResponse:
     """The run's report with its charts, as a file to open in a browser."""
     from eduops.core.service import get_run
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +9,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from eduops.core import values
 from eduops.core.bodies import read_json_object
 from eduops.core.pages import render
+from eduops.core.params import Id
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
 from eduops.errors import NotFound, ValidationFailed
@@ -39,10 +40,7 @@ async def post_release(request: Request, who: Principal = Depends(require("ops")
         raise ValidationFailed('expected {"version": "5.3.1", "changes": ["..."]}')
     at = None
     if body.get("deployed_at"):
-        try:
-            at = datetime.fromisoformat(str(body["deployed_at"]))
-        except ValueError:
-            raise ValidationFailed("deployed_at must be an ISO time such as 2026-11-30T20:00:00+08:00") from None
+        at = values.parse_time(str(body["deployed_at"]), "deployed_at", tz=_ws(request).settings.tz)
     ws = _ws(request)
     release = service.create_release(
         ws.engine,
@@ -105,7 +103,7 @@ def release_page(version: str, request: Request, _: Principal = Depends(require(
 
 @pages.get("/releases/{version}/screenshots/{run_id}/{name}")
 def screenshot(
-    version: str, run_id: int, name: str, request: Request, _: Principal = Depends(require("read"))
+    version: str, run_id: Id, name: str, request: Request, _: Principal = Depends(require("read"))
 ) -> FileResponse:
     """A journey's screenshot, only from the artifacts of that release's own runs."""
     rel = service.get_release(_ws(request).engine, version)

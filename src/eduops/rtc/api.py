@@ -9,11 +9,12 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from eduops.core import values
 from eduops.core.bodies import parse_json, read_body
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
+from eduops.core.values import MAX_INT
 from eduops.db import utcnow
-from eduops.errors import UsageError
 from eduops.rtc import charts
 from eduops.rtc.breakdowns import DIMENSIONS, Window, breakdown, heatmap, week_over_week, worst_segments
 from eduops.rtc.service import batch_from_body, ingest_items, open_store
@@ -34,26 +35,12 @@ def _window(days: float) -> Window:
 
 
 def _time(value: str | None, name: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"{name}: {value!r} is not an ISO 8601 time") from None
-    if parsed.tzinfo is None:
-        raise UsageError(f"{name}: {value!r} has no timezone; add Z or +08:00")
-    return parsed
+    return values.parse_time(value, name)
 
 
 def _local_time(value: str, name: str, tz: Any) -> datetime | None:
     """A time typed in the console (datetime-local: no zone) in the workspace's timezone."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"{name}: {value!r} is not a date and time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+    return values.parse_time(value, name, tz=tz)
 
 
 @router.post("/reports", status_code=200)
@@ -89,7 +76,7 @@ def get_heatmap(
 def get_worst(
     request: Request,
     days: float = Query(7, gt=0, le=366),
-    min_sessions: int = Query(20, ge=1),
+    min_sessions: int = Query(20, ge=1, le=MAX_INT),
     limit: int = Query(20, ge=1, le=500),
     _: Principal = Depends(require("read")),
 ) -> list[dict[str, Any]]:

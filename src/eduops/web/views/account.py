@@ -13,6 +13,7 @@ from eduops.core.audit import record_audit
 from eduops.core.i18n import LANGUAGES, gettext
 from eduops.core.models import User
 from eduops.core.pages import language_of, render
+from eduops.core.params import Id
 from eduops.core.principal import Principal, current_principal, public, require
 from eduops.db import session_scope
 from eduops.errors import UsageError
@@ -131,7 +132,7 @@ def account_page(request: Request, who: Principal = Depends(require("read")), do
 
 
 @router.post("/account/sessions/{session_id}/end")
-def end_session(session_id: int, request: Request, who: Principal = Depends(require("read"))) -> Response:
+def end_session(session_id: Id, request: Request, who: Principal = Depends(require("read"))) -> Response:
     ws = ws_of(request)
     now = clock(request)
     with session_scope(ws.engine) as session:
