@@ -57,12 +57,18 @@ async def _read_intake(
 
 
 @router.post("/api/v1/feedback", status_code=201)
-async def post_feedback(request: Request, who: Principal = Depends(require("ingest:feedback"))) -> dict[str, Any]:
-    """Take one piece of feedback; answers 201 once it (and its attachments) are stored."""
+async def post_feedback(
+    request: Request, response: Response, who: Principal = Depends(require("ingest:feedback"))
+) -> dict[str, Any]:
+    """Take one piece of feedback; answers 201 once it (and its attachments) are stored. Safe to retry with
+    an ``external_id``: the same content again answers 200 with the stored item, different content 409."""
     ws = _ws(request)
     cfg = service.feedback_settings(ws.settings)
     fb, uploads = await _read_intake(request, cfg)
-    return await run_in_threadpool(service.submit, ws.engine, ws.settings, fb, uploads)
+    item, created = await run_in_threadpool(service.submit_once, ws.engine, ws.settings, fb, uploads)
+    if not created:  # a retry of feedback already stored under its external_id
+        response.status_code = 200
+    return item
 
 
 @router.get("/api/v1/feedback")

@@ -15,7 +15,7 @@ from eduops.core.pages import render
 from eduops.core.params import Id
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
-from eduops.errors import NotFound, ValidationFailed
+from eduops.errors import NotFound, UsageError, ValidationFailed
 from eduops.release import service
 
 router = APIRouter(tags=["release"])
@@ -40,7 +40,10 @@ async def post_release(request: Request, who: Principal = Depends(require("ops")
         raise ValidationFailed('expected {"version": "5.3.1", "changes": ["..."]}')
     at = None
     if body.get("deployed_at"):
-        at = values.parse_time(str(body["deployed_at"]), "deployed_at", tz=_ws(request).settings.tz)
+        try:
+            at = values.parse_time(str(body["deployed_at"]), "deployed_at", tz=_ws(request).settings.tz)
+        except UsageError as exc:  # a field of the body: 422 like the body's other rules
+            raise ValidationFailed(exc.message) from None
     ws = _ws(request)
     release = service.create_release(
         ws.engine,
