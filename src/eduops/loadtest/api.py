@@ -43,12 +43,9 @@ def get_scenarios(request: Request, _: Principal = Depends(require("read"))) -> 
 @router.get("/live")
 def get_live(request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
     """The running (or last) load test: one tick per second with users, req/s, p95 and errors."""
-    from eduops.loadtest.service import live_file
+    from eduops.loadtest.service import live_file, read_live
 
-    path = live_file(_ws(request).settings)
-    if not path.exists():
-        return {"status": "none", "ticks": []}
-    return dict(json.loads(path.read_text()))
+    return read_live(live_file(_ws(request).settings))
 
 
 def _runs(request: Request, limit: int = 20) -> list[dict[str, Any]]:
