@@ -3,6 +3,7 @@ its grade into findings, each naming the header to set."""
 
 from __future__ import annotations
 
+import re
 import ssl
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -96,11 +97,32 @@ def findings(g: Grade, obs: Observation) -> list[Finding]:
             detail += " " + "; ".join(session_cookie_problems(obs))
         result.append(Finding(severity, f"{header_of(t.test)}: {t.description}", detail.strip(),  # type: ignore[arg-type]
                               t.remedy))
+    result += version_disclosures(obs)
     if t_hsts_missing_but_masked(g, obs):
         result.append(Finding("warn", "Strict-Transport-Security: header not set",
                               f"{g.url} sends no Strict-Transport-Security header.",
                               "Strict-Transport-Security: max-age=63072000"))
     return result
+
+
+DISCLOSING_HEADERS = ("Server", "X-Powered-By", "X-AspNet-Version", "X-AspNetMvc-Version", "X-Generator")
+_VERSION = re.compile(r"\d+\.\d+")
+_REMEDY = {
+    "Server": "nginx: server_tokens off;  Apache: ServerTokens Prod + ServerSignature Off",
+    "X-Powered-By": "PHP: expose_php = Off; Express: app.disable('x-powered-by'); or drop the header at the proxy",
+}
+
+
+def version_disclosures(obs: Observation) -> list[Finding]:
+    """Headers that tell an attacker which software version to look up exploits for (a pure rule)."""
+    found = []
+    for name in DISCLOSING_HEADERS:
+        for value in obs.get_all(name):
+            if _VERSION.search(value):
+                found.append(Finding("warn", f"{name}: discloses a software version",
+                                     f"{obs.url} sends {name}: {value}",
+                                     _REMEDY.get(name, f"remove the {name} header at the proxy")))
+    return found
 
 
 def t_hsts_missing_but_masked(g: Grade, obs: Observation) -> bool:
