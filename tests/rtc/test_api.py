@@ -169,3 +169,22 @@ def test_probe_from_the_console(client_as) -> None:
                        headers={"accept-language": "en"})
     assert page.status_code == 200 and "rtt_ms" in page.text and "good" in page.text
     assert client_as(VIEWER).get("/rtc/probe").status_code == 403
+
+
+@pytest.mark.parametrize("call_id", ["room/7", "a/b/c", "课堂 9?x=1#frag"])
+def test_every_accepted_call_id_has_a_reachable_page(client_as, call_id: str) -> None:
+    """An id the ingest accepts (any string up to its length limit) is reachable from the calls list."""
+    from urllib.parse import quote
+
+    now_iso = utcnow().isoformat()
+    items = [{**item, "call_id": call_id} for item in _items(now_iso)[:3]]
+    assert client_as(INGEST).post("/api/v1/rtc/reports", json={"items": items}).json()["accepted"]["calls"] == 1
+    viewer = client_as(VIEWER)
+    listing = viewer.get("/rtc/calls").text
+    link = re.search(r'href="(/rtc/calls/[^"]+)"', listing)
+    assert link
+    href = link.group(1).replace("&amp;", "&").replace("&#39;", "'")
+    page = viewer.get(href)
+    assert page.status_code == 200, href
+    detail = viewer.get(f"/api/v1/rtc/calls/{quote(call_id, safe='/')}")
+    assert detail.status_code == 200 and call_id in detail.text

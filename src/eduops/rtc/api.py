@@ -113,7 +113,7 @@ def get_calls(
     )
 
 
-@router.get("/calls/{call_id}")
+@router.get("/calls/{call_id:path}")
 def get_call(call_id: str, request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
     """One call with each participant's quality and timeline, and the root-cause hint when it was poor."""
     from eduops.rtc.calls import call_detail
@@ -208,7 +208,7 @@ def calls_page(
     return render(request, "rtc/calls.html", {"calls": rows, "q": query})
 
 
-@pages.get("/rtc/calls/{call_id}", response_class=HTMLResponse)
+@pages.get("/rtc/calls/{call_id:path}", response_class=HTMLResponse)
 def call_page(call_id: str, request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
     from eduops.core.pages import render
     from eduops.rtc.calls import call_detail, review
