@@ -176,6 +176,24 @@ def test_timestamps_become_utc(text: str, iso_utc: str) -> None:
     assert parse_timestamp(text).isoformat() == iso_utc
 
 
+@pytest.mark.parametrize(("text", "words"), [
+    ("2026-03-02T09:00:00+24:00", "offset is at most ±23:59"),
+    ("2026-03-02T09:00:00-25:00", "offset is at most ±23:59"),
+    ("2026-03-02T09:00:00+99:99", "offset is at most ±23:59"),
+    ("2026-03-02T09:00:00+05:60", "offset is at most ±23:59"),
+    ("0001-01-01T00:00:00+01:00", "falls outside the years 1 to 9999"),
+    ("9999-12-31T23:59:59-01:00", "falls outside the years 1 to 9999"),
+])
+def test_timestamp_offsets_out_of_range_are_invalid_not_crashes(text: str, words: str) -> None:
+    with pytest.raises(StatementInvalid, match=words):
+        parse_timestamp(text)
+
+
+def test_the_largest_offsets_are_accepted() -> None:
+    assert parse_timestamp("2026-03-02T09:00:00+23:59").isoformat() == "2026-03-01T09:01:00+00:00"
+    assert parse_timestamp("2026-03-02T09:00:00-23:59").isoformat() == "2026-03-03T08:59:00+00:00"
+
+
 @pytest.mark.parametrize(("header", "ok"), [("1.0.3", True), ("1.0", True), ("1.0.0", True), (None, False),
                                             ("", False), ("0.95", False), ("2.0.0", False)])
 def test_version_header(header: str | None, ok: bool) -> None:

@@ -137,13 +137,20 @@ def parse_timestamp(value: Any, field: str = "timestamp") -> datetime:
         _fail(field, f"is not a real date and time ({exc})")
     if zone and zone not in ("Z", "z"):
         digits = zone[1:].replace(":", "")
-        offset_min = int(digits[:2]) * 60 + int(digits[2:4] or 0)
+        hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+        if hours > 23 or minutes > 59:  # RFC 3339: time-numoffset is at most ±23:59
+            _fail(field, f"has the offset {zone}; an offset is at most ±23:59")
         from datetime import timedelta, timezone
 
-        moment = moment.replace(tzinfo=timezone((1 if zone[0] == "+" else -1) * timedelta(minutes=offset_min)))
+        offset = (1 if zone[0] == "+" else -1) * timedelta(minutes=hours * 60 + minutes)
+        moment = moment.replace(tzinfo=timezone(offset))
     else:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first instant a datetime holds
+        _fail(field, f"{value!r} in UTC falls outside the years 1 to 9999")
+    raise AssertionError("unreachable")
 
 
 def duration_seconds(value: Any, field: str = "result.duration") -> float:
