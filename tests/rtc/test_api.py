@@ -188,3 +188,15 @@ def test_every_accepted_call_id_has_a_reachable_page(client_as, call_id: str) ->
     assert page.status_code == 200, href
     detail = viewer.get(f"/api/v1/rtc/calls/{quote(call_id, safe='/')}")
     assert detail.status_code == 200 and call_id in detail.text
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"interrupted": "maybe"}, "interrupted: expected true or false"),
+    ({"turn": "abc"}, "turn"),
+    ({"turn": 1e300}, "turn"),
+])
+def test_ai_turn_fields_of_the_wrong_type_reject_the_item(client_as, change: dict[str, object], reason: str) -> None:
+    turn = {**_items(utcnow().isoformat())[4], **change}
+    answer = client_as(INGEST).post("/api/v1/rtc/reports", json={"items": [turn]})
+    assert answer.status_code == 200
+    assert reason in answer.json()["rejected"][0]["reason"]
