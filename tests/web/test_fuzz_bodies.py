@@ -23,8 +23,9 @@ EVERYTHING = Principal(name="fuzz-key", kind="apikey",
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
+finite = st.floats(allow_nan=False, allow_infinity=False)
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**63), max_value=2**64), st.floats(allow_nan=False),
+    st.none(), st.booleans(), st.integers(min_value=-(2**63), max_value=2**64), finite,
     st.text(max_size=40), st.sampled_from(["", "\u0000", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z",
                                            "2026-03-02T09:00:00+24:00", "yes", "NaN", "1e400", "-1", "PT1H"]),
 )
@@ -42,9 +43,9 @@ def _fields(known: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[dict[
 rtc_item = _fields({
     "type": st.sampled_from(["call", "session", "sample", "ai_turn", "other"]),
     "call_id": st.text(max_size=200), "user_id": st.text(max_size=20), "scenario": st.sampled_from(["live_class"]),
-    "start": times, "ts": times, "joined_at": times, "interval_s": st.floats(), "rtt_ms": st.floats(),
+    "start": times, "ts": times, "joined_at": times, "interval_s": finite, "rtt_ms": finite,
     "join_ok": st.booleans(), "join_ms": st.integers(), "format": st.sampled_from(["w3c", "agora", "trtc"]),
-    "stats": values, "frame_times_ms": st.lists(st.floats(), max_size=5), "turn": st.integers(),
+    "stats": values, "frame_times_ms": st.lists(finite, max_size=5), "turn": st.integers(),
 })
 feedback = _fields({
     "text": st.text(max_size=300), "user": st.text(max_size=20), "channel": st.sampled_from(["app", "web", "api"]),

@@ -270,7 +270,7 @@ def split_items(
                 pending_samples.append((index, item))
             elif kind == "invalid":  # an adapter could not convert it
                 raise Rejected(str(item.get("reason")))
-            elif kind in VALIDATORS:
+            elif isinstance(kind, str) and kind in VALIDATORS:
                 row = VALIDATORS[kind](item)
                 rows[kind + "s"].append(row)
                 if kind == "session" and row["platform"]:
