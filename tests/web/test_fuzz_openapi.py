@@ -4,7 +4,10 @@ operation, so `make test` stays fast; set EDUOPS_FUZZ_EXAMPLES for a longer hunt
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,7 +42,9 @@ def _app(home: Path):  # type: ignore[no-untyped-def]
     return app
 
 
-APP = _app(Path(os.environ.get("EDUOPS_FUZZ_HOME", "/tmp")) / f"eduops-fuzz-{os.getpid()}")
+HOME = Path(tempfile.mkdtemp(prefix="eduops-fuzz-"))
+atexit.register(shutil.rmtree, HOME, True)
+APP = _app(HOME / "home")
 schema = schemathesis.openapi.from_asgi("/api/openapi.json", APP)
 
 
