@@ -46,6 +46,8 @@ def test_times(text: str, tz: ZoneInfo | None, expected: datetime) -> None:
     ("0001-01-01T00:00:00Z", None, "start: .* is outside the supported range"),
     ("9999-12-31T23:59:59Z", None, "outside"),
     ("9999-12-31T23:59", SHANGHAI, "outside"),
+    ("0001-01-01T00:00", SHANGHAI, "outside"),
+    ("0001-01-01T00:00:00+01:00", None, "outside"),
     ("1969-12-31T23:59:59Z", None, "outside"),
     ("2026-03-01T25:00:00Z", None, "not an ISO 8601 time"),
     ("now", None, "not an ISO 8601 time"),

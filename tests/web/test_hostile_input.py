@@ -79,7 +79,7 @@ BIG = str(2**63)
     ("/api/v1/analytics/funnel?step=a&step=b&window_days=" + BIG, "query.window_days"),
     ("/api/v1/analytics/at-risk?asof=9999-12-31", "asof: 9999-12-31 is outside"),
     ("/api/v1/analytics/at-risk?asof=0001-01-01", "asof: 0001-01-01 is outside"),
-    ("/api/v1/rtc/calls?start=0001-01-01T00:00:00Z", "start: 0001-01-01T00:00:00+00:00 is outside"),
+    ("/api/v1/rtc/calls?start=0001-01-01T00:00:00Z", "start: 0001-01-01T00:00:00Z is outside"),
     ("/api/v1/rtc/worst?min_sessions=" + BIG, "query.min_sessions"),
 ])
 def test_extreme_parameters_are_4xx_naming_the_parameter(client: TestClient, url: str, words: str) -> None:

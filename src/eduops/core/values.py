@@ -37,11 +37,15 @@ def check_day(value: date, name: str) -> date:
     return value
 
 
-def check_time(value: datetime, name: str) -> datetime:
-    """``value`` (aware) when its UTC day is within the supported range."""
-    day = value.astimezone(UTC).date() if value.tzinfo else value.date()
+def check_time(value: datetime, name: str, shown: str | None = None) -> datetime:
+    """``value`` (aware) when its UTC day is within the supported range; errors quote ``shown`` (what the
+    caller typed) or the value."""
+    try:
+        day = value.astimezone(UTC).date() if value.tzinfo else value.date()
+    except OverflowError:  # 0001-01-01T00:00+08:00 is before the first instant a datetime holds
+        raise _outside(name, shown or value.isoformat()) from None
     if not EARLIEST <= day <= LATEST:
-        raise _outside(name, value.isoformat())
+        raise _outside(name, shown or value.isoformat())
     return value
 
 
@@ -75,7 +79,7 @@ def parse_time(text: str | None, name: str, tz: tzinfo | None = None) -> datetim
         if tz is None:
             raise UsageError(f"{name}: {text!r} has no timezone; add Z or +08:00")
         value = value.replace(tzinfo=tz)
-    return check_time(value, name)
+    return check_time(value, name, raw)
 
 
 def parse_duration(text: str | None, name: str, *, max_seconds: float = MAX_DURATION_S,
