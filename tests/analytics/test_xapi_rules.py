@@ -202,3 +202,23 @@ def test_version_header(header: str | None, ok: bool) -> None:
     else:
         with pytest.raises(UsageError):
             check_version_header(header)
+
+
+@pytest.mark.parametrize(("region", "length", "expected"), [
+    ("Henan", 120, ("Henan", 120.0)),
+    (7, "120", ("7", None)),
+    ({"name": "Henan"}, [1], (None, None)),
+    (True, True, (None, None)),
+])
+def test_extension_values_of_the_wrong_type_are_left_out_of_the_columns(region, length, expected) -> None:
+    from eduops.analytics import vocab
+    from eduops.analytics.extract import to_row
+
+    statement = {
+        "id": "6f1c6b0e-1b7e-4c6e-9a51-0d5f5f3d2a10", "actor": {"mbox": "mailto:a@example.com"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"}, "object": {"id": "https://example.com/c"},
+        "timestamp": "2026-03-02T09:00:00Z", "stored": "2026-03-02T09:00:01Z",
+        "context": {"extensions": {vocab.REGION_EXT: region, vocab.VIDEO_LENGTH_EXT: length}},
+    }
+    row = to_row(statement)
+    assert (row["region"], row["video_length_s"]) == expected
