@@ -96,3 +96,12 @@ def test_extreme_parameters_on_pages_are_400_pages(sqlite_ws: Workspace, url: st
     answer = TestClient(app, raise_server_exceptions=False).get(url, headers={"accept-language": "en"})
     assert answer.status_code == 400
     assert "is outside the supported range 1970-01-01 to 2199-12-31" in answer.text
+
+
+def test_a_plain_form_over_1_mib_is_413_before_it_is_parsed(sqlite_ws: Workspace) -> None:
+    client = TestClient(create_app(sqlite_ws), raise_server_exceptions=False)
+    client.get("/login")  # the pre-login CSRF cookie: now the form body is read for its token
+    answer = client.post("/login", content=b"username=" + b"a" * (1024 * 1024 + 10),
+                         headers={"content-type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 413
+    assert answer.headers["connection"] == "close"

@@ -24,7 +24,8 @@ from eduops.core.principal import current_principal
 PRE_COOKIE = "eduops_csrf"
 SESSION_COOKIE = "eduops_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
-MAX_FORM_BYTES = 64 * 1024 * 1024
+MAX_FORM_BYTES = 64 * 1024 * 1024  # multipart: files spool to disk
+MAX_URLENCODED_BYTES = 1024 * 1024  # a plain form's fields are all held in memory while parsed
 SPOOL_BYTES = 1024 * 1024
 REPLAY_CHUNK = 64 * 1024
 CSP = (
@@ -60,7 +61,11 @@ def is_https(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-async def _read_body(receive: Receive) -> IO[bytes] | None:
+def form_limit(content_type: str) -> int:
+    return MAX_FORM_BYTES if content_type.startswith("multipart/") else MAX_URLENCODED_BYTES
+
+
+async def _read_body(receive: Receive, limit: int = MAX_FORM_BYTES) -> IO[bytes] | None:
     """The whole request body in a spooled file (memory up to 1 MiB, then disk), or None when it is
     larger than a form may be."""
     spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
@@ -71,7 +76,7 @@ async def _read_body(receive: Receive) -> IO[bytes] | None:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_FORM_BYTES:
+        if size > limit:
             spool.close()
             return None
         spool.write(chunk)
@@ -128,7 +133,7 @@ class ConsoleMiddleware:
             # without any cookie there is nothing to match: a fresh pre-login token proves nothing
             expected = "" if new_pre else state["csrf_token"]
             if not sent and expected:  # a plain form: the token is a field of the body, which is kept for the app
-                body = await _read_body(receive)
+                body = await _read_body(receive, form_limit(request.headers.get("content-type", "")))
                 if body is None:
                     await self._refuse(request, send, 413)
                     return
@@ -163,7 +168,9 @@ class ConsoleMiddleware:
     async def _refuse(self, request: Request, send: Send, status: int) -> None:
         lang = pick_language(request.headers.get("accept-language"), request.cookies.get("eduops_lang"))
         if status == 413:
-            error = f"a form may carry at most {MAX_FORM_BYTES // 2**20} MiB; send larger bodies with X-CSRF-Token"
+            limit = form_limit(request.headers.get("content-type", ""))
+            error = f"this form may carry at most {limit // 2**20} MiB (files in multipart/form-data: " \
+                f"{MAX_FORM_BYTES // 2**20} MiB); send larger bodies with X-CSRF-Token"
             message = gettext("The upload is too large for a form.", lang)
         else:
             error = "CSRF token missing or wrong; send the page's csrf_token as X-CSRF-Token"
