@@ -105,3 +105,13 @@ def test_a_plain_form_over_1_mib_is_413_before_it_is_parsed(sqlite_ws: Workspace
                          headers={"content-type": "application/x-www-form-urlencoded"})
     assert answer.status_code == 413
     assert answer.headers["connection"] == "close"
+
+
+@pytest.mark.parametrize("timestamp", ["2026-03-02T09:00:00+24:00", "2026-03-02T09:00:00-99:00",
+                                       "0001-01-01T00:00:00+01:00"])
+def test_xapi_timestamp_offsets_out_of_range_are_400(client: TestClient, timestamp: str) -> None:
+    statement = {"actor": {"mbox": "mailto:a@example.com"}, "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+                 "object": {"id": "https://example.com/course/1"}, "timestamp": timestamp}
+    answer = client.post("/xapi/statements", json=statement)
+    assert answer.status_code == 400, answer.text[:300]
+    assert "timestamp" in answer.json()["error"]
