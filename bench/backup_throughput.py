@@ -1,27 +1,29 @@
 """Backup and restore throughput of eduops against plain restic on the same data, and drill RTO.
 
-1. A mixed data set (default 1 GB: large media files and many small files) is backed up and
-   restored by plain restic and by eduops (file source, local target) in the same run, each into a
-   fresh repository, best of three rounds (alternating who goes first); the figure is eduops
-   throughput / restic throughput (target >= 0.9).
+1. A mixed data set (default 1 GiB: large media files and many small files) is backed up and
+   restored by plain restic and by eduops (file source, local target) in interleaved rounds (≥ 3,
+   alternating who goes first), each into a fresh repository. Writeback of one run's gigabyte lands
+   on whoever runs next, so each round's two runs are paired: the figure is the median over rounds
+   of restic time / eduops time, one for backup and one for restore (goal ≥ 0.9×, issue 18).
 2. A pgbench scale-10 database is backed up and restore-drilled by eduops; the drill's RTO is printed
-   next to plain `pg_dump -Fc` + `pg_restore` of the same database measured in the same run.
+   next to plain `pg_dump -Fc` + `pg_restore` of the same database (information, no goal).
 
-Run: .venv/bin/python bench/backup_throughput.py [--size-mb 1024] [--scale 10] [--skip-drill]
+Run: .venv/bin/python bench/backup_throughput.py [--size-mb 1024] [--scale 10] [--skip-drill] [--quick]
+(--quick: 128 MiB, pgbench scale 1)
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from harness import Goal, finish, interleaved, parse, parser, report
 
 from eduops.backup import drills, service, verification
 from eduops.backup.settings import seal
@@ -30,7 +32,6 @@ from eduops.core.crypto import Keyring, write_keyring
 from eduops.core.workspace import open_workspace
 
 PASSWORD = "bench-password-0123456789"
-ROUNDS = 3
 PG = os.environ.get("EDUOPS_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 
 
@@ -113,32 +114,32 @@ def eduops_round(data: Path, work: Path, cache: Path, n: int) -> tuple[float, fl
     return backup_s, restore_s
 
 
-def throughput(size_mb: int, base: Path) -> None:
+def throughput(size_mb: int, base: Path, rounds: int) -> None:
     data = base / "data"
     began = time.perf_counter()
     n_media, n_small = make_data(data, size_mb)
     print(f"data set: {size_mb} MiB, {n_media} media files and {n_small} small files "
           f"(made in {time.perf_counter() - began:.1f} s)", flush=True)
-    plain, mine = [], []
-    for n in range(ROUNDS):  # alternate who goes first, so page cache and writeback favour neither
-        cache = base / f"cache{n}"
-        if n % 2:
-            mine.append(eduops_round(data, base, cache, n))
-            plain.append(plain_round(data, base, cache))
-        else:
-            plain.append(plain_round(data, base, cache))
-            mine.append(eduops_round(data, base, cache, n))
-        print(f"round {n + 1}: restic backup {plain[-1][0]:.1f} s restore {plain[-1][1]:.1f} s | "
-              f"eduops backup {mine[-1][0]:.1f} s restore {mine[-1][1]:.1f} s", flush=True)
-    pb, pr = min(p[0] for p in plain), min(p[1] for p in plain)
-    eb, er = min(m[0] for m in mine), min(m[1] for m in mine)
-    mib = size_mb
-    print(f"backup:  restic {mib / pb:.1f} MiB/s, eduops {mib / eb:.1f} MiB/s, ratio {pb / eb:.2f} (target >= 0.9)")
-    print(f"restore: restic {mib / pr:.1f} MiB/s, eduops {mib / er:.1f} MiB/s, ratio {pr / er:.2f} (target >= 0.9)")
-    # writeback of the previous round's gigabyte lands on whoever runs next: pair each round's two runs
-    paired_b = statistics.median(p[0] / m[0] for p, m in zip(plain, mine, strict=True))
-    paired_r = statistics.median(p[1] / m[1] for p, m in zip(plain, mine, strict=True))
-    print(f"median of per-round ratios: backup {paired_b:.2f}, restore {paired_r:.2f}")
+    plain: dict[int, tuple[float, float]] = {}
+    mine: dict[int, tuple[float, float]] = {}
+
+    def ours(n: int) -> float:
+        mine[n] = eduops_round(data, base, base / f"cache{n}", n)
+        return mine[n][0] + mine[n][1]
+
+    def restic(n: int) -> float:
+        plain[n] = plain_round(data, base, base / f"cache{n}")
+        return plain[n][0] + plain[n][1]
+
+    interleaved(rounds, ours, restic)
+    for n in range(rounds):
+        print(f"round {n + 1}: restic backup {plain[n][0]:.1f} s restore {plain[n][1]:.1f} s | "
+              f"eduops backup {mine[n][0]:.1f} s restore {mine[n][1]:.1f} s", flush=True)
+    mib = f"{size_mb:,} MiB"
+    report(Goal(f"backup {mib} / plain restic backup (paired rounds)", "≥ 0.9× plain restic", ">=", 0.9),
+           [plain[n][0] / mine[n][0] for n in range(rounds)], "restic seconds / eduops seconds, per round")
+    report(Goal(f"restore {mib} / plain restic restore (paired rounds)", "≥ 0.9× plain restic", ">=", 0.9),
+           [plain[n][1] / mine[n][1] for n in range(rounds)], "restic seconds / eduops seconds, per round")
     shutil.rmtree(data)
 
 
@@ -181,22 +182,23 @@ def drill_rto(scale: int, base: Path) -> None:
                 conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
-def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mb", type=int, default=1024)
-    parser.add_argument("--scale", type=int, default=10)
-    parser.add_argument("--skip-drill", action="store_true")
-    parser.add_argument("--skip-throughput", action="store_true")
-    args = parser.parse_args(argv)
+def main() -> int:
+    p = parser(__doc__)
+    p.add_argument("--size-mb", type=int, default=None, help="default 1024; --quick 128")
+    p.add_argument("--scale", type=int, default=None, help="pgbench scale, default 10; --quick 1")
+    p.add_argument("--skip-drill", action="store_true")
+    p.add_argument("--skip-throughput", action="store_true")
+    args = parse(p)
     base = Path(tempfile.mkdtemp(prefix="eduops-bench-backup-"))
     try:
         if not args.skip_throughput:
-            throughput(args.size_mb, base)
+            throughput(args.size_mb or (128 if args.quick else 1024), base, args.rounds)
         if not args.skip_drill:
-            drill_rto(args.scale, base)
+            drill_rto(args.scale or (1 if args.quick else 10), base)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+    return finish()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main())

@@ -1,7 +1,9 @@
 """How long `eduops --help` and `eduops version` take against `python -c "import typer, rich"`.
 
-Goal (issue 13): `eduops --help` ≤ 2× the bare import, median of 7 interleaved rounds on the same machine.
-Also prints which eduops domain modules `--help` imported (there should be none but the plugins).
+Goal (issue 13): `eduops --help` ≤ 2× the bare import, median of 7 interleaved rounds on the same machine
+(--quick: 3). Also prints which eduops domain modules `--help` imported (there should be none but the plugins).
+
+    .venv/bin/python bench/cli_startup.py [--rounds 7] [--quick]
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import subprocess
 import sys
 import time
 
+from harness import Goal, finish, parse, parser, report
+
 PY = sys.executable
 CASES = {
     "baseline: import typer, rich": [PY, "-c", "import typer, rich"],
@@ -18,6 +22,7 @@ CASES = {
     "eduops version": [PY, "-c", "from eduops.cli import main; import sys; sys.argv = ['eduops', 'version']; main()"],
 }
 ROUNDS = 7
+GOAL = Goal("eduops --help / python -c 'import typer, rich'", "≤ 2× the bare import", "<=", 2.0)
 
 
 def timed(cmd: list[str]) -> float:
@@ -37,21 +42,25 @@ def loaded_domain_modules() -> list[str]:
 
 
 def main() -> int:
+    p = parser(__doc__)
+    p.set_defaults(rounds=ROUNDS)
+    args = parse(p)
+    rounds = 3 if args.quick and "--rounds" not in sys.argv else args.rounds
     for cmd in CASES.values():  # warm the file cache once
         timed(cmd)
     samples: dict[str, list[float]] = {name: [] for name in CASES}
-    for _ in range(ROUNDS):
-        for name, cmd in CASES.items():
-            samples[name].append(timed(cmd))
-    base = statistics.median(samples["baseline: import typer, rich"])
+    for n in range(rounds):  # interleaved; who goes first rotates
+        names = list(CASES)
+        for name in names[n % len(names):] + names[:n % len(names)]:
+            samples[name].append(timed(CASES[name]))
+    base = samples["baseline: import typer, rich"]
     for name, values in samples.items():
         median = statistics.median(values)
-        print(f"{name:32} median {median * 1000:6.0f} ms   ratio {median / base:4.2f}×")
-    ratio = statistics.median(samples["eduops --help"]) / base
+        print(f"{name:32} median {median * 1000:6.0f} ms   ratio {median / statistics.median(base):4.2f}×")
     extra = loaded_domain_modules()
-    print(f"eduops --help / import typer, rich = {ratio:.2f}× (goal ≤ 2.00×)")
-    print("domain modules imported by --help:", ", ".join(extra) if extra else "none")
-    return 0
+    report(GOAL, [mine / b for mine, b in zip(samples["eduops --help"], base, strict=True)],
+           "domain modules imported by --help: " + (", ".join(extra) if extra else "none"))
+    return finish()
 
 
 if __name__ == "__main__":

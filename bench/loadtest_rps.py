@@ -4,7 +4,9 @@ a local nginx serving a static file, as a ratio to `wrk` against the same target
 Both generators get one core's worth of work (Locust: one gevent process; wrk: one thread); each figure is
 requests divided by the generator's own CPU seconds (user + system, from wait4; Locust's imports and
 set-up before its first request are left out), so a busy machine flatters neither.
-Run: .venv/bin/python bench/loadtest_rps.py [seconds]
+Interleaved rounds (≥ 3, alternating who goes first); the figure per round is Locust's requests per CPU
+second / wrk's. Goal (issue 18): ≥ 0.1× wrk per core, by the median (Locust's FastHttpUser).
+Run: .venv/bin/python bench/loadtest_rps.py [--seconds 5] [--quick]   (--quick: 3 s a run)
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from harness import Goal, finish, interleaved, parse, parser, report
 
 from eduops.loadtest.runner import LoadSpec
 from eduops.loadtest.shapes import make_shape
@@ -33,7 +38,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_nginx(workdir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_nginx(workdir: Path, port: int, locations: str = "") -> subprocess.Popen[bytes]:
+    """nginx serving ``www/index.html`` on ``port``, plus any ``location`` blocks given."""
     workdir.chmod(0o755)  # nginx workers run as an unprivileged user when started by root
     (workdir / "www").mkdir()
     (workdir / "www" / "index.html").write_text("<!doctype html><title>eduops</title>" + "x" * 512)
@@ -54,7 +60,7 @@ http {{
   uwsgi_temp_path {workdir}/tmp/uwsgi;
   scgi_temp_path {workdir}/tmp/scgi;
   keepalive_requests 1000000;
-  server {{ listen 127.0.0.1:{port}; root {workdir}/www; }}
+  server {{ listen 127.0.0.1:{port}; root {workdir}/www; {locations} }}
 }}
 """)
     proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(workdir)], stderr=subprocess.PIPE)
@@ -113,30 +119,45 @@ def run_locust(url: str, seconds: float, workdir: Path) -> tuple[float, float]:
     return float(total["requests"]), cpu
 
 
-def main() -> None:
-    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 5.0
+GOAL = Goal("load generation: Locust FastHttpUser req/s per core / wrk per core", "≥ 0.1× wrk per core", ">=", 0.1)
+
+
+def main() -> int:
+    p = parser(__doc__)
+    p.add_argument("--seconds", type=float, default=None, help="each run (default 5; --quick 3)")
+    args = parse(p)
+    seconds = args.seconds or (3.0 if args.quick else 5.0)
     if not Path(NGINX).exists() or not shutil.which("wrk"):
         raise SystemExit("needs /usr/sbin/nginx and wrk (Debian packages nginx-light or nginx, and wrk)")
     workdir = Path(tempfile.mkdtemp(prefix="eduops-bench-"))
     port = free_port()
     nginx = start_nginx(workdir, port)
     url = f"http://127.0.0.1:{port}"
+    runs: dict[str, list[tuple[float, float]]] = {"locust": [], "wrk": []}
+
+    def locust(n: int) -> float:
+        requests, cpu = run_locust(url, seconds, workdir)
+        runs["locust"].append((requests, cpu))
+        return requests / max(cpu, 1e-6)
+
+    def wrk(n: int) -> float:
+        requests, cpu = run_wrk(f"{url}/index.html", seconds)
+        runs["wrk"].append((requests, cpu))
+        return requests / max(cpu, 1e-6)
+
     try:
-        locust_requests, locust_cpu = run_locust(url, seconds, workdir)
-        wrk_requests, wrk_cpu = run_wrk(f"{url}/index.html", seconds)
+        pairs = interleaved(args.rounds, locust, wrk, label="requests per CPU second")
     finally:
         nginx.terminate()
         nginx.wait(timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
-    locust_per_core = locust_requests / max(locust_cpu, 1e-6)
-    wrk_per_core = wrk_requests / max(wrk_cpu, 1e-6)
-    print(f"target: nginx {url}/index.html, {CONNECTIONS} connections/users, {seconds:.0f} s each")
-    print(f"Locust (eduops generator): {locust_requests:.0f} requests, {locust_requests / seconds:.0f} req/s, "
-          f"{locust_cpu:.2f} CPU s → {locust_per_core:.0f} req/s per core")
-    print(f"wrk (baseline):            {wrk_requests:.0f} requests, {wrk_requests / seconds:.0f} req/s, "
-          f"{wrk_cpu:.2f} CPU s → {wrk_per_core:.0f} req/s per core")
-    print(f"ratio Locust / wrk per core: {locust_per_core / wrk_per_core:.3f}")
+    locust_rate = statistics.median(m for m, _ in pairs)
+    wrk_rate = statistics.median(b for _, b in pairs)
+    report(GOAL, [m / b for m, b in pairs],
+           f"nginx static file, {CONNECTIONS} connections/users, {seconds:.0f} s a run; median Locust "
+           f"{locust_rate:,.0f} req/s per core, wrk {wrk_rate:,.0f}")
+    return finish()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -3,19 +3,23 @@
 - GET /api/v1/me with an API key (Bearer) and with a session cookie, next to GET /healthz (no auth);
 - record_audit (hash chain, one transaction per row) next to a plain insert of a login attempt.
 
-    .venv/bin/python bench/web_auth.py [--requests 400] [--rows 400]
+Interleaved rounds (each round: the median of ``--requests`` requests or ``--rows`` rows of each).
+Goals (guards, no issue sets them): each authenticated request ≤ 3× /healthz; an audit row ≤ 3× a plain insert.
+
+    .venv/bin/python bench/web_auth.py [--requests 400] [--rows 400] [--quick]   (--quick: 100 each)
 """
 
 from __future__ import annotations
 
-import argparse
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from harness import Goal, finish, interleaved, parse, parser, report
 
 from eduops.core.audit import record_audit, verify_chain
 from eduops.core.workspace import init_workspace
@@ -38,11 +42,13 @@ def median_ms(action: Callable[[], object], n: int) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--rows", type=int, default=400)
-    args = parser.parse_args()
+def main() -> int:
+    p = parser(__doc__)
+    p.add_argument("--requests", type=int, default=None)
+    p.add_argument("--rows", type=int, default=None)
+    args = parse(p)
+    requests = args.requests or (100 if args.quick else 400)
+    rows = args.rows or (100 if args.quick else 400)
     home = Path(tempfile.mkdtemp(prefix="eduops-bench-web-"))
     ws, _ = init_workspace(home, admin_password=PASSWORD)
     app = create_app(ws, domains=("core", "web"))
@@ -54,9 +60,8 @@ def main() -> None:
     assert login.status_code == 303
     anonymous = TestClient(app)
 
-    health = median_ms(lambda: anonymous.get("/healthz"), args.requests)
-    by_key = median_ms(lambda: anonymous.get("/api/v1/me", headers={"authorization": f"Bearer {key}"}), args.requests)
-    by_cookie = median_ms(lambda: client.get("/api/v1/me"), args.requests)
+    def health(_n: int) -> float:
+        return median_ms(lambda: anonymous.get("/healthz"), requests)
 
     def plain() -> None:
         with session_scope(ws.engine) as session:
@@ -66,19 +71,25 @@ def main() -> None:
         with session_scope(ws.engine) as session:
             record_audit(session, actor="bench", action="bench.write", target="x", after={"n": 1})
 
-    insert = median_ms(plain, args.rows)
-    chained = median_ms(audited, args.rows)
+    by_key = interleaved(args.rounds, lambda _n: median_ms(
+        lambda: anonymous.get("/api/v1/me", headers={"authorization": f"Bearer {key}"}), requests), health,
+        label="API key / healthz ms")
+    by_cookie = interleaved(args.rounds, lambda _n: median_ms(lambda: client.get("/api/v1/me"), requests), health,
+                            label="session / healthz ms")
+    chained = interleaved(args.rounds, lambda _n: median_ms(audited, rows), lambda _n: median_ms(plain, rows),
+                          label="audit row / plain insert ms")
     t0 = time.perf_counter()
     checked, problem = verify_chain(ws.engine)
     verify_s = time.perf_counter() - t0
     assert problem is None
-    print(f"GET /healthz (no auth, baseline)   {health:7.2f} ms")
-    print(f"GET /api/v1/me with an API key     {by_key:7.2f} ms   ratio {by_key / health:5.2f}x")
-    print(f"GET /api/v1/me with a session      {by_cookie:7.2f} ms   ratio {by_cookie / health:5.2f}x")
-    print(f"plain row insert (baseline)        {insert:7.2f} ms")
-    print(f"hash-chained audit row             {chained:7.2f} ms   ratio {chained / insert:5.2f}x")
     print(f"verify {checked} audit rows: {verify_s * 1000:.0f} ms ({checked / verify_s:,.0f} rows/s)")
+    for label, pairs, base in (("GET /api/v1/me with an API key", by_key, "GET /healthz"),
+                               ("GET /api/v1/me with a session", by_cookie, "GET /healthz"),
+                               ("hash-chained audit row", chained, "a plain row insert")):
+        report(Goal(f"{label} / {base}", f"≤ 3× {base}", "<=", 3.0), [m / b for m, b in pairs],
+               f"median {statistics.median(m for m, _ in pairs):.2f} ms")
+    return finish()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -11,8 +11,10 @@ from eduops.alerting.alertmanager import (
     Muting,
     build_route,
     in_maintenance,
+    last_tick,
     match_routes,
     needs_update,
+    next_tick,
     parse_matcher,
     parse_matchers,
 )
@@ -148,6 +150,47 @@ def test_routing_first_match_unless_continue() -> None:
     assert (dba.group_by, dba.group_wait, dba.group_interval) == (["alertname"], 1.0, 300.0)
 
 
+@pytest.mark.parametrize("lateness", [0.0, 0.05, 0.3, 0.7, 0.99])
+def test_repeats_land_on_the_group_tick_however_late_the_loop_is(lateness: float) -> None:
+    """repeat_interval 20 s, group_interval 5 s: Alertmanager repeats every 20 s; a loop that gets
+    to each tick late must not log its late time and slip the repeat to 25 s."""
+    d = Dispatcher(build_route(route(group_wait="5s", group_interval="5s", repeat_interval="20s")))
+    d.put([alert("a")], 0.0)
+    sent, t = [], 0.0
+    while t <= 100:
+        due = d.next_due()
+        assert due is not None
+        t = due + lateness  # the loop wakes up `lateness` after each tick
+        sent += [round(n.at - lateness, 3) for n in d.tick(t)]
+    assert sent[:5] == [5.0, 25.0, 45.0, 65.0, 85.0]
+
+
+def test_a_loop_late_by_more_than_a_group_interval_keeps_the_grid() -> None:
+    d = Dispatcher(build_route(route(group_wait="5s", group_interval="5s", repeat_interval="20s")))
+    d.put([alert("a")], 0.0)
+    assert [n.at for n in d.tick(5.0)] == [5.0]
+    assert d.tick(17.5) == []  # the loop stalled past the ticks at 10 and 15
+    assert d.next_due() == 20.0
+    assert [n.at for n in d.tick(25.2)] == [25.2]  # tick 25 ≥ 5 + 20
+    assert d.nflog[next(iter(d.nflog))].at == 25.0
+
+
+@pytest.mark.parametrize(
+    ("last", "interval", "now", "expected"),
+    [(0, 5, 0, 5), (0, 5, 0.4, 5), (0, 5, 5, 10), (0, 5, 12.5, 15), (10, 60, 9, 70), (0, 0, 3, 3)],
+)
+def test_next_tick(last: float, interval: float, now: float, expected: float) -> None:
+    assert next_tick(last, interval, now) == expected
+
+
+@pytest.mark.parametrize(
+    ("due", "interval", "now", "expected"),
+    [(5, 5, 5, 5), (5, 5, 5.7, 5), (20, 5, 25.2, 25), (20, 5, 34.9, 30), (3, 0, 4, 3), (9, 5, 8, 8)],
+)
+def test_last_tick(due: float, interval: float, now: float, expected: float) -> None:
+    assert last_tick(due, interval, now) == expected
+
+
 def test_old_alert_in_a_new_group_flushes_at_once() -> None:
     d = Dispatcher(build_route(route(group_wait="30s", group_interval="1m", repeat_interval="1h")))
     d.put([alert("a", start=0.0)], 100.0)
@@ -164,7 +207,8 @@ def test_old_alert_in_a_new_group_flushes_at_once() -> None:
         (({"a", "b"}, set(), 0), {"a"}, {"b"}, False, 1, False),
         (({"a"}, set(), 0), set(), {"a"}, False, 1, True),  # all resolved clears the log even without send_resolved
         ((set(), set(), 0), set(), {"a"}, True, 1, False),
-        (({"a"}, set(), 0), {"a"}, set(), True, 10, False),
+        (({"a"}, set(), 0), {"a"}, set(), True, 9.99, False),
+        (({"a"}, set(), 0), {"a"}, set(), True, 10, True),  # due at last + repeat_interval itself
         (({"a"}, set(), 0), {"a"}, set(), True, 11, True),
     ],
 )

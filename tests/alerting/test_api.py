@@ -186,3 +186,33 @@ def test_expected_surges_api(console) -> None:  # type: ignore[no-untyped-def]
         == 400
     )
     assert [s["title"] for s in ops.get("/api/v1/surges").json()] == ["Start of term"]
+
+
+def test_alertmanager_webhook_intake_needs_its_key_and_shows_on_the_alert_pages(console) -> None:  # type: ignore[no-untyped-def]
+    from tests.alerting.test_am_webhook import am_alert, v4
+
+    from eduops.web.apikeys import create_key
+
+    engine = console.ws.engine
+    _, key = create_key(engine, "alertmanager", ["ingest:alerts"], actor="test")
+    _, read_key = create_key(engine, "dashboards", ["read"], actor="test")
+    client = console.client()
+    url = "/api/v1/alerts/alertmanager"
+    assert client.post(url, json=v4(am_alert())).status_code == 401
+    assert client.post(url, json=v4(am_alert()), headers={"Authorization": f"Bearer {read_key}"}).status_code == 403
+    auth = {"Authorization": f"Bearer {key}"}
+    r = client.post(url, json=v4(am_alert()), headers=auth)
+    assert r.status_code == 200 and r.json() == {"firing": 1, "resolved": 0, "unchanged": 0}
+    bad = client.post(url, content=b"{not json", headers=auth)
+    assert bad.status_code == 400 and "not JSON" in bad.json()["error"]
+    wrong = client.post(url, json=v4(am_alert(status="pending")), headers=auth)
+    assert wrong.status_code == 400 and "alerts[0].status" in wrong.json()["error"]
+    viewer = console.login("viewer")
+    listed = {a["alertname"]: a for a in viewer.get("/api/v1/alerts").json()}
+    assert listed["NodeDown"]["rule"] == "alertmanager/eduops" and listed["NodeDown"]["state"] == "firing"
+    page = viewer.get("/alerts")
+    assert page.status_code == 200 and "NodeDown" in page.text
+    ops = console.login("ops")
+    fp = listed["NodeDown"]["fingerprint"]
+    token = csrf_of(ops.get("/alerts").text)
+    assert ops.post(f"/api/v1/alerts/{fp}/ack", headers={"X-CSRF-Token": token}).json()["acked_by"] == "ops"

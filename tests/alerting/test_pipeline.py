@@ -3,6 +3,7 @@ history, acknowledgement, escalation, silences and the calendar-derived series, 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -225,7 +226,9 @@ def test_end_to_end_to_a_signed_dingtalk_robot_in_chinese(ws, monkeypatch) -> No
         run(m, T0, T0 + 100)
     [got] = receiver.ok("dingtalk")
     text = got.body["markdown"]["text"]
-    assert "告警" in text and "https://learn.example is down" in text and "/alerts/" in text
+    assert "告警" in text and "/alerts/" in text
+    assert "https://learn.example 不可用" in text  # the shipped rule's summary in the workspace's language
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\+8", text)  # on the workspace's clock
     assert [r["status"] for r in m.delivery.log] == ["sent"]
 
 

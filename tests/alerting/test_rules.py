@@ -96,7 +96,7 @@ def test_expanding_notation(text: str, expected: list[object]) -> None:
         ("groups: [{name: g, rules: [{alert: A, record: b, expr: x}]}]", "exactly one of"),
         (
             "groups: [{name: g, rules: [{alert: A, expr: x, annotations: {a: '{{ $foo }}'}}]}]",
-            "unknown variable",
+            "undefined variable: $foo",
         ),
         ("groups: [{name: g}, {name: g}]", "appears twice"),
         ("rules: []", "holds 'groups:'"),

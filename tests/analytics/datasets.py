@@ -72,3 +72,38 @@ def video() -> Statements:
         return s
 
     return [watched("V0", "0[.]50"), watched("V1", "0[.]30[,]20[.]100")]
+
+
+OU = "https://ou.example/modules/"
+
+
+def oulad_like() -> Statements:
+    """OULAD-shaped: module AAA in presentations 2013J and 2014J (statements on the presentation,
+    grouped under the module, one registration per learner and presentation, as OULAD's
+    studentRegistration / studentInfo rows become xAPI). S1 fails 2013J and passes 2014J (a retake);
+    S2 passes 2013J (Distinction); S3 withdraws from 2013J; S4 fails 2014J; S5 is in 2014J with no
+    result yet (a lesson whose parent is the presentation)."""
+    import uuid
+
+    module = {"id": OU + "AAA", "definition": {"type": "http://adlnet.gov/expapi/activities/course"}}
+
+    def presentation(code: str) -> dict[str, Any]:
+        return {"id": f"{OU}AAA/{code}", "definition": {"type": "http://adlnet.gov/expapi/activities/course"}}
+
+    def row(student: str, code: str, verb: str, n: int, lesson: bool = False) -> dict[str, Any]:
+        s = statement(student, verb, day(n - (335 if code == "2014J" else 700)), course=None)
+        s["object"] = ({"objectType": "Activity", "id": f"{OU}AAA/{code}/lesson-1"} if lesson
+                       else {"objectType": "Activity", **presentation(code)})
+        groups: dict[str, Any] = {"grouping": [module]}
+        if lesson:
+            groups["parent"] = [presentation(code)]
+        s["context"] = {"contextActivities": groups,
+                        "registration": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{student}/{code}"))}
+        return s
+
+    return [row("S1", "2013J", "registered", 0), row("S1", "2013J", "failed", 200),
+            row("S1", "2014J", "registered", 0), row("S1", "2014J", "passed", 200),
+            row("S2", "2013J", "registered", 0), row("S2", "2013J", "passed", 200),
+            row("S3", "2013J", "registered", 0), row("S3", "2013J", "unregistered", 50),
+            row("S4", "2014J", "registered", 0), row("S4", "2014J", "failed", 200),
+            row("S5", "2014J", "registered", 0), row("S5", "2014J", "experienced", 10, lesson=True)]

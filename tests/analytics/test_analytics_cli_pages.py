@@ -136,6 +136,9 @@ def test_every_console_message_has_a_chinese_translation() -> None:
     shown = set(re.findall(r'\bt\("([^"]+)"\)', (root / "pages.py").read_text()))
     shown |= set(re.findall(r'_\("([^"]+)"\)', (root / "templates/analytics/page.html").read_text()))
     shown |= {"Learning", "since", "until", "course", "region", "teacher", "device", "day", "week", "month"}
+    from eduops.analytics import metrics, pages
+
+    shown |= set(metrics.DEFINITIONS.values()) | set(pages.OUTCOME_LABELS.values())
     with (root / "locale/zh_CN.po").open("rb") as fh:
         translated = {m.id for m in read_po(fh) if m.id and m.string}
     assert sorted(shown - translated) == []

@@ -124,8 +124,9 @@ def test_completion_and_outcomes(store: DuckDBStore) -> None:
     a, b = result["courses"]
     assert a["course"].endswith("course/a") and b["course"].endswith("course/b")
     assert {k: a[k] for k in ("enrolled", "passed", "completed", "failed", "withdrawn", "in_progress")} == {
-        "enrolled": 10, "passed": 3, "completed": 2, "failed": 1, "withdrawn": 1, "in_progress": 3}
+        "enrolled": 10, "passed": 3, "completed": 5, "failed": 1, "withdrawn": 1, "in_progress": 3}
     assert a["completion_pct"] == 50.0 and b["completion_pct"] == 25.0
+    assert (a["pass_pct"], a["pass_of_graded_pct"]) == (30.0, 75.0)
     assert result["outcomes"]["in_progress"] == 6 and result["enrolled"] == 14
 
 
@@ -216,3 +217,17 @@ def test_funnel_summary(rows: list[tuple[int, int, float | None]], drop_step: in
 def test_played_segments(text: str, segments: list[tuple[float, float]], seconds: float) -> None:
     assert metrics.parse_segments(text) == segments
     assert metrics.watched_seconds(segments) == seconds
+
+
+def test_funnel_median_gap_is_exact_not_whole_second_boundaries(store: DuckDBStore) -> None:
+    """0.2 s across a second boundary and 0.999 s within one: the median is their mean, 0.5995 s
+    (counting second boundaries would give 1 and 0)."""
+    def at(actor: str, verb: str, stamp: str) -> dict[str, Any]:
+        s = statement(actor, verb, day(0))
+        s["timestamp"] = stamp
+        return s
+
+    load(store, [at("G0", "launched", "2026-03-02T09:00:00.900Z"), at("G0", "completed", "2026-03-02T09:00:01.100Z"),
+                 at("G1", "launched", "2026-03-02T09:00:00.000Z"), at("G1", "completed", "2026-03-02T09:00:00.999Z")])
+    result = metrics.funnel(store, ["launched", "completed"], first=day(0).replace(hour=0), end=day(1))
+    assert result["steps"][1]["median_s_from_previous"] == pytest.approx(0.5995, abs=1e-9)

@@ -65,7 +65,7 @@ def test_run_daily_inspection_then_list_and_report(home: Path) -> None:
     listed = json.loads(eduops(home, "runs", "list", "--json").stdout)
     assert run["id"] in [r["id"] for r in listed]
     report = eduops(home, "report", str(run["id"]), "--format", "md").stdout
-    assert f"run #{run['id']}" in report and "host.status" in report
+    assert f"运行 #{run['id']}" in report and "host.status" in report  # in the workspace's language (zh-CN)
     html = eduops(home, "report", str(run["id"]), "--format", "html", "-o", str(home / "r.html")).stdout
     assert "wrote" in html and (home / "r.html").read_text().startswith("<!doctype html>")
 

@@ -53,7 +53,7 @@ def test_bad_input_and_a_dead_host(sqlite_ws, monkeypatch, capsys) -> None:
     assert code == 3 and "does not answer" in err
     code, out, _ = _in_process(sqlite_ws, monkeypatch, capsys, "loadtest", "list", "--json")
     assert {r["scenario"] for r in json.loads(out)} == {"term-rush", "live-class-spike", "booking-peak", "browse",
-                                                        "quiz"}
+                                                        "join-storm", "quiz"}
 
 
 def test_the_calendar_task_says_when_the_platform_does_not_answer(sqlite_ws) -> None:

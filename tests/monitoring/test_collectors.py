@@ -166,10 +166,11 @@ def test_scrape_an_exporter() -> None:
     with web() as port:
         measurements, why = collect_scrape(ScrapeCollector(name="node1", url=f"http://127.0.0.1:{port}/metrics"))
     assert why == ""
+    target = (("instance", f"127.0.0.1:{port}"), ("job", "node1"))
     values = {(m.name, tuple(sorted(m.labels.items()))): m.value for m in measurements}
-    assert values[("node_filesystem_avail_bytes", (("instance", "node1"), ("mountpoint", "/")))] == 123.0
-    assert values[("node_cpu_seconds_total", (("instance", "node1"), ("mode", "idle")))] == 42.0
-    assert values[("scrape_up", (("instance", "node1"),))] == 1.0
+    assert values[("node_filesystem_avail_bytes", (target[0], target[1], ("mountpoint", "/")))] == 123.0
+    assert values[("node_cpu_seconds_total", (target[0], target[1], ("mode", "idle")))] == 42.0
+    assert values[("up", target)] == 1.0
 
 
 def test_parse_exposition_handles_node_exporter_text() -> None:
@@ -177,10 +178,9 @@ def test_parse_exposition_handles_node_exporter_text() -> None:
         "# HELP node_load1 1m load average.\n# TYPE node_load1 gauge\nnode_load1 0.42\n"
         'node_network_receive_bytes_total{device="eth0"} 1.5e+06\n'
     )
-    got = [(m.name, m.labels, m.value) for m in parse_exposition(text, "h")]
-    assert got == [
-        ("node_load1", {"instance": "h"}, 0.42),
-        ("node_network_receive_bytes_total", {"device": "eth0", "instance": "h"}, 1.5e6),
+    assert parse_exposition(text) == [
+        ("node_load1", {}, 0.42, ""),
+        ("node_network_receive_bytes_total", {"device": "eth0"}, 1.5e6, ""),
     ]
 
 

@@ -8,27 +8,62 @@ import pytest
 from eduops.rtc import qoe
 
 
-# effective latency = RTT/2 + 2·jitter + 10; R = 93.2 − eff/40 (eff < 160) else 93.2 − (eff − 120)/10; − 2.5·loss
-# MOS = 1 + 0.035 R + 7e-6 R (R − 60)(100 − R)
+# ITU-T G.107 E-model: R = 93.2 − Id(Ta) − Ie,eff; Ta = RTT/2 + 2·jitter + 10 ms;
+# Id = 0.024·Ta + 0.11·(Ta − 177.3)·H(Ta − 177.3); Ie,eff = Ie + (95 − Ie)·Ppl/(Ppl/BurstR + Bpl)
+@pytest.mark.parametrize(("ta_ms", "id_"), [
+    (0, 0.0), (10, 0.24), (100, 2.4), (177.3, 4.2552),  # up to the knee: 0.024 per ms
+    (200, 7.297),  # 4.8 + 0.11 × 22.7
+    (400, 34.097),  # 9.6 + 0.11 × 222.7
+])
+def test_delay_impairment_has_the_177_3_ms_knee(ta_ms: float, id_: float) -> None:
+    assert qoe.delay_impairment(ta_ms) == pytest.approx(id_, abs=1e-9)
+
+
+@pytest.mark.parametrize(("ie", "bpl", "ppl", "burst_r", "ie_eff"), [
+    (0, 25.1, 0, 1, 0.0),  # G.711 with PLC (G.113 App. I), no loss
+    (0, 25.1, 2, 1, 7.0111),  # 95·2/27.1
+    (0, 4.3, 1, 1, 17.9245),  # G.711 without PLC: 95/5.3
+    (11, 19, 0, 1, 11.0),  # G.729A: Ie 11 at no loss
+    (11, 19, 2, 1, 19.0),  # 11 + 84·2/21
+    (0, 25.1, 5, 2, 17.2101),  # bursty loss (BurstR 2): 95·5/(2.5 + 25.1)
+    (0, 25.1, 100, 1, 75.9393),  # everything lost: 9500/125.1
+])
+def test_effective_equipment_impairment(ie: float, bpl: float, ppl: float, burst_r: float, ie_eff: float) -> None:
+    assert qoe.loss_impairment(ppl, qoe.Codec(ie, bpl), burst_r) == pytest.approx(ie_eff, abs=1e-4)
+
+
+@pytest.mark.parametrize(("r", "mos"), [
+    # G.107 Annex B (and the tables every E-model calculator prints)
+    (-5, 1.0), (0, 1.0), (3, 1.0),  # the polynomial dips below 1 under R ≈ 6.5: held at 1
+    (50, 2.575), (60, 3.1), (70, 3.597), (80, 4.024), (90, 4.339), (93.2, 4.4093), (100, 4.5), (120, 4.5),
+])
+def test_mos_from_r(r: float, mos: float) -> None:
+    assert qoe.mos_from_r(r) == pytest.approx(mos, abs=5e-4)
+
+
 @pytest.mark.parametrize(
-    ("rtt_ms", "jitter_ms", "loss_pct", "r", "mos"),
+    ("rtt_ms", "jitter_ms", "loss_pct", "codec", "r", "mos"),
     [
-        (0, 0, 0, 92.95, 4.4044),  # eff 10: 93.2 − 0.25; 1 + 3.25325 + 0.151144
-        (200, 0, 0, 90.45, 4.3499),  # eff 110: 93.2 − 2.75; 1 + 3.16575 + 0.184118
-        (400, 20, 2, 75.2, 3.8304),  # eff 250 ≥ 160: 93.2 − 13 = 80.2, − 5 for 2 % loss
-        (0, 0, 5, 80.45, 4.0409),  # loss alone: 92.95 − 12.5; 1 + 2.81575 + 0.225146
-        (220, 25, 0, 88.2, 4.2924),  # eff 110 + 50 + 10 = 170 ≥ 160: 93.2 − 5; 1 + 3.087 + 0.205446
-        (2000, 100, 50, 0.0, 1.0),  # clamped at 0
+        (0, 0, 0, "opus", 92.96, 4.4046),  # Ta 10 ms: Id 0.24; no loss
+        (0, 0, 0, "g711", 92.96, 4.4046),
+        (200, 0, 0, "opus", 90.56, 4.3525),  # Ta 110: Id 2.64
+        (400, 20, 2, "opus", 72.1919, 3.6980),  # Ta 250: Id 13.997; Ie,eff 7.0111
+        (0, 0, 5, "opus", 77.1793, 3.9131),  # Ie,eff = 475/30.1 = 15.7807
+        (334.6, 0, 0, "opus", 88.9448, 4.3123),  # Ta 177.3: exactly at the knee, Id 0.024 × 177.3 = 4.2552
+        (2000, 100, 50, "opus", 0.0, 1.0),  # clamped at 0
     ],
 )
-def test_e_model(rtt_ms: float, jitter_ms: float, loss_pct: float, r: float, mos: float) -> None:
-    assert qoe.r_factor(rtt_ms, jitter_ms, loss_pct) == pytest.approx(r, abs=1e-9)
-    assert qoe.mos(rtt_ms, jitter_ms, loss_pct).value == pytest.approx(mos, abs=1e-4)
+def test_e_model(rtt_ms: float, jitter_ms: float, loss_pct: float, codec: str, r: float, mos: float) -> None:
+    c = qoe.CODECS[codec]
+    assert qoe.r_factor(rtt_ms, jitter_ms, loss_pct, c) == pytest.approx(r, abs=1e-4)
+    assert qoe.mos(rtt_ms, jitter_ms, loss_pct, c).value == pytest.approx(mos, abs=1e-4)
 
 
-def test_issue_examples_round_to_the_stated_values() -> None:
+def test_zero_impairment_is_g107_default_less_the_fixed_delay() -> None:
+    """R0 93.2 is G.107's default Ro − Is − Id(T=0) (94.77 − 1.41 − 0.15, rounded); the 10 ms of codec and
+    packetisation cost 0.24 of it."""
+    assert qoe.r_factor(0, 0, 0) == pytest.approx(93.2 - 0.24, abs=1e-12)
     assert round(qoe.mos(0, 0, 0).value or 0, 2) == 4.40
-    assert round(qoe.mos(200, 0, 0).value or 0, 2) == 4.35
 
 
 def test_mos_carries_unit_and_threshold() -> None:
@@ -37,13 +72,50 @@ def test_mos_carries_unit_and_threshold() -> None:
     assert qoe.mos(600, 60, 10).ok is False
 
 
-def test_mos_array_matches_scalar() -> None:
-    # the bulk formula (ingest fast path, synthetic data) on the same rows as the scalar one (report ingest, probe),
-    # both sides of eff = 160 ms and the clamp included
-    rows = np.array([(0, 0, 0), (200, 0, 0), (300, 0, 0), (298, 1, 0), (400, 20, 2), (220, 25, 0), (0, 0, 5),
-                     (1000, 80, 30), (2000, 100, 50)], dtype=float)
-    expected = [qoe.mos_from_r(qoe.r_factor(*row)) for row in rows]
-    assert qoe.mos_array(rows[:, 0], rows[:, 1], rows[:, 2]) == pytest.approx(expected, abs=1e-12)
+ROWS = np.array([(0, 0, 0), (200, 0, 0), (300, 0, 0), (334.6, 0, 0), (298, 1, 0), (400, 20, 2), (220, 25, 0),
+                 (0, 0, 5), (1000, 80, 30), (2000, 100, 50), (50, 5, 100)], dtype=float)
+MODELS = [qoe.EModel(), qoe.EModel(qoe.CODECS["g711"], 2.0), qoe.EModel(qoe.Codec(11, 19))]
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_mos_array_matches_scalar(model: qoe.EModel) -> None:
+    # the bulk formula (ingest fast path, synthetic data) on the same rows as the scalar one (report ingest, probe)
+    expected = [qoe.mos_from_r(qoe.r_factor(*row, model.codec, model.burst_r)) for row in ROWS]
+    got = qoe.mos_array(ROWS[:, 0], ROWS[:, 1], ROWS[:, 2], model.codec, model.burst_r)
+    assert got == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_mos_sql_matches_scalar(model: qoe.EModel) -> None:
+    """The SQL that recomputes a store's MOS on upgrade: the same numbers as the function, loss down
+    before loss up, NULL without an RTT."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE x (rtt_ms DOUBLE, jitter_ms DOUBLE, loss_down_pct DOUBLE, loss_up_pct DOUBLE)")
+    rows = [(float(a), float(b), None, float(c)) if i % 2 else (float(a), float(b), float(c), 99.0)
+            for i, (a, b, c) in enumerate(ROWS)] + [(None, 5.0, 1.0, 1.0)]
+    con.executemany("INSERT INTO x VALUES (?, ?, ?, ?)", rows)
+    got = [r[0] for r in con.execute(f"SELECT {qoe.mos_sql('x', model)} FROM x").fetchall()]
+    expected = [qoe.mos_from_r(qoe.r_factor(*row, model.codec, model.burst_r)) for row in ROWS] + [None]
+    assert got[:-1] == pytest.approx(expected[:-1], abs=1e-9) and got[-1] is None
+
+
+@pytest.mark.parametrize(("down", "up", "loss"), [(2.0, 5.0, 2.0), (None, 5.0, 5.0), (0.0, 5.0, 0.0),
+                                                  (None, None, None)])
+def test_the_loss_mos_uses_is_downlink_else_uplink(down: float | None, up: float | None,
+                                                   loss: float | None) -> None:
+    assert qoe.sample_loss_pct(down, up) == loss
+
+
+@pytest.mark.parametrize(("samples", "mos"), [
+    ([(4.4, 2000), (2.0, 8000)], 2.48),  # weighted by media time, not 3.2 (the mean of samples)
+    ([(4.0, 5000), (None, 5000)], 4.0),  # a sample without a MOS does not count
+    ([(4.0, 0)], None), ([], None),
+])
+def test_mos_is_weighted_by_media_time(samples: list[tuple[float | None, float]], mos: float | None) -> None:
+    got = qoe.weighted_mos(samples)
+    assert got == (None if mos is None else pytest.approx(mos))
 
 
 @pytest.mark.parametrize(

@@ -174,14 +174,16 @@ def test_session_and_call_figures_match_the_rules(small_store: Store) -> None:
         session = by_user[f"u-{i}"]
         poor = qoe.poor_pct([r[:4] for r in rows])
         assert _same(session["poor_pct"], poor), g
-        mos = [r[0] for r in rows if r[0] is not None]
-        assert session["quality_band"] == qoe.quality_band(sum(mos) / len(mos) if mos else None, poor), g
+        mos = qoe.weighted_mos([(r[0], r[3]) for r in rows])  # by media time
+        assert _same(session["mos"], mos), g
+        assert session["quality_band"] == qoe.quality_band(mos, poor), g
     # the call page and the call list show the same figures and band for a call: over all its users' samples
     listed = search_calls(small_store)[0]
     detail = call_detail(small_store, "c-1")["call"]
     rows = [r[1:] for r in SAMPLES]
     assert _same(listed["poor_pct"], detail["poor_pct"]) and _same(listed["mos"], detail["mos"])
     assert _same(detail["poor_pct"], qoe.poor_pct([r[:4] for r in rows]))
+    assert _same(detail["mos"], qoe.weighted_mos([(r[0], r[3]) for r in rows]))
     assert listed["band"] == detail["band"] == qoe.quality_band(detail["mos"], detail["poor_pct"])
 
 

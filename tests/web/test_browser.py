@@ -147,7 +147,7 @@ def test_ops_runs_a_task_from_the_calendar_and_reads_its_report(browser, server:
     page.screenshot(path=str(artifacts_dir / "run.png"), full_page=True)
     page.click("#open-report")
     page.wait_for_url("**/report")
-    assert "Weekly content audit" in page.locator("h1").inner_text()
+    assert "每周内容审核" in page.locator("h1").inner_text()  # the report in the reader's language
     page.screenshot(path=str(artifacts_dir / "report.png"), full_page=True)
 
     # English and back, remembered across pages

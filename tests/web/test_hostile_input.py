@@ -107,8 +107,7 @@ def test_a_plain_form_over_1_mib_is_413_before_it_is_parsed(sqlite_ws: Workspace
     assert answer.headers["connection"] == "close"
 
 
-@pytest.mark.parametrize("timestamp", ["2026-03-02T09:00:00+24:00", "2026-03-02T09:00:00-99:00",
-                                       "0001-01-01T00:00:00+01:00"])
+@pytest.mark.parametrize("timestamp", ["2026-03-02T09:00:00+24:00", "2026-03-02T09:00:00-99:00"])
 def test_xapi_timestamp_offsets_out_of_range_are_400(client: TestClient, timestamp: str) -> None:
     statement = {"actor": {"mbox": "mailto:a@example.com"}, "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
                  "object": {"id": "https://example.com/course/1"}, "timestamp": timestamp}

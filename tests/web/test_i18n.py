@@ -103,3 +103,25 @@ def test_chinese_pages_show_no_english_phrase_of_the_catalog(sqlite_console: Con
         text = re.sub(r"<[^>]+>", " ", html)
         leaks += [f"{page}: {p!r}" for p in phrases if p in text]
     assert not leaks, "\n".join(leaks)
+
+
+def test_a_template_takes_its_words_from_its_own_domain_first() -> None:
+    """One msgid can mean two things: the rtc week-over-week "Change" is 变化, the account button's is 修改."""
+    assert gettext("Change", "zh-CN", "rtc") == "变化"
+    assert gettext("Change", "zh-CN", "web") == "修改"
+    assert gettext("By", "zh-CN", "alerting") == "创建人"  # who made a silence, not rtc's "按" (group by)
+    assert gettext("Maintenance calendar", "zh-CN", "rtc") == "维护日历"  # not its own: every domain's catalog
+    assert gettext("Change", "en", "rtc") == "Change"
+
+
+@pytest.mark.parametrize(
+    ("wrong", "why"),
+    [("耗时", "a duration is 时长 (or 用时), a latency 响应时间"),
+     ("修改版本", "a release change is 变更")],
+)
+def test_catalogs_do_not_use_wrong_words(wrong: str, why: str) -> None:
+    from eduops.core.i18n import domain_catalogs
+
+    found = [f"{d}: {m!r} → {t!r}"
+             for d, entries in domain_catalogs().items() for m, t in entries.items() if wrong in t]
+    assert not found, f"{why}:\n" + "\n".join(found)

@@ -58,10 +58,13 @@ def test_times_are_shown_in_the_viewers_timezone(sqlite_console: Console) -> Non
         page = ops.get("/account").text
         ops.post("/account/timezone", data={"csrf_token": csrf_of(page), "timezone": tz})
         html = ops.get(f"/runs/{run_id}").text
-        return re.search(r"<th>[^<]+</th><td>(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)</td>", html).group(1)  # type: ignore[union-attr]
+        found = re.search(r"<th>[^<]+</th><td>(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC[+\d:]*)</td>", html)
+        assert found, "a time to the second, labelled with its zone"
+        return found.group(1)
 
     utc, shanghai = started("UTC"), started("Asia/Shanghai")
     assert int(shanghai[11:13]) == (int(utc[11:13]) + 8) % 24
+    assert utc.endswith(" UTC") and shanghai.endswith(" UTC+8")
     assert "bad" not in started("Not/AZone")  # an unknown zone is refused and the old one kept
     assert started("Not/AZone") == shanghai
 

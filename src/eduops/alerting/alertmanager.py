@@ -4,7 +4,9 @@
 are due and returns the notifications to deliver. Routing is first match unless ``continue``;
 a new group waits ``group_wait``, then flushes every ``group_interval``; a flush notifies when the
 firing set grew, when (with send_resolved) something resolved, when everything resolved, or when
-``repeat_interval`` has passed — so repeats land on the next group_interval tick (rounded up).
+``repeat_interval`` has passed. The notification log records the group's tick (when the flush was
+due), not the possibly later time the loop got to it, so a repeat lands on the first tick at or
+after the last notification + ``repeat_interval`` — as in Alertmanager, never one tick later.
 Silenced, inhibited and maintenance-window alerts are left out of notifications.
 """
 
@@ -21,6 +23,7 @@ from croniter import croniter
 from eduops.errors import UsageError
 
 DEFAULT_GROUP_WAIT, DEFAULT_GROUP_INTERVAL, DEFAULT_REPEAT = 30.0, 300.0, 4 * 3600.0
+REPEAT_TOLERANCE = 1e-3
 _MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|(.*?))\s*$')
 
 
@@ -93,6 +96,7 @@ class RouteNode:
     repeat_interval: float
     continue_: bool = False
     children: list[RouteNode] = field(default_factory=list)
+    key: str = "{}"  # Alertmanager's route key: matchers from the root down, e.g. {}/{severity="critical"}
 
 
 def build_route(cfg: object, parent: RouteNode | None = None, rid: str = "root") -> RouteNode:
@@ -108,6 +112,8 @@ def build_route(cfg: object, parent: RouteNode | None = None, rid: str = "root")
         repeat_interval=_pick(get("repeat_interval"), parent.repeat_interval if parent else DEFAULT_REPEAT),
         continue_=bool(get("continue_")),
     )
+    if parent is not None:
+        node.key = parent.key + "/{" + ",".join(str(m) for m in node.matchers) + "}"
     node.children = [build_route(c, node, f"{rid}/{i}") for i, c in enumerate(get("routes") or [])]
     return node
 
@@ -128,6 +134,12 @@ def match_routes(node: RouteNode, labels: dict[str, str]) -> list[RouteNode]:
             if not child.continue_:
                 break
     return found or [node]
+
+
+def am_group_key(route: RouteNode, glabels: dict[str, str]) -> str:
+    """``{}/{severity="critical"}:{alertname="DiskFull"}``: the groupKey Alertmanager's webhook carries."""
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(glabels.items()))
+    return f"{route.key}:{{{inner}}}"
 
 
 def group_labels(route: RouteNode, labels: dict[str, str]) -> dict[str, str]:
@@ -182,6 +194,7 @@ class Notification:
     firing: list[AMAlert]
     resolved: list[AMAlert]
     at: float
+    am_group_key: str = ""  # as Alertmanager writes it: route key:{group labels}
 
 
 @dataclass
@@ -239,12 +252,11 @@ class Dispatcher:
         for key, group in list(self.groups.items()):
             if group.next_flush > now:
                 continue
-            note = self.flush(group, firing_all, now)
+            note = self.flush(group, firing_all, now, tick=last_tick(group.next_flush, group.route.group_interval, now))
             if note:
                 out.append(note)
             group.flushed = True
-            following = group.next_flush + group.route.group_interval
-            group.next_flush = following if following > now else now + group.route.group_interval
+            group.next_flush = next_tick(group.next_flush, group.route.group_interval, now)
             for fp, alert in list(group.alerts.items()):
                 if alert.resolved(now):
                     del group.alerts[fp]
@@ -252,7 +264,11 @@ class Dispatcher:
                 del self.groups[key]
         return out
 
-    def flush(self, group: Group, firing_all: list[AMAlert], now: float) -> Notification | None:
+    def flush(
+        self, group: Group, firing_all: list[AMAlert], now: float, tick: float | None = None
+    ) -> Notification | None:
+        """Notify what changed; ``tick`` is when this flush was due (the log's time), ``now`` the loop's."""
+        tick = now if tick is None else min(tick, now)
         alerts = []
         for alert in group.alerts.values():
             reason = mute_reason(alert, firing_all, self.muting, now)
@@ -266,14 +282,39 @@ class Dispatcher:
         receiver = group.route.receiver
         entry = self.nflog.get((group.key, receiver))
         send_resolved = self.send_resolved(receiver)
-        if not needs_update(entry, firing, resolved, send_resolved, group.route.repeat_interval, now):
+        if not needs_update(entry, firing, resolved, send_resolved, group.route.repeat_interval, tick):
             return None
-        self.nflog[(group.key, receiver)] = LogEntry(firing, resolved, now)
+        self.nflog[(group.key, receiver)] = LogEntry(firing, resolved, tick)
         sent_resolved = [a for a in alerts if a.fingerprint in resolved] if send_resolved else []
         sent_firing = [a for a in alerts if a.fingerprint in firing]
         if not sent_firing and not sent_resolved:
             return None
-        return Notification(receiver, group.route.id, group.key, group.labels, sent_firing, sent_resolved, now)
+        return Notification(
+            receiver,
+            group.route.id,
+            group.key,
+            group.labels,
+            sent_firing,
+            sent_resolved,
+            now,
+            am_group_key(group.route, group.labels),
+        )
+
+
+def last_tick(due: float, interval: float, now: float) -> float:
+    """The latest tick of the grid ``due`` + k·``interval`` at or before ``now`` (``due`` ≤ ``now``)."""
+    if interval <= 0 or now <= due:
+        return min(due, now)
+    return due + ((now - due) // interval) * interval
+
+
+def next_tick(last: float, interval: float, now: float) -> float:
+    """The group's next tick after ``now`` on its own grid (``last`` + k·``interval``), however late the loop was."""
+    if interval <= 0:
+        return now
+    skipped = max(int((now - last) // interval), 0)
+    following = last + (skipped + 1) * interval
+    return following if following > now else following + interval
 
 
 def needs_update(
@@ -284,7 +325,8 @@ def needs_update(
     repeat: float,
     now: float,
 ) -> bool:
-    """Alertmanager's DedupStage.needsUpdate."""
+    """Alertmanager's DedupStage.needsUpdate; ``now`` is the group tick, and a repeat is due at
+    ``entry.at + repeat`` itself (a tolerance of 1 ms absorbs float sums of intervals)."""
     if entry is None:
         return bool(firing)
     if not firing <= entry.firing:
@@ -293,4 +335,4 @@ def needs_update(
         return bool(entry.firing)
     if send_resolved and not resolved <= entry.resolved:
         return True
-    return entry.at < now - repeat
+    return entry.at + repeat <= now + REPEAT_TOLERANCE

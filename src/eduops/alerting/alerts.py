@@ -27,6 +27,7 @@ from eduops.db import session_scope
 from eduops.errors import NotFound
 
 log = logging.getLogger(__name__)
+CALENDAR_SERIES = {"eduops_task_overdue", "eduops_task_failed"}  # made from the calendar, never stored
 
 
 def fingerprint(labels: Labels) -> str:
@@ -73,9 +74,17 @@ class RuleEvaluator:
     """Evaluates rule groups on their intervals and records every alert transition."""
 
     def __init__(
-        self, engine: Engine, settings: Any, groups: list[RuleGroup], default_interval: float, raw_days: float = 7.0
+        self,
+        engine: Engine,
+        settings: Any,
+        groups: list[RuleGroup],
+        default_interval: float,
+        raw_days: float = 7.0,
+        remote: Any = None,
     ) -> None:
-        self.engine, self.settings, self.groups = engine, settings, groups
+        """``remote``: a PrometheusAPI that runs the rules' expressions (those over eduops's calendar
+        series, which only eduops has, still run on the embedded engine)."""
+        self.engine, self.settings, self.groups, self.remote = engine, settings, groups, remote
         self.default_interval, self.raw_days = default_interval, raw_days
         self.last_eval: dict[str, float] = {}
         self.rules_by_key = {f"{g.name}/{r.name}": r for g in groups for r in g.rules if isinstance(r, AlertingRule)}
@@ -109,13 +118,14 @@ class RuleEvaluator:
         groups = self.due(now) if groups is None else groups
         if not groups:
             return []
-        nodes = [r.query for g in groups for r in g.rules]
+        nodes = [r.query for g in groups for r in g.rules if not self._runs_remotely(r)]
         source = DbSource(self.engine, self.raw_days)
-        source.preload(nodes, now - max(max_range(n) for n in nodes), now)
+        if nodes:
+            source.preload(nodes, now - max(max_range(n) for n in nodes), now)
         names = {s.name for n in nodes for s in selectors(n)}
         extra = (
             calendar_series(self.engine, self.settings, now)
-            if names & {"eduops_task_overdue", "eduops_task_failed"}
+            if names & CALENDAR_SERIES
             else []
         )
         src = ExtraSource(source, extra)
@@ -125,7 +135,8 @@ class RuleEvaluator:
             self.last_eval[group.name] = now
             for rule in group.rules:
                 try:
-                    value = evaluate(rule.query, src, now)
+                    remote = self._runs_remotely(rule)
+                    value = self.remote.instant(rule.expr, now) if remote else evaluate(rule.query, src, now)
                     vector = [Sample((), value)] if isinstance(value, float) else value
                     if isinstance(rule, RecordingRule):
                         for s in rule.output(vector):
@@ -146,6 +157,11 @@ class RuleEvaluator:
         if transitions:
             self.persist(transitions, now)
         return transitions
+
+    def _runs_remotely(self, rule: Any) -> bool:
+        if self.remote is None:
+            return False
+        return not ({s.name for s in selectors(rule.query)} & CALENDAR_SERIES)
 
     def persist(self, transitions: list[Transition], now: float) -> None:
         with session_scope(self.engine) as session:

@@ -20,6 +20,7 @@ from eduops.errors import UsageError
 router = APIRouter(tags=["alerting"])
 pages = APIRouter()
 NAV = [NavItem("/alerts", "Alerts", "read", 20)]
+MAX_WEBHOOK_BYTES = 4 * 1024 * 1024
 
 
 def _audit(request: Request, who: Principal, action: str, target: str, after: dict[str, Any] | None = None) -> None:
@@ -48,12 +49,13 @@ def metrics_query(
 ) -> dict[str, Any]:
     """Values over time; bad PromQL answers 400 with the position and the reason."""
     from eduops.alerting.cli import parse_labels
-    from eduops.alerting.metric_store import expression_for, query_range
+    from eduops.alerting.metric_store import expression_for
+    from eduops.alerting.prom_source import query_range_for
 
     end = datetime.now(UTC)
     expr = expression_for(query, parse_labels(labels))
-    series = query_range(
-        _ws(request).engine, expr, end - timedelta(seconds=_seconds(since, "since")), end, _seconds(step, "step")
+    series = query_range_for(
+        _ws(request), expr, end - timedelta(seconds=_seconds(since, "since")), end, _seconds(step, "step")
     )
     return {"query": expr, "series": series}
 
@@ -79,6 +81,29 @@ def get_alert_history(
     from eduops.alerting.alerts import alert_history
 
     return alert_history(_ws(request).engine, limit)
+
+
+@router.post("/api/v1/alerts/alertmanager")
+async def post_alertmanager_webhook(
+    request: Request, _: Principal = Depends(require("ingest:alerts"))
+) -> dict[str, Any]:
+    """Alertmanager's webhook (version 4 body): point a `webhook_configs` entry here with an API key of
+    scope ingest:alerts (`http_config.authorization.credentials`). The alerts join eduops's own."""
+    import json
+    import time
+
+    from eduops.alerting.intake import ingest_webhook
+
+    raw = await request.body()
+    if len(raw) > MAX_WEBHOOK_BYTES:
+        from eduops.errors import PayloadTooLarge
+
+        raise PayloadTooLarge(f"the body is {len(raw)} bytes; at most {MAX_WEBHOOK_BYTES} (lower max_alerts)")
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise UsageError(f"the body is not JSON ({exc}); send Alertmanager's webhook body") from None
+    return await run_in_threadpool(ingest_webhook, _ws(request).engine, body, time.time())
 
 
 @router.post("/api/v1/alerts/{fingerprint}/ack")
@@ -146,6 +171,19 @@ async def post_surge(request: Request, who: Principal = Depends(require("ops")))
     )
 
 
+@router.post("/-/reload")
+def post_reload(request: Request, who: Principal = Depends(require("admin"))) -> dict[str, Any]:
+    """Re-read eduops.toml and the rule files (rules, routes, receivers, channels, scrape targets), as
+    SIGHUP does; a broken file answers 400 saying what is wrong and the running configuration stays."""
+    from eduops.alerting.reload import reload
+
+    try:
+        data = reload(_ws(request))
+    finally:
+        _audit(request, who, "config.reload", "eduops.toml")
+    return data
+
+
 @router.get("/api/v1/rules")
 def get_rules(request: Request, _: Principal = Depends(require("read"))) -> list[dict[str, Any]]:
     from eduops.alerting.service import rules_overview
@@ -159,11 +197,13 @@ def get_rules(request: Request, _: Principal = Depends(require("read"))) -> list
 @pages.get("/alerts", response_class=HTMLResponse)
 def alerts_page(request: Request, who: Principal = Depends(require("read"))) -> HTMLResponse:
     from eduops.alerting.alerts import alert_history, current_alerts
+    from eduops.alerting.localize import localize_alert
     from eduops.alerting.service import list_silences, silence_matchers_for
-    from eduops.core.pages import render
+    from eduops.core.pages import language_of, render
 
     engine = _ws(request).engine
-    alerts = current_alerts(engine)
+    lang = language_of(request)
+    alerts = [localize_alert(a, lang) for a in current_alerts(engine)]
     for a in alerts:
         a["silence_matchers"] = " ".join(silence_matchers_for({**a["labels"], "alertname": a["alertname"]}))
     return render(
@@ -173,7 +213,7 @@ def alerts_page(request: Request, who: Principal = Depends(require("read"))) -> 
             "firing": [a for a in alerts if a["state"] == "firing"],
             "pending": [a for a in alerts if a["state"] == "pending"],
             "resolved": [a for a in alerts if a["state"] == "inactive"],
-            "history": alert_history(engine, 100),
+            "history": [localize_alert(e, lang) for e in alert_history(engine, 100)],
             "silences": list_silences(engine),
         },
     )
@@ -182,12 +222,14 @@ def alerts_page(request: Request, who: Principal = Depends(require("read"))) -> 
 @pages.get("/alerts/{fingerprint}", response_class=HTMLResponse)
 def alert_page(fingerprint: str, request: Request, who: Principal = Depends(require("read"))) -> HTMLResponse:
     from eduops.alerting.alerts import alert_history, current_alerts
+    from eduops.alerting.localize import localize_alert
     from eduops.alerting.service import silence_matchers_for
-    from eduops.core.pages import render
+    from eduops.core.pages import language_of, render
 
     engine = _ws(request).engine
-    alert = next((a for a in current_alerts(engine) if a["fingerprint"] == fingerprint), None)
-    history = alert_history(engine, 200, fingerprint)
+    lang = language_of(request)
+    alert = next((localize_alert(a, lang) for a in current_alerts(engine) if a["fingerprint"] == fingerprint), None)
+    history = [localize_alert(e, lang) for e in alert_history(engine, 200, fingerprint)]
     if alert is None and not history:
         from eduops.errors import NotFound
 

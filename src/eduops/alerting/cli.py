@@ -10,12 +10,12 @@ from typing import Annotated
 import typer
 
 from eduops.core import values
-from eduops.core.console import out, print_json, table, workspace
+from eduops.core.console import local_time, out, print_json, table, workspace
 from eduops.errors import UsageError
 
 JSON = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 metrics_app = typer.Typer(help="The metric store.", no_args_is_help=True)
-rules_app = typer.Typer(help="Alert rules: test, export, list.", no_args_is_help=True)
+rules_app = typer.Typer(help="Alert rules: test, export, push, list.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Alerts, silences, channels and expected surges.", no_args_is_help=True)
 silence_app = typer.Typer(help="Silences.", no_args_is_help=True)
 channel_app = typer.Typer(help="Notification channels (Apprise URLs, stored encrypted).", no_args_is_help=True)
@@ -61,14 +61,13 @@ def metrics_query(
     as_json: JSON = False,
 ) -> None:
     """Values of a metric (or expression) over time."""
-    from eduops.alerting.metric_store import expression_for, query_range
+    from eduops.alerting.metric_store import expression_for
+    from eduops.alerting.prom_source import query_range_for
 
     ws = workspace()
     end = datetime.now(UTC)
     expr = expression_for(name, parse_labels(labels or []))
-    series = query_range(
-        ws.engine, expr, end - timedelta(seconds=seconds(since, "--since")), end, seconds(step, "--step")
-    )
+    series = query_range_for(ws, expr, end - timedelta(seconds=seconds(since, "--since")), end, seconds(step, "--step"))
     if as_json:
         print_json({"query": expr, "series": series})
         return
@@ -128,6 +127,28 @@ def rules_export(
         sys.stdout.write(text)
 
 
+@rules_app.command("push")
+def rules_push(
+    directory: Annotated[Path, typer.Option("--dir", help="Prometheus's rule_files directory")],
+    reload: Annotated[str, typer.Option("--reload", help="Prometheus base URL to POST /-/reload to")] = "",
+    as_json: JSON = False,
+) -> None:
+    """Write the enabled rules as Prometheus rule files (one per source) and ask Prometheus to reload."""
+    from eduops.alerting.pipeline import active_groups
+    from eduops.alerting.service import push_rule_files, reload_prometheus
+    from eduops.alerting.settings import alerting_settings
+
+    ws = workspace()
+    groups = active_groups(ws.settings, alerting_settings(ws.settings))
+    files = push_rule_files(groups, directory)
+    reloaded = reload_prometheus(reload) if reload else ""
+    rules = sum(len(g.rules) for g in groups)
+    if as_json:
+        print_json({"files": [str(f) for f in files], "groups": len(groups), "rules": rules, "reloaded": reloaded})
+        return
+    out.print(f"{rules} rules in {len(files)} files under {directory}" + (f"; reloaded {reloaded}" if reloaded else ""))
+
+
 @rules_app.command("list")
 def rules_list(as_json: JSON = False) -> None:
     """The active rules, where they come from, and their current state."""
@@ -159,7 +180,7 @@ def alerts_list(as_json: JSON = False) -> None:
                 a["state"],
                 a["alertname"],
                 ",".join(f"{k}={v}" for k, v in a["labels"].items() if k != "alertname"),
-                a["fired_at"] or a["active_at"],
+                local_time(a["fired_at"] or a["active_at"]),
                 a["acked_by"] or "",
             ]
             for a in alerts
@@ -180,7 +201,7 @@ def alerts_history(limit: int = 50, as_json: JSON = False) -> None:
         ["at", "event", "alert", "labels"],
         [
             [
-                e["at"],
+                local_time(e["at"]),
                 e["event"],
                 e["alertname"],
                 ",".join(f"{k}={v}" for k, v in e["labels"].items() if k != "alertname"),
@@ -213,8 +234,11 @@ def silence_add(
     from eduops.alerting.service import create_silence
 
     data = create_silence(workspace().engine, matchers, author, comment, duration=seconds(duration, "--duration"))
-    _audit("silence.create", f"silence:{data['id']}", after={"matchers": matchers, "until": str(data["ends_at"]),
-                                                             "comment": comment})
+    _audit(
+        "silence.create",
+        f"silence:{data['id']}",
+        after={"matchers": matchers, "until": str(data["ends_at"]), "comment": comment},
+    )
     print_json(data) if as_json else out.print(f"silence {data['id']} until {data['ends_at']}")
 
 
@@ -230,7 +254,8 @@ def silence_list(
         return
     table(
         ["id", "state", "matchers", "until", "by", "comment"],
-        [[s["id"], s["state"], " ".join(s["matchers"]), s["ends_at"], s["created_by"], s["comment"]] for s in rows],
+        [[s["id"], s["state"], " ".join(s["matchers"]), local_time(s["ends_at"]), s["created_by"], s["comment"]]
+         for s in rows],
     )
 
 
@@ -326,5 +351,5 @@ def surge_list(as_json: JSON = False) -> None:
     rows = list_surges(workspace().engine)
     print_json(rows) if as_json else table(
         ["id", "title", "from", "until", "metric"],
-        [[r["id"], r["title"], r["starts_at"], r["ends_at"], r["metric"] or "*"] for r in rows],
+        [[r["id"], r["title"], local_time(r["starts_at"]), local_time(r["ends_at"]), r["metric"] or "*"] for r in rows],
     )

@@ -1,4 +1,4 @@
-"""Short Markdown messages for chat and e-mail, in the team's language, linking to the console."""
+"""Short Markdown messages for chat and e-mail, in the team's language and on its clock, linking to the console."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from eduops.alerting.alertmanager import AMAlert, Notification
+from eduops.alerting.localize import localize_annotations
+from eduops.core.clock import format_time
 from eduops.core.i18n import gettext
 
 MAX_LISTED = 10
@@ -18,27 +20,41 @@ def ack_token(secret: bytes, fingerprint: str) -> str:
     return hmac.new(secret, f"ack:{fingerprint}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def annotations_in(a: AMAlert, lang: str) -> dict[str, str]:
+    labels = {k: v for k, v in a.labels.items() if k != "alertname"}
+    return localize_annotations(a.labels.get("alertname", ""), labels, a.annotations, a.value, lang)
+
+
 def alert_line(a: AMAlert, base_url: str, tz: ZoneInfo, lang: str, resolved: bool) -> str:
-    summary = a.annotations.get("summary") or a.labels.get("alertname", "")
-    when = datetime.fromtimestamp(a.ends_at if resolved and a.ends_at else a.starts_at, UTC).astimezone(tz)
+    summary = annotations_in(a, lang).get("summary") or a.labels.get("alertname", "")
+    when = format_time(datetime.fromtimestamp(a.ends_at if resolved and a.ends_at else a.starts_at, UTC), tz)
     label = gettext("resolved at" if resolved else "since", lang)
     where = ", ".join(f"{k}={v}" for k, v in sorted(a.labels.items()) if k not in ("alertname", "severity"))
     link = f"{base_url.rstrip('/')}/alerts/{a.fingerprint}"
-    return f"- **{summary}** ({where}) {label} {when:%m-%d %H:%M} [{gettext('details', lang)}]({link})"
+    return f"- **{summary}** ({where}) {label} {when} [{gettext('details', lang)}]({link})"
+
+
+def status_tag(firing: int, resolved: int, lang: str) -> str:
+    """``[FIRING:2]``, ``[FIRING:1 RESOLVED:1]`` or ``[RESOLVED]``: counts of what the message lists."""
+    if not firing:
+        return f"[{gettext('RESOLVED', lang)}]"
+    tag = f"{gettext('FIRING', lang)}:{firing}"
+    if resolved:
+        tag += f" {gettext('RESOLVED', lang)}:{resolved}"
+    return f"[{tag}]"
 
 
 def render(note: Notification, base_url: str, tz: ZoneInfo, lang: str) -> tuple[str, str]:
     """(title, Markdown body) for one notification."""
     name = note.group_labels.get("alertname") or (note.firing or note.resolved)[0].labels.get("alertname", "")
+    title = f"{status_tag(len(note.firing), len(note.resolved), lang)} {name}"
     if note.firing:
         severity = note.firing[0].labels.get("severity", "")
-        title = f"[{gettext('FIRING', lang)}:{len(note.firing)}] {name}" + (f" ({severity})" if severity else "")
-    else:
-        title = f"[{gettext('RESOLVED', lang)}] {name}"
+        title += f" ({severity})" if severity else ""
     lines: list[str] = []
     if note.firing:
         lines += [alert_line(a, base_url, tz, lang, False) for a in note.firing[:MAX_LISTED]]
-        remedy = note.firing[0].annotations.get("remedy")
+        remedy = annotations_in(note.firing[0], lang).get("remedy")
         if remedy:
             lines.append(f"\n{gettext('What to do', lang)}: {remedy}")
     if note.resolved:

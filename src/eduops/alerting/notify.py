@@ -16,11 +16,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from eduops.alerting.am_webhook import WEBHOOK_SCHEMES, http_url, post_webhook
 from eduops.alerting.models import Channel
 from eduops.alerting.models import Delivery as DeliveryRow
 from eduops.core.crypto import Keyring, decrypt, encrypt, mask
@@ -36,6 +38,7 @@ MAX_ATTEMPTS = 6
 BACKOFF_BASE, BACKOFF_MAX = 2.0, 300.0
 
 Sender = Callable[[str, str, str], tuple[bool, str]]  # (url, title, body) → (ok, error)
+WebhookSender = Callable[[str, list[dict[str, Any]]], tuple[bool, str]]  # (url, v4 bodies) → (ok, error)
 
 
 def apprise_send(url: str, title: str, body: str) -> tuple[bool, str]:
@@ -71,6 +74,7 @@ class Message:
     group_key: str = ""
     alerts: int = 0
     queued_at: float = 0.0
+    payloads: list[dict[str, Any]] = field(default_factory=list)  # Alertmanager v4 bodies, for webhook://
 
 
 def merge(messages: list[Message]) -> Message:
@@ -85,6 +89,7 @@ def merge(messages: list[Message]) -> Message:
         messages[0].group_key,
         sum(m.alerts for m in messages),
         messages[0].queued_at,
+        [p for m in messages for p in m.payloads],
     )
 
 
@@ -119,8 +124,10 @@ class Delivery:
         channels: dict[str, ChannelQueue],
         sender: Sender = apprise_send,
         clock: Callable[[], float] = time.time,
+        webhook_sender: WebhookSender = post_webhook,
     ) -> None:
         self.engine, self.channels, self.sender, self.clock = engine, channels, sender, clock
+        self.webhook_sender = webhook_sender
         self.log: list[dict[str, object]] = []  # the same rows as the delivery log, for tests and the bench
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
@@ -163,7 +170,10 @@ class Delivery:
         message = merge(batch)
         queue.sent_at.append(now)
         try:
-            ok, error = self.sender(queue.url, message.title, message.body)
+            if scheme_of(queue.url) in WEBHOOK_SCHEMES:
+                ok, error = self.webhook_sender(queue.url, message.payloads)
+            else:
+                ok, error = self.sender(queue.url, message.title, message.body)
         except Exception as exc:  # a broken plugin is a failed attempt, not a dead worker
             ok, error = False, f"{type(exc).__name__}: {exc}"
         error = error.replace(queue.url, mask(queue.url))
@@ -242,14 +252,19 @@ class Delivery:
 def add_channel(engine: Engine, ring: Keyring, name: str, url: str, rate_per_minute: int = 0) -> dict[str, object]:
     scheme = scheme_of(url)
     if not scheme or "://" not in url:
-        raise UsageError(f"{url[:12]!r}… is not an Apprise URL such as dingtalk://SECRET@TOKEN or mailto://…")
-    import apprise
+        raise UsageError(
+            f"{url[:12]!r}… is not a channel URL such as dingtalk://SECRET@TOKEN, mailto://… or webhook://host/path"
+        )
+    if scheme in WEBHOOK_SCHEMES:
+        http_url(url)  # names what is wrong
+    else:
+        import apprise
 
-    from eduops.alerting.notify_robots import install
+        from eduops.alerting.notify_robots import install
 
-    install()
-    if not apprise.Apprise().add(url):
-        raise UsageError(f"Apprise does not accept this {scheme}:// URL; see https://appriseit.com/services/")
+        install()
+        if not apprise.Apprise().add(url):
+            raise UsageError(f"Apprise does not accept this {scheme}:// URL; see https://appriseit.com/services/")
     with session_scope(engine) as session:
         if session.scalar(sa.select(Channel).where(Channel.name == name)):
             raise Conflict(f"channel {name!r} exists already")

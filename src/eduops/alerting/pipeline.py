@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -27,10 +28,14 @@ from eduops.alerting.alertmanager import (
     parse_matchers,
 )
 from eduops.alerting.alerts import RuleEvaluator
+from eduops.alerting.am_forward import Forwarder
+from eduops.alerting.am_webhook import webhook_body
 from eduops.alerting.anomaly import record_anomalies
+from eduops.alerting.intake import intake_alerts
 from eduops.alerting.metric_store import apply_retention, rollup
 from eduops.alerting.models import AlertEvent, AlertState, NotifyLogEntry, Silence
 from eduops.alerting.notify import ChannelQueue, Delivery, Message, Sender, apprise_send, load_queues
+from eduops.alerting.prom_source import PrometheusAPI
 from eduops.alerting.rules import RuleGroup, default_rule_files, load_rule_files
 from eduops.alerting.settings import AlertingSettings, alerting_settings
 from eduops.core.leader import run_while_leading
@@ -64,6 +69,7 @@ def active_groups(settings: Any, ms: AlertingSettings) -> list[RuleGroup]:
         except UsageError as exc:
             RULE_FILE_ERRORS[str(path)] = exc.message
             log.error("rule file skipped: %s", exc.message)
+    groups = [g for g in groups if g.name not in ms.disabled_groups]
     for g in groups:
         g.rules = [r for r in g.rules if r.name not in ms.disabled_rules]
     return groups
@@ -136,6 +142,7 @@ class Monitor:
             groups if groups is not None else active_groups(ws.settings, self.ms),
             self.ms.evaluation_interval,
             self.ms.raw_retention_days,
+            PrometheusAPI(self.ms.prometheus_url) if self.ms.prometheus_url else None,
         )
         self.evaluator.restore()
         self.dispatcher = Dispatcher(build_route(self.ms.route), send_resolved=self._send_resolved)
@@ -146,6 +153,13 @@ class Monitor:
             ws.engine, channels if channels is not None else load_queues(ws.engine, ring), sender, clock
         )
         self.notifications: list[Notification] = []
+        self.forwarder = (
+            Forwarder(
+                self.ms.alertmanager_url, ws.settings.base_url, self.ms.alertmanager_resend, self.ms.evaluation_interval
+            )
+            if self.ms.alertmanager_url
+            else None
+        )
         self._resolved_put: set[tuple[str, float]] = set()
 
     def _fresh(self, alerts: list[AMAlert]) -> list[AMAlert]:
@@ -169,7 +183,11 @@ class Monitor:
         now = self.clock() if now is None else now
         self.evaluator.evaluate(now)
         self.dispatcher.muting = load_muting(self.ws.engine, self.ms, self.ws.settings.timezone, now)
-        self.dispatcher.put(self._fresh(self.evaluator.am_alerts()), now)
+        own = self.evaluator.am_alerts()
+        if self.forwarder is not None:  # Alertmanager routes eduops's own alerts; taken-in ones stay here
+            self.forwarder.forward(own, now)
+            own = []
+        self.dispatcher.put(self._fresh(own + intake_alerts(self.ws.engine, now)), now)
         if len(self._resolved_put) > 10_000:  # resolutions are kept 15 minutes; older keys can go
             self._resolved_put = {k for k in self._resolved_put if k[1] > now - 3600}
         notes = self.dispatcher.tick(now)
@@ -186,6 +204,7 @@ class Monitor:
     def route(self, note: Notification) -> None:
         settings = self.ws.settings
         title, body = alert_format.render(note, settings.base_url, settings.tz, settings.language)
+        payload = webhook_body(note, settings.base_url)
         receiver = self.receivers.get(note.receiver)
         channels = list(receiver.channels) if receiver else []
         if receiver and receiver.oncall and any(a.labels.get("severity") == "critical" for a in note.firing):
@@ -193,7 +212,15 @@ class Monitor:
         for channel in dict.fromkeys(channels):
             self.delivery.enqueue(
                 channel,
-                Message(title, body, note.receiver, note.group_key, len(note.firing) + len(note.resolved), note.at),
+                Message(
+                    title,
+                    body,
+                    note.receiver,
+                    note.group_key,
+                    len(note.firing) + len(note.resolved),
+                    note.at,
+                    [payload],
+                ),
             )
 
     def escalate(self, now: float) -> None:
@@ -213,14 +240,30 @@ class Monitor:
                 if level >= len(receiver.oncall) or now - row.fired_at.timestamp() < receiver.escalate_after * level:
                     continue
                 row.escalation_level = level
-                alert = AMAlert(row.fingerprint, dict(row.labels), dict(row.annotations), row.fired_at.timestamp())
+                alert = AMAlert(row.fingerprint, dict(row.labels), dict(row.annotations), row.fired_at.timestamp(),
+                                value=row.value)
                 token = alert_format.ack_token(self.ack_secret, row.fingerprint)
                 ack_url = f"{settings.base_url.rstrip('/')}/alerts/{row.fingerprint}/ack?token={token}"
                 title, body = alert_format.render_escalation(
                     alert, level, settings.base_url, ack_url, settings.tz, settings.language
                 )
+                escalation = Notification(
+                    receiver.oncall[level],
+                    "escalation",
+                    row.fingerprint,
+                    {"alertname": row.alertname},
+                    [alert],
+                    [],
+                    now,
+                )
+                payload = webhook_body(escalation, settings.base_url)
+                payload["commonAnnotations"] = {
+                    **payload["commonAnnotations"],
+                    "escalation_level": str(level),
+                    "acknowledge_url": ack_url,
+                }
                 self.delivery.enqueue(
-                    receiver.oncall[level], Message(title, body, receiver.name, row.fingerprint, 1, now)
+                    receiver.oncall[level], Message(title, body, receiver.name, row.fingerprint, 1, now, [payload])
                 )
                 session.add(
                     AlertEvent(
@@ -234,6 +277,39 @@ class Monitor:
                         detail=f"level {level}: {receiver.oncall[level]}",
                     )
                 )
+
+    def reconfigure(
+        self, ms: AlertingSettings, groups: list[RuleGroup], route: Any, channels: dict[str, ChannelQueue]
+    ) -> None:
+        """New rules, routes, receivers and channels; alert states, groups, the notification log and
+        messages waiting for a channel that stays are kept."""
+        old = self.evaluator
+        self.ms = ms
+        self.receivers = {r.name: r for r in ms.receivers}
+        self.evaluator = RuleEvaluator(
+            self.ws.engine,
+            self.ws.settings,
+            groups,
+            ms.evaluation_interval,
+            ms.raw_retention_days,
+            PrometheusAPI(ms.prometheus_url) if ms.prometheus_url else None,
+        )
+        self.evaluator.restore()
+        self.evaluator.last_eval = {g.name: old.last_eval[g.name] for g in groups if g.name in old.last_eval}
+        self.dispatcher.root = route
+        self.forwarder = (
+            Forwarder(ms.alertmanager_url, self.ws.settings.base_url, ms.alertmanager_resend, ms.evaluation_interval)
+            if ms.alertmanager_url
+            else None
+        )
+        self.delivery.stop()
+        for name, queue in channels.items():
+            before = self.delivery.channels.get(name)
+            if before is not None:
+                queue.pending, queue.in_flight = before.in_flight + before.pending, []
+        self.delivery = Delivery(
+            self.ws.engine, channels, self.delivery.sender, self.clock, self.delivery.webhook_sender
+        )
 
     def _receiver_for(self, labels: dict[str, str]) -> Any:
         from eduops.alerting.alertmanager import match_routes
@@ -249,6 +325,30 @@ class AlertingWork:
         self.ws, self.settings = ws, alerting_settings(ws.settings)
         self.monitor: Monitor | None = None
         self.next_housekeeping = self.next_anomaly = 0.0
+        self.lock = threading.Lock()
+
+    def prepare_reload(self, new_settings: Any) -> Callable[[], None]:
+        """Check and build the new rules, routes, receivers and channels; the returned commit swaps them in."""
+        from eduops.core.workspace import keyring
+
+        ms = alerting_settings(new_settings)
+        groups = load_rule_files(rule_files(new_settings, ms))  # strict: a broken file refuses the reload
+        groups = [g for g in groups if g.name not in ms.disabled_groups]
+        for g in groups:
+            g.rules = [r for r in g.rules if r.name not in ms.disabled_rules]
+        route = build_route(ms.route)
+        for r in ms.inhibit_rules:
+            parse_matchers(r.source_matchers + r.target_matchers)
+        channels = load_queues(self.ws.engine, keyring(new_settings))
+
+        def commit() -> None:
+            with self.lock:
+                self.settings = ms
+                if self.monitor is not None:
+                    self.monitor.reconfigure(ms, groups, route, channels)
+                    self.monitor.delivery.start()
+
+        return commit
 
     def lead(self) -> None:
         self.monitor = Monitor(self.ws)
@@ -256,7 +356,8 @@ class AlertingWork:
 
     def tick(self, now: float) -> None:
         assert self.monitor is not None
-        self.monitor.cycle(deliver=False)
+        with self.lock:
+            self.monitor.cycle(deliver=False)
         engine, s = self.ws.engine, self.settings
         if now >= self.next_housekeeping:
             self.next_housekeeping = now + HOUSEKEEPING_SECONDS
@@ -277,4 +378,15 @@ def start_background(ws: Any, period: float = 1.0) -> Callable[[], None]:
     With several `eduops serve` processes on one state database only the one leading "alerting"
     evaluates and delivers; another takes over when it stops.
     """
-    return run_while_leading(ws.engine, ws.settings.home, "alerting", AlertingWork(ws), period)
+    from eduops.alerting.reload import install_sighup, register
+
+    work = AlertingWork(ws)
+    stop = run_while_leading(ws.engine, ws.settings.home, "alerting", work, period)
+    unregister = register(ws, "alerting", work.prepare_reload)
+    install_sighup(ws)
+
+    def stopper() -> None:
+        unregister()
+        stop()
+
+    return stopper

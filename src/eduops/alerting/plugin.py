@@ -16,7 +16,7 @@ def eduops_domain() -> Domain:
         models=("eduops.alerting.models",),
         commands=(
             Command("metrics", "The metric store.", "eduops.alerting.cli:metrics_app"),
-            Command("rules", "Alert rules: test, export, list.", "eduops.alerting.cli:rules_app"),
+            Command("rules", "Alert rules: test, export, push, list.", "eduops.alerting.cli:rules_app"),
             Command("alerts", "Alerts, silences, channels and expected surges.", "eduops.alerting.cli:alerts_app"),
         ),
         web=("eduops.alerting.api",),

@@ -61,15 +61,16 @@ class AlertingRule:
         self.last_eval = ts
         seen: set[Labels] = set()
         for sample in vector:
+            tmpl_labels = dict(sample.labels)  # templates see __name__ when the query kept it, as in Prometheus
             base = {k: v for k, v in sample.labels if k != "__name__"}
-            extra = {k: alert_template.expand(v, base, sample.value, external) for k, v in self.labels.items()}
+            extra = {k: alert_template.expand(v, tmpl_labels, sample.value, external) for k, v in self.labels.items()}
             full = {**base, **extra, "alertname": self.name}
             key: Labels = tuple(sorted(full.items()))
             if key in seen:
                 raise UsageError(f"rule {self.name}: the query gives two results with the same labels {full}")
             seen.add(key)
             annotations = {
-                k: alert_template.expand(v, base, sample.value, external) for k, v in self.annotations.items()
+                k: alert_template.expand(v, tmpl_labels, sample.value, external) for k, v in self.annotations.items()
             }
             alert = self.active.get(key)
             if alert is not None and alert.state != INACTIVE:

@@ -60,6 +60,9 @@ def yaml_strings(mapping: Any) -> dict[str, str]:
 
 
 def series_labels(text: str) -> dict[str, str]:
+    """Labels in promtool's metric notation: ``name{k="v"}``, ``{k="v"}`` or ``{}`` (no labels, e.g. a scalar)."""
+    if re.fullmatch(r"\s*\{\s*\}\s*", text):
+        return {}
     try:
         node = parse(text)
     except PromQLError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from eduops.alerting.pipeline import active_groups
 from eduops.alerting.rules import AlertingRule, RecordingRule, RuleGroup
 from eduops.alerting.settings import alerting_settings
 from eduops.db import session_scope
-from eduops.errors import NotFound, UsageError
+from eduops.errors import NotFound, ServiceUnavailable, UsageError
 
 
 def _silence_dict(s: Silence, now: datetime) -> dict[str, Any]:
@@ -200,3 +201,50 @@ def export_prometheus(groups: list[RuleGroup]) -> str:
         group["rules"] = rules
         out.append(group)
     return yaml.safe_dump({"groups": out}, sort_keys=False, allow_unicode=True, width=1000)
+
+
+PUSHED_PREFIX = "eduops_"
+
+
+def push_rule_files(groups: list[RuleGroup], directory: Path) -> list[Path]:
+    """The enabled rules as Prometheus rule files in ``directory``, one per source file
+    (``eduops_<name>.yml``); files eduops wrote before that are no longer needed are removed.
+    Each file is written whole (temp file + rename), so Prometheus never reads half of one."""
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"--dir {directory}: not a directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    by_source: dict[str, list[RuleGroup]] = {}
+    for g in groups:
+        if g.rules:
+            by_source.setdefault(Path(g.source).stem or "rules", []).append(g)
+    written: list[Path] = []
+    for stem, members in sorted(by_source.items()):
+        path = directory / f"{PUSHED_PREFIX}{stem}.yml"
+        tmp = path.with_suffix(".yml.tmp")
+        tmp.write_text(export_prometheus(members))
+        tmp.replace(path)
+        written.append(path)
+    for old in directory.glob(f"{PUSHED_PREFIX}*.yml"):
+        if old not in written:
+            old.unlink()
+    return written
+
+
+def reload_prometheus(url: str, timeout: float = 30.0) -> str:
+    """POST <url>/-/reload (Prometheus started with --web.enable-lifecycle); UsageError with the reason."""
+    import requests
+
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"--reload {url!r}: write Prometheus's base URL, e.g. http://prometheus:9090")
+    target = url.rstrip("/")
+    if not target.endswith("/-/reload"):
+        target += "/-/reload"
+    try:
+        answer = requests.post(target, timeout=timeout)
+    except requests.RequestException as exc:
+        raise ServiceUnavailable(f"cannot reach Prometheus at {url} ({type(exc).__name__})") from None
+    if answer.status_code == 403:
+        raise UsageError(f"{target}: 403; start Prometheus with --web.enable-lifecycle to allow reloads")
+    if answer.status_code != 200:
+        raise UsageError(f"Prometheus refused the rule files (HTTP {answer.status_code}): {answer.text.strip()[:500]}")
+    return target

@@ -91,6 +91,9 @@ class AlertingSettings(StrictModel):
     rollup_retention_days: float = Field(90.0, gt=0)
     rule_files: list[str] = Field(default_factory=list, description="extra rule files (globs)")
     disabled_rules: list[str] = Field(default_factory=list, description="alert or record names not to evaluate")
+    disabled_groups: list[str] = Field(
+        default_factory=list, description="rule group names not to evaluate (e.g. a built-in group)"
+    )
     route: Route = Field(default_factory=lambda: Route(receiver="default"))
     receivers: list[Receiver] = Field(default_factory=lambda: [Receiver(name="default")])
     inhibit_rules: list[InhibitRule] = Field(
@@ -103,16 +106,37 @@ class AlertingSettings(StrictModel):
         ]
     )
     maintenance_windows: list[MaintenanceWindow] = Field(default_factory=list)
+    prometheus_url: str = Field(
+        "", description="a Prometheus-compatible HTTP API that rules, queries and charts read (not the embedded store)"
+    )
+    alertmanager_url: str = Field(
+        "", description="send fired alerts to this Alertmanager (/api/v2/alerts) instead of dispatching them"
+    )
+    alertmanager_resend: float = Field(60.0, gt=0, description="resend firing alerts this often (Prometheus: 1m)")
     anomaly_metrics: list[str] = Field(
         default_factory=list, description="metrics watched against their weekly baseline"
     )
     anomaly_weeks: int = Field(4, ge=1)
     anomaly_k: float = Field(3.0, gt=0)
 
-    @field_validator("evaluation_interval", mode="before")
+    @field_validator("evaluation_interval", "alertmanager_resend", mode="before")
     @classmethod
     def _dur(cls, value: Any) -> float:
         return duration_seconds(value)
+
+    @field_validator("alertmanager_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r}: write Alertmanager's base URL, e.g. http://alertmanager:9093")
+        return value.rstrip("/")
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _prom_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r}: write the base URL, e.g. http://prometheus:9090 or http://vm:8428")
+        return value.rstrip("/")
 
 
 def alerting_settings(settings: Settings) -> AlertingSettings:

@@ -7,16 +7,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from eduops.analytics import xapi_http
+from eduops.analytics.documents_api import router as documents_router
 from eduops.analytics.pages import pages
 from eduops.analytics.service import Analytics
 from eduops.analytics.sql import Filters
-from eduops.analytics.xapi_api import XAPIVersionHeader
 from eduops.analytics.xapi_api import router as xapi_router
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
 
 router = APIRouter()
 router.include_router(xapi_router)
+router.include_router(documents_router)
 api = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 NAV = [NavItem("/analytics", "Learning", "read", 60)]
 __all__ = ["router", "pages", "NAV", "setup"]
@@ -26,8 +28,8 @@ Until = Annotated[str | None, Query(description="last day, YYYY-MM-DD (inclusive
 
 
 def filters(course: str | None = None, region: str | None = None, teacher: str | None = None,
-            device: str | None = None) -> Filters:
-    return Filters(course or None, region or None, teacher or None, device or None)
+            device: str | None = None, part: str | None = None) -> Filters:
+    return Filters(course or None, region or None, teacher or None, device or None, part or None)
 
 
 def analytics(request: Request) -> Analytics:
@@ -43,9 +45,11 @@ async def active(request: Request, since: Since = None, until: Until = None, f: 
 
 @api.get("/completion")
 async def completion(request: Request, until: Until = None, f: Filters = Depends(filters),
+                     by: str = Query("course", description="course, or part (presentation/term/class)"),
+                     count: str = Query("learners", description="learners, or registrations (a retake counts again)"),
                      _: Principal = Depends(require("read"))) -> dict[str, Any]:
-    """Per course: enrolled, outcomes, completion %."""
-    return await run_in_threadpool(analytics(request).completion, until, f)
+    """Per course or part: enrolled, completed, passed, failed, withdrawn, completion % and pass %."""
+    return await run_in_threadpool(analytics(request).completion, until, f, by, count)
 
 
 @api.get("/retention")
@@ -106,4 +110,4 @@ router.include_router(api)
 
 
 def setup(app: FastAPI) -> None:
-    app.add_middleware(XAPIVersionHeader)
+    xapi_http.install(app)

@@ -20,6 +20,7 @@ Course = Annotated[str | None, typer.Option(help="only this course (activity id)
 Region = Annotated[str | None, typer.Option(help="only this region")]
 Teacher = Annotated[str | None, typer.Option(help="only this teacher")]
 Device = Annotated[str | None, typer.Option(help="only this device")]
+Part = Annotated[str | None, typer.Option(help="only this part of a course: presentation, term or class (activity id)")]
 
 
 def _analytics() -> Any:
@@ -30,9 +31,9 @@ def _analytics() -> Any:
 
 @app.command("active")
 def active(since: Since = None, until: Until = None, course: Course = None, region: Region = None,
-           teacher: Teacher = None, device: Device = None, as_json: JSON = False) -> None:
+           teacher: Teacher = None, device: Device = None, part: Part = None, as_json: JSON = False) -> None:
     """Daily active learners, rolling 7-day (WAU) and 30-day (MAU), new vs returning, stickiness."""
-    result = _analytics().active(since, until, Filters(course, region, teacher, device))
+    result = _analytics().active(since, until, Filters(course, region, teacher, device, part))
     if as_json:
         print_json(result)
         return
@@ -44,16 +45,27 @@ def active(since: Since = None, until: Until = None, course: Course = None, regi
 
 @app.command("completion")
 def completion(until: Until = None, course: Course = None, region: Region = None, teacher: Teacher = None,
-               device: Device = None, as_json: JSON = False) -> None:
-    """Per course: enrolled learners, outcomes, and completion = (passed + completed) / enrolled."""
-    result = _analytics().completion(until, Filters(course, region, teacher, device))
+               device: Device = None,
+               part: Part = None,
+               by: Annotated[str, typer.Option(help="course, or part (presentation/term/class)")] = "course",
+               count: Annotated[str, typer.Option(help="learners, or registrations (a retake counts again)")]
+               = "learners", as_json: JSON = False) -> None:
+    """Per course: enrolled, completed, passed, failed, withdrawn, in progress, completion % and pass %."""
+    from eduops.analytics import metrics
+
+    result = _analytics().completion(until, Filters(course, region, teacher, device, part), by, count)
     if as_json:
         print_json(result)
         return
-    table(["course", "enrolled", "passed", "completed", "failed", "withdrawn", "in progress", "completion %"],
-          [[c["course"], c["enrolled"], c["passed"], c["completed"], c["failed"], c["withdrawn"], c["in_progress"],
-            c["completion_pct"]] for c in result["courses"]], title="Completion by course")
-    out.print(f"overall: {result['completion_pct']}% of {result['enrolled']} enrolments")
+    keys = [*metrics.COUNTS, *metrics.RATES, "retakes"]
+    heads = ["course"] + (["part"] if by == "part" else [])
+    table([*heads, *(k.replace("_pct", " %").replace("_", " ") for k in keys)],
+          [[*(c[h] for h in heads), *(c[k] for k in keys)] for c in result["courses"]],
+          title=f"Completion and pass by {by}, counting {count}")
+    out.print(f"overall: completion {result['completion_pct']}%, pass {result['pass_pct']}% of "
+              f"{result['enrolled']} enrolments")
+    for key in keys:
+        out.print(f"[dim]{key}: {metrics.DEFINITIONS[key]}[/dim]")
 
 
 @app.command("retention")
@@ -64,11 +76,11 @@ def retention(
     start_verb: Annotated[list[str] | None, typer.Option(help="verb that starts a cohort (default: any)")] = None,
     return_verb: Annotated[list[str] | None, typer.Option(help="verb that counts as a return (default: any)")] = None,
     since: Since = None, until: Until = None, course: Course = None, region: Region = None,
-    teacher: Teacher = None, device: Device = None, as_json: JSON = False,
+    teacher: Teacher = None, device: Device = None, part: Part = None, as_json: JSON = False,
 ) -> None:
     """Retention cohorts: % of each cohort active again in period n (or n or later), weighted average row."""
     result = _analytics().retention(unit, periods, mode, start_verb or [], return_verb or [], since, until,
-                                    Filters(course, region, teacher, device))
+                                    Filters(course, region, teacher, device, part))
     if as_json:
         print_json(result)
         return
@@ -84,10 +96,10 @@ def funnel(
     steps: Annotated[list[str], typer.Argument(help="verbs in order (short name or IRI; verb@object-id)")],
     window_days: Annotated[int, typer.Option(min=1, max=365, help="conversion window from step 1")] = 14,
     since: Since = None, until: Until = None, course: Course = None, region: Region = None,
-    teacher: Teacher = None, device: Device = None, as_json: JSON = False,
+    teacher: Teacher = None, device: Device = None, part: Part = None, as_json: JSON = False,
 ) -> None:
     """Ordered funnel: learners per step, conversion, median time between steps, biggest drop-off."""
-    result = _analytics().funnel(steps, window_days, since, until, Filters(course, region, teacher, device))
+    result = _analytics().funnel(steps, window_days, since, until, Filters(course, region, teacher, device, part))
     if as_json:
         print_json(result)
         return
@@ -102,9 +114,9 @@ def funnel(
 @app.command("breakdown")
 def breakdown(dimension: Annotated[str, typer.Argument(help="course, region, teacher, device, day, week, month, hour")],
               since: Since = None, until: Until = None, course: Course = None, region: Region = None,
-              teacher: Teacher = None, device: Device = None, as_json: JSON = False) -> None:
+              teacher: Teacher = None, device: Device = None, part: Part = None, as_json: JSON = False) -> None:
     """Learners, statements, completions and mean score by one dimension."""
-    result = _analytics().breakdown(dimension, since, until, Filters(course, region, teacher, device))
+    result = _analytics().breakdown(dimension, since, until, Filters(course, region, teacher, device, part))
     if as_json:
         print_json(result)
         return
@@ -115,9 +127,9 @@ def breakdown(dimension: Annotated[str, typer.Argument(help="course, region, tea
 @app.command("at-risk")
 def at_risk(asof: Annotated[str | None, typer.Option(help="day to judge from (default: last activity)")] = None,
             idle_days: Annotated[int, typer.Option(min=1, max=365)] = 7, course: Course = None,
-            as_json: JSON = False) -> None:
-    """Learners still enrolled who are failing or have not been active for --idle-days."""
-    result = _analytics().at_risk(asof, Filters(course=course), idle_days)
+            part: Part = None, as_json: JSON = False) -> None:
+    """Learners in progress who are failing or have not been active for --idle-days."""
+    result = _analytics().at_risk(asof, Filters(course=course, part=part), idle_days)
     if as_json:
         print_json(result)
         return

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from eduops.analytics import sql
-from eduops.analytics.extract import ROW_FIELDS
+from eduops.analytics.extract import ROW_FIELDS, with_prefixes
 from eduops.analytics.store import DuplicateIds, EventsSettings
 from eduops.errors import ServiceUnavailable
 
@@ -80,8 +80,9 @@ def _json_value(value: Any) -> Any:
 class ClickHouseStore:
     dialect = sql.CLICKHOUSE
 
-    def __init__(self, client: Any, location: str) -> None:
+    def __init__(self, client: Any, location: str, course_prefixes: tuple[str, ...] = ()) -> None:
         self._client = client
+        self.course_prefixes = course_prefixes  # [analytics] course_prefixes, applied to every row stored
         self.location = location
         self._lock = threading.RLock()
         for statement in sql.ddl(sql.CLICKHOUSE):
@@ -89,7 +90,7 @@ class ClickHouseStore:
         self._next_seq = int(self.query("SELECT max(seq) FROM statements")[0][0] or 0) + 1
 
     @classmethod
-    def connect(cls, cfg: EventsSettings) -> ClickHouseStore:
+    def connect(cls, cfg: EventsSettings, course_prefixes: tuple[str, ...] = ()) -> ClickHouseStore:
         import clickhouse_connect
 
         try:
@@ -100,7 +101,7 @@ class ClickHouseStore:
                                                    password=cfg.clickhouse_password, database=cfg.clickhouse_database)
         except Exception as exc:  # clickhouse-connect raises its own and urllib3's errors
             raise ServiceUnavailable(f"cannot reach ClickHouse at {cfg.clickhouse_url}: {exc}") from None
-        return cls(ConnectClient(client), f"{cfg.clickhouse_url}/{cfg.clickhouse_database}")
+        return cls(ConnectClient(client), f"{cfg.clickhouse_url}/{cfg.clickhouse_database}", course_prefixes)
 
     def query(self, text: str) -> list[tuple[Any, ...]]:
         return self._client.query_rows(text)  # type: ignore[no-any-return]
@@ -112,6 +113,7 @@ class ClickHouseStore:
 
     def insert(self, rows: Sequence[dict[str, Any]], voidings: Sequence[tuple[str, str]]) -> None:
         d = self.dialect
+        rows = with_prefixes(list(rows), self.course_prefixes)
         with self._lock:
             if rows:
                 ids = d.in_list([r["id"] for r in rows])

@@ -20,6 +20,7 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("object_type", "VARCHAR", "String"),
     ("course", "VARCHAR", "Nullable(String)"),
     ("registration", "VARCHAR", "Nullable(String)"),
+    ("part", "VARCHAR", "Nullable(String)"),
     ("timestamp", "TIMESTAMP", "DateTime64(6, 'UTC')"),
     ("stored", "TIMESTAMP", "DateTime64(6, 'UTC')"),
     ("success", "BOOLEAN", "Nullable(Bool)"),
@@ -39,6 +40,9 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("related_activities", "VARCHAR", "String"),
     ("raw", "VARCHAR", "String"),
 ]
+
+# Columns added after the first release: a store made before gets them (NULL for the rows it holds).
+ADDED_COLUMNS = [c for c in COLUMNS if c[0] in ("part",)]
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,8 @@ def ddl(dialect: Dialect) -> list[str]:
         return [f"CREATE TABLE IF NOT EXISTS statements (\n  {cols}\n) "
                 "ENGINE = MergeTree ORDER BY (actor_id, timestamp)",
                 "CREATE TABLE IF NOT EXISTS voidings (target_id UUID, voiding_id UUID) "
-                "ENGINE = MergeTree ORDER BY target_id"]
+                "ENGINE = MergeTree ORDER BY target_id",
+                *(f"ALTER TABLE statements ADD COLUMN IF NOT EXISTS `{n}` {ch}" for n, _d, ch in ADDED_COLUMNS)]
     cols = ",\n  ".join(
         f'"{n}" {duck}' + (" PRIMARY KEY" if n == "id" else " DEFAULT nextval('statement_seq')" if n == "seq"
                            else " NOT NULL DEFAULT false" if n == "voided" else "")
@@ -127,4 +132,5 @@ def ddl(dialect: Dialect) -> list[str]:
     )
     return ["CREATE SEQUENCE IF NOT EXISTS statement_seq",
             f"CREATE TABLE IF NOT EXISTS statements (\n  {cols}\n)",
-            "CREATE TABLE IF NOT EXISTS voidings (target_id UUID PRIMARY KEY, voiding_id UUID NOT NULL)"]
+            "CREATE TABLE IF NOT EXISTS voidings (target_id UUID PRIMARY KEY, voiding_id UUID NOT NULL)",
+            *(f'ALTER TABLE statements ADD COLUMN IF NOT EXISTS "{n}" {duck}' for n, duck, _ch in ADDED_COLUMNS)]

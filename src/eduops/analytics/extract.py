@@ -19,7 +19,7 @@ from eduops.analytics import vocab
 from eduops.analytics.xapi import VOIDED, duration_seconds, parse_timestamp
 
 # Column order of the statements table (see sql.COLUMNS for the types).
-ROW_FIELDS = ("id", "actor_id", "actor_ifi", "verb_id", "object_id", "object_type", "course", "registration",
+ROW_FIELDS = ("id", "actor_id", "actor_ifi", "verb_id", "object_id", "object_type", "course", "part", "registration",
               "timestamp", "stored", "success", "completion", "score_scaled", "duration_s", "region", "teacher",
               "device", "video_length_s", "video_segments", "video_progress", "voids", "voided", "agents",
               "related_agents", "related_activities", "raw")
@@ -51,21 +51,68 @@ def _as_list(value: Any) -> list[dict[str, Any]]:
     return [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, dict)]
 
 
-def course_of(statement: dict[str, Any]) -> str | None:
+def _is_course(activity: dict[str, Any]) -> bool:
+    return (activity.get("definition") or {}).get("type") == vocab.COURSE_TYPE and "id" in activity
+
+
+def course_and_part(statement: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The course a statement counts for, and the part of it (a presentation, term or class).
+
+    A course-typed activity in ``grouping`` is the course; a course-typed activity in ``parent`` (or
+    the object itself) inside it is its part. Without a course-typed grouping: the first
+    course-typed parent, else the first grouping, else the first parent, else the object when it is
+    a course — and no part.
+    """
     groups = (statement.get("context") or {}).get("contextActivities") or {}
     parents, grouping = _as_list(groups.get("parent")), _as_list(groups.get("grouping"))
-    for activity in parents + grouping:
-        if (activity.get("definition") or {}).get("type") == vocab.COURSE_TYPE:
-            return str(activity["id"])
-    if grouping:
-        return str(grouping[0]["id"])
-    if parents:
-        return str(parents[0]["id"])
     obj = statement.get("object") or {}
     is_activity = obj.get("objectType", "Activity") == "Activity"
-    if is_activity and (obj.get("definition") or {}).get("type") == vocab.COURSE_TYPE:
-        return str(obj["id"])
-    return None
+    outer = next((str(a["id"]) for a in grouping if _is_course(a)), None)
+    if outer is not None:
+        inner = [str(a["id"]) for a in parents if _is_course(a) and str(a["id"]) != outer]
+        if not inner and is_activity and _is_course(obj) and str(obj["id"]) != outer:
+            inner = [str(obj["id"])]
+        return outer, inner[0] if inner else None
+    for activity in parents:
+        if _is_course(activity):
+            return str(activity["id"]), None
+    if grouping:
+        return str(grouping[0]["id"]), None
+    if parents:
+        return str(parents[0]["id"]), None
+    if is_activity and _is_course(obj):
+        return str(obj["id"]), None
+    return None, None
+
+
+def roll_up(course: str | None, part: str | None, prefixes: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """``[analytics] course_prefixes``: under a prefix, ``<prefix><course>/<part>[/...]`` counts for the
+    course ``<prefix><course>`` and its part ``<prefix><course>/<part>`` (anything deeper, a lesson of
+    the part, counts for that part). A part found in the context wins; ids under no prefix stay."""
+    if course is None or part is not None:
+        return course, part
+    for prefix in prefixes:
+        if course.startswith(prefix):
+            head, _sep, rest = course[len(prefix):].partition("/")
+            segment = rest.split("/", 1)[0]
+            if head and segment:
+                return prefix + head, f"{prefix}{head}/{segment}"
+    return course, part
+
+
+def with_prefixes(rows: list[dict[str, Any]], prefixes: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rows with ``roll_up`` applied (the same rows when no prefix is configured)."""
+    if not prefixes:
+        return rows
+    out = []
+    for row in rows:
+        course, part = roll_up(row["course"], row["part"], prefixes)
+        out.append(row if (course, part) == (row["course"], row["part"]) else {**row, "course": course, "part": part})
+    return out
+
+
+def course_of(statement: dict[str, Any]) -> str | None:
+    return course_and_part(statement)[0]
 
 
 def _direct_agents(part: dict[str, Any]) -> list[str]:
@@ -162,6 +209,7 @@ def to_row(statement: dict[str, Any], stored: datetime | None = None) -> dict[st
     instructor = context.get("instructor")
     teacher = context_ext.get(vocab.TEACHER_EXT) or (actor_id(instructor) if isinstance(instructor, dict) else None)
     direct = _direct_agents(statement)
+    course, part = course_and_part(statement)
     return {
         "id": statement["id"].lower(),
         "actor_id": actor_id(actor),
@@ -170,7 +218,8 @@ def to_row(statement: dict[str, Any], stored: datetime | None = None) -> dict[st
         "object_id": str(obj["id"]) if "id" in obj and object_type in ("Activity", "StatementRef")
         else (agent_ifi(obj) if object_type in ("Agent", "Group") else None),
         "object_type": object_type,
-        "course": course_of(statement),
+        "course": course,
+        "part": part,
         "registration": context.get("registration"),
         "timestamp": utc_naive(statement["timestamp"]),
         "stored": _naive(stored or parse_timestamp(statement["stored"], "stored")),

@@ -45,7 +45,21 @@ def prepare(statement: dict[str, Any], authority: dict[str, Any], now: datetime 
     prepared["authority"] = authority
     prepared.setdefault("version", "1.0.0")
     prepared.setdefault("timestamp", prepared["stored"])
+    _context_activities_as_lists(prepared)
+    obj = prepared["object"]
+    if isinstance(obj, dict) and obj.get("objectType") == "SubStatement":
+        prepared["object"] = obj = dict(obj)
+        _context_activities_as_lists(obj)
     return prepared
+
+
+def _context_activities_as_lists(part: dict[str, Any]) -> None:
+    """A single context activity (an object) is kept as an array of one, as Data 2.4.6.2 says."""
+    groups = (part.get("context") or {}).get("contextActivities")
+    if not groups or all(isinstance(v, list) for v in groups.values()):
+        return
+    part["context"] = {**part["context"],
+                       "contextActivities": {k: v if isinstance(v, list) else [v] for k, v in groups.items()}}
 
 
 def comparable(statement: dict[str, Any]) -> str:
@@ -214,19 +228,14 @@ def parse_query(params: dict[str, str]) -> StatementQuery:
 def query_statements(store: Store, q: StatementQuery) -> tuple[list[dict[str, Any]], bool, int | None, datetime | None]:
     """Matching statements (voided ones left out), whether there are more, the cursor and the newest stored."""
     d = store.dialect
+    matching = _filters(q, d)
     where = ["NOT voided"]
-    if q.agent is not None:
-        column = "related_agents" if q.related_agents else "agents"
-        where.append(f"{column} {d.like_contains(chr(10) + extract.agent_ifi(q.agent) + chr(10))}")
-    if q.verb:
-        where.append(f"verb_id = {d.lit(q.verb)}")
-    if q.activity:
-        if q.related_activities:
-            where.append(f"related_activities {d.like_contains(chr(10) + q.activity + chr(10))}")
-        else:
-            where.append(f"object_id = {d.lit(q.activity)} AND object_type = 'Activity'")
-    if q.registration:
-        where.append(f"registration = {d.lit(q.registration)}")
+    if matching:
+        # statements matching the filters, and those that target a matching one (voided or not) through a
+        # StatementRef, such as the voiding statement of a matched statement (Communication 2.1.3)
+        matched = " AND ".join(matching)
+        where.append(f"(({matched}) OR (object_type = 'StatementRef' AND LOWER(object_id) IN "
+                     f"(SELECT CAST(id AS VARCHAR) FROM statements WHERE {matched})))")
     if q.since:
         where.append(f"stored > {d.lit(q.since.replace(tzinfo=None))}")
     if q.until:
@@ -242,6 +251,24 @@ def query_statements(store: Store, q: StatementQuery) -> tuple[list[dict[str, An
     statements = [json.loads(r[0]) for r in rows]
     newest = max((r[1] for r in rows), default=None)
     return statements, more, (rows[-1][2] if more else None), newest.replace(tzinfo=UTC) if newest else None
+
+
+def _filters(q: StatementQuery, d: Any) -> list[str]:
+    """The SQL conditions of the filter parameters (agent, verb, activity, registration)."""
+    where = []
+    if q.agent is not None:
+        column = "related_agents" if q.related_agents else "agents"
+        where.append(f"{column} {d.like_contains(chr(10) + extract.agent_ifi(q.agent) + chr(10))}")
+    if q.verb:
+        where.append(f"verb_id = {d.lit(q.verb)}")
+    if q.activity:
+        if q.related_activities:
+            where.append(f"related_activities {d.like_contains(chr(10) + q.activity + chr(10))}")
+        else:
+            where.append(f"object_id = {d.lit(q.activity)} AND object_type = 'Activity'")
+    if q.registration:
+        where.append(f"registration = {d.lit(q.registration)}")
+    return where
 
 
 def ids_format(statement: dict[str, Any]) -> dict[str, Any]:
@@ -260,16 +287,32 @@ def ids_format(statement: dict[str, Any]) -> dict[str, Any]:
         if kind == "Activity":
             return {"objectType": "Activity", "id": o["id"]}
         if kind == "SubStatement":
-            return {**o, "actor": agent(o["actor"]), "verb": {"id": o["verb"]["id"]}, "object": obj(o["object"])}
+            return body(o)
         return o
 
-    out = dict(statement)
-    out["actor"] = agent(statement["actor"])
-    out["verb"] = {"id": statement["verb"]["id"]}
-    out["object"] = obj(statement["object"])
-    if "authority" in out:
-        out["authority"] = agent(out["authority"])
-    return out
+    def context(c: dict[str, Any]) -> dict[str, Any]:
+        out = dict(c)
+        for key in ("instructor", "team"):
+            if isinstance(c.get(key), dict):
+                out[key] = agent(c[key])
+        groups = c.get("contextActivities")
+        if isinstance(groups, dict):
+            out["contextActivities"] = {k: [{"objectType": "Activity", "id": a["id"]} for a in v]
+                                        for k, v in groups.items() if isinstance(v, list)}
+        return out
+
+    def body(part: dict[str, Any]) -> dict[str, Any]:
+        out = dict(part)
+        out["actor"] = agent(part["actor"])
+        out["verb"] = {"id": part["verb"]["id"]}
+        out["object"] = obj(part["object"])
+        if isinstance(part.get("context"), dict):
+            out["context"] = context(part["context"])
+        if "authority" in out:
+            out["authority"] = agent(out["authority"])
+        return out
+
+    return body(statement)
 
 
 def canonical_format(value: Any, languages: list[str]) -> Any:

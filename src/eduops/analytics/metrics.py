@@ -42,6 +42,13 @@ def running_totals(deltas: dict[date, int], first: date, last: date) -> dict[dat
     return out
 
 
+def excluded(store: Store, f: Filters) -> dict[str, Any]:
+    """How many statements the metric left out because their timestamp is outside the counted range."""
+    first, end = sql.counted_range(f.now)
+    n = store.query(sql.out_of_range(store.dialect, f))[0][0]
+    return {"out_of_range": int(n), "counted_from": first.isoformat(), "counted_until": end.isoformat()}
+
+
 def active_users(store: Store, first: date, last: date, f: Filters = Filters(), tz: str = "UTC",
                  spread: bool = True) -> dict[str, Any]:
     """DAU, rolling WAU/MAU, new vs returning and stickiness per day, plus (``spread``) how many
@@ -64,31 +71,89 @@ def active_users(store: Store, first: date, last: date, f: Filters = Filters(), 
     days_active = store.query(sql.active_days(store.dialect, last, 30, f, tz)) if spread else []
     return {"first": first.isoformat(), "last": last.isoformat(), "days": days,
             "stickiness": round(sum(sticky) / len(sticky), 4) if sticky else None,
-            "active_days_30": [{"days": int(n), "learners": int(c)} for n, c in days_active]}
+            "active_days_30": [{"days": int(n), "learners": int(c)} for n, c in days_active],
+            "excluded": excluded(store, f)}
 
 
-def outcome_name(rank: int) -> str:
-    names = {r: name for name, r in vocab.OUTCOME_RANKS.values()}
-    return names.get(int(rank), "in_progress")
+COUNTS = ("enrolled", "completed", "passed", "failed", "withdrawn", "in_progress")
+RATES = ("completion_pct", "pass_pct", "pass_of_graded_pct")
+# Each count's and rate's definition, in one place: the API answer, the CLI and the console tooltips.
+DEFINITIONS = {
+    "enrolled": "Learners with any counted statement in the course up to the end of the range (the course is "
+                "the context parent/grouping course, or the course activity itself). A retake counts once.",
+    "completed": "Learners with any course-level completion up to the end of the range: completed or passed on "
+                 "the course, or result.completion true. Counts even when the learner also failed.",
+    "passed": "Learners whose last verdict on the course is a pass (passed, or result.success true). A retake "
+              "that passes turns an earlier fail into a pass.",
+    "failed": "Learners whose last verdict on the course is a fail (failed, or result.success false). A later "
+              "failed attempt turns an earlier pass into a fail.",
+    "withdrawn": "Learners whose last registered/unregistered on the course is unregistered and who neither "
+                 "completed nor passed.",
+    "in_progress": "Enrolled learners with no completion, no verdict and no withdrawal.",
+    "completion_pct": "completed ÷ enrolled × 100, cumulative up to the end of the range.",
+    "pass_pct": "passed ÷ enrolled × 100, cumulative up to the end of the range.",
+    "pass_of_graded_pct": "passed ÷ (passed + failed) × 100: learners without a verdict are left out.",
+    "retakes": "Counted with registrations or by part: how many of these the learner already had an earlier "
+               "registration (or part) of in the same course.",
+}
 
 
-def completion(store: Store, f: Filters = Filters(), until: datetime | None = None) -> dict[str, Any]:
-    """Per course: enrolled learners, each outcome, and completion = (passed + completed) / enrolled."""
-    per: dict[str, dict[str, int]] = {}
-    for course, rank, learners in store.query(sql.completion(store.dialect, f, until)):
-        per.setdefault(course, dict.fromkeys(vocab.OUTCOMES, 0))[outcome_name(rank)] += int(learners)
-    courses, totals = [], dict.fromkeys(vocab.OUTCOMES, 0)
-    for course in sorted(per):
-        counts = per[course]
-        enrolled = sum(counts.values())
-        done = sum(counts[o] for o in vocab.COMPLETED_OUTCOMES)
-        courses.append({"course": course, "enrolled": enrolled, **counts, "completed_total": done,
-                        "completion_pct": _pct(done, enrolled)})
-        for key, value in counts.items():
-            totals[key] += value
-    enrolled = sum(totals.values())
-    return {"courses": courses, "outcomes": totals, "enrolled": enrolled,
-            "completion_pct": _pct(sum(totals[o] for o in vocab.COMPLETED_OUTCOMES), enrolled)}
+def tally(groups: Sequence[tuple[bool, str, bool, int]]) -> dict[str, int]:
+    """Counts from (completed, verdict, unregistered, learners) groups; the definitions of docs/analytics.md.
+
+    A learner counts once in each count that holds: completed (any completion) and failed together is
+    possible. passed/failed follow the learner's last verdict, so a retake that passes is a pass.
+    withdrawn = unregistered last and neither completed nor passed. in_progress = enrolled with none
+    of completed, a verdict or withdrawn.
+    """
+    out = dict.fromkeys(COUNTS, 0)
+    for completed, verdict, unregistered, n in groups:
+        if verdict not in ("passed", "failed", ""):
+            raise ValueError(f"unknown verdict {verdict!r}")
+        out["enrolled"] += n
+        out["completed"] += n if completed else 0
+        out["passed"] += n if verdict == "passed" else 0
+        out["failed"] += n if verdict == "failed" else 0
+        withdrawn = unregistered and not completed and verdict != "passed"
+        out["withdrawn"] += n if withdrawn else 0
+        out["in_progress"] += n if not (completed or verdict or unregistered) else 0
+    return out
+
+
+def rates(counts: dict[str, int]) -> dict[str, float | None]:
+    """completion % = completed / enrolled; pass % = passed / enrolled; pass of graded % = passed /
+    (passed + failed). None when the denominator is 0."""
+    return {"completion_pct": _pct(counts["completed"], counts["enrolled"]),
+            "pass_pct": _pct(counts["passed"], counts["enrolled"]),
+            "pass_of_graded_pct": _pct(counts["passed"], counts["passed"] + counts["failed"])}
+
+
+def completion(store: Store, f: Filters = Filters(), until: datetime | None = None, by: str = "course",
+               unit: str = "learners") -> dict[str, Any]:
+    """Per course (or per part of a course, ``by="part"``): enrolled, completed, passed, failed,
+    withdrawn, in progress and the rates (``tally``), counting distinct learners or registrations
+    (``unit``); ``retakes`` = how many of them the learner had an earlier one of in the course."""
+    if by not in sql.BY:
+        raise UsageError(f"by must be one of {', '.join(sql.BY)}")
+    if unit not in sql.UNITS:
+        raise UsageError(f"count must be one of {', '.join(sql.UNITS)}")
+    per: dict[tuple[str, str | None], list[tuple[bool, str, bool, int]]] = {}
+    retakes: dict[tuple[str, str | None], int] = {}
+    query = sql.completion(store.dialect, f, until, by, unit)
+    for course, part, completed, verdict, unregistered, retake, n in store.query(query):
+        key = (course, part)
+        per.setdefault(key, []).append((bool(completed), str(verdict), bool(unregistered), int(n)))
+        retakes[key] = retakes.get(key, 0) + (int(n) if retake else 0)
+    rows: list[dict[str, Any]] = []
+    totals = dict.fromkeys(COUNTS, 0)
+    for key in sorted(per, key=lambda k: (k[0], k[1] or "")):
+        counts = tally(per[key])
+        part = {"part": key[1]} if by == "part" else {}
+        rows.append({"course": key[0], **part, **counts, **rates(counts), "retakes": retakes[key]})
+        for name in COUNTS:
+            totals[name] += counts[name]
+    return {"by": by, "count": unit, "courses": rows, "outcomes": totals, **totals, **rates(totals),
+            "definitions": DEFINITIONS, "excluded": excluded(store, f)}
 
 
 def periods_between(unit: str, start: date, end: date) -> int:
@@ -141,7 +206,7 @@ def retention(store: Store, unit: str = "week", periods: int = 12, mode: str = "
     """Retention cohorts; ``first`` and ``end`` are UTC, cohorts and periods are days/weeks/months in ``tz``."""
     if unit not in UNITS:
         raise UsageError(f"unit must be one of {', '.join(UNITS)}")
-    first, end = _bounds(store, first, end, tz)
+    first, end = _bounds(store, first, end, tz, f)
     rows = store.query(sql.retention(store.dialect, unit, start_verbs, return_verbs, first, end, f, tz))
     sizes: dict[date, int] = {}
     on: dict[tuple[date, int], int] = {}
@@ -155,7 +220,8 @@ def retention(store: Store, unit: str = "week", periods: int = 12, mode: str = "
     final_day = local_date(end - timedelta(microseconds=1), tz)
     observable = {c: periods_between(unit, c, final_day) for c in sizes}
     table = retention_table(sizes, on, last, mode, periods, observable)
-    return {"unit": unit, "first": first.isoformat(), "end": end.isoformat(), **table}
+    return {"unit": unit, "first": first.isoformat(), "end": end.isoformat(), **table,
+            "excluded": excluded(store, f)}
 
 
 def funnel_summary(steps: Sequence[str], rows: Sequence[tuple[int, int, float | None]]) -> dict[str, Any]:
@@ -193,23 +259,23 @@ def funnel(store: Store, steps: Sequence[str], first: datetime | None = None, en
         raise UsageError("a funnel needs at least two steps")
     if not 1 <= window_days <= 3650:
         raise UsageError("the conversion window must be between 1 and 3650 days")
-    first, end = _bounds(store, first, end, tz)
+    first, end = _bounds(store, first, end, tz, f)
     parsed = [parse_step(s) for s in steps]
     rows = store.query(sql.funnel(store.dialect, parsed, first, end, window_days, f))
     return {"first": first.isoformat(), "end": end.isoformat(), "window_days": window_days,
-            **funnel_summary(list(steps), rows)}
+            **funnel_summary(list(steps), rows), "excluded": excluded(store, f)}
 
 
 def breakdown(store: Store, dimension: str, first: datetime | None = None, end: datetime | None = None,
               f: Filters = Filters(), tz: str = "UTC") -> dict[str, Any]:
     if dimension not in sql.DIMENSIONS:
         raise UsageError(f"dimension must be one of {', '.join(sql.DIMENSIONS)}")
-    first, end = _bounds(store, first, end, tz)
+    first, end = _bounds(store, first, end, tz, f)
     rows = store.query(sql.breakdown(store.dialect, dimension, first, end, f, tz))
     return {"dimension": dimension, "rows": [
         {"key": k.isoformat() if isinstance(k, date) else k, "learners": int(n), "statements": int(s),
          "completions": int(c), "avg_score": None if a is None or a != a else round(float(a), 4)}
-        for k, n, s, c, a in rows]}
+        for k, n, s, c, a in rows], "excluded": excluded(store, f)}
 
 
 def parse_segments(text: str) -> list[tuple[float, float]]:
@@ -250,7 +316,7 @@ def decile_coverage(segments: Sequence[tuple[float, float]], length_s: float) ->
 def video_engagement(store: Store, first: datetime | None = None, end: datetime | None = None,
                      f: Filters = Filters(), tz: str = "UTC") -> dict[str, Any]:
     """Per video: viewers, mean share watched, and the share of viewers who watched each tenth."""
-    first, end = _bounds(store, first, end, tz)
+    first, end = _bounds(store, first, end, tz, f)
     videos: dict[str, dict[str, Any]] = {}
     rows = store.query(sql.video_viewers(store.dialect, first, end, f))
     for object_id, _actor, length_s, segments, _progress in rows:
@@ -268,7 +334,7 @@ def video_engagement(store: Store, first: datetime | None = None, end: datetime 
         out.append({"video": v["video"], "length_s": v["length_s"], "viewers": v["viewers"],
                     "mean_watched_pct": _pct(v["watched"], v["viewers"]),
                     "deciles_pct": [_pct(n, v["viewers"]) for n in v["deciles"]]})
-    return {"videos": sorted(out, key=lambda v: -v["viewers"])}
+    return {"videos": sorted(out, key=lambda v: -v["viewers"]), "excluded": excluded(store, f)}
 
 
 def at_risk(store: Store, asof: datetime, f: Filters = Filters(), idle_days: int = 7,
@@ -280,7 +346,7 @@ def at_risk(store: Store, asof: datetime, f: Filters = Filters(), idle_days: int
     for row in learners:
         per[row["course"]] = per.get(row["course"], 0) + 1
     return {"asof": asof.isoformat(), "idle_days": idle_days, "failing_below": failing_below,
-            "per_course": per, "learners": learners}
+            "per_course": per, "learners": learners, "excluded": excluded(store, f)}
 
 
 def as_iso(value: Any) -> str | None:
@@ -294,8 +360,9 @@ class Extent:
     statements: int
 
 
-def extent(store: Store) -> Extent:
-    first, last, n = store.query(sql.extent(store.dialect))[0]
+def extent(store: Store, f: Filters = Filters()) -> Extent:
+    """First and last counted timestamp (see ``sql.counted_range``) and how many statements are counted."""
+    first, last, n = store.query(sql.extent(store.dialect, f))[0]
     return Extent(first, last, int(n))
 
 
@@ -312,10 +379,11 @@ def day_start_utc(day: date, tz: str) -> datetime:
     return sql.utc_of(datetime(day.year, day.month, day.day), tz)
 
 
-def _bounds(store: Store, first: datetime | None, end: datetime | None, tz: str = "UTC") -> tuple[datetime, datetime]:
-    """UTC bounds; by default everything stored, from its first local day to the day after its last."""
+def _bounds(store: Store, first: datetime | None, end: datetime | None, tz: str = "UTC",
+            f: Filters = Filters()) -> tuple[datetime, datetime]:
+    """UTC bounds; by default everything counted, from its first local day to the day after its last."""
     if first is None or end is None:
-        ext = extent(store)
+        ext = extent(store, f)
         if first is None:
             first = day_start_utc(local_date(ext.first, tz), tz) if ext.first else datetime(2000, 1, 1)
         if end is None:
@@ -329,4 +397,4 @@ def _bounds(store: Store, first: datetime | None, end: datetime | None, tz: str 
 
 def courses(store: Store) -> list[dict[str, Any]]:
     return [{"course": c, "learners": int(n), "statements": int(s), "teacher": t, "region": r}
-            for c, n, s, t, r in store.query(sql.courses(store.dialect))]
+            for c, n, s, t, r in store.query(sql.courses(store.dialect, Filters()))]

@@ -6,6 +6,7 @@ template ``analytics/page.html``; the filters are plain GET parameters, so every
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -13,15 +14,17 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from eduops.analytics import metrics
 from eduops.analytics.service import Analytics
 from eduops.analytics.sql import Filters
+from eduops.core.clock import format_time
 from eduops.core.i18n import gettext
-from eduops.core.pages import language_of, render
+from eduops.core.pages import language_of, render, timezone_of
 from eduops.core.principal import Principal, require
 from eduops.errors import EduopsError
 
 pages = APIRouter(prefix="/analytics")
-FILTER_KEYS = ("since", "until", "course", "region", "teacher", "device")
+FILTER_KEYS = ("since", "until", "course", "part", "region", "teacher", "device")
 
 
 def _params(request: Request) -> dict[str, str]:
@@ -29,7 +32,7 @@ def _params(request: Request) -> dict[str, str]:
 
 
 def _filters(p: dict[str, str]) -> Filters:
-    return Filters(p.get("course"), p.get("region"), p.get("teacher"), p.get("device"))
+    return Filters(p.get("course"), p.get("region"), p.get("teacher"), p.get("device"), p.get("part"))
 
 
 def line(title: str, x: list[Any], series: dict[str, list[Any]], kind: str = "scatter") -> dict[str, Any]:
@@ -38,8 +41,44 @@ def line(title: str, x: list[Any], series: dict[str, list[Any]], kind: str = "sc
                                                                   "legend": {"orientation": "h"}}}}
 
 
-def table(title: str, columns: list[str], rows: list[list[Any]], links: list[str] | None = None) -> dict[str, Any]:
-    return {"title": title, "table": {"columns": columns, "rows": rows, "links": links or []}}
+def table(title: str, columns: list[str], rows: list[list[Any]], links: list[str] | None = None,
+          help: list[str] | None = None) -> dict[str, Any]:
+    """A table panel; ``help`` holds each column's definition, shown as the header's tooltip."""
+    return {"title": title, "table": {"columns": columns, "rows": rows, "links": links or [], "help": help or []}}
+
+
+OUTCOME_COLUMNS = (*metrics.COUNTS, *metrics.RATES)
+OUTCOME_LABELS = {"enrolled": "enrolled", "completed": "completed", "passed": "passed", "failed": "failed",
+                  "withdrawn": "withdrawn", "in_progress": "in progress", "completion_pct": "completion %",
+                  "pass_pct": "pass %", "pass_of_graded_pct": "pass % of graded"}
+
+
+def outcomes_table(t: Any, rows: list[dict[str, Any]], key: str, links: list[str] | None = None,
+                   title: str = "Outcomes by course") -> dict[str, Any]:
+    """Counts and rates per course (or part), each column's definition as its tooltip."""
+    extra = ["retakes"] if key == "part" else []
+    return table(t(title), [t(key)] + [t(OUTCOME_LABELS[c]) for c in OUTCOME_COLUMNS] + [t(e) for e in extra],
+                 [[r[key] or "—", *(r[c] for c in (*OUTCOME_COLUMNS, *extra))] for r in rows], links,
+                 [""] + [t(metrics.DEFINITIONS[c]) for c in OUTCOME_COLUMNS]
+                 + ([t(metrics.DEFINITIONS["retakes"])] if key == "part" else []))
+
+
+def excluded_note(t: Any, answer: dict[str, Any], tz: str) -> list[dict[str, Any]]:
+    """A note panel when the metric left out statements whose timestamp is outside the counted range."""
+    ex = answer.get("excluded") or {}
+    if not ex.get("out_of_range"):
+        return []
+    first = datetime.fromisoformat(ex["counted_from"])
+    end = datetime.fromisoformat(ex["counted_until"])
+    return [{"note": t("Left out of these numbers: {n} statement(s) with a timestamp outside {first} to {end} "
+                       "({tz}).").format(n=ex["out_of_range"], first=local_time(first, tz),
+                                                end=local_time(end, tz), tz=tz)}]
+
+
+def local_time(moment: datetime, tz: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
 def course_link(course: str) -> str:
@@ -76,18 +115,17 @@ async def overview(request: Request, _: Principal = Depends(require("read"))) ->
         done = a.completion(p.get("until"), f)
         region = a.breakdown("region", p.get("since"), p.get("until"), f)
         return [
+            *excluded_note(t, act, a.tz),
             line(t("Active learners"), days, {"DAU": [d["dau"] for d in act["days"]],
                                               "WAU": [d["wau"] for d in act["days"]],
                                               "MAU": [d["mau"] for d in act["days"]]}),
             line(t("New and returning learners"), days, {t("new"): [d["new"] for d in act["days"]],
                                                          t("returning"): [d["returning"] for d in act["days"]]}, "bar"),
-            line(t("Completion by course (%)"), [c["course"] for c in done["courses"]],
-                 {t("completion %"): [c["completion_pct"] for c in done["courses"]]}, "bar"),
-            table(t("Outcomes by course"), [t("course"), t("enrolled"), t("passed"), t("completed"), t("failed"),
-                                            t("withdrawn"), t("in progress"), t("completion %")],
-                  [[c["course"], c["enrolled"], c["passed"], c["completed"], c["failed"], c["withdrawn"],
-                    c["in_progress"], c["completion_pct"]] for c in done["courses"]],
-                  [course_link(c["course"]) for c in done["courses"]]),
+            {**line(t("Completion and pass by course (%)"), [c["course"] for c in done["courses"]],
+                    {t("completion %"): [c["completion_pct"] for c in done["courses"]],
+                     t("pass %"): [c["pass_pct"] for c in done["courses"]]}, "bar"),
+             "help": t(metrics.DEFINITIONS["completion_pct"]) + " " + t(metrics.DEFINITIONS["pass_pct"])},
+            outcomes_table(t, done["courses"], "course", [course_link(c["course"]) for c in done["courses"]]),
             table(t("By region"), [t("region"), t("learners"), t("statements"), t("completions"), t("mean score")],
                   [[r["key"], r["learners"], r["statements"], r["completions"], r["avg_score"]]
                    for r in region["rows"]]),
@@ -125,8 +163,8 @@ async def retention_page(request: Request, _: Principal = Depends(require("read"
             "layout": {"yaxis": {"autorange": "reversed", "type": "category"}, "margin": {"t": 20}}}}
         rows = [[c["cohort"], c["size"], *c["pct"]] for c in r["cohorts"]]
         rows.append([t("weighted average"), sum(c["size"] for c in r["cohorts"]), *r["average"]["pct"]])
-        return [heat, table(t("Cohorts"), [t("cohort"), t("learners")] + [str(n) for n in range(r["periods"] + 1)],
-                            rows)]
+        return [*excluded_note(t, r, a.tz), heat,
+                table(t("Cohorts"), [t("cohort"), t("learners")] + [str(n) for n in range(r["periods"] + 1)], rows)]
 
     return await _safe(request, t("Retention"), build, form)
 
@@ -151,16 +189,18 @@ async def funnel_page(request: Request, _: Principal = Depends(require("read")))
                 for s in r["steps"]]
         note = table(t("Biggest drop-off"), [t("step"), t("label")],
                      [[r["biggest_drop_step"], r["biggest_drop_label"]]])
-        return [chart, table(t("Steps"), [t("step"), t("label"), t("learners"), t("conversion %"),
-                                          t("from previous %"), t("median hours from previous")], rows), note]
+        return [*excluded_note(t, r, a.tz), chart,
+                table(t("Steps"), [t("step"), t("label"), t("learners"), t("conversion %"),
+                                   t("from previous %"), t("median hours from previous")], rows), note]
 
     return await _safe(request, t("Funnel"), build, form)
 
 
 @pages.get("/course", response_class=HTMLResponse)
 async def course_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
-    p, lang = _params(request), language_of(request)
+    p, lang, tz = _params(request), language_of(request), timezone_of(request)
     t = lambda s: gettext(s, lang)  # noqa: E731
+    yes_no = lambda flag: t("yes") if flag else t("no")  # noqa: E731
     course = p.get("course", "")
 
     def build() -> list[dict[str, Any]]:
@@ -168,18 +208,20 @@ async def course_page(request: Request, _: Principal = Depends(require("read")))
         c = a.course(course)
         done, act = c["completion"], c["active"]
         days = [d["day"] for d in act["days"]]
-        outcomes = ["passed", "completed", "failed", "withdrawn", "in_progress"]
+        counts = metrics.COUNTS[1:]
         return [
-            {"title": t("Outcomes"), "figure": {"data": [{"type": "pie", "labels": [t(o.replace("_", " "))
-                                                                                     for o in outcomes],
-                                                          "values": [done[o] for o in outcomes]}],
-                                                "layout": {"margin": {"t": 20}}}},
+            *excluded_note(t, c["active"], a.tz),
+            {**line(t("Outcomes"), [t(OUTCOME_LABELS[o]) for o in counts], {t("learners"): [done[o] for o in counts]},
+                    "bar"), "help": t("A learner can count in more than one bar (completed and failed, say).")},
+            outcomes_table(t, [done], "course"),
+            outcomes_table(t, c["parts"], "part", title="By part, over registrations"),
             line(t("Active learners"), days, {"DAU": [d["dau"] for d in act["days"]],
                                               "WAU": [d["wau"] for d in act["days"]]}),
             line(t("Weekly retention, weighted average (%)"), list(range(len(c["retention"]["average"]["pct"]))),
                  {"%": c["retention"]["average"]["pct"]}),
             table(t("At-risk learners"), [t("learner"), t("last active"), t("mean score"), t("idle"), t("failing")],
-                  [[r["learner"], r["last_active"], r["avg_score"], r["idle"], r["failing"]]
+                  [[r["learner"], format_time(r["last_active"], tz), r["avg_score"], yes_no(r["idle"]),
+                    yes_no(r["failing"])]
                    for r in c["at_risk"]["learners"][:200]]),
             table(t("Video engagement"), [t("video"), t("viewers"), t("mean watched %")],
                   [[v["video"], v["viewers"], v["mean_watched_pct"]] for v in c["video"]["videos"]]),
@@ -201,6 +243,7 @@ async def quality_page(request: Request, _: Principal = Depends(require("read"))
             return [table(t("Call quality and learning"), [t("note")], [[q["reason"]]])]
         bands = q["bands"]
         return [
+            *excluded_note(t, q, request.app.state.workspace.settings.timezone),
             line(t("Completion by call-quality band (%)"), [b["band"] for b in bands],
                  {t("completion %"): [b["completion_pct"] for b in bands]}, "bar"),
             line(t("Active again within 7 days of a class (%)"), [b["band"] for b in bands],

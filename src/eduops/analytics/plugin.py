@@ -10,6 +10,7 @@ def eduops_domain() -> Domain:
     return Domain(
         name="analytics",
         folder=Path(__file__).parent,
+        models=("eduops.analytics.models",),
         checks=("eduops.analytics.checks",),
         commands=(Command("analytics", "Learning analytics: active learners, completion, retention, funnels, imports.",
                           "eduops.analytics.cli:app"),),

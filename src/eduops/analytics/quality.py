@@ -89,5 +89,8 @@ def quality_learning(settings: Settings) -> dict[str, Any]:
         finding = (f"after a poor-quality class {poor['dropped_after_class_pct']}% of learners did not come back "
                    f"within {RETURN_DAYS} days, against {good['dropped_after_class_pct']}% after a good one "
                    f"({gap:+.1f} points)")
+    from eduops.analytics.metrics import excluded
+    from eduops.analytics.sql import Filters
+
     return {"available": True, "return_days": RETURN_DAYS, "bands": bands, "finding": finding, "rtc_store": str(path),
-            "sessions": sessions.num_rows}
+            "sessions": sessions.num_rows, "excluded": excluded(store, Filters())}

@@ -54,16 +54,17 @@ class Analytics:
         last = parse_day(until, "until")
         first = parse_day(since, "since")
         if last is None or first is None:
-            ext = metrics.extent(self.store)
+            ext = metrics.extent(self.store, f)
             if last is None:
                 last = metrics.local_date(ext.last or datetime.now(UTC), self.tz)
             if first is None:
                 first = last - timedelta(days=29)
         return metrics.active_users(self.store, first, last, f, self.tz)
 
-    def completion(self, until: str | None = None, f: Filters = Filters()) -> dict[str, Any]:
+    def completion(self, until: str | None = None, f: Filters = Filters(), by: str = "course",
+                   count: str = "learners") -> dict[str, Any]:
         _first, end = self._range(None, until)
-        return metrics.completion(self.store, f, end)
+        return metrics.completion(self.store, f, end, by, count)
 
     def retention(self, unit: str = "week", periods: int = 12, mode: str = "on", start_verbs: Sequence[str] = (),
                   return_verbs: Sequence[str] = (), since: str | None = None, until: str | None = None,
@@ -92,7 +93,7 @@ class Analytics:
     def at_risk(self, asof: str | None = None, f: Filters = Filters(), idle_days: int = 7) -> dict[str, Any]:
         day = parse_day(asof, "asof")
         if day is None:
-            ext = metrics.extent(self.store)
+            ext = metrics.extent(self.store, f)
             moment = ext.last + timedelta(seconds=1) if ext.last else datetime.now(UTC).replace(tzinfo=None)
         else:
             moment = metrics.day_start_utc(day + timedelta(days=1), self.tz)
@@ -110,5 +111,6 @@ class Analytics:
 
             raise NotFound(f"no statements for course {course!r}")
         return {"course": course, "completion": done["courses"][0], "active": self.active(f=f),
+                "parts": self.completion(f=f, by="part", count="registrations")["courses"],
                 "retention": self.retention(unit="week", periods=8, f=f), "at_risk": self.at_risk(f=f),
                 "video": self.video(f=f)}

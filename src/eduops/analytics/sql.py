@@ -27,20 +27,53 @@ LIVE = "NOT voided AND voids IS NULL"
 def live(alias: str) -> str:
     return f"NOT {alias}.voided AND {alias}.voids IS NULL"
 
-# name, DuckDB type, ClickHouse type
+# The timestamps every metric counts: [EARLIEST, now + AHEAD). A statement may carry any timestamp
+# the spec allows (year 0001, 9999, a device clock a day ahead); metrics leave those out and say how many.
+EARLIEST = datetime(1970, 1, 1)
+AHEAD = timedelta(days=1)
+DIMENSION_KEYS = ("course", "region", "teacher", "device", "part")
+
+
+def counted_range(now: datetime | None = None) -> tuple[datetime, datetime]:
+    """[first, end) of the timestamps metrics count, as naive UTC; ``now`` defaults to the current time."""
+    from datetime import UTC
+
+    moment = now or datetime.now(UTC)
+    if moment.tzinfo:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return EARLIEST, moment.replace(microsecond=0) + AHEAD
+
+
 @dataclass(frozen=True)
 class Filters:
-    """Narrow any metric to a course, region, teacher or device."""
+    """Narrow any metric to a course, region, teacher or device; always to the counted time range."""
 
     course: str | None = None
     region: str | None = None
     teacher: str | None = None
     device: str | None = None
+    part: str | None = None  # a presentation, term or class of a course (extract.course_and_part)
+    now: datetime | None = None  # where the counted range ends (now + AHEAD); None = the current time
+
+    def dimensions_sql(self, d: Dialect, alias: str = "") -> str:
+        prefix = f"{alias}." if alias else ""
+        return "".join(f" AND {prefix}{name} = {d.lit(getattr(self, name))}"
+                       for name in DIMENSION_KEYS if getattr(self, name))
+
+    def range_sql(self, d: Dialect, alias: str = "") -> str:
+        prefix = f"{alias}." if alias else ""
+        first, end = counted_range(self.now)
+        return f" AND {prefix}timestamp >= {d.lit(first)} AND {prefix}timestamp < {d.lit(end)}"
 
     def sql(self, d: Dialect, alias: str = "") -> str:
-        prefix = f"{alias}." if alias else ""
-        parts = [f" AND {prefix}{name} = {d.lit(value)}" for name, value in self.__dict__.items() if value]
-        return "".join(parts)
+        return self.dimensions_sql(d, alias) + self.range_sql(d, alias)
+
+
+def out_of_range(d: Dialect, f: Filters) -> str:
+    """Live statements the filters' dimensions select whose timestamp is outside the counted range."""
+    first, end = counted_range(f.now)
+    return (f"SELECT count(*) FROM statements WHERE {LIVE}{f.dimensions_sql(d)} "
+            f"AND (timestamp < {d.lit(first)} OR timestamp >= {d.lit(end)})")
 
 
 def _start(day: date) -> datetime:
@@ -108,38 +141,77 @@ SELECT n_days, count(*) AS learners FROM (
 ) per_learner GROUP BY n_days ORDER BY n_days"""
 
 
-def _outcome_rank(d: Dialect) -> str:
-    whens = " ".join(f"WHEN {d.lit(verb)} THEN {rank}" for verb, (_name, rank) in vocab.OUTCOME_RANKS.items())
-    return f"CASE WHEN object_id = course THEN CASE verb_id {whens} ELSE 0 END ELSE 0 END"
+def _on_course(d: Dialect, verbs: Sequence[str], column: str | None = None, value: bool = True) -> str:
+    """A course-level statement (its object is the course or the part of it) with one of ``verbs`` or
+    ``column`` = ``value``."""
+    cond = f"verb_id IN {d.in_list([vocab.VERBS[v] for v in verbs])}"
+    if column:
+        cond = f"({cond} OR coalesce({column} = {d.lit(value)}, false))"
+    return f"(object_id = course OR object_id = part) AND {cond}"
 
 
-def _course_learners(d: Dialect, f: Filters, until: datetime | None) -> str:
-    """One row per (course, learner): enrolled = any activity in the course; best outcome by rank."""
+UNITS = ("learners", "registrations")
+BY = ("course", "part")
+
+
+def _course_learners(d: Dialect, f: Filters, until: datetime | None, by: str = "course",
+                     unit: str = "learners") -> str:
+    """One row per (course, learner) — or per (course, part, learner) ``by`` part, or per registration
+    (the statement's registration, else its part) when ``unit`` is registrations: enrolled = any
+    counted activity in it. ``retake`` = the learner was enrolled earlier in the same course.
+
+    completed = any course-level completion (completed or passed, or result.completion true);
+    verdict = the later of the last pass (passed, result.success true) and the last fail (failed,
+    result.success false); a pass and a fail at the same instant is a pass. withdrawn = the last
+    unregistered comes after the last registered. ``metrics.tally`` turns these into counts.
+    """
     bound = f" AND timestamp < {d.lit(until)}" if until else ""
+    keys = ["course"] + (["part"] if by == "part" else []) + (["coalesce(registration, part, '')"]
+                                                             if unit == "registrations" else [])
     return f"""course_learners AS (
-  SELECT course, actor_id, max({_outcome_rank(d)}) AS best, min(timestamp) AS first_ts, max(timestamp) AS last_ts,
-         avg(score_scaled) AS avg_score
+  SELECT {", ".join(keys)}, {"part" if by == "part" else "NULL"} AS group_part, actor_id,
+         max(CASE WHEN {_on_course(d, ("completed", "passed"), "completion")} THEN 1 ELSE 0 END) AS completed,
+         max(CASE WHEN {_on_course(d, ("passed",), "success", True)} THEN timestamp END) AS passed_ts,
+         max(CASE WHEN {_on_course(d, ("failed",), "success", False)} THEN timestamp END) AS failed_ts,
+         max(CASE WHEN {_on_course(d, ("registered",))} THEN timestamp END) AS registered_ts,
+         max(CASE WHEN {_on_course(d, ("unregistered",))} THEN timestamp END) AS unregistered_ts,
+         min(timestamp) AS first_ts, max(timestamp) AS last_ts, avg(score_scaled) AS avg_score
   FROM statements WHERE {LIVE} AND course IS NOT NULL{f.sql(d)}{bound}
-  GROUP BY course, actor_id
+  GROUP BY {", ".join(keys)}, actor_id
+),
+learner_outcomes AS (
+  SELECT course, group_part, actor_id, completed, first_ts, last_ts, avg_score,
+         CASE WHEN first_ts > min(first_ts) OVER (PARTITION BY course, actor_id) THEN 1 ELSE 0 END AS retake,
+         CASE WHEN passed_ts IS NOT NULL AND (failed_ts IS NULL OR passed_ts >= failed_ts) THEN 'passed'
+              WHEN failed_ts IS NOT NULL THEN 'failed' ELSE '' END AS verdict,
+         CASE WHEN unregistered_ts IS NOT NULL AND (registered_ts IS NULL OR unregistered_ts > registered_ts)
+              THEN 1 ELSE 0 END AS unregistered
+  FROM course_learners
 )"""
 
 
-def completion(d: Dialect, f: Filters, until: datetime | None = None) -> str:
-    """Learners per course by best outcome rank (0 = in progress; see vocab.OUTCOME_RANKS)."""
+def completion(d: Dialect, f: Filters, until: datetime | None = None, by: str = "course",
+               unit: str = "learners") -> str:
+    """Learners (or registrations) per course (or part) and combination of (completed, verdict,
+    unregistered, retake)."""
     return f"""
-WITH {_course_learners(d, f, until)}
-SELECT course, best, count(*) AS learners FROM course_learners GROUP BY course, best ORDER BY course, best"""
+WITH {_course_learners(d, f, until, by, unit)}
+SELECT course, group_part, completed, verdict, unregistered, retake, count(*) AS learners FROM learner_outcomes
+GROUP BY course, group_part, completed, verdict, unregistered, retake
+ORDER BY course, group_part, completed, verdict, unregistered, retake"""
 
 
 def at_risk(d: Dialect, f: Filters, asof: datetime, idle_days: int, failing_below: float) -> str:
-    """Still-enrolled learners (no outcome) who are failing or have been idle ``idle_days`` days."""
+    """Learners in progress (no completion, verdict or withdrawal) who are failing or have been idle
+    ``idle_days`` days."""
     idle_since = d.lit(asof - timedelta(days=idle_days))
     return f"""
 WITH {_course_learners(d, f, asof)}
 SELECT course, actor_id, last_ts, avg_score,
        last_ts < {idle_since} AS idle, coalesce(avg_score < {d.lit(failing_below)}, false) AS failing
-FROM course_learners
-WHERE best = 0 AND (last_ts < {idle_since} OR coalesce(avg_score < {d.lit(failing_below)}, false))
+FROM learner_outcomes
+WHERE completed = 0 AND verdict = '' AND unregistered = 0
+  AND (last_ts < {idle_since} OR coalesce(avg_score < {d.lit(failing_below)}, false))
 ORDER BY course, last_ts, actor_id"""
 
 
@@ -223,7 +295,7 @@ def funnel(d: Dialect, steps: Sequence[Step], first: datetime, end: datetime, wi
     AND e.timestamp > p.t AND e.timestamp <= p.t1 + INTERVAL {int(window_days)} DAY
   GROUP BY p.actor_id, p.t1, p.t
 )""")
-    gap = d.median("date_diff('second', prev, t)")
+    gap = d.median("date_diff('microsecond', prev, t) / 1000000.0")  # exact, not whole-second boundaries
     summary = "\nUNION ALL\n".join(
         f"SELECT {k} AS step, count(*) AS learners, {gap} AS median_s FROM s{k}"
         for k in range(1, len(steps) + 1)
@@ -231,7 +303,7 @@ def funnel(d: Dialect, steps: Sequence[Step], first: datetime, end: datetime, wi
     return "WITH " + ",\n".join(ctes) + "\n" + summary + "\nORDER BY step"
 
 
-DIMENSIONS = ("course", "region", "teacher", "device", "day", "week", "month", "hour")
+DIMENSIONS = ("course", "part", "region", "teacher", "device", "day", "week", "month", "hour")
 
 
 def breakdown(d: Dialect, dimension: str, first: datetime, end: datetime, f: Filters, tz: str = "UTC") -> str:
@@ -242,10 +314,11 @@ def breakdown(d: Dialect, dimension: str, first: datetime, end: datetime, f: Fil
         key = f"CAST(extract(hour FROM {d.local('timestamp', tz)}) AS BIGINT)"
     else:
         key = f"coalesce({dimension}, '(none)')"
-    done = d.in_list([v for v, (name, _r) in vocab.OUTCOME_RANKS.items() if name in vocab.COMPLETED_OUTCOMES])
+    done = d.in_list([vocab.VERBS["completed"], vocab.VERBS["passed"]])
     return f"""
 SELECT {key} AS key, count(DISTINCT actor_id) AS learners, count(*) AS statements,
-       count(DISTINCT CASE WHEN object_id = course AND verb_id IN {done} THEN actor_id || '|' || course END)
+       count(DISTINCT CASE WHEN object_id = course AND (verb_id IN {done} OR coalesce(completion, false))
+                            THEN actor_id || '|' || course END)
          AS completions,
        avg(score_scaled) AS avg_score
 FROM statements WHERE {LIVE}{f.sql(d)} AND timestamp >= {d.lit(first)} AND timestamp < {d.lit(end)}
@@ -262,16 +335,16 @@ WHERE {LIVE}{f.sql(d)} AND video_segments IS NOT NULL AND timestamp >= {d.lit(fi
 GROUP BY object_id, actor_id ORDER BY object_id, actor_id"""
 
 
-def extent(d: Dialect) -> str:
-    """First and last timestamp of live activity, and how many statements there are."""
-    return f"SELECT min(timestamp), max(timestamp), count(*) FROM statements WHERE {LIVE}"
+def extent(d: Dialect, f: Filters | None = None) -> str:
+    """First and last counted timestamp of live activity, and how many such statements there are."""
+    return f"SELECT min(timestamp), max(timestamp), count(*) FROM statements WHERE {LIVE}{(f or Filters()).sql(d)}"
 
 
-def courses(d: Dialect) -> str:
+def courses(d: Dialect, f: Filters | None = None) -> str:
     return f"""
 SELECT course, count(DISTINCT actor_id) AS learners, count(*) AS statements, max(teacher) AS teacher,
        max(region) AS region
-FROM statements WHERE {LIVE} AND course IS NOT NULL GROUP BY course ORDER BY course"""
+FROM statements WHERE {LIVE} AND course IS NOT NULL{(f or Filters()).sql(d)} GROUP BY course ORDER BY course"""
 
 
 # Quality × learning (DuckDB only). Student sessions are read from the call-quality store's
@@ -291,10 +364,10 @@ def quality_returns(d: Dialect, days: int = 7) -> str:
     days (any learning activity after the class ended); only classes at least ``days`` days old."""
     return f"""
 WITH {_student_sessions()},
-horizon AS (SELECT max(timestamp) - INTERVAL {int(days)} DAY AS until FROM statements),
+horizon AS (SELECT max(timestamp) - INTERVAL {int(days)} DAY AS until FROM statements WHERE {LIVE}{Filters().sql(d)}),
 after AS (
   SELECT s.band, s.user_id,
-         EXISTS (SELECT 1 FROM statements e WHERE e.actor_id = s.user_id AND {live('e')}
+         EXISTS (SELECT 1 FROM statements e WHERE e.actor_id = s.user_id AND {live('e')}{Filters().range_sql(d, 'e')}
                  AND e.timestamp > s.ended AND e.timestamp <= s.ended + INTERVAL {int(days)} DAY) AS returned
   FROM sess s, horizon h
   WHERE s.ended <= h.until AND s.user_id IN (SELECT DISTINCT actor_id FROM statements)
@@ -312,6 +385,6 @@ WITH {_student_sessions()},
 per_band AS (SELECT user_id, band, count(*) AS n FROM sess GROUP BY user_id, band),
 learner_band AS (SELECT user_id, {d.arg_max('band', 'n')} AS band FROM per_band GROUP BY user_id)
 SELECT lb.band, count(DISTINCT cl.actor_id) AS learners, count(*) AS enrolments,
-       sum(CASE WHEN cl.best >= 3 THEN 1 ELSE 0 END) AS completed
-FROM course_learners cl JOIN learner_band lb ON lb.user_id = cl.actor_id
+       sum(cl.completed) AS completed
+FROM learner_outcomes cl JOIN learner_band lb ON lb.user_id = cl.actor_id
 GROUP BY lb.band ORDER BY lb.band"""

@@ -25,7 +25,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from eduops.analytics import sql
-from eduops.analytics.extract import ROW_FIELDS
+from eduops.analytics.extract import ROW_FIELDS, with_prefixes
 from eduops.analytics.journal import IdFilter, Journal
 from eduops.config import Settings
 from eduops.errors import ServiceUnavailable, UsageError
@@ -69,6 +69,7 @@ class EventsSettings(BaseModel):
     clickhouse_user: str = "default"
     clickhouse_password: str = ""
     max_batch: int = Field(10_000, ge=1, description="most statements accepted in one request")
+    max_document_bytes: int = Field(1024 * 1024, ge=1, description="largest xAPI state or profile document")
 
 
 class Store(Protocol):
@@ -111,8 +112,9 @@ class DuckDBStore:
 
     dialect = sql.DUCKDB
 
-    def __init__(self, path: Path, read_only: bool = False) -> None:
+    def __init__(self, path: Path, read_only: bool = False, course_prefixes: tuple[str, ...] = ()) -> None:
         self.path = path
+        self.course_prefixes = course_prefixes  # [analytics] course_prefixes, applied to every row stored
         self.location = str(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -181,6 +183,7 @@ class DuckDBStore:
 
     def insert(self, rows: Sequence[dict[str, Any]], voidings: Sequence[tuple[str, str]]) -> None:
         """Store statements (and voidings) atomically and durably; raises DuplicateIds if any id exists."""
+        rows = with_prefixes(list(rows), self.course_prefixes)
         if not voidings and self._journal is not None and self._journal_batch(rows):
             return
         self._commit_now(rows, voidings)
@@ -273,6 +276,7 @@ class DuckDBStore:
                     rows.append(to_row(orjson.loads(line)))
                 except (ValueError, KeyError, TypeError):
                     damaged += 1
+            rows = with_prefixes(rows, self.course_prefixes)
             for i in range(0, len(rows), 20_000):
                 chunk = rows[i:i + 20_000]
                 self._commit(chunk, [], to_arrow(chunk), or_ignore=True)
@@ -340,7 +344,7 @@ class DuckDBStore:
 
     def bulk_load(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert many statements at once (imports, demo) in one transaction; raises DuplicateIds."""
-        self._commit_now(rows, [])
+        self._commit_now(with_prefixes(list(rows), self.course_prefixes), [])
 
     def execute(self, text: str, params: list[Any] | None = None) -> None:
         """Run a statement that changes the store (bench and demo data generation)."""
@@ -403,14 +407,17 @@ def open_store(settings: Settings) -> Store:
     cfg = events_settings(settings)
     key = f"clickhouse:{cfg.clickhouse_url}/{cfg.clickhouse_database}" if cfg.backend == "clickhouse" \
         else str(store_path(settings))
+    from eduops.analytics.settings import analytics_settings
+
+    prefixes = tuple(analytics_settings(settings).course_prefixes)
     with _stores_lock:
         if key not in _stores:
             if cfg.backend == "clickhouse":
                 from eduops.analytics.clickhouse import ClickHouseStore
 
-                _stores[key] = ClickHouseStore.connect(cfg)
+                _stores[key] = ClickHouseStore.connect(cfg, prefixes)
             else:
-                _stores[key] = DuckDBStore(store_path(settings))
+                _stores[key] = DuckDBStore(store_path(settings), course_prefixes=prefixes)
         return _stores[key]
 
 

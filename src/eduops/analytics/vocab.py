@@ -21,16 +21,6 @@ VERBS = {
     "paused": "https://w3id.org/xapi/video/verbs/paused",
     "seeked": "https://w3id.org/xapi/video/verbs/seeked",
 }
-# Course outcome verbs, strongest first: a learner who passed is "passed" whatever else they did.
-OUTCOME_RANKS = {
-    VERBS["passed"]: ("passed", 4),
-    VERBS["completed"]: ("completed", 3),
-    VERBS["unregistered"]: ("withdrawn", 2),
-    VERBS["failed"]: ("failed", 1),
-}
-OUTCOMES = ("passed", "completed", "withdrawn", "failed", "in_progress")
-COMPLETED_OUTCOMES = ("passed", "completed")
-
 COURSE_TYPE = "http://adlnet.gov/expapi/activities/course"
 EXT = "https://eduops.dev/xapi/extensions/"
 REGION_EXT = EXT + "region"

@@ -23,10 +23,13 @@ IRI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
 SHA1_RE = re.compile(r"^[0-9a-fA-F]{40}$")
 MAILTO_RE = re.compile(r"^mailto:[^@\s]+@[^@\s]+$")
 VERSION_RE = re.compile(r"^1\.0(\.\d+)?$")
+# ISO 8601 durations as xAPI 1.0.3 (Data 4.6) allows them: P[n]Y[n]M[n]DT[n]H[n]M[n]S, or P[n]W alone;
+# a decimal fraction only on the smallest unit given (checked in duration_seconds).
+_N = r"(\d+(?:[.,]\d+)?)"
 DURATION_RE = re.compile(
-    r"^P(?!$)(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?"
-    r"(?:T(?=\d)(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
+    rf"^P(?!$)(?:{_N}Y)?(?:{_N}M)?(?:{_N}D)?(?:T(?=\d)(?:{_N}H)?(?:{_N}M)?(?:{_N}S)?)?$"
 )
+WEEKS_RE = re.compile(rf"^P{_N}W$")
 TIMESTAMP_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?([Zz]|[+-]\d{2}(?::?\d{2})?)?$"
 )
@@ -138,29 +141,35 @@ def parse_timestamp(value: Any, field: str = "timestamp") -> datetime:
     if zone and zone not in ("Z", "z"):
         digits = zone[1:].replace(":", "")
         hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
-        if hours > 23 or minutes > 59:  # RFC 3339: time-numoffset is at most ±23:59
-            _fail(field, f"has the offset {zone}; an offset is at most ±23:59")
+        if hours > 23 or minutes > 59:
+            _fail(field, f"has the offset {zone}, outside -23:59..+23:59 (RFC 3339)")
         from datetime import timedelta, timezone
 
-        offset = (1 if zone[0] == "+" else -1) * timedelta(minutes=hours * 60 + minutes)
-        moment = moment.replace(tzinfo=timezone(offset))
+        offset = timedelta(hours=hours, minutes=minutes)
+        moment = moment.replace(tzinfo=timezone(offset if zone[0] == "+" else -offset))
     else:
         moment = moment.replace(tzinfo=UTC)
     try:
         return moment.astimezone(UTC)
-    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first instant a datetime holds
-        _fail(field, f"{value!r} in UTC falls outside the years 1 to 9999")
-    raise AssertionError("unreachable")
+    except OverflowError:  # 0001-01-01T00:00+01:00 is in year 0 in UTC: keep the nearest instant Python holds
+        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 def duration_seconds(value: Any, field: str = "result.duration") -> float:
     """An ISO 8601 duration in seconds (years as 365 days, months as 30)."""
+    example = "PT1H30M, P2D or P3W"
+    weeks = WEEKS_RE.match(value) if isinstance(value, str) else None
+    if weeks:
+        return float(weeks.group(1).replace(",", ".")) * 7 * 86400
     match = DURATION_RE.match(value) if isinstance(value, str) else None
     if not match:
-        _fail(field, f"must be an ISO 8601 duration such as PT1H30M or P2D, got {value!r}")
+        _fail(field, f"must be an ISO 8601 duration such as {example} (weeks only alone), got {value!r}")
     assert match is not None
-    years, months, weeks, days, hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
-    return ((((years * 365 + months * 30 + weeks * 7 + days) * 24 + hours) * 60 + minutes) * 60) + seconds
+    given = [g for g in match.groups() if g is not None]
+    if any(("." in g or "," in g) for g in given[:-1]):
+        _fail(field, f"only the smallest unit of a duration may have a fraction, got {value!r}")
+    years, months, days, hours, minutes, seconds = (float(g.replace(",", ".")) if g else 0.0 for g in match.groups())
+    return ((((years * 365 + months * 30 + days) * 24 + hours) * 60 + minutes) * 60) + seconds
 
 
 def check_agent(value: Any, field: str, object_type_required: bool = False) -> None:
@@ -219,6 +228,19 @@ def check_actor(value: Any, field: str = "actor") -> None:
         check_agent(value, field)
 
 
+def check_authority(value: Any, field: str = "authority") -> None:
+    """An Agent, or (OAuth 3-legged) an anonymous Group of exactly two Agents: the client and the user."""
+    if isinstance(value, dict) and value.get("objectType") == "Group":
+        check_group(value, field)
+        if any(k in value for k in IFIS):
+            _fail(field, "an authority Group must be anonymous (no mbox, mbox_sha1sum, openid or account)")
+        if len(value["member"]) != 2:
+            _fail(f"{field}.member", f"an authority Group has exactly two Agents (OAuth client and user), "
+                                     f"got {len(value['member'])}")
+    else:
+        check_agent(value, field)
+
+
 def check_verb(value: Any, field: str = "verb") -> None:
     _object(value, field, {"id", "display"}, ("id",))
     check_iri(value["id"], f"{field}.id")
@@ -248,8 +270,11 @@ def _check_definition(value: Any, field: str) -> None:
     if "extensions" in value:
         check_extensions(value["extensions"], f"{field}.extensions")
     kind = value.get("interactionType")
-    if kind is not None and kind not in INTERACTION_TYPES:
-        _fail(f"{field}.interactionType", f"must be one of {', '.join(sorted(INTERACTION_TYPES))}")
+    if kind is not None and (not isinstance(kind, str) or kind not in INTERACTION_TYPES):
+        _fail(f"{field}.interactionType", f"must be one of {', '.join(sorted(INTERACTION_TYPES))}, got {kind!r}")
+    needing = [k for k in ("correctResponsesPattern", *COMPONENT_LISTS) if k in value]
+    if needing and kind is None:
+        _fail(f"{field}.interactionType", f"is required when {needing[0]} is given")
     if "correctResponsesPattern" in value:
         pattern = value["correctResponsesPattern"]
         if not isinstance(pattern, list) or not all(isinstance(p, str) for p in pattern):
@@ -466,7 +491,7 @@ def validate_statement(value: Any, contents: Collection[str] = ()) -> dict[str, 
     if "stored" in value:
         parse_timestamp(value["stored"], "stored")
     if "authority" in value:
-        check_actor(value["authority"], "authority")
+        check_authority(value["authority"])
     if "version" in value and (not isinstance(value["version"], str) or not VERSION_RE.match(value["version"])):
         _fail("version", f"must be a 1.0.x version, got {value['version']!r}")
     check_attachment_contents(value, contents)

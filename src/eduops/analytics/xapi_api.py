@@ -1,11 +1,13 @@
 """The xAPI 1.0.3 statements resource at /xapi: POST, PUT and GET, plus /xapi/about.
 
-Every request must carry X-Experience-API-Version and every answer carries it back (``setup``
-installs the header). Writes need the ``ingest:xapi`` permission, reads ``read``.
+Every request must carry X-Experience-API-Version and every answer carries it back (``xapi_http``
+adds it, with HEAD and the Alternate Request Syntax). Writes need the ``ingest:xapi`` permission,
+reads ``read``. The document resources are in ``documents_api``.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -15,16 +17,18 @@ from urllib.parse import urlencode
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from eduops.analytics import attachments, lrs
+from eduops.analytics import activities, attachments, lrs, signatures
 from eduops.analytics.store import Store, events_settings, open_store
 from eduops.analytics.xapi import VERSION, check_uuid, check_version_header
 from eduops.core.bodies import check_declared_length, read_body
 from eduops.core.principal import Principal, require
 from eduops.errors import PayloadTooLarge, UsageError
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/xapi", tags=["xapi"])
 MAX_BODY_BYTES = 64 * 1024 * 1024
 VERSION_HEADER = "X-Experience-API-Version"
@@ -77,17 +81,20 @@ def _parse(body: bytes, boundary: str | None) -> tuple[Any, attachments.Parts]:
 
 
 def _keep_contents(statements: list[Any], parts: attachments.Parts, home: Path) -> None:
-    """Check the statements and their parts, then store the contents: before any statement is stored,
-    so an acknowledged statement never refers to content the LRS does not hold."""
-    if not parts:
+    """Check the statements, their parts and signatures, then store the contents: before any statement is
+    stored, so an acknowledged statement never refers to content the LRS does not hold."""
+    with_attachments = any(isinstance(s, dict) and s.get("attachments") for s in statements)
+    if not parts and not with_attachments:
         return
     lrs.validate_batch(statements, contents=parts.keys())
-    attachments.check_parts(statements, parts)
-    attachments.save(home, parts)
+    signatures.check_signed(statements, parts)
+    if parts:
+        attachments.check_parts(statements, parts)
+        attachments.save(home, parts)
 
 
 def _post(store: Store, body: bytes, boundary: str | None, limit: int, authority: dict[str, Any],
-          home: Path) -> list[str]:
+          home: Path, engine: Engine) -> list[str]:
     """Parse, validate and store in a worker thread; the event loop only moves bytes."""
     parsed, parts = _parse(body, boundary)
     statements = parsed if isinstance(parsed, list) else [parsed]
@@ -95,16 +102,28 @@ def _post(store: Store, body: bytes, boundary: str | None, limit: int, authority
         raise PayloadTooLarge(f"{len(statements)} statements in one request; at most {limit} (events.max_batch)")
     if statements:
         _keep_contents(statements, parts, home)
-    return lrs.store_statements(store, statements, authority, contents=parts.keys())
+    ids = lrs.store_statements(store, statements, authority, contents=parts.keys())
+    _remember_activities(engine, statements)
+    return ids
+
+
+def _remember_activities(engine: Engine, statements: list[Any]) -> None:
+    """Merge the activity definitions into the Activities resource. The statements are stored already and
+    the definitions are derived from them, so a state database that fails here is logged, not answered."""
+    try:
+        activities.remember(engine, statements, datetime.now(UTC))
+    except SQLAlchemyError as exc:
+        log.warning("activity definitions not merged (state database): %s", exc)
 
 
 def _put(store: Store, statement_id: str, body: bytes, boundary: str | None, authority: dict[str, Any],
-         home: Path) -> None:
+         home: Path, engine: Engine) -> None:
     check_uuid(statement_id, "statementId")
     statement, parts = _parse(body, boundary)
     if isinstance(statement, dict):
         _keep_contents([statement], parts, home)
     lrs.put_statement(store, statement_id, statement, authority, contents=parts.keys())
+    _remember_activities(engine, [statement])
 
 
 def _home(request: Request) -> Path:
@@ -123,7 +142,7 @@ async def post_statements(request: Request, who: Principal = Depends(require("in
     body, boundary = await _body(request)
     limit = events_settings(request.app.state.workspace.settings).max_batch
     ids = await run_in_threadpool(_post, _store(request), body, boundary, limit, authority_of(request, who),
-                                  _home(request))
+                                  _home(request), request.app.state.workspace.engine)
     return Response(orjson.dumps(ids), media_type="application/json")
 
 
@@ -135,7 +154,7 @@ async def put_statement(request: Request, who: Principal = Depends(require("inge
         raise UsageError("statementId: PUT needs the statementId query parameter")
     body, boundary = await _body(request)
     await run_in_threadpool(_put, _store(request), statement_id, body, boundary, authority_of(request, who),
-                            _home(request))
+                            _home(request), request.app.state.workspace.engine)
     return Response(status_code=204)
 
 
@@ -190,23 +209,3 @@ def _answer(request: Request, payload: Any, statements: list[dict[str, Any]], he
     held = attachments.held_contents(_home(request), statements)
     body, boundary = attachments.build_multipart(orjson.dumps(payload), held)
     return Response(body, media_type=f"multipart/mixed; boundary={boundary}", headers=headers)
-
-
-class XAPIVersionHeader:
-    """Adds X-Experience-API-Version to every /xapi response, errors included."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/xapi"):
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_version(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-experience-api-version", VERSION.encode())]
-            await send(message)
-
-        await self.app(scope, receive, send_with_version)

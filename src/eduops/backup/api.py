@@ -96,16 +96,17 @@ async def post_drill(request: Request, who: Principal = Depends(require("ops")))
 
 @pages.get("/backup", response_class=HTMLResponse)
 def backup_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
-    from eduops.core.pages import render, script_json
+    from eduops.core.pages import language_of, render, script_json, timezone_of
 
     engine = _ws(request).engine
     drills = overview.drill_history(engine)
+    figure = overview.rpo_rto_figure(drills, language_of(request), timezone_of(request))
     return render(
         request,
         "backup/index.html",
         {
             "view": overview.overview(engine, _ws(request).settings),
-            "chart": script_json(overview.rpo_rto_figure(drills)) if drills else None,
+            "chart": script_json(figure) if drills else None,
             "drills": drills[::-1][:20],
         },
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from eduops.backup import drills, service, verification
 from eduops.backup.settings import load
 from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, check, status_from_findings
+from eduops.core.i18n import msg
 from eduops.errors import EduopsError
 
 REMEDY_CONFIG = "add [[backup.targets]] (and sources) to eduops.toml; see docs/backup.md"
@@ -47,9 +48,13 @@ def freshness(ctx: CheckContext) -> CheckResult:
             findings.append(
                 Finding(
                     "crit",
-                    f"Backup of {row['source']} is stale ({age})",
-                    f"cadence {row['cadence_hours']} h; last status {row['last_status']}: {row['last_error']}",
-                    "run `eduops backup run " + row["source"] + "`",
+                    msg("Backup of {source} is stale ({age})", source=row['source'], age=age),
+                    msg(
+                        "cadence {cadence_hours} h; last status {last_status}: {last_error}",
+                        cadence_hours=row['cadence_hours'], last_status=row['last_status'],
+                        last_error=row['last_error'],
+                    ),
+                    msg("run `eduops backup run {source}`", source=row["source"]),
                 )
             )
     for target, missing in lag.items():
@@ -57,7 +62,7 @@ def freshness(ctx: CheckContext) -> CheckResult:
             findings.append(
                 Finding(
                     "warn",
-                    f"Target {target} is {missing} backup(s) behind the primary",
+                    msg("Target {target} is {missing} backup(s) behind the primary", target=target, missing=missing),
                     "copies failed or have not run",
                     "check `eduops backup targets`",
                 )
@@ -65,7 +70,7 @@ def freshness(ctx: CheckContext) -> CheckResult:
     fresh = sum(1 for r in rows if not r["stale"])
     return CheckResult(
         status_from_findings(findings),
-        f"{fresh}/{len(rows)} sources fresh",
+        msg("{fresh}/{count} sources fresh", fresh=fresh, count=len(rows)),
         measurements=measured,
         findings=findings,
         evidence={"sources": rows, "copy_lag": lag},
@@ -103,9 +108,9 @@ def run(ctx: CheckContext) -> CheckResult:
             findings.append(
                 Finding(
                     "crit",
-                    f"Backup of {r['source']} failed",
+                    msg("Backup of {source} failed", source=r['source']),
                     r["error"],
-                    "fix the cause above, then `eduops backup run " + r["source"] + "`",
+                    msg("fix the cause above, then `eduops backup run {source}`", source=r["source"]),
                 )
             )
         for c in r["copies"]:
@@ -113,7 +118,7 @@ def run(ctx: CheckContext) -> CheckResult:
                 findings.append(
                     Finding(
                         "warn",
-                        f"Copy of {r['source']} to {c['target']} failed",
+                        msg("Copy of {source} to {target} failed", source=r['source'], target=c['target']),
                         c["error"],
                         "check the target with `eduops backup targets`",
                     )
@@ -123,7 +128,10 @@ def run(ctx: CheckContext) -> CheckResult:
                 findings.append(
                     Finding(
                         "warn",
-                        f"Retention not applied on {note['target']} for {r['source']}",
+                        msg(
+                            "Retention not applied on {target} for {source}",
+                            target=note['target'], source=r['source'],
+                        ),
                         note.get("reason", ""),
                         "nothing was deleted; look at the target",
                     )
@@ -131,7 +139,7 @@ def run(ctx: CheckContext) -> CheckResult:
     ok = sum(1 for r in results if r["status"] == "ok")
     return CheckResult(
         status_from_findings(findings),
-        f"{ok}/{len(results)} sources backed up ({mode})",
+        msg("{ok}/{count} sources backed up ({mode})", ok=ok, count=len(results), mode=mode),
         measurements=measured,
         findings=findings,
         evidence={"backups": [{k: r[k] for k in ("id", "source", "status", "snapshot_id", "copies")} for r in results]},
@@ -152,7 +160,7 @@ def verify(ctx: CheckContext) -> CheckResult:
     findings = [
         Finding(
             "crit",
-            f"Verification of {r['target']} failed",
+            msg("Verification of {target} failed", target=r['target']),
             r["output"],
             "run `eduops backup verify` and read restic's report; restore from another target if needed",
         )
@@ -166,7 +174,7 @@ def verify(ctx: CheckContext) -> CheckResult:
     read = ", ".join(f"{r['target']} {r['subset']}" for r in results)
     return CheckResult(
         status_from_findings(findings),
-        f"verified {read}",
+        msg("verified {read}", read=read),
         measurements=measured,
         findings=findings,
         evidence={"verifications": results},
@@ -196,7 +204,7 @@ def restore_drill(ctx: CheckContext) -> CheckResult:
             findings.append(
                 Finding(
                     "crit",
-                    f"Restore drill of {d['source']} failed",
+                    msg("Restore drill of {source} failed", source=d['source']),
                     d["error"],
                     "the backup cannot be trusted: find the cause before the next backup",
                 )
@@ -204,7 +212,7 @@ def restore_drill(ctx: CheckContext) -> CheckResult:
     ok = sum(1 for d in results if d["status"] == "ok")
     return CheckResult(
         status_from_findings(findings),
-        f"{ok}/{len(results)} sources restored and proven",
+        msg("{ok}/{count} sources restored and proven", ok=ok, count=len(results)),
         measurements=measured,
         findings=findings,
         evidence={"drills": [{k: v for k, v in d.items() if k != "evidence"} for d in results]},

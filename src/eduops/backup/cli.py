@@ -11,7 +11,7 @@ from eduops.alerting import metrics
 from eduops.backup import drills, service, verification
 from eduops.backup.settings import SECRET_FIELDS, seal
 from eduops.core.checks import Measurement
-from eduops.core.console import cli_actor, out, print_json, progress_bar, styled_status, table, workspace
+from eduops.core.console import cli_actor, local_time, out, print_json, progress_bar, styled_status, table, workspace
 from eduops.core.runs import RunParams, run_task
 from eduops.core.service import get_run
 from eduops.db import session_scope, utcnow
@@ -110,7 +110,7 @@ def list_cmd(
                 r["id"],
                 r["source"],
                 styled_status(r["status"]),
-                r["started_at"][:19],
+                local_time(r["started_at"]),
                 (r["snapshot_id"] or "")[:8],
                 _size(r["size_bytes"]),
                 " ".join(f"{c['target']}:{c['status']}" for c in r["copies"]),

@@ -17,8 +17,9 @@ from eduops.backup.retention import next_slice
 from eduops.backup.settings import seal
 from eduops.core.checks import Measurement
 from eduops.core.demo import DemoContext
+from eduops.core.i18n import encode, msg
 from eduops.core.models import CheckRun, FindingRow, Run
-from eduops.core.runs import run_task
+from eduops.core.runs import run_task, summary_of
 from eduops.core.service import get_run
 from eduops.db import session_scope
 
@@ -123,7 +124,7 @@ def _drill_run(session: Any, at: Any, drilled: list[tuple[str, bool, float, str]
         trigger="scheduled",
         triggered_by="scheduler",
         status="crit" if failed else "ok",
-        summary=f"1 checks: 1 {'crit' if failed else 'ok'}; {len(failed)} findings",
+        summary=encode(summary_of({"crit" if failed else "ok": 1}, len(failed))),
         slot=at,
         started_at=at,
         finished_at=at + timedelta(minutes=12),
@@ -141,7 +142,8 @@ def _drill_run(session: Any, at: Any, drilled: list[tuple[str, bool, float, str]
             name="backup.restore_drill",
             area="backups",
             status=run.status,
-            summary=f"{len(drilled) - len(failed)}/{len(drilled)} sources restored and proven",
+            summary=encode(msg("{ok}/{count} sources restored and proven", ok=len(drilled) - len(failed),
+                               count=len(drilled))),
             measurements=[{"name": m.name, "value": m.value, "unit": m.unit, "labels": m.labels} for m in measured],
             evidence={},
             started_at=at,
@@ -155,7 +157,7 @@ def _drill_run(session: Any, at: Any, drilled: list[tuple[str, bool, float, str]
                 check_name="backup.restore_drill",
                 area="backups",
                 severity="crit",
-                title=f"Restore drill of {name} failed",
+                title=encode(msg("Restore drill of {source} failed", source=name)),
                 detail=problem,
                 remedy="the backup cannot be trusted: find the cause before the next backup",
             )

@@ -129,12 +129,16 @@ def verification_history(engine: Engine, target: str | None = None, limit: int =
         return [verification_row(v) for v in session.scalars(q)]
 
 
-def rpo_rto_figure(drills: list[dict[str, Any]]) -> dict[str, Any]:
-    """RPO (hours) and RTO (seconds) of every drill over time, one line per source; failed drills marked."""
+def rpo_rto_figure(drills: list[dict[str, Any]], lang: str = "en", tz: Any = "UTC") -> dict[str, Any]:
+    """RPO (hours) and RTO (seconds) of every drill over time, one line per source; failed drills marked. Times on
+    the reader's clock (the x axis names the zone), axis titles in ``lang``."""
+    from eduops.core.clock import chart_time, zone_label
+    from eduops.core.i18n import gettext
+
     data: list[dict[str, Any]] = []
     for source in sorted({d["source"] for d in drills}):
         mine = [d for d in drills if d["source"] == source]
-        x = [d["started_at"] for d in mine]
+        x = [chart_time(d["started_at"], tz) for d in mine]
         symbols = ["circle" if d["status"] == "ok" else "x" for d in mine]
         data.append(
             {
@@ -162,8 +166,9 @@ def rpo_rto_figure(drills: list[dict[str, Any]]) -> dict[str, Any]:
         "data": data,
         "layout": {
             "legend": {"orientation": "h"},
-            "yaxis": {"title": "RTO (s)", "rangemode": "tozero"},
-            "yaxis2": {"title": "RPO (h)", "overlaying": "y", "side": "right", "rangemode": "tozero"},
+            "xaxis": {"title": gettext("time ({zone})", lang).format(zone=zone_label(tz))},
+            "yaxis": {"title": gettext("RTO (s)", lang), "rangemode": "tozero"},
+            "yaxis2": {"title": gettext("RPO (h)", lang), "overlaying": "y", "side": "right", "rangemode": "tozero"},
             "margin": {"t": 20},
         },
     }

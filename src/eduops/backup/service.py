@@ -31,6 +31,7 @@ from eduops.backup.settings import (
     secret_context,
 )
 from eduops.config import Settings
+from eduops.core.i18n import render_text
 from eduops.core.models import Run
 from eduops.core.runs import HOST, recover_interrupted
 from eduops.db import session_scope, utcnow
@@ -114,7 +115,7 @@ def mark_interrupted(engine: Engine, settings: Settings | None = None) -> list[i
         for row, run in session.execute(stopped).all():
             how = "was interrupted" if run.status == "interrupted" else f"ended ({run.status})"
             row.status, row.finished_at = "interrupted", run.finished_at or utcnow()
-            row.error = f"run #{run.id} {how} during the backup: {run.summary}"
+            row.error = f"run #{run.id} {how} during the backup: {render_text(run.summary, 'en')}"
             fixed.append(row.id)
         if fixed:
             session.execute(

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from eduops.core.i18n import msg
+
 Severity = Literal["info", "warn", "crit"]
 
 # material the team made itself needs no licence
@@ -52,23 +54,38 @@ def licence_problems(facts: LicenceFacts, today: date, warn_days: int = 30) -> l
             Problem(
                 "no_licence",
                 "crit",
-                f"third-party material from {facts.source or 'an unknown source'} has no licence on record",
+                msg(
+                    "third-party material from {value} has no licence on record",
+                    value=facts.source or 'an unknown source',
+                ),
             )
         ]
     problems: list[Problem] = []
     if not facts.proof.strip():
-        problems.append(Problem("no_proof", "warn", f"{kind} licence from {facts.holder} has no proof document"))
+        problems.append(Problem("no_proof", "warn", msg(
+                "{kind} licence from {holder} has no proof document",
+                kind=kind, holder=facts.holder,
+            )))
     if facts.start and facts.start > today:
-        problems.append(Problem("not_started", "crit", f"licence starts on {facts.start.isoformat()}"))
+        problems.append(Problem("not_started", "crit", msg(
+                "licence starts on {isoformat}",
+                isoformat=facts.start.isoformat(),
+            )))
     if kind not in OPEN_LICENCES:
         if facts.expiry is None:
-            problems.append(Problem("no_expiry", "warn", f"{kind} licence from {facts.holder} has no end date"))
+            problems.append(Problem("no_expiry", "warn", msg(
+                    "{kind} licence from {holder} has no end date",
+                    kind=kind, holder=facts.holder,
+                )))
         elif facts.expiry < today:
             problems.append(
                 Problem(
                     "expired",
                     "crit",
-                    f"licence expired on {facts.expiry.isoformat()} ({(today - facts.expiry).days} days ago)",
+                    msg(
+                        "licence expired on {isoformat} ({days} days ago)",
+                        isoformat=facts.expiry.isoformat(), days=(today - facts.expiry).days,
+                    ),
                 )
             )
         elif (facts.expiry - today).days <= warn_days:
@@ -76,7 +93,10 @@ def licence_problems(facts: LicenceFacts, today: date, warn_days: int = 30) -> l
                 Problem(
                     "expiring",
                     "warn",
-                    f"licence expires on {facts.expiry.isoformat()} (in {(facts.expiry - today).days} days)",
+                    msg(
+                        "licence expires on {isoformat} (in {days} days)",
+                        isoformat=facts.expiry.isoformat(), days=(facts.expiry - today).days,
+                    ),
                 )
             )
     outside = sorted(set(facts.used_in) - set(facts.scope)) if facts.scope else []
@@ -85,7 +105,10 @@ def licence_problems(facts: LicenceFacts, today: date, warn_days: int = 30) -> l
             Problem(
                 "out_of_scope",
                 "crit",
-                f"used in {', '.join(outside)} but licensed only for {', '.join(facts.scope)}",
+                msg(
+                    "used in {join} but licensed only for {join2}",
+                    join=', '.join(outside), join2=', '.join(facts.scope),
+                ),
             )
         )
     return problems
@@ -106,7 +129,10 @@ def freshness_problems(
             Problem(
                 "superseded_syllabus",
                 "warn",
-                f"follows syllabus {asset_version}, current is {current_version}",
+                msg(
+                    "follows syllabus {asset_version}, current is {current_version}",
+                    asset_version=asset_version, current_version=current_version,
+                ),
             )
         )
     elif review_status == "needs_review":
@@ -118,7 +144,10 @@ def freshness_problems(
             Problem(
                 "review_overdue",
                 "info",
-                f"last reviewed {last_reviewed.isoformat()} ({(today - last_reviewed).days} days ago)",
+                msg(
+                    "last reviewed {isoformat} ({days} days ago)",
+                    isoformat=last_reviewed.isoformat(), days=(today - last_reviewed).days,
+                ),
             )
         )
     return problems

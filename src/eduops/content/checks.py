@@ -7,6 +7,7 @@ from collections import Counter
 from eduops.content.service import audit
 from eduops.content.xapi import refresh_from_xapi
 from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, check, status_from_findings
+from eduops.core.i18n import msg
 
 MAX_FINDINGS = 200
 
@@ -37,9 +38,15 @@ def content_audit(ctx: CheckContext) -> CheckResult:
         findings.append(
             Finding(
                 row["severity"],
-                f"{row['code']} ({row['title']}): {row['problem'].replace('_', ' ')}",
-                f"{row['detail']}; owner {row['owner'] or 'nobody'}"
-                + (f"; course {row['course']}" if row["course"] else ""),
+                msg(
+                    "{code} ({title}): {replace}",
+                    code=row['code'], title=row['title'], replace=row['problem'].replace('_', ' '),
+                ),
+                msg(
+                    "{detail}; owner {value}{value2}",
+                    detail=row['detail'], value=row['owner'] or 'nobody',
+                    value2=f"; course {row['course']}" if row["course"] else "",
+                ),
                 REMEDY.get(row["problem"], ""),
             )
         )
@@ -48,8 +55,12 @@ def content_audit(ctx: CheckContext) -> CheckResult:
             findings.append(
                 Finding(
                     "warn",
-                    f"question bank {qb['syllabus']}: {len(qb['thin_points'])} points have fewer than "
-                    f"{report['min_items_per_point']} items",
+                    msg(
+                        "question bank {syllabus}: {count} points have fewer than {min_items_per_point} "
+                        "items",
+                        syllabus=qb['syllabus'], count=len(qb['thin_points']),
+                        min_items_per_point=report['min_items_per_point'],
+                    ),
                     ", ".join(f"{p} ({qb['items_per_point'][p]})" for p in qb["thin_points"][:30]),
                     "write items for these points",
                 )
@@ -59,7 +70,7 @@ def content_audit(ctx: CheckContext) -> CheckResult:
         shown.append(
             Finding(
                 "warn",
-                f"{len(findings) - MAX_FINDINGS} more problems",
+                msg("{value} more problems", value=len(findings) - MAX_FINDINGS),
                 "see the audit page",
                 "open /content/audit in the console",
             )
@@ -75,9 +86,12 @@ def content_audit(ctx: CheckContext) -> CheckResult:
             Measurement("content_qbank_thin_points", len(qb["thin_points"]), labels={"syllabus": qb["syllabus"]})
         )
     summary = (
-        f"{report['assets']} assets: {sum(fresh_kinds[k] for k in ('superseded_syllabus', 'needs_review'))} "
-        f"need review, {len(report['licences'])} licence problems, "
-        f"{sum(len(q['thin_points']) for q in report['question_bank'])} thin question-bank points"
+        msg(
+            "{assets} assets: {sum} need review, {count} licence problems, {sum2} thin question-bank "
+            "points",
+            assets=report['assets'], sum=sum(fresh_kinds[k] for k in ('superseded_syllabus', 'needs_review')),
+            count=len(report['licences']), sum2=sum(len(q['thin_points']) for q in report['question_bank']),
+        )
     )
     return CheckResult(
         status_from_findings(findings),

@@ -21,6 +21,7 @@ from eduops.content.audit import (
 )
 from eduops.content.importer import AssetIn
 from eduops.content.models import Asset, Course, Lesson, Syllabus
+from eduops.core.i18n import Msg, encode, msg
 from eduops.db import session_scope, utcnow
 from eduops.errors import NotFound, UsageError
 
@@ -102,16 +103,17 @@ def import_assets(engine: Engine, records: list[AssetIn]) -> dict[str, int]:
             asset.updated_at = utcnow()
             newest = current.get(r.syllabus_code)
             if newest and r.syllabus_version and r.syllabus_version != newest:
-                _flag(asset, f"follows syllabus {r.syllabus_code} {r.syllabus_version}; current is {newest}")
+                _flag(asset, msg("follows syllabus {code} {version}; current is {newest}", code=r.syllabus_code,
+                                 version=r.syllabus_version, newest=newest))
             elif asset.review_status != "needs_review":
                 asset.review_status, asset.review_assignee, asset.review_reason = "ok", "", ""
     return {"created": created, "updated": updated}
 
 
-def _flag(asset: Asset, reason: str) -> None:
+def _flag(asset: Asset, reason: Msg) -> None:
     asset.review_status = "needs_review"
     asset.review_assignee = asset.owner
-    asset.review_reason = reason
+    asset.review_reason = encode(reason)  # shown with render_text in the reader's language
 
 
 def _current_versions(session: Session) -> dict[str, str]:
@@ -149,7 +151,8 @@ def publish_syllabus(
         ).all()
         flagged: list[dict[str, str]] = []
         for asset in stale:
-            _flag(asset, f"syllabus {code} changed from {asset.syllabus_version} to {version}")
+            _flag(asset, msg("syllabus {code} changed from {old} to {new}", code=code, old=asset.syllabus_version,
+                             new=version))
             asset.updated_at = utcnow()
             flagged.append({"code": asset.code, "title": asset.title, "owner": asset.owner})
     return {"code": code, "version": version, "needs_review": flagged}
@@ -165,7 +168,7 @@ def mark_reviewed(engine: Engine, code: str, reviewer: str, today: date, syllabu
         asset.syllabus_version = syllabus_version or current or asset.syllabus_version
         asset.last_reviewed_at = today
         asset.review_status, asset.review_assignee = "ok", ""
-        asset.review_reason = f"reviewed by {reviewer} on {today.isoformat()}"
+        asset.review_reason = encode(msg("reviewed by {reviewer} on {day}", reviewer=reviewer, day=today.isoformat()))
         asset.updated_at = utcnow()
         return asset_to_dict(asset)
 

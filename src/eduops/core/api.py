@@ -72,7 +72,8 @@ def get_one_run(run_id: Id, request: Request, _: Principal = Depends(require("re
 @router.get("/api/v1/runs/{run_id}/report", tags=["runs"])
 def get_report(run_id: Id, request: Request, format: str = Query("md", pattern="^(md|html|json)$"),
                _: Principal = Depends(require("read"))) -> Response:
-    text = render_run(_ws(request).engine, run_id, format)
+    settings = _ws(request).settings
+    text = render_run(_ws(request).engine, run_id, format, settings.language, settings.timezone)
     media = {"md": "text/markdown", "html": "text/html", "json": "application/json"}[format]
     return PlainTextResponse(text, media_type=f"{media}; charset=utf-8")
 

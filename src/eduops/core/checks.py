@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from eduops.core import plugins
+from eduops.core.i18n import Text, encode, render_text
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -35,24 +36,40 @@ class Measurement:
 @dataclass
 class Finding:
     severity: Severity
-    title: str
-    detail: str = ""
-    remedy: str = ""
+    title: Text
+    detail: Text = ""
+    remedy: Text = ""
 
 
 @dataclass
 class CheckResult:
     status: Status
-    summary: str
+    summary: Text
     measurements: list[Measurement] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     evidence: dict[str, Any] = field(default_factory=dict)
     artifacts: list[Path] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
         data = asdict(self)
+        data["summary"] = render_text(self.summary, lang)
+        data["findings"] = [finding_to_dict(f, lang) for f in self.findings]
         data["artifacts"] = [str(p) for p in self.artifacts]
         return data
+
+
+def finding_to_dict(finding: Finding, lang: str | None = None) -> dict[str, str]:
+    """A finding as plain data: to store (``lang=None``: messages encoded, eduops.core.i18n.encode) or to
+    show (its texts rendered in ``lang``)."""
+    texts = {"title": finding.title, "detail": finding.detail, "remedy": finding.remedy}
+    if lang is None:
+        return {"severity": finding.severity} | {k: encode(v) for k, v in texts.items()}
+    return {"severity": finding.severity} | {k: render_text(v, lang) for k, v in texts.items()}
+
+
+def render_finding(stored: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A stored finding (``finding_to_dict(f)``, or an older plain one) with its texts in ``lang``."""
+    return stored | {k: render_text(stored.get(k) or "", lang) for k in ("title", "detail", "remedy")}
 
 
 def worst(statuses: list[str]) -> Status:

@@ -9,7 +9,17 @@ from typing import Annotated
 import typer
 
 from eduops.core import calendar as cal
-from eduops.core.console import cli_actor, exit_for, out, print_json, progress_bar, styled_status, table, workspace
+from eduops.core.console import (
+    cli_actor,
+    exit_for,
+    local_time,
+    out,
+    print_json,
+    progress_bar,
+    styled_status,
+    table,
+    workspace,
+)
 from eduops.core.reports import render_run
 from eduops.core.runs import run_task
 from eduops.core.service import get_run, list_runs, sign_off
@@ -23,11 +33,7 @@ db_app = typer.Typer(help="The state database.", no_args_is_help=True)
 
 
 def _local(value: str | None) -> str:
-    if not value:
-        return "—"
-    from datetime import datetime
-
-    return datetime.fromisoformat(value).astimezone(workspace().settings.tz).strftime("%Y-%m-%d %H:%M")
+    return local_time(value)
 
 
 @calendar_app.command("list")
@@ -91,7 +97,8 @@ def runs_show(run_id: int, as_json: JSON = False) -> None:
     if as_json:
         print_json(run)
     else:
-        out.print(render_run(workspace().engine, run_id, "md"))
+        ws = workspace()
+        out.print(render_run(ws.engine, run_id, "md", ws.settings.language, ws.settings.timezone))
 
 
 @runs_app.command("sign-off")
@@ -108,7 +115,8 @@ def report_command(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write to this file")] = None,
 ) -> None:
     """Render a run's report."""
-    text = render_run(workspace().engine, run_id, fmt)
+    ws = workspace()
+    text = render_run(ws.engine, run_id, fmt, ws.settings.language, ws.settings.timezone)
     if output:
         output.write_text(text, encoding="utf-8")
         out.print(f"wrote {output}")

@@ -89,3 +89,10 @@ def exit_for(status: str) -> None:
         raise typer.Exit(1)
     if status in ("error", "interrupted"):
         raise typer.Exit(3)
+
+
+def local_time(value: Any) -> str:
+    """A time for the terminal: the workspace's clock, to the second, with the zone (``2026-03-02 09:00:00 UTC+8``)."""
+    from eduops.core.clock import format_time
+
+    return format_time(value, workspace().settings.timezone)

@@ -13,8 +13,10 @@ from croniter import croniter
 
 from eduops.core.calendar import effective, sync_tasks
 from eduops.core.checks import get_check
+from eduops.core.i18n import encode, msg
 from eduops.core.models import CheckRun, FindingRow, Run, Task
 from eduops.core.plan import DEFAULT_PLAN, ON_DEMAND, TaskSpec
+from eduops.core.runs import summary_of
 from eduops.core.workspace import Workspace
 from eduops.db import session_scope
 
@@ -129,7 +131,7 @@ def populate(demo: DemoContext) -> None:
                 for step in spec.checks:
                     registered = get_check(step.name)
                     area = registered.area if registered else spec.area
-                    status, summary = "ok", f"{step.name}: all within limits"
+                    status, summary = "ok", encode(msg("{check}: all within limits", check=step.name))
                     if incident and incident[0] == step.name:
                         status, summary = incident[1], incident[2]
                         session.add(FindingRow(run_id=run.id, check_name=step.name, area=area,
@@ -141,8 +143,8 @@ def populate(demo: DemoContext) -> None:
                                          duration_ms=duration.total_seconds() * 1000 / len(spec.checks)))
                 worst = "crit" if "crit" in statuses else "warn" if "warn" in statuses else "ok"
                 run.status = worst
-                run.summary = f"{len(spec.checks)} checks: {statuses.count('ok')} ok" + (
-                    f", 1 {worst}; 1 findings" if worst != "ok" else "; 0 findings")
+                counts = {s: statuses.count(s) for s in set(statuses)}
+                run.summary = encode(summary_of(counts, 0 if worst == "ok" else 1))
                 if spec.needs_signoff:
                     run.signed_off_by, run.signed_off_at = owner, run.finished_at + timedelta(hours=3)
                     run.sign_off_comment = "Reviewed the journal; failover took longer than the target, ticket OPS-212."

@@ -2,7 +2,10 @@
 
 A domain page is ``{% extends "base.html" %}`` with blocks ``title`` and ``content`` (and
 ``scripts`` for page JavaScript). Templates get ``_`` (translate), ``lang``, ``principal``,
-``can(permission)``, ``nav`` and ``fmt_time(dt)`` in the viewer's timezone.
+``can(permission)``, ``nav``, ``fmt_time(dt)`` (eduops.core.clock.format_time in the viewer's timezone),
+``zone`` (that timezone's label, for axis titles and column heads), ``text(stored)`` (a finding, remedy or
+summary in the viewer's language: eduops.core.i18n.render_text) and ``place(value)`` (a province or ISP's
+display name: eduops.core.places.place_name).
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
+from eduops.core.clock import DEFAULT_PATTERN, format_time, zone_label
 from eduops.core.hookspecs import NavItem
-from eduops.core.i18n import gettext, pick_language
+from eduops.core.i18n import gettext, pick_language, render_text
+from eduops.core.places import place_name
 from eduops.core.plugins import domain, folders
 from eduops.core.principal import current_principal
 
@@ -66,21 +71,26 @@ def render(
     tz = timezone_of(request)
     principal = current_principal(request)
 
-    def fmt_time(value: datetime | str | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
-        if value is None:
-            return "—"
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        return value.astimezone(tz).strftime(pattern)
+    def fmt_time(value: datetime | str | None, pattern: str = DEFAULT_PATTERN) -> str:
+        return format_time(value, tz, pattern=pattern)
+
+    domain_name = template.split("/")[0]  # templates/<domain>/...: its words come from its own catalog first
+
+    def translate(message: str, **kw: Any) -> str:
+        text = gettext(message, lang, domain_name)
+        return text.format(**kw) if kw else text
 
     ctx: dict[str, Any] = {
         "request": request,
-        "_": lambda message, **kw: gettext(message, lang).format(**kw) if kw else gettext(message, lang),
+        "_": translate,
         "lang": lang,
         "principal": principal,
         "can": lambda permission: bool(principal and principal.can(permission)),
         "nav": [i for i in nav_items(request) if principal and principal.can(i.permission)],
         "fmt_time": fmt_time,
+        "zone": zone_label(tz),
+        "text": lambda value: render_text(value, lang),
+        "place": lambda value: place_name(value, lang),
         "csrf_token": getattr(request.state, "csrf_token", ""),
     }
     ctx.update(context or {})

@@ -18,7 +18,8 @@ from fastapi import Depends, Request
 from eduops.errors import PermissionDenied, Unauthenticated
 
 API_KEY_PREFIX = "eduk"  # keys look like eduk_<id>_<secret>
-PERMISSIONS = ("read", "ops", "content", "support", "admin", "ingest:rtc", "ingest:xapi", "ingest:feedback")
+PERMISSIONS = ("read", "ops", "content", "support", "admin", "ingest:rtc", "ingest:xapi", "ingest:feedback",
+               "ingest:alerts", "xapi:state")
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"read", "ops", "content", "support", "admin"}),
     "ops": frozenset({"read", "ops"}),
@@ -26,11 +27,13 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "support": frozenset({"read", "support"}),
     "viewer": frozenset({"read"}),
 }
-SCOPES = ("ingest:rtc", "ingest:xapi", "ingest:feedback", "read", "admin")
+SCOPES = ("ingest:rtc", "ingest:xapi", "ingest:feedback", "ingest:alerts", "read", "admin", "xapi:state")
 SCOPE_PERMISSIONS: dict[str, frozenset[str]] = {
     "ingest:rtc": frozenset({"ingest:rtc"}),
-    "ingest:xapi": frozenset({"ingest:xapi"}),
+    "ingest:xapi": frozenset({"ingest:xapi", "xapi:state"}),  # statements, profiles and state documents
+    "xapi:state": frozenset({"xapi:state"}),  # learning content that only saves its xAPI state
     "ingest:feedback": frozenset({"ingest:feedback"}),
+    "ingest:alerts": frozenset({"ingest:alerts"}),
     "read": frozenset({"read"}),
     "admin": frozenset(PERMISSIONS),
 }

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import tzinfo
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.engine import Engine
 
+from eduops.core.clock import format_time, zone_label
+from eduops.core.i18n import gettext
 from eduops.core.plan import PLAN_BY_KEY
 from eduops.core.service import get_run
 from eduops.errors import UsageError
@@ -24,15 +27,21 @@ STATUS_MARK = {
 }
 
 
-def render(run: dict[str, Any], fmt: str) -> str:
+def render(run: dict[str, Any], fmt: str, lang: str = "en", tz: tzinfo | str = "UTC") -> str:
+    """The run as a report in ``lang`` with times in ``tz`` (``run`` is ``get_run(..., lang=lang)``)."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
     if fmt == "json":
         return json.dumps(run, ensure_ascii=False, indent=2, default=str)
     spec = PLAN_BY_KEY.get(run["task"])
     template = _env.get_template("core/report.html.j2" if fmt == "html" else "core/report.md.j2")
-    return template.render(run=run, task=spec, mark=STATUS_MARK)
+    return template.render(
+        run=run, task=spec, mark=STATUS_MARK, lang=lang, _=lambda message: gettext(message, lang),
+        fmt_time=lambda value: format_time(value, tz), zone=zone_label(tz),
+    )
 
 
-def render_run(engine: Engine, run_id: int, fmt: str) -> str:
-    return render(get_run(engine, run_id), fmt)
+def render_run(engine: Engine, run_id: int, fmt: str, lang: str = "en", tz: tzinfo | str = "UTC") -> str:
+    """A run's report; reports that leave the console (CLI, API, e-mail, chat) use the workspace's language
+    and clock: ``render_run(engine, id, fmt, settings.language, settings.timezone)``."""
+    return render(get_run(engine, run_id, lang=lang), fmt, lang, tz)

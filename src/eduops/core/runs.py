@@ -25,6 +25,8 @@ from eduops.core import plugins
 from eduops.core.audit import record_audit
 from eduops.core.calendar import effective, steps_for, task_spec
 from eduops.core.checks import CheckContext, CheckResult, get_check, status_from_findings, worst
+from eduops.core.clock import format_time
+from eduops.core.i18n import Msg, encode, msg
 from eduops.core.models import Artifact, CheckRun, FindingRow, Run, Task
 from eduops.core.processes import pid_alive
 from eduops.db import session_scope, utcnow
@@ -125,7 +127,7 @@ def run_check(name: str, ctx: CheckContext) -> tuple[CheckResult, str]:
     except Exception as exc:  # a crashing check is a result, never the end of the run
         result = CheckResult(
             "error",
-            f"{name} crashed: {type(exc).__name__}: {exc}",
+            msg("{check} crashed: {error}", check=name, error=f"{type(exc).__name__}: {exc}"),
             evidence={"traceback": traceback.format_exc(limit=8)},
         )
     return result, spec.area
@@ -136,7 +138,7 @@ def _store_check(engine: Engine, run_id: int, name: str, area: str, result: Chec
     with session_scope(engine) as session:
         session.add(
             CheckRun(
-                run_id=run_id, name=name, area=area, status=result.status, summary=result.summary,
+                run_id=run_id, name=name, area=area, status=result.status, summary=encode(result.summary),
                 measurements=[
                     {"name": m.name, "value": m.value, "unit": m.unit, "labels": m.labels} for m in result.measurements
                 ],
@@ -145,8 +147,8 @@ def _store_check(engine: Engine, run_id: int, name: str, area: str, result: Chec
         )
         for f in result.findings:
             session.add(
-                FindingRow(run_id=run_id, check_name=name, area=area, severity=f.severity, title=f.title,
-                           detail=f.detail, remedy=f.remedy)
+                FindingRow(run_id=run_id, check_name=name, area=area, severity=f.severity,
+                           title=encode(f.title), detail=encode(f.detail), remedy=encode(f.remedy))
             )
         for path in result.artifacts:
             p = Path(path)
@@ -167,14 +169,27 @@ def overall_status(statuses: list[str]) -> str:
     return worst(real) if real else "skipped"
 
 
-def summarize(results: list[tuple[str, CheckResult]]) -> str:
+STATUS_COUNTS = {
+    "ok": "{n} ok", "warn": "{n} warn", "crit": "{n} crit", "error": "{n} error", "skipped": "{n} skipped",
+}
+
+
+def summarize(results: list[tuple[str, CheckResult]]) -> Msg:
+    """``5 checks: 4 ok, 1 warn; 2 findings``, as a message each reader sees in their language."""
     counts: dict[str, int] = {}
     findings = 0
     for _, r in results:
         counts[r.status] = counts.get(r.status, 0) + 1
         findings += len(r.findings)
-    parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    return f"{len(results)} checks: {parts}; {findings} findings"
+    return summary_of(counts, findings)
+
+
+def summary_of(counts: dict[str, int], findings: int) -> Msg:
+    """A run's summary from its checks' statuses (status → how many) and its number of findings."""
+    parts = [msg(STATUS_COUNTS.get(s, "{n} " + s), n=n) for s, n in sorted(counts.items())]
+    joined = msg(", ".join(f"{{p{i}}}" for i in range(len(parts))), **{f"p{i}": p for i, p in enumerate(parts)})
+    return msg("{total} checks: {parts}; {findings} findings", total=sum(counts.values()), parts=joined,
+               findings=findings)
 
 
 def execute(engine: Engine, settings: Settings, run_id: int, progress: Progress = _no_progress) -> None:
@@ -229,7 +244,8 @@ def execute(engine: Engine, settings: Settings, run_id: int, progress: Progress 
         worker.join(timeout=min(settings.scheduler.heartbeat_seconds, max(deadline - time.monotonic(), 0.01)))
         if worker.is_alive():
             if time.monotonic() >= deadline:
-                state["error"] = f"timed out after {timeout:.0f} s; raise [tasks.{key}] timeout_seconds if needed"
+                state["error"] = msg("timed out after {seconds:.0f} s; raise [tasks.{key}] timeout_seconds if needed",
+                                     seconds=timeout, key=key)
                 break
             _heartbeat(engine, settings, run_id, key)
 
@@ -239,10 +255,11 @@ def execute(engine: Engine, settings: Settings, run_id: int, progress: Progress 
         done = list(results)
         if "error" in state:
             run.status = "error"
-            run.summary = f"{summarize(done)}; {state['error']}" if done else state["error"]
+            error = state["error"]
+            run.summary = encode(msg("{summary}; {error}", summary=summarize(done), error=error) if done else error)
         else:
             run.status = overall_status([r.status for _, r in done])
-            run.summary = summarize(done)
+            run.summary = encode(summarize(done))
         cron, tz, owner, *_ = effective(spec, settings)
         run.evidence = {
             "owner": owner,
@@ -279,10 +296,11 @@ def recover_interrupted(engine: Engine, settings: Settings, now: datetime | None
                 continue
             run.status = "interrupted"
             run.finished_at = now
-            run.summary = (
-                f"interrupted: the eduops process running it (pid {run.pid} on {run.host}) stopped; "
-                f"last heartbeat {run.heartbeat_at.isoformat() if run.heartbeat_at else 'never'}"
-            )
+            run.summary = encode(msg(
+                "interrupted: the eduops process running it (pid {pid} on {host}) stopped; last heartbeat {at}",
+                pid=run.pid, host=run.host,
+                at=format_time(run.heartbeat_at, settings.timezone) if run.heartbeat_at else msg("never"),
+            ))
             _release(session, run.task_key, run.id)
             if run.slot is not None and run.trigger != "manual":
                 session.execute(

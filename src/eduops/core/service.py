@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import selectinload
 
+from eduops.core.i18n import render_text
 from eduops.core.models import Run
 from eduops.db import session_scope
 from eduops.errors import NotFound
@@ -18,14 +19,15 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def run_to_dict(run: Run, detail: bool = True) -> dict[str, Any]:
+def run_to_dict(run: Run, detail: bool = True, lang: str = "en") -> dict[str, Any]:
+    """A run as plain data; its summary, findings and remedies in ``lang`` (the API and --json: English)."""
     data: dict[str, Any] = {
         "id": run.id,
         "task": run.task_key,
         "trigger": run.trigger,
         "triggered_by": run.triggered_by,
         "status": run.status,
-        "summary": run.summary,
+        "summary": render_text(run.summary, lang),
         "slot": _iso(run.slot),
         "started_at": _iso(run.started_at),
         "finished_at": _iso(run.finished_at),
@@ -37,7 +39,8 @@ def run_to_dict(run: Run, detail: bool = True) -> dict[str, Any]:
         findings_by_check: dict[str, list[dict[str, str]]] = {}
         for f in run.findings:
             findings_by_check.setdefault(f.check_name, []).append(
-                {"severity": f.severity, "title": f.title, "detail": f.detail, "remedy": f.remedy}
+                {"severity": f.severity, "title": render_text(f.title, lang), "detail": render_text(f.detail, lang),
+                 "remedy": render_text(f.remedy, lang)}
             )
         data["evidence"] = run.evidence
         data["sign_off_comment"] = run.sign_off_comment
@@ -46,7 +49,7 @@ def run_to_dict(run: Run, detail: bool = True) -> dict[str, Any]:
                 "name": c.name,
                 "area": c.area,
                 "status": c.status,
-                "summary": c.summary,
+                "summary": render_text(c.summary, lang),
                 "duration_ms": round(c.duration_ms, 1),
                 "measurements": c.measurements,
                 "findings": findings_by_check.get(c.name, []),
@@ -61,7 +64,7 @@ def run_to_dict(run: Run, detail: bool = True) -> dict[str, Any]:
     return data
 
 
-def get_run(engine: Engine, run_id: int) -> dict[str, Any]:
+def get_run(engine: Engine, run_id: int, lang: str = "en") -> dict[str, Any]:
     with session_scope(engine) as session:
         run = session.scalar(
             sa.select(Run)
@@ -70,11 +73,12 @@ def get_run(engine: Engine, run_id: int) -> dict[str, Any]:
         )
         if run is None:
             raise NotFound(f"no run {run_id}; list runs with `eduops runs list`")
-        return run_to_dict(run)
+        return run_to_dict(run, lang=lang)
 
 
 def list_runs(
-    engine: Engine, *, task: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0
+    engine: Engine, *, task: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0,
+    lang: str = "en",
 ) -> list[dict[str, Any]]:
     with session_scope(engine) as session:
         query = sa.select(Run).order_by(Run.started_at.desc(), Run.id.desc())
@@ -82,7 +86,7 @@ def list_runs(
             query = query.where(Run.task_key == task)
         if status:
             query = query.where(Run.status == status)
-        return [run_to_dict(r, detail=False) for r in session.scalars(query.limit(limit).offset(offset))]
+        return [run_to_dict(r, detail=False, lang=lang) for r in session.scalars(query.limit(limit).offset(offset))]
 
 
 def sign_off(engine: Engine, run_id: int, user: str, comment: str) -> dict[str, Any]:

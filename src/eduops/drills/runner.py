@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from eduops.core.i18n import msg
 from eduops.drills import faults
 from eduops.drills.detect import AlertWatch, Sample, StoredAlertWatch, find_rule, stored_alert_fired
 from eduops.drills.experiment import Activity, Experiment
@@ -255,22 +256,28 @@ class Drill:
         inj = self.injected_at
         ttd = self.detected_at - inj if inj is not None and self.detected_at is not None else None
         ttr = self.recovered_at - inj if inj is not None and self.recovered_at is not None else None
-        reasons = []
+        reasons: list[str] = []
         window = None
         if not steady_before:
-            reasons.append("the steady state did not hold before the fault; nothing was injected")
+            reasons.append(msg("the steady state did not hold before the fault; nothing was injected"))
         if ABORT.is_set():
-            reasons.append("the drill was interrupted; rollbacks ran")
+            reasons.append(msg("the drill was interrupted; rollbacks ran"))
         if steady_before and ttd is None:
-            reasons.append(f"the fault was not detected within {det.timeout_s:.0f} s")
+            reasons.append(msg("the fault was not detected within {timeout_s:.0f} s", timeout_s=det.timeout_s))
         if steady_before and ttr is None:
-            reasons.append(f"the steady state did not come back within {det.recover_timeout_s:.0f} s of the rollback")
+            reasons.append(msg(
+                    "the steady state did not come back within {recover_timeout_s:.0f} s of the rollback",
+                    recover_timeout_s=det.recover_timeout_s,
+                ))
         if self.watch is not None:
             window = expected_ttd(self.watch.hold_s, det.evaluation_interval_s, self.probe_ms_max / 1000)
         consistent = ttd_consistent(ttd, window) if window and self.detected_by.startswith("alert") else None
         if consistent is False and window is not None and ttd is not None:
-            reasons.append(f"time to detect {ttd:.1f} s is outside the expected {window[0]:.0f}–{window[1]:.1f} s "
-                           "(rule `for` + evaluation interval)")
+            reasons.append(msg(
+                    "time to detect {ttd:.1f} s is outside the expected {value:.0f}–{value2:.1f} s (rule "
+                    "`for` + evaluation interval)",
+                    ttd=ttd, value=window[0], value2=window[1],
+                ))
         return {
             "title": exp.title, "description": exp.description, "source": exp.source,
             "started_at": _iso(self.started_at), "injected_at": _iso(inj), "detected_at": _iso(self.detected_at),

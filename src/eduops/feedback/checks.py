@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, check, status_from_findings
+from eduops.core.i18n import msg
 from eduops.core.models import Run
 from eduops.db import session_scope
 from eduops.feedback.analysis import digest
@@ -37,9 +38,12 @@ def feedback_digest(ctx: CheckContext) -> CheckResult:
         findings.append(
             Finding(
                 "crit" if len(breaches) >= 10 else "warn",
-                f"{len(breaches)} complaints are past their first-response deadline",
-                f"oldest: #{worst['id']} ({worst['category']}) due {worst['first_response_due_at']}: "
-                f"{worst['text'][:80]}",
+                msg("{count} complaints are past their first-response deadline", count=len(breaches)),
+                msg(
+                    "oldest: #{id} ({category}) due {first_response_due_at}: {value}",
+                    id=worst['id'], category=worst['category'], first_response_due_at=worst['first_response_due_at'],
+                    value=worst['text'][:80],
+                ),
                 "answer them in the support queue (/feedback/support)",
             )
         )
@@ -47,9 +51,16 @@ def feedback_digest(ctx: CheckContext) -> CheckResult:
         findings.append(
             Finding(
                 "warn" if c["category"] not in ("praise", "feature_request") else "info",
-                f"new feedback cluster: {c['label']} ({c['size']} texts, {c['category']})",
+                msg(
+                    "new feedback cluster: {label} ({size} texts, {category})",
+                    label=c['label'], size=c['size'], category=c['category'],
+                ),
                 " | ".join(c["examples"][:2]),
-                f"read it and make a work item if it is a bug: `eduops feedback work-item --cluster {c['id']}`",
+                msg(
+                    "read it and make a work item if it is a bug: `eduops feedback work-item --cluster "
+                    "{id}`",
+                    id=c['id'],
+                ),
             )
         )
     measurements = [
@@ -62,8 +73,12 @@ def feedback_digest(ctx: CheckContext) -> CheckResult:
     ]
     top = ", ".join(f"{c['label']} ({c['this_week']})" for c in d["top"][:3]) or "none"
     summary = (
-        f"{d['received']} feedback since the last digest ({d['complaints']} complaints); "
-        f"top this week: {top}; {len(d['new_clusters'])} new clusters; {len(breaches)} SLA breaches"
+        msg(
+            "{received} feedback since the last digest ({complaints} complaints); top this week: {top}; "
+            "{count} new clusters; {count2} SLA breaches",
+            received=d['received'], complaints=d['complaints'], top=top, count=len(d['new_clusters']),
+            count2=len(breaches),
+        )
     )
     status = status_from_findings(findings)
     evidence = {

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from eduops.config import Settings
+from eduops.core.i18n import msg
 
 log = logging.getLogger(__name__)
 TECHNICAL = frozenset({"audio_video", "performance"})
@@ -43,16 +44,17 @@ def call_quality(
     if category not in TECHNICAL:
         return None
     if not user:
-        return {"available": False, "reason": "the feedback names no user"}
+        return {"available": False, "reason": msg("the feedback names no user")}
     try:
         rows = _lookup(settings, user, received_at - timedelta(days=days), received_at + timedelta(hours=1))
     except ImportError:
-        return {"available": False, "reason": "the call-quality domain is not installed"}
+        return {"available": False, "reason": msg("the call-quality domain is not installed")}
     except Exception as exc:  # evidence is a bonus: a failing lookup must not break the support view
         log.warning("call quality for %s failed: %s", user, exc)
-        return {"available": False, "reason": f"the call-quality lookup failed ({type(exc).__name__})"}
+        return {"available": False, "reason": msg("the call-quality lookup failed ({error})", error=type(exc).__name__)}
     if not rows:
-        return {"available": False, "reason": f"no calls of {user} in the {days} days before the complaint"}
+        reason = msg("no calls of {user} in the {days} days before the complaint", user=user, days=days)
+        return {"available": False, "reason": reason}
     calls = [
         {k: _plain(row.get(k)) for k in SHOWN if k in row} or {k: _plain(v) for k, v in row.items()}
         for row in rows[:20]

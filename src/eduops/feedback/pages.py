@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from eduops.core.pages import render, script_json
+from eduops.core.i18n import gettext
+from eduops.core.pages import language_of, render, script_json
 from eduops.core.params import Id
 from eduops.core.principal import Principal, require
 from eduops.feedback import analysis, service, workitems
@@ -21,13 +22,13 @@ def _ws(request: Request) -> Any:
     return request.app.state.workspace
 
 
-def _trend_chart(ranked: list[dict[str, Any]]) -> str:
+def _trend_chart(ranked: list[dict[str, Any]], lang: str = "en") -> str:
     """A Plotly line chart of the weekly counts of the top clusters (JSON for the page's script)."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     n = len(ranked[0]["weekly"]) if ranked else 0
-    weeks = [f"W-{n - 1 - i}" for i in range(n - 1)] + (["this week"] if n else [])
+    weeks = [f"W-{n - 1 - i}" for i in range(n - 1)] + ([gettext("this week", lang)] if n else [])
     for r in ranked[:8]:
         fig.add_trace(go.Scatter(x=weeks, y=r["weekly"], mode="lines+markers", name=r["label"]))
     fig.update_layout(height=320, margin={"l": 40, "r": 10, "t": 10, "b": 40}, legend={"orientation": "h"})
@@ -37,9 +38,8 @@ def _trend_chart(ranked: list[dict[str, Any]]) -> str:
 @pages.get("/feedback/clusters", response_class=HTMLResponse)
 def clusters_page(request: Request, order: str = "size", _: Principal = Depends(require("read"))) -> HTMLResponse:
     ranked = analysis.ranking(_ws(request).engine, order="week" if order == "week" else "size")
-    return render(
-        request, "feedback/clusters.html", {"clusters": ranked, "chart": _trend_chart(ranked), "order": order}
-    )
+    chart = _trend_chart(ranked, language_of(request))
+    return render(request, "feedback/clusters.html", {"clusters": ranked, "chart": chart, "order": order})
 
 
 @pages.get("/feedback/clusters/{cluster_id}", response_class=HTMLResponse)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from eduops.core.i18n import msg
+
 CORE_FUNCTIONS = frozenset({"classes", "login", "payment"})
 KINDS = ("bug", "feature", "nice-to-have")
 FUNCTIONS = ("classes", "login", "payment", "content", "app", "other")
@@ -24,12 +26,19 @@ class Decision:
 def decide_priority(kind: str, function: str, requesters: int, many_requesters: int = 20) -> Decision:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    named = msg(function.replace("_", " "))  # the function's display name, translated like the console's
     if kind == "bug" and function in CORE_FUNCTIONS:
-        return Decision("P0", "fix-now", f"a bug in a core function ({function}) is fixed now")
+        return Decision("P0", "fix-now", msg("a bug in a core function ({function}) is fixed now", function=named))
     if kind == "bug":
-        return Decision("P1", "next-release", f"a bug in {function} goes into the next release")
+        return Decision("P1", "next-release", msg("a bug in {function} goes into the next release", function=named))
     if kind == "feature" and requesters >= many_requesters:
-        return Decision("P2", "evaluate", f"{requesters} users asked for it (≥ {many_requesters}): evaluate and plan")
+        return Decision("P2", "evaluate", msg(
+                "{requesters} users asked for it (≥ {many_requesters}): evaluate and plan",
+                requesters=requesters, many_requesters=many_requesters,
+            ))
     if kind == "feature":
-        return Decision("P3", "backlog", f"only {requesters} users asked for it (< {many_requesters}): backlog")
+        return Decision("P3", "backlog", msg(
+                "only {requesters} users asked for it (< {many_requesters}): backlog",
+                requesters=requesters, many_requesters=many_requesters,
+            ))
     return Decision("P3", "backlog", "a nice-to-have goes to the backlog")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.engine import Engine
 
 from eduops.config import Settings
+from eduops.core.i18n import decode, encode
 from eduops.db import session_scope, utcnow
 from eduops.errors import NotFound, UsageError
 from eduops.feedback.models import FeedbackCluster, FeedbackItem, WorkItem
@@ -74,7 +75,7 @@ def to_dict(w: WorkItem) -> dict[str, Any]:
         "requesters": w.requesters,
         "priority": w.priority,
         "track": w.track,
-        "reason": w.reason,
+        "reason": decode(w.reason),  # a Msg: English as a string (API, CLI), text() translates it on a page
         "status": w.status,
         "release": w.release_version or None,
         "source": w.source,
@@ -94,7 +95,7 @@ def create(engine: Engine, settings: Settings, item: WorkItemIn, who: str) -> di
             **item.model_dump(),
             priority=decision.priority,
             track=decision.track,
-            reason=decision.reason,
+            reason=encode(decision.reason),
             status="open",
             release_version="",
             created_by=who,

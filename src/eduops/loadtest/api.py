@@ -48,11 +48,11 @@ def get_live(request: Request, _: Principal = Depends(require("read"))) -> dict[
     return read_live(live_file(_ws(request).settings))
 
 
-def _runs(request: Request, limit: int = 20) -> list[dict[str, Any]]:
+def _runs(request: Request, limit: int = 20, lang: str = "en") -> list[dict[str, Any]]:
     from eduops.core.service import get_run, list_runs
 
     engine = _ws(request).engine
-    return [get_run(engine, r["id"]) for r in list_runs(engine, task="load-test", limit=limit)]
+    return [get_run(engine, r["id"], lang) for r in list_runs(engine, task="load-test", limit=limit)]
 
 
 @router.get("/runs")
@@ -82,11 +82,12 @@ def get_report(run_id: Id, request: Request, _: Principal = Depends(require("rea
 
 @pages.get("/loadtest", response_class=HTMLResponse)
 def loadtest_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
-    from eduops.core.pages import render, script_json
+    from eduops.core.pages import language_of, render, script_json
     from eduops.loadtest import charts
 
+    lang = language_of(request)
     live = get_live(request, _)
-    runs = _runs(request, 10)
+    runs = _runs(request, 10, lang)
     latest = next((r for r in runs if r["checks"] and r["checks"][0]["evidence"].get("overall")), None)
     evidence = latest["checks"][0]["evidence"] if latest else {}
     ticks: list[dict[str, Any]] = []
@@ -96,9 +97,9 @@ def loadtest_page(request: Request, _: Principal = Depends(require("read"))) -> 
             ticks = json.loads(Path(data).read_text()).get("ticks", [])
     context = {
         "scenarios": _scenarios(request), "live": live, "runs": runs, "latest": latest, "evidence": evidence,
-        "live_chart": script_json(charts.timeline(live["ticks"])) if live.get("status") == "running" else None,
-        "timeline_chart": script_json(charts.timeline(ticks)) if ticks else None,
-        "knee_chart": script_json(charts.knee(evidence["steps"], evidence["knee"], evidence["slo"]["p95_ms"]))
+        "live_chart": script_json(charts.timeline(live["ticks"], lang)) if live.get("status") == "running" else None,
+        "timeline_chart": script_json(charts.timeline(ticks, lang)) if ticks else None,
+        "knee_chart": script_json(charts.knee(evidence["steps"], evidence["knee"], evidence["slo"]["p95_ms"], lang))
         if evidence.get("knee") else None,
     }
     return render(request, "loadtest/index.html", context)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, Status, check
+from eduops.core.i18n import msg
 from eduops.errors import ServiceUnavailable
 from eduops.loadtest.service import live_file, loadtest_settings, plan_test, reachable, run_test
 
@@ -23,7 +24,7 @@ def capacity(ctx: CheckContext) -> CheckResult:
             "crit", "the platform under test does not answer", exc.message,
             "Start the platform (or `eduops demo`), or set [loadtest] host to where it runs.")])
     summary, files = run_test(plan, lt, ctx.artifact_path("loadtest").parent, ctx.progress,
-                              live_file(ctx.settings))
+                              live_file(ctx.settings), ctx.settings.language)
     labels = {"scenario": plan.scenario.key, "mode": plan.mode}
     overall = summary["overall"]
     measurements = [
@@ -38,26 +39,35 @@ def capacity(ctx: CheckContext) -> CheckResult:
         measurements.append(Measurement("loadtest_capacity_users", float(knee["capacity_users"]), "", labels))
         measurements.append(Measurement("loadtest_capacity_rps", float(knee["capacity_rps"]), "1/s", labels))
         if knee["users"] is not None:
-            text = (f"knee at {knee['users']} users ({'; '.join(knee['reasons'])}); capacity "
-                    f"{knee['capacity_users']} users at {knee['capacity_rps']} req/s")
+            text = msg("knee at {users} users ({reasons}); capacity {capacity_users} users at {capacity_rps} req/s",
+                       users=knee["users"], reasons="; ".join(knee["reasons"]),
+                       capacity_users=knee["capacity_users"], capacity_rps=knee["capacity_rps"])
         else:
-            text = f"no knee up to {plan.shape.users} users ({knee['capacity_rps']} req/s within the SLO)"
+            text = msg("no knee up to {users} users ({capacity_rps} req/s within the SLO)", users=plan.shape.users,
+                       capacity_rps=knee["capacity_rps"])
         if not summary["verdict"]["passed"]:
             findings.append(Finding(
-                "crit", f"{plan.scenario.title}: capacity below target",
-                f"{text}; the target is {plan.target_users} users.",
+                "crit", msg("{title}: capacity below target", title=msg(plan.scenario.title)),
+                msg("{text}; the target is {target_users} users.", text=text, target_users=plan.target_users),
                 "Scale out the tier that saturates first (see the slowest endpoint in the report), "
                 "or lower the target in [loadtest.capacity] target_users after a review."))
     else:
-        text = (f"{overall['rps']:.1f} req/s, p95 {overall['p95_ms']:.0f} ms, "
-                f"{overall['error_rate_pct']:.2f}% errors at {plan.shape.users} users")
+        text = msg("{rps:.1f} req/s, p95 {p95_ms:.0f} ms, {errors:.2f}% errors at {users} users",
+                   rps=overall["rps"], p95_ms=overall["p95_ms"], errors=overall["error_rate_pct"],
+                   users=plan.shape.users)
         if not summary["verdict"]["passed"]:
             findings.append(Finding(
-                "crit", f"{plan.scenario.title}: SLO broken",
-                "; ".join(summary["verdict"]["reasons"]) + f" (SLO p95 ≤ {plan.slo.p95_ms:.0f} ms, "
-                f"errors ≤ {plan.slo.error_rate_pct}%).",
+                "crit", msg("{title}: SLO broken", title=msg(plan.scenario.title)),
+                msg(
+                    "{join} (SLO p95 ≤ {p95_ms:.0f} ms, errors ≤ {error_rate_pct}%).",
+                    join="; ".join(summary["verdict"]["reasons"]), p95_ms=plan.slo.p95_ms,
+                    error_rate_pct=plan.slo.error_rate_pct,
+                ),
                 "Find the knee with a capacity search (`eduops loadtest run SCENARIO --capacity`) and scale "
                 "out before the peak, or relax the SLO in [loadtest.slo.<scenario>] after a review."))
     status: Status = "crit" if findings else "ok"
     evidence = {**summary, "errors": summary["errors"][:20]}
-    return CheckResult(status, f"{plan.scenario.title}: {text}", measurements, findings, evidence, files)
+    return CheckResult(status, msg(
+            "{title}: {text}",
+            title=msg(plan.scenario.title), text=text,
+        ), measurements, findings, evidence, files)

@@ -42,10 +42,14 @@ def run_command(
     spawn_rate: Annotated[float | None, typer.Option(min=0.01, help="users started per second")] = None,
     duration: Annotated[str | None, typer.Option(help="test length, e.g. 90s or 5m")] = None,
     host: Annotated[str | None, typer.Option(help="base URL of the platform")] = None,
-    shape: Annotated[str | None, typer.Option(help="constant, ramp, spike, step or double_wave")] = None,
+    shape: Annotated[str | None, typer.Option(help="constant, ramp, spike, step, double_wave or storm")] = None,
     capacity: Annotated[bool, typer.Option("--capacity", help="raise the load until the SLO breaks")] = False,
     arrival_rate: Annotated[float | None, typer.Option(min=0.01, help="open model: arrivals per second")] = None,
     workers: Annotated[int | None, typer.Option(min=0, max=64, help="Locust worker processes (distributed)")] = None,
+    join_seconds: Annotated[float | None, typer.Option(min=0.01, help="join storm: every learner arrives within "
+                                                                      "this many seconds (60)")] = None,
+    heartbeat_seconds: Annotated[float | None, typer.Option(min=0.01, help="join storm: seconds between a "
+                                                                           "learner's heartbeats (15)")] = None,
     as_json: JSON = False,
 ) -> None:
     """Run a scenario against the platform; stored as a run of the `load-test` task with its report.
@@ -55,7 +59,8 @@ def run_command(
     ws = workspace()
     params: dict[str, Any] = {"scenario": scenario, "mode": "capacity" if capacity else "fixed"}
     for key, value in (("users", users), ("spawn_rate", spawn_rate), ("host", host), ("shape", shape),
-                       ("arrival_rate", arrival_rate), ("workers", workers)):
+                       ("arrival_rate", arrival_rate), ("workers", workers), ("join_seconds", join_seconds),
+                       ("heartbeat_seconds", heartbeat_seconds)):
         if value is not None:
             params[key] = value
     if duration is not None:

@@ -18,11 +18,14 @@ from locust import FastHttpUser, LoadTestShape, task
 from locust.contrib.fasthttp import FastHttpSession
 
 from eduops.loadtest.shapes import Shape, target
+from eduops.loadtest.storm import Storm, planned_arrival
 
 CONFIG: dict[str, Any] = {
     "paths": {}, "username_prefix": "student", "password": "demo", "think": [1.0, 3.0],
     "arrival_rate": 0.0, "arrival_max_in_flight": 500, "arrival_shape": None, "journey": "BrowsingStudent",
+    "storm": None,
 }
+STORM: dict[str, Any] = {"started": 0.0, "arrivals": 0, "heartbeats": 0}
 _serial = itertools.count(1)
 Headers = dict[str, str]
 
@@ -196,6 +199,41 @@ class StaticFileUser(FastHttpUser):
     @task
     def fetch(self) -> None:
         self.client.get(str(CONFIG.get("path", "/")), name="static file")
+
+
+class JoinStormUser(FastHttpUser):
+    """The live-class join storm (``storm.py``) from one generator: learner k arrives at its planned second
+    (logs in, joins class 100), then sends a heartbeat every ``heartbeat_s`` until the end, each learner
+    in its own greenlet over this user's connection pool. ``STORM`` counts arrivals as they start."""
+
+    concurrency = 100  # connections shared by every learner of the storm
+
+    def wait_time(self) -> float:
+        return 0.0
+
+    @task
+    def storm(self) -> None:
+        if STORM["started"]:  # the schedule was fired once; the learners' greenlets do the rest
+            gevent.sleep(1.0)
+            return
+        storm = Storm(**CONFIG["storm"])
+        start = STORM["started"] = time.monotonic()
+        for k in range(storm.learners):
+            delay = start + planned_arrival(storm, k) - time.monotonic()
+            if delay > 0:
+                gevent.sleep(delay)
+            gevent.spawn(self._learner, storm, start + planned_arrival(storm, k), start + storm.duration_s)
+
+    def _learner(self, storm: Storm, planned_at: float, end: float) -> None:
+        STORM["arrivals"] += 1
+        auth = log_in(self.client)
+        self.client.post(_path("join", class_id=100), headers=auth, name="join class")
+        beat = planned_at + storm.heartbeat_s
+        while beat < end:
+            gevent.sleep(max(0.0, beat - time.monotonic()))
+            self.client.post(_path("heartbeat", class_id=100), headers=auth, name="heartbeat")
+            STORM["heartbeats"] += 1
+            beat += storm.heartbeat_s
 
 
 class EduopsShape(LoadTestShape):

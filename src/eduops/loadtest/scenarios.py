@@ -37,6 +37,10 @@ SCENARIOS: dict[str, Scenario] = {s.key: s for s in (
     Scenario("browse", "Course and video browsing",
              "Students browse the catalogue, open a course and start a lesson video.",
              "BrowsingStudent", "step", 3000, SLO(p95_ms=500, error_rate_pct=0.5)),
+    Scenario("join-storm", "Live-class join storm",
+             "10,000 learners join the same live class within 60 s, then each sends a heartbeat every 15 s "
+             "for 5 minutes; the report sets planned against actual arrivals.",
+             "JoinStormUser", "storm", 10000, SLO(p95_ms=1000, error_rate_pct=1.0)),
     Scenario("quiz", "Quiz submission",
              "A class submits its quiz at the bell.",
              "QuizStudent", "spike", 2000, SLO(p95_ms=800, error_rate_pct=0.5)),

@@ -25,6 +25,7 @@ from eduops.loadtest.runner import LoadSpec, run_load
 from eduops.loadtest.scenarios import Scenario, get_scenario, scaled_users, slo_for
 from eduops.loadtest.settings import LoadtestSettings
 from eduops.loadtest.shapes import KINDS, Shape, capacity_shape, make_shape
+from eduops.loadtest.storm import Storm, arrival_report, make_storm
 
 Progress = Callable[[str, float], None]
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*$")
@@ -87,7 +88,7 @@ def plan_test(lt: LoadtestSettings, params: dict[str, Any]) -> TestPlan:
     """A test from the [loadtest] settings and the run's parameters (scenario, mode, users, duration, ...)."""
     known = {"scenario", "mode", "users", "spawn_rate", "duration", "host", "shape", "arrival_rate", "workers",
              "think_min_s", "think_max_s", "target_users", "p95_ms", "error_rate_pct", "start_users", "step_users",
-             "max_users", "step_seconds"}
+             "max_users", "step_seconds", "join_seconds", "heartbeat_seconds"}
     unknown = set(params) - known
     if unknown:
         raise UsageError(f"unknown load-test parameters {sorted(unknown)}; known: {', '.join(sorted(known))}")
@@ -96,6 +97,8 @@ def plan_test(lt: LoadtestSettings, params: dict[str, Any]) -> TestPlan:
         raise UsageError(f"mode {mode!r}: use 'fixed' (one load, judged by the SLO) or 'capacity' (find the knee)")
     scenario = get_scenario(str(params.get("scenario") or lt.capacity.scenario))
     spawn_rate = float(params.get("spawn_rate") or lt.spawn_rate)
+    if scenario.shape == "storm" or params.get("shape") == "storm":
+        return _plan_storm(lt, params, scenario, mode)
     if mode == "capacity":
         cap = lt.capacity
         shape = capacity_shape(int(params.get("start_users") or cap.start_users),
@@ -122,9 +125,39 @@ def plan_test(lt: LoadtestSettings, params: dict[str, Any]) -> TestPlan:
                     int(params.get("target_users") or lt.capacity.target_users) if mode == "capacity" else 0)
 
 
+def _plan_storm(lt: LoadtestSettings, params: dict[str, Any], scenario: Scenario, mode: str) -> TestPlan:
+    """The join storm: a fixed schedule of arrivals and heartbeats from one generator process."""
+    if mode != "fixed" or params.get("arrival_rate") or int(params.get("workers") or 0):
+        raise UsageError("the join storm is one fixed schedule from one generator process: run it without "
+                         "--capacity, --arrival-rate and --workers")
+    if scenario.shape != "storm":
+        raise UsageError(f"shape 'storm' belongs to the join-storm scenario, not {scenario.key!r}")
+    duration = params.get("duration")
+    storm = make_storm(int(params.get("users") or scenario.nominal_users), float(params.get("join_seconds") or 60),
+                       float(params.get("heartbeat_seconds") or 15),
+                       parse_duration(duration) if duration is not None else None)
+    host = str(params.get("host") or lt.host).rstrip("/")
+    if not host.startswith(("http://", "https://")):
+        raise UsageError(f"host {host!r} must be an http:// or https:// URL")
+    slo = slo_for(scenario, lt)
+    slo = SLO(float(params.get("p95_ms") or slo.p95_ms), float(params.get("error_rate_pct", slo.error_rate_pct)))
+    shape = make_shape("storm", storm.learners, storm.duration_s, 1.0, join_s=storm.join_s,
+                       heartbeat_s=storm.heartbeat_s)
+    return TestPlan(scenario, host, "fixed", shape, slo, (0.0, 0.0), 0)
+
+
+def storm_of(shape: Shape) -> Storm:
+    return Storm(shape.users, float(shape.params["join_s"]), float(shape.params["heartbeat_s"]), shape.duration_s)
+
+
 def _load_spec(plan: TestPlan, lt: LoadtestSettings) -> LoadSpec:
     config: dict[str, Any] = {"paths": lt.all_paths(), "username_prefix": lt.username_prefix,
                               "password": lt.password, "think": list(plan.think), "journey": plan.scenario.user_class}
+    if plan.shape.kind == "storm":
+        # one generator user fires the schedule; Locust's shape keeps it running to the end (+2 s: the last beats)
+        config["storm"] = storm_of(plan.shape).to_dict()
+        generator = make_shape("constant", 1, plan.shape.duration_s + 2.0, 1.0)
+        return LoadSpec("JoinStormUser", plan.host, generator, config, 0)
     if plan.arrival_rate > 0:
         # open model: a few generator users fire arrivals; the shape sets the arrival rate over time
         config.update(arrival_rate=plan.arrival_rate, arrival_shape=plan.shape.to_dict())
@@ -176,8 +209,8 @@ def stop_leftovers(workdir: str) -> list[int]:
 
 
 def run_test(plan: TestPlan, lt: LoadtestSettings, artifacts_dir: Path, progress: Progress = lambda m, f: None,
-             live_path: Path | None = None) -> tuple[dict[str, Any], list[Path]]:
-    """Run the plan in Locust child processes; returns the summary and the report files."""
+             live_path: Path | None = None, lang: str = "en") -> tuple[dict[str, Any], list[Path]]:
+    """Run the plan in Locust child processes; returns the summary and the report files (in ``lang``)."""
     started = time.time()
     ticks: list[dict[str, Any]] = []
     if live_path is not None:
@@ -205,8 +238,17 @@ def run_test(plan: TestPlan, lt: LoadtestSettings, artifacts_dir: Path, progress
         "stopped_early": outcome.stopped_early, "overall": overall.to_dict(),
         "verdict": {"passed": not reasons, "reasons": reasons},
         "endpoints": outcome.final.get("endpoints", []), "errors": outcome.final.get("errors", []),
-        "knee": None, "steps": [],
+        "knee": None, "steps": [], "generator_cpu_s": outcome.final.get("cpu_s"),
     }
+    if plan.shape.kind == "storm":
+        arrivals = arrival_report(storm_of(plan.shape), outcome.ticks)
+        summary["arrivals"] = arrivals
+        if not arrivals["within_tolerance"]:
+            summary["verdict"]["passed"] = False
+            summary["verdict"]["reasons"].append(
+                f"arrivals strayed {arrivals['max_deviation_pct']}% of the learners from the planned schedule "
+                f"(at most {arrivals['tolerance_pct']:g}%); {arrivals['arrived']} of "
+                f"{arrivals['storm']['learners']} arrived")
     if plan.mode == "capacity":
         steps = steps_of(outcome.ticks)
         knee = find_knee(steps, plan.slo)
@@ -214,6 +256,6 @@ def run_test(plan: TestPlan, lt: LoadtestSettings, artifacts_dir: Path, progress
         short = knee.capacity_users < plan.target_users
         summary["verdict"] = {"passed": not short, "reasons": [
             f"capacity {knee.capacity_users} users is below the target of {plan.target_users}"] if short else []}
-    files = write_report(artifacts_dir, summary, outcome.ticks)
+    files = write_report(artifacts_dir, summary, outcome.ticks, lang)
     progress("report written", 1.0)
     return summary, files

@@ -8,6 +8,7 @@ DEFAULT_PATHS = {
     "login": "/api/login",
     "timetable": "/api/timetable",
     "join": "/api/classes/{class_id}/join",
+    "heartbeat": "/api/classes/{class_id}/heartbeat",
     "bookings": "/api/bookings",
     "courses": "/api/courses",
     "course": "/api/courses/{course_id}",

@@ -11,7 +11,7 @@ from typing import Any
 
 from eduops.errors import UsageError
 
-KINDS = ("constant", "ramp", "spike", "step", "double_wave")
+KINDS = ("constant", "ramp", "spike", "step", "double_wave", "storm")
 
 
 @dataclass(frozen=True)
@@ -63,12 +63,16 @@ def target(shape: Shape, t: float) -> tuple[int, float] | None:
     - step: ``start_users``, then ``step_users`` more every ``step_s`` seconds up to ``users``.
     - double_wave: between ``min_fraction`` (0.1) and all users, peaking at 1/4 and 3/4 of the test
       (the afternoon and the evening peak of a school day).
+    - storm: the join storm (``storm.py``): ``users`` learners arrive on a schedule fired by one
+      generator user, so Locust runs one user.
     """
     if t < 0 or t >= shape.duration_s:
         return None
     p, users, rate = shape.params, shape.users, shape.spawn_rate
     if shape.kind == "constant":
         return users, rate
+    if shape.kind == "storm":
+        return 1, 1.0
     if shape.kind == "ramp":
         ramp_s = max(shape.duration_s * float(p.get("ramp_fraction", 0.5)), 1e-9)
         now = users if t >= ramp_s else max(1, math.ceil(users * t / ramp_s))

@@ -10,6 +10,7 @@ monkey.patch_all()
 
 import json  # noqa: E402
 import logging  # noqa: E402
+import resource  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -138,11 +139,16 @@ def main(spec: dict[str, Any]) -> int:
             tick["step"] = step_index(shape, t)
         if spec.get("config", {}).get("arrival_rate"):
             tick["in_flight"] = locustfile.ArrivalUser.in_flight
+        if spec.get("config", {}).get("storm") and locustfile.STORM["started"]:
+            tick.update(storm_t=round(now - locustfile.STORM["started"], 3), arrivals=locustfile.STORM["arrivals"],
+                        heartbeats=locustfile.STORM["heartbeats"])
         emit("tick", **tick)
     stopped_early = _stop["requested"]
     runner.quit()
     gevent.sleep(0.2 if mode == "local" else 1.5)  # workers send their last report
-    emit("final", stopped_early=stopped_early, duration_s=round(time.monotonic() - started, 2), **final_stats(env))
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # this process's CPU: what generating the load cost
+    emit("final", stopped_early=stopped_early, duration_s=round(time.monotonic() - started, 2),
+         cpu_s=round(usage.ru_utime + usage.ru_stime, 2), **final_stats(env))
     return 0
 
 

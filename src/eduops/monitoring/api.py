@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
+from eduops.alerting.prom_source import query_range_for
 from eduops.alerting.promql import parse_duration
 from eduops.core.hookspecs import NavItem
-from eduops.core.pages import language_of, render
+from eduops.core.pages import language_of, render, timezone_of
 from eduops.core.principal import Principal, require
 from eduops.errors import UsageError
 from eduops.monitoring.charts import panels, subjects
@@ -36,7 +39,14 @@ def charts_page(
         request,
         "monitoring/charts.html",
         {
-            "panels": panels(engine, window, lang=language_of(request), only=only),
+            "panels": panels(
+                engine,
+                window,
+                lang=language_of(request),
+                only=only,
+                query=partial(query_range_for, request.app.state.workspace),
+                tz=timezone_of(request),
+            ),
             "since": since,
             "only": only,
             "subjects": subjects(engine),

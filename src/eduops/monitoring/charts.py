@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -22,11 +23,21 @@ PANELS = [
 
 
 def panels(
-    engine: Engine, window: float, now: datetime | None = None, lang: str = "en", only: tuple[str, str] | None = None
+    engine: Engine,
+    window: float,
+    now: datetime | None = None,
+    lang: str = "en",
+    only: tuple[str, str] | None = None,
+    query: Callable[[str, datetime, datetime, float], list[dict[str, Any]]] | None = None,
+    tz: tzinfo | str = "UTC",
 ) -> list[dict[str, Any]]:
-    """One line chart per panel that has data in the window."""
+    """One line chart per panel that has data in the window, times on the x axis in ``tz`` (named in its title);
+    ``query`` (expr, start, end, step) reads another engine (``eduops.alerting.prom_source.query_range_for``),
+    the embedded store by default."""
+    from eduops.core.clock import chart_time, zone_label
     from eduops.core.i18n import gettext
 
+    time_title = gettext("time ({zone})", lang).format(zone=zone_label(tz))
     now = now or datetime.now(UTC)
     step = max(window / 300, 60.0)
     out = []
@@ -37,7 +48,8 @@ def panels(
             if only[0] not in keys.split(","):
                 continue  # a host's page shows host panels, an endpoint's page endpoint panels
             selector = expression_for(metric, {only[0]: only[1]})
-        series = query_range(engine, selector, now - timedelta(seconds=window), now, step)
+        start = now - timedelta(seconds=window)
+        series = query(selector, start, now, step) if query else query_range(engine, selector, start, now, step)
         if not series:
             continue
         traces = []
@@ -48,7 +60,7 @@ def panels(
                     "type": "scatter",
                     "mode": "lines",
                     "name": name,
-                    "x": [p[0] for p in s["points"]],
+                    "x": [chart_time(p[0], tz) for p in s["points"]],
                     "y": [p[1] for p in s["points"]],
                 }
             )
@@ -61,6 +73,7 @@ def panels(
                         "data": traces,
                         "layout": {
                             "title": {"text": title},
+                            "xaxis": {"title": {"text": time_title}},
                             "height": 300,
                             "margin": {"t": 40, "b": 40},
                             "legend": {"orientation": "h"},

@@ -16,6 +16,7 @@ from eduops.core.checks import (
     check,
     status_from_findings,
 )
+from eduops.core.i18n import msg
 from eduops.monitoring.host import HostThresholds, collect_host, judge_host
 from eduops.monitoring.logscan import OffsetStore, compile_patterns, expand, scan_file
 from eduops.monitoring.tlscert import cert_severity, fetch_certificate
@@ -38,8 +39,11 @@ def host_status(ctx: CheckContext) -> CheckResult:
     by_name = {m.name: m for m in measurements}
     disks = {m.labels["mount"]: round(m.value, 1) for m in measurements if m.name == "disk_used_pct"}
     summary = (
-        f"CPU {by_name['cpu_used_pct'].value:.0f}%, memory {by_name['memory_used_pct'].value:.0f}%, "
-        f"load {by_name['load1'].value:.2f}, disks " + ", ".join(f"{k} {v:.0f}%" for k, v in disks.items())
+        msg(
+            "CPU {value:.0f}%, memory {value2:.0f}%, load {value3:.2f}, disks {join}",
+            value=by_name['cpu_used_pct'].value, value2=by_name['memory_used_pct'].value,
+            value3=by_name['load1'].value, join=", ".join(f"{k} {v:.0f}%" for k, v in disks.items()),
+        )
     )
     return CheckResult(
         status_from_findings(findings),
@@ -83,16 +87,19 @@ def host_processes(ctx: CheckContext) -> CheckResult:
             findings.append(
                 Finding(
                     "crit",
-                    f"process {name} is not running",
-                    f"no process named {name} on {HOST}",
-                    f"start it (e.g. `systemctl start {name}`) and look at why it stopped: "
-                    f"`journalctl -u {name} -n 100`",
+                    msg("process {name} is not running", name=name),
+                    msg("no process named {name} on {host}", name=name, host=HOST),
+                    msg(
+                        "start it (e.g. `systemctl start {name}`) and look at why it stopped: "
+                        "`journalctl -u {name} -n 100`",
+                        name=name,
+                    ),
                 )
             )
     up = len(wanted) - len(findings)
     return CheckResult(
         status_from_findings(findings),
-        f"{up} of {len(wanted)} required processes running",
+        msg("{up} of {count} required processes running", up=up, count=len(wanted)),
         measurements,
         findings,
         evidence={"running": {n: counts.get(n, 0) for n in wanted}},
@@ -120,7 +127,7 @@ def logs_errors(ctx: CheckContext) -> CheckResult:
             findings.append(
                 Finding(
                     "warn",
-                    f"cannot read {path}",
+                    msg("cannot read {path}", path=path),
                     str(exc),
                     "check the path in [inspection] log_files and that eduops may read it",
                 )
@@ -153,15 +160,15 @@ def logs_errors(ctx: CheckContext) -> CheckResult:
         findings.append(
             Finding(
                 severity,
-                f"{total} error lines in the logs since the last inspection",
-                f"most repeated ({worst_n}×): {examples[worst_msg]}",
+                msg("{total} error lines in the logs since the last inspection", total=total),
+                msg("most repeated ({worst_n}×): {value}", worst_n=worst_n, value=examples[worst_msg]),
                 "read the top messages below; fix the most repeated first",
             )
         )
     top_messages = [{"count": n, "message": examples[k]} for k, n in top.most_common(10)]
     return CheckResult(
         status_from_findings(findings),
-        f"{total} error lines in {len(per_file)} files",
+        msg("{total} error lines in {count} files", total=total, count=len(per_file)),
         measurements,
         findings,
         evidence={"files": per_file, "top_messages": top_messages},
@@ -182,8 +189,8 @@ def tls_cert_expiry(ctx: CheckContext) -> CheckResult:
             findings.append(
                 Finding(
                     "crit",
-                    f"cannot read the certificate of {endpoint}",
-                    f"{type(exc).__name__}: {exc}",
+                    msg("cannot read the certificate of {endpoint}", endpoint=endpoint),
+                    msg("{name}: {exc}", name=type(exc).__name__, exc=exc),
                     "check that the endpoint is up and serves TLS on that port",
                 )
             )
@@ -202,8 +209,11 @@ def tls_cert_expiry(ctx: CheckContext) -> CheckResult:
             findings.append(
                 Finding(
                     severity,  # type: ignore[arg-type]
-                    f"certificate of {endpoint} {what}",
-                    f"not after {info.not_after:%Y-%m-%d %H:%M} UTC; issuer {info.issuer}",
+                    msg("certificate of {endpoint} {what}", endpoint=endpoint, what=what),
+                    msg(
+                        "not after {not_after} UTC; issuer {issuer}",
+                        not_after=f'{info.not_after:%Y-%m-%d %H:%M}', issuer=info.issuer,
+                    ),
                     "renew it (e.g. `certbot renew`) and reload the web server",
                 )
             )
@@ -211,14 +221,17 @@ def tls_cert_expiry(ctx: CheckContext) -> CheckResult:
             findings.append(
                 Finding(
                     "crit",
-                    f"certificate of {endpoint} is not trusted",
+                    msg("certificate of {endpoint} is not trusted", endpoint=endpoint),
                     info.verify_error,
                     "install the full chain from a public CA; check the host name matches",
                 )
             )
     n = len(measurements)
     soonest = min((m.value for m in measurements), default=None)
-    summary = f"{n} certificates read" + (f"; soonest expiry in {soonest:.0f} days" if soonest is not None else "")
+    summary = (
+        msg("{n} certificates read; soonest expiry in {days:.0f} days", n=n, days=soonest)
+        if soonest is not None else msg("{n} certificates read", n=n)
+    )
     return CheckResult(status_from_findings(findings), summary, measurements, findings, evidence=evidence)
 
 
@@ -238,8 +251,11 @@ def performance_trends(ctx: CheckContext) -> CheckResult:
             findings.append(
                 Finding(
                     "warn",
-                    f"{t.metric} p95 of {t.subject} up {t.change_pct:.0f}% on last week",
-                    f"{t.last_week:.1f} → {t.this_week:.1f}",
+                    msg(
+                        "{metric} p95 of {subject} up {change_pct:.0f}% on last week",
+                        metric=t.metric, subject=t.subject, change_pct=t.change_pct,
+                    ),
+                    msg("{last_week:.1f} → {this_week:.1f}", last_week=t.last_week, this_week=t.this_week),
                     "look at what changed this week (releases, traffic, slow queries) on the Metrics page",
                 )
             )
@@ -267,7 +283,7 @@ def performance_trends(ctx: CheckContext) -> CheckResult:
     worse = sum(1 for t in trends if judge_trend(t) == "worse")
     return CheckResult(
         status_from_findings(findings),
-        f"{len(trends)} trends, {worse} worse than last week",
+        msg("{count} trends, {worse} worse than last week", count=len(trends), worse=worse),
         measurements,
         findings,
         evidence=evidence,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import psutil
 
 from eduops.core.checks import Finding, Measurement, Severity
+from eduops.core.i18n import msg
 
 # pseudo and read-only image file systems say nothing about free space
 SKIP_FSTYPES = {
@@ -123,8 +124,8 @@ def judge_host(measurements: list[Measurement], limits: HostThresholds) -> list[
             findings.append(
                 Finding(
                     "warn",
-                    f"CPU {m.value:.0f}% busy",
-                    f"threshold {limits.cpu_warn_pct:.0f}%",
+                    msg("CPU {value:.0f}% busy", value=m.value),
+                    msg("threshold {cpu_warn_pct:.0f}%", cpu_warn_pct=limits.cpu_warn_pct),
                     "find the busy processes with `top -o %CPU`; add cores or move load",
                 )
             )
@@ -132,8 +133,8 @@ def judge_host(measurements: list[Measurement], limits: HostThresholds) -> list[
             findings.append(
                 Finding(
                     "warn",
-                    f"memory {m.value:.0f}% used",
-                    f"threshold {limits.memory_warn_pct:.0f}%",
+                    msg("memory {value:.0f}% used", value=m.value),
+                    msg("threshold {memory_warn_pct:.0f}%", memory_warn_pct=limits.memory_warn_pct),
                     "find the largest processes with `ps aux --sort=-rss | head`; add memory",
                 )
             )
@@ -141,8 +142,8 @@ def judge_host(measurements: list[Measurement], limits: HostThresholds) -> list[
             findings.append(
                 Finding(
                     "warn",
-                    f"swap {m.value:.0f}% used",
-                    f"threshold {limits.swap_warn_pct:.0f}%",
+                    msg("swap {value:.0f}% used", value=m.value),
+                    msg("threshold {swap_warn_pct:.0f}%", swap_warn_pct=limits.swap_warn_pct),
                     "the machine is short of memory; restart leaking services or add memory",
                 )
             )
@@ -151,10 +152,16 @@ def judge_host(measurements: list[Measurement], limits: HostThresholds) -> list[
             findings.append(
                 Finding(
                     severity,
-                    f"disk {where} {m.value:.0f}% full",
-                    f"thresholds warn {limits.disk_warn_pct:.0f}%, crit {limits.disk_crit_pct:.0f}%",
-                    f"free space on {where}: `du -xh {where} | sort -h | tail`, rotate logs, "
-                    "prune old backups, or grow the volume",
+                    msg("disk {where} {value:.0f}% full", where=where, value=m.value),
+                    msg(
+                        "thresholds warn {disk_warn_pct:.0f}%, crit {disk_crit_pct:.0f}%",
+                        disk_warn_pct=limits.disk_warn_pct, disk_crit_pct=limits.disk_crit_pct,
+                    ),
+                    msg(
+                        "free space on {where}: `du -xh {where} | sort -h | tail`, rotate logs, prune "
+                        "old backups, or grow the volume",
+                        where=where,
+                    ),
                 )
             )
         elif m.name == "disk_inodes_used_pct" and m.value >= limits.inode_warn_pct:
@@ -162,10 +169,13 @@ def judge_host(measurements: list[Measurement], limits: HostThresholds) -> list[
             findings.append(
                 Finding(
                     severity_i,
-                    f"inodes on {where} {m.value:.0f}% used",
+                    msg("inodes on {where} {value:.0f}% used", where=where, value=m.value),
                     "",
-                    f"many small files on {where}: find them with "
-                    f"`find {where} -xdev -type f | cut -d/ -f2-3 | sort | uniq -c | sort -n`",
+                    msg(
+                        "many small files on {where}: find them with `find {where} -xdev -type f | cut "
+                        "-d/ -f2-3 | sort | uniq -c | sort -n`",
+                        where=where,
+                    ),
                 )
             )
     return findings

@@ -21,7 +21,7 @@ from eduops.monitoring.collectors import collect_http, collect_tcp
 from eduops.monitoring.db_probe import collect_database
 from eduops.monitoring.host import collect_host
 from eduops.monitoring.logscan import OffsetStore, compile_patterns, expand, scan_file
-from eduops.monitoring.scrape import collect_scrape
+from eduops.monitoring.scrape import Scraper
 from eduops.monitoring.settings import MonitoringSettings, monitoring_settings
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def jobs_for(settings: Any, ms: MonitoringSettings) -> list[Job]:
     jobs += [Job("http", c.name, c.interval, partial(collect_http, c)) for c in ms.http]
     jobs += [Job("tcp", c.name, c.interval, partial(collect_tcp, c)) for c in ms.tcp]
     jobs += [Job("db", c.name, c.interval, partial(collect_database, c)) for c in ms.databases]
-    jobs += [Job("scrape", c.name, c.interval, partial(collect_scrape, c)) for c in ms.scrape]
+    jobs += [Job("scrape", c.name, c.interval, Scraper(c, settings.home)) for c in ms.scrape]
     for c in ms.logs:
         rate = LogRate(
             c.path,
@@ -132,6 +132,16 @@ class Collectors:
     def stop(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
+    def replace_jobs(self, jobs: list[Job]) -> None:
+        """New jobs (after a reload); a job that stays keeps its schedule and last result."""
+        with self.lock:
+            old = {(j.kind, j.name): j for j in self.jobs}
+            for job in jobs:
+                before = old.get((job.kind, job.name))
+                if before is not None:
+                    job.next_at, job.last_error, job.last_at = before.next_at, before.last_error, before.last_at
+            self.jobs = jobs
+
 
 class CollectorWork:
     """The leading process runs the collectors whose interval has come."""
@@ -155,5 +165,19 @@ def start_background(ws: Any, period: float = 1.0) -> Callable[[], None]:
     With several `eduops serve` processes on one state database only the one leading "monitoring"
     collects; another takes over when it stops.
     """
+    from eduops.alerting.reload import register
+
     collectors = Collectors(ws.engine, jobs_for(ws.settings, monitoring_settings(ws.settings)))
-    return run_while_leading(ws.engine, ws.settings.home, "monitoring", CollectorWork(collectors), period)
+    stop = run_while_leading(ws.engine, ws.settings.home, "monitoring", CollectorWork(collectors), period)
+
+    def prepare_reload(new_settings: Any) -> Callable[[], None]:
+        jobs = jobs_for(new_settings, monitoring_settings(new_settings))  # a bad section refuses the reload
+        return lambda: collectors.replace_jobs(jobs)
+
+    unregister = register(ws, "monitoring", prepare_reload)
+
+    def stopper() -> None:
+        unregister()
+        stop()
+
+    return stopper

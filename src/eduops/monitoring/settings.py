@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from eduops.alerting.settings import AlertingSettings, StrictModel, duration_seconds
 from eduops.config import Settings
@@ -45,8 +46,55 @@ class LogCollector(Collector):
     patterns: list[str] = Field(default_factory=lambda: ["ERROR", "CRITICAL", "Traceback"])
 
 
+class RelabelConfig(StrictModel):
+    """One step of Prometheus's relabel_configs / metric_relabel_configs."""
+
+    source_labels: list[str] = Field(default_factory=list)
+    separator: str = ";"
+    regex: str = "(.*)"
+    target_label: str = ""
+    replacement: str = "$1"
+    action: Literal["replace", "keep", "drop", "labelmap", "labeldrop", "labelkeep"] = "replace"
+
+    @field_validator("regex")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"regex {value!r}: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _target(self) -> RelabelConfig:
+        if self.action == "replace" and not self.target_label:
+            raise ValueError("a replace step needs target_label")
+        return self
+
+
 class ScrapeCollector(Collector):
-    url: str = Field(description="a Prometheus exporter's /metrics, e.g. http://host:9100/metrics")
+    """A scrape job like Prometheus's: ``name`` is the ``job`` label; targets from ``url`` (one
+    exporter), ``targets`` (host:port) and ``file_sd`` files (re-read when they change)."""
+
+    url: str = Field("", description="one exporter's /metrics, e.g. http://host:9100/metrics")
+    targets: list[str] = Field(default_factory=list, description="host:port of exporters, scraped at metrics_path")
+    file_sd: list[str] = Field(
+        default_factory=list, description="globs of Prometheus file_sd files (JSON or YAML), relative to the home"
+    )
+    scheme: Literal["http", "https"] = "http"
+    metrics_path: str = "/metrics"
+    labels: dict[str, str] = Field(default_factory=dict, description="labels every target of this job gets")
+    honor_labels: bool = False
+    relabel_configs: list[RelabelConfig] = Field(default_factory=list)
+    metric_relabel_configs: list[RelabelConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _some_target(self) -> ScrapeCollector:
+        if not (self.url or self.targets or self.file_sd):
+            raise ValueError(f"scrape job {self.name!r}: give url, targets or file_sd")
+        if self.url and not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"scrape job {self.name!r}: url {self.url!r} is not http(s)://host:port/path")
+        return self
 
 
 class HostCollector(StrictModel):

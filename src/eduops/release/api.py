@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from eduops.core import values
 from eduops.core.bodies import read_json_object
-from eduops.core.pages import render
+from eduops.core.pages import language_of, render
 from eduops.core.params import Id
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
@@ -101,7 +101,8 @@ def releases_page(request: Request, _: Principal = Depends(require("read"))) -> 
 
 @pages.get("/releases/{version}", response_class=HTMLResponse)
 def release_page(version: str, request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
-    return render(request, "release/release.html", {"r": service.get_release(_ws(request).engine, version)})
+    release = service.get_release(_ws(request).engine, version, language_of(request))
+    return render(request, "release/release.html", {"r": release})
 
 
 @pages.get("/releases/{version}/screenshots/{run_id}/{name}")

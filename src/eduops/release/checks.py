@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, check
+from eduops.core.i18n import msg
 from eduops.release.journeys import BrowserRun, run_http_checks
 from eduops.release.service import release_settings
 
@@ -24,7 +25,10 @@ def release_regression(ctx: CheckContext) -> CheckResult:
     ctx.progress("HTTP checks", 0.05)
     http = run_http_checks(base_url, cfg.http_checks, timeout_s=cfg.timeout_ms / 1000)
     findings = [
-        Finding("crit", f"HTTP check {h.path} failed", h.error, "look at the deploy: this page must answer")
+        Finding("crit", msg(
+                "HTTP check {path} failed",
+                path=h.path,
+            ), h.error, "look at the deploy: this page must answer")
         for h in http
         if not h.ok
     ]
@@ -35,7 +39,7 @@ def release_regression(ctx: CheckContext) -> CheckResult:
     except Exception as exc:  # no browser at all: the check could not do its job
         return CheckResult(
             "error",
-            f"the browser journeys could not run: {type(exc).__name__}: {exc}",
+            msg("the browser journeys could not run: {name}: {exc}", name=type(exc).__name__, exc=exc),
             evidence={"http": [h.to_dict() for h in http], "base_url": base_url},
         )
     for j in journeys:
@@ -43,8 +47,13 @@ def release_regression(ctx: CheckContext) -> CheckResult:
             findings.append(
                 Finding(
                     "crit",
-                    f"journey '{j.title}' failed" + (f" after release {version}" if version else ""),
-                    f"step {j.steps_done + 1}/{j.steps_total} ({j.failed_step}): {j.error}; screenshot {j.screenshot}",
+                    msg("journey '{title}' failed after release {version}", title=msg(j.title), version=version)
+                    if version else msg("journey '{title}' failed", title=msg(j.title)),
+                    msg(
+                        "step {value}/{steps_total} ({failed_step}): {error}; screenshot {screenshot}",
+                        value=j.steps_done + 1, steps_total=j.steps_total, failed_step=j.failed_step, error=j.error,
+                        screenshot=j.screenshot,
+                    ),
                     "roll back the release or fix it now: a core journey of the platform is broken",
                 )
             )
@@ -58,9 +67,13 @@ def release_regression(ctx: CheckContext) -> CheckResult:
     failed = sum(1 for j in journeys if not j.ok) + sum(1 for h in http if not h.ok)
     measurements.append(Measurement("release_journeys_failed", float(failed), labels=labels))
     passed = sum(1 for j in journeys if j.ok)
+    counts = {"passed": passed, "count": len(journeys), "sum": sum(h.ok for h in http), "count2": len(http)}
     summary = (
-        f"{passed}/{len(journeys)} journeys and {sum(h.ok for h in http)}/{len(http)} HTTP checks passed "
-        f"against {base_url}" + (f" ({phase}-deploy check of {version})" if version else "")
+        msg("{passed}/{count} journeys and {sum}/{count2} HTTP checks passed against {base_url} ({phase}-deploy "
+            "check of {version})", base_url=base_url, phase=phase, version=version, **counts)
+        if version else
+        msg("{passed}/{count} journeys and {sum}/{count2} HTTP checks passed against {base_url}", base_url=base_url,
+            **counts)
     )
     return CheckResult(
         "crit" if failed else "ok",

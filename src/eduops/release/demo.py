@@ -13,6 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from eduops.core.demo import DemoContext
+from eduops.core.i18n import encode, msg
 from eduops.core.models import CheckRun, FindingRow, Run
 from eduops.db import session_scope
 from eduops.release.journeys import DEFAULT_JOURNEYS
@@ -53,7 +54,7 @@ def _recorded(demo: DemoContext, version: str, broken: set[str], at) -> None:  #
             "duration_ms": 300.0,
             "steps_done": len(j.steps) if not broken or j.name != "submit-quiz" else 4,
             "steps_total": len(j.steps),
-            "error": "" if not broken or j.name != "submit-quiz" else "RuntimeError: POST /quizzes/1 answered HTTP 500",
+            "error": "" if not broken or j.name != "submit-quiz" else "RuntimeError: POST /quizzes/1 → HTTP 500",
             "failed_step": "",
             "screenshot": "",
             "url": "",
@@ -71,7 +72,8 @@ def _recorded(demo: DemoContext, version: str, broken: set[str], at) -> None:  #
             started_at=at,
             finished_at=at + timedelta(seconds=4),
             heartbeat_at=at,
-            summary=f"{5 - len(failed)}/5 journeys passed (recorded by the demo: chromium was not available)",
+            summary=encode(msg("{passed}/{total} journeys passed (recorded by the demo: chromium was not available)",
+                               passed=5 - len(failed), total=5)),
             evidence={},
         )
         session.add(run)
@@ -82,7 +84,7 @@ def _recorded(demo: DemoContext, version: str, broken: set[str], at) -> None:  #
                 name="release.regression",
                 area="content",
                 status=status,
-                summary=f"{5 - len(failed)}/5 journeys passed",
+                summary=encode(msg("{passed}/{total} journeys passed", passed=5 - len(failed), total=5)),
                 measurements=[],
                 evidence={"release": version, "phase": "post", "journeys": journeys},
                 started_at=at,
@@ -96,7 +98,8 @@ def _recorded(demo: DemoContext, version: str, broken: set[str], at) -> None:  #
                     check_name="release.regression",
                     area="content",
                     severity="crit",
-                    title=f"journey '{j['title']}' failed after release {version}",
+                    title=encode(msg("journey '{title}' failed after release {version}", title=msg(str(j["title"])),
+                                     version=version)),
                     detail=j["error"],
                     remedy="roll back the release or fix it now",
                 )

@@ -246,7 +246,7 @@ class BrowserRun:
         """Remember server errors of the platform, so a step waiting for a page that broke fails at once."""
         if response.status >= 500:
             request = response.request
-            self.server_errors.append(f"{request.method} {response.url} answered HTTP {response.status}")
+            self.server_errors.append(f"{request.method} {response.url} → HTTP {response.status}")
 
     def _journey(self, page: Any, journey: Journey) -> JourneyResult:
         t0 = time.perf_counter()
@@ -286,7 +286,7 @@ class BrowserRun:
         if step.action == "goto":
             response = page.goto(absolute(self.base_url, step.url), timeout=timeout)
             if response is not None and response.status >= 400:
-                raise RuntimeError(f"{step.url} answered HTTP {response.status}")
+                raise RuntimeError(f"{step.url} → HTTP {response.status}")
         elif step.action == "fill":
             page.fill(step.selector, value, timeout=timeout)
         elif step.action == "click":

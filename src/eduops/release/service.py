@@ -102,12 +102,13 @@ def list_releases(engine: Engine, limit: int = 100) -> list[dict[str, Any]]:
         return [to_dict(r, runs) for r in rows]
 
 
-def get_release(engine: Engine, version: str) -> dict[str, Any]:
+def get_release(engine: Engine, version: str, lang: str = "en") -> dict[str, Any]:
+    """A release with its pre- and post-deploy runs (their texts in ``lang``) and work items."""
     with session_scope(engine) as session:
         data = to_dict(_get(session, version))
     for phase in PHASES:
         run_id = data[f"{phase}_run_id"]
-        data[f"{phase}_run"] = get_run(engine, run_id) if run_id else None
+        data[f"{phase}_run"] = get_run(engine, run_id, lang) if run_id else None
     from eduops.feedback.workitems import list_items
 
     data["work_items"] = list_items(engine, release=data["version"])

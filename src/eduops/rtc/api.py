@@ -162,7 +162,7 @@ def rtc_page(
     metric: str = "poor_pct",
     _: Principal = Depends(require("read")),
 ) -> HTMLResponse:
-    from eduops.core.pages import render
+    from eduops.core.pages import language_of, render
     from eduops.rtc.aitutor import latency_by_model, load_turns
 
     store, window = _store(request), _window(days)
@@ -174,7 +174,7 @@ def rtc_page(
         "trend": week_over_week(store, window.end)["metrics"],
         "worst": worst_segments(store, window, limit=10),
         "rows": breakdown(store, dimension, window),
-        "heatmap": charts.heatmap_figure(heatmap(store, window, metric)),
+        "heatmap": charts.heatmap_figure(heatmap(store, window, metric), language_of(request)),
         "tutor": latency_by_model(load_turns(store, window.start, window.end)),
     }
     return render(request, "rtc/overview.html", context)
@@ -210,14 +210,18 @@ def calls_page(
 
 @pages.get("/rtc/calls/{call_id:path}", response_class=HTMLResponse)
 def call_page(call_id: str, request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
-    from eduops.core.pages import render
+    from eduops.core.pages import language_of, render, timezone_of
     from eduops.rtc.calls import call_detail, review
 
     detail = call_detail(_store(request), call_id)
     return render(
         request,
         "rtc/call.html",
-        {"d": detail, "review": review(detail), "charts": charts.timeline_figures(detail["timeline"])},
+        {
+            "d": detail,
+            "review": review(detail),
+            "charts": charts.timeline_figures(detail["timeline"], language_of(request), timezone_of(request)),
+        },
     )
 
 

@@ -19,8 +19,10 @@ from eduops.rtc.qoe import (
     join_success_sql,
     join_within_sql,
     media_share_sql,
+    mos_weighted_sql,
     percentile_sql,
     poor_pct_sql,
+    sample_loss_sql,
 )
 from eduops.rtc.store import Store
 
@@ -44,8 +46,9 @@ METRICS_SQL = f"""count(*) AS samples, count(DISTINCT x.sid) AS sessions,
     {freeze_rate_sql("x.video_freeze_ms", "x.interval_ms")} AS video_freeze_rate_pct,
     {freeze_rate_sql("x.audio_freeze_ms", "x.interval_ms")} AS audio_freeze_rate_pct,
     {poor_pct_sql("x")} AS poor_pct,
-    avg(x.mos) AS mos, {percentile_sql("x.rtt_ms", 50)} AS rtt_p50_ms, {percentile_sql("x.rtt_ms", 90)} AS rtt_p90_ms,
-    {percentile_sql("x.jitter_ms", 90)} AS jitter_p90_ms, avg(x.loss_down_pct) AS loss_pct"""
+    {mos_weighted_sql("x")} AS mos,
+    {percentile_sql("x.rtt_ms", 50)} AS rtt_p50_ms, {percentile_sql("x.rtt_ms", 90)} AS rtt_p90_ms,
+    {percentile_sql("x.jitter_ms", 90)} AS jitter_p90_ms, avg({sample_loss_sql("x")}) AS loss_pct"""
 # from the rollup (per session and 15-minute bucket): sums and averages, for heat maps and rankings
 ROLLUP_METRICS_SQL = f"""sum(r.samples) AS samples, count(DISTINCT r.sid) AS sessions,
     round(sum(r.media_ms) / 60000, 1) AS media_min,

@@ -6,16 +6,19 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from eduops.core.i18n import msg
 from eduops.errors import NotFound, UsageError
 from eduops.rtc.qoe import (
     band_sql,
     freeze_rate_sql,
     media_share_pct,
     media_share_sql,
+    mos_weighted_sql,
     percentile_sql,
     poor_ms_sql,
     poor_pct_sql,
     quality_band,
+    sample_loss_sql,
 )
 from eduops.rtc.store import Store
 
@@ -47,13 +50,19 @@ class Participant:
     mos: float | None = None
 
     def network_problems(self) -> list[str]:
-        found = []
+        found: list[str] = []
         if max(self.loss_up_pct, self.loss_down_pct) >= BAD_LOSS_PCT:
-            found.append(f"loss {max(self.loss_up_pct, self.loss_down_pct):.1f}% (≥ {BAD_LOSS_PCT:g}%)")
+            found.append(msg(
+                    "loss {max:.1f}% (≥ {bad_loss_pct:g}%)",
+                    max=max(self.loss_up_pct, self.loss_down_pct), bad_loss_pct=BAD_LOSS_PCT,
+                ))
         if self.jitter_ms >= BAD_JITTER_MS:
-            found.append(f"jitter {self.jitter_ms:.0f} ms (≥ {BAD_JITTER_MS:g} ms)")
+            found.append(msg(
+                    "jitter {jitter_ms:.0f} ms (≥ {bad_jitter_ms:g} ms)",
+                    jitter_ms=self.jitter_ms, bad_jitter_ms=BAD_JITTER_MS,
+                ))
         if self.rtt_ms >= BAD_RTT_MS:
-            found.append(f"RTT {self.rtt_ms:.0f} ms (≥ {BAD_RTT_MS:g} ms)")
+            found.append(msg("RTT {rtt_ms:.0f} ms (≥ {bad_rtt_ms:g} ms)", rtt_ms=self.rtt_ms, bad_rtt_ms=BAD_RTT_MS))
         return found
 
 
@@ -104,21 +113,28 @@ def root_cause(participants: list[Participant], regions: list[RegionLoad]) -> Hi
     ):
         return Hint(
             "teacher_network",
-            f"the teacher's network ({teacher.network or 'unknown'})",
+            msg("the teacher's network ({value})", value=teacher.network or msg('unknown')),
             teacher.user_id,
             [
-                f"teacher {teacher.user_id}: " + ", ".join(teacher.network_problems()),
-                f"{sum(1 for s in students if s.poor_pct >= 10)} of {len(students)} students poor",
+                msg("teacher {user_id}: {join}", user_id=teacher.user_id, join=", ".join(teacher.network_problems())),
+                msg(
+                    "{sum} of {count} students poor",
+                    sum=sum(1 for s in students if s.poor_pct >= 10), count=len(students),
+                ),
             ],
         )
     if busy:
         region = busy[0]
         return Hint(
             "service_side",
-            f"many users on {region.name} had poor quality at the same time",
+            msg("many users on {name} had poor quality at the same time", name=region.name),
             evidence=[
-                f"{region.poor_users} of {region.users} users of other calls on {region.name} were poor within "
-                f"{REGION_MARGIN_MIN} minutes of this call",
+                msg(
+                    "{poor_users} of {users} users of other calls on {name} were poor within "
+                    "{region_margin_min} minutes of this call",
+                    poor_users=region.poor_users, users=region.users, name=region.name,
+                    region_margin_min=REGION_MARGIN_MIN,
+                ),
                 "the problem is wider than this call: the region's network or the media servers serving it",
             ],
         )
@@ -126,22 +142,31 @@ def root_cause(participants: list[Participant], regions: list[RegionLoad]) -> Hi
         if p.cpu_share >= CPU_LIMITED_SHARE:
             return Hint(
                 "device",
-                f"{p.role} {p.user_id}'s device is CPU-limited ({p.device or 'unknown device'})",
+                msg(
+                    "{role} {user_id}'s device is CPU-limited ({value})",
+                    role=p.role, user_id=p.user_id, value=p.device or msg('unknown device'),
+                ),
                 p.user_id,
                 [
-                    f"{p.cpu_share:.0%} of samples limited by CPU (≥ {CPU_LIMITED_SHARE:.0%})",
-                    f"video freeze rate {p.video_freeze_rate_pct:.1f}%",
+                    msg(
+                        "{cpu_share:.0%} of samples limited by CPU (≥ {cpu_limited_share:.0%})",
+                        cpu_share=p.cpu_share, cpu_limited_share=CPU_LIMITED_SHARE,
+                    ),
+                    msg(
+                        "video freeze rate {video_freeze_rate_pct:.1f}%",
+                        video_freeze_rate_pct=p.video_freeze_rate_pct,
+                    ),
                 ],
             )
     for p in sorted(students, key=lambda p: -p.poor_pct):
         if p.network_problems():
             return Hint(
                 "student_network",
-                f"student {p.user_id}'s network ({p.network or 'unknown'})",
+                msg("student {user_id}'s network ({value})", user_id=p.user_id, value=p.network or msg('unknown')),
                 p.user_id,
                 [
-                    f"student {p.user_id}: " + ", ".join(p.network_problems()),
-                    f"poor for {p.poor_pct:.0f}% of the call",
+                    msg("student {user_id}: {join}", user_id=p.user_id, join=", ".join(p.network_problems())),
+                    msg("poor for {poor_pct:.0f}% of the call", poor_pct=p.poor_pct),
                 ],
             )
     return Hint(
@@ -203,10 +228,12 @@ def _participants(store: Store, call_id: str) -> list[dict[str, Any]]:
     return store.query(
         f"""SELECT s.*, q.* EXCLUDE (sid) FROM sessions s LEFT JOIN (
               SELECT x.sid, count(*) AS samples, avg(x.loss_up_pct) AS loss_up_pct,
-                     avg(x.loss_down_pct) AS loss_down_pct,
+                     avg(x.loss_down_pct) AS loss_down_pct, avg({sample_loss_sql("x")}) AS loss_pct,
                      {percentile_sql("x.rtt_ms", 50)} AS rtt_ms, {percentile_sql("x.jitter_ms", 90)} AS jitter_ms,
-                     avg(CASE WHEN x.quality_limitation = 'cpu' THEN 1 ELSE 0 END) AS cpu_share, avg(x.mos) AS mos,
-                     sum(x.mos) AS mos_sum, count(x.mos) AS mos_n, sum(x.interval_ms) AS media_ms,
+                     avg(CASE WHEN x.quality_limitation = 'cpu' THEN 1 ELSE 0 END) AS cpu_share,
+                     {mos_weighted_sql("x")} AS mos,
+                     sum(x.mos * x.interval_ms) AS mos_sum,
+                     sum(CASE WHEN x.mos IS NOT NULL THEN x.interval_ms END) AS mos_n, sum(x.interval_ms) AS media_ms,
                      sum({poor_ms_sql("x")}) AS poor_ms, {poor_pct_sql("x")} AS poor_pct,
                      {freeze_rate_sql("x.video_freeze_ms", "x.interval_ms")} AS video_freeze_rate_pct,
                      {freeze_rate_sql("x.audio_freeze_ms", "x.interval_ms")} AS audio_freeze_rate_pct
@@ -306,9 +333,10 @@ def review(detail: dict[str, Any], worst: int = 5) -> dict[str, Any]:
         who = _participant(p)
         reasons = who.network_problems()
         if who.cpu_share >= CPU_LIMITED_SHARE:
-            reasons.append(f"CPU-limited {who.cpu_share:.0%} of the time on {who.device or 'its device'}")
+            reasons.append(msg("CPU-limited {share:.0%} of the time on {device}", share=who.cpu_share,
+                               device=who.device or msg("its device")))
         if not p.get("join_ok", True):
-            reasons.append(f"could not join ({p.get('join_error')})")
+            reasons.append(msg("could not join ({error})", error=p.get("join_error")))
         why.append(
             {
                 "user_id": who.user_id,

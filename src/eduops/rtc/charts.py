@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 
+from eduops.core.clock import chart_time, zone_label
+from eduops.core.i18n import gettext
 from eduops.core.pages import script_json
+from eduops.core.places import place_name
+
+PLACE_DIMENSIONS = ("province", "isp")
 
 METRIC_TITLES = {
     "poor_pct": "poor share (%)",
@@ -17,28 +23,32 @@ METRIC_TITLES = {
 
 
 
-def heatmap_figure(data: dict[str, Any]) -> str:
+def heatmap_figure(data: dict[str, Any], lang: str = "en", rows_dim: str = "province") -> str:
+    """``metric`` per segment and local hour; segments that are places by their display name in ``lang``."""
     reverse = data["metric"] == "mos"  # low MOS is bad: keep "red is bad"
     trace = {
         "type": "heatmap",
         "z": data["values"],
         "x": [f"{h:02d}" for h in data["hours"]],
-        "y": data["rows"],
+        "y": [place_name(r, lang) if rows_dim in PLACE_DIMENSIONS else r for r in data["rows"]],
         "colorscale": "Reds",
         "reversescale": reverse,
         "hoverongaps": False,
-        "colorbar": {"title": {"text": METRIC_TITLES.get(data["metric"], data["metric"])}},
+        "colorbar": {"title": {"text": gettext(METRIC_TITLES.get(data["metric"], data["metric"]), lang)}},
     }
     layout = {
         "height": max(260, 28 * len(data["rows"]) + 80),
-        "xaxis": {"title": {"text": "hour"}},
+        "xaxis": {"title": {"text": gettext("hour of day (workspace time)", lang)}},
         "margin": {"l": 110},
     }
     return script_json({"data": [trace], "layout": layout})
 
 
-def timeline_figures(timeline: dict[str, list[dict[str, Any]]]) -> list[dict[str, str]]:
-    """One chart per measure (RTT, loss, freezes, bitrate) with a line per participant."""
+def timeline_figures(
+    timeline: dict[str, list[dict[str, Any]]], lang: str = "en", tz: tzinfo | str = "UTC"
+) -> list[dict[str, str]]:
+    """One chart per measure (RTT, loss, freezes, bitrate) with a line per participant; times on the x axis in
+    ``tz`` (the axis title names it), titles in ``lang``."""
     measures = [
         ("rtt_ms", "RTT (ms)", "scatter"),
         ("loss_down_pct", "loss down (%)", "scatter"),
@@ -46,13 +56,15 @@ def timeline_figures(timeline: dict[str, list[dict[str, Any]]]) -> list[dict[str
         ("bitrate_down_kbps", "bitrate down (kbps)", "scatter"),
     ]
     figures = []
-    for key, title, kind in measures:
+    time_title = gettext("time ({zone})", lang).format(zone=zone_label(tz))
+    for key, english, kind in measures:
+        title = gettext(english, lang)
         traces = [
             {
                 "type": kind,
                 "mode": "lines",
                 "name": user,
-                "x": [str(p["ts"]) for p in points],
+                "x": [chart_time(p["ts"], tz) for p in points],
                 "y": [p[key] for p in points],
             }
             for user, points in timeline.items()
@@ -65,7 +77,14 @@ def timeline_figures(timeline: dict[str, list[dict[str, Any]]]) -> list[dict[str
                 "id": f"chart-{key}",
                 "title": title,
                 "json": script_json(
-                    {"data": traces, "layout": {"yaxis": {"title": {"text": title}}, "legend": {"orientation": "h"}}}
+                    {
+                        "data": traces,
+                        "layout": {
+                            "xaxis": {"title": {"text": time_title}},
+                            "yaxis": {"title": {"text": title}},
+                            "legend": {"orientation": "h"},
+                        },
+                    }
                 ),
             }
         )

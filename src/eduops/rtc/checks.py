@@ -8,6 +8,8 @@ from datetime import timedelta
 import httpx
 
 from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, check, status_from_findings
+from eduops.core.i18n import msg
+from eduops.core.places import place_msg
 from eduops.rtc import aitutor
 from eduops.rtc.breakdowns import Window, week_over_week, worst_segments
 from eduops.rtc.probe import run_probe
@@ -51,7 +53,10 @@ def quality_trend(ctx: CheckContext) -> CheckResult:
             findings.append(
                 Finding(
                     "warn",
-                    f"{m['metric']} worse: {m['last_week']} → {m['this_week']}",
+                    msg(
+                        "{metric} worse: {last_week} → {this_week}",
+                        metric=m['metric'], last_week=m['last_week'], this_week=m['this_week'],
+                    ),
                     "week over week",
                     "Open the call-quality page and compare the breakdowns.",
                 )
@@ -63,8 +68,12 @@ def quality_trend(ctx: CheckContext) -> CheckResult:
         findings.append(
             Finding(
                 "info",
-                f"worst segment: {w['dimension']} = {w['segment']}",
-                f"poor {w['poor_pct']}% of media time ({w['lift']}× the average) over {w['sessions']} sessions",
+                msg("worst segment: {dimension} = {segment}", dimension=msg(w['dimension']),
+                    segment=place_msg(w['segment'])),
+                msg(
+                    "poor {poor_pct}% of media time ({lift}× the average) over {sessions} sessions",
+                    poor_pct=w['poor_pct'], lift=w['lift'], sessions=w['sessions'],
+                ),
                 "See its root-cause hints on the call pages.",
             )
         )
@@ -72,7 +81,10 @@ def quality_trend(ctx: CheckContext) -> CheckResult:
     this = trend["this_week"]
     return CheckResult(
         status,
-        f"poor share {this['poor_pct']}%, MOS {this['mos']}, join success {this.get('join_success_pct')}%",
+        msg(
+            "poor share {poor_pct}%, MOS {mos}, join success {get}%",
+            poor_pct=this['poor_pct'], mos=this['mos'], get=this.get('join_success_pct'),
+        ),
         measurements,
         findings,
         {"trend": trend["metrics"], "worst_segments": worst},
@@ -95,14 +107,20 @@ def ai_tutor_latency(ctx: CheckContext) -> CheckResult:
                 findings.append(
                     Finding(
                         "warn",
-                        f"{r['provider']}/{r['model']} answers slowly: p90 {v2v:.0f} ms",
-                        f"over {cfg.tutor_p90_ms:.0f} ms voice to voice",
+                        msg(
+                            "{provider}/{model} answers slowly: p90 {v2v:.0f} ms",
+                            provider=r['provider'], model=r['model'], v2v=v2v,
+                        ),
+                        msg("over {tutor_p90_ms:.0f} ms voice to voice", tutor_p90_ms=cfg.tutor_p90_ms),
                         "Compare the stage p90s: ASR, first LLM token or TTS.",
                     )
                 )
         failures = r["failed"] + r["timeouts"]
         if r["turns"] and failures / r["turns"] > 0.02:
-            findings.append(Finding("warn", f"{r['provider']}/{r['model']}: {failures} of {r['turns']} turns failed"))
+            findings.append(Finding("warn", msg(
+                    "{provider}/{model}: {failures} of {turns} turns failed",
+                    provider=r['provider'], model=r['model'], failures=failures, turns=r['turns'],
+                )))
     evidence: dict[str, object] = {"models": rows}
     if cfg.tutor_url:
         result = aitutor.probe_chat(cfg.tutor_url, cfg.tutor_model, os.environ.get(cfg.tutor_api_key_env, ""))
@@ -112,8 +130,14 @@ def ai_tutor_latency(ctx: CheckContext) -> CheckResult:
         else:
             measurements.append(Measurement("rtc_ai_first_token_ms", result.first_token_ms or 0.0, "ms"))
             if not result.first_token().ok:
-                findings.append(Finding("warn", f"first token after {result.first_token_ms:.0f} ms"))
-    summary = f"{len(turns)} tutor turns over {len(rows)} models" if rows else "no AI tutor turns this week"
+                findings.append(Finding("warn", msg(
+                        "first token after {first_token_ms:.0f} ms",
+                        first_token_ms=result.first_token_ms,
+                    )))
+    summary = msg(
+            "{count} tutor turns over {count2} models",
+            count=len(turns), count2=len(rows),
+        ) if rows else "no AI tutor turns this week"
     return CheckResult(status_from_findings(findings), summary, measurements, findings, evidence)
 
 
@@ -129,9 +153,12 @@ def _probe_findings(result: dict[str, object], connect_ms: float, min_mos: float
         ]
     found = []
     if (result["connect_ms"] or 0) > connect_ms:  # type: ignore[operator]
-        found.append(Finding("warn", f"probe connected in {result['connect_ms']} ms (over {connect_ms:.0f} ms)"))
+        found.append(Finding("warn", msg(
+                "probe connected in {connect_ms} ms (over {connect_ms2:.0f} ms)",
+                connect_ms=result['connect_ms'], connect_ms2=connect_ms,
+            )))
     if result["mos"] is None or result["mos"] < min_mos:  # type: ignore[operator]
-        found.append(Finding("warn", f"probe MOS {result['mos']} below {min_mos}"))
+        found.append(Finding("warn", msg("probe MOS {mos} below {min_mos}", mos=result['mos'], min_mos=min_mos)))
     return found
 
 
@@ -165,10 +192,12 @@ def probe_check(ctx: CheckContext) -> CheckResult:
     ).to_dict()
     findings = _probe_findings(result, cfg.probe_connect_ms, cfg.probe_min_mos)
     summary = (
-        f"connected in {result['connect_ms']} ms, RTT {result['rtt_ms']} ms, loss {result['loss_pct']}%, "
-        f"MOS {result['mos']}"
+        msg(
+            "connected in {connect_ms} ms, RTT {rtt_ms} ms, loss {loss_pct}%, MOS {mos}",
+            connect_ms=result['connect_ms'], rtt_ms=result['rtt_ms'], loss_pct=result['loss_pct'], mos=result['mos'],
+        )
         if result["connected"]
-        else f"probe failed: {result['error']}"
+        else msg("probe failed: {error}", error=result['error'])
     )
     return CheckResult(
         status_from_findings(findings), summary, _probe_measurements(result), findings, {"probe": result}
@@ -204,14 +233,23 @@ def rehearsal(ctx: CheckContext) -> CheckResult:
                     }
                 )
                 if response.status_code >= 400:
-                    findings.append(Finding("crit", f"{url} answers HTTP {response.status_code}"))
+                    findings.append(Finding("crit", msg(
+                            "{url} answers HTTP {status_code}",
+                            url=url, status_code=response.status_code,
+                        )))
             except httpx.HTTPError as exc:
                 reached.append({"url": url, "error": str(exc)})
-                findings.append(Finding("crit", f"{url} unreachable", str(exc), "Fix it before the class starts."))
+                findings.append(Finding("crit", msg(
+                        "{url} unreachable",
+                        url=url,
+                    ), str(exc), "Fix it before the class starts."))
     ok_urls = sum(1 for r in reached if isinstance(r.get("status"), int) and int(str(r["status"])) < 400)
     summary = (
-        f"probe {'ok' if probe_result['connected'] else 'failed'} (MOS {probe_result['mos']}), "
-        f"{ok_urls}/{len(urls)} endpoints reachable"
+        msg(
+            "probe {value} (MOS {mos}), {ok_urls}/{count} endpoints reachable",
+            value='ok' if probe_result['connected'] else 'failed', mos=probe_result['mos'], ok_urls=ok_urls,
+            count=len(urls),
+        )
     )
     return CheckResult(
         status_from_findings(findings),

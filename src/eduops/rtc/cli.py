@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from eduops.core import values
-from eduops.core.console import out, print_json, progress_bar, table, workspace
+from eduops.core.console import local_time, out, print_json, progress_bar, table, workspace
 from eduops.db import utcnow
 from eduops.errors import UsageError
 
@@ -48,7 +48,7 @@ def _fmt(value: Any) -> Any:
     if isinstance(value, float):
         return f"{value:.2f}"
     if isinstance(value, datetime):
-        return value.astimezone(workspace().settings.tz).strftime("%Y-%m-%d %H:%M")
+        return local_time(value)
     return value
 
 

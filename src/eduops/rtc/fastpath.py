@@ -16,7 +16,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from eduops.rtc.qoe import AUDIO_FREEZE_MIN_MS, freeze_total_ms, mos_array, video_freeze_min_ms
+from eduops.rtc.qoe import (
+    AUDIO_FREEZE_MIN_MS,
+    DEFAULT_MODEL,
+    EModel,
+    freeze_total_ms,
+    mos_array,
+    video_freeze_min_ms,
+)
 from eduops.rtc.reports import (
     LIMITATIONS,
     MAX_ID,
@@ -43,7 +50,8 @@ def _numbers(items: list[dict[str, Any]], field: str) -> np.ndarray | None:
 
 
 def fast_samples(
-    items: list[dict[str, Any]], platforms: dict[tuple[str, str], str]
+    items: list[dict[str, Any]], platforms: dict[tuple[str, str], str], model: EModel = DEFAULT_MODEL,
+    codecs: dict[tuple[str, str], str] | None = None,
 ) -> tuple[pa.Table, np.ndarray] | None:
     """The valid rows as a table in ``SAMPLE_COLUMNS`` order and the positions of the rows left for the
     per-item path; None when this chunk is not plain enough for the column path."""
@@ -109,7 +117,14 @@ def fast_samples(
 
     rtt, jitter = columns["rtt_ms"], columns["jitter_ms"]
     loss = np.where(np.isnan(columns["loss_down_pct"]), columns["loss_up_pct"], columns["loss_down_pct"])
-    mos = mos_array(rtt, np.nan_to_num(jitter), np.nan_to_num(loss))
+    mos = mos_array(rtt, np.nan_to_num(jitter), np.nan_to_num(loss), model.codec, model.burst_r)
+    if codecs:  # sessions that reported their codec: their rows by that codec's Ie and Bpl
+        names = np.array([codecs.get((item["call_id"], item["user_id"]), "") for item in items])
+        for name in set(names.tolist()) - {""}:
+            mask = names == name
+            other = model.for_codec(name)
+            mos[mask] = mos_array(rtt[mask], np.nan_to_num(jitter[mask]), np.nan_to_num(loss[mask]), other.codec,
+                                  other.burst_r)
     columns["mos"] = [None if np.isnan(r) else round(float(m), 4) for r, m in zip(rtt, mos, strict=True)]
 
     keep = ~slow

@@ -15,7 +15,7 @@ from eduops.alerting.metrics import record
 from eduops.core.checks import Measurement
 from eduops.core.workspace import Workspace
 from eduops.db import session_scope, utcnow
-from eduops.rtc.qoe import freeze_rate_sql, join_success_sql, percentile_sql
+from eduops.rtc.qoe import freeze_rate_sql, join_success_sql, mos_weighted_sql, percentile_sql
 from eduops.rtc.store import Store
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def live_board(store: Store, now: datetime, window_s: int = 60) -> dict[str, Any
         f"""SELECT c.call_id, c.scenario, c.channel, c.course_id, c.start_ts,
                   count(DISTINCT x.sid) AS participants,
                   {freeze_rate_sql("x.video_freeze_ms", "x.interval_ms")} AS video_freeze_rate_pct,
-                  avg(x.mos) AS mos
+                  {mos_weighted_sql("x")} AS mos
            FROM samples x JOIN calls c USING (call_id)
            WHERE x.ts >= ? AND x.ts <= ? AND (c.end_ts IS NULL OR c.end_ts > ?)
            GROUP BY ALL ORDER BY participants DESC""",
@@ -63,7 +63,7 @@ def window_measurements(store: Store, end: datetime, window_s: float = WINDOW_S)
     for r in store.query(
         f"""SELECT coalesce(s.province, 'unknown') AS province,
                   {freeze_rate_sql("x.video_freeze_ms", "x.interval_ms")} AS video,
-                  {freeze_rate_sql("x.audio_freeze_ms", "x.interval_ms")} AS audio, avg(x.mos) AS mos
+                  {freeze_rate_sql("x.audio_freeze_ms", "x.interval_ms")} AS audio, {mos_weighted_sql("x")} AS mos
            FROM samples x JOIN sessions s ON s.sid = x.sid WHERE x.ts > ? AND x.ts <= ? GROUP BY ALL""",
         [start, end],
     ):

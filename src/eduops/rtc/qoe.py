@@ -59,31 +59,142 @@ class QoE:
         }
 
 
-def r_factor(rtt_ms: float, jitter_ms: float, loss_pct: float) -> float:
-    """Simplified E-model R: effective latency = RTT/2 + 2·jitter + 10 ms;
-    R = 93.2 − eff/40 below 160 ms, else 93.2 − (eff − 120)/10; minus 2.5 per loss percent; clamped 0..100."""
-    effective_ms = rtt_ms / 2 + 2 * jitter_ms + 10
-    r = 93.2 - effective_ms / 40 if effective_ms < 160 else 93.2 - (effective_ms - 120) / 10
-    r -= 2.5 * loss_pct
+# ITU-T G.107 E-model (docs/rtc.md). R = R0 − Id − Ie,eff (+ A, 0 by default), where R0 = 93.2 is
+# Ro − Is − Id(T = 0) with every G.107 default (Ro 94.77, Is 1.41, Idle 0.15, Idte 0).
+R0 = 93.2
+FIXED_DELAY_MS = 10.0  # codec and packetisation, added to the network's one-way delay
+JITTER_BUFFER_FACTOR = 2.0  # a jitter buffer holds about twice the measured jitter
+ID_SLOPE = 0.024  # Id per ms of one-way delay...
+ID_KNEE_MS = 177.3  # ...and 0.11 more per ms above the knee (Cole & Rosenbluth's fit of G.107's Id)
+ID_KNEE_SLOPE = 0.11
+
+
+@dataclass(frozen=True)
+class Codec:
+    """A codec's equipment impairment Ie and packet-loss robustness Bpl (ITU-T G.113 Appendix I)."""
+
+    ie: float
+    bpl: float
+
+
+# G.711 with packet-loss concealment: Ie 0, Bpl 25.1 (G.113 App. I; 4.3 without PLC). G.113 lists no
+# Opus values: the default treats Opus (PLC built in) like G.711 with PLC; configure [rtc.codecs.opus].
+CODECS = {"opus": Codec(ie=0.0, bpl=25.1), "g711": Codec(ie=0.0, bpl=25.1)}
+DEFAULT_CODEC = CODECS["opus"]
+
+
+@dataclass(frozen=True)
+class EModel:
+    """What the MOS of a workspace's calls assumes: the codec of a session that names none, the loss
+    burstiness, and every known codec by name (``[rtc] codec``, ``burst_r``, ``codecs``)."""
+
+    codec: Codec = DEFAULT_CODEC
+    burst_r: float = 1.0
+    codecs: tuple[tuple[str, Codec], ...] = tuple(CODECS.items())
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.codecs]
+
+    def for_codec(self, name: str | None) -> EModel:
+        """The model for a session that reported ``name`` as its codec; None, or a codec no longer
+        configured (a report naming an unknown one is rejected), is the workspace's default."""
+        found = dict(self.codecs).get(name) if name else None
+        return self if found is None else EModel(found, self.burst_r, self.codecs)
+
+
+DEFAULT_MODEL = EModel()
+
+
+def one_way_delay_ms(rtt_ms: float, jitter_ms: float) -> float:
+    """Ta, the one-way absolute delay: half the round trip, the jitter buffer (2 × jitter) and 10 ms."""
+    return rtt_ms / 2 + JITTER_BUFFER_FACTOR * jitter_ms + FIXED_DELAY_MS
+
+
+def delay_impairment(ta_ms: float) -> float:
+    """Id = 0.024·Ta + 0.11·(Ta − 177.3)·H(Ta − 177.3): G.107's Idte + Idle + Idd at default echo and
+    loudness (TELR 65 dB, WEPL 110 dB), as fitted by Cole & Rosenbluth (2001)."""
+    return ID_SLOPE * ta_ms + (ID_KNEE_SLOPE * (ta_ms - ID_KNEE_MS) if ta_ms > ID_KNEE_MS else 0.0)
+
+
+def loss_impairment(loss_pct: float, codec: Codec = DEFAULT_CODEC, burst_r: float = 1.0) -> float:
+    """Ie,eff = Ie + (95 − Ie)·Ppl / (Ppl/BurstR + Bpl) (G.107 §7.3); BurstR 1 = random loss."""
+    ppl = min(max(loss_pct, 0.0), 100.0)
+    return codec.ie + (95 - codec.ie) * ppl / (ppl / burst_r + codec.bpl)
+
+
+def r_factor(rtt_ms: float, jitter_ms: float, loss_pct: float, codec: Codec = DEFAULT_CODEC,
+             burst_r: float = 1.0) -> float:
+    """R = 93.2 − Id(Ta) − Ie,eff(loss); Ta from ``one_way_delay_ms``; clamped 0..100."""
+    r = R0 - delay_impairment(one_way_delay_ms(rtt_ms, jitter_ms)) - loss_impairment(loss_pct, codec, burst_r)
     return min(max(r, 0.0), 100.0)
 
 
 def mos_from_r(r: float) -> float:
-    """MOS = 1 + 0.035 R + 7·10⁻⁶ R (R − 60)(100 − R)."""
-    return 1 + 0.035 * r + 7e-6 * r * (r - 60) * (100 - r)
+    """G.107 Annex B: MOS = 1 for R < 0, 4.5 for R > 100, else 1 + 0.035 R + 7·10⁻⁶ R (R − 60)(100 − R),
+    never below 1 (the polynomial dips under 1 for R below about 6.5)."""
+    if r <= 0:
+        return 1.0
+    if r >= 100:
+        return 4.5
+    return max(1.0, 1 + 0.035 * r + 7e-6 * r * (r - 60) * (100 - r))
 
 
-def mos(rtt_ms: float, jitter_ms: float, loss_pct: float) -> QoE:
-    """Mean opinion score (1–5) from network figures; judged against the 'fair' floor."""
-    return QoE(round(mos_from_r(r_factor(rtt_ms, jitter_ms, loss_pct)), 4), "MOS", MOS_FAIR, "higher")
+def mos(rtt_ms: float, jitter_ms: float, loss_pct: float, codec: Codec = DEFAULT_CODEC,
+        burst_r: float = 1.0) -> QoE:
+    """Mean opinion score (1–4.5) from network figures; judged against the 'fair' floor."""
+    return QoE(round(mos_from_r(r_factor(rtt_ms, jitter_ms, loss_pct, codec, burst_r)), 4), "MOS", MOS_FAIR,
+               "higher")
 
 
-def mos_array(rtt_ms: np.ndarray, jitter_ms: np.ndarray, loss_pct: np.ndarray) -> np.ndarray:
-    """``mos`` over arrays (the same formula, for bulk generation and benchmarks)."""
-    effective_ms = rtt_ms / 2 + 2 * jitter_ms + 10
-    r = np.where(effective_ms < 160, 93.2 - effective_ms / 40, 93.2 - (effective_ms - 120) / 10) - 2.5 * loss_pct
-    r = np.clip(r, 0.0, 100.0)
-    return 1 + 0.035 * r + 7e-6 * r * (r - 60) * (100 - r)
+def mos_array(rtt_ms: np.ndarray, jitter_ms: np.ndarray, loss_pct: np.ndarray, codec: Codec = DEFAULT_CODEC,
+              burst_r: float = 1.0) -> np.ndarray:
+    """``mos`` over arrays (the same formulas, for bulk ingest and synthetic data)."""
+    ta = rtt_ms / 2 + JITTER_BUFFER_FACTOR * jitter_ms + FIXED_DELAY_MS
+    ident = ID_SLOPE * ta + np.where(ta > ID_KNEE_MS, ID_KNEE_SLOPE * (ta - ID_KNEE_MS), 0.0)
+    ppl = np.clip(loss_pct, 0.0, 100.0)
+    ie_eff = codec.ie + (95 - codec.ie) * ppl / (ppl / burst_r + codec.bpl)
+    r = np.clip(R0 - ident - ie_eff, 0.0, 100.0)
+    m = np.maximum(1 + 0.035 * r + 7e-6 * r * (r - 60) * (100 - r), 1.0)
+    return np.where(r <= 0, 1.0, np.where(r >= 100, 4.5, m))
+
+
+def mos_sql(x: str, model: EModel = DEFAULT_MODEL) -> str:
+    """``mos`` as a SQL expression over the sample table aliased ``x`` (NULL without an RTT); the same
+    constants as ``r_factor`` and ``mos_from_r``."""
+    c = model.codec
+    ta = f"({x}.rtt_ms / 2 + {JITTER_BUFFER_FACTOR} * coalesce({x}.jitter_ms, 0) + {FIXED_DELAY_MS})"
+    ident = f"({ID_SLOPE} * {ta} + greatest({ta} - {ID_KNEE_MS}, 0) * {ID_KNEE_SLOPE})"
+    ppl = f"least(greatest(coalesce({sample_loss_sql(x)}, 0), 0), 100)"
+    ie_eff = f"({c.ie} + {95 - c.ie} * {ppl} / ({ppl} / {model.burst_r} + {c.bpl}))"
+    r = f"least(greatest({R0} - {ident} - {ie_eff}, 0), 100)"
+    poly = f"greatest(1 + 0.035 * {r} + 7e-6 * {r} * ({r} - 60) * (100 - {r}), 1)"
+    return (f"CASE WHEN {x}.rtt_ms IS NULL THEN NULL WHEN {r} <= 0 THEN 1.0 WHEN {r} >= 100 THEN 4.5 "
+            f"ELSE {poly} END")
+
+
+def weighted_mos(samples: Iterable[tuple[float | None, float | None]]) -> float | None:
+    """The MOS of a session, call or segment: each sample's MOS weighted by its media time,
+    Σ mos·interval / Σ interval over ``(mos, interval_ms)`` rows with a MOS; None without one."""
+    rows = [(m, i) for m, i in samples if m is not None and i is not None]
+    total = sum(i for _, i in rows)
+    return sum(m * i for m, i in rows) / total if total > 0 else None
+
+
+def mos_weighted_sql(x: str) -> str:
+    """``weighted_mos`` as a SQL aggregate over the sample table aliased ``x``."""
+    return (f"sum({x}.mos * {x}.interval_ms) / "
+            f"nullif(sum(CASE WHEN {x}.mos IS NOT NULL THEN {x}.interval_ms END), 0)")
+
+
+def sample_loss_pct(loss_down_pct: float | None, loss_up_pct: float | None) -> float | None:
+    """The loss a sample's MOS uses and every loss figure shows: downlink (what this participant
+    receives) when reported, else uplink."""
+    return loss_down_pct if loss_down_pct is not None else loss_up_pct
+
+
+def sample_loss_sql(x: str) -> str:
+    """``sample_loss_pct`` over the sample table aliased ``x``."""
+    return f"coalesce({x}.loss_down_pct, {x}.loss_up_pct)"
 
 
 def quality_band(mos_value: float | None, poor_pct: float | None = None) -> str:

@@ -13,9 +13,12 @@ from typing import Any
 
 from eduops.rtc.qoe import (
     AUDIO_FREEZE_MIN_MS,
+    DEFAULT_MODEL,
+    EModel,
     freeze_total_ms,
     mos_from_r,
     r_factor,
+    sample_loss_pct,
     video_freeze_min_ms,
     w3c_freezes,
 )
@@ -167,6 +170,15 @@ def validate_call(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _codec_name(item: dict[str, Any]) -> str | None:
+    value = item.get("codec")
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or len(value) > 40:
+        raise Rejected("codec: expected a codec name such as opus or g711")
+    return value.strip().lower()
+
+
 def validate_session(item: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {
         "call_id": _ident(item, "call_id"),
@@ -174,6 +186,7 @@ def validate_session(item: dict[str, Any]) -> dict[str, Any]:
         "role": _choice(item, "role", ROLES),
         "network": _choice(item, "network", NETWORKS),
         "platform": _choice(item, "platform", PLATFORMS),
+        "codec": _codec_name(item),
         "join_ok": _bool(item, "join_ok"),
     }
     for field in SESSION_TEXT:
@@ -190,7 +203,7 @@ def validate_session(item: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def validate_sample(item: dict[str, Any], platform: str = "native") -> dict[str, Any]:
+def validate_sample(item: dict[str, Any], platform: str = "native", model: EModel = DEFAULT_MODEL) -> dict[str, Any]:
     """A stats sample row; freeze events are cut at the platform's threshold and MOS is computed here."""
     row: dict[str, Any] = {
         "call_id": _ident(item, "call_id"),
@@ -235,9 +248,9 @@ def validate_sample(item: dict[str, Any], platform: str = "native") -> dict[str,
             row[f"{kind}_freeze_count"] += int(_number(item, f"{kind}_freeze_count", 0, 1e6) or (1 if total else 0))
     if row["video_freeze_ms"] > interval_ms or row["audio_freeze_ms"] > interval_ms:
         raise Rejected("freezes: longer in total than the sample's interval")
-    loss = row["loss_down_pct"] if row["loss_down_pct"] is not None else row["loss_up_pct"]
+    loss = sample_loss_pct(row["loss_down_pct"], row["loss_up_pct"])
     if row["rtt_ms"] is not None:
-        r = r_factor(row["rtt_ms"], row["jitter_ms"] or 0.0, loss or 0.0)
+        r = r_factor(row["rtt_ms"], row["jitter_ms"] or 0.0, loss or 0.0, model.codec, model.burst_r)
         row["mos"] = round(mos_from_r(r), 4)
     else:
         row["mos"] = None
@@ -248,16 +261,19 @@ VALIDATORS = {"call": validate_call, "session": validate_session}
 
 
 def split_items(
-    items: list[Any], platforms: dict[tuple[str, str], str] | None = None, offset: int = 0
+    items: list[Any], platforms: dict[tuple[str, str], str] | None = None, offset: int = 0,
+    model: EModel = DEFAULT_MODEL, codecs: dict[tuple[str, str], str] | None = None,
 ) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
     """Validate a batch: rows by kind (calls, sessions, samples) and the rejected items with reasons.
     Large batches of plain samples come back (also) as Arrow tables under ``sample_tables``.
 
     ``platforms`` maps (call_id, user_id) to native/web for freeze thresholds; sessions in the same
-    batch add to it. ``offset`` numbers the items (a file's line numbers)."""
+    batch add to it. ``offset`` numbers the items (a file's line numbers). ``model`` is the workspace's
+    E-model for MOS; ``codecs`` maps (call_id, user_id) to the codec a stored session reported."""
     rows: dict[str, list[dict[str, Any]]] = {"calls": [], "sessions": [], "samples": []}
     rejected: list[dict[str, Any]] = []
     platforms = dict(platforms or {})
+    codecs = dict(codecs or {})
     pending_samples: list[tuple[int, dict[str, Any]]] = []
     for index, item in enumerate(items, start=offset):
         if item is HANDLED:
@@ -272,16 +288,21 @@ def split_items(
                 raise Rejected(str(item.get("reason")))
             elif isinstance(kind, str) and kind in VALIDATORS:
                 row = VALIDATORS[kind](item)
+                if kind == "session" and row["codec"] and row["codec"] not in model.names():
+                    raise Rejected(f"codec: {row['codec']!r} is not one of {', '.join(model.names())}; add its Ie "
+                                   f"and Bpl under [rtc.codecs.{row['codec']}]")
                 rows[kind + "s"].append(row)
                 if kind == "session" and row["platform"]:
                     platforms[(row["call_id"], row["user_id"])] = row["platform"]
+                if kind == "session" and row["codec"]:
+                    codecs[(row["call_id"], row["user_id"])] = row["codec"]
             else:
                 raise Rejected(f"type: {kind!r} is not one of call, session, sample")
         except Rejected as exc:
             rejected.append({"index": index, "reason": str(exc)})
     from eduops.rtc.fastpath import fast_samples  # noqa: PLC0415 (it builds on this module)
 
-    fast = fast_samples([item for _, item in pending_samples], platforms)
+    fast = fast_samples([item for _, item in pending_samples], platforms, model, codecs)
     if fast is not None:
         table, slow = fast
         rows["sample_tables"] = [table]  # type: ignore[list-item]
@@ -289,7 +310,8 @@ def split_items(
     for index, item in pending_samples:
         try:
             key = (str(item.get("call_id")), str(item.get("user_id")))
-            rows["samples"].append(validate_sample(item, platforms.get(key, "native")))
+            session_model = model.for_codec(codecs.get(key))
+            rows["samples"].append(validate_sample(item, platforms.get(key, "native"), session_model))
         except Rejected as exc:
             rejected.append({"index": index, "reason": str(exc)})
     rejected.sort(key=lambda r: r["index"])

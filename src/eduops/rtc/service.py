@@ -19,7 +19,14 @@ from eduops.errors import PayloadTooLarge, UsageError
 from eduops.rtc.adapters import to_neutral
 from eduops.rtc.aitutor import Turn, insert_turns, validate_turn
 from eduops.rtc.reports import HANDLED, Rejected, split_items
-from eduops.rtc.store import Store, insert_rows, insert_samples_arrow, session_platforms, store_path
+from eduops.rtc.store import (
+    Store,
+    insert_rows,
+    insert_samples_arrow,
+    session_codecs,
+    session_platforms,
+    store_path,
+)
 
 MAX_BATCH_ITEMS = 50_000
 FILE_CHUNK_ITEMS = 20_000
@@ -34,7 +41,8 @@ def open_store(settings: Settings) -> Store:
     if path not in _stores:
         from eduops.rtc.settings import rtc_settings
 
-        _stores[path] = Store(path, rtc_settings(settings).store_lock_timeout_s, timezone=settings.timezone)
+        cfg = rtc_settings(settings)
+        _stores[path] = Store(path, cfg.store_lock_timeout_s, timezone=settings.timezone, model=cfg.e_model())
     return _stores[path]
 
 
@@ -79,10 +87,13 @@ def ingest_items(store: Store, items: list[Any], offset: int = 0, result: Ingest
         if isinstance(i, dict) and i.get("type") == "sample"
     }
     platforms: dict[tuple[str, str], str] = {}
+    codecs: dict[tuple[str, str], str] = {}
     if keys:
         with store.connect(write=False) as con:
             platforms = session_platforms(con, keys)
-    rows, rejected = split_items(items, platforms, offset)  # validation runs outside the write turn
+            codecs = session_codecs(con, keys)
+    # validation runs outside the write turn
+    rows, rejected = split_items(items, platforms, offset, store.model, codecs)
     tables: list[Any] = rows.pop("sample_tables", [])
     with store.connect() as con:
         insert_rows(con, rows["calls"], rows["sessions"], rows["samples"])

@@ -29,9 +29,18 @@ import duckdb
 import pyarrow as pa
 
 from eduops.errors import ServiceUnavailable
-from eduops.rtc.qoe import band_sql, freeze_rate_sql, media_share_sql, poor_ms_sql
+from eduops.rtc.qoe import (
+    DEFAULT_MODEL,
+    EModel,
+    band_sql,
+    freeze_rate_sql,
+    media_share_sql,
+    mos_sql,
+    poor_ms_sql,
+    sample_loss_sql,
+)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: G.107 MOS, rollup MOS weighted by media time, loss = the loss MOS used
 
 SAMPLE_COLUMNS: dict[str, pa.DataType] = {
     "call_id": pa.string(),
@@ -70,6 +79,7 @@ SESSION_COLUMNS: dict[str, pa.DataType] = {
     "app_version": pa.string(),
     "sdk_version": pa.string(),
     "platform": pa.string(),
+    "codec": pa.string(),  # the audio codec MOS assumes for this participant ([rtc] codecs); NULL: [rtc] codec
     "join_ok": pa.bool_(),
     "join_error": pa.string(),
     "join_ms": pa.float64(),
@@ -106,7 +116,7 @@ ROLLUP_MINUTES = 15
 # rankings read this (tens of rows per session) instead of every sample.
 ROLLUP_DDL = """CREATE TABLE IF NOT EXISTS sample_rollup (
   sid UBIGINT, bucket TIMESTAMPTZ, samples BIGINT, media_ms DOUBLE, video_freeze_ms DOUBLE,
-  audio_freeze_ms DOUBLE, poor_ms DOUBLE, mos_sum DOUBLE, mos_n BIGINT, rtt_sum DOUBLE, rtt_n BIGINT,
+  audio_freeze_ms DOUBLE, poor_ms DOUBLE, mos_sum DOUBLE, mos_n DOUBLE, rtt_sum DOUBLE, rtt_n BIGINT,
   jitter_sum DOUBLE, jitter_n BIGINT, loss_sum DOUBLE, loss_n BIGINT, PRIMARY KEY (sid, bucket))"""
 ROLLUP_SUMS = (
     "samples",
@@ -126,8 +136,9 @@ ROLLUP_SUMS = (
 ROLLUP_SELECT = f"""SELECT hash(x.call_id, x.user_id) AS sid,
   time_bucket(INTERVAL {ROLLUP_MINUTES} MINUTE, x.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
   count(*), sum(x.interval_ms), sum(x.video_freeze_ms), sum(x.audio_freeze_ms),
-  sum({poor_ms_sql("x")}), sum(x.mos), count(x.mos), sum(x.rtt_ms),
-  count(x.rtt_ms), sum(x.jitter_ms), count(x.jitter_ms), sum(x.loss_down_pct), count(x.loss_down_pct)"""
+  sum({poor_ms_sql("x")}), sum(x.mos * x.interval_ms), sum(CASE WHEN x.mos IS NOT NULL THEN x.interval_ms END),
+  sum(x.rtt_ms), count(x.rtt_ms), sum(x.jitter_ms), count(x.jitter_ms), sum({sample_loss_sql("x")}),
+  count({sample_loss_sql("x")})"""
 
 SCHEMA = [
     ROLLUP_DDL,
@@ -138,6 +149,7 @@ SCHEMA = [
     ),
     # sid = hash(call_id, user_id): a cheap integer join key between sessions and samples
     _ddl("sessions", SESSION_COLUMNS, ",\n  sid UBIGINT,\n  PRIMARY KEY (call_id, user_id)"),
+    "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS codec VARCHAR",  # schema 1 had none
     _ddl("samples", SAMPLE_COLUMNS, ",\n  sid UBIGINT"),
     # AI tutor turns: each *_ms is measured from the moment the learner stopped speaking
     "CREATE TABLE IF NOT EXISTS ai_turns (call_id VARCHAR, user_id VARCHAR, turn INTEGER, ts TIMESTAMPTZ, "
@@ -162,6 +174,28 @@ LEFT JOIN (SELECT sid, sum(samples) AS samples, sum(media_ms) AS media_ms,
            FROM sample_rollup GROUP BY sid) q ON q.sid = s.sid""",
 ]
 
+def upgrade(db: duckdb.DuckDBPyConnection, model: EModel) -> None:
+    """A store written by schema 1: recompute every sample's MOS by G.107 (``qoe.mos_sql``) and rebuild
+    the rollup (MOS weighted by media time, loss = the loss MOS used). A new store has nothing to do."""
+    has_meta = db.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'").fetchone()
+    if not has_meta or not has_meta[0]:
+        return
+    found = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if found and int(found[0]) >= 2:
+        return
+    db.execute("BEGIN")
+    try:
+        db.execute(f"UPDATE samples AS x SET mos = round({mos_sql('x', model)}, 4)")
+        db.execute("DROP TABLE IF EXISTS sample_rollup")
+        db.execute(ROLLUP_DDL)
+        db.execute(f"INSERT INTO sample_rollup {ROLLUP_SELECT} FROM samples x GROUP BY ALL")
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', '2')")
+        db.execute("COMMIT")
+    except Exception:
+        db.execute("ROLLBACK")
+        raise
+
+
 _LOCK_PID = re.compile(r"PID (\d+)")
 
 
@@ -177,9 +211,11 @@ class Store:
     """
 
     def __init__(
-        self, path: Path, lock_timeout_s: float = 10.0, timezone: str = "UTC", idle_close_s: float = 2.0
+        self, path: Path, lock_timeout_s: float = 10.0, timezone: str = "UTC", idle_close_s: float = 2.0,
+        model: EModel = DEFAULT_MODEL,
     ) -> None:
         self.path = path
+        self.model = model  # the codec and burstiness MOS assumes ([rtc] codec, codecs, burst_r)
         self.lock_timeout_s = lock_timeout_s
         self.timezone = timezone
         self.idle_close_s = idle_close_s
@@ -220,6 +256,7 @@ class Store:
             if self._db is None:
                 db = self._open()
                 if not self._ready:
+                    upgrade(db, self.model)
                     for statement in SCHEMA:
                         db.execute(statement)
                     db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
@@ -356,6 +393,18 @@ def insert_samples_arrow(con: duckdb.DuckDBPyConnection, table: pa.Table) -> Non
         f"ON CONFLICT (sid, bucket) DO UPDATE SET {updates}"
     )
     con.unregister("new_samples")
+
+
+def session_codecs(con: duckdb.DuckDBPyConnection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The stored codec of the given sessions, for MOS."""
+    calls = sorted({k[0] for k in keys})
+    if not calls:
+        return {}
+    marks = ", ".join("?" for _ in calls)
+    rows = con.execute(
+        f"SELECT call_id, user_id, codec FROM sessions WHERE codec IS NOT NULL AND call_id IN ({marks})", calls
+    ).fetchall()
+    return {(c, u): codec for c, u, codec in rows if (c, u) in keys}
 
 
 def session_platforms(con: duckdb.DuckDBPyConnection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:

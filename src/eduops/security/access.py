@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from eduops.core.checks import Finding
+from eduops.core.i18n import msg
 
 
 @dataclass
@@ -81,29 +82,53 @@ def review(facts: AccessFacts, now: datetime, inactive_days: int = 90, key_max_a
     active = [a for a in facts.accounts if not a.disabled]
     admins = [a.username for a in active if a.role == "admin"]
     if len(admins) > 3:
-        found.append(Finding("warn", f"{len(admins)} accounts hold the admin role", ", ".join(admins),
+        found.append(Finding("warn", msg("{count} accounts hold the admin role", count=len(admins)), ", ".join(admins),
                              "keep two or three admins; give others ops or viewer"))
     for a in active:
         last = a.last_login_at or a.created_at
         idle = (now - last).days
         if idle >= inactive_days:
             never = " (never logged in)" if a.last_login_at is None else ""
-            found.append(Finding("warn", f"account {a.username} ({a.role}) inactive for {idle} days{never}",
-                                 f"last activity {last:%Y-%m-%d}", f"disable it: eduops users disable {a.username}"))
+            found.append(Finding("warn", msg(
+                    "account {username} ({role}) inactive for {idle} days{never}",
+                    username=a.username, role=a.role, idle=idle, never=never,
+                ),
+                                 msg(
+                                     "last activity {last}",
+                                     last=f'{last:%Y-%m-%d}',
+                                 ), msg(
+                                         "disable it: eduops users disable {username}",
+                                         username=a.username,
+                                     )))
         if not a.has_totp and a.role in second_factor_roles:
             found.append(Finding("crit" if a.role == "admin" else "warn",
-                                 f"account {a.username} ({a.role}) has no second factor", "",
+                                 msg(
+                                     "account {username} ({role}) has no second factor",
+                                     username=a.username, role=a.role,
+                                 ), "",
                                  "enrol TOTP under Profile → Two-factor authentication"))
     for k in facts.keys:
         age = (now - k.created_at).days
         if age >= key_max_age_days:
-            found.append(Finding("warn", f"API key {k.name} ({k.key_id}) is {age} days old",
-                                 f"scopes {', '.join(k.scopes)}", "create a replacement, switch clients, revoke it"))
+            found.append(Finding("warn", msg(
+                    "API key {name} ({key_id}) is {age} days old",
+                    name=k.name, key_id=k.key_id, age=age,
+                ),
+                                 msg(
+                                     "scopes {join}",
+                                     join=', '.join(k.scopes),
+                                 ), "create a replacement, switch clients, revoke it"))
         used = k.last_used_at
         if (used is None and age >= key_unused_days) or (used is not None and (now - used).days >= key_unused_days):
             when = "never used" if used is None else f"unused since {used:%Y-%m-%d}"
-            found.append(Finding("warn", f"API key {k.name} ({k.key_id}) {when}", f"scopes {', '.join(k.scopes)}",
-                                 f"revoke it: eduops keys revoke {k.key_id}"))
+            found.append(Finding("warn", msg(
+                    "API key {name} ({key_id}) {when}",
+                    name=k.name, key_id=k.key_id, when=when,
+                ), msg(
+                    "scopes {join}",
+                    join=', '.join(k.scopes),
+                ),
+                                 msg("revoke it: eduops keys revoke {key_id}", key_id=k.key_id)))
     return found
 
 

@@ -59,16 +59,22 @@ async def post_scan(request: Request, areas: str | None = Query(None, descriptio
     return report.to_dict()
 
 
-def trend_figure(points: list[dict[str, Any]]) -> str:
-    data = [{"type": "scatter", "mode": "lines+markers", "name": "overall", "x": [p["at"] for p in points],
+def trend_figure(points: list[dict[str, Any]], lang: str = "en", tz: Any = "UTC") -> str:
+    """The security score over time: x on the reader's clock (the axis names the zone), texts in ``lang``."""
+    from eduops.core.clock import chart_time, zone_label
+    from eduops.core.i18n import gettext
+
+    xs = [chart_time(p["at"], tz) for p in points]
+    data = [{"type": "scatter", "mode": "lines+markers", "name": gettext("overall", lang), "x": xs,
              "y": [p["score"] for p in points], "line": {"width": 3}}]
     for area in AREAS:
         ys = [p["areas"].get(area) for p in points]
         if any(y is not None for y in ys):
-            data.append({"type": "scatter", "mode": "lines", "name": AREA_TITLES[area],
-                         "x": [p["at"] for p in points], "y": ys})
-    figure = {"data": data, "layout": {"yaxis": {"range": [0, 105], "title": "score"},
-                                       "legend": {"orientation": "h"}}}
+            data.append({"type": "scatter", "mode": "lines", "name": gettext(AREA_TITLES[area], lang),
+                         "x": xs, "y": ys})
+    time_title = gettext("time ({zone})", lang).format(zone=zone_label(tz))
+    figure = {"data": data, "layout": {"yaxis": {"range": [0, 105], "title": gettext("score", lang)},
+                                       "xaxis": {"title": time_title}, "legend": {"orientation": "h"}}}
     return script_json(figure)
 
 
@@ -76,12 +82,12 @@ def trend_figure(points: list[dict[str, Any]]) -> str:
 def security_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
     from datetime import UTC, datetime
 
-    from eduops.core.pages import render
+    from eduops.core.pages import language_of, render, timezone_of
     from eduops.security.service import history, latest
 
     ws = _ws(request)
     points = history(ws.engine, 60)
-    scan = latest(ws.engine)
+    scan = latest(ws.engine, language_of(request))
     rows = [{"at": p.at.isoformat(), "score": p.score, "areas": p.areas} for p in points]
     delta = week_over_week(points, datetime.now(UTC))
     tiles = [{"area": a, "title": AREA_TITLES[a], "score": (scan or {}).get("scores", {}).get(a),
@@ -89,7 +95,9 @@ def security_page(request: Request, _: Principal = Depends(require("read"))) -> 
     order = {"crit": 0, "warn": 1, "info": 2}
     findings = sorted((scan or {}).get("findings", []), key=lambda f: order.get(f["severity"], 3))
     return render(request, "security/index.html", {"scan": scan, "tiles": tiles, "delta": delta.get("overall"),
-                                                    "findings": findings, "chart": trend_figure(rows)})
+                                                    "findings": findings,
+                                                    "chart": trend_figure(rows, language_of(request),
+                                                                          timezone_of(request))})
 
 
 def setup(app: FastAPI) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from eduops.core.checks import CheckContext, CheckResult, Measurement, check
+from eduops.core.i18n import msg
 from eduops.security.scoring import AREA_TITLES
 from eduops.security.service import run_scan
 
@@ -23,9 +24,12 @@ def security_scan(ctx: CheckContext) -> CheckResult:
     delta = report.trend.get("overall")
     trend = "" if delta is None else f", {delta:+.0f} on last week"
     failed = [a.area for a in report.areas.values() if a.error]
-    summary = (f"score {report.score:.0f}/100{trend}; {len(report.findings)} findings"
-               + (f" ({'; '.join(parts)})" if parts else "")
-               + (f"; could not scan {', '.join(failed)}" if failed else ""))
+    summary = (msg(
+            "score {score:.0f}/100{trend}; {count} findings{value}{value2}",
+            score=report.score, trend=trend, count=len(report.findings),
+            value=f" ({'; '.join(parts)})" if parts else "",
+            value2=f"; could not scan {', '.join(failed)}" if failed else "",
+        ))
     return CheckResult(report.status, summary, measurements, report.findings,  # type: ignore[arg-type]
                        evidence={"scan_id": report.scan_id, "scores": report.scores(), "trend": report.trend,
                                  "skipped": {n: a.skipped for n, a in report.areas.items() if a.skipped},
@@ -41,6 +45,9 @@ def security_traffic(ctx: CheckContext) -> CheckResult:
 
     found = signal(security_settings(ctx.settings), ctx.engine, ctx.now)
     unusual = [f for f in found.findings if f.severity != "info"]
-    summary = (f"{len(unusual)} traffic anomalies" if unusual else "traffic as usual for this hour of the week")
+    summary = (msg(
+            "{count} traffic anomalies",
+            count=len(unusual),
+        ) if unusual else "traffic as usual for this hour of the week")
     return CheckResult(status_from_findings(found.findings), summary, found.measurements, found.findings,
                        evidence=found.evidence)

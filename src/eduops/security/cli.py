@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from eduops.core.console import out, print_json, progress_bar, styled_status, table, workspace
+from eduops.core.checks import finding_to_dict
+from eduops.core.console import local_time, out, print_json, progress_bar, styled_status, table, workspace
 from eduops.errors import UsageError
 from eduops.security.scoring import AREA_TITLES, AREAS
 
@@ -49,9 +50,9 @@ def scan_command(
                 escape(a.skipped or a.error)] for n, a in report.areas.items()])
         for f in sorted(report.findings, key=lambda f: {"crit": 0, "warn": 1, "info": 2}[f.severity]):
             out.print(f"[{'bold red' if f.severity == 'crit' else 'yellow' if f.severity == 'warn' else 'dim'}]"
-                      f"{f.severity}[/] {escape(f.title)}", highlight=False)
+                      f"{f.severity}[/] {escape(str(f.title))}", highlight=False)
             if f.remedy:
-                out.print(f"      → {escape(f.remedy)}", highlight=False)
+                out.print(f"      → {escape(str(f.remedy))}", highlight=False)
     if report.status in ("warn", "crit"):
         raise typer.Exit(1)
 
@@ -93,7 +94,7 @@ def history_command(as_json: JSON = False) -> None:
         print_json([{"at": p.at.isoformat(), "score": p.score, "areas": p.areas} for p in points])
         return
     table(["at", "score"] + [AREA_TITLES[a] for a in AREAS],
-          [[p.at.isoformat()[:16], f"{p.score:.0f}"] + [p.areas.get(a, "—") for a in AREAS] for p in points])
+          [[local_time(p.at), f"{p.score:.0f}"] + [p.areas.get(a, "—") for a in AREAS] for p in points])
 
 
 @security_app.command("traffic")
@@ -109,12 +110,12 @@ def traffic_command(as_json: JSON = False) -> None:
     found = record_signal(security_settings(ws.settings), ws.engine, datetime.now(UTC))
     if as_json:
         print_json({"measurements": [asdict(m) for m in found.measurements],
-                    "findings": [asdict(f) for f in found.findings], "evidence": found.evidence})
+                    "findings": [finding_to_dict(f, "en") for f in found.findings], "evidence": found.evidence})
     else:
         table(["metric", "labels", "value"],
               [[m.name, ", ".join(f"{k}={v}" for k, v in m.labels.items()), m.value] for m in found.measurements])
         for f in found.findings:
-            out.print(f"{f.severity} {escape(f.title)}", highlight=False)
+            out.print(f"{f.severity} {escape(str(f.title))}", highlight=False)
     if any(f.severity in ("warn", "crit") for f in found.findings):
         raise typer.Exit(1)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from eduops.core.checks import Finding, Severity
+from eduops.core.i18n import msg
 from eduops.security.inventory import Package
 from eduops.security.osv import OsvDatabase, Vulnerability, load_database
 from eduops.security.versions import sort_key
@@ -74,13 +75,20 @@ def findings(report: DependencyReport) -> list[Finding]:
         target = max(fixes, key=lambda f: sort_key(ecosystem, f)) if fixes else None
         ids = ", ".join(v.id + (f" ({', '.join(v.cves)})" if v.cves else "") for v in vulns)
         level: Severity = "crit" if any(severity_level(v) == "crit" for v in vulns) else "warn"
-        remedy = (f"upgrade {name} to {target} or later" if target
-                  else f"no fixed {name} release is known: replace it or mitigate")
-        result.append(Finding(level, f"{name} {version} has {len(vulns)} known vulnerabilit"
-                              f"{'y' if len(vulns) == 1 else 'ies'}",
-                              f"{ids}. Source: {vulns[0].source}. " + "; ".join(f"{v.id}: {v.summary}"
-                                                                                 for v in vulns[:5]), remedy))
+        remedy = (msg("upgrade {name} to {target} or later", name=name, target=target) if target
+                  else msg("no fixed {name} release is known: replace it or mitigate", name=name))
+        result.append(Finding(level, msg(
+                "{name} {version} has 1 known vulnerability" if len(vulns) == 1
+                else "{name} {version} has {count} known vulnerabilities",
+                name=name, version=version, count=len(vulns),
+            ),
+                              msg(
+                                  "{ids}. Source: {source}. {join}",
+                                  ids=ids, source=vulns[0].source,
+                                  join="; ".join(f"{v.id}: {v.summary}"
+                                                                                 for v in vulns[:5]),
+                              ), remedy))
     if report.unpinned:
-        result.append(Finding("info", f"{len(report.unpinned)} requirements are not pinned",
+        result.append(Finding("info", msg("{count} requirements are not pinned", count=len(report.unpinned)),
                               ", ".join(report.unpinned[:20]), "pin exact versions (==) or scan the lock file"))
     return result

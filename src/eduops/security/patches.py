@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eduops.core.checks import Finding
+from eduops.core.i18n import msg
 from eduops.errors import ServiceUnavailable
 
 _LINE = re.compile(r"^(?P<name>[^/\s]+)/(?P<suites>\S+)\s+(?P<new>\S+)\s+(?P<arch>\S+)\s+"
@@ -61,13 +62,16 @@ def judge(updates: list[PendingUpdate], lists_age: float | None) -> list[Finding
     if security:
         names = ", ".join(f"{u.name} {u.current_version} → {u.new_version}" for u in security[:15])
         found.append(Finding("crit" if len(security) >= 10 else "warn",
-                             f"{len(security)} security updates are pending", names,
+                             msg("{count} security updates are pending", count=len(security)), names,
                              "apt-get update && apt-get upgrade (or enable unattended-upgrades)"))
     others = len(updates) - len(security)
     if others:
-        found.append(Finding("info", f"{others} other package updates are pending", "", "plan a maintenance window"))
+        found.append(Finding("info", msg(
+                "{others} other package updates are pending",
+                others=others,
+            ), "", "plan a maintenance window"))
     if lists_age is not None and lists_age > 7:
-        found.append(Finding("warn", f"apt package lists are {lists_age:.0f} days old",
+        found.append(Finding("warn", msg("apt package lists are {lists_age:.0f} days old", lists_age=lists_age),
                              "pending updates published since then are not visible",
                              "run apt-get update daily (apt-daily.timer)"))
     return found

@@ -6,7 +6,8 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from eduops.core.checks import Finding
+from eduops.core.checks import Finding, Severity
+from eduops.core.i18n import msg
 from eduops.errors import UsageError
 
 WELL_KNOWN = {21: "FTP", 22: "SSH", 23: "Telnet", 25: "SMTP", 80: "HTTP", 443: "HTTPS", 3306: "MySQL/MariaDB",
@@ -64,9 +65,15 @@ def judge(open_ports: list[OpenPort], allowed: set[int]) -> list[Finding]:
         if op.port in allowed:
             continue
         service = WELL_KNOWN.get(op.port, "unknown service")
-        severity = "crit" if op.port in DANGEROUS else "warn"
-        found.append(Finding(severity, f"{op.host}:{op.port} ({service}) is open and not on the allow-list",  # type: ignore[arg-type]
-                             f"TCP connect to {op.host}:{op.port} succeeded.",
-                             f"close it or bind the service to 127.0.0.1 / firewall it (ufw deny {op.port}/tcp); "
-                             "if it must stay open, add it to [security] ports_allowed"))
+        severity: Severity = "crit" if op.port in DANGEROUS else "warn"
+        found.append(Finding(severity, msg(
+                "{host}:{port} ({service}) is open and not on the allow-list",
+                host=op.host, port=op.port, service=service,
+            ),  # type: ignore[arg-type]
+                             msg("TCP connect to {host}:{port} succeeded.", host=op.host, port=op.port),
+                             msg(
+                                 "close it or bind the service to 127.0.0.1 / firewall it (ufw deny "
+                                 "{port}/tcp); if it must stay open, add it to [security] ports_allowed",
+                                 port=op.port,
+                             )))
     return found

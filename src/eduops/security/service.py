@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from eduops.config import Settings
-from eduops.core.checks import Finding, status_from_findings
+from eduops.core.checks import Finding, finding_to_dict, render_finding, status_from_findings
+from eduops.core.i18n import msg
 from eduops.db import session_scope
 from eduops.errors import EduopsError
 from eduops.security import access, deps, patches, ports, tls, weakconfig, webscan
@@ -66,7 +67,8 @@ class ScanReport:
         return {"scan_id": self.scan_id, "started_at": self.started_at.isoformat(), "status": self.status,
                 "score": self.score, "scores": self.scores(), "trend": self.trend,
                 "areas": {n: {"score": a.score, "skipped": a.skipped, "error": a.error, "evidence": a.evidence,
-                              "findings": [asdict(f) for f in a.findings]} for n, a in self.areas.items()}}
+                              "findings": [finding_to_dict(f, "en")
+                                           for f in a.findings]} for n, a in self.areas.items()}}
 
 
 # --- one function per area -----------------------------------------------------------------------
@@ -129,7 +131,7 @@ def scan_headers(sec: SecuritySettings, settings: Settings, engine: Engine, now:
         try:
             obs = webscan.fetch(site.url, site.http_url, sec.timeout_seconds, site.ca_file)
         except EduopsError as exc:
-            found.append(Finding("crit", f"{site.url} could not be fetched", exc.message,
+            found.append(Finding("crit", msg("{url} could not be fetched", url=site.url), exc.message,
                                  "check the URL and the server"))
             scores.append(0)
             continue
@@ -173,7 +175,7 @@ def scan_config(sec: SecuritySettings, settings: Settings, engine: Engine, now: 
         try:
             found += weakconfig.judge_database(weakconfig.safe_url(url), weakconfig.database_rules(url))
         except sa.exc.SQLAlchemyError as exc:
-            found.append(Finding("info", f"could not review {weakconfig.safe_url(url)}",
+            found.append(Finding("info", msg("could not review {safe_url}", safe_url=weakconfig.safe_url(url)),
                                  str(getattr(exc, "orig", exc)).splitlines()[0][:200],
                                  "grant the scan a login that can read pg_hba_file_rules / mysql.user"))
     found += weakconfig.default_credentials(engine)
@@ -241,7 +243,8 @@ def save(engine: Engine, report: ScanReport, trigger: str = "manual", run_id: in
     with session_scope(engine) as session:
         row = SecurityScan(started_at=report.started_at, finished_at=datetime.now(UTC), run_id=run_id, trigger=trigger,
                            status=report.status, score=report.score, area_scores=report.scores(), counts=counts,
-                           findings=[asdict(f) | {"area": n} for n, a in report.areas.items() for f in a.findings],
+                           findings=[finding_to_dict(f) | {"area": n}
+                                     for n, a in report.areas.items() for f in a.findings],
                            evidence=evidence)
         session.add(row)
         session.flush()
@@ -255,10 +258,12 @@ def history(engine: Engine, limit: int = 200) -> list[Point]:
     return [Point(at, score, dict(areas or {})) for at, score, areas in reversed(rows)]
 
 
-def latest(engine: Engine) -> dict[str, Any] | None:
+def latest(engine: Engine, lang: str = "en") -> dict[str, Any] | None:
+    """The newest scan; its findings in ``lang``."""
     with session_scope(engine) as session:
         row = session.scalar(sa.select(SecurityScan).order_by(SecurityScan.started_at.desc()).limit(1))
         if row is None:
             return None
         return {"id": row.id, "started_at": row.started_at.isoformat(), "status": row.status, "score": row.score,
-                "scores": row.area_scores, "counts": row.counts, "findings": row.findings, "evidence": row.evidence}
+                "scores": row.area_scores, "counts": row.counts, "evidence": row.evidence,
+                "findings": [render_finding(f, lang) for f in row.findings or []]}

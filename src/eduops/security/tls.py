@@ -15,7 +15,8 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.utils import CryptographyDeprecationWarning
 
-from eduops.core.checks import Finding
+from eduops.core.checks import Finding, Severity
+from eduops.core.i18n import msg
 from eduops.errors import ServiceUnavailable
 
 LEGACY_PROTOCOLS = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1")
@@ -74,50 +75,89 @@ def outside_profile(suites: list[str], allowed: frozenset[str]) -> list[str]:
 def judge(obs: TlsObservation, now: datetime, warn_days: int = 30, crit_days: int = 7) -> list[Finding]:
     where = f"{obs.host}:{obs.port}"
     if obs.error:
-        return [Finding("crit", f"TLS scan of {where} failed", obs.error, "make sure the TLS endpoint is reachable")]
+        return [Finding("crit", msg(
+                "TLS scan of {where} failed",
+                where=where,
+            ), obs.error, "make sure the TLS endpoint is reachable")]
     found: list[Finding] = []
     legacy = [p for p in LEGACY_PROTOCOLS if obs.protocols.get(p)]
     if legacy:
-        severity = "crit" if any(p.startswith("SSL") for p in legacy) else "warn"
-        found.append(Finding(severity, f"{where} accepts {', '.join(legacy)}",  # type: ignore[arg-type]
-                             f"{', '.join(legacy)} are broken or deprecated (RFC 8996) and fail Mozilla's "
-                             "intermediate profile.", "ssl_protocols TLSv1.2 TLSv1.3;"))
+        severity: Severity = "crit" if any(p.startswith("SSL") for p in legacy) else "warn"
+        found.append(Finding(severity, msg(
+                "{where} accepts {join}",
+                where=where, join=', '.join(legacy),
+            ),  # type: ignore[arg-type]
+                             msg(
+                                 "{join} are broken or deprecated (RFC 8996) and fail Mozilla's "
+                                 "intermediate profile.",
+                                 join=', '.join(legacy),
+                             ), "ssl_protocols TLSv1.2 TLSv1.3;"))
     accepted = [c for suites in obs.protocols.values() for c in suites]
     rejected = outside_profile(accepted, intermediate_profile())
     if rejected:
         weak = set(weak_ciphers(rejected))
-        found.append(Finding("warn", f"{where} accepts {len(rejected)} cipher suites Mozilla's intermediate "
-                             "profile rejects",
+        found.append(Finding("warn", msg("{where} accepts {count} cipher suites Mozilla's intermediate profile "
+                                         "rejects", where=where, count=len(rejected)),
                              ", ".join(c + (" (weak)" if c in weak else "") for c in rejected),
                              INTERMEDIATE_FIX))
     if obs.not_after is not None:
         days = (obs.not_after - now).total_seconds() / 86400
         if days < 0:
-            found.append(Finding("crit", f"certificate of {where} expired {-days:.0f} days ago",
-                                 f"not after {obs.not_after:%Y-%m-%d %H:%M} UTC", "renew the certificate now"))
+            found.append(Finding("crit", msg(
+                    "certificate of {where} expired {value:.0f} days ago",
+                    where=where, value=-days,
+                ),
+                                 msg(
+                                     "not after {not_after} UTC",
+                                     not_after=f'{obs.not_after:%Y-%m-%d %H:%M}',
+                                 ), "renew the certificate now"))
         elif days < crit_days or days < warn_days:
             found.append(Finding("crit" if days < crit_days else "warn",
-                                 f"certificate of {where} expires in {days:.0f} days",
-                                 f"not after {obs.not_after:%Y-%m-%d %H:%M} UTC ({obs.subject})",
+                                 msg("certificate of {where} expires in {days:.0f} days", where=where, days=days),
+                                 msg(
+                                     "not after {not_after} UTC ({subject})",
+                                     not_after=f'{obs.not_after:%Y-%m-%d %H:%M}', subject=obs.subject,
+                                 ),
                                  "renew it (e.g. certbot renew) and automate renewal"))
     if obs.self_signed:
-        found.append(Finding("crit", f"{where} presents a self-signed certificate", f"subject {obs.subject}",
+        found.append(Finding("crit", msg(
+                "{where} presents a self-signed certificate",
+                where=where,
+            ), msg(
+                "subject {subject}",
+                subject=obs.subject,
+            ),
                              "use a certificate from a public CA such as Let's Encrypt"))
     elif not obs.trusted:
-        found.append(Finding("crit", f"certificate chain of {where} is not trusted", f"issuer {obs.issuer}",
+        found.append(Finding("crit", msg(
+                "certificate chain of {where} is not trusted",
+                where=where,
+            ), msg(
+                "issuer {issuer}",
+                issuer=obs.issuer,
+            ),
                              "serve the full chain (leaf + intermediates) from a public CA"))
     if not obs.hostname_matches:
-        found.append(Finding("crit", f"certificate of {where} does not name {obs.host}", f"subject {obs.subject}",
-                             f"issue a certificate whose subjectAltName includes {obs.host}"))
+        found.append(Finding("crit", msg(
+                "certificate of {where} does not name {host}",
+                where=where, host=obs.host,
+            ), msg(
+                "subject {subject}",
+                subject=obs.subject,
+            ),
+                             msg("issue a certificate whose subjectAltName includes {host}", host=obs.host)))
     if obs.chain_in_order is False:
-        found.append(Finding("warn", f"{where} sends its chain out of order", "",
+        found.append(Finding("warn", msg("{where} sends its chain out of order", where=where), "",
                              "concatenate leaf first, then intermediates"))
     if obs.sha1_in_chain:
-        found.append(Finding("warn", f"{where} has a SHA-1 signature in its chain", "", "reissue with SHA-256"))
+        found.append(Finding("warn", msg(
+                "{where} has a SHA-1 signature in its chain",
+                where=where,
+            ), "", "reissue with SHA-256"))
     covered = ("tls_versions", "ciphers", "certificate_")
     others = {k: v for k, v in obs.mozilla_issues.items() if not k.startswith(covered)}
     if others:
-        found.append(Finding("warn", f"{where} does not meet Mozilla's intermediate profile",
+        found.append(Finding("warn", msg("{where} does not meet Mozilla's intermediate profile", where=where),
                              "; ".join(f"{k}: {v}" for k, v in sorted(others.items())),
                              "apply https://ssl-config.mozilla.org/ (intermediate)"))
     return found

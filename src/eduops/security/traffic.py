@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from eduops.core.checks import Finding, Measurement
+from eduops.core.i18n import msg
 from eduops.security import anomaly
 from eduops.security.settings import SecuritySettings
 
@@ -77,8 +78,11 @@ def signal(sec: SecuritySettings, engine: Engine, now: datetime, requests: list[
     for a in anomaly.rate_anomalies(observed, usual, sec.surge_ratio, expected_surge=expected):
         note = " (start of term: expected)" if a.expected_surge else ""
         out.findings.append(Finding("info" if a.expected_surge else "warn",
-                                    f"{a.route}: {a.observed} requests in an hour, {a.ratio}× usual{note}",
-                                    f"usual for this hour of the week: {a.expected}",
+                                    msg(
+                                        "{route}: {observed} requests in an hour, {ratio}× usual{note}",
+                                        route=a.route, observed=a.observed, ratio=a.ratio, note=note,
+                                    ),
+                                    msg("usual for this hour of the week: {expected}", expected=a.expected),
                                     "" if a.expected_surge else "check the top talkers; rate-limit at the edge"))
     last_hour = [r for r in requests if r.ts >= hour]
     for by in ("ip", "account"):
@@ -93,7 +97,13 @@ def signal(sec: SecuritySettings, engine: Engine, now: datetime, requests: list[
         what = (f"{b.failures} failed logins from {b.who} on {b.distinct} accounts" if b.kind == "ip"
                 else f"{b.failures} failed logins on account {b.who} from {b.distinct} addresses")
         out.findings.append(Finding("crit" if b.kind == "ip" and b.distinct > 3 else "warn",
-                                    what + " within 5 minutes", f"from {b.started_at:%Y-%m-%d %H:%M} UTC",
+                                    msg(
+                                        "{what} within 5 minutes",
+                                        what=what,
+                                    ), msg(
+                                            "from {started_at} UTC",
+                                            started_at=f'{b.started_at:%Y-%m-%d %H:%M}',
+                                        ),
                                     "block the source, check the accounts tried, require TOTP"))
     out.evidence = {"requests": len(requests), "hour": hour.isoformat(), "expected_surge": expected,
                     "failed_logins": len(logins)}

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from eduops.core.checks import Finding
+from eduops.core.i18n import msg
 from eduops.core.models import User
 from eduops.core.passwords import verify_password
 from eduops.db import session_scope
@@ -60,9 +61,15 @@ def judge_database(where: str, rules: list[HbaRule]) -> list[Finding]:
         if r.kind == "local" or _is_local(r.address):
             continue
         if r.method in ("trust", "empty-password"):
-            what = "without a password" if r.method == "trust" else "with an empty password"
-            found.append(Finding("crit", f"{where} accepts {r.user} from {r.address or 'any host'} {what}",
-                                 f"{r.kind} rule: {r.user}@{r.address} uses {r.method}",
+            what = msg("without a password") if r.method == "trust" else msg("with an empty password")
+            found.append(Finding("crit", msg(
+                    "{where} accepts {user} from {value} {what}",
+                    where=where, user=r.user, value=r.address or msg('any host'), what=what,
+                ),
+                                 msg(
+                                     "{kind} rule: {user}@{address} uses {method}",
+                                     kind=r.kind, user=r.user, address=r.address, method=r.method,
+                                 ),
                                  "use scram-sha-256 in pg_hba.conf (or set a password for the MySQL account) "
                                  "and allow only the application hosts"))
     return found
@@ -118,9 +125,12 @@ def default_credentials(engine: Engine, candidates: tuple[str, ...] = DEFAULT_PA
     for username, password_hash, role in users:
         for guess in (*candidates, username):
             if verify_password(password_hash, guess):
-                found.append(Finding("crit", f"console user {username} ({role}) uses a default password",
+                found.append(Finding("crit", msg(
+                        "console user {username} ({role}) uses a default password",
+                        username=username, role=role,
+                    ),
                                      "the password is on the list of defaults attackers try first",
-                                     f"eduops users reset-password {username} and enable TOTP"))
+                                     msg("eduops users reset-password {username} and enable TOTP", username=username)))
                 break
     return found
 
@@ -139,17 +149,35 @@ def judge_debug(url: str, body: str) -> list[Finding]:
     meaning = detect_debug_page(body)
     if not meaning:
         return []
-    return [Finding("crit", f"{url} shows {meaning}", "error pages reveal code, settings and sometimes secrets",
+    return [Finding("crit", msg(
+            "{url} shows {meaning}",
+            url=url, meaning=meaning,
+        ), "error pages reveal code, settings and sometimes secrets",
                     "turn debug mode off in production (DEBUG = False, FLASK_DEBUG=0) and serve generic errors")]
 
 
 def judge_secret_file(path: Path, mode: int, holds_keys: bool = True) -> list[Finding]:
     """Key files must be private (crit/warn); a config file that may hold a database URL should be (warn)."""
     if mode & (stat.S_IROTH | stat.S_IWOTH):
-        return [Finding("crit" if holds_keys else "warn", f"{path} is world-readable", f"mode {stat.filemode(mode)}",
-                        f"chmod 600 {path}")]
+        return [Finding("crit" if holds_keys else "warn", msg(
+                "{path} is world-readable",
+                path=path,
+            ), msg(
+                "mode {filemode}",
+                filemode=stat.filemode(mode),
+            ),
+                        msg("chmod 600 {path}", path=path))]
     if mode & stat.S_IRGRP and holds_keys:
-        return [Finding("warn", f"{path} is group-readable", f"mode {stat.filemode(mode)}", f"chmod 600 {path}")]
+        return [Finding("warn", msg(
+                "{path} is group-readable",
+                path=path,
+            ), msg(
+                "mode {filemode}",
+                filemode=stat.filemode(mode),
+            ), msg(
+                "chmod 600 {path}",
+                path=path,
+            ))]
     return []
 
 

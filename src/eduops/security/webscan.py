@@ -9,7 +9,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
-from eduops.core.checks import Finding
+from eduops.core.checks import Finding, Severity
+from eduops.core.i18n import msg
 from eduops.errors import ServiceUnavailable, UsageError
 from eduops.security.headers import (
     PROBE_ORIGIN,
@@ -89,18 +90,24 @@ def findings(g: Grade, obs: Observation) -> list[Finding]:
     """Every deduction as a finding: what the Observatory saw and the header that fixes it."""
     result = []
     for t in g.deductions():
-        severity = "crit" if t.modifier <= -40 else "warn"
-        detail = f"{g.url}: {t.description} ({t.result}, {t.modifier} points)."
+        severity: Severity = "crit" if t.modifier <= -40 else "warn"
+        detail: str = msg(
+                "{url}: {description} ({result}, {modifier} points).",
+                url=g.url, description=t.description, result=t.result, modifier=t.modifier,
+            )
         if t.test == "strict-transport-security" and not hsts_header_present(obs):
             detail += " No Strict-Transport-Security header is sent."
         if t.test == "cookies":
             detail += " " + "; ".join(session_cookie_problems(obs))
-        result.append(Finding(severity, f"{header_of(t.test)}: {t.description}", detail.strip(),  # type: ignore[arg-type]
+        result.append(Finding(severity, msg(
+                "{header_of}: {description}",
+                header_of=header_of(t.test), description=t.description,
+            ), detail.strip(),  # type: ignore[arg-type]
                               t.remedy))
     result += version_disclosures(obs)
     if t_hsts_missing_but_masked(g, obs):
         result.append(Finding("warn", "Strict-Transport-Security: header not set",
-                              f"{g.url} sends no Strict-Transport-Security header.",
+                              msg("{url} sends no Strict-Transport-Security header.", url=g.url),
                               "Strict-Transport-Security: max-age=63072000"))
     return result
 
@@ -119,8 +126,8 @@ def version_disclosures(obs: Observation) -> list[Finding]:
     for name in DISCLOSING_HEADERS:
         for value in obs.get_all(name):
             if _VERSION.search(value):
-                found.append(Finding("warn", f"{name}: discloses a software version",
-                                     f"{obs.url} sends {name}: {value}",
+                found.append(Finding("warn", msg("{name}: discloses a software version", name=name),
+                                     msg("{url} sends {name}: {value}", url=obs.url, name=name, value=value),
                                      _REMEDY.get(name, f"remove the {name} header at the proxy")))
     return found
 

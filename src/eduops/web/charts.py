@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from eduops.core.i18n import gettext
 from eduops.core.pages import script_json
 
 STATUS_COLOURS = {
@@ -18,8 +19,8 @@ STATUS_COLOURS = {
 
 
 
-def runs_chart(rows: list[dict[str, Any]]) -> str:
-    """A stacked bar chart of runs per day by status."""
+def runs_chart(rows: list[dict[str, Any]], lang: str = "en") -> str:
+    """A stacked bar chart of runs per day (the workspace's days) by status; legend in ``lang``."""
     days = sorted({r["day"] for r in rows})
     data = []
     for status, colour in STATUS_COLOURS.items():
@@ -28,7 +29,7 @@ def runs_chart(rows: list[dict[str, Any]]) -> str:
             data.append(
                 {
                     "type": "bar",
-                    "name": status,
+                    "name": gettext(status, lang, "web"),
                     "x": days,
                     "y": [counts.get(d, 0) for d in days],
                     "marker": {"color": colour},
@@ -39,7 +40,7 @@ def runs_chart(rows: list[dict[str, Any]]) -> str:
     )
 
 
-def measurements_chart(checks: list[dict[str, Any]], limit: int = 40) -> str | None:
+def measurements_chart(checks: list[dict[str, Any]], limit: int = 40, lang: str = "en") -> str | None:
     """One horizontal bar per measurement of a run (the first ``limit``), grouped by unit."""
     points = [(c["name"], m) for c in checks for m in c["measurements"]][:limit]
     if not points:
@@ -53,7 +54,7 @@ def measurements_chart(checks: list[dict[str, Any]], limit: int = 40) -> str | N
         {
             "type": "bar",
             "orientation": "h",
-            "name": unit or "value",
+            "name": unit or gettext("value", lang),
             "y": [n for n, _ in items],
             "x": [v for _, v in items],
         }

@@ -11,6 +11,7 @@ import typer
 
 from eduops.core.audit import list_audit, verify_chain
 from eduops.core.console import out, print_json, progress_bar, table, workspace
+from eduops.core.principal import SCOPES
 from eduops.errors import UsageError
 from eduops.security.cli import rotate_command
 from eduops.web import accounts, apikeys
@@ -91,13 +92,13 @@ def keys_create(
     name: Annotated[str, typer.Option("--name", help="who uses the key, e.g. 'rtc-sdk prod'")] = "api client",
     scope: Annotated[
         list[str] | None,
-        typer.Option("--scope", help="repeatable: ingest:rtc, ingest:xapi, ingest:feedback, read, admin"),
+        typer.Option("--scope", help="repeatable: " + ", ".join(SCOPES)),
     ] = None,
     as_json: JSON = False,
 ) -> None:
     """Create an API key; the key is printed once and stored only as a hash."""
     if not scope:
-        raise UsageError("give at least one --scope (ingest:rtc, ingest:xapi, ingest:feedback, read, admin)")
+        raise UsageError(f"give at least one --scope ({', '.join(SCOPES)})")
     info, key = apikeys.create_key(workspace().engine, name, scope, actor=ACTOR)
     if as_json:
         print_json({**info, "key": key})

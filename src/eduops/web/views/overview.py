@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from eduops.core.pages import render, timezone_of
+from eduops.core.pages import language_of, render, timezone_of
 from eduops.core.principal import Principal, require
 from eduops.web import dashboard
 from eduops.web.charts import runs_chart
@@ -28,6 +28,6 @@ def overview(request: Request, who: Principal = Depends(require("read"))) -> Res
             "tiles": dashboard.tiles(ws.engine),
             "findings": dashboard.top_findings(ws.engine),
             "overdue": dashboard.overdue(ws.engine, ws.settings, now),
-            "chart": runs_chart(dashboard.runs_per_day(ws.engine, now - timedelta(days=28), tz)),
+            "chart": runs_chart(dashboard.runs_per_day(ws.engine, now - timedelta(days=28), tz), language_of(request)),
         },
     )

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from eduops.core import calendar as cal
 from eduops.core.audit import record_audit
-from eduops.core.pages import render, timezone_of
+from eduops.core.pages import language_of, render, timezone_of
 from eduops.core.params import Id
 from eduops.core.plan import PLAN_BY_KEY
 from eduops.core.principal import Principal, require
@@ -82,6 +82,7 @@ def runs_page(
         status=status or None,
         limit=per_page + 1,
         offset=(page - 1) * per_page,
+        lang=language_of(request),
     )
     return render(
         request,
@@ -100,7 +101,7 @@ def runs_page(
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run_page(run_id: Id, request: Request, who: Principal = Depends(require("read"))) -> Response:
-    run = get_run(ws_of(request).engine, run_id)
+    run = get_run(ws_of(request).engine, run_id, lang=language_of(request))
     spec = PLAN_BY_KEY.get(run["task"])
     findings = [dict(f, check=c["name"]) for c in run["checks"] for f in c["findings"]]
     return render(
@@ -110,7 +111,7 @@ def run_page(run_id: Id, request: Request, who: Principal = Depends(require("rea
             "run": run,
             "task": spec,
             "findings": findings,
-            "chart": measurements_chart(run["checks"]),
+            "chart": measurements_chart(run["checks"], lang=language_of(request)),
             "needs_signoff": bool(spec and spec.needs_signoff),
         },
     )
@@ -118,7 +119,8 @@ def run_page(run_id: Id, request: Request, who: Principal = Depends(require("rea
 
 @router.get("/runs/{run_id}/report", response_class=HTMLResponse)
 def run_report(run_id: Id, request: Request, who: Principal = Depends(require("read"))) -> Response:
-    html = render_run(ws_of(request).engine, run_id, "html")
+    # the reader's language and clock: the report opened from the console is read by this user
+    html = render_run(ws_of(request).engine, run_id, "html", lang=language_of(request), tz=timezone_of(request))
     # a report quotes what checks found (log lines, feedback text): no script, form or plugin may run in it
     return HTMLResponse(html, headers={"content-security-policy": REPORT_CSP})
 

@@ -1,0 +1,183 @@
+"""The xAPI document resources over HTTP: /xapi/activities/state, /xapi/activities/profile,
+/xapi/agents/profile, /xapi/agents (Person) and /xapi/activities (the merged definition).
+
+Who may: State documents need ``xapi:state`` (API-key scopes ``xapi:state`` and ``ingest:xapi``: the
+learning content saves its state), profile documents ``ingest:xapi``, the Agents and Activities
+resources ``read``. Routes parse and check parameters, then call ``documents`` / ``activities``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from eduops.analytics import activities, documents
+from eduops.analytics.documents import Conditions, DocumentRef
+from eduops.analytics.extract import agent_ifi
+from eduops.analytics.store import events_settings
+from eduops.analytics.xapi import check_agent, check_iri, check_uuid, check_version_header, parse_timestamp
+from eduops.core.principal import Principal, require
+from eduops.errors import NotFound, PayloadTooLarge, UsageError
+
+router = APIRouter(prefix="/xapi", tags=["xapi"])
+
+# resource path -> (kind, document id parameter, required scope parameters)
+RESOURCES = {
+    "state": ("state", "stateId", ("activityId", "agent")),
+    "activity_profile": ("activity_profile", "profileId", ("activityId",)),
+    "agent_profile": ("agent_profile", "profileId", ("agent",)),
+}
+
+
+def _version(request: Request) -> None:
+    check_version_header(request.headers.get("X-Experience-API-Version"))
+
+
+def parse_agent(raw: str) -> dict[str, Any]:
+    try:
+        agent = json.loads(raw)
+    except ValueError:
+        raise UsageError("agent: must be an Agent as JSON, e.g. {\"mbox\": \"mailto:learner@example.com\"}") from None
+    check_agent(agent, "agent")
+    return agent  # type: ignore[no-any-return]
+
+
+def parse_params(resource: str, params: dict[str, str], method: str) -> tuple[DocumentRef, datetime | None]:
+    """The document a request addresses, checked; ``since`` for a multiple-document GET."""
+    kind, id_name, required = RESOURCES[resource]
+    allowed = {*required, id_name, "since"} | ({"registration"} if kind == "state" else set())
+    for name in params:
+        if name not in allowed:
+            raise UsageError(f"{name}: not a parameter of this resource (it takes {', '.join(sorted(allowed))})")
+    for name in required:
+        if not params.get(name):
+            raise UsageError(f"{name}: required")
+    doc_id = params.get(id_name)
+    if method in ("PUT", "POST") and not doc_id:
+        raise UsageError(f"{id_name}: required to {method} a document")
+    if kind != "state" and method == "DELETE" and not doc_id:
+        raise UsageError(f"{id_name}: required to DELETE a profile document")
+    since = None
+    if "since" in params:
+        if method != "GET" or doc_id is not None:
+            raise UsageError("since: only with a GET of the document ids (without " + id_name + ")")
+        since = parse_timestamp(params["since"], "since")
+    activity_id = check_iri(params["activityId"], "activityId") if "activityId" in params else ""
+    agent = agent_ifi(parse_agent(params["agent"])) if "agent" in params else ""
+    registration = check_uuid(params["registration"], "registration").lower() if "registration" in params else ""
+    ref = DocumentRef(kind, activity_id, agent, registration, doc_id or "")
+    return ref, since
+
+
+def conditions_of(request: Request) -> Conditions:
+    return Conditions(documents.parse_etags(request.headers.get("if-match"), "If-Match"),
+                      documents.parse_etags(request.headers.get("if-none-match"), "If-None-Match"))
+
+
+async def _content(request: Request) -> tuple[bytes, str]:
+    limit = getattr(request.app.state, "xapi_document_limit", None)
+    if limit is None:  # read once per app: eduops.toml is not re-read while serving
+        limit = request.app.state.xapi_document_limit = events_settings(
+            request.app.state.workspace.settings).max_document_bytes
+    declared = request.headers.get("content-length", "")
+    too_large = f"the document is larger than {limit:,} bytes (events.max_document_bytes); store less in it"
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(too_large)
+    body = await request.body()
+    if len(body) > limit:
+        raise PayloadTooLarge(too_large)
+    return body, request.headers.get("content-type") or documents.DEFAULT_TYPE
+
+
+def _http_date(moment: datetime) -> str:
+    return format_datetime(moment.astimezone(UTC), usegmt=True)
+
+
+def _etag_header(etag: str) -> dict[str, str]:
+    return {"ETag": f'"{etag}"'}
+
+
+async def _handle(request: Request, resource: str) -> Response:
+    engine = request.app.state.workspace.engine
+    method = request.method
+    ref, since = parse_params(resource, dict(request.query_params), method)
+    conditions = conditions_of(request)
+    now = datetime.now(UTC)
+    if method == "GET":
+        if not ref.doc_id:
+            registration = ref.registration or None
+            found = await run_in_threadpool(documents.ids, engine, ref, since, registration)
+            body = documents.ids_json(found)
+            return Response(body, media_type="application/json",
+                            headers={**_etag_header(documents.etag_of(body)), "Last-Modified": _http_date(now)})
+        doc = await run_in_threadpool(documents.get, engine, ref)
+        if doc is None:
+            raise NotFound(f"no document {ref.doc_id!r} here")
+        return Response(doc.content, headers={"Content-Type": doc.content_type, **_etag_header(doc.etag),
+                                              "Last-Modified": _http_date(doc.updated)})
+    if method == "DELETE":
+        if ref.doc_id:
+            await run_in_threadpool(documents.delete, engine, ref, conditions)
+        else:
+            await run_in_threadpool(documents.delete_all, engine, ref, ref.registration or None)
+        return Response(status_code=204)
+    content, content_type = await _content(request)
+    write = documents.put if method == "PUT" else documents.post
+    etag = await run_in_threadpool(write, engine, ref, content, content_type, conditions, now)
+    return Response(status_code=204, headers=_etag_header(etag))
+
+
+STATE = "/activities/state"
+ACTIVITY_PROFILE = "/activities/profile"
+AGENT_PROFILE = "/agents/profile"
+METHODS = ["GET", "PUT", "POST", "DELETE"]
+
+
+@router.api_route(STATE, methods=METHODS, dependencies=[Depends(_version)])
+async def state(request: Request, _: Principal = Depends(require("xapi:state"))) -> Response:
+    """A State document (stateId), the ids of many (GET without stateId), or DELETE of all."""
+    return await _handle(request, "state")
+
+
+@router.api_route(ACTIVITY_PROFILE, methods=METHODS, dependencies=[Depends(_version)])
+async def activity_profile(request: Request, _: Principal = Depends(require("ingest:xapi"))) -> Response:
+    """An Activity Profile document (profileId), or the ids of an activity's profiles."""
+    return await _handle(request, "activity_profile")
+
+
+@router.api_route(AGENT_PROFILE, methods=METHODS, dependencies=[Depends(_version)])
+async def agent_profile(request: Request, _: Principal = Depends(require("ingest:xapi"))) -> Response:
+    """An Agent Profile document (profileId), or the ids of an agent's profiles."""
+    return await _handle(request, "agent_profile")
+
+
+def _only(params: dict[str, str], name: str) -> str:
+    extra = sorted(set(params) - {name})
+    if extra:
+        raise UsageError(f"{', '.join(extra)}: not a parameter of this resource (it takes {name})")
+    if not params.get(name):
+        raise UsageError(f"{name}: required")
+    return params[name]
+
+
+@router.get("/agents", dependencies=[Depends(_version)])
+def agents(request: Request, _: Principal = Depends(require("read"))) -> Response:
+    """The Person object for an agent: its identifier and name, as arrays."""
+    agent = parse_agent(_only(dict(request.query_params), "agent"))
+    body = orjson.dumps(activities.person_of(agent))
+    return Response(body, media_type="application/json", headers=_etag_header(documents.etag_of(body)))
+
+
+@router.get("/activities", dependencies=[Depends(_version)])
+def activity(request: Request, _: Principal = Depends(require("read"))) -> Response:
+    """The Activity with its definition as merged from the statements received."""
+    activity_id = check_iri(_only(dict(request.query_params), "activityId"), "activityId")
+    body = orjson.dumps(activities.activity_object(request.app.state.workspace.engine, activity_id))
+    return Response(body, media_type="application/json", headers=_etag_header(documents.etag_of(body)))

@@ -1,0 +1,85 @@
+"""Every console page of the demo reads in Chinese: no English sentence outside user text, code and units."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from tests.web.english import english_phrases, read_page, shape, walk
+
+from eduops.core.demo import DemoContext
+
+NOT_PAGES = ("/static", "/logout", "/api/", "/metrics", "/xapi", "/lang")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("磁盘 /var 已用 91%", []),
+        ("the disk is nearly full", ["the disk is nearly full"]),
+        ("磁盘 /var is 91% full", []),  # a heuristic: words split by paths and numbers are not counted as one
+        ("运行 `eduops backup run pg` 后重试", []),  # a command quoted in a sentence is code
+        ("daily-inspection · Asia/Shanghai · p95 800 ms", []),  # names and units
+        ("Course and video browsing：拐点", ["Course and video browsing"]),
+        ("使用 Let's Encrypt 的证书", []),
+        ("HTTP 500", []),
+    ],
+)
+def test_english_phrases(text: str, expected: list[str]) -> None:
+    assert english_phrases(text) == expected
+
+
+def test_user_text_code_and_other_languages_are_allowed() -> None:
+    html = """<main><h1>总览</h1><p class="user-text">Great teacher, my kid loves the class</p>
+    <td><code>eduops rules test</code></td><div lang="en">restic says no errors were found</div>
+    <p>still English here</p><a href="/runs/1">运行</a></main>"""
+    phrases, links = read_page(html)
+    assert phrases == ["still English here"] and links == ["/runs/1"]
+
+
+def test_pages_of_one_shape_are_visited_once() -> None:
+    assert shape("/runs/12") == shape("/runs/13") == "/runs/*"
+    assert shape("/rtc/calls/call-000123") == "/rtc/calls/*"
+    assert shape("/monitoring?since=24h&host=vm") == "/monitoring?since=*&host=*"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoContext]:
+    """The demo `eduops demo` serves, built in-process (a few minutes: every domain's share, real runs)."""
+    from eduops.demo.runner import build
+
+    context = build(Path(tmp_path_factory.mktemp("demo")) / "ws")
+    try:
+        yield context
+    finally:
+        for stop in context.stoppers:
+            stop()
+
+
+@pytest.mark.slow
+def test_every_page_of_the_demo_reads_in_chinese(demo: DemoContext) -> None:
+    from eduops.web.app import create_app
+
+    app = create_app(demo.ws)
+    client = TestClient(app, follow_redirects=False)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert token
+    login = client.post("/login", data={"username": demo.admin_user, "password": demo.admin_password,
+                                        "csrf_token": token.group(1), "code": "", "next": "/"})
+    assert login.status_code == 303, login.text[:300]
+
+    def get(path: str) -> tuple[int, str, str]:
+        answer = client.get(path, headers={"accept-language": "zh-CN"})
+        return answer.status_code, answer.headers.get("content-type", ""), answer.text
+
+    start = ["/"] + [item.path for item in app.state.nav]
+    pages = list(walk(get, start, per_shape=2,
+                      skip=lambda p: p.startswith(NOT_PAGES) or "/artifacts/" in p or "/screenshots/" in p))
+    assert len(pages) > 40, f"only {len(pages)} pages reached: {[p.path for p in pages]}"
+    broken = [f"{p.path}: {p.status}" for p in pages if p.status >= 500]
+    assert not broken, broken
+    english = [f"{p.path}: {sorted(set(p.phrases))[:8]}" for p in pages if p.phrases]
+    assert not english, "English outside user text, code and units on Chinese pages:\n" + "\n".join(english)
