@@ -95,3 +95,13 @@ def test_integers(text: str | int, lo: int, hi: int, expected: int) -> None:
 def test_bad_integers_name_the_parameter(text: str, words: str) -> None:
     with pytest.raises(UsageError, match=words):
         parse_int(text, "offset")
+
+
+@pytest.mark.parametrize("stored", [datetime(9999, 12, 31, 23, 59, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC),
+                                    "9999-12-31T23:59:59+00:00"])
+def test_a_stored_extreme_time_still_renders(stored: datetime | str) -> None:
+    """Rows written before the range existed must not break a page: shown in UTC when the zone cannot hold it."""
+    from eduops.core.clock import format_time
+
+    shown = format_time(stored, "Asia/Shanghai")
+    assert shown.startswith(("9999-12-31", "1-01-01", "0001-01-01"))

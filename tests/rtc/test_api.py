@@ -200,3 +200,19 @@ def test_ai_turn_fields_of_the_wrong_type_reject_the_item(client_as, change: dic
     answer = client_as(INGEST).post("/api/v1/rtc/reports", json={"items": [turn]})
     assert answer.status_code == 200
     assert reason in answer.json()["rejected"][0]["reason"]
+
+
+@pytest.mark.parametrize("extreme", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "1969-12-31T23:59:59Z"])
+def test_times_outside_the_supported_range_reject_the_item_on_both_paths(client_as, extreme: str) -> None:
+    """One sample alone takes the item-by-item path, hundreds the column-at-a-time one: both reject it."""
+    from eduops.rtc.fastpath import MIN_ROWS
+
+    now = utcnow()
+    for count in (1, MIN_ROWS + 10):
+        samples = [{"type": "sample", "call_id": "c1", "user_id": "u1", "interval_s": 5, "rtt_ms": 80,
+                    "ts": (now - timedelta(seconds=5 * i)).isoformat()} for i in range(count - 1)]
+        samples.append({"type": "sample", "call_id": "c1", "user_id": "u1", "interval_s": 5, "ts": extreme})
+        body = client_as(INGEST).post("/api/v1/rtc/reports", json={"items": samples}).json()
+        assert body["accepted"]["samples"] == count - 1
+        reason = f"ts: {extreme} is outside the supported range 1970-01-01 to 2199-12-31"
+        assert body["rejected"] == [{"index": count - 1, "reason": reason}]
