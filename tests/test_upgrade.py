@@ -22,6 +22,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+import eduops
 import eduops.models  # noqa: F401  (every domain's tables on Base.metadata)
 from eduops.config import load_settings
 from eduops.core.crypto import decrypt, load_keyring
@@ -123,3 +124,91 @@ def test_workspace_of_earlier_release_upgrades_without_change(
         assert not diffs, f"the upgraded schema differs from the models: {diffs}"
     finally:
         ws.engine.dispose()
+
+
+def _fixture_copy(tmp_path: Path) -> Path:
+    home = tmp_path / "workspace"
+    shutil.copytree(FIXTURES[-1].parent, home)
+    for name in ("eduops.toml", "secret.key"):
+        (home / name).chmod(0o600)
+    return home
+
+
+def _ids(db: Path, table: str, column: str = "id") -> set[Any]:
+    engine = sa.create_engine(f"sqlite:///{db}")
+    try:
+        with engine.connect() as conn:
+            return set(conn.execute(sa.text(f'SELECT "{column}" FROM "{table}"')).scalars())
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in [k for k in os.environ if k.startswith("EDUOPS_")]:
+        monkeypatch.delenv(key)
+
+
+def test_eduops_upgrade_copies_the_workspace_first_and_every_run_and_alert_is_found(tmp_path, clean_env) -> None:
+    from tests.web.serving import cli, cli_json
+
+    home = _fixture_copy(tmp_path)
+    runs = _ids(home / "eduops.db", "runs")
+    alerts = _ids(home / "eduops.db", "alert_states", "fingerprint")
+    events = _ids(home / "eduops.db", "alert_events")
+    assert runs and alerts and events, "the fixture has runs and alerts to find"
+    done = cli_json(home, "upgrade")
+    backup = Path(done["backup"])
+    assert backup.parent == home / "upgrade-backups" and {"eduops.db", "eduops.toml", "secret.key"} <= set(
+        done["copied"])
+    assert _ids(backup / "eduops.db", "runs") == runs  # the copy is a usable database with the old rows
+    assert (backup / "secret.key").read_bytes() == (home / "secret.key").read_bytes()
+    assert oct((backup / "eduops.db").stat().st_mode & 0o777) == "0o600"
+    assert json.loads((home / "eduops.version").read_text())["version"] == eduops.__version__
+    listed = {r["id"] for r in cli_json(home, "runs", "list", "--limit", "1000")}
+    assert runs <= listed, f"runs missing after the upgrade: {sorted(runs - listed)}"
+    for run_id in sorted(runs):
+        assert cli(home, "report", str(run_id), "--format", "json").returncode == 0
+    found = {a["fingerprint"] for a in cli_json(home, "alerts", "list")}
+    assert alerts <= found, f"alerts missing after the upgrade: {sorted(alerts - found)}"
+    history = {e["id"] for e in cli_json(home, "alerts", "history")}
+    assert events <= history, f"alert events missing after the upgrade: {sorted(events - history)}"
+
+
+def test_opening_a_workspace_whose_schema_is_behind_takes_a_copy_first(tmp_path, clean_env) -> None:
+    from alembic import command
+
+    home = _fixture_copy(tmp_path)
+    url = f"sqlite:///{home / 'eduops.db'}"
+    command.downgrade(alembic_config(url), "monitoring_0001")  # as a release before monitoring_0002 left it
+    assert "notify_log" not in sa.inspect(sa.create_engine(url)).get_table_names()
+    ws = open_workspace(load_settings(home / "eduops.toml"))
+    ws.engine.dispose()
+    copies = list((home / "upgrade-backups").iterdir())
+    assert len(copies) == 1
+    before = sa.create_engine(f"sqlite:///{copies[0] / 'eduops.db'}")
+    assert "notify_log" not in sa.inspect(before).get_table_names()  # the copy is the schema before
+    assert _ids(copies[0] / "eduops.db", "runs") == _ids(home / "eduops.db", "runs")
+    assert "notify_log" in sa.inspect(sa.create_engine(url)).get_table_names()
+    open_workspace(load_settings(home / "eduops.toml")).engine.dispose()
+    assert len(list((home / "upgrade-backups").iterdir())) == 1  # nothing to migrate: no second copy
+
+
+@pytest.mark.parametrize("newer", ["version file", "unknown revision"])
+def test_a_workspace_upgraded_by_a_newer_release_is_refused_with_what_to_do(tmp_path, clean_env, newer) -> None:
+    from tests.web.serving import cli
+
+    home = _fixture_copy(tmp_path)
+    if newer == "version file":
+        (home / "eduops.version").write_text(json.dumps({"version": "99.0.0"}))
+    else:
+        engine = sa.create_engine(f"sqlite:///{home / 'eduops.db'}")
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO alembic_version VALUES ('monitoring_0099')"))
+        engine.dispose()
+    before = (home / "eduops.db").read_bytes()
+    for args in (("runs", "list"), ("upgrade",)):
+        done = cli(home, *args)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "upgraded by a newer eduops" in done.stderr and "Install that release again" in done.stderr
+    assert (home / "eduops.db").read_bytes() == before, "a refused downgrade changes nothing"

@@ -98,9 +98,9 @@ def main() -> None:
     try:
         app()
     except EduopsError as exc:
-        from eduops.core.console import err
+        from eduops.core.console import err, plain
 
-        err.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True, markup=True)
+        err.print(f"[bold red]error:[/] {plain(exc.message)}", highlight=False, soft_wrap=True, markup=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -6,17 +6,19 @@ with ``settings.section("backup", BackupSettings)``, so a bad value there names 
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
 import os
 import tomllib
 from collections.abc import Collection
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from eduops.errors import ConfigError
 
@@ -112,6 +114,11 @@ class Settings(BaseSettings):
     secret_key_file: Path | None = None
     config_file: Path | None = None
     plugins: list[str] = Field(default_factory=list, description="extra modules that register checks")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="addresses/CIDRs of reverse proxies whose X-Forwarded-For/-Proto and Forwarded are believed")
+    shutdown_timeout_seconds: float = Field(
+        30.0, ge=0, le=3600, description="on SIGTERM: how long in-flight requests and work get to finish")
     scheduler: SchedulerSettings = Field(default_factory=lambda: SchedulerSettings())
     tasks: dict[str, TaskOverride] = Field(default_factory=dict)
     inspection: InspectionSettings = Field(default_factory=lambda: InspectionSettings())
@@ -122,6 +129,22 @@ class Settings(BaseSettings):
     @classmethod
     def _tz(cls, value: str) -> str:
         return _check_timezone(value)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: Any) -> Any:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list):
+            return value
+        found = []
+        for item in (str(i).strip() for i in items):
+            if not item:
+                continue
+            try:
+                found.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR (e.g. 10.0.0.5 or 10.0.0.0/24)") from None
+        return found
 
     @field_validator("database_url")
     @classmethod
@@ -179,7 +202,7 @@ class Settings(BaseSettings):
         try:
             return model.model_validate(raw)
         except ValidationError as exc:
-            raise ConfigError(_explain(exc, self.config_file, section=name)) from None
+            raise ConfigError(_explain(exc, self.config_file, section=name, model=model)) from None
 
 
 SECRET_WORDS = ("password", "secret", "token", "key", "credential", "url", "dsn")
@@ -195,16 +218,74 @@ def _shown(key: str, value: object) -> str:
     return text
 
 
-def _explain(exc: ValidationError, config_file: Path | None, section: str = "") -> str:
+def _fields_at(model: type[BaseModel] | None, loc: tuple[str | int, ...]) -> list[str]:
+    """The keys a model accepts at ``loc`` (through nested models, ``dict[str, Model]`` and lists)."""
+    current: Any = model
+    parts = list(loc)
+    while parts and current is not None:
+        part = parts.pop(0)
+        fields = getattr(current, "model_fields", None)
+        if fields is None or not isinstance(part, str) or part not in fields:
+            return []
+        annotation = fields[part].annotation
+        current = None
+        for candidate in (annotation, *get_args(annotation)):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                current = candidate
+                break
+            for inner in get_args(candidate):  # dict[str, Model] / list[Model]: skip the key or index
+                if isinstance(inner, type) and issubclass(inner, BaseModel):
+                    current = inner
+                    if parts and get_origin(candidate) in (dict, list):
+                        parts.pop(0)
+                    break
+            if current is not None:
+                break
+    return list(getattr(current, "model_fields", {})) if current is not None and not parts else []
+
+
+def did_you_mean(key: str, known: Collection[str]) -> str:
+    """'; did you mean `cron`?' for a typo, with the keys that exist when nothing is close."""
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean `{close[0]}`?"
+    return f"; known keys: {', '.join(sorted(known))}" if known else ""
+
+
+def env_name(key: str) -> str:
+    """The environment variable that sets the dotted key (``tasks.backup.cron`` → EDUOPS_TASKS__BACKUP__CRON)."""
+    return "EDUOPS_" + key.upper().replace(".", "__")
+
+
+def _explain(exc: ValidationError, config_file: Path | None, section: str = "",
+             model: type[BaseModel] | None = None) -> str:
     where = str(config_file) if config_file else "the configuration"
     lines = []
     for err in exc.errors():
         key = ".".join(str(p) for p in ((section,) if section else ()) + tuple(err["loc"]))
         value = err.get("input")
         shown = "" if isinstance(value, dict | list) else f" = {_shown(key, value)}"
-        env = "EDUOPS_" + key.upper().replace(".", "__")
-        lines.append(f"{where}: `{key}`{shown}: {err['msg']} (or set {env})")
+        env = env_name(key)
+        message, hint = err["msg"], f" (or set {env})"
+        if err["type"] == "extra_forbidden":
+            message = "unknown key" + did_you_mean(str(err["loc"][-1]), _fields_at(model or Settings, err["loc"][:-1]))
+            hint = ""
+        if env in os.environ:
+            lines.append(f"environment variable {env}{shown}: {message} (fix or unset it; it overrides {where})")
+        else:
+            lines.append(f"{where}: `{key}`{shown}: {message}{hint}")
     return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def unknown_top_level(data: dict[str, Any], config_file: Path | None) -> None:
+    """A plain key at the top of eduops.toml that eduops does not know is a typo: say which key was meant.
+    (Tables are domains' sections, validated when the domain reads them.)"""
+    known = [k for k in Settings.model_fields if k not in ("home", "config_file")]
+    wrong = [k for k, v in data.items() if not isinstance(v, dict) and k not in Settings.model_fields]
+    if wrong:
+        where = str(config_file) if config_file else "the configuration"
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(
+            f"{where}: `{k}`: unknown key{did_you_mean(k, known)}" for k in wrong))
 
 
 def find_config(explicit: Path | None = None) -> Path | None:
@@ -233,6 +314,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     """Read eduops.toml (if any) and EDUOPS_* variables; raise ConfigError naming the bad key."""
     path = find_config(config_file)
     data = read_toml(path) if path else {}
+    unknown_top_level(data, path)
     if path:
         data.setdefault("home", str(path.parent))
         data["config_file"] = str(path)
@@ -242,7 +324,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
-        raise ConfigError(_explain(exc, path)) from None
+        raise ConfigError(_explain(exc, path, model=Settings)) from None
     finally:
         Settings._toml = {}
     settings.home = settings.home.expanduser().resolve()

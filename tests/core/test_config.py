@@ -29,7 +29,11 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         ("[scheduler]\ntick_seconds = -1", "scheduler.tick_seconds", "greater than 0"),
         ('[scheduler]\ntick_seconds = "often"', "scheduler.tick_seconds", "valid number"),
         ('[tasks.backup]\ncron = "every day"', "tasks.backup.cron", "not a cron expression"),
-        ("[tasks.backup]\ncolour = 1", "tasks.backup.colour", "Extra inputs"),
+        ("[tasks.backup]\ncolour = 1", "tasks.backup.colour", "unknown key; known keys: checks, cron"),
+        ('[tasks.backup]\ncronn = "0 2 * * *"', "tasks.backup.cronn", "unknown key; did you mean `cron`?"),
+        ("[scheduler]\ntick_second = 3", "scheduler.tick_second", "did you mean `tick_seconds`?"),
+        ('[inspection]\nendpoint = ["https://x"]', "inspection.endpoint", "did you mean `endpoints`?"),
+        ('timezon = "Asia/Shanghai"', "timezon", "unknown key; did you mean `timezone`?"),
         ('database_url = "localhost"', "database_url", "SQLAlchemy URL"),
         ("[inspection]\ndisk_warn_pct = 150", "inspection.disk_warn_pct", "less than or equal to 100"),
     ],
@@ -115,3 +119,37 @@ def test_errors_never_echo_what_may_be_a_secret(tmp_path: Path, toml: str, hidde
     # The message names the file; only what follows the path may not hold the value.
     message = info.value.message.replace(str(tmp_path), "<dir>")
     assert hidden not in message and "value hidden" in message
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("EDUOPS_TIMEZONE", "Mars/Base", "unknown timezone"),
+        ("EDUOPS_SCHEDULER__TICK_SECONDS", "-2", "greater than 0"),
+        ("EDUOPS_LANGUAGE", "fr", "should match pattern"),
+    ],
+)
+def test_a_bad_environment_variable_is_named_not_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          variable: str, value: str, expected: str) -> None:
+    (tmp_path / "eduops.toml").write_text('timezone = "Asia/Shanghai"\n')
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings(tmp_path / "eduops.toml")
+    assert f"environment variable {variable} = {value!r}" in info.value.message
+    assert expected in info.value.message
+    assert "fix or unset it" in info.value.message
+
+
+def test_a_bad_section_variable_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import BaseModel, ConfigDict
+
+    class Section(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        port: int = 1
+
+    (tmp_path / "eduops.toml").write_text("[demo_section]\nport = 2\n")
+    monkeypatch.setenv("EDUOPS_DEMO_SECTION__PORT", "many")
+    settings = load_settings(tmp_path / "eduops.toml")
+    with pytest.raises(ConfigError) as info:
+        settings.section("demo_section", Section)
+    assert "environment variable EDUOPS_DEMO_SECTION__PORT = 'many'" in info.value.message

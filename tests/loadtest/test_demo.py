@@ -38,3 +38,19 @@ def run_started(run: dict):  # type: ignore[no-untyped-def]
     from datetime import datetime
 
     return datetime.fromisoformat(run["started_at"])
+
+
+def test_load_test_charts_title_every_axis_with_one_unit_each() -> None:
+    from eduops.loadtest.charts import knee, timeline
+
+    ticks = [{"t": i, "rps": 10.0 * i, "p95": 100 + i, "failures": 1, "dt": 1.0, "users": i} for i in range(1, 5)]
+    steps = [{"users": u, "rps": u * 2.0, "p95_ms": 100.0 + u} for u in (5, 15, 25)]
+    zh = {"requests/s": "请求数/秒", "users": "用户数"}
+    for figure in (timeline(ticks, lambda s: zh.get(s, s)), knee(steps, {"users": 15}, 500.0)):
+        layout = figure["layout"]
+        axes = {k: v for k, v in layout.items() if k[1:5] == "axis"}
+        assert all(isinstance(a["title"], dict) and a["title"]["text"] for a in axes.values()), axes
+        used = {t.get("yaxis", "y") for t in figure["data"]}
+        assert {"y" + k[5:] if k[5:] else "y" for k in axes if k.startswith("yaxis")} >= used
+    line = timeline(ticks, lambda s: zh.get(s, s))
+    assert {t["name"]: t.get("yaxis", "y") for t in line["data"]}["用户数"] == "y3"  # users never share req/s's axis

@@ -108,3 +108,20 @@ def test_peak_call_in_the_bad_region_points_at_the_region(month_store: Store) ->
     regional = [h for h in causes if h and h["cause"] == "service_side"]
     assert regional, causes
     assert BAD_PROVINCE in regional[0]["summary"]
+
+
+def test_heat_map_greys_out_cells_with_too_few_calls() -> None:
+    import json
+
+    from eduops.rtc.charts import heatmap_figure, split_by_volume
+
+    values = [[80.0, 5.0, None], [10.0, 12.0, 3.0]]
+    sessions = [[3, 40, 0], [25, 19, 20]]
+    shown, grey = split_by_volume(values, sessions, minimum=20)
+    assert shown == [[None, 5.0, None], [10.0, None, 3.0]]
+    assert grey == [[1, None, None], [None, 1, None]]  # data but too few calls; no data stays empty
+    figure = json.loads(heatmap_figure({"metric": "poor_pct", "rows": ["Henan", "Hebei"], "hours": [0, 1, 2],
+                                        "values": values, "sessions": sessions}, minimum=20, lang="zh-CN"))
+    low, main = figure["data"]
+    assert main["z"] == shown and low["z"] == grey  # the 80 % of 3 night calls is not the brightest cell
+    assert "样本太少" in low["hovertemplate"]

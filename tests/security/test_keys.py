@@ -78,7 +78,7 @@ def test_keys_rotate_command(sqlite_ws: Workspace, monkeypatch) -> None:
         for (uid,) in conn.execute(sa.text("SELECT id FROM users")).all():
             conn.execute(sa.text("UPDATE users SET totp_secret = :s WHERE id = :i"),
                          {"s": encrypt(ring, "JBSWY3DPEHPK3PXP", f"users.totp_secret:{uid}"), "i": uid})
-    result = CliRunner().invoke(app, ["keys", "rotate", "--json"])
+    result = CliRunner().invoke(app, ["keys", "rotate", "--json", "--yes"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["remaining_old"] == 0 and "users.totp_secret" in data["columns"]

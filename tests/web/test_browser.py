@@ -5,6 +5,7 @@ Screenshots of the main pages go to the test's artifacts folder.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -137,6 +138,7 @@ def test_ops_runs_a_task_from_the_calendar_and_reads_its_report(browser, server:
     page.wait_for_selector("#runs-chart .main-svg")  # Plotly drew the chart from /static/plotly.min.js
     page.screenshot(path=str(artifacts_dir / "overview-zh.png"), full_page=True)
 
+    page.click("details[data-group=Operations] summary")  # the menu opens in place, no JavaScript needed
     page.click("nav a[href='/calendar']")
     page.wait_for_selector("#calendar-grid")
     page.screenshot(path=str(artifacts_dir / "calendar-week.png"), full_page=True)
@@ -185,7 +187,7 @@ def test_viewer_sees_no_run_button_and_is_refused_when_posting_anyway(browser, s
 def test_every_page_in_the_navigation_loads_from_the_console_only(browser, server: Server,
                                                                    artifacts_dir: Path) -> None:
     context, page, requested, errors = _open(browser, server, "admin")
-    links = page.eval_on_selector_all("nav.topnav > a[href^='/']", "els => els.map(e => e.getAttribute('href'))")
+    links = page.eval_on_selector_all("nav.topnav a[href^='/']", "els => els.map(e => e.getAttribute('href'))")
     assert {"/", "/calendar", "/runs", "/admin/users", "/admin/keys", "/admin/audit"} <= set(links)
     broken = []
     for link in links:
@@ -199,4 +201,94 @@ def test_every_page_in_the_navigation_loads_from_the_console_only(browser, serve
     assert not broken, broken
     _only_own_host(requested, server)
     assert not [e for e in errors if "Content Security Policy" in e], errors
+    context.close()
+
+
+NARROW_PAGES = ("/", "/alerts", "/rtc", "/calendar", "/rules")
+SKIP = ("/logout", "/static/", "/api/", "/xapi", "/metrics")
+
+
+def _shape(link: str) -> str:
+    """One page of each kind: ids and query values do not make a new kind of page."""
+    path, _, query = link.partition("?")
+    path = re.sub(r"/[0-9a-f]{16,}|/\d+", "/{id}", path)
+    keys = sorted(part.split("=", 1)[0] for part in query.split("&") if part)
+    return path + ("?" + "&".join(keys) if keys else "")
+
+
+def _crawlable(link: str) -> bool:
+    return link.startswith("/") and not link.startswith(SKIP) and "/artifacts/" not in link \
+        and not link.endswith("/ack") and "#" not in link
+
+
+def _seed_alert(ws: Workspace) -> str:
+    from datetime import timedelta
+
+    from eduops.alerting.models import AlertState
+    from eduops.db import session_scope, utcnow
+
+    now = utcnow()
+    labels = {"alertname": "DiskFullIn24h", "severity": "critical", "host": "db-1",
+              "mount": "/var/lib/postgresql/16/main/a-long-mount-point-name"}
+    from eduops.alerting.metrics import record
+
+    with session_scope(ws.engine) as session:
+        for minutes in range(300, -1, -10):  # the free space falls over the alert's life
+            record(session, [Measurement("disk_free_bytes", 5e8 - (300 - minutes) * 3e6, "bytes",
+                                         {k: v for k, v in labels.items() if k in ("host", "mount")})],
+                   now - timedelta(minutes=minutes))
+        session.add(AlertState(fingerprint="b" * 16, rule="platform/DiskFullIn24h", alertname="DiskFullIn24h",
+                               labels=labels, annotations={"summary": "the database disk fills within a day"},
+                               state="firing", value=-8.771e8, active_at=now - timedelta(hours=2),
+                               fired_at=now - timedelta(hours=1)))
+    return "b" * 16
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_every_page_answers_and_fits_a_phone(browser, server: Server, artifacts_dir: Path, locale: str) -> None:
+    """Every page of the menu and the detail pages, in both languages: no 4xx/5xx (page or resource), a
+    screenshot each; at 390 px the listed pages do not scroll sideways."""
+    fingerprint = _seed_alert(server.ws)
+    context, page, requested, _ = _open(browser, server, "admin", locale)
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    links = page.eval_on_selector_all("nav.topnav a[href^='/']", "els => els.map(e => e.getAttribute('href'))")
+    queue = list(dict.fromkeys([*links, "/rules", f"/alerts/{fingerprint}"]))
+    seen_shapes: set[str] = set()
+    visited: list[str] = []
+    folder = artifacts_dir / f"pages-{locale}"
+    folder.mkdir(parents=True, exist_ok=True)
+    while queue:  # the menu's pages and every page they link to, one of each kind (runs/1, not every run)
+        link = queue.pop(0)
+        shape = _shape(link)
+        if shape in seen_shapes:
+            continue
+        seen_shapes.add(shape)
+        answer = page.goto(server.url + link)
+        assert answer is not None and answer.status < 400, f"{link}: {answer.status if answer else 'no answer'}"
+        page.wait_for_load_state("networkidle")
+        visited.append(link)
+        if link == f"/alerts/{fingerprint}":
+            page.wait_for_selector("#alert-expression .main-svg")  # the expression over the alert's life
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", link.strip("/"))[:80] or "overview"
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+        if link in links:
+            found = page.eval_on_selector_all("main a[href^='/']", "els => els.map(e => e.getAttribute('href'))")
+            queue += [f for f in found if _crawlable(f)]
+    assert len(visited) >= 25, visited
+    assert not failed, failed
+    narrow = browser.new_context(locale=locale, viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                 storage_state=context.storage_state())
+    phone = narrow.new_page()
+    wide: list[str] = []
+    for link in NARROW_PAGES:
+        phone.goto(server.url + link)
+        phone.wait_for_load_state("networkidle")
+        scroll, view = phone.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        phone.screenshot(path=str(folder / f"390-{link.strip('/') or 'overview'}.png"), full_page=True)
+        if scroll > view:
+            wide.append(f"{link}: {scroll} px wide in a {view} px screen")
+    assert not wide, wide
+    _only_own_host(requested, server)
+    narrow.close()
     context.close()

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from eduops.core.areas import tile_status
 from eduops.core.principal import key_from_header
 from eduops.web.agenda import occurrences, period, shift
-from eduops.web.dashboard import tile_status
 from eduops.web.models import WebSession
 from eduops.web.sessions import expiry_reason
 from eduops.web.throttle import ACCOUNT_POLICY, blocked_until

@@ -19,7 +19,8 @@ from eduops.errors import UsageError
 
 router = APIRouter(tags=["alerting"])
 pages = APIRouter()
-NAV = [NavItem("/alerts", "Alerts", "read", 20)]
+NAV = [NavItem("/alerts", "Alerts", "read", 20, group="Operations"),
+       NavItem("/eduops-health", "eduops health", "read", 95, group="Administration")]
 MAX_WEBHOOK_BYTES = 4 * 1024 * 1024
 
 
@@ -196,14 +197,15 @@ def get_rules(request: Request, _: Principal = Depends(require("read"))) -> list
 
 @pages.get("/alerts", response_class=HTMLResponse)
 def alerts_page(request: Request, who: Principal = Depends(require("read"))) -> HTMLResponse:
-    from eduops.alerting.alerts import alert_history, current_alerts
+    from eduops.alerting.alerts import alert_history
     from eduops.alerting.localize import localize_alert
-    from eduops.alerting.service import list_silences, silence_matchers_for
+    from eduops.alerting.presentation import alerts_view
+    from eduops.alerting.service import list_silences, rules_overview, silence_matchers_for
     from eduops.core.pages import language_of, render
 
     engine = _ws(request).engine
     lang = language_of(request)
-    alerts = [localize_alert(a, lang) for a in current_alerts(engine)]
+    alerts = [localize_alert(a, lang) for a in alerts_view(engine, rules_overview(_ws(request)))]
     for a in alerts:
         a["silence_matchers"] = " ".join(silence_matchers_for({**a["labels"], "alertname": a["alertname"]}))
     return render(
@@ -223,27 +225,37 @@ def alerts_page(request: Request, who: Principal = Depends(require("read"))) -> 
 def alert_page(fingerprint: str, request: Request, who: Principal = Depends(require("read"))) -> HTMLResponse:
     from eduops.alerting.alerts import alert_history, current_alerts
     from eduops.alerting.localize import localize_alert
-    from eduops.alerting.service import silence_matchers_for
-    from eduops.core.pages import language_of, render
+    from eduops.alerting.presentation import decorate, expression_chart, series_units
+    from eduops.alerting.service import rules_overview, silence_matchers_for
+    from eduops.core.pages import language_of, render, script_json, timezone_of
+    from eduops.db import utcnow
 
     engine = _ws(request).engine
     lang = language_of(request)
-    alert = next((localize_alert(a, lang) for a in current_alerts(engine) if a["fingerprint"] == fingerprint), None)
+    rules = rules_overview(_ws(request))
+    units = series_units(engine)
+    found = [a for a in current_alerts(engine) if a["fingerprint"] == fingerprint]
+    alert = localize_alert(decorate(found, rules, units)[0], lang) if found else None
     history = [localize_alert(e, lang) for e in alert_history(engine, 200, fingerprint)]
     if alert is None and not history:
         from eduops.errors import NotFound
 
         raise NotFound(f"no alert {fingerprint}")
-    labels = (alert or history[0])["labels"]
+    subject = alert or decorate([{**history[0], "rule": "", "state": "inactive", "value": history[0]["value"]}],
+                                rules, units)[0]
+    now = getattr(request.app.state, "clock", utcnow)()
+    chart = expression_chart(engine, subject, history, now, language_of(request), timezone_of(request))
     return render(
         request,
         "alerting/alert.html",
         {
             "alert": alert,
+            "subject": subject,
             "history": history,
             "fingerprint": fingerprint,
-            "labels": labels,
-            "silence_matchers": " ".join(silence_matchers_for(labels)),
+            "labels": subject["labels"],
+            "silence_matchers": " ".join(silence_matchers_for(subject["labels"])),
+            "chart": script_json(chart) if chart else None,
         },
     )
 
@@ -300,12 +312,27 @@ def silence_expire_form(
     return RedirectResponse("/alerts#silences", status_code=303)
 
 
-@pages.get("/rules", response_class=HTMLResponse)
-def rules_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
-    from eduops.alerting.pipeline import RULE_FILE_ERRORS
+@pages.get("/eduops-health", response_class=HTMLResponse)
+def self_health_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+    """eduops's own health: the values its leader recorded last and the rules watching them."""
+    from eduops.alerting.selfhealth import latest, shown_value
     from eduops.alerting.service import rules_overview
     from eduops.core.pages import render
 
-    return render(
-        request, "alerting/rules.html", {"rules": rules_overview(_ws(request)), "errors": dict(RULE_FILE_ERRORS)}
-    )
+    ws = _ws(request)
+    values = [{**row, "shown": shown_value(float(row["value"]), str(row["unit"]))}  # type: ignore[arg-type]
+              for row in latest(ws.engine)]
+    rules = [r for r in rules_overview(ws) if r["group"] == "eduops-self"]
+    return render(request, "alerting/health.html", {"values": values, "rules": rules})
+
+
+@pages.get("/rules", response_class=HTMLResponse)
+def rules_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+    from eduops.alerting.pipeline import RULE_FILE_ERRORS
+    from eduops.alerting.presentation import normalize_severity
+    from eduops.alerting.service import rules_overview
+    from eduops.core.pages import render
+
+    rules = [{**r, "severity": normalize_severity(r["labels"].get("severity")) if r["kind"] == "alert" else ""}
+             for r in rules_overview(_ws(request))]
+    return render(request, "alerting/rules.html", {"rules": rules, "errors": dict(RULE_FILE_ERRORS)})

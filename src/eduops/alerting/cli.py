@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from eduops.core import values
-from eduops.core.console import local_time, out, print_json, table, workspace
+from eduops.core.console import local_time, out, plain, print_json, table, workspace
 from eduops.errors import UsageError
 
 JSON = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
@@ -166,24 +166,29 @@ def rules_list(as_json: JSON = False) -> None:
 
 @alerts_app.command("list")
 def alerts_list(as_json: JSON = False) -> None:
-    """Pending, firing and recently resolved alerts."""
+    """Pending, firing and recently resolved alerts: most severe and oldest first, the same alert once,
+    values with their units."""
     from eduops.alerting.alerts import current_alerts
+    from eduops.alerting.presentation import alerts_view
+    from eduops.alerting.service import rules_overview
 
-    alerts = current_alerts(workspace().engine)
+    ws = workspace()
     if as_json:
-        print_json(alerts)
+        print_json(current_alerts(ws.engine))
         return
     table(
-        ["state", "alert", "labels", "since", "acked"],
+        ["severity", "state", "alert", "labels", "value", "since", "acked"],
         [
             [
+                a["severity"],
                 a["state"],
-                a["alertname"],
-                ",".join(f"{k}={v}" for k, v in a["labels"].items() if k != "alertname"),
+                a["alertname"] + (f" ×{a['duplicates']}" if a["duplicates"] > 1 else ""),
+                ",".join(f"{k}={v}" for k, v in a["labels"].items() if k not in ("alertname", "severity")),
+                a["value_text"],
                 local_time(a["fired_at"] or a["active_at"]),
                 a["acked_by"] or "",
             ]
-            for a in alerts
+            for a in alerts_view(ws.engine, rules_overview(ws))
         ],
     )
 
@@ -314,7 +319,7 @@ def channel_test(name: str) -> None:
     if name not in queues:
         raise UsageError(f"no enabled channel {name!r}; see `eduops alerts channel list`")
     ok, error = apprise_send(queues[name].url, "eduops test", "If you read this, alerts reach this channel.")
-    out.print("sent" if ok else f"[red]failed:[/] {error}")
+    out.print("sent" if ok else f"[red]failed:[/] {plain(error)}")
     if not ok:
         raise typer.Exit(1)
 

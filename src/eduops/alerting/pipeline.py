@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from eduops.alerting import format as alert_format
+from eduops.alerting import selfhealth
 from eduops.alerting.alertmanager import (
     AMAlert,
     Dispatcher,
@@ -324,7 +325,7 @@ class AlertingWork:
     def __init__(self, ws: Any) -> None:
         self.ws, self.settings = ws, alerting_settings(ws.settings)
         self.monitor: Monitor | None = None
-        self.next_housekeeping = self.next_anomaly = 0.0
+        self.next_housekeeping = self.next_anomaly = self.next_selfhealth = 0.0
         self.lock = threading.Lock()
 
     def prepare_reload(self, new_settings: Any) -> Callable[[], None]:
@@ -363,6 +364,11 @@ class AlertingWork:
             self.next_housekeeping = now + HOUSEKEEPING_SECONDS
             rollup(engine, datetime.now(UTC))
             apply_retention(engine, datetime.now(UTC), s.raw_retention_days, s.rollup_retention_days)
+        if now >= self.next_selfhealth:  # eduops's own health, for /metrics and rules/eduops.yml
+            self.next_selfhealth = now + selfhealth.PERIOD_S
+            with self.lock:  # a reload swaps the delivery queues
+                queued = sum(len(q.pending) + len(q.in_flight) for q in self.monitor.delivery.channels.values())
+            selfhealth.record(engine, self.ws.settings, datetime.now(UTC), queued)
         if s.anomaly_metrics and now >= self.next_anomaly:
             self.next_anomaly = now + ANOMALY_SECONDS
             record_anomalies(engine, s.anomaly_metrics, datetime.now(UTC), s.anomaly_weeks, s.anomaly_k)

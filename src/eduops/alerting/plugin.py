@@ -5,7 +5,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from eduops.core.hookspecs import Command, Domain, EncryptedColumn, hookimpl
+from eduops.core.hookspecs import Area, Command, Domain, EncryptedColumn, hookimpl
 
 
 @hookimpl
@@ -21,6 +21,7 @@ def eduops_domain() -> Domain:
         ),
         web=("eduops.alerting.api",),
         background="eduops.alerting.pipeline:start_background",
+        areas=(Area("alerts", "Alerts", 0, page="/alerts", headline="eduops.alerting.presentation:headline"),),
         # channel URLs are bound to the channel's name (eduops.alerting.notify)
         encrypted_columns=(EncryptedColumn("notify_channels", "url_encrypted", lambda row: f"channel:{row['name']}"),),
     )

@@ -12,6 +12,7 @@ from eduops.analytics.documents_api import router as documents_router
 from eduops.analytics.pages import pages
 from eduops.analytics.service import Analytics
 from eduops.analytics.sql import Filters
+from eduops.analytics.store_api import router as store_router
 from eduops.analytics.xapi_api import router as xapi_router
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
@@ -20,7 +21,7 @@ router = APIRouter()
 router.include_router(xapi_router)
 router.include_router(documents_router)
 api = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
-NAV = [NavItem("/analytics", "Learning", "read", 60)]
+NAV = [NavItem("/analytics", "Learning", "read", 60, group="Platform")]
 __all__ = ["router", "pages", "NAV", "setup"]
 
 Since = Annotated[str | None, Query(description="first day, YYYY-MM-DD")]
@@ -107,6 +108,7 @@ async def quality(request: Request, _: Principal = Depends(require("read"))) -> 
 
 
 router.include_router(api)
+router.include_router(store_router)
 
 
 def setup(app: FastAPI) -> None:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from eduops.analytics.sql import Filters
+from eduops.analytics.sql import DIMENSIONS, Filters
 from eduops.core.console import out, print_json, progress_bar, table, workspace
+
+if TYPE_CHECKING:
+    Dimension = str
+else:  # Typer lists the choices in help and errors
+    Dimension = Literal[tuple(DIMENSIONS)]
 
 app = typer.Typer(help="Learning analytics: active learners, completion, retention, funnels, imports.",
                   no_args_is_help=True)
@@ -112,7 +117,7 @@ def funnel(
 
 
 @app.command("breakdown")
-def breakdown(dimension: Annotated[str, typer.Argument(help="course, region, teacher, device, day, week, month, hour")],
+def breakdown(dimension: Annotated[Dimension, typer.Argument(help="what to group by")],
               since: Since = None, until: Until = None, course: Course = None, region: Region = None,
               teacher: Teacher = None, device: Device = None, part: Part = None, as_json: JSON = False) -> None:
     """Learners, statements, completions and mean score by one dimension."""

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from eduops.analytics import extract
+from eduops.analytics.remote import RemoteStore
 from eduops.analytics.store import DuplicateIds, Store
 from eduops.analytics.xapi import (
     StatementInvalid,
@@ -88,6 +89,8 @@ def store_statements(store: Store, statements: list[Any], authority: dict[str, A
     """
     if not statements:
         raise UsageError("no statements: send a statement object or a non-empty array")
+    if isinstance(store, RemoteStore):  # the server holds the store: its LRS stores them (durably) and answers
+        return store.store_statements(statements, authority)
     validate_batch(statements, contents=contents)
     now = now or datetime.now(UTC)
     stored_at = iso(now)

@@ -6,9 +6,9 @@ template ``analytics/page.html``; the filters are plain GET parameters, so every
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
@@ -55,10 +55,12 @@ OUTCOME_LABELS = {"enrolled": "enrolled", "completed": "completed", "passed": "p
 
 def outcomes_table(t: Any, rows: list[dict[str, Any]], key: str, links: list[str] | None = None,
                    title: str = "Outcomes by course") -> dict[str, Any]:
-    """Counts and rates per course (or part), each column's definition as its tooltip."""
+    """Counts and rates per course (or part), each column's definition as its tooltip; courses by name."""
     extra = ["retakes"] if key == "part" else []
+    name = course_label if key == "course" else (lambda v: v)
     return table(t(title), [t(key)] + [t(OUTCOME_LABELS[c]) for c in OUTCOME_COLUMNS] + [t(e) for e in extra],
-                 [[r[key] or "—", *(r[c] for c in (*OUTCOME_COLUMNS, *extra))] for r in rows], links,
+                 [[name(r[key]) if r[key] else "—", *(r[c] for c in (*OUTCOME_COLUMNS, *extra))] for r in rows],
+                 links,
                  [""] + [t(metrics.DEFINITIONS[c]) for c in OUTCOME_COLUMNS]
                  + ([t(metrics.DEFINITIONS["retakes"])] if key == "part" else []))
 
@@ -70,15 +72,33 @@ def excluded_note(t: Any, answer: dict[str, Any], tz: str) -> list[dict[str, Any
         return []
     first = datetime.fromisoformat(ex["counted_from"])
     end = datetime.fromisoformat(ex["counted_until"])
-    return [{"note": t("Left out of these numbers: {n} statement(s) with a timestamp outside {first} to {end} "
-                       "({tz}).").format(n=ex["out_of_range"], first=local_time(first, tz),
-                                                end=local_time(end, tz), tz=tz)}]
+    return [{"note": t("Left out of these numbers: {n} statement(s) with a timestamp outside {first} to {end}.")
+             .format(n=ex["out_of_range"], first=format_time(first, tz), end=format_time(end, tz))}]
 
 
-def local_time(moment: datetime, tz: str) -> str:
-    from zoneinfo import ZoneInfo
+def course_bars(title: str, courses: list[dict[str, Any]], series: dict[str, str]) -> dict[str, Any]:
+    """Rates per course as grouped bars named by course (the full IRI on hover); ``series``: legend → key."""
+    x = [course_label(c["course"]) for c in courses]
+    iris = [c["course"] for c in courses]
+    data = [{"type": "bar", "name": name, "x": x, "y": [c[key] for c in courses], "customdata": iris,
+             "hovertemplate": "%{customdata}<br>%{y} %<extra></extra>"} for name, key in series.items()]
+    return {"title": title, "figure": {"data": data, "layout": {
+        "barmode": "group", "margin": {"t": 20}, "legend": {"orientation": "h"},
+        "xaxis": {"type": "category", "automargin": True}, "yaxis": {"title": {"text": "%"}, "rangemode": "tozero"}}}}
 
-    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+def _score(value: float | None) -> str:
+    """A mean score (0–1) as a percentage."""
+    return "—" if value is None else f"{value * 100:.0f} %"
+
+
+def course_label(course: str) -> str:
+    """What a course is called on axes and in tables: the last part of its IRI ("physics-101"), never a
+    URL cut short; an id that is not a URL stays as it is."""
+    path = urlsplit(course).path if "://" in course else course
+    parts = [unquote(p) for p in path.split("/") if p]
+    return parts[-1] if parts else course
+
 
 
 def course_link(course: str) -> str:
@@ -121,9 +141,8 @@ async def overview(request: Request, _: Principal = Depends(require("read"))) ->
                                               "MAU": [d["mau"] for d in act["days"]]}),
             line(t("New and returning learners"), days, {t("new"): [d["new"] for d in act["days"]],
                                                          t("returning"): [d["returning"] for d in act["days"]]}, "bar"),
-            {**line(t("Completion and pass by course (%)"), [c["course"] for c in done["courses"]],
-                    {t("completion %"): [c["completion_pct"] for c in done["courses"]],
-                     t("pass %"): [c["pass_pct"] for c in done["courses"]]}, "bar"),
+            {**course_bars(t("Completion and pass by course (%)"), done["courses"],
+                           {t("completion %"): "completion_pct", t("pass %"): "pass_pct"}),
              "help": t(metrics.DEFINITIONS["completion_pct"]) + " " + t(metrics.DEFINITIONS["pass_pct"])},
             outcomes_table(t, done["courses"], "course", [course_link(c["course"]) for c in done["courses"]]),
             table(t("By region"), [t("region"), t("learners"), t("statements"), t("completions"), t("mean score")],
@@ -202,6 +221,7 @@ async def course_page(request: Request, _: Principal = Depends(require("read")))
     t = lambda s: gettext(s, lang)  # noqa: E731
     yes_no = lambda flag: t("yes") if flag else t("no")  # noqa: E731
     course = p.get("course", "")
+    tz = timezone_of(request)
 
     def build() -> list[dict[str, Any]]:
         a = Analytics.open(request.app.state.workspace.settings)
@@ -220,14 +240,14 @@ async def course_page(request: Request, _: Principal = Depends(require("read")))
             line(t("Weekly retention, weighted average (%)"), list(range(len(c["retention"]["average"]["pct"]))),
                  {"%": c["retention"]["average"]["pct"]}),
             table(t("At-risk learners"), [t("learner"), t("last active"), t("mean score"), t("idle"), t("failing")],
-                  [[r["learner"], format_time(r["last_active"], tz), r["avg_score"], yes_no(r["idle"]),
+                  [[r["learner"], format_time(r["last_active"], tz), _score(r["avg_score"]), yes_no(r["idle"]),
                     yes_no(r["failing"])]
                    for r in c["at_risk"]["learners"][:200]]),
             table(t("Video engagement"), [t("video"), t("viewers"), t("mean watched %")],
                   [[v["video"], v["viewers"], v["mean_watched_pct"]] for v in c["video"]["videos"]]),
         ]
 
-    return await _safe(request, t("Course") + f" · {course}", build)
+    return await _safe(request, t("Course") + f" · {course_label(course)}", build)
 
 
 @pages.get("/quality", response_class=HTMLResponse)

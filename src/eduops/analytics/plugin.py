@@ -17,5 +17,5 @@ def eduops_domain() -> Domain:
         web=("eduops.analytics.api",),
         demo="eduops.analytics.demo:populate",
         demo_order=60,
-        areas=(Area("learning", "Learning data", 70),),
+        areas=(Area("learning", "Learning data", 70, page="/analytics"),),
     )

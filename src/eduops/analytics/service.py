@@ -31,6 +31,15 @@ def parse_list(values: Sequence[str] | str | None) -> list[str]:
     return [v.strip() for item in items for v in item.split(",") if v.strip()]
 
 
+def not_after_now(moment: datetime | None) -> datetime:
+    """A store time (naive UTC) no later than now: events stamped in the future do not move "today"."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    if moment is None:
+        return now
+    naive = moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    return min(naive, now)
+
+
 @dataclass
 class Analytics:
     settings: Settings
@@ -55,8 +64,8 @@ class Analytics:
         first = parse_day(since, "since")
         if last is None or first is None:
             ext = metrics.extent(self.store, f)
-            if last is None:
-                last = metrics.local_date(ext.last or datetime.now(UTC), self.tz)
+            if last is None:  # up to the newest event, never past today (no chart runs into the future)
+                last = metrics.local_date(not_after_now(ext.last), self.tz)
             if first is None:
                 first = last - timedelta(days=29)
         return metrics.active_users(self.store, first, last, f, self.tz)
@@ -94,7 +103,7 @@ class Analytics:
         day = parse_day(asof, "asof")
         if day is None:
             ext = metrics.extent(self.store, f)
-            moment = ext.last + timedelta(seconds=1) if ext.last else datetime.now(UTC).replace(tzinfo=None)
+            moment = not_after_now(ext.last + timedelta(seconds=1) if ext.last else None)
         else:
             moment = metrics.day_start_utc(day + timedelta(days=1), self.tz)
         return metrics.at_risk(self.store, moment, f, idle_days)

@@ -3,7 +3,9 @@
 ``<home>/events.duckdb`` by default. Nothing is acknowledged before it is durable: new statements
 are fsynced to the ingest journal beside the file (``journal.py``) and loaded into DuckDB in large
 transactions; voidings and possible duplicates commit to DuckDB before the answer. DuckDB lets one
-process open a file for writing; a second process gets ``ServiceUnavailable`` naming the holder instead of a traceback.
+process open a file (even a read-only open or ``ATTACH ... (READ_ONLY)`` fails while another holds it),
+so while `eduops serve` runs on the workspace, other processes (the CLI) get a ``remote.RemoteStore`` that
+asks the server; without a running server, a second process gets ``ServiceUnavailable`` naming the holder.
 One ``EventStore`` per file per process (``open_store``), shared by the API threads.
 """
 
@@ -353,6 +355,11 @@ class DuckDBStore:
             self._run(text, params or [])
             self._ids_stale = True
 
+    @property
+    def backlog(self) -> int:
+        """Statements acknowledged (in the fsynced journal) but not yet loaded into DuckDB."""
+        return len(self._pending)
+
     def close(self) -> None:
         """Load what is journalled, stop the loader and close the file."""
         try:
@@ -412,6 +419,8 @@ def open_store(settings: Settings) -> Store:
     prefixes = tuple(analytics_settings(settings).course_prefixes)
     with _stores_lock:
         if key not in _stores:
+            if cfg.backend == "duckdb" and (remote := _running_server_store(settings)) is not None:
+                return remote  # not kept: the server may stop before this process asks again
             if cfg.backend == "clickhouse":
                 from eduops.analytics.clickhouse import ClickHouseStore
 
@@ -419,6 +428,25 @@ def open_store(settings: Settings) -> Store:
             else:
                 _stores[key] = DuckDBStore(store_path(settings), course_prefixes=prefixes)
         return _stores[key]
+
+
+def _running_server_store(settings: Settings) -> Store | None:
+    """The store of an `eduops serve` running on this workspace (it holds the DuckDB file), if there is one."""
+    import os
+
+    from eduops.analytics.remote import RemoteStore
+    from eduops.core.local_access import LocalClient, read_credential
+
+    cred = read_credential(settings.home)
+    if cred is None or cred.pid == os.getpid():
+        return None
+    return RemoteStore(LocalClient(cred), str(store_path(settings)))
+
+
+def open_duckdb_stores() -> list[DuckDBStore]:
+    """The DuckDB event stores this process holds open."""
+    with _stores_lock:
+        return [s for s in _stores.values() if isinstance(s, DuckDBStore)]
 
 
 @atexit.register

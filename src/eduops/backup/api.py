@@ -15,7 +15,7 @@ from eduops.core.runs import RunParams, claim
 
 router = APIRouter(prefix="/api/v1/backup", tags=["backup"])
 pages = APIRouter()
-NAV = [NavItem("/backup", "Backups", "read", 40)]
+NAV = [NavItem("/backup", "Backups", "read", 40, group="Protection")]
 
 
 def _ws(request: Request) -> Any:

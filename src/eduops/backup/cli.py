@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -11,11 +11,28 @@ from eduops.alerting import metrics
 from eduops.backup import drills, service, verification
 from eduops.backup.settings import SECRET_FIELDS, seal
 from eduops.core.checks import Measurement
-from eduops.core.console import cli_actor, local_time, out, print_json, progress_bar, styled_status, table, workspace
+from eduops.core.console import (
+    cli_actor,
+    local_time,
+    out,
+    plain,
+    print_json,
+    progress_bar,
+    styled_status,
+    table,
+    workspace,
+)
 from eduops.core.runs import RunParams, run_task
 from eduops.core.service import get_run
 from eduops.db import session_scope, utcnow
 from eduops.errors import EduopsError, UsageError
+
+if TYPE_CHECKING:
+    SecretField = str
+    SecretKind = str
+else:  # Typer lists the choices in help and errors
+    SecretField = Literal[tuple(SECRET_FIELDS)]
+    SecretKind = Literal["target", "source"]
 
 JSON = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 app = typer.Typer(help="Backups: restic to several targets, verification, restore drills.", no_args_is_help=True)
@@ -73,7 +90,7 @@ def run_cmd(
             ],
         )
         for step in steps.values():
-            out.print(f"  {styled_status(step['status'])} {step['name']}: {step['summary']}")
+            out.print(f"  {styled_status(step['status'])} {plain(step['name'])}: {plain(step['summary'])}")
         out.print(f"run [bold]#{run_id}[/] {task}: {styled_status(run['status'])}; report: eduops report {run_id}")
     backed_up = steps.get("backup.run")
     if backed_up is None or backed_up["status"] == "error" or "error" in backed_up["evidence"]:
@@ -152,9 +169,18 @@ def restore_cmd(
     to: Annotated[str, typer.Option("--to", help="a new path, or the DSN of a new database")],
     target: Annotated[str | None, typer.Option(help="read from this target (default: primary)")] = None,
     verify: Annotated[bool, typer.Option("--verify", help="files: verify every restored byte")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="restore into a place that is not scratch without asking")] = False,
     as_json: JSON = False,
 ) -> None:
     """Restore a snapshot into a new database or an empty path, and measure what came back."""
+    import tempfile
+    from pathlib import Path
+
+    from eduops.core.console import confirm_or_refuse
+
+    if not yes and not drills.is_scratch(to, workspace().settings.home, Path(tempfile.gettempdir())):
+        confirm_or_refuse(f"--to {to} is not a scratch place: the restore writes a full copy of snapshot {snapshot} "
+                          "there, which loads that server and fills its disk.")
     with progress_bar("restore", enabled=not as_json) as progress:
         progress(snapshot, 0.1)
         result = drills.restore(workspace().settings, snapshot, to, target, verify, workspace().engine)
@@ -239,10 +265,10 @@ def targets_cmd(
 
 @app.command("secret")
 def secret_cmd(
-    kind: Annotated[str, typer.Argument(help="target or source")],
+    kind: Annotated[SecretKind, typer.Argument(help="a target or a source")],
     name: Annotated[str, typer.Argument(help="its name in [backup]")],
     field: Annotated[
-        str, typer.Argument(help="password, access_key_id, secret_access_key or http_password")
+        SecretField, typer.Argument(help="which secret")
     ] = "password",
 ) -> None:
     """Encrypt a secret read from standard input (or a hidden prompt) for the backup section of eduops.toml."""

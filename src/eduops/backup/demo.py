@@ -29,7 +29,7 @@ SOURCES = [
     ("question-bank", "mariadb", 3.4e8),
     ("course-media", "files", 4.8e10),
 ]
-TARGETS = ["local", "offsite"]
+TARGETS = ["local", "second-disk"]  # the targets the demo configures (see _real_backup)
 FAILED_DRILL_WEEK = 2  # weeks ago: the drill of lms-postgres found pgbench-like table short of rows
 
 
@@ -66,7 +66,7 @@ def _history(demo: DemoContext) -> None:
                 session.add(run)
                 session.flush()
                 for target in TARGETS:
-                    lost = target == "offsite" and day in (9, 8)  # the offsite link was down two nights
+                    lost = target == "second-disk" and day in (9, 8)  # the second disk was down two nights
                     session.add(
                         BackupCopy(
                             backup_id=run.id,
@@ -75,7 +75,7 @@ def _history(demo: DemoContext) -> None:
                             snapshot_id=None if lost else secrets.token_hex(32),
                             started_at=started,
                             finished_at=started + timedelta(seconds=duration * 1.4),
-                            error="target 'offsite' is unreachable: dial tcp: i/o timeout" if lost else "",
+                            error="target 'second-disk' is unreachable: dial tcp: i/o timeout" if lost else "",
                         )
                     )
             for target in TARGETS:
@@ -101,7 +101,7 @@ def _history(demo: DemoContext) -> None:
                 session.add(
                     Drill(
                         source=name,
-                        target="offsite",
+                        target="second-disk",
                         status="failed" if failed else "ok",
                         started_at=at,
                         finished_at=at + timedelta(seconds=rto),

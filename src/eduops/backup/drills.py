@@ -167,6 +167,20 @@ def _find_snapshot(plan: Plan, repo: restic.Repository, snapshot: str) -> tuple[
     return found[0], plan.source(found[0].tag_value("source") or "")
 
 
+SCRATCH_PREFIXES = ("scratch", "eduops_drill", "drill_", "tmp_", "test_")
+
+
+def is_scratch(to: str, home: Path, temp: Path) -> bool:
+    """A restore target that holds nothing anyone relies on (a pure rule): a path under the system temp
+    folder or the workspace's ``scratch/``, or a database whose name starts with scratch/eduops_drill/drill_/
+    tmp_/test_. Anything else may be production and gets a confirmation first."""
+    if "://" in to:
+        name = to.rsplit("/", 1)[-1].split("?", 1)[0].lower()
+        return name.startswith(SCRATCH_PREFIXES)
+    path = Path(to).expanduser().resolve()
+    return any(path.is_relative_to(base.resolve()) for base in (temp, home / "scratch"))
+
+
 def restore(
     settings: Settings,
     snapshot: str,

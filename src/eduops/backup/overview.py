@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,6 +11,7 @@ from sqlalchemy.engine import Engine
 from eduops.backup.models import BackupCopy, BackupRun, Drill, Verification
 from eduops.backup.service import mark_interrupted
 from eduops.config import Settings
+from eduops.core.areas import Headline, checks_headline, combine
 from eduops.db import session_scope
 
 
@@ -166,9 +168,49 @@ def rpo_rto_figure(drills: list[dict[str, Any]], lang: str = "en", tz: Any = "UT
         "data": data,
         "layout": {
             "legend": {"orientation": "h"},
-            "xaxis": {"title": gettext("time ({zone})", lang).format(zone=zone_label(tz))},
-            "yaxis": {"title": gettext("RTO (s)", lang), "rangemode": "tozero"},
-            "yaxis2": {"title": gettext("RPO (h)", lang), "overlaying": "y", "side": "right", "rangemode": "tozero"},
+            "xaxis": {"title": {"text": gettext("time ({zone})", lang).format(zone=zone_label(tz))}},
+            "yaxis": {"title": {"text": gettext("RTO (s)", lang)}, "rangemode": "tozero"},
+            "yaxis2": {"title": {"text": gettext("RPO (h)", lang)}, "overlaying": "y", "side": "right",
+                       "rangemode": "tozero"},
             "margin": {"t": 20},
         },
     }
+
+
+def view_headline(view: dict[str, Any], stale: list[str], lag: dict[str, int]) -> Headline:
+    """The status /backup shows (pure): a failed or stale backup or verification is critical; a failed copy,
+    a failed drill or a target behind the primary is a warning; otherwise ok; nothing backed up is no data."""
+    sources = view["sources"]
+    if not sources and not view["verifications"]:
+        return Headline(None)
+    failed = [s["source"] for s in sources if s["last_backup"] and s["last_backup"]["status"] not in ("ok", "running")]
+    bad_checks = [v["target"] for v in view["verifications"] if v["status"] not in ("ok", "running")]
+    if failed or stale or bad_checks:
+        names = ", ".join(failed + stale + bad_checks)
+        return Headline("crit", "Backups need attention: {names}", {"names": names}, href="/backup")
+    copies = sorted({c["target"] for s in sources for c in s["copies"] if c["status"] not in ("ok", "forgotten")})
+    behind = sorted(t for t, n in lag.items() if n)
+    drills = [s["source"] for s in sources if s["last_drill"] and s["last_drill"]["status"] not in ("ok", "running")]
+    if copies or behind or drills:
+        return Headline("warn", "Copies or drills need attention: {names}",
+                        {"names": ", ".join(copies + behind + drills)}, href="/backup")
+    return Headline("ok", "{n} sources backed up, copied and verified", {"n": len(sources)}, href="/backup")
+
+
+OWN_CHECKS = ("backup.freshness", "backup.run", "backup.verify", "backup.restore_drill")  # what the view reads live
+
+
+def headline(ws: Any, now: datetime) -> Headline:
+    """The backups area's headline: the overview tile and the /backup page both show it. The backup tables
+    are read live (what /backup lists); other checks that report into the area (a plugin's) count too."""
+    from eduops.backup.settings import load
+    from eduops.backup.verification import copy_lag, freshness
+
+    view = overview(ws.engine, ws.settings)
+    configured = bool(load(ws.settings).targets)
+    stale = [r["source"] for r in freshness(ws.engine, ws.settings, now) if r["stale"]] if configured else []
+    lag = copy_lag(ws.engine, ws.settings, now) if configured else {}
+    found = view_headline(view, stale, lag)
+    times = [s["last_backup"]["started_at"] for s in view["sources"] if s["last_backup"]]
+    found.checked_at = datetime.fromisoformat(max(times)) if times else None
+    return combine([found, checks_headline(ws.engine, "backups", exclude=OWN_CHECKS)])

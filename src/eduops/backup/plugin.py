@@ -19,7 +19,7 @@ def eduops_domain() -> Domain:
         web=("eduops.backup.api",),
         demo="eduops.backup.demo:populate",
         demo_order=60,
-        areas=(Area("backups", "Backups", 40),),
+        areas=(Area("backups", "Backups", 40, page="/backup", headline="eduops.backup.overview:headline"),),
         config_secrets=(ConfigSecrets("backup", _secret_context),),
     )
 

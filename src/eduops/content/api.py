@@ -20,7 +20,8 @@ from eduops.errors import UsageError, ValidationFailed
 
 router = APIRouter(tags=["content"])
 pages = APIRouter()
-NAV = [NavItem("/content/courses", "Courses", "read", 55), NavItem("/content/audit", "Content audit", "read", 56)]
+NAV = [NavItem("/content/courses", "Courses", "read", 55, group="Platform"),
+       NavItem("/content/audit", "Content audit", "read", 56, group="Platform")]
 
 
 def _ws(request: Request) -> Any:

@@ -17,5 +17,5 @@ def eduops_domain() -> Domain:
         web=("eduops.content.api",),
         demo="eduops.content.demo:populate",
         demo_order=55,
-        areas=(Area("content", "Content", 50),),
+        areas=(Area("content", "Content", 50, page="/content/audit"),),
     )

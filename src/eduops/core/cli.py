@@ -14,6 +14,7 @@ from eduops.core.console import (
     exit_for,
     local_time,
     out,
+    plain,
     print_json,
     progress_bar,
     styled_status,
@@ -64,11 +65,11 @@ def run_command(task: Annotated[str, typer.Argument(help="task key, e.g. daily-i
     if as_json:
         print_json(run)
     else:
-        out.print(f"run [bold]#{run['id']}[/] {task}: {styled_status(run['status'])} — {run['summary']}")
+        out.print(f"run [bold]#{run['id']}[/] {plain(task)}: {styled_status(run['status'])} — {plain(run['summary'])}")
         for c in run["checks"]:
-            out.print(f"  {styled_status(c['status'])} {c['name']}: {c['summary']}")
+            out.print(f"  {styled_status(c['status'])} {plain(c['name'])}: {plain(c['summary'])}")
             for f in c["findings"]:
-                out.print(f"      [{f['severity']}] {f['title']}" + (f" → {f['remedy']}" if f["remedy"] else ""))
+                out.print(plain(f"      [{f['severity']}] {f['title']}" + (f" → {f['remedy']}" if f["remedy"] else "")))
         out.print(f"report: eduops report {run['id']} --format md")
     exit_for(run["status"])
 
@@ -155,3 +156,30 @@ def init_command(
     if password:
         out.print(f"  admin login:   [bold]{admin}[/] / [bold]{password}[/]  (shown once; change it after login)")
     out.print(f"next: cd {ws.settings.home} && eduops serve")
+
+
+def upgrade_command(as_json: JSON = False) -> None:
+    """Upgrade this workspace in place to this release: a copy of the state database, the DuckDB stores,
+    eduops.toml and secret.key first, then the migrations. Refused while `eduops serve` runs on it."""
+    from eduops.config import load_settings
+    from eduops.core.local_access import read_credential
+    from eduops.core.upgrade import migrate
+    from eduops.errors import Conflict
+
+    settings = load_settings()
+    running = read_credential(settings.home)
+    if running is not None:
+        raise Conflict(f"eduops serve (pid {running.pid}) is running on {settings.home}: stop it first "
+                       "(systemctl stop eduops), upgrade, then start it again")
+    result = migrate(settings, full_backup=True)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    out.print(f"copied {', '.join(result.copied) or 'nothing'} to {result.backup}")
+    if result.changed:
+        out.print(f"state database upgraded: {', '.join(result.revisions_before) or '(empty)'} → "
+                  f"{', '.join(result.revisions_after)}")
+    else:
+        out.print(f"state database already at this release's schema ({', '.join(result.revisions_after)})")
+    out.print(f"workspace {settings.home} is at eduops {result.version_after}"
+              + (f" (was {result.version_before})" if result.version_before else ""))

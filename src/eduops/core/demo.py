@@ -36,6 +36,7 @@ class DemoContext:
     # what each domain wants printed after the demo is ready, e.g. {"loadtest": "demo platform on ..."}
     notes: dict[str, str] = field(default_factory=dict)
     shared: dict[str, Any] = field(default_factory=dict)  # hand-offs between domains (user ids, courses)
+    platform_port: int = 8081  # where the demo platform listens: the console's port + 1 (0: any free port)
 
 
 HISTORY_DAYS = 30

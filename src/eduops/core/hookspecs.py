@@ -43,6 +43,7 @@ class NavItem:
     label: str  # an English msgid; the console translates it
     permission: str = "read"
     order: int = 50
+    group: str = ""  # the menu it sits in (an English msgid, see eduops.core.areas.NAV_GROUPS); "" = top level
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class Area:
     key: str
     label: str  # an English msgid
     order: int = 50
+    page: str = ""  # the area's console page, which shows the same headline as the tile
+    headline: str = ""  # "module:function", (ws, now) -> core.areas.Headline; "" = its latest check results
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ A domain page is ``{% extends "base.html" %}`` with blocks ``title`` and ``conte
 ``scripts`` for page JavaScript). Templates get ``_`` (translate), ``lang``, ``principal``,
 ``can(permission)``, ``nav``, ``fmt_time(dt)`` (eduops.core.clock.format_time in the viewer's timezone),
 ``zone`` (that timezone's label, for axis titles and column heads), ``text(stored)`` (a finding, remedy or
-summary in the viewer's language: eduops.core.i18n.render_text) and ``place(value)`` (a province or ISP's
-display name: eduops.core.places.place_name).
+summary in the viewer's language: eduops.core.i18n.render_text), ``place(value)`` (a province or ISP's
+display name: eduops.core.places.place_name), ``humanize(value, unit)`` and, on an overview area's page,
+``area_headline`` (the same headline as the area's tile; base.html shows it).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from eduops.core.i18n import gettext, pick_language, render_text
 from eduops.core.places import place_name
 from eduops.core.plugins import domain, folders
 from eduops.core.principal import current_principal
+from eduops.core.units import humanize
 
 
 @lru_cache(maxsize=1)
@@ -46,6 +48,25 @@ def nav_items(request: Request) -> list[NavItem]:
     return items
 
 
+def nav_groups(items: list[NavItem]) -> list[tuple[str, list[NavItem]]]:
+    """The menu in two levels: ("", [item]) for a top-level link, (group, items) for a menu, in the order of
+    ``areas.NAV_GROUPS`` (a group no built-in knows comes last), each menu where its first item would be."""
+    from eduops.core.areas import NAV_GROUPS
+
+    found: dict[str, list[NavItem]] = {}
+    order: list[str] = []
+    for item in items:
+        key = item.group or f"\0{item.path}"  # top-level items keep their own place
+        if key not in found:
+            found[key] = []
+            order.append(key)
+        found[key].append(item)
+    rank = {g: i for i, g in enumerate(NAV_GROUPS)}
+    tops = [k for k in order if k.startswith("\0")]
+    menus = sorted((k for k in order if not k.startswith("\0")), key=lambda g: rank.get(g, len(rank)))
+    return [("", found[k]) for k in tops] + [(g, found[g]) for g in menus]
+
+
 def script_json(data: Any) -> str:
     """JSON safe to put inside <script type="application/json"> (no closing tag can appear): chart figures."""
     return json.dumps(data, ensure_ascii=False, default=str).replace("<", "\\u003c")
@@ -62,6 +83,19 @@ def timezone_of(request: Request) -> ZoneInfo:
     principal = current_principal(request)
     tz = principal.extra.get("timezone") if principal else None
     return ZoneInfo(tz or request.app.state.workspace.settings.timezone)
+
+
+def page_headline(request: Request) -> tuple[str, Any] | None:
+    """(area key, headline) when this page is an overview area's page: it shows what the area's tile shows."""
+    from eduops.core.areas import headline
+    from eduops.core.plugins import areas
+    from eduops.db import utcnow
+
+    spec = next((a for a in areas() if a.page and a.page == request.url.path), None)
+    if spec is None:
+        return None
+    now = getattr(request.app.state, "clock", utcnow)()
+    return spec.key, headline(request.app.state.workspace, spec.key, now)
 
 
 def render(
@@ -86,12 +120,14 @@ def render(
         "lang": lang,
         "principal": principal,
         "can": lambda permission: bool(principal and principal.can(permission)),
-        "nav": [i for i in nav_items(request) if principal and principal.can(i.permission)],
+        "nav": nav_groups([i for i in nav_items(request) if principal and principal.can(i.permission)]),
         "fmt_time": fmt_time,
         "zone": zone_label(tz),
         "text": lambda value: render_text(value, lang),
         "place": lambda value: place_name(value, lang),
+        "humanize": humanize,
         "csrf_token": getattr(request.state, "csrf_token", ""),
+        "area_headline": page_headline(request) if status_code == 200 else None,
     }
     ctx.update(context or {})
     html = environment().get_template(template).render(ctx)

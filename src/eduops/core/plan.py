@@ -26,6 +26,7 @@ class TaskSpec:
     evidence: tuple[str, ...]
     grace_minutes: float = 120
     needs_signoff: bool = False
+    impact: str = ""  # what starting it does to production (a msgid); the console asks before it starts
 
 
 def _steps(*names: str) -> tuple[CheckStep, ...]:
@@ -97,6 +98,8 @@ DEFAULT_PLAN: tuple[TaskSpec, ...] = (
         ("drill journal", "time to detect", "time to recover", "owner sign-off"),
         grace_minutes=7 * 24 * 60,
         needs_signoff=True,
+        impact="This drill injects a real fault (a stopped service, a broken certificate, a slow network) to "
+               "measure detection and recovery: the platform may be degraded and alerts will fire until it recovers.",
     ),
     TaskSpec(
         "load-test", "Pre-term load test",
@@ -105,6 +108,8 @@ DEFAULT_PLAN: tuple[TaskSpec, ...] = (
         _steps("loadtest.capacity"),
         ("requests per second", "latency percentiles", "capacity knee"),
         grace_minutes=3 * 24 * 60,
+        impact="This load test sends heavy traffic to the platform under test for its configured duration: "
+               "real users on that platform may see slow pages or errors while it runs.",
     ),
     TaskSpec(
         "content-audit", "Weekly content audit",

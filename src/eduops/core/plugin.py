@@ -20,6 +20,8 @@ def eduops_domain() -> Domain:
             Command("calendar", "The maintenance calendar.", "eduops.core.cli:calendar_app"),
             Command("runs", "Runs of calendar tasks.", "eduops.core.cli:runs_app"),
             Command("db", "The state database.", "eduops.core.cli:db_app"),
+            Command("upgrade", "Upgrade this workspace in place to this release (a backup first).",
+                    "eduops.core.cli:upgrade_command"),
         ),
         web=("eduops.core.api",),
         demo="eduops.core.demo:populate",

@@ -19,7 +19,9 @@ from eduops.errors import PermissionDenied, Unauthenticated
 
 API_KEY_PREFIX = "eduk"  # keys look like eduk_<id>_<secret>
 PERMISSIONS = ("read", "ops", "content", "support", "admin", "ingest:rtc", "ingest:xapi", "ingest:feedback",
-               "ingest:alerts", "xapi:state")
+               "ingest:alerts", "xapi:state", "local")
+# "local": only the running server's local credential (eduops.core.local_access) holds it: CLI commands on the
+# same workspace reach the stores the server holds open. No role or API-key scope grants it.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"read", "ops", "content", "support", "admin"}),
     "ops": frozenset({"read", "ops"}),
@@ -35,14 +37,14 @@ SCOPE_PERMISSIONS: dict[str, frozenset[str]] = {
     "ingest:feedback": frozenset({"ingest:feedback"}),
     "ingest:alerts": frozenset({"ingest:alerts"}),
     "read": frozenset({"read"}),
-    "admin": frozenset(PERMISSIONS),
+    "admin": frozenset(p for p in PERMISSIONS if p != "local"),
 }
 
 
 @dataclass
 class Principal:
     name: str
-    kind: str  # "user" | "apikey"
+    kind: str  # "user" | "apikey" | "local" (a CLI command on the server's own workspace)
     role: str = ""
     scopes: frozenset[str] = frozenset()
     user_id: int | None = None
@@ -53,6 +55,8 @@ class Principal:
     def permissions(self) -> frozenset[str]:
         if self.kind == "user":
             return ROLE_PERMISSIONS.get(self.role, frozenset())
+        if self.kind == "local":
+            return frozenset(PERMISSIONS)
         perms: set[str] = set()
         for scope in self.scopes:
             perms |= SCOPE_PERMISSIONS.get(scope, frozenset())

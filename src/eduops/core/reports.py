@@ -13,6 +13,7 @@ from eduops.core.clock import format_time, zone_label
 from eduops.core.i18n import gettext
 from eduops.core.plan import PLAN_BY_KEY
 from eduops.core.service import get_run
+from eduops.core.units import humanize
 from eduops.errors import UsageError
 
 FORMATS = ("html", "md", "json")
@@ -22,6 +23,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_env.globals["humanize"] = humanize  # values with their unit (21.6 GiB, 2 h 5 min), never 2.323e+10
 STATUS_MARK = {
     "ok": "✅", "warn": "⚠️", "crit": "🔴", "error": "❌", "skipped": "⏭️", "interrupted": "⛔", "running": "⏳",
 }

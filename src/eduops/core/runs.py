@@ -310,3 +310,26 @@ def recover_interrupted(engine: Engine, settings: Settings, now: datetime | None
                 )
             recovered.append(run.id)
     return recovered
+
+
+def running_here(engine: Engine) -> list[tuple[int, str]]:
+    """(run id, task) of the runs this process is executing."""
+    with session_scope(engine) as session:
+        rows = session.execute(sa.select(Run.id, Run.task_key).where(
+            Run.status == "running", Run.host == HOST, Run.pid == os.getpid()).order_by(Run.id)).all()
+    return [(int(i), str(k)) for i, k in rows]
+
+
+def interrupt_own(engine: Engine, run_ids: list[int], reason: str) -> None:
+    """Record runs of this process that will not finish (it is stopping) as interrupted, now, instead of
+    leaving them for the next start's recovery; a scheduled slot becomes due again (once)."""
+    now = utcnow()
+    with session_scope(engine) as session:
+        for run in session.scalars(sa.select(Run).where(Run.id.in_(run_ids), Run.status == "running")).all():
+            run.status = "interrupted"
+            run.finished_at = now
+            run.summary = f"interrupted: {reason}"
+            _release(session, run.task_key, run.id)
+            if run.slot is not None and run.trigger != "manual":
+                session.execute(sa.update(Task).where(Task.key == run.task_key, Task.last_slot == run.slot)
+                                .values(last_slot=run.slot - timedelta(microseconds=1)))

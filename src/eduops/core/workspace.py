@@ -13,7 +13,7 @@ from eduops.core.calendar import sync_tasks
 from eduops.core.crypto import Keyring, load_keyring, write_keyring
 from eduops.core.models import User
 from eduops.core.passwords import check_policy, generate_password, hash_password
-from eduops.db import make_engine, session_scope, upgrade
+from eduops.db import make_engine, session_scope
 from eduops.errors import Conflict, UsageError
 
 ROLES = ("admin", "ops", "content", "support", "viewer")
@@ -79,8 +79,10 @@ def open_workspace(settings: Settings | None = None, migrate: bool = True) -> Wo
     """Load settings, connect to the state database and bring its schema up to date."""
     settings = settings or load_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
-    if migrate:
-        upgrade(settings.state_url)
+    if migrate:  # to this release's schema, a copy of the state database taken first when that changes it
+        from eduops.core.upgrade import migrate as migrate_state
+
+        migrate_state(settings)
     return Workspace(settings, make_engine(settings.state_url))
 
 

@@ -12,7 +12,7 @@ from eduops.core.principal import Principal, require
 
 router = APIRouter(prefix="/api/v1/drills", tags=["drills"])
 pages = APIRouter()
-NAV = [NavItem("/drills", "Drills", "read", 72)]
+NAV = [NavItem("/drills", "Drills", "read", 72, group="Operations")]
 
 
 def _ws(request: Request) -> Any:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from eduops.config import TaskOverride
-from eduops.core.console import err, exit_for, out, print_json, progress_bar, styled_status, table, workspace
+from eduops.core.console import err, exit_for, out, plain, print_json, progress_bar, styled_status, table, workspace
 from eduops.core.runs import run_task
 from eduops.core.service import get_run
 from eduops.drills.experiment import load_experiment
@@ -85,11 +85,11 @@ def run_command(experiment: Annotated[str, typer.Argument(help="a YAML file or a
     if as_json:
         print_json({"run": run_id, "status": run["status"], "summary": check["summary"], **report})
     else:
-        out.print(f"run [bold]#{run_id}[/] quarterly-drill: {styled_status(run['status'])} — {check['summary']}")
+        out.print(f"run [bold]#{run_id}[/] quarterly-drill: {styled_status(run['status'])} — {plain(check['summary'])}")
         for e in report.get("journal", []):
             mark = {True: "[green]✔[/]", False: "[red]✘[/]"}.get(e["ok"], " ")
             at = datetime.fromisoformat(e["at"]).astimezone(ws.settings.tz).strftime("%H:%M:%S")
-            out.print(f"  {at} {mark} {e['phase']:<9} {e['event']} {e['detail'][:90]}", highlight=False)
+            out.print(f"  {at} {mark} {e['phase']:<9} {plain(e['event'])} {plain(e['detail'][:90])}", highlight=False)
         out.print(f"time to detect: {report.get('ttd_s')} s, time to recover: {report.get('ttr_s')} s")
         out.print(f"sign off: eduops runs sign-off {run_id} --user <owner>  (or in the console)")
     exit_for(run["status"])

@@ -16,5 +16,5 @@ def eduops_domain() -> Domain:
         web=("eduops.drills.api",),
         demo="eduops.drills.demo:populate",
         demo_order=78,
-        areas=(Area("drills", "Drills", 80),),
+        areas=(Area("drills", "Drills", 80, page="/drills"),),
     )

@@ -22,9 +22,9 @@ from eduops.feedback.pages import pages
 
 router = APIRouter(tags=["feedback"])
 NAV = [
-    NavItem("/feedback/clusters", "Feedback", "read", 60),
-    NavItem("/feedback/support", "Support queue", "support", 61),
-    NavItem("/work-items", "Work items", "read", 62),
+    NavItem("/feedback/clusters", "Feedback", "read", 60, group="Platform"),
+    NavItem("/feedback/support", "Support queue", "support", 61, group="Platform"),
+    NavItem("/work-items", "Work items", "read", 62, group="Platform"),
 ]
 __all__ = ["NAV", "pages", "router", "setup"]
 MAX_IMPORT_BYTES = 50 * 1024 * 1024

@@ -17,5 +17,5 @@ def eduops_domain() -> Domain:
         web=("eduops.feedback.api",),
         demo="eduops.feedback.demo:populate",
         demo_order=65,
-        areas=(Area("feedback", "Feedback", 60),),
+        areas=(Area("feedback", "Feedback", 60, page="/feedback/clusters"),),
     )

@@ -16,7 +16,7 @@ from eduops.errors import NotFound
 
 router = APIRouter(prefix="/api/v1/loadtest", tags=["loadtest"])
 pages = APIRouter()
-NAV = [NavItem("/loadtest", "Load tests", "read", 70)]
+NAV = [NavItem("/loadtest", "Load tests", "read", 70, group="Operations")]
 
 
 def _ws(request: Request) -> Any:
@@ -82,6 +82,7 @@ def get_report(run_id: Id, request: Request, _: Principal = Depends(require("rea
 
 @pages.get("/loadtest", response_class=HTMLResponse)
 def loadtest_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+    from eduops.core.i18n import gettext
     from eduops.core.pages import language_of, render, script_json
     from eduops.loadtest import charts
 
@@ -95,11 +96,13 @@ def loadtest_page(request: Request, _: Principal = Depends(require("read"))) -> 
         data = next((a["path"] for a in latest["artifacts"] if a["name"] == "loadtest-data.json"), None)
         if data and Path(data).exists():
             ticks = json.loads(Path(data).read_text()).get("ticks", [])
+    lang = language_of(request)
+    t = lambda text: gettext(text, lang)  # noqa: E731
     context = {
         "scenarios": _scenarios(request), "live": live, "runs": runs, "latest": latest, "evidence": evidence,
-        "live_chart": script_json(charts.timeline(live["ticks"], lang)) if live.get("status") == "running" else None,
-        "timeline_chart": script_json(charts.timeline(ticks, lang)) if ticks else None,
-        "knee_chart": script_json(charts.knee(evidence["steps"], evidence["knee"], evidence["slo"]["p95_ms"], lang))
+        "live_chart": script_json(charts.timeline(live["ticks"], t)) if live.get("status") == "running" else None,
+        "timeline_chart": script_json(charts.timeline(ticks, t)) if ticks else None,
+        "knee_chart": script_json(charts.knee(evidence["steps"], evidence["knee"], evidence["slo"]["p95_ms"], t))
         if evidence.get("knee") else None,
     }
     return render(request, "loadtest/index.html", context)

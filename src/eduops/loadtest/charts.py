@@ -4,33 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from eduops.core.i18n import gettext
+
+def _title(text: str) -> dict[str, Any]:
+    return {"text": text}
 
 
-def timeline(ticks: list[dict[str, Any]], lang: str = "en") -> dict[str, Any]:
-    """Requests/s, p95 and errors/s over the seconds of the test; legends and axes in ``lang``."""
-    t = [k["t"] for k in ticks]
-
-    def _(text: str) -> str:
-        return gettext(text, lang)
-
+def timeline(ticks: list[dict[str, Any]], t: Any = lambda s: s) -> dict[str, Any]:
+    """Requests/s and errors/s (left axis), p95 in ms (right axis) and users (third axis) over the test;
+    each axis holds one unit and is titled; ``t`` translates the titles."""
+    x = [k["t"] for k in ticks]
     return {"data": [
-        {"type": "scatter", "name": _("req/s"), "x": t, "y": [k["rps"] for k in ticks]},
-        {"type": "scatter", "name": _("p95 ms"), "x": t, "y": [k["p95"] for k in ticks], "yaxis": "y2"},
-        {"type": "bar", "name": _("errors/s"), "x": t, "marker": {"color": "#c92a2a"},
+        {"type": "scatter", "name": t("requests/s"), "x": x, "y": [k["rps"] for k in ticks]},
+        {"type": "bar", "name": t("errors/s"), "x": x, "marker": {"color": "#c92a2a"},
          "y": [k["failures"] / k["dt"] if k.get("dt") else 0 for k in ticks]},
-        {"type": "scatter", "name": _("users"), "x": t, "y": [k["users"] for k in ticks], "line": {"dash": "dot"}},
-    ], "layout": {"xaxis": {"title": _("seconds into the test")},
-                  "yaxis2": {"overlaying": "y", "side": "right", "title": _("ms")},
-                  "legend": {"orientation": "h"}}}
+        {"type": "scatter", "name": t("p95 latency (ms)"), "x": x, "y": [k["p95"] for k in ticks], "yaxis": "y2"},
+        {"type": "scatter", "name": t("users"), "x": x, "y": [k["users"] for k in ticks], "yaxis": "y3",
+         "line": {"dash": "dot"}},
+    ], "layout": {"xaxis": {"title": _title(t("seconds since start")), "domain": [0, 0.88]},
+                  "yaxis": {"title": _title(t("requests/s")), "rangemode": "tozero"},
+                  "yaxis2": {"overlaying": "y", "side": "right", "title": _title("ms"), "rangemode": "tozero"},
+                  "yaxis3": {"overlaying": "y", "side": "right", "anchor": "free", "position": 1,
+                             "title": _title(t("users")), "rangemode": "tozero", "showgrid": False},
+                  "legend": {"orientation": "h"}, "margin": {"r": 70}}}
 
 
-def knee(steps: list[dict[str, Any]], found: dict[str, Any], p95_slo_ms: float, lang: str = "en") -> dict[str, Any]:
-    """Throughput and p95 per step of the capacity search, the SLO line and the knee; texts in ``lang``."""
-
-    def _(text: str) -> str:
-        return gettext(text, lang)
-
+def knee(steps: list[dict[str, Any]], found: dict[str, Any], p95_slo_ms: float, t: Any = lambda s: s) -> dict[str, Any]:
+    """Throughput and p95 per step of the capacity search, the SLO line and the knee."""
     users = [s["users"] for s in steps]
     shapes: list[dict[str, Any]] = [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y2",
                                      "y0": p95_slo_ms, "y1": p95_slo_ms, "line": {"dash": "dash",
@@ -39,12 +38,15 @@ def knee(steps: list[dict[str, Any]], found: dict[str, Any], p95_slo_ms: float, 
     if found.get("users") is not None:
         shapes.append({"type": "line", "yref": "paper", "y0": 0, "y1": 1, "x0": found["users"],
                        "x1": found["users"], "line": {"color": "#c92a2a", "width": 2}})
-        label = _("knee: {users} users").format(users=found["users"])
-        annotations.append({"x": found["users"], "yref": "paper", "y": 1, "text": label, "showarrow": False})
+        annotations.append({"x": found["users"], "yref": "paper", "y": 1,
+                            "text": t("knee: {n} users").replace("{n}", str(found["users"])), "showarrow": False})
     return {"data": [
-        {"type": "scatter", "mode": "lines+markers", "name": _("req/s"), "x": users, "y": [s["rps"] for s in steps]},
-        {"type": "scatter", "mode": "lines+markers", "name": _("p95 ms"), "x": users,
+        {"type": "scatter", "mode": "lines+markers", "name": t("requests/s"), "x": users,
+         "y": [s["rps"] for s in steps]},
+        {"type": "scatter", "mode": "lines+markers", "name": t("p95 latency (ms)"), "x": users,
          "y": [s["p95_ms"] for s in steps], "yaxis": "y2"},
-    ], "layout": {"xaxis": {"title": _("users")}, "yaxis": {"title": _("req/s")},
-                  "yaxis2": {"overlaying": "y", "side": "right", "title": _("p95 ms")},
+    ], "layout": {"xaxis": {"title": _title(t("concurrent users"))},
+                  "yaxis": {"title": _title(t("requests/s")), "rangemode": "tozero"},
+                  "yaxis2": {"overlaying": "y", "side": "right", "title": _title(t("p95 latency (ms)")),
+                             "rangemode": "tozero"},
                   "shapes": shapes, "annotations": annotations, "legend": {"orientation": "h"}}}

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from eduops.config import TaskOverride
-from eduops.core.console import exit_for, out, print_json, progress_bar, styled_status, table, workspace
+from eduops.core.console import exit_for, out, plain, print_json, progress_bar, styled_status, table, workspace
 from eduops.core.runs import run_task
 from eduops.core.service import get_run
 from eduops.loadtest.scenarios import SCENARIOS, scaled_users, slo_for
@@ -80,7 +80,7 @@ def run_command(
                     "report": next((a["path"] for a in run["artifacts"] if a["name"].endswith(".html")), None),
                     **check.get("evidence", {})})
     else:
-        out.print(f"run [bold]#{run['id']}[/] load-test: {styled_status(run['status'])} — {check['summary']}")
+        out.print(f"run [bold]#{run['id']}[/] load-test: {styled_status(run['status'])} — {plain(check['summary'])}")
         overall = check.get("evidence", {}).get("overall")
         if overall:
             out.print(f"  {overall['requests']} requests, {overall['rps']} req/s, p50 {overall['p50_ms']:.0f} ms, "

@@ -1,5 +1,5 @@
-"""The load-test share of the demo: the demo platform keeps running on :8081 and a capacity search measured
-against it (for real, scaled down) sits on the calendar as last week's pre-term load test."""
+"""The load-test share of the demo: the demo platform keeps running (on the console's port + 1) and a
+capacity search measured against it (for real, scaled down) sits on the calendar as last week's pre-term load test."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from eduops.core.runs import run_task
 from eduops.db import session_scope
 from eduops.demo.platform import serve_platform
 
-DEMO_PORT = 8081
 CAPACITY, SERVICE_MS = 2, 25.0  # ~80 req/s: the knee comes with a few dozen students
 SEARCH = {"scenario": "browse", "mode": "capacity", "start_users": 5, "step_users": 10, "max_users": 125,
           "step_seconds": 2.0, "spawn_rate": 100, "think_min_s": 0.05, "think_max_s": 0.15, "target_users": 50}
@@ -24,7 +23,7 @@ SEARCH = {"scenario": "browse", "mode": "capacity", "start_users": 5, "step_user
 def populate(demo: DemoContext) -> None:
     demo.progress("starting the demo platform", 0.05)
     try:
-        url, stop = serve_platform(port=DEMO_PORT, capacity=CAPACITY, service_ms=SERVICE_MS)
+        url, stop = serve_platform(port=demo.platform_port, capacity=CAPACITY, service_ms=SERVICE_MS)
     except OSError:
         url, stop = serve_platform(port=0, capacity=CAPACITY, service_ms=SERVICE_MS)
     demo.stoppers.append(stop)

@@ -16,7 +16,7 @@ from eduops.errors import UsageError
 from eduops.monitoring.charts import panels, subjects
 
 pages = APIRouter()
-NAV = [NavItem("/monitoring", "Metrics", "read", 21)]
+NAV = [NavItem("/monitoring", "Metrics", "read", 21, group="Operations")]
 
 
 @pages.get("/monitoring", response_class=HTMLResponse)

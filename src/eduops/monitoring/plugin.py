@@ -15,5 +15,5 @@ def eduops_domain() -> Domain:
         background="eduops.monitoring.service:start_background",
         demo="eduops.monitoring.demo:populate",
         demo_order=30,
-        areas=(Area("performance", "Performance", 10),),
+        areas=(Area("performance", "Performance", 10, page="/monitoring"),),
     )

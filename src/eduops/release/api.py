@@ -20,7 +20,7 @@ from eduops.release import service
 
 router = APIRouter(tags=["release"])
 pages = APIRouter()
-NAV = [NavItem("/releases", "Releases", "read", 65)]
+NAV = [NavItem("/releases", "Releases", "read", 65, group="Operations")]
 
 
 def _ws(request: Request) -> Any:

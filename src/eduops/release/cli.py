@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from eduops.core import values
-from eduops.core.console import exit_for, out, print_json, progress_bar, styled_status, table, workspace
+from eduops.core.console import exit_for, out, plain, print_json, progress_bar, styled_status, table, workspace
 from eduops.release import service
 
 JSON = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
@@ -59,11 +59,11 @@ def check_command(
     if as_json:
         print_json(run)
     else:
-        out.print(f"run #{run['id']}: {styled_status(run['status'])} — {run['summary']}")
+        out.print(f"run #{run['id']}: {styled_status(run['status'])} — {plain(run['summary'])}")
         for c in run["checks"]:
             for j in c["evidence"].get("journeys", []):
                 mark = "[green]ok[/]" if j["ok"] else f"[bold red]FAILED[/] {j['error']}"
-                out.print(f"  {j['title']}: {mark}  {j['screenshot']}")
+                out.print(f"  {plain(j['title'])}: {mark}  {plain(j['screenshot'])}")
     exit_for(run["status"])
 
 
@@ -107,4 +107,4 @@ def show_command(version: str, as_json: JSON = False) -> None:
             + (f"run #{run['id']} {styled_status(run['status'])} {run['summary']}" if run else "not run")
         )
     for w in rel["work_items"]:
-        out.print(f"  ships #{w['id']} {w['priority']} {w['title']}")
+        out.print(plain(f"  ships #{w['id']} {w['priority']} {w['title']}"))

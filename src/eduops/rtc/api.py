@@ -21,7 +21,7 @@ from eduops.rtc.service import batch_from_body, ingest_items, open_store
 
 router = APIRouter(prefix="/api/v1/rtc", tags=["rtc"])
 pages = APIRouter()
-NAV = [NavItem("/rtc", "Call quality", "read", 30)]
+NAV = [NavItem("/rtc", "Call quality", "read", 30, group="Platform")]
 MAX_BODY_BYTES = 32 * 1024 * 1024
 
 
@@ -174,7 +174,7 @@ def rtc_page(
         "trend": week_over_week(store, window.end)["metrics"],
         "worst": worst_segments(store, window, limit=10),
         "rows": breakdown(store, dimension, window),
-        "heatmap": charts.heatmap_figure(heatmap(store, window, metric), language_of(request)),
+        "heatmap": charts.heatmap_figure(heatmap(store, window, metric), lang=language_of(request)),
         "tutor": latency_by_model(load_turns(store, window.start, window.end)),
     }
     return render(request, "rtc/overview.html", context)
@@ -272,3 +272,12 @@ def setup(app: FastAPI) -> None:
 
     app.router.on_startup.append(start)
     app.router.on_shutdown.append(stop)
+
+
+def _include_store_reads() -> None:
+    from eduops.rtc.store_api import router as store_router
+
+    router.include_router(store_router)  # /api/v1/rtc/store/query: CLI reads next to a running server
+
+
+_include_store_reads()

@@ -140,12 +140,15 @@ def heatmap(store: Store, window: Window, metric: str = "poor_pct", rows_dim: st
     segments = sorted({str(r["segment"]) for r in data})
     values: list[list[float | None]] = [[None] * 24 for _ in segments]
     counts: list[list[int]] = [[0] * 24 for _ in segments]
+    sessions: list[list[int]] = [[0] * 24 for _ in segments]
     index = {s: i for i, s in enumerate(segments)}
     for r in data:
         i = index[str(r["segment"])]
         values[i][int(r["hour"])] = None if r[metric] is None else round(float(r[metric]), 3)
         counts[i][int(r["hour"])] = int(r["samples"])
-    return {"metric": metric, "rows": segments, "hours": list(range(24)), "values": values, "samples": counts}
+        sessions[i][int(r["hour"])] = int(r["sessions"])
+    return {"metric": metric, "rows": segments, "hours": list(range(24)), "values": values, "samples": counts,
+            "sessions": sessions}
 
 
 def worst_segments(

@@ -5,14 +5,20 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
 from eduops.core import values
-from eduops.core.console import local_time, out, print_json, progress_bar, table, workspace
+from eduops.core.console import local_time, out, plain, print_json, progress_bar, table, workspace
 from eduops.db import utcnow
 from eduops.errors import UsageError
+from eduops.rtc.breakdowns import DIMENSIONS
+
+if TYPE_CHECKING:
+    Dimension = str
+else:  # Typer lists the choices in help and errors
+    Dimension = Literal[tuple(DIMENSIONS)]
 
 JSON = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 DAYS = Annotated[float, typer.Option("--days", min=0.01, max=366, help="look back this many days")]
@@ -120,7 +126,7 @@ def probe(
 @rtc_app.command("breakdown")
 def breakdown_cmd(
     dimension: Annotated[
-        str, typer.Argument(help="province, isp, network, os, device, app_version, scenario, teacher, hour, ...")
+        Dimension, typer.Argument(help="what to group the calls by")
     ],
     days: DAYS = 7,
     as_json: JSON = False,
@@ -260,7 +266,7 @@ def call(call_id: str, as_json: JSON = False) -> None:
     table(cols, [[_fmt(p.get(c)) for c in cols] for p in data["participants"]], title="participants")
     if data["hint"]:
         hint = data["hint"]
-        out.print(f"[bold]likely cause:[/] {hint['summary']}")
+        out.print(f"[bold]likely cause:[/] {plain(hint['summary'])}")
         for line in hint["evidence"]:
             out.print(f"  - {line}")
 

@@ -16,5 +16,5 @@ def eduops_domain() -> Domain:
         web=("eduops.rtc.api",),
         demo="eduops.rtc.demo:populate",
         demo_order=40,
-        areas=(Area("call_quality", "Call quality", 20),),
+        areas=(Area("call_quality", "Call quality", 20, page="/rtc"),),
     )

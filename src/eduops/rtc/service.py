@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from eduops.config import Settings
+from eduops.core import local_access
 from eduops.core.bodies import CsvRows
 from eduops.errors import PayloadTooLarge, UsageError
 from eduops.rtc.adapters import to_neutral
@@ -36,13 +37,20 @@ _stores: dict[Path, Store] = {}
 
 
 def open_store(settings: Settings) -> Store:
-    """The workspace's call-quality store (one object per file per process)."""
+    """The workspace's call-quality store (one object per file per process); in another process next to
+    a running `eduops serve`, its reads go through the server (``remote.ServerReads``)."""
     path = store_path(settings.home)
     if path not in _stores:
         from eduops.rtc.settings import rtc_settings
 
         cfg = rtc_settings(settings)
         _stores[path] = Store(path, cfg.store_lock_timeout_s, timezone=settings.timezone, model=cfg.e_model())
+    if not local_access.serving_here:
+        cred = local_access.read_credential(settings.home)
+        if cred is not None:
+            from eduops.rtc.remote import ServerReads
+
+            return ServerReads(_stores[path], local_access.LocalClient(cred))  # type: ignore[return-value]
     return _stores[path]
 
 

@@ -15,7 +15,7 @@ from eduops.security.scoring import AREA_TITLES, AREAS, week_over_week
 
 router = APIRouter(prefix="/api/v1/security", tags=["security"])
 pages = APIRouter()
-NAV = [NavItem("/security", "Security", "read", 60)]
+NAV = [NavItem("/security", "Security", "read", 60, group="Protection")]
 
 
 def _ws(request: Request) -> Any:
@@ -73,8 +73,8 @@ def trend_figure(points: list[dict[str, Any]], lang: str = "en", tz: Any = "UTC"
             data.append({"type": "scatter", "mode": "lines", "name": gettext(AREA_TITLES[area], lang),
                          "x": xs, "y": ys})
     time_title = gettext("time ({zone})", lang).format(zone=zone_label(tz))
-    figure = {"data": data, "layout": {"yaxis": {"range": [0, 105], "title": gettext("score", lang)},
-                                       "xaxis": {"title": time_title}, "legend": {"orientation": "h"}}}
+    figure = {"data": data, "layout": {"yaxis": {"range": [0, 105], "title": {"text": gettext("score", lang)}},
+                                       "xaxis": {"title": {"text": time_title}}, "legend": {"orientation": "h"}}}
     return script_json(figure)
 
 
@@ -111,5 +111,11 @@ def setup(app: FastAPI) -> None:
         return
     policy = parse_policy(sec.rate_limit_per_key, sec.rate_limit_per_ip, sec.ingest_rate_limit_per_key,
                           sec.ingest_rate_limit_per_ip)
-    app.add_middleware(RateLimitMiddleware, policy=policy, storage_url=settings.redis_url,
-                       trust_forwarded=sec.trust_forwarded_for)
+    if sec.trust_forwarded_for:  # it believed X-Forwarded-For from anyone: a client could pick its own limit
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "[security] trust_forwarded_for is ignored: list your proxies in the top-level trusted_proxies "
+            "(or EDUOPS_TRUSTED_PROXIES); rate limits then count each client behind them")
+    # the client address is the scope's: eduops.web.proxy has put the real one there for trusted proxies
+    app.add_middleware(RateLimitMiddleware, policy=policy, storage_url=settings.redis_url, trust_forwarded=False)

@@ -9,7 +9,16 @@ import typer
 from rich.markup import escape
 
 from eduops.core.checks import finding_to_dict
-from eduops.core.console import local_time, out, print_json, progress_bar, styled_status, table, workspace
+from eduops.core.console import (
+    confirm_or_refuse,
+    local_time,
+    out,
+    print_json,
+    progress_bar,
+    styled_status,
+    table,
+    workspace,
+)
 from eduops.errors import UsageError
 from eduops.security.scoring import AREA_TITLES, AREAS
 
@@ -120,11 +129,18 @@ def traffic_command(as_json: JSON = False) -> None:
         raise typer.Exit(1)
 
 
-def rotate_command(as_json: JSON = False) -> None:
+def rotate_command(
+    as_json: JSON = False,
+    yes: Annotated[bool, typer.Option("--yes", help="rotate without asking")] = False,
+) -> None:
     """Add a new key and re-encrypt every stored secret under it (old keys stay for older backups)."""
     from eduops.security.keys import rotate
 
     ws = workspace()
+    if not yes:
+        confirm_or_refuse(f"Key rotation adds a new key to {ws.settings.key_file} and re-encrypts every stored secret "
+                          f"(database columns and {ws.settings.config_file or 'eduops.toml'}) under it; back up the "
+                          "key file again afterwards.")
     result = rotate(ws.engine, ws.settings.key_file, ws.settings.config_file)
     if as_json:
         print_json(result.to_dict())

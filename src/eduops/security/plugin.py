@@ -17,5 +17,5 @@ def eduops_domain() -> Domain:
         web=("eduops.security.api",),
         demo="eduops.security.demo:populate",
         demo_order=80,
-        areas=(Area("security", "Security", 30),),
+        areas=(Area("security", "Security", 30, page="/security", headline="eduops.security.headline:headline"),),
     )

@@ -52,7 +52,7 @@ class SecuritySettings(BaseModel):
     rate_limit_per_ip: str = "1200/minute"
     ingest_rate_limit_per_key: str = "30000/minute"
     ingest_rate_limit_per_ip: str = "12000/minute"
-    trust_forwarded_for: bool = Field(False, description="take the client IP from X-Forwarded-For (behind a proxy)")
+    trust_forwarded_for: bool = Field(False, description="ignored (believed anyone); use the top-level trusted_proxies")
     access_logs: list[Path] = Field(default_factory=list, description="combined-format access logs for the "
                                                                       "traffic anomaly signal")
     term_starts: list[str] = Field(default_factory=list, description="YYYY-MM-DD: surges within a week after "

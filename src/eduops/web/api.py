@@ -30,11 +30,11 @@ PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 NAV = [
     NavItem("/", "Overview", "read", order=0),
-    NavItem("/calendar", "Calendar", "read", order=1),
-    NavItem("/runs", "Runs", "read", order=2),
-    NavItem("/admin/users", "Users", "admin", order=90),
-    NavItem("/admin/keys", "API keys", "admin", order=91),
-    NavItem("/admin/audit", "Audit log", "admin", order=92),
+    NavItem("/calendar", "Calendar", "read", order=1, group="Operations"),
+    NavItem("/runs", "Runs", "read", order=2, group="Operations"),
+    NavItem("/admin/users", "Users", "admin", order=90, group="Administration"),
+    NavItem("/admin/keys", "API keys", "admin", order=91, group="Administration"),
+    NavItem("/admin/audit", "Audit log", "admin", order=92, group="Administration"),
 ]
 
 pages = APIRouter()

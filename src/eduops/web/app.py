@@ -12,6 +12,7 @@ from eduops.core import plugins
 from eduops.core.workspace import Workspace
 from eduops.web import errors
 from eduops.web.guard import Guard
+from eduops.web.proxy import ProxyHeaders
 
 
 def create_app(ws: Workspace, domains: Collection[str] | None = None) -> FastAPI:
@@ -47,5 +48,7 @@ def create_app(ws: Workspace, domains: Collection[str] | None = None) -> FastAPI
             app.include_router(module.pages, include_in_schema=False)
         if hasattr(module, "setup"):
             module.setup(app)
+    if ws.settings.trusted_proxies:  # added just inside the Guard: everything after it sees the real client
+        app.add_middleware(ProxyHeaders, trusted=ws.settings.trusted_proxies)
     app.add_middleware(Guard)  # added last, so it is the outermost: it sees every body and every failure
     return app

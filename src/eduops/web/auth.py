@@ -11,7 +11,7 @@ from datetime import datetime
 
 from fastapi import Request
 
-from eduops.core import principal
+from eduops.core import local_access, principal
 from eduops.core.principal import Principal
 from eduops.db import session_scope, utcnow
 from eduops.web import apikeys, sessions
@@ -71,6 +71,8 @@ def authenticate(request: Request) -> Principal | None:
     """The caller, or None; an Authorization header wins over the cookie."""
     header = request.headers.get("authorization")
     if header:
+        if local_access.token_matches(header, getattr(request.app.state, "local_token", None)):
+            return Principal(name="local:cli", kind="local", role="admin")
         return _from_api_key(request, header)
     token = request.cookies.get(SESSION_COOKIE)
     if token:

@@ -6,6 +6,7 @@ from typing import Any
 
 from eduops.core.i18n import gettext
 from eduops.core.pages import script_json
+from eduops.core.units import axis_scale, humanize
 
 STATUS_COLOURS = {
     "ok": "#2f9e44",
@@ -20,7 +21,10 @@ STATUS_COLOURS = {
 
 
 def runs_chart(rows: list[dict[str, Any]], lang: str = "en") -> str:
-    """A stacked bar chart of runs per day (the workspace's days) by status; legend in ``lang``."""
+    """A stacked bar chart of runs per day (the workspace's days) by status; legend and axis titles in ``lang``."""
+
+    def t(text: str) -> str:
+        return gettext(text, lang, "web")
     days = sorted({r["day"] for r in rows})
     data = []
     for status, colour in STATUS_COLOURS.items():
@@ -29,45 +33,41 @@ def runs_chart(rows: list[dict[str, Any]], lang: str = "en") -> str:
             data.append(
                 {
                     "type": "bar",
-                    "name": gettext(status, lang, "web"),
+                    "name": t(status),
                     "x": days,
                     "y": [counts.get(d, 0) for d in days],
                     "marker": {"color": colour},
                 }
             )
     return script_json(
-        {"data": data, "layout": {"barmode": "stack", "legend": {"orientation": "h"}, "xaxis": {"type": "category"}}}
+        {"data": data, "layout": {"barmode": "stack", "legend": {"orientation": "h"},
+                                  "xaxis": {"type": "category", "title": {"text": t("Day")}},
+                                  "yaxis": {"title": {"text": t("Runs")}, "rangemode": "tozero", "tickformat": ",d"}}}
     )
 
 
-def measurements_chart(checks: list[dict[str, Any]], limit: int = 40, lang: str = "en") -> str | None:
-    """One horizontal bar per measurement of a run (the first ``limit``), grouped by unit."""
-    points = [(c["name"], m) for c in checks for m in c["measurements"]][:limit]
-    if not points:
-        return None
+def measurements_charts(checks: list[dict[str, Any]], limit: int = 40, lang: str = "en") -> list[str]:
+    """A run's measurements (the first ``limit``) as horizontal bars, one chart per unit so an axis never
+    mixes %, bytes and counts; each axis is titled with its unit and reads in one readable scale."""
+    points = [m for c in checks for m in c["measurements"]][:limit]
     by_unit: dict[str, list[tuple[str, float]]] = {}
-    for _check, m in points:
+    for m in points:
         labels = ",".join(f"{k}={v}" for k, v in sorted(m.get("labels", {}).items()))
         name = f"{m['name']}{{{labels}}}" if labels else m["name"]
         by_unit.setdefault(m.get("unit") or "", []).append((name, float(m["value"])))
-    data = [
-        {
-            "type": "bar",
-            "orientation": "h",
-            "name": unit or gettext("value", lang),
-            "y": [n for n, _ in items],
-            "x": [v for _, v in items],
-        }
-        for unit, items in by_unit.items()
-    ]
-    return script_json(
-        {
-            "data": data,
+    charts = []
+    for unit, items in by_unit.items():
+        factor, shown = axis_scale(unit, [v for _, v in items])
+        charts.append(script_json({
+            "data": [{"type": "bar", "orientation": "h", "y": [n for n, _ in items],
+                      "x": [v / factor for _, v in items], "text": [humanize(v, unit) for _, v in items],
+                      "textposition": "auto", "hovertemplate": "%{y}: %{text}<extra></extra>"}],
             "layout": {
-                "height": 140 + 26 * len(points),
-                "margin": {"l": 12, "r": 12, "t": 24, "b": 40},
+                "height": 120 + 26 * len(items),
+                "margin": {"l": 12, "r": 12, "t": 12, "b": 48},
+                "xaxis": {"title": {"text": shown or gettext("count", lang, "web")}, "automargin": True},
                 "yaxis": {"type": "category", "automargin": True},
-                "legend": {"orientation": "h"},
+                "showlegend": False,
             },
-        }
-    )
+        }))
+    return charts

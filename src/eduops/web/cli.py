@@ -5,16 +5,22 @@ from __future__ import annotations
 import getpass
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from eduops.core.audit import list_audit, verify_chain
-from eduops.core.console import out, print_json, progress_bar, table, workspace
+from eduops.core.console import out, plain, print_json, progress_bar, table, workspace
 from eduops.core.principal import SCOPES
+from eduops.core.workspace import ROLES
 from eduops.errors import UsageError
 from eduops.security.cli import rotate_command
 from eduops.web import accounts, apikeys
+
+if TYPE_CHECKING:
+    Role = str
+else:  # Typer lists the choices in help and errors
+    Role = Literal[tuple(ROLES)]
 
 JSON = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 ACTOR = f"cli:{getpass.getuser()}"
@@ -27,7 +33,7 @@ audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=Tr
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="user name")],
-    role: Annotated[str, typer.Option(help="admin, ops, content, support or viewer")] = "viewer",
+    role: Annotated[Role, typer.Option(help="what the user may do")] = "viewer",
     as_json: JSON = False,
 ) -> None:
     """Add a user; a password is generated and printed once."""
@@ -61,7 +67,8 @@ def users_list(as_json: JSON = False) -> None:
 
 
 @users_app.command("set-role")
-def users_set_role(name: str, role: Annotated[str, typer.Argument(help="the new role")], as_json: JSON = False) -> None:
+def users_set_role(name: str, role: Annotated[Role, typer.Argument(help="the new role")],
+                   as_json: JSON = False) -> None:
     """Change a user's role."""
     info = accounts.set_role(workspace().engine, name, role, actor=ACTOR)
     print_json(info) if as_json else out.print(f"{name} is now {role}")
@@ -194,7 +201,7 @@ keys_app.command("rotate")(rotate_command)
 
 def serve_command(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="port to listen on (0: a free one, printed)")] = 8080,
     scheduler: Annotated[bool, typer.Option(help="run the maintenance scheduler in this process")] = True,
 ) -> None:
     """Serve the console and API, and run the maintenance scheduler."""
@@ -206,7 +213,9 @@ def serve_command(
 def demo_command(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
-    directory: Annotated[Path | None, typer.Option("--dir", help="keep the demo workspace here")] = None,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="the demo workspace folder (default ./eduops-demo)")
+    ] = None,
     serve: Annotated[bool, typer.Option(help="serve the console after building the data")] = True,
     only: Annotated[list[str] | None, typer.Option(help="only these domains' data (repeatable)")] = None,
 ) -> None:
@@ -215,11 +224,12 @@ def demo_command(
     from eduops.web.server import serve as serve_console
 
     with progress_bar("building demo data") as progress:
-        demo = build(directory, progress=progress, only=only)
-    out.print(f"demo workspace: {demo.ws.settings.home}")
+        demo = build(directory, progress=progress, only=only, port=port, host=host)
+    out.print(f"demo workspace: {plain(demo.ws.settings.home)}")
     for domain, note in demo.notes.items():
-        out.print(f"  {domain}: {note}")
-    out.print(f"[bold]log in at http://{host}:{port} as {demo.admin_user} / {demo.admin_password}[/]")
+        out.print(f"  {domain}: {plain(note)}")
+    out.print(f"[bold]log in at {plain(demo.ws.settings.base_url)} as {demo.admin_user} / "
+              f"{plain(demo.admin_password)}[/]")
     if not serve:
         return
     try:
@@ -227,3 +237,55 @@ def demo_command(
     finally:
         for stop in demo.stoppers:
             stop()
+
+
+service_app = typer.Typer(help="Run eduops as a systemd service.", no_args_is_help=True)
+
+
+@service_app.command("install")
+def service_install(
+    user: Annotated[str, typer.Option(help="the system user eduops runs as (it must own the workspace)")] = "eduops",
+    output: Annotated[Path, typer.Option("--output", "-o", help="where to write the unit")] = Path(
+        "/etc/systemd/system/eduops.service"),
+    host: Annotated[str, typer.Option(help="address to listen on (keep 127.0.0.1 behind a proxy)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
+    writable: Annotated[list[Path] | None, typer.Option(help="another folder eduops must write (repeatable)")] = None,
+    force: Annotated[bool, typer.Option(help="overwrite an existing unit file")] = False,
+    as_json: JSON = False,
+) -> None:
+    """Write a systemd unit for this workspace: restart on failure, hardened, the workspace writable."""
+    import shutil
+    import sys
+
+    from eduops.web.service_unit import UnitSpec, check_location, ownership_problems, render_unit, user_group
+
+    ws = workspace()
+    check_location(ws.settings.home.resolve())
+    name, group = user_group(user)
+    executable = Path(shutil.which("eduops") or Path(sys.executable).with_name("eduops")).resolve()
+    if not executable.exists():
+        raise UsageError(f"cannot find the eduops command next to {sys.executable}; install eduops first")
+    extra = tuple(p.expanduser().resolve() for p in writable or [])
+    for path in extra:
+        if not path.is_dir():
+            raise UsageError(f"--writable {path}: not a folder")
+    spec = UnitSpec(workspace=ws.settings.home.resolve(), executable=executable, user=name, group=group, host=host,
+                    port=port, stop_timeout_s=ws.settings.shutdown_timeout_seconds, writable=extra)
+    if output.exists() and not force:
+        raise UsageError(f"{output} exists already; pass --force to overwrite it")
+    try:
+        output.write_text(render_unit(spec))
+        output.chmod(0o644)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror} (run as root, or choose --output)") from None
+    unit = output.name
+    notes = [f"chown -R {name}:{group} {spec.workspace}  # these are not owned by {name}: {', '.join(bad)}"
+             for bad in [ownership_problems(spec.workspace, name)] if bad]
+    steps = [*notes, "systemctl daemon-reload", f"systemctl enable --now {unit}", f"journalctl -u {unit} -f"]
+    if as_json:
+        print_json({"unit": str(output), "user": name, "group": group, "workspace": str(spec.workspace),
+                    "next": steps})
+        return
+    out.print(f"wrote {output} (runs `eduops serve` for {spec.workspace} as {name}); next:")
+    for step in steps:
+        out.print(f"  {step}")

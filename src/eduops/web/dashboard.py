@@ -1,4 +1,4 @@
-"""What the overview shows: one tile per area from its latest results, top findings, overdue tasks."""
+"""What the overview shows: one tile per area (its headline, as on its page), top findings, overdue tasks."""
 
 from __future__ import annotations
 
@@ -11,12 +11,11 @@ from sqlalchemy.engine import Engine
 
 from eduops.config import Settings
 from eduops.core import calendar as cal
-from eduops.core.models import CheckRun, FindingRow, Run
+from eduops.core.areas import Headline, headline
+from eduops.core.models import FindingRow, Run
 from eduops.core.plugins import areas
-from eduops.core.runs import overall_status
 from eduops.db import session_scope
 
-COLOUR = {"ok": "green", "warn": "amber", "crit": "red", "error": "red", "skipped": "grey", None: "grey"}
 SEVERITY_RANK = {"crit": 0, "warn": 1, "info": 2}
 
 
@@ -24,54 +23,21 @@ SEVERITY_RANK = {"crit": 0, "warn": 1, "info": 2}
 class Tile:
     area: str
     label: str
-    status: str | None
-    colour: str
-    summary: str
-    run_id: int | None
-    checked_at: datetime | None
+    page: str
+    headline: Headline
+
+    @property
+    def status(self) -> str | None:
+        return self.headline.status
+
+    @property
+    def colour(self) -> str:
+        return self.headline.colour
 
 
-def tile_status(statuses: list[str]) -> str | None:
-    """The area's status from its latest checks: skips alone mean no data (a pure rule)."""
-    if not statuses:
-        return None
-    return overall_status(statuses)
-
-
-def tiles(engine: Engine) -> list[Tile]:
-    """Per area, the worst of the latest result of each of its checks (a skipped result does not hide
-    an earlier real one: the security tile keeps the weekly scan when the daily certificate check is off)."""
-    with session_scope(engine) as session:
-        newest = (
-            sa.select(CheckRun.area, CheckRun.name, sa.func.max(CheckRun.started_at).label("at"))
-            .where(CheckRun.area != "", CheckRun.status != "skipped")
-            .group_by(CheckRun.area, CheckRun.name)
-            .subquery()
-        )
-        rows = session.scalars(
-            sa.select(CheckRun)
-            .join(newest, sa.and_(CheckRun.area == newest.c.area, CheckRun.name == newest.c.name,
-                                  CheckRun.started_at == newest.c.at))
-            .order_by(CheckRun.id.desc())
-        ).all()
-    found: list[Tile] = []
-    for area_spec in areas():
-        area = area_spec.key
-        mine = [r for r in rows if r.area == area]
-        status = tile_status([r.status for r in mine])
-        worst = next((r for r in mine if r.status == status), None)
-        found.append(
-            Tile(
-                area=area,
-                label=area_spec.label,
-                status=status,
-                colour=COLOUR.get(status, "grey"),
-                summary=worst.summary if worst else "",
-                run_id=worst.run_id if worst else None,
-                checked_at=max((r.started_at for r in mine), default=None),
-            )
-        )
-    return found
+def tiles(ws: Any, now: datetime) -> list[Tile]:
+    """One tile per declared area, its status from the area's headline function (what its page shows too)."""
+    return [Tile(a.key, a.label, a.page or "/calendar", headline(ws, a.key, now)) for a in areas()]
 
 
 def top_findings(engine: Engine, limit: int = 10) -> list[dict[str, Any]]:

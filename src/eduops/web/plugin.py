@@ -19,6 +19,7 @@ def eduops_domain() -> Domain:
             Command("users", "Console users and their roles.", "eduops.web.cli:users_app"),
             Command("keys", "API keys for machine clients (and the secret key ring).", "eduops.web.cli:keys_app"),
             Command("audit", "The tamper-evident audit log.", "eduops.web.cli:audit_app"),
+            Command("service", "Run eduops as a systemd service.", "eduops.web.cli:service_app"),
         ),
         web=("eduops.web.api",),
         demo="eduops.web.demo:populate",

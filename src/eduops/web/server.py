@@ -1,17 +1,47 @@
-"""`eduops serve`: uvicorn with the console, the API and the scheduler in one process."""
+"""`eduops serve`: uvicorn with the console, the API and the scheduler in one process.
+
+The listening socket is bound here (``--port 0`` picks a free port), then ``<home>/run/server.json``
+(mode 0600) tells CLI commands on the same workspace where the server is and the token that lets
+them reach the stores it holds (``eduops.core.local_access``). uvicorn's own proxy-header handling
+is off: which proxies are believed is ``trusted_proxies`` (``eduops.web.proxy``).
+"""
 
 from __future__ import annotations
 
 import gc
 import logging
+import math
+import signal
+import socket
+import threading
+import time
 
 import uvicorn
 
-from eduops.core import plugins
+from eduops.core import local_access, plugins
 from eduops.core.console import out
 from eduops.core.scheduler import Scheduler
 from eduops.core.workspace import Workspace
+from eduops.web import shutdown
 from eduops.web.app import create_app
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (port 0: a free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        from eduops.errors import ServiceUnavailable
+
+        raise ServiceUnavailable(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port "
+                                 "or stop the process using it") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 def serve(
@@ -22,6 +52,8 @@ def serve(
     log_level: str = "warning",
 ) -> None:
     app = create_app(ws)
+    sock = listen(host, port)
+    port = sock.getsockname()[1]
     scheduler = Scheduler(ws.engine, ws.settings) if with_scheduler and ws.settings.scheduler.enabled else None
     if scheduler:
         scheduler.start()
@@ -33,14 +65,37 @@ def serve(
     # each, and walking every imported module with them cost a fifth of the ingest time).
     gc.collect()
     gc.freeze()
+    cred = local_access.write_credential(ws.settings.home, local_access.local_url(host, port))
+    app.state.local_token = cred.token
     out.print(
         f"eduops console on [bold]http://{host}:{port}[/] (API docs at /api/docs)"
         + (", scheduler running" if scheduler else "")
     )
+    config = uvicorn.Config(app, log_level=log_level, access_log=False, proxy_headers=False,
+                            timeout_graceful_shutdown=math.ceil(ws.settings.shutdown_timeout_seconds))
+    if threading.current_thread() is threading.main_thread():
+        # uvicorn re-raises the SIGTERM it handled once it has stopped; with the default action that would
+        # kill the process before the runs and the event store below are taken care of
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)
     try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
-        for stop in stoppers:
-            stop()
+        stopping = time.monotonic()
+        local_access.remove_credential(ws.settings.home, cred)
+        sock.close()
+        say("stopping: no new requests; requests in flight were given "
+            f"{ws.settings.shutdown_timeout_seconds:.0f} s (shutdown_timeout_seconds)")
         if scheduler:
             scheduler.stop()
+        for stop in stoppers:
+            stop()
+        if stoppers:
+            say("background work stopped (notifications not yet sent go out from the next leader)")
+        shutdown.finish_runs(ws.engine, ws.settings.shutdown_timeout_seconds, say)
+        shutdown.close_event_store(say)
+        say(f"stopped in {time.monotonic() - stopping:.1f} s")
+
+
+def say(message: str) -> None:
+    """One line about stopping, on stdout (journald keeps it)."""
+    out.print(f"eduops: {message}", highlight=False, soft_wrap=True)

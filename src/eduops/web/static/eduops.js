@@ -6,6 +6,11 @@ document.addEventListener("DOMContentLoaded", () => {
   if (refresh) {
     setTimeout(() => window.location.reload(), 1000 * Number(refresh.dataset.refreshSeconds));
   }
+  // one navigation menu open at a time
+  const menus = document.querySelectorAll("details.navgroup");
+  menus.forEach((menu) => menu.addEventListener("toggle", () => {
+    if (menu.open) menus.forEach((other) => { if (other !== menu) other.open = false; });
+  }));
   // buttons that need a second thought
   document.querySelectorAll("[data-confirm]").forEach((el) => {
     el.addEventListener("click", (event) => {
@@ -17,6 +22,13 @@ document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("script.chart-data").forEach((node) => {
       const figure = JSON.parse(node.textContent);
       const layout = Object.assign({margin: {t: 24, r: 12, b: 40, l: 48}, height: 280}, figure.layout || {});
+      // every axis makes room for its labels (nothing clipped) and shows its title (plotly.js 3+ wants {text})
+      ["xaxis", "yaxis"].forEach((name) => { layout[name] = layout[name] || {}; });
+      Object.keys(layout).filter((key) => /^[xy]axis\d*$/.test(key)).forEach((key) => {
+        const axis = layout[key];
+        if (axis.automargin === undefined) axis.automargin = true;
+        if (typeof axis.title === "string") axis.title = {text: axis.title};
+      });
       window.Plotly.newPlot(node.dataset.target, figure.data, layout, {displaylogo: false, responsive: true});
     });
   }

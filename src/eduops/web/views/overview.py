@@ -25,7 +25,7 @@ def overview(request: Request, who: Principal = Depends(require("read"))) -> Res
         request,
         "web/overview.html",
         {
-            "tiles": dashboard.tiles(ws.engine),
+            "tiles": dashboard.tiles(ws, now),
             "findings": dashboard.top_findings(ws.engine),
             "overdue": dashboard.overdue(ws.engine, ws.settings, now),
             "chart": runs_chart(dashboard.runs_per_day(ws.engine, now - timedelta(days=28), tz), language_of(request)),

@@ -21,7 +21,7 @@ from eduops.core.service import get_run, list_runs, sign_off
 from eduops.db import session_scope
 from eduops.errors import NotFound
 from eduops.web import agenda
-from eduops.web.charts import measurements_chart
+from eduops.web.charts import measurements_charts
 from eduops.web.views import back, client_ip, clock, ws_of
 
 router = APIRouter()
@@ -59,9 +59,18 @@ def calendar_page(
 
 
 @router.post("/calendar/{key}/run")
-def run_now(key: str, request: Request, who: Principal = Depends(require("ops"))) -> Response:
+async def run_now(key: str, request: Request, who: Principal = Depends(require("ops"))) -> Response:
+    """Start a run; a task that loads or breaks production (``TaskSpec.impact``) first shows what will
+    happen and starts only when that page is confirmed (a server-side step: works without JavaScript)."""
+    spec = cal.task_spec(key)
+    form = await request.form()
+    if spec.impact and form.get("confirmed") != "yes":
+        return render(request, "web/confirm.html", {"spec": spec, "action": f"/calendar/{key}/run"})
+    return await run_in_threadpool(_start, request, key, who)
+
+
+def _start(request: Request, key: str, who: Principal) -> Response:
     ws = ws_of(request)
-    cal.task_spec(key)
     run_id = claim(ws.engine, ws.settings, key, "manual", who.name, None, source_ip=client_ip(request))
     request.app.state.background_run(run_id)
     return back(f"/runs/{run_id}")
@@ -111,7 +120,7 @@ def run_page(run_id: Id, request: Request, who: Principal = Depends(require("rea
             "run": run,
             "task": spec,
             "findings": findings,
-            "chart": measurements_chart(run["checks"], lang=language_of(request)),
+            "charts": measurements_charts(run["checks"], lang=language_of(request)),
             "needs_signoff": bool(spec and spec.needs_signoff),
         },
     )

@@ -1,0 +1,60 @@
+"""The event store for CLI commands on this workspace while the server holds it (see ``remote.py``).
+
+Only the server's local credential (``<home>/run/server.json``, mode 0600) gets through: the query
+route runs the SQL it is given, which is no more than the owner of that file can do to the store file
+with the server stopped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from eduops.analytics import lrs
+from eduops.analytics.remote import PREFIX, arrow_from_text, encode_rows
+from eduops.analytics.store import open_store
+from eduops.core.principal import Principal, require
+from eduops.errors import UsageError
+
+router = APIRouter(prefix=PREFIX, tags=["analytics"], include_in_schema=False)
+
+
+class QueryBody(BaseModel):
+    sql: str = Field(min_length=1)
+    tables: dict[str, str] = Field(default_factory=dict, description="name → Arrow IPC stream, base64")
+
+
+class StatementsBody(BaseModel):
+    statements: list[Any]
+    authority: dict[str, Any]
+
+
+@router.post("/query")
+async def query(request: Request, body: QueryBody, _: Principal = Depends(require("local"))) -> dict[str, Any]:
+    store = open_store(request.app.state.workspace.settings)
+
+    def run() -> list[list[Any]]:
+        try:
+            tables = {name: arrow_from_text(text) for name, text in body.tables.items()}
+        except (ValueError, OSError) as exc:
+            raise UsageError(f"tables: not an Arrow IPC stream in base64: {exc}") from None
+        try:
+            if tables:
+                return encode_rows(store.query_with(body.sql, tables))  # type: ignore[attr-defined]
+            return encode_rows(store.query(body.sql))
+        except duckdb.Error as exc:
+            raise UsageError(f"the query failed: {exc}") from None
+
+    return {"rows": await run_in_threadpool(run)}
+
+
+@router.post("/statements")
+async def statements(request: Request, body: StatementsBody,
+                     _: Principal = Depends(require("local"))) -> dict[str, Any]:
+    store = open_store(request.app.state.workspace.settings)
+    ids = await run_in_threadpool(lrs.store_statements, store, body.statements, body.authority)
+    return {"ids": ids}

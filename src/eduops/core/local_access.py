@@ -1,0 +1,165 @@
+"""The running server's local credential: how a CLI command on the same workspace reaches `eduops serve`.
+
+DuckDB lets one process open a file, and a running server holds the event store (``events.duckdb``)
+for as long as it runs (a read-only open or ``ATTACH ... (READ_ONLY)`` from another process fails with
+the same lock error). So ``eduops serve`` writes ``<home>/run/server.json`` (mode 0600, created so that
+no other user can ever read it) with its local URL, its process id and a random token, and removes it
+when it stops. A CLI command that finds a store locked reads that file and asks the server instead,
+sending ``Authorization: Bearer edul_<token>``. The token is as powerful as the workspace's
+``secret.key`` and protected the same way: only the user the server runs as can read it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from eduops import errors
+from eduops.errors import EduopsError, ServiceUnavailable
+
+TOKEN_PREFIX = "edul_"
+serving_here = False  # set by `eduops serve`: this process holds the stores; it never asks itself
+CREDENTIAL_NAME = "server.json"
+
+
+def credential_path(home: Path) -> Path:
+    return home / "run" / CREDENTIAL_NAME
+
+
+def local_url(host: str, port: int) -> str:
+    """The URL a process on this machine reaches a server bound to ``host``:``port`` at."""
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+@dataclass(frozen=True)
+class Credential:
+    url: str
+    pid: int
+    token: str
+    started_at: str
+
+    @property
+    def header(self) -> str:
+        return f"Bearer {TOKEN_PREFIX}{self.token}"
+
+
+def write_credential(home: Path, url: str) -> Credential:
+    """Write a fresh credential for the server of this process (mode 0600 from the start; atomic)."""
+    global serving_here
+    serving_here = True
+    cred = Credential(url=url, pid=os.getpid(), token=secrets.token_urlsafe(32),
+                      started_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    folder = credential_path(home).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    tmp = folder / f".{CREDENTIAL_NAME}.{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # whatever the umask said
+        os.write(fd, json.dumps(cred.__dict__).encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, credential_path(home))
+    return cred
+
+
+def remove_credential(home: Path, cred: Credential) -> None:
+    """Remove the credential if it is still this server's (another server may have replaced it)."""
+    found = read_credential(home, check_alive=False)
+    if found is not None and found.token == cred.token:
+        credential_path(home).unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by someone else
+    return True
+
+
+def read_credential(home: Path, check_alive: bool = True) -> Credential | None:
+    """The running server's credential, or None (no file, unreadable, or its process is gone)."""
+    path = credential_path(home)
+    try:
+        data = json.loads(path.read_text())
+        cred = Credential(url=str(data["url"]), pid=int(data["pid"]), token=str(data["token"]),
+                          started_at=str(data.get("started_at", "")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if check_alive and not _alive(cred.pid):
+        return None
+    return cred
+
+
+def token_matches(header: str | None, expected: str | None) -> bool:
+    """Whether an Authorization header carries the local token ``expected``."""
+    if not header or not expected:
+        return False
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value.startswith(TOKEN_PREFIX):
+        return False
+    return secrets.compare_digest(value[len(TOKEN_PREFIX):].encode(), expected.encode())
+
+
+class LocalClient:
+    """HTTP calls to the workspace's running server with its local credential."""
+
+    def __init__(self, cred: Credential, timeout_s: float = 300.0) -> None:
+        self.cred = cred
+        self._http = httpx.Client(base_url=cred.url, timeout=timeout_s, headers={"authorization": cred.header},
+                                  trust_env=False)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(f"the running eduops server (pid {self.cred.pid}, {self.cred.url}) holds "
+                                     f"this workspace's store but did not answer: {exc}") from None
+        if response.status_code >= 400:
+            raise _error_from(response)
+        return response
+
+    def get_json(self, path: str, params: Any = None) -> Any:
+        return self.request("GET", path, params=params).json()
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _error_from(response: httpx.Response) -> EduopsError:
+    """The server's JSON error as the same eduops error type (same exit code as running it here)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    message = (body.get("error") if isinstance(body, dict) else None) or response.text[:500] or response.reason_phrase
+    kind = _BY_STATUS.get(response.status_code, ServiceUnavailable if response.status_code >= 500 else EduopsError)
+    return kind(str(message))
+
+
+_BY_STATUS: dict[int, type[EduopsError]] = {
+    400: errors.UsageError, 401: errors.Unauthenticated, 403: errors.PermissionDenied, 404: errors.NotFound,
+    409: errors.Conflict, 413: errors.PayloadTooLarge, 422: errors.ValidationFailed,
+}
+
+
+def server_client(home: Path) -> LocalClient | None:
+    """A client for the server running on this workspace, or None when none is running."""
+    cred = read_credential(home)
+    return LocalClient(cred) if cred else None

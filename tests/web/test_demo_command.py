@@ -1,0 +1,78 @@
+"""`eduops demo --port` moves everything (console, base_url, demo platform), keeps its workspace out of
+/tmp, rebuilds only its own folder, and prints URLs whole."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from eduops.demo.runner import MARKER, build, console_url, demo_folder
+from eduops.errors import UsageError
+
+EDUOPS = Path(sys.executable).with_name("eduops")
+
+
+def test_one_port_moves_the_console_link_and_the_platform(tmp_path: Path) -> None:
+    demo = build(tmp_path / "demo", only=["loadtest"], port=18190)
+    try:
+        assert demo.ws.settings.base_url == "http://127.0.0.1:18190"
+        written = tomllib.loads((tmp_path / "demo" / "eduops.toml").read_text())
+        assert written["base_url"] == "http://127.0.0.1:18190"
+        assert demo.shared["platform_url"] == "http://127.0.0.1:18191"
+        assert written["loadtest"]["host"] == "http://127.0.0.1:18191"
+    finally:
+        for stop in demo.stoppers:
+            stop()
+
+
+def test_the_demo_folder_is_under_the_current_folder_and_only_an_old_demo_is_rebuilt(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    folder = demo_folder(None)
+    assert folder == tmp_path / "eduops-demo" and (folder / MARKER).exists()
+    (folder / "old.db").write_text("from the last demo")
+    assert not (demo_folder(None) / "old.db").exists()  # rebuilt
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("not a demo")
+    with pytest.raises(UsageError, match="not empty"):
+        demo_folder(mine)
+    assert (mine / "notes.txt").exists()
+
+
+@pytest.mark.parametrize(("host", "port", "url"), [("127.0.0.1", 8090, "http://127.0.0.1:8090"),
+                                                    ("0.0.0.0", 80, "http://127.0.0.1:80"),
+                                                    ("::1", 8080, "http://[::1]:8080")])
+def test_console_url(host: str, port: int, url: str) -> None:
+    assert console_url(host, port) == url
+
+
+def test_the_printed_summary_keeps_urls_whole_and_nothing_is_left_in_tmp(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDUOPS_")}
+    temp = tmp_path / "system-tmp"
+    temp.mkdir()
+    env.update(COLUMNS="60", TMPDIR=str(temp))
+    result = subprocess.run([str(EDUOPS), "demo", "--no-serve", "--only", "analytics", "--only", "backup",
+                             "--port", "18290"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "log in at http://127.0.0.1:18290 as admin" in result.stdout
+    funnel = next(line for line in result.stdout.splitlines() if "/analytics/funnel?" in line)
+    assert "window_days=60" in funnel  # the whole URL on one line, not broken at 60 or 80 columns
+    assert (tmp_path / "eduops-demo" / "eduops.toml").exists()
+    assert list(temp.iterdir()) == []  # backups, drills and dumps cleaned up after themselves
+
+
+def test_the_chinese_word_splitter_keeps_its_cache_out_of_tmp(tmp_path: Path) -> None:
+    temp, cache = tmp_path / "system-tmp", tmp_path / "cache"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp), "XDG_CACHE_HOME": str(cache)}
+    code = "from eduops.feedback.text import words; print(words('直播课卡顿'))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0 and "卡顿" in result.stdout, result.stderr
+    assert list(temp.iterdir()) == []
+    assert (cache / "eduops" / "jieba.cache").exists()
