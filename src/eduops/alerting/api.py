@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from eduops.core import values
-from eduops.core.bodies import read_json_object
+from eduops.core.bodies import read_json, read_json_object
 from eduops.core.params import Id
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
@@ -90,20 +90,11 @@ async def post_alertmanager_webhook(
 ) -> dict[str, Any]:
     """Alertmanager's webhook (version 4 body): point a `webhook_configs` entry here with an API key of
     scope ingest:alerts (`http_config.authorization.credentials`). The alerts join eduops's own."""
-    import json
     import time
 
     from eduops.alerting.intake import ingest_webhook
 
-    raw = await request.body()
-    if len(raw) > MAX_WEBHOOK_BYTES:
-        from eduops.errors import PayloadTooLarge
-
-        raise PayloadTooLarge(f"the body is {len(raw)} bytes; at most {MAX_WEBHOOK_BYTES} (lower max_alerts)")
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise UsageError(f"the body is not JSON ({exc}); send Alertmanager's webhook body") from None
+    body = await read_json(request, MAX_WEBHOOK_BYTES, "the webhook body (lower max_alerts if it is too large)")
     return await run_in_threadpool(ingest_webhook, _ws(request).engine, body, time.time())
 
 

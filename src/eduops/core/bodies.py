@@ -31,7 +31,8 @@ def _mib(n: int) -> str:
 
 
 def too_large(limit: int, what: str = "the body") -> PayloadTooLarge:
-    return PayloadTooLarge(f"{what} is larger than {_mib(limit)} (the limit); send less per request or split it")
+    return PayloadTooLarge(f"{what} is larger than {_mib(limit)} (the limit); send at most {_mib(limit)} per "
+                           "request, or split it")
 
 
 def check_declared_length(request: Request, limit: int, what: str = "the body") -> None:

@@ -13,10 +13,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import secrets
+import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,6 +29,8 @@ from eduops.errors import PayloadTooLarge
 log = logging.getLogger("eduops.web")
 MAX_BODY_BYTES = 64 * 1024 * 1024
 DRAIN_BYTES = 64 * 1024
+LINGER_SECONDS = 1.0
+LINGER_BYTES = 32 * 1024 * 1024
 _PLAIN_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 API_PREFIXES = ("/api/", "/xapi", "/healthz", "/metrics")
 
@@ -55,7 +59,24 @@ class Guard:
             return
         rid = request_id(scope)
         scope.setdefault("state", {})["request_id"] = rid
-        started = swapped = refused_body = False
+        started = swapped = refused_body = closing = body_done = False
+        raw_send = send
+
+        async def lingering(message: Message) -> None:
+            """Lingering close: an answer that closes the connection while the client is still sending is
+            held open (its bytes all sent) while the rest of the body is read and dropped, for a bounded
+            time, so closing does not reset the connection before the client has read the answer."""
+            nonlocal closing
+            if message["type"] == "http.response.start":
+                closing = (b"connection", b"close") in [(k.lower(), v) for k, v in message.get("headers", [])]
+            if message["type"] != "http.response.body" or message.get("more_body") or not closing or body_done:
+                await raw_send(message)
+                return
+            await raw_send({**message, "more_body": True})
+            await self._drain(receive)
+            await raw_send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        send = lingering  # every answer below goes out through it
 
         async def send_tagged(message: Message) -> None:
             nonlocal started, swapped
@@ -111,6 +132,24 @@ class Guard:
             log.exception("request %s: unexpected error on %s %s", rid, scope.get("method"), scope.get("path"))
             if not started:
                 await self._answer(scope, send_tagged_raw, 500, "internal error; the server log has the details", rid)
+
+    async def _drain(self, receive: Receive) -> None:
+        """Read and drop what the client still sends, at most LINGER_BYTES or LINGER_SECONDS."""
+        dropped = 0
+        deadline = time.monotonic() + LINGER_SECONDS
+        while dropped <= LINGER_BYTES:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                message = await asyncio.wait_for(receive(), left)
+            except (TimeoutError, OSError):
+                return
+            if message["type"] != "http.request":
+                return
+            dropped += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
 
     async def _answer(self, scope: Scope, send: Send, status: int, error: str, rid: str) -> None:
         path = scope.get("path", "")
