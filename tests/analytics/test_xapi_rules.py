@@ -205,6 +205,18 @@ def test_timestamps_become_utc(text: str, iso_utc: str) -> None:
     assert parse_timestamp(text).isoformat() == iso_utc
 
 
+@pytest.mark.parametrize("text", ["2026-03-02T09:00:00+24:00", "2026-03-02T09:00:00-25:00",
+                                  "2026-03-02T09:00:00+99:99", "2026-03-02T09:00:00+05:60"])
+def test_timestamp_offsets_out_of_range_are_invalid_not_crashes(text: str) -> None:
+    with pytest.raises(StatementInvalid, match="outside -23:59..+23:59"):
+        parse_timestamp(text)
+
+
+def test_the_largest_offsets_are_accepted() -> None:
+    assert parse_timestamp("2026-03-02T09:00:00+23:59").isoformat() == "2026-03-01T09:01:00+00:00"
+    assert parse_timestamp("2026-03-02T09:00:00-23:59").isoformat() == "2026-03-03T08:59:00+00:00"
+
+
 @pytest.mark.parametrize(("header", "ok"), [("1.0.3", True), ("1.0", True), ("1.0.0", True), (None, False),
                                             ("", False), ("0.95", False), ("2.0.0", False)])
 def test_version_header(header: str | None, ok: bool) -> None:
@@ -213,3 +225,23 @@ def test_version_header(header: str | None, ok: bool) -> None:
     else:
         with pytest.raises(UsageError):
             check_version_header(header)
+
+
+@pytest.mark.parametrize(("region", "length", "expected"), [
+    ("Henan", 120, ("Henan", 120.0)),
+    (7, "120", ("7", None)),
+    ({"name": "Henan"}, [1], (None, None)),
+    (True, True, (None, None)),
+])
+def test_extension_values_of_the_wrong_type_are_left_out_of_the_columns(region, length, expected) -> None:
+    from eduops.analytics import vocab
+    from eduops.analytics.extract import to_row
+
+    statement = {
+        "id": "6f1c6b0e-1b7e-4c6e-9a51-0d5f5f3d2a10", "actor": {"mbox": "mailto:a@example.com"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"}, "object": {"id": "https://example.com/c"},
+        "timestamp": "2026-03-02T09:00:00Z", "stored": "2026-03-02T09:00:01Z",
+        "context": {"extensions": {vocab.REGION_EXT: region, vocab.VIDEO_LENGTH_EXT: length}},
+    }
+    row = to_row(statement)
+    assert (row["region"], row["video_length_s"]) == expected

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from tests.backup.conftest import configure, eduops, local_target, write_config
 
 from eduops.backup import service, verification
-from eduops.backup.models import BackupRun
+from eduops.backup.models import BackupCopy, BackupRun
 from eduops.core.models import Run
 from eduops.core.service import get_run
 
@@ -161,3 +161,85 @@ def test_backups_of_a_run_that_ended_are_interrupted_with_their_copies_and_no_ot
     assert rows["interrupted"]["error"].startswith(f"run #{runs['interrupted'].id} was interrupted")
     assert rows["error"]["error"].startswith(f"run #{runs['error'].id} ended (error)")
     assert [c["status"] for c in rows["interrupted"]["copies"]] == ["interrupted"]
+
+
+def test_kill_9_during_restic_copy_is_reconciled_and_the_copy_made_next_run(sqlite_ws, tmp_path: Path) -> None:
+    """The backup is on the primary, `restic copy` to the second target is under way: kill -9. The copy row
+    does not stay `running`; the next run copies that backup too."""
+    media = tmp_path / "media"
+    media.mkdir()
+    for i in range(4):
+        (media / f"part{i}.mp4").write_bytes(os.urandom(700_000))
+    s = sqlite_ws.settings
+    second = local_target(s, "second", tmp_path / "repo2")
+    second["limit_upload_kib"] = 256  # the copy, not the backup, is slow: time to pull the plug during it
+    backup = {
+        "include_state": False,
+        "sources": [{"name": "media", "kind": "files", "paths": [str(media)]}],
+        "targets": [local_target(s, "primary", tmp_path / "repo1"), second],
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDUOPS_")}
+    env["EDUOPS_CONFIG"] = str(write_config(s.home, backup))
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "eduops"), "backup", "run", "media"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def copying() -> list[int]:
+            kids = [k for k in _children(proc.pid) if b"copy" in _read(f"/proc/{k}/cmdline").split(b"\0")]
+            return [k for k in kids if _rchar(k) > 1_000_000]
+
+        _poll(copying, "restic copy to start uploading")
+        with sqlite_ws.engine.connect() as conn:
+            assert conn.execute(sa.select(BackupCopy.target, BackupCopy.status)).all() == [
+                ("primary", "ok"), ("second", "running")]
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    configure(s, backup)
+    first = service.list_backups(sqlite_ws.engine, settings=s)
+    assert [(r["status"], [(c["target"], c["status"]) for c in r["copies"]]) for r in first] == [
+        ("ok", [("primary", "ok"), ("second", "interrupted")])]
+    assert "during the copy" in first[0]["copies"][1]["error"]
+
+    backup["targets"][1]["limit_upload_kib"] = 0
+    again = eduops(write_config(s.home, backup), "backup", "run", "media", "--json")
+    assert again.returncode == 0, again.stderr
+    rows = {r["id"]: r for r in service.list_backups(sqlite_ws.engine, settings=s)}
+    killed = rows[first[0]["id"]]
+    assert sorted(c["status"] for c in killed["copies"] if c["target"] == "second") == ["interrupted", "ok"]
+    assert all(c["status"] == "ok" for r in rows.values() if r["id"] != killed["id"] for c in r["copies"])
+    checked = verification.verify(sqlite_ws.engine, s, read_data="full")
+    assert [(c["target"], c["status"]) for c in checked] == [("primary", "ok"), ("second", "ok")], checked
+
+
+def test_owed_copies(ws) -> None:
+    """What the next run copies to a target: backups the primary holds and the target lacks."""
+    from eduops.backup import copies
+    from eduops.backup.models import BackupCopy
+    from eduops.db import session_scope
+
+    cases = {  # source: (backup status, primary copy, second copy) → owed?
+        "never-copied": ("ok", "ok", None, True),
+        "interrupted": ("ok", "ok", "interrupted", True),
+        "failed": ("ok", "ok", "failed", True),
+        "copied": ("ok", "ok", "ok", False),
+        "copying": ("ok", "ok", "running", False),
+        "forgotten-on-primary": ("ok", "forgotten", None, False),
+        "backup-failed": ("failed", None, None, False),
+    }
+    ids = {}
+    with session_scope(ws.engine) as session:
+        for source, (status, primary, second, _) in cases.items():
+            row = BackupRun(source=source, kind="files", target="primary", status=status, record={})
+            session.add(row)
+            session.flush()
+            ids[source] = row.id
+            if primary:
+                session.add(BackupCopy(backup_id=row.id, target="primary", snapshot_id=f"snap-{source}",
+                                       status=primary, error=""))
+            if second:
+                session.add(BackupCopy(backup_id=row.id, target="second", status=second, error=""))
+    owed = copies.owed(ws.engine, "primary", "second", list(cases))
+    assert owed == {ids[s]: f"snap-{s}" for s, case in cases.items() if case[3]}
+    assert copies.owed(ws.engine, "primary", "second", ["copied"]) == {}

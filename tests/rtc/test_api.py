@@ -169,3 +169,50 @@ def test_probe_from_the_console(client_as) -> None:
                        headers={"accept-language": "en"})
     assert page.status_code == 200 and "rtt_ms" in page.text and "good" in page.text
     assert client_as(VIEWER).get("/rtc/probe").status_code == 403
+
+
+@pytest.mark.parametrize("call_id", ["room/7", "a/b/c", "课堂 9?x=1#frag"])
+def test_every_accepted_call_id_has_a_reachable_page(client_as, call_id: str) -> None:
+    """An id the ingest accepts (any string up to its length limit) is reachable from the calls list."""
+    from urllib.parse import quote
+
+    now_iso = utcnow().isoformat()
+    items = [{**item, "call_id": call_id} for item in _items(now_iso)[:3]]
+    assert client_as(INGEST).post("/api/v1/rtc/reports", json={"items": items}).json()["accepted"]["calls"] == 1
+    viewer = client_as(VIEWER)
+    listing = viewer.get("/rtc/calls").text
+    link = re.search(r'href="(/rtc/calls/[^"]+)"', listing)
+    assert link
+    href = link.group(1).replace("&amp;", "&").replace("&#39;", "'")
+    page = viewer.get(href)
+    assert page.status_code == 200, href
+    detail = viewer.get(f"/api/v1/rtc/calls/{quote(call_id, safe='/')}")
+    assert detail.status_code == 200 and call_id in detail.text
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"interrupted": "maybe"}, "interrupted: expected true or false"),
+    ({"turn": "abc"}, "turn"),
+    ({"turn": 1e300}, "turn"),
+])
+def test_ai_turn_fields_of_the_wrong_type_reject_the_item(client_as, change: dict[str, object], reason: str) -> None:
+    turn = {**_items(utcnow().isoformat())[4], **change}
+    answer = client_as(INGEST).post("/api/v1/rtc/reports", json={"items": [turn]})
+    assert answer.status_code == 200
+    assert reason in answer.json()["rejected"][0]["reason"]
+
+
+@pytest.mark.parametrize("extreme", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "1969-12-31T23:59:59Z"])
+def test_times_outside_the_supported_range_reject_the_item_on_both_paths(client_as, extreme: str) -> None:
+    """One sample alone takes the item-by-item path, hundreds the column-at-a-time one: both reject it."""
+    from eduops.rtc.fastpath import MIN_ROWS
+
+    now = utcnow()
+    for count in (1, MIN_ROWS + 10):
+        samples = [{"type": "sample", "call_id": "c1", "user_id": "u1", "interval_s": 5, "rtt_ms": 80,
+                    "ts": (now - timedelta(seconds=5 * i)).isoformat()} for i in range(count - 1)]
+        samples.append({"type": "sample", "call_id": "c1", "user_id": "u1", "interval_s": 5, "ts": extreme})
+        body = client_as(INGEST).post("/api/v1/rtc/reports", json={"items": samples}).json()
+        assert body["accepted"]["samples"] == count - 1
+        reason = f"ts: {extreme} is outside the supported range 1970-01-01 to 2199-12-31"
+        assert body["rejected"] == [{"index": count - 1, "reason": reason}]

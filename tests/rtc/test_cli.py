@@ -98,3 +98,16 @@ def test_reports_on_an_empty_store(eduops, sqlite_ws: Workspace) -> None:
     trend = eduops(home, "trend")
     assert trend.returncode == 0 and "poor_pct" in trend.stdout
     assert eduops(home, "breakdown", "shoe_size").returncode == 2
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (("--since", "0001-01-01T00:00"), "--since: 0001-01-01T00:00 is outside the supported range"),
+    (("--until", "9999-12-31T23:59:59Z"), "--until: 9999-12-31T23:59:59Z is outside"),
+    (("--since", "1000000d"), "--since: '1000000d' is longer than the longest supported"),
+    (("--since", "yesterday"), "is not an ISO 8601 time"),
+])
+def test_times_out_of_range_exit_2_naming_the_option(eduops, sqlite_ws: Workspace, args: tuple[str, str],
+                                                     words: str) -> None:
+    result = eduops(sqlite_ws.settings.home, "calls", *args)
+    assert result.returncode == 2, result.stderr
+    assert words in " ".join(result.stderr.split()) and "Traceback" not in result.stderr

@@ -172,8 +172,11 @@ def test_certificate_expiry(days: int, expected: str | None) -> None:
 
 @pytest.mark.parametrize(("protocols", "titles"), [
     ({"TLS 1.2": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"], "TLS 1.3": ["TLS_AES_128_GCM_SHA256"]}, []),
-    ({"TLS 1.0": ["TLS_RSA_WITH_AES_128_CBC_SHA"]}, ["accepts TLS 1.0", "accepts 1 weak cipher suites"]),
-    ({"SSL 3.0": ["TLS_RSA_WITH_RC4_128_SHA"]}, ["accepts SSL 3.0", "accepts 1 weak cipher suites"]),
+    ({"TLS 1.0": ["TLS_RSA_WITH_AES_128_CBC_SHA"]}, ["accepts TLS 1.0", "accepts 1 cipher suites Mozilla"]),
+    ({"SSL 3.0": ["TLS_RSA_WITH_RC4_128_SHA"]}, ["accepts SSL 3.0", "accepts 1 cipher suites Mozilla"]),
+    # what sslyze reports and the old marker list missed: TLS 1.2 CBC with SHA-256/384, and RSA key exchange
+    ({"TLS 1.2": ["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]},
+     ["accepts 1 cipher suites Mozilla's intermediate profile rejects"]),
 ])
 def test_protocols_and_ciphers(protocols, titles) -> None:
     obs = tls.TlsObservation("s", 443, protocols, trusted=True, not_after=NOW + timedelta(days=90))
@@ -232,3 +235,39 @@ def test_bad_settings_name_their_key(sqlite_ws, section, key) -> None:
     sqlite_ws.settings.model_extra["security"] = section
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         security_settings(sqlite_ws.settings)
+
+
+@pytest.mark.parametrize(("suites", "rejected"), [
+    (["TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+      "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"], []),
+    (["TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+      "TLS_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"],
+     ["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+      "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", "TLS_RSA_WITH_AES_128_GCM_SHA256"]),
+])
+def test_suites_are_judged_by_mozillas_intermediate_profile(suites: list[str], rejected: list[str]) -> None:
+    assert tls.outside_profile(suites, tls.intermediate_profile()) == rejected
+
+
+def test_every_rejected_suite_is_named() -> None:
+    many = [f"TLS_ECDHE_RSA_WITH_CIPHER_{i}_CBC_SHA256" for i in range(20)]
+    obs = tls.TlsObservation("s", 443, {"TLS 1.2": many}, trusted=True, not_after=NOW + timedelta(days=90))
+    finding = next(f for f in tls.judge(obs, NOW) if "cipher suites" in f.title)
+    assert all(name in finding.detail for name in many)
+
+
+@pytest.mark.parametrize(("headers", "titles"), [
+    ([("Server", "nginx")], []),
+    ([("Server", "nginx/1.18.0")], ["Server: discloses a software version"]),
+    ([("Server", "Apache/2.4.41 (Ubuntu)"), ("X-Powered-By", "PHP/7.4.3")],
+     ["Server: discloses a software version", "X-Powered-By: discloses a software version"]),
+    ([("x-powered-by", "Express")], []),
+    ([("X-AspNet-Version", "4.0.30319")], ["X-AspNet-Version: discloses a software version"]),
+])
+def test_version_disclosing_headers_are_flagged(headers: list[tuple[str, str]], titles: list[str]) -> None:
+    from eduops.security.headers import Observation
+    from eduops.security.webscan import version_disclosures
+
+    found = version_disclosures(Observation("https://school.example/", headers=headers))
+    assert [f.title for f in found] == titles
+    assert all(any(f"{name}: {value}" in f.detail for name, value in headers) for f in found)

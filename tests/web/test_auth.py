@@ -260,3 +260,17 @@ def test_parallel_guesses_are_all_counted(console: Console) -> None:
     # all at the same instant: the five free failures are checked, every other guess waits
     assert throttled.count(False) == 5 and throttled.count(True) == 19
     assert _count(console, LoginAttempt, LoginAttempt.outcome == "failed") == 5
+
+
+def test_docs_state_the_throttle_numbers_the_code_uses() -> None:
+    """docs/web.md says how many failures are free and how many are ever checked, per account and per IP."""
+    from pathlib import Path
+
+    from eduops.web.throttle import ACCOUNT_POLICY, IP_POLICY
+
+    text = " ".join((Path(__file__).resolve().parents[2] / "docs" / "web.md").read_text().split())
+    assert f"per account the first {ACCOUNT_POLICY.free_failures} failures in 15 minutes are free" in text
+    assert f"per source IP the first {IP_POLICY.free_failures}" in text
+    hourly = f"at most {ACCOUNT_POLICY.hourly_limit} failed attempts per account and {IP_POLICY.hourly_limit}"
+    assert hourly + " per source IP" in text
+    assert ACCOUNT_POLICY.window.total_seconds() == IP_POLICY.window.total_seconds() == 15 * 60

@@ -141,3 +141,20 @@ def test_pages_show_only_buttons_the_viewer_may_use(everyone) -> None:
     assert not problems, "\n".join(problems)
     ops_calendar = console.login("ops").get("/calendar").text
     assert "/calendar/daily-inspection/run" in ops_calendar  # the check above can fail: ops does see it
+
+
+def test_account_routes_and_logout_refuse_every_api_key(sqlite_console) -> None:
+    """A key (even an admin-scoped one) cannot change an account, end sessions or log out: those are a person's."""
+    app = create_app(sqlite_console.ws)
+    user_only = [r for r in api_routes(app)
+                 if any(getattr(d.call, "user_only", False) for d in r.dependant.dependencies)]
+    assert {"/logout", "/account/password", "/account/timezone", "/account/totp"} <= {r.path for r in user_only}
+    key = create_key(sqlite_console.ws.engine, "k-admin", list(SCOPES), actor="test")[1]
+    client = sqlite_console.client()
+    wrong = []
+    for route in user_only:
+        for method in sorted(route.methods - {"HEAD"}):
+            answer = client.request(method, concrete(route.path), headers={"authorization": f"Bearer {key}"})
+            if answer.status_code != 403:
+                wrong.append(f"{method} {route.path} -> {answer.status_code}")
+    assert not wrong, wrong

@@ -10,6 +10,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from eduops.core import values
+from eduops.core.bodies import read_json, read_json_object
+from eduops.core.params import Id
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
 from eduops.errors import UsageError
@@ -33,12 +36,7 @@ def _ws(request: Request) -> Any:
 
 
 def _seconds(text: str, what: str) -> float:
-    from eduops.alerting.promql import parse_duration
-
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise UsageError(f"{what}: {exc}") from None
+    return values.parse_duration(text, what)
 
 
 @router.get("/api/v1/metrics/query")
@@ -92,20 +90,11 @@ async def post_alertmanager_webhook(
 ) -> dict[str, Any]:
     """Alertmanager's webhook (version 4 body): point a `webhook_configs` entry here with an API key of
     scope ingest:alerts (`http_config.authorization.credentials`). The alerts join eduops's own."""
-    import json
     import time
 
     from eduops.alerting.intake import ingest_webhook
 
-    raw = await request.body()
-    if len(raw) > MAX_WEBHOOK_BYTES:
-        from eduops.errors import PayloadTooLarge
-
-        raise PayloadTooLarge(f"the body is {len(raw)} bytes; at most {MAX_WEBHOOK_BYTES} (lower max_alerts)")
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise UsageError(f"the body is not JSON ({exc}); send Alertmanager's webhook body") from None
+    body = await read_json(request, MAX_WEBHOOK_BYTES, "the webhook body (lower max_alerts if it is too large)")
     return await run_in_threadpool(ingest_webhook, _ws(request).engine, body, time.time())
 
 
@@ -129,9 +118,7 @@ def get_silences(request: Request, all: bool = False, _: Principal = Depends(req
 async def post_silence(request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
     from eduops.alerting.service import create_silence
 
-    body = await request.json()
-    if not isinstance(body, dict):
-        raise UsageError("send a JSON object with matchers, duration (e.g. 2h) and comment")
+    body = await read_json_object(request, what="the silence")
     matchers = body.get("matchers")
     if not isinstance(matchers, list) or not all(isinstance(m, str) for m in matchers):
         raise UsageError('matchers: a list of strings such as alertname="DiskAlmostFull"')
@@ -145,7 +132,7 @@ async def post_silence(request: Request, who: Principal = Depends(require("ops")
 
 
 @router.delete("/api/v1/silences/{silence_id}")
-def delete_silence(silence_id: int, request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
+def delete_silence(silence_id: Id, request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
     from eduops.alerting.service import expire_silence
 
     data = expire_silence(_ws(request).engine, silence_id)
@@ -165,15 +152,11 @@ async def post_surge(request: Request, who: Principal = Depends(require("ops")))
     """Announce an expected surge: {"title", "starts_at" (ISO), "duration" (e.g. 3d), "metric"?}."""
     from eduops.alerting.service import add_surge
 
-    body = await request.json()
-    if not isinstance(body, dict) or not body.get("title") or not body.get("starts_at"):
+    body = await read_json_object(request, what="the surge")
+    if not body.get("title") or not body.get("starts_at"):
         raise UsageError("send a JSON object with title, starts_at (ISO time) and duration (e.g. 3d)")
-    try:
-        start = datetime.fromisoformat(str(body["starts_at"]))
-    except ValueError:
-        raise UsageError(f"starts_at {body['starts_at']!r} is not an ISO time") from None
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=UTC)
+    start = values.parse_time(str(body["starts_at"]), "starts_at", tz=UTC)
+    assert start is not None
     end = start + timedelta(seconds=_seconds(str(body.get("duration", "1d")), "duration"))
     return await run_in_threadpool(
         add_surge, _ws(request).engine, str(body["title"]), start, end, str(body.get("metric", "")), who.name
@@ -311,7 +294,7 @@ async def silence_form(request: Request, who: Principal = Depends(require("ops")
 
 @pages.post("/silences/{silence_id}/expire")
 def silence_expire_form(
-    silence_id: int, request: Request, who: Principal = Depends(require("ops"))
+    silence_id: Id, request: Request, who: Principal = Depends(require("ops"))
 ) -> RedirectResponse:
     from eduops.alerting.service import expire_silence
 

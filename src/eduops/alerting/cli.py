@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from eduops.core import values
 from eduops.core.console import local_time, out, plain, print_json, table, workspace
 from eduops.errors import UsageError
 
@@ -333,12 +334,9 @@ def surge_add(
     """Announce a planned surge (start of term, a large class) so the anomaly baseline stays quiet."""
     from eduops.alerting.service import add_surge
 
-    try:
-        begins = datetime.fromisoformat(start)
-    except ValueError:
-        raise UsageError(f"--start {start!r}: write an ISO time such as 2026-09-01T08:00+08:00") from None
-    if begins.tzinfo is None:
-        begins = begins.replace(tzinfo=workspace().settings.tz)
+    begins = values.parse_time(start, "--start", tz=workspace().settings.tz)
+    if begins is None:
+        raise UsageError("--start: write an ISO time such as 2026-09-01T08:00+08:00")
     print_json(
         add_surge(
             workspace().engine,

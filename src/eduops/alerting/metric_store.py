@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from eduops.alerting.memory_source import MemorySource, _Series
 from eduops.alerting.models import MetricRollup, MetricSample, MetricSeries
-from eduops.alerting.promql import Matcher, Node, parse, selectors
+from eduops.alerting.promql import Matcher, Node, parse, selectors, value_type
 from eduops.alerting.promql_eval import LOOKBACK_SECONDS, Labels, Points, Sample, evaluate
 from eduops.db import session_scope
 from eduops.errors import UsageError
@@ -145,6 +145,9 @@ def query_range(
     if points_wanted > 11000:
         raise UsageError(f"{points_wanted:.0f} points per series is too many (at most 11,000); raise the step")
     node = parse(expr)
+    if value_type(node) not in ("vector", "scalar"):
+        raise UsageError(f"{expr}: a range query needs an instant vector or a scalar, not a {value_type(node)}; "
+                         "wrap a range such as up[5m] in a function, e.g. rate(up[5m]) or max_over_time(up[5m])")
     source = DbSource(engine, raw_days, (now or datetime.now(UTC)).timestamp())
     s, e = start.timestamp(), end.timestamp()
     source.preload([node], s - max_range(node), e)

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from eduops.core import values
 from eduops.errors import UsageError
 
 ValueType = Literal["scalar", "vector", "matrix", "string"]
@@ -109,16 +110,15 @@ PRECEDENCE = {
     "^": 6,
 }
 
-_DURATION = re.compile(r"(\d+(?:ms|[smhdwy]))+")
-_DURATION_PART = re.compile(r"(\d+)(ms|[smhdwy])")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
 
 def parse_duration(text: str) -> float:
-    """``1h30m`` → 5400.0 seconds; raises ValueError for anything else."""
-    if not _DURATION.fullmatch(text):
-        raise ValueError(f"{text!r} is not a duration such as 30s, 5m, 1h30m or 7d")
-    return float(sum(int(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text)))
+    """``1h30m`` → 5400.0 seconds, at most 10 years (the one rule of ``eduops.core.values``); raises
+    ValueError for anything else."""
+    try:
+        return values.parse_duration(text, "duration", allow_zero=True)
+    except UsageError as exc:
+        raise ValueError(exc.message.removeprefix("duration: ")) from None
 
 
 # ---------------------------------------------------------------- AST

@@ -26,6 +26,7 @@ from eduops.alerting.promql import (
     Unary,
     VectorSelector,
 )
+from eduops.errors import UsageError
 
 LOOKBACK_SECONDS = 300.0
 Labels = tuple[tuple[str, str], ...]  # sorted (name, value) pairs, __name__ included
@@ -47,8 +48,9 @@ class Sample:
 Vector = list[Sample]
 
 
-class EvalError(Exception):
-    """A runtime problem of an expression (e.g. two series with the same labels after an operation)."""
+class EvalError(UsageError):
+    """A runtime problem of an expression (e.g. two series with the same labels after an operation): the
+    expression is what is wrong, so it is a 400 like a parse error."""
 
 
 def drop_name(labels: Labels) -> Labels:

@@ -33,9 +33,14 @@ from eduops.alerting.promql import (
 KEYWORDS = {"by", "without", "on", "ignoring", "offset", "bool", "group_left", "group_right", *SET_OPS}
 
 
+# Prometheus has no limit but a stack; 3,000 leading '-' or 500 nested parentheses must be a 400, not a crash
+MAX_DEPTH = 100
+
+
 class Parser:
     def __init__(self, expr: str, tokens: list[Token]) -> None:
         self.expr, self.tokens, self.i = expr, tokens, 0
+        self.depth = 0  # nesting of parse_expr: parentheses, unary signs, function arguments
 
     # -- helpers
     @property
@@ -67,6 +72,15 @@ class Parser:
         return node
 
     def parse_expr(self, min_prec: int) -> Node:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"the expression is nested more than {MAX_DEPTH} levels deep; simplify it")
+        try:
+            return self._parse_expr(min_prec)
+        finally:
+            self.depth -= 1
+
+    def _parse_expr(self, min_prec: int) -> Node:
         lhs = self.parse_unary()
         while self.is_op(self.tok) and PRECEDENCE[self.tok.text] >= min_prec:
             op_tok = self.advance()

@@ -54,7 +54,7 @@ async def completion(request: Request, until: Until = None, f: Filters = Depends
 
 
 @api.get("/retention")
-async def retention(request: Request, unit: str = "week", periods: int = 12, mode: str = "on",
+async def retention(request: Request, unit: str = "week", periods: int = Query(12, ge=1, le=520), mode: str = "on",
                     start_verb: Annotated[list[str] | None, Query()] = None,
                     return_verb: Annotated[list[str] | None, Query()] = None,
                     since: Since = None, until: Until = None, f: Filters = Depends(filters),
@@ -66,7 +66,8 @@ async def retention(request: Request, unit: str = "week", periods: int = 12, mod
 
 @api.get("/funnel")
 async def funnel(request: Request, step: Annotated[list[str], Query(description="verb or verb@object-id")],
-                 window_days: int = 14, since: Since = None, until: Until = None, f: Filters = Depends(filters),
+                 window_days: int = Query(14, ge=1, le=3660), since: Since = None, until: Until = None,
+                 f: Filters = Depends(filters),
                  _: Principal = Depends(require("read"))) -> dict[str, Any]:
     """Ordered steps within a conversion window: conversion, median time, biggest drop-off."""
     return await run_in_threadpool(analytics(request).funnel, step, window_days, since, until, f)

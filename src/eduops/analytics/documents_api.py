@@ -23,8 +23,9 @@ from eduops.analytics.documents import Conditions, DocumentRef
 from eduops.analytics.extract import agent_ifi
 from eduops.analytics.store import events_settings
 from eduops.analytics.xapi import check_agent, check_iri, check_uuid, check_version_header, parse_timestamp
+from eduops.core.bodies import read_body
 from eduops.core.principal import Principal, require
-from eduops.errors import NotFound, PayloadTooLarge, UsageError
+from eduops.errors import NotFound, UsageError
 
 router = APIRouter(prefix="/xapi", tags=["xapi"])
 
@@ -86,13 +87,7 @@ async def _content(request: Request) -> tuple[bytes, str]:
     if limit is None:  # read once per app: eduops.toml is not re-read while serving
         limit = request.app.state.xapi_document_limit = events_settings(
             request.app.state.workspace.settings).max_document_bytes
-    declared = request.headers.get("content-length", "")
-    too_large = f"the document is larger than {limit:,} bytes (events.max_document_bytes); store less in it"
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(too_large)
-    body = await request.body()
-    if len(body) > limit:
-        raise PayloadTooLarge(too_large)
+    body = await read_body(request, limit, "the document (events.max_document_bytes)")
     return body, request.headers.get("content-type") or documents.DEFAULT_TYPE
 
 

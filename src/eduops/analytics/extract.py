@@ -243,4 +243,8 @@ def to_row(statement: dict[str, Any], stored: datetime | None = None) -> dict[st
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    """A text column from an extension: strings and numbers; an object, list or boolean is not a region,
+    device or teacher, so it is left out (the statement keeps it as sent)."""
+    if isinstance(value, str):
+        return value
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -8,7 +8,6 @@ the same file twice stores nothing new.
 
 from __future__ import annotations
 
-import csv
 import json
 import uuid
 from collections import Counter
@@ -21,6 +20,7 @@ from eduops.analytics import lrs, vocab
 from eduops.analytics.store import open_store
 from eduops.analytics.xapi import StatementInvalid, parse_timestamp, validate_statement
 from eduops.config import Settings
+from eduops.core.bodies import CsvRows
 from eduops.errors import Conflict, UsageError
 
 CSV_FIELDS = {
@@ -145,7 +145,7 @@ def _records_csv(path: Path, kind: str, mapping: dict[str, str], course: str | N
     with path.open(newline="", encoding="utf-8-sig") as fh:
         lines = sum(1 for _ in fh)
         fh.seek(0)
-        reader = csv.DictReader(fh)
+        reader = CsvRows(fh, str(path))
         missing = [c for f, c in mapping.items() if f in ("learner",) and c not in (reader.fieldnames or [])]
         if missing:
             raise UsageError(f"{path}: no column {missing[0]!r}; columns are {', '.join(reader.fieldnames or [])}"

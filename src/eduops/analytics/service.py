@@ -15,16 +15,13 @@ from eduops.analytics import metrics, vocab
 from eduops.analytics.sql import Filters
 from eduops.analytics.store import Store, open_store
 from eduops.config import Settings
+from eduops.core import values
 from eduops.errors import UsageError
 
 
 def parse_day(text: str | None, name: str) -> date | None:
-    if text in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(str(text))
-    except ValueError:
-        raise UsageError(f"{name}: {text!r} is not a date (YYYY-MM-DD)") from None
+    """YYYY-MM-DD within the supported range (eduops.core.values), or a UsageError naming ``name``."""
+    return values.parse_day(text, name)
 
 
 def parse_list(values: Sequence[str] | str | None) -> list[str]:

@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from eduops.analytics import activities, attachments, lrs, signatures
 from eduops.analytics.store import Store, events_settings, open_store
 from eduops.analytics.xapi import VERSION, check_uuid, check_version_header
+from eduops.core.bodies import check_declared_length, read_body
 from eduops.core.principal import Principal, require
 from eduops.errors import PayloadTooLarge, UsageError
 
@@ -52,9 +53,6 @@ async def _body(request: Request) -> tuple[bytes, str | None]:
 
     Returns the body and, for multipart/mixed (statements with attachment contents), its boundary.
     """
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB; send smaller batches")
     header = request.headers.get("content-type", "application/json")
     ctype = header.split(";")[0].strip().lower()
     boundary = None
@@ -63,10 +61,8 @@ async def _body(request: Request) -> tuple[bytes, str | None]:
     elif ctype not in ("application/json", ""):
         raise UsageError(f"Content-Type {ctype!r}: statements are sent as application/json, or as multipart/mixed "
                          "with attachment contents")
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB; send smaller batches")
-    return body, boundary
+    check_declared_length(request, MAX_BODY_BYTES, "the statements")
+    return await read_body(request, MAX_BODY_BYTES, "the statements"), boundary
 
 
 def parse_json(body: bytes) -> Any:

@@ -53,6 +53,31 @@ def copy_to(engine: Engine, plan: Plan, target: str, backups: dict[int, str]) ->
                 row.error = error or f"target {target!r}: restic copy finished but the snapshot is not there"
 
 
+def owed(engine: Engine, primary: str, target: str, sources: list[str]) -> dict[int, str]:
+    """``{backup id: snapshot id}`` of these sources' backups that the primary holds and ``target`` does not:
+    never copied (a crash before the copy), or whose copy failed or was interrupted. A copy in progress
+    (``running``, its run alive) or already made is not owed."""
+    with session_scope(engine) as session:
+        on_target = (
+            sa.select(BackupCopy.backup_id)
+            .where(BackupCopy.target == target, BackupCopy.status.in_(("ok", "forgotten", "running")))
+        )
+        rows = session.execute(
+            sa.select(BackupRun.id, BackupCopy.snapshot_id)
+            .join(BackupCopy, BackupCopy.backup_id == BackupRun.id)
+            .where(
+                BackupRun.source.in_(sources),
+                BackupRun.status == "ok",
+                BackupCopy.target == primary,
+                BackupCopy.status == "ok",
+                BackupCopy.snapshot_id.is_not(None),
+                BackupRun.id.not_in(on_target),
+            )
+            .order_by(BackupRun.id)
+        ).all()
+    return {int(bid): str(snap) for bid, snap in rows}
+
+
 def apply_retention(engine: Engine, plan: Plan, sources: list[SourceSpec], target: str) -> dict[str, dict[str, Any]]:
     """Per source: forget and prune what the policy drops, only after the guard found the recent snapshots.
 

@@ -7,6 +7,7 @@ recorded at backup time (row counts and checksums, integrity_check, content dige
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import tempfile
 import time
@@ -23,6 +24,8 @@ from eduops.backup.models import BackupCopy, BackupRun, Drill
 from eduops.backup.service import Plan, _dsn
 from eduops.backup.settings import SourceSpec
 from eduops.config import Settings
+from eduops.core.models import Run
+from eduops.core.runs import recover_interrupted
 from eduops.db import session_scope, utcnow
 from eduops.errors import EduopsError, NotFound, ServiceUnavailable, UsageError
 
@@ -288,6 +291,58 @@ def _drop(spec: SourceSpec, plan: Plan, scratch: str) -> None:
         conn.close()
 
 
+def _begin(engine: Engine, run_id: int | None, source: str, target: str, started: Any, scratch: str) -> int:
+    """The drill's row, ``running``, written before the restore: the scratch place it is about to fill."""
+    with session_scope(engine) as session:
+        row = Drill(run_id=run_id, source=source, target=target, status="running", started_at=started,
+                    scratch=scratch, evidence={}, error="")
+        session.add(row)
+        session.flush()
+        return int(row.id)
+
+
+def reconcile(engine: Engine, settings: Settings) -> list[int]:
+    """Drills left ``running`` by a run that ended (kill -9 mid-restore): their scratch database or folder is
+    removed and they become ``interrupted``. A drill outside a run, or in a live one, is left alone."""
+    recover_interrupted(engine, settings)
+    plan = Plan.of(settings)
+    fixed = []
+    with session_scope(engine) as session:
+        stale = session.execute(
+            sa.select(Drill, Run).join(Run, Run.id == Drill.run_id)
+            .where(Drill.status == "running", Run.status != "running")
+        ).all()
+        for row, run in stale:
+            note = _remove_scratch(plan, row.source, row.scratch)
+            how = "was interrupted" if run.status == "interrupted" else f"ended ({run.status})"
+            row.status, row.finished_at = "interrupted", run.finished_at or utcnow()
+            row.error = f"run #{run.id} {how} during the restore; {note}"
+            row.evidence = {**(row.evidence or {}), "cleaned_up": note.startswith("removed")}
+            fixed.append(row.id)
+    return fixed
+
+
+def _remove_scratch(plan: Plan, source: str, scratch: str) -> str:
+    if not scratch:
+        return "there was no scratch place"
+    if "://" not in scratch:  # a file or folder in the drill's temporary folder
+        folder = Path(scratch).parent
+        if folder.name.startswith("eduops-drill-"):
+            shutil.rmtree(folder, ignore_errors=True)
+        return f"removed {folder}"
+    try:
+        spec = plan.source(source)
+    except EduopsError:
+        return f"the source {source!r} is no longer configured: drop {scratch} by hand"
+    try:
+        _drop(spec, plan, scratch)
+    except EduopsError as exc:
+        return f"could not drop {scratch}: {exc.message}"
+    except Exception as exc:  # noqa: BLE001 - a database error: say it, keep reconciling the others
+        return f"could not drop {scratch}: {exc}"
+    return f"removed the scratch database {scratch}"
+
+
 def drill_source(
     engine: Engine, plan: Plan, spec: SourceSpec, target: str, run_id: int | None = None
 ) -> dict[str, Any]:
@@ -303,6 +358,7 @@ def drill_source(
         rpo = (started - backup.started_at).total_seconds()
         with tempfile.TemporaryDirectory(prefix="eduops-drill-") as tmp:
             scratch = _scratch(spec, plan, Path(tmp))
+            drill_id = _begin(engine, run_id, spec.name, target, started, scratch)  # found again after a crash
             t0 = time.perf_counter()
             try:
                 restored = _restore_into(plan, plan.repo(target), spec, snapshot, scratch, create=True)
@@ -328,22 +384,12 @@ def drill_source(
                 else:
                     evidence["cleaned_up"] = True
     with session_scope(engine) as session:
-        row = Drill(
-            run_id=run_id,
-            source=spec.name,
-            target=target,
-            snapshot_id=snapshot,
-            backup_id=backup_id,
-            status=status,
-            started_at=started,
-            finished_at=utcnow(),
-            rto_seconds=rto,
-            rpo_seconds=rpo,
-            scratch=scratch,
-            evidence=evidence,
-            error=error,
-        )
-        session.add(row)
+        row = session.get(Drill, drill_id) if latest is not None else None
+        if row is None:
+            row = Drill(run_id=run_id, source=spec.name, target=target, started_at=started)
+            session.add(row)
+        row.snapshot_id, row.backup_id, row.status, row.finished_at = snapshot, backup_id, status, utcnow()
+        row.rto_seconds, row.rpo_seconds, row.scratch, row.evidence, row.error = rto, rpo, scratch, evidence, error
         session.flush()
         drill_id = row.id
     return {
@@ -368,6 +414,7 @@ def drill(
     progress: Progress = lambda m, f: None,
 ) -> list[dict[str, Any]]:
     """Restore drill of one source (or every source) from ``target`` (default: drill_target or the primary)."""
+    reconcile(engine, settings)  # scratch places an earlier, killed drill left behind
     plan = Plan.of(settings)
     chosen = [plan.source(source)] if source else plan.sources
     where = target or plan.conf.drill_target or plan.primary

@@ -123,6 +123,17 @@ def mark_interrupted(engine: Engine, settings: Settings | None = None) -> list[i
                 .where(BackupCopy.backup_id.in_(fixed), BackupCopy.status == "running")
                 .values(status="interrupted", finished_at=utcnow(), error="the run was interrupted during the copy")
             )
+        # a backup that finished while its run was killed during `restic copy`: the copies stay behind
+        copying = (
+            sa.select(BackupCopy, Run)
+            .join(BackupRun, BackupRun.id == BackupCopy.backup_id)
+            .join(Run, Run.id == BackupRun.run_id)
+            .where(BackupCopy.status == "running", Run.status != "running")
+        )
+        for copy_row, run in session.execute(copying).all():
+            how = "was interrupted" if run.status == "interrupted" else f"ended ({run.status})"
+            copy_row.status, copy_row.finished_at = "interrupted", run.finished_at or utcnow()
+            copy_row.error = f"run #{run.id} {how} during the copy; the next backup run copies it again"
     return fixed
 
 
@@ -326,9 +337,12 @@ def run_backups(
         ids.append(backup_source(engine, plan, spec, mode=mode, run_id=run_id, progress=step)["id"])
     done = [backup_summary(engine, i) for i in ids]
     fresh = {int(r["id"]): str(r["snapshot_id"]) for r in done if r["status"] == "ok"}
-    for target in plan.targets[1:] if fresh else []:
-        progress(f"copy to {target.name}", 0.92)
-        copies.copy_to(engine, plan, target.name, fresh)
+    mark_interrupted(engine, settings)  # copies a killed run left `running` become interrupted, so owed again
+    for target in plan.targets[1:]:
+        owed = copies.owed(engine, plan.primary, target.name, [s.name for s in chosen])
+        if owed:  # this run's backups, and those an earlier crash or a failed target left uncopied
+            progress(f"copy to {target.name}", 0.92)
+            copies.copy_to(engine, plan, target.name, owed)
     if fresh:
         progress("retention", 0.97)
         done_specs = [s for s in chosen if s.name in {r["source"] for r in done if r["id"] in fresh}]

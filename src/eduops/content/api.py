@@ -11,11 +11,12 @@ from starlette.datastructures import UploadFile
 
 from eduops.content import service
 from eduops.content.importer import MAX_IMPORT_BYTES, parse_records, read_file
+from eduops.core.bodies import check_declared_length, read_body, read_json, read_json_object, too_large
 from eduops.core.pages import render
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
 from eduops.db import utcnow
-from eduops.errors import PayloadTooLarge, UsageError, ValidationFailed
+from eduops.errors import UsageError, ValidationFailed
 
 router = APIRouter(tags=["content"])
 pages = APIRouter()
@@ -55,22 +56,20 @@ def get_assets(
 async def post_assets(request: Request, _: Principal = Depends(require("content"))) -> dict[str, Any]:
     """Create or update assets: a JSON list (or {"assets": [...]}), a CSV body, or a multipart ``file``."""
     ctype = request.headers.get("content-type", "")
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_IMPORT_BYTES:
-        raise PayloadTooLarge(f"the import is {length} bytes; the limit is {MAX_IMPORT_BYTES}")
+    check_declared_length(request, MAX_IMPORT_BYTES, "the import")
     if ctype.startswith("multipart/form-data"):
         form = await request.form(max_files=1)
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise UsageError("send the file in a form field named file")
-        records = read_file(upload.filename or "upload.csv", await upload.read())
+        data = await upload.read(MAX_IMPORT_BYTES + 1)
+        if len(data) > MAX_IMPORT_BYTES:
+            raise too_large(MAX_IMPORT_BYTES, "the import")
+        records = read_file(upload.filename or "upload.csv", data)
     elif ctype.startswith("text/csv"):
-        records = read_file("body.csv", await request.body())
+        records = read_file("body.csv", await read_body(request, MAX_IMPORT_BYTES, "the import"))
     else:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise UsageError("send JSON, text/csv or a multipart file") from None
+        body = await read_json(request, MAX_IMPORT_BYTES, "the import")
         body = body.get("assets") if isinstance(body, dict) else body
         if not isinstance(body, list):
             raise ValidationFailed('expected a list of assets or {"assets": [...]}')
@@ -91,11 +90,8 @@ def get_syllabi(request: Request, _: Principal = Depends(require("read"))) -> li
 @router.post("/api/v1/content/syllabi")
 async def post_syllabus(request: Request, _: Principal = Depends(require("content"))) -> dict[str, Any]:
     """Publish a syllabus version ``{"code", "version", "title", "points"}``; older assets need review."""
-    try:
-        body = await request.json()
-    except ValueError:
-        raise UsageError("send a JSON object") from None
-    if not isinstance(body, dict) or not isinstance(body.get("points", []), list):
+    body = await read_json_object(request)
+    if not isinstance(body.get("points", []), list):
         raise ValidationFailed('expected {"code": ..., "version": ..., "points": [...]}')
     return service.publish_syllabus(
         _ws(request).engine,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from eduops.core.bodies import CsvRows
 from eduops.errors import UsageError, ValidationFailed
 
 KINDS = ("video", "slides", "handout", "question")
@@ -105,7 +104,7 @@ def parse_records(raw: list[dict[str, Any]], where: str = "record") -> list[Asse
 
 def read_csv(data: bytes) -> list[AssetIn]:
     text = _decode(data)
-    reader = csv.DictReader(io.StringIO(text))
+    reader = CsvRows(text)
     if not reader.fieldnames or "code" not in reader.fieldnames:
         raise UsageError("the CSV needs a header row with at least code, kind and title")
     return parse_records(list(reader), where="row")

@@ -10,10 +10,14 @@ from starlette.concurrency import run_in_threadpool
 
 from eduops.core import calendar as cal
 from eduops.core.audit import audit
+from eduops.core.bodies import parse_json, read_body
+from eduops.core.params import Id
 from eduops.core.principal import Principal, public, require
 from eduops.core.reports import render_run
 from eduops.core.runs import claim, execute
 from eduops.core.service import get_run, list_runs, sign_off
+from eduops.core.values import MAX_INT
+from eduops.errors import UsageError
 
 router = APIRouter()
 
@@ -54,19 +58,19 @@ def get_runs(
     task: str | None = None,
     status: str | None = None,
     limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_INT),
     _: Principal = Depends(require("read")),
 ) -> list[dict[str, Any]]:
     return list_runs(_ws(request).engine, task=task, status=status, limit=limit, offset=offset)
 
 
 @router.get("/api/v1/runs/{run_id}", tags=["runs"])
-def get_one_run(run_id: int, request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
+def get_one_run(run_id: Id, request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
     return get_run(_ws(request).engine, run_id)
 
 
 @router.get("/api/v1/runs/{run_id}/report", tags=["runs"])
-def get_report(run_id: int, request: Request, format: str = Query("md", pattern="^(md|html|json)$"),
+def get_report(run_id: Id, request: Request, format: str = Query("md", pattern="^(md|html|json)$"),
                _: Principal = Depends(require("read"))) -> Response:
     settings = _ws(request).settings
     text = render_run(_ws(request).engine, run_id, format, settings.language, settings.timezone)
@@ -75,9 +79,12 @@ def get_report(run_id: int, request: Request, format: str = Query("md", pattern=
 
 
 @router.post("/api/v1/runs/{run_id}/sign-off", tags=["runs"])
-async def post_sign_off(run_id: int, request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
-    body = await request.json() if await request.body() else {}
-    comment = str(body.get("comment", "")) if isinstance(body, dict) else ""
+async def post_sign_off(run_id: Id, request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
+    raw = await read_body(request, 64 * 1024, "the sign-off")
+    body = parse_json(raw, "the sign-off") if raw.strip() else {}
+    if not isinstance(body, dict):
+        raise UsageError('send {"comment": "..."} or nothing')
+    comment = str(body.get("comment", ""))
     signed = await run_in_threadpool(sign_off, _ws(request).engine, run_id, who.name, comment)
     await run_in_threadpool(audit, _ws(request).engine, actor=who.name, action="run.sign_off", target=f"run:{run_id}",
                             after={"comment": comment}, source_ip=request.client.host if request.client else "")

@@ -48,7 +48,10 @@ def format_time(value: datetime | str | None, tz: tzinfo | str, *, pattern: str 
     """``2026-03-02 09:00:00 UTC+8``: the moment in ``tz``, to the second, with the zone's offset."""
     if value is None or value == "":
         return "—"
-    local = _aware(value).astimezone(as_zone(tz))
+    try:
+        local = _aware(value).astimezone(as_zone(tz))
+    except (OverflowError, ValueError):  # a stored extreme (year 1 or 9999) shifted past what a datetime holds
+        return f"{value.isoformat() if isinstance(value, datetime) else value} UTC"
     text = local.strftime(pattern)
     return f"{text} {offset_label(local.utcoffset())}" if label else text
 

@@ -93,6 +93,22 @@ def require(permission: str) -> Callable[..., Principal]:
     return dependency
 
 
+def require_user(permission: str = "read") -> Callable[..., Principal]:
+    """``require`` for what only a person logged in to the console may do (their account, logging out):
+    an API key, whatever its scopes, is refused."""
+    allowed = require(permission)
+
+    def dependency(principal: Principal | None = Depends(current_principal)) -> Principal:
+        checked = allowed(principal)
+        if checked.kind != "user":
+            raise PermissionDenied(f"{checked.name} is an API key; this is for a person logged in to the console")
+        return checked
+
+    dependency.permission = permission  # type: ignore[attr-defined]
+    dependency.user_only = True  # type: ignore[attr-defined]
+    return dependency
+
+
 def public() -> None:
     """Marks a route as deliberately open to everyone (login page, health check); the route test knows it."""
 

@@ -11,9 +11,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders, UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from eduops.core.bodies import check_declared_length, read_body, read_json, read_json_object, too_large
+from eduops.core.params import Id
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
-from eduops.errors import PayloadTooLarge, UsageError, ValidationFailed
+from eduops.errors import UsageError, ValidationFailed
 from eduops.feedback import analysis, service, workitems
 from eduops.feedback.evidence import call_quality
 from eduops.feedback.pages import pages
@@ -25,6 +27,7 @@ NAV = [
     NavItem("/work-items", "Work items", "read", 62, group="Platform"),
 ]
 __all__ = ["NAV", "pages", "router", "setup"]
+MAX_IMPORT_BYTES = 50 * 1024 * 1024
 
 
 def _ws(request: Request) -> Any:
@@ -35,9 +38,7 @@ async def _read_intake(
     request: Request, cfg: service.FeedbackSettings
 ) -> tuple[service.FeedbackIn, list[service.Upload]]:
     limit = cfg.max_text_chars * 4 + cfg.max_attachments * cfg.max_attachment_bytes * 4 // 3 + 64 * 1024
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limit:
-        raise PayloadTooLarge(f"the request is {length} bytes; the limit is {limit} bytes")
+    check_declared_length(request, limit)
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
         form = await request.form(max_files=cfg.max_attachments + 1, max_fields=20)
@@ -52,20 +53,22 @@ async def _read_intake(
                     )
                 )
         return service.parse_feedback(fields), uploads
-    try:
-        body = await request.json()
-    except ValueError:
-        raise UsageError("send JSON (or multipart/form-data with attachments)") from None
-    return service.parse_feedback(body), []
+    return service.parse_feedback(await read_json(request, limit)), []
 
 
 @router.post("/api/v1/feedback", status_code=201)
-async def post_feedback(request: Request, who: Principal = Depends(require("ingest:feedback"))) -> dict[str, Any]:
-    """Take one piece of feedback; answers 201 once it (and its attachments) are stored."""
+async def post_feedback(
+    request: Request, response: Response, who: Principal = Depends(require("ingest:feedback"))
+) -> dict[str, Any]:
+    """Take one piece of feedback; answers 201 once it (and its attachments) are stored. Safe to retry with
+    an ``external_id``: the same content again answers 200 with the stored item, different content 409."""
     ws = _ws(request)
     cfg = service.feedback_settings(ws.settings)
     fb, uploads = await _read_intake(request, cfg)
-    return await run_in_threadpool(service.submit, ws.engine, ws.settings, fb, uploads)
+    item, created = await run_in_threadpool(service.submit_once, ws.engine, ws.settings, fb, uploads)
+    if not created:  # a retry of feedback already stored under its external_id
+        response.status_code = 200
+    return item
 
 
 @router.get("/api/v1/feedback")
@@ -88,11 +91,11 @@ async def post_import(request: Request, _: Principal = Depends(require("support"
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise UsageError("send the CSV in a form field named file")
-        data = await upload.read()
+        data = await upload.read(MAX_IMPORT_BYTES + 1)
+        if len(data) > MAX_IMPORT_BYTES:
+            raise too_large(MAX_IMPORT_BYTES, "the CSV")
     else:
-        data = await request.body()
-    if len(data) > 50 * 1024 * 1024:
-        raise PayloadTooLarge("the CSV is larger than 50 MB; split it")
+        data = await read_body(request, MAX_IMPORT_BYTES, "the CSV")
     return await run_in_threadpool(service.import_csv, ws.engine, ws.settings, data)
 
 
@@ -110,12 +113,12 @@ def post_recluster(request: Request, _: Principal = Depends(require("support")))
 
 
 @router.get("/api/v1/feedback/clusters/{cluster_id}")
-def get_cluster(cluster_id: int, request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
+def get_cluster(cluster_id: Id, request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
     return analysis.cluster_detail(_ws(request).engine, cluster_id)
 
 
 @router.get("/api/v1/feedback/{item_id}")
-def get_feedback(item_id: int, request: Request, _: Principal = Depends(require("support"))) -> dict[str, Any]:
+def get_feedback(item_id: Id, request: Request, _: Principal = Depends(require("support"))) -> dict[str, Any]:
     ws = _ws(request)
     item = service.get_item(ws.engine, item_id)
     from datetime import datetime
@@ -127,17 +130,11 @@ def get_feedback(item_id: int, request: Request, _: Principal = Depends(require(
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise UsageError("send a JSON object") from None
-    if not isinstance(body, dict):
-        raise ValidationFailed("send a JSON object")
-    return body
+    return await read_json_object(request)
 
 
 @router.post("/api/v1/feedback/{item_id}/reply")
-async def post_reply(item_id: int, request: Request, who: Principal = Depends(require("support"))) -> dict[str, Any]:
+async def post_reply(item_id: Id, request: Request, who: Principal = Depends(require("support"))) -> dict[str, Any]:
     body = await _body(request)
     return await run_in_threadpool(
         service.reply, _ws(request).engine, item_id, who.name, str(body.get("text", "")), bool(body.get("close", False))
@@ -145,7 +142,7 @@ async def post_reply(item_id: int, request: Request, who: Principal = Depends(re
 
 
 @router.post("/api/v1/feedback/{item_id}/close")
-def post_close(item_id: int, request: Request, who: Principal = Depends(require("support"))) -> dict[str, Any]:
+def post_close(item_id: Id, request: Request, who: Principal = Depends(require("support"))) -> dict[str, Any]:
     return service.close(_ws(request).engine, item_id, who.name)
 
 
@@ -202,7 +199,7 @@ async def post_work_item_from_alert(request: Request, who: Principal = Depends(r
 
 
 @router.patch("/api/v1/work-items/{item_id}", tags=["work items"])
-async def patch_work_item(item_id: int, request: Request, _: Principal = Depends(require("ops"))) -> dict[str, Any]:
+async def patch_work_item(item_id: Id, request: Request, _: Principal = Depends(require("ops"))) -> dict[str, Any]:
     body = await _body(request)
     return await run_in_threadpool(
         workitems.update,

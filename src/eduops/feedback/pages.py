@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from eduops.core.i18n import gettext
 from eduops.core.pages import language_of, render, script_json
+from eduops.core.params import Id
 from eduops.core.principal import Principal, require
 from eduops.feedback import analysis, service, workitems
 from eduops.feedback.evidence import call_quality
@@ -42,7 +43,7 @@ def clusters_page(request: Request, order: str = "size", _: Principal = Depends(
 
 
 @pages.get("/feedback/clusters/{cluster_id}", response_class=HTMLResponse)
-def cluster_page(cluster_id: int, request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
+def cluster_page(cluster_id: Id, request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
     return render(request, "feedback/cluster.html", {"c": analysis.cluster_detail(_ws(request).engine, cluster_id)})
 
 
@@ -54,7 +55,7 @@ def support_page(request: Request, status: str = "open", _: Principal = Depends(
 
 
 @pages.get("/feedback/items/{item_id}", response_class=HTMLResponse)
-def item_page(item_id: int, request: Request, _: Principal = Depends(require("support"))) -> HTMLResponse:
+def item_page(item_id: Id, request: Request, _: Principal = Depends(require("support"))) -> HTMLResponse:
     ws = _ws(request)
     item = service.get_item(ws.engine, item_id)
     quality = call_quality(ws.settings, item["user"], item["category"], datetime.fromisoformat(item["received_at"]))
@@ -63,7 +64,7 @@ def item_page(item_id: int, request: Request, _: Principal = Depends(require("su
 
 @pages.post("/feedback/items/{item_id}/reply")
 def item_reply(
-    item_id: int,
+    item_id: Id,
     request: Request,
     text: str = Form(...),
     close: str = Form(""),
@@ -81,7 +82,7 @@ def work_items_page(request: Request, _: Principal = Depends(require("read"))) -
 
 @pages.post("/feedback/clusters/{cluster_id}/work-item")
 def cluster_to_work_item(
-    cluster_id: int, request: Request, who: Principal = Depends(require("support"))
+    cluster_id: Id, request: Request, who: Principal = Depends(require("support"))
 ) -> RedirectResponse:
     ws = _ws(request)
     workitems.from_cluster(ws.engine, ws.settings, cluster_id, who.name)

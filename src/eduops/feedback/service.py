@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
-import io
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy.engine import Engine
 
 from eduops.config import Settings
+from eduops.core import values
+from eduops.core.bodies import CsvRows
 from eduops.db import session_scope, utcnow
 from eduops.errors import Conflict, NotFound, PayloadTooLarge, UsageError, ValidationFailed
 from eduops.feedback.models import FeedbackItem, FeedbackReply
@@ -64,6 +64,25 @@ class FeedbackIn(BaseModel):
     external_id: str | None = Field(None, max_length=128)
     received_at: datetime | None = None
     attachments: list[AttachmentIn] = Field(default_factory=list)
+
+    @field_validator("text", "user", "page", "app_version", "external_id")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("contains a NUL character (\\u0000); remove it")
+        return value
+
+    @field_validator("received_at")
+    @classmethod
+    def _received_at(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        try:
+            return values.check_time(value, "received_at")
+        except UsageError as exc:
+            raise ValueError(exc.message.removeprefix("received_at: ")) from None
 
     @field_validator("channel")
     @classmethod
@@ -127,10 +146,65 @@ def submit(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Store one piece of feedback (attachments on disk first); its category and SLA clock start now."""
+    return submit_once(engine, settings, fb, uploads, now)[0]
+
+
+def submit_once(
+    engine: Engine,
+    settings: Settings,
+    fb: FeedbackIn,
+    uploads: list[Upload] = (),  # type: ignore[assignment]
+    now: datetime | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """``submit`` that is safe to retry: feedback whose ``external_id`` is already stored is not stored
+    again. The same content returns the stored item (and False: nothing new); different content under
+    that id is a ``Conflict`` naming the fields that differ. Like xAPI statement ids."""
     cfg = feedback_settings(settings)
     uploads = list(uploads) + decode_attachments(fb.attachments)
     check_limits(fb, uploads, cfg)
-    return store(engine, settings, [(fb, uploads)], now)[0]
+    if fb.external_id:
+        replay = _replay(engine, fb, uploads, now)
+        if replay is not None:
+            return replay, False
+    try:
+        stored = store(engine, settings, [(fb, uploads)], now)
+    except sa.exc.IntegrityError:  # a retry raced this one and stored the same external_id first
+        stored = []
+    if stored:
+        return stored[0], True
+    replay = _replay(engine, fb, uploads, now)
+    if replay is None:
+        raise Conflict(f"external_id {fb.external_id!r} could not be stored; retry")
+    return replay, False
+
+
+def differences(fb: FeedbackIn, item: FeedbackItem, attachment_names: list[str]) -> list[str]:
+    """The fields in which a retried submission differs from the stored item (empty: the same)."""
+    wanted: dict[str, Any] = {"text": fb.text, "user": fb.user, "channel": fb.channel, "page": fb.page,
+                              "app_version": fb.app_version}
+    stored: dict[str, Any] = {"text": item.text, "user": item.user, "channel": item.channel, "page": item.page,
+                              "app_version": item.app_version}
+    if fb.category:
+        wanted["category"], stored["category"] = fb.category, item.category
+    if fb.received_at is not None:
+        wanted["received_at"], stored["received_at"] = fb.received_at, item.received_at
+    wanted["attachments"] = attachment_names
+    stored["attachments"] = [a["name"] for a in item.attachments or []]
+    return [k for k in wanted if wanted[k] != stored[k]]
+
+
+def _replay(engine: Engine, fb: FeedbackIn, uploads: list[Upload], now: datetime | None) -> dict[str, Any] | None:
+    with session_scope(engine) as session:
+        item = session.scalar(sa.select(FeedbackItem).where(FeedbackItem.external_id == fb.external_id))
+        if item is None:
+            return None
+        changed = differences(fb, item, [u.name for u in uploads])
+        if changed:
+            raise Conflict(
+                f"external_id {fb.external_id!r} is already feedback #{item.id} with a different "
+                f"{', '.join(changed)}; resend the same content, or use a new external_id for new feedback"
+            )
+        return item_to_dict(item, now or utcnow())
 
 
 def store(
@@ -193,7 +267,7 @@ def import_csv(engine: Engine, settings: Settings, data: bytes, now: datetime | 
             text = data.decode("gb18030")
         except UnicodeDecodeError:
             raise UsageError("the CSV is neither UTF-8 nor GB18030 text") from None
-    reader = csv.DictReader(io.StringIO(text))
+    reader = CsvRows(text)
     if not reader.fieldnames or "text" not in reader.fieldnames:
         raise UsageError("the CSV needs a header row with a text column")
     batch: list[tuple[FeedbackIn, list[Upload]]] = []

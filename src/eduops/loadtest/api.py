@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
+from eduops.core.params import Id
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
 from eduops.errors import NotFound
@@ -42,12 +43,9 @@ def get_scenarios(request: Request, _: Principal = Depends(require("read"))) -> 
 @router.get("/live")
 def get_live(request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
     """The running (or last) load test: one tick per second with users, req/s, p95 and errors."""
-    from eduops.loadtest.service import live_file
+    from eduops.loadtest.service import live_file, read_live
 
-    path = live_file(_ws(request).settings)
-    if not path.exists():
-        return {"status": "none", "ticks": []}
-    return dict(json.loads(path.read_text()))
+    return read_live(live_file(_ws(request).settings))
 
 
 def _runs(request: Request, limit: int = 20, lang: str = "en") -> list[dict[str, Any]]:
@@ -70,7 +68,7 @@ def get_runs(request: Request, _: Principal = Depends(require("read"))) -> list[
 
 
 @router.get("/runs/{run_id}/report")
-def get_report(run_id: int, request: Request, _: Principal = Depends(require("read"))) -> FileResponse:
+def get_report(run_id: Id, request: Request, _: Principal = Depends(require("read"))) -> FileResponse:
     """The run's report with its charts, as a file to open in a browser."""
     from eduops.core.service import get_run
 

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import signal
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from eduops.config import Settings
+from eduops.core.processes import pid_alive
 from eduops.errors import ServiceUnavailable, UsageError
 from eduops.loadtest.analysis import SLO, broke_at, find_knee, judge, steps_of, window
 from eduops.loadtest.report import write_report
@@ -51,6 +58,9 @@ def reachable(host: str) -> None:
 
 def loadtest_settings(settings: Settings) -> LoadtestSettings:
     return settings.section("loadtest", LoadtestSettings)
+
+
+HOST = socket.gethostname()
 
 
 @dataclass
@@ -169,12 +179,44 @@ def live_file(settings: Settings) -> Path:
     return settings.home / "loadtest" / "live.json"
 
 
+def read_live(path: Path) -> dict[str, Any]:
+    """The running (or last) load test as ``live.json`` says, reconciled: a test whose eduops process is gone
+    (kill -9, power loss) becomes ``interrupted`` and the Locust processes it left are stopped."""
+    try:
+        data = dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return {"status": "none", "ticks": []}
+    if data.get("status") != "running" or data.get("host", HOST) != HOST or pid_alive(data.get("pid")):
+        return data
+    stopped = stop_leftovers(str(data.get("workdir") or ""))
+    data.update(status="interrupted", interrupted_at=time.time(), leftovers_stopped=stopped)
+    _live(path, data)
+    return data
+
+
+def stop_leftovers(workdir: str) -> list[int]:
+    """Kill the Locust processes (each leads its own session) that were started for ``workdir``."""
+    if not workdir:
+        return []
+    stopped = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = proc.info.get("cmdline") or []
+        if "eduops.loadtest.worker" in cmdline and any(arg.startswith(workdir + os.sep) for arg in cmdline):
+            with contextlib.suppress(OSError):
+                os.killpg(proc.info["pid"], signal.SIGKILL)
+                stopped.append(int(proc.info["pid"]))
+    return stopped
+
+
 def run_test(plan: TestPlan, lt: LoadtestSettings, artifacts_dir: Path, progress: Progress = lambda m, f: None,
              live_path: Path | None = None, lang: str = "en") -> tuple[dict[str, Any], list[Path]]:
     """Run the plan in Locust child processes; returns the summary and the report files (in ``lang``)."""
     started = time.time()
     ticks: list[dict[str, Any]] = []
-    live = {"status": "running", "started_at": started, **plan.to_dict(), "ticks": ticks}
+    if live_path is not None:
+        read_live(live_path)  # a test an earlier crash left behind is stopped before this one starts
+    live = {"status": "running", "started_at": started, **plan.to_dict(), "ticks": ticks, "pid": os.getpid(),
+            "host": HOST, "workdir": str(artifacts_dir / "locust")}
 
     def on_tick(tick: dict[str, Any]) -> bool:
         ticks.append(tick)

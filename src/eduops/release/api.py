@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from eduops.core import values
+from eduops.core.bodies import read_json_object
 from eduops.core.pages import language_of, render
+from eduops.core.params import Id
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
 from eduops.errors import NotFound, UsageError, ValidationFailed
@@ -33,18 +35,15 @@ def get_releases(request: Request, _: Principal = Depends(require("read"))) -> l
 @router.post("/api/v1/releases", status_code=201)
 async def post_release(request: Request, who: Principal = Depends(require("ops"))) -> dict[str, Any]:
     """Record a release ``{"version", "changes": [...], "deployed_at"?, "base_url"?}``."""
-    try:
-        body = await request.json()
-    except ValueError:
-        raise UsageError("send a JSON object") from None
-    if not isinstance(body, dict) or not isinstance(body.get("changes", []), list):
+    body = await read_json_object(request)
+    if not isinstance(body.get("changes", []), list):
         raise ValidationFailed('expected {"version": "5.3.1", "changes": ["..."]}')
     at = None
     if body.get("deployed_at"):
         try:
-            at = datetime.fromisoformat(str(body["deployed_at"]))
-        except ValueError:
-            raise ValidationFailed("deployed_at must be an ISO time such as 2026-11-30T20:00:00+08:00") from None
+            at = values.parse_time(str(body["deployed_at"]), "deployed_at", tz=_ws(request).settings.tz)
+        except UsageError as exc:  # a field of the body: 422 like the body's other rules
+            raise ValidationFailed(exc.message) from None
     ws = _ws(request)
     release = service.create_release(
         ws.engine,
@@ -108,7 +107,7 @@ def release_page(version: str, request: Request, _: Principal = Depends(require(
 
 @pages.get("/releases/{version}/screenshots/{run_id}/{name}")
 def screenshot(
-    version: str, run_id: int, name: str, request: Request, _: Principal = Depends(require("read"))
+    version: str, run_id: Id, name: str, request: Request, _: Principal = Depends(require("read"))
 ) -> FileResponse:
     """A journey's screenshot, only from the artifacts of that release's own runs."""
     rel = service.get_release(_ws(request).engine, version)

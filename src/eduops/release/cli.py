@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import typer
 
+from eduops.core import values
 from eduops.core.console import exit_for, out, plain, print_json, progress_bar, styled_status, table, workspace
-from eduops.errors import UsageError
 from eduops.release import service
 
 JSON = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
@@ -25,14 +24,7 @@ def add_command(
     as_json: JSON = False,
 ) -> None:
     """Record a release: version, time and changes."""
-    at = None
-    if deployed_at:
-        try:
-            at = datetime.fromisoformat(deployed_at)
-        except ValueError:
-            raise UsageError(
-                f"--deployed-at {deployed_at!r} is not an ISO time such as 2026-11-30T20:00+08:00"
-            ) from None
+    at = values.parse_time(deployed_at, "--deployed-at", tz=workspace().settings.tz)
     rel = service.create_release(workspace().engine, version, change or [], who, deployed_at=at, base_url=base_url)
     print_json(rel) if as_json else out.print(f"release {version} recorded ({rel['status']})")
 

@@ -17,7 +17,7 @@ import httpx
 
 from eduops.errors import UsageError
 from eduops.rtc.qoe import QoE, percentile
-from eduops.rtc.reports import Rejected, parse_time
+from eduops.rtc.reports import Rejected, _bool, _number, parse_time
 from eduops.rtc.store import Store
 
 VOICE_TO_VOICE_P90_MS = 2500.0  # a tutor that answers slower than this feels broken
@@ -68,7 +68,7 @@ def validate_turn(item: dict[str, Any]) -> Turn:
     return Turn(
         item["call_id"],
         item["user_id"],
-        int(item.get("turn", 0)),
+        int(_number(item, "turn", 0, 1_000_000) or 0),
         parse_time(item.get("ts"), "ts"),
         item["provider"],
         item["model"],
@@ -76,7 +76,7 @@ def validate_turn(item: dict[str, Any]) -> Turn:
         stages[1],
         stages[2],
         stages[3],
-        bool(item.get("interrupted", False)),
+        bool(_bool(item, "interrupted")),
         outcome,
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,10 +9,12 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from eduops.core import values
+from eduops.core.bodies import parse_json, read_body
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
+from eduops.core.values import MAX_INT
 from eduops.db import utcnow
-from eduops.errors import PayloadTooLarge, UsageError
 from eduops.rtc import charts
 from eduops.rtc.breakdowns import DIMENSIONS, Window, breakdown, heatmap, week_over_week, worst_segments
 from eduops.rtc.service import batch_from_body, ingest_items, open_store
@@ -34,42 +35,20 @@ def _window(days: float) -> Window:
 
 
 def _time(value: str | None, name: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"{name}: {value!r} is not an ISO 8601 time") from None
-    if parsed.tzinfo is None:
-        raise UsageError(f"{name}: {value!r} has no timezone; add Z or +08:00")
-    return parsed
+    return values.parse_time(value, name)
 
 
 def _local_time(value: str, name: str, tz: Any) -> datetime | None:
     """A time typed in the console (datetime-local: no zone) in the workspace's timezone."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"{name}: {value!r} is not a date and time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+    return values.parse_time(value, name, tz=tz)
 
 
 @router.post("/reports", status_code=200)
 async def post_reports(request: Request, _: Principal = Depends(require("ingest:rtc"))) -> dict[str, Any]:
     """A batch of call, session, sample and ai_turn items (or W3C/Agora/TRTC stats). Valid items are stored
     (committed before this answers); the answer lists every rejected item's index and reason."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body is {declared} bytes; send at most {MAX_BODY_BYTES} per request")
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body is {len(raw)} bytes; send at most {MAX_BODY_BYTES} per request")
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"the body is not JSON: {exc}") from None
+    raw = await read_body(request, MAX_BODY_BYTES)
+    body = await run_in_threadpool(parse_json, raw)
     items = batch_from_body(body)
     result = await run_in_threadpool(ingest_items, _store(request), items)
     return result.to_dict()
@@ -97,7 +76,7 @@ def get_heatmap(
 def get_worst(
     request: Request,
     days: float = Query(7, gt=0, le=366),
-    min_sessions: int = Query(20, ge=1),
+    min_sessions: int = Query(20, ge=1, le=MAX_INT),
     limit: int = Query(20, ge=1, le=500),
     _: Principal = Depends(require("read")),
 ) -> list[dict[str, Any]]:
@@ -134,7 +113,7 @@ def get_calls(
     )
 
 
-@router.get("/calls/{call_id}")
+@router.get("/calls/{call_id:path}")
 def get_call(call_id: str, request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
     """One call with each participant's quality and timeline, and the root-cause hint when it was poor."""
     from eduops.rtc.calls import call_detail
@@ -229,7 +208,7 @@ def calls_page(
     return render(request, "rtc/calls.html", {"calls": rows, "q": query})
 
 
-@pages.get("/rtc/calls/{call_id}", response_class=HTMLResponse)
+@pages.get("/rtc/calls/{call_id:path}", response_class=HTMLResponse)
 def call_page(call_id: str, request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
     from eduops.core.pages import language_of, render, timezone_of
     from eduops.rtc.calls import call_detail, review

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
+from eduops.core import values
 from eduops.core.console import local_time, out, plain, print_json, progress_bar, table, workspace
 from eduops.db import utcnow
 from eduops.errors import UsageError
@@ -43,14 +45,9 @@ def _when(value: str | None, name: str) -> datetime | None:
     """A CLI time: ISO 8601 (local time of the workspace when no zone is given) or '2h'/'3d' ago."""
     if not value:
         return None
-    units = {"m": 60, "h": 3600, "d": 86400}
-    if value[-1:] in units and value[:-1].replace(".", "", 1).isdigit():
-        return utcnow() - timedelta(seconds=float(value[:-1]) * units[value[-1]])
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"--{name} {value!r}: expected an ISO time such as 2026-11-30T19:00 or 2h, 3d") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=workspace().settings.tz)
+    if re.fullmatch(r"\d+[mhd]", value.strip()):  # "2h": that long ago
+        return utcnow() - timedelta(seconds=values.parse_duration(value, f"--{name}"))
+    return values.parse_time(value, f"--{name}", tz=workspace().settings.tz)
 
 
 def _fmt(value: Any) -> Any:

@@ -10,12 +10,14 @@ store the same rows.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from eduops.core.values import EARLIEST, LATEST
 from eduops.rtc.qoe import (
     AUDIO_FREEZE_MIN_MS,
     DEFAULT_MODEL,
@@ -49,6 +51,10 @@ def _numbers(items: list[dict[str, Any]], field: str) -> np.ndarray | None:
     return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
+EARLIEST_TS = datetime.combine(EARLIEST, time(), UTC)
+LATEST_TS = datetime.combine(LATEST, time(), UTC) + timedelta(days=1)
+
+
 def fast_samples(
     items: list[dict[str, Any]], platforms: dict[tuple[str, str], str], model: EModel = DEFAULT_MODEL,
     codecs: dict[tuple[str, str], str] | None = None,
@@ -66,6 +72,10 @@ def fast_samples(
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     slow = np.zeros(n, dtype=bool)
+    # times outside the supported range (1970 to 2199) take the slow path, which rejects them by name
+    slow |= ~pc.fill_null(pc.and_(pc.greater_equal(ts, pa.scalar(EARLIEST_TS, pa.timestamp("us", tz="UTC"))),
+                                  pc.less(ts, pa.scalar(LATEST_TS, pa.timestamp("us", tz="UTC")))),
+                          False).to_numpy(zero_copy_only=False)
     for f in ("call_id", "user_id"):
         lengths = pc.utf8_length(pa.array(ids[f], pa.string())).to_numpy(zero_copy_only=False)
         slow |= (lengths == 0) | (lengths > MAX_ID)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from eduops.core import values
+from eduops.errors import UsageError
 from eduops.rtc.qoe import (
     AUDIO_FREEZE_MIN_MS,
     DEFAULT_MODEL,
@@ -67,7 +69,16 @@ class Rejected(ValueError):
 
 
 def parse_time(value: Any, field: str) -> datetime:
-    """ISO 8601 (a zone is required, or Z) or epoch seconds/milliseconds, as an aware UTC datetime."""
+    """ISO 8601 (a zone is required, or Z) or epoch seconds/milliseconds, as an aware UTC datetime within
+    the supported range (``eduops.core.values``: 1970 to 2199)."""
+    moment = _parse_time(value, field)
+    try:
+        return values.check_time(moment, field, str(value))
+    except UsageError as exc:
+        raise Rejected(exc.message) from None
+
+
+def _parse_time(value: Any, field: str) -> datetime:
     if isinstance(value, bool) or value is None or value == "":
         raise Rejected(f"{field}: a time is required (ISO 8601 with a zone, or epoch seconds)")
     if isinstance(value, int | float):
@@ -83,7 +94,10 @@ def parse_time(value: Any, field: str) -> datetime:
             raise Rejected(f"{field}: {value!r} is not an ISO 8601 time") from None
         if parsed.tzinfo is None:
             raise Rejected(f"{field}: {value!r} has no timezone; add Z or +08:00")
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise Rejected(f"{field}: {value!r} is outside the supported range") from None
     raise Rejected(f"{field}: expected a time, got {type(value).__name__}")
 
 
@@ -286,7 +300,7 @@ def split_items(
                 pending_samples.append((index, item))
             elif kind == "invalid":  # an adapter could not convert it
                 raise Rejected(str(item.get("reason")))
-            elif kind in VALIDATORS:
+            elif isinstance(kind, str) and kind in VALIDATORS:
                 row = VALIDATORS[kind](item)
                 if kind == "session" and row["codec"] and row["codec"] not in model.names():
                     raise Rejected(f"codec: {row['codec']!r} is not one of {', '.join(model.names())}; add its Ie "

@@ -6,7 +6,6 @@ committed before the caller hears about it.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Callable, Iterator
@@ -16,6 +15,7 @@ from typing import Any
 
 from eduops.config import Settings
 from eduops.core import local_access
+from eduops.core.bodies import CsvRows
 from eduops.errors import PayloadTooLarge, UsageError
 from eduops.rtc.adapters import to_neutral
 from eduops.rtc.aitutor import Turn, insert_turns, validate_turn
@@ -174,7 +174,7 @@ def _jsonl_chunks(fh: _Counted, rejected: list[dict[str, Any]]) -> Iterator[tupl
 
 
 def _csv_chunks(fh: _Counted) -> Iterator[tuple[int, list[Any]]]:
-    reader = csv.DictReader(fh)
+    reader = CsvRows(fh)
     if not reader.fieldnames or "type" not in reader.fieldnames:
         raise UsageError("CSV needs a header row with a 'type' column (call, session or sample)")
     chunk: list[Any] = []

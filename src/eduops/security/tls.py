@@ -3,10 +3,14 @@ days to expiry and Mozilla's intermediate profile. ``judge`` turns an observatio
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
+import json
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.utils import CryptographyDeprecationWarning
@@ -51,6 +55,23 @@ def weak_ciphers(suites: list[str]) -> list[str]:
     return weak
 
 
+@cache
+def intermediate_profile() -> frozenset[str]:
+    """The cipher suites (IANA names) Mozilla's intermediate profile allows, TLS 1.2 and 1.3, from the
+    profile file sslyze ships (read without importing sslyze)."""
+    spec = importlib.util.find_spec("sslyze")
+    if spec is None or not spec.submodule_search_locations:
+        raise ServiceUnavailable("sslyze is not installed; it carries Mozilla's TLS profile")
+    folder = Path(list(spec.submodule_search_locations)[0]) / "mozilla_tls_profile"
+    profile = json.loads(max(folder.glob("*.json")).read_text())["configurations"]["intermediate"]
+    return frozenset(profile["ciphers"]["iana"]) | frozenset(profile["ciphersuites"])
+
+
+def outside_profile(suites: list[str], allowed: frozenset[str]) -> list[str]:
+    """The accepted suites the profile rejects, each named once, in order (a pure rule)."""
+    return sorted({s for s in suites if s not in allowed})
+
+
 def judge(obs: TlsObservation, now: datetime, warn_days: int = 30, crit_days: int = 7) -> list[Finding]:
     where = f"{obs.host}:{obs.port}"
     if obs.error:
@@ -71,10 +92,14 @@ def judge(obs: TlsObservation, now: datetime, warn_days: int = 30, crit_days: in
                                  "intermediate profile.",
                                  join=', '.join(legacy),
                              ), "ssl_protocols TLSv1.2 TLSv1.3;"))
-    weak = sorted({c for suites in obs.protocols.values() for c in weak_ciphers(suites)})
-    if weak:
-        found.append(Finding("warn", msg("{where} accepts {count} weak cipher suites", where=where, count=len(weak)),
-                             ", ".join(weak[:12]) + ("…" if len(weak) > 12 else ""), INTERMEDIATE_FIX))
+    accepted = [c for suites in obs.protocols.values() for c in suites]
+    rejected = outside_profile(accepted, intermediate_profile())
+    if rejected:
+        weak = set(weak_ciphers(rejected))
+        found.append(Finding("warn", msg("{where} accepts {count} cipher suites Mozilla's intermediate profile "
+                                         "rejects", where=where, count=len(rejected)),
+                             ", ".join(c + (" (weak)" if c in weak else "") for c in rejected),
+                             INTERMEDIATE_FIX))
     if obs.not_after is not None:
         days = (obs.not_after - now).total_seconds() / 86400
         if days < 0:

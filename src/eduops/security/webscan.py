@@ -3,6 +3,7 @@ its grade into findings, each naming the header to set."""
 
 from __future__ import annotations
 
+import re
 import ssl
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -103,11 +104,32 @@ def findings(g: Grade, obs: Observation) -> list[Finding]:
                 header_of=header_of(t.test), description=t.description,
             ), detail.strip(),  # type: ignore[arg-type]
                               t.remedy))
+    result += version_disclosures(obs)
     if t_hsts_missing_but_masked(g, obs):
         result.append(Finding("warn", "Strict-Transport-Security: header not set",
                               msg("{url} sends no Strict-Transport-Security header.", url=g.url),
                               "Strict-Transport-Security: max-age=63072000"))
     return result
+
+
+DISCLOSING_HEADERS = ("Server", "X-Powered-By", "X-AspNet-Version", "X-AspNetMvc-Version", "X-Generator")
+_VERSION = re.compile(r"\d+\.\d+")
+_REMEDY = {
+    "Server": "nginx: server_tokens off;  Apache: ServerTokens Prod + ServerSignature Off",
+    "X-Powered-By": "PHP: expose_php = Off; Express: app.disable('x-powered-by'); or drop the header at the proxy",
+}
+
+
+def version_disclosures(obs: Observation) -> list[Finding]:
+    """Headers that tell an attacker which software version to look up exploits for (a pure rule)."""
+    found = []
+    for name in DISCLOSING_HEADERS:
+        for value in obs.get_all(name):
+            if _VERSION.search(value):
+                found.append(Finding("warn", msg("{name}: discloses a software version", name=name),
+                                     msg("{url} sends {name}: {value}", url=obs.url, name=name, value=value),
+                                     _REMEDY.get(name, f"remove the {name} header at the proxy")))
+    return found
 
 
 def t_hsts_missing_but_masked(g: Grade, obs: Observation) -> bool:

@@ -19,6 +19,7 @@ from starlette.routing import Route
 from eduops.core.audit import list_audit, verify_chain
 from eduops.core.hookspecs import NavItem
 from eduops.core.principal import Principal, require
+from eduops.core.values import MAX_INT
 from eduops.web import accounts, apidocs, apikeys
 from eduops.web.auth import authenticate
 from eduops.web.middleware import ConsoleMiddleware
@@ -65,7 +66,7 @@ def audit_rows(
     action: str = "",
     target: str = "",
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_INT),
     _: Principal = Depends(require("admin")),
 ) -> list[dict[str, Any]]:
     return list_audit(

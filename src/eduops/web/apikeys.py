@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,11 +25,39 @@ from eduops.web.models import ApiKey
 
 PREFIX = API_KEY_PREFIX
 TOUCH_EVERY = timedelta(minutes=1)
-# A verified key is trusted for a few seconds without a database round trip (ingestion sends
-# hundreds of requests a second). Revoking in this process takes effect at once; a revocation made
-# by another process (the CLI beside a running server) takes effect within this time.
+# A verified key is trusted for a few seconds without reading its row (ingestion sends hundreds of
+# requests a second). What may end that trust is a revocation, in this process or any other (the CLI,
+# another `eduops serve`): every process reads the revocation generation (how many keys are revoked:
+# one count over a table of a few rows) at most every GENERATION_EVERY seconds and forgets every verified key when it
+# changed, so a revocation reaches every process within that time.
 VERIFIED_FOR = timedelta(seconds=5)
+GENERATION_EVERY = 0.5
 _verified: dict[tuple[str, str], tuple[str, dict[str, Any], datetime]] = {}
+_generation: dict[str, tuple[int, float]] = {}
+_generation_lock = threading.Lock()
+
+
+def revocation_generation(engine: Engine) -> int:
+    """Grows by one with every revocation anywhere (keys are never un-revoked)."""
+    with engine.connect() as conn:
+        return int(conn.scalar(sa.select(sa.func.count()).where(ApiKey.revoked_at.is_not(None))) or 0)
+
+
+def _forget_if_revoked(engine: Engine) -> None:
+    url = str(engine.url)
+    seen = _generation.get(url)
+    now = time.monotonic()
+    if seen is not None and now - seen[1] < GENERATION_EVERY:
+        return
+    with _generation_lock:
+        seen = _generation.get(url)
+        if seen is not None and now - seen[1] < GENERATION_EVERY:
+            return
+        generation = revocation_generation(engine)
+        if seen is None or generation != seen[0]:
+            for cached in [k for k in _verified if k[0] == url]:
+                _verified.pop(cached, None)
+        _generation[url] = (generation, time.monotonic())
 
 
 def _hash(secret: str) -> str:
@@ -83,6 +113,7 @@ def create_key(
 def verify(engine: Engine, key_id: str, secret: str, now: datetime) -> dict[str, Any] | None:
     """The live key matching id and secret (its last use recorded), or None."""
     secret_hash = _hash(secret)
+    _forget_if_revoked(engine)
     cache_key = (str(engine.url), key_id)
     cached = _verified.get(cache_key)
     if cached is not None and hmac.compare_digest(cached[0], secret_hash) \

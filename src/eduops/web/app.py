@@ -11,6 +11,7 @@ from eduops import __version__
 from eduops.core import plugins
 from eduops.core.workspace import Workspace
 from eduops.web import errors
+from eduops.web.guard import Guard
 from eduops.web.proxy import ProxyHeaders
 
 
@@ -47,6 +48,7 @@ def create_app(ws: Workspace, domains: Collection[str] | None = None) -> FastAPI
             app.include_router(module.pages, include_in_schema=False)
         if hasattr(module, "setup"):
             module.setup(app)
-    if ws.settings.trusted_proxies:  # added last, so it runs first: everything after sees the real client
+    if ws.settings.trusted_proxies:  # added just inside the Guard: everything after it sees the real client
         app.add_middleware(ProxyHeaders, trusted=ws.settings.trusted_proxies)
+    app.add_middleware(Guard)  # added last, so it is the outermost: it sees every body and every failure
     return app

@@ -6,7 +6,6 @@ errors as a page in the viewer's language.
 
 from __future__ import annotations
 
-import logging
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -16,7 +15,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from eduops.errors import EduopsError
 
-log = logging.getLogger(__name__)
 TITLES = {
     400: "Bad request",
     401: "Not logged in",
@@ -84,8 +82,4 @@ def install(app: FastAPI) -> None:
         if is_page(request) and exc.status_code in TITLES:
             return _page(request, exc.status_code, str(exc.detail), dict(exc.headers or {}))
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse({"error": "internal error; the details are in the server log"}, status_code=500)
+    # anything else is answered by eduops.web.guard.Guard: a JSON 500 with Connection: close and a request id

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+import tempfile
+from typing import IO
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -22,7 +24,10 @@ from eduops.core.principal import current_principal
 PRE_COOKIE = "eduops_csrf"
 SESSION_COOKIE = "eduops_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
-MAX_FORM_BYTES = 64 * 1024 * 1024
+MAX_FORM_BYTES = 64 * 1024 * 1024  # multipart: files spool to disk
+MAX_URLENCODED_BYTES = 1024 * 1024  # a plain form's fields are all held in memory while parsed
+SPOOL_BYTES = 1024 * 1024
+REPLAY_CHUNK = 64 * 1024
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
@@ -61,9 +66,14 @@ def is_https(request: Request) -> bool:
     return ws is not None and str(ws.settings.base_url).lower().startswith("https://")
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    """The whole request body, or None when it is larger than a form may be."""
-    chunks = []
+def form_limit(content_type: str) -> int:
+    return MAX_FORM_BYTES if content_type.startswith("multipart/") else MAX_URLENCODED_BYTES
+
+
+async def _read_body(receive: Receive, limit: int = MAX_FORM_BYTES) -> IO[bytes] | None:
+    """The whole request body in a spooled file (memory up to 1 MiB, then disk), or None when it is
+    larger than a form may be."""
+    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
     size = 0
     while True:
         message = await receive()
@@ -71,22 +81,29 @@ async def _read_body(receive: Receive) -> bytes | None:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_FORM_BYTES:
+        if size > limit:
+            spool.close()
             return None
-        chunks.append(chunk)
+        spool.write(chunk)
         if not message.get("more_body", False):
             break
-    return b"".join(chunks)
+    spool.seek(0)
+    return spool
 
 
-async def _form_token(scope: Scope, body: bytes) -> str:
+async def _form_token(scope: Scope, body: IO[bytes]) -> str:
     """The csrf_token field of a urlencoded or multipart form body, or ""."""
     request = Request(scope, replay_for_check(body))
     if not request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
         return ""
-    form = await request.form()
+    try:
+        form = await request.form()
+    except Exception:  # a malformed form carries no token: the request is refused as forged (403)
+        return ""
+    finally:
+        body.seek(0)
     value = form.get("csrf_token")
     await form.close()
     return value if isinstance(value, str) else ""
@@ -115,18 +132,22 @@ class ConsoleMiddleware:
                 pre = new_pre = secrets.token_urlsafe(32)
             state["csrf_token"] = pre
 
+        spooled: IO[bytes] | None = None
         if needs_csrf(request):
             sent = request.headers.get("x-csrf-token", "")
-            if not sent:  # a plain form: the token is a field of the body, which is kept for the app
-                body = await _read_body(receive)
+            # without any cookie there is nothing to match: a fresh pre-login token proves nothing
+            expected = "" if new_pre else state["csrf_token"]
+            if not sent and expected:  # a plain form: the token is a field of the body, which is kept for the app
+                body = await _read_body(receive, form_limit(request.headers.get("content-type", "")))
                 if body is None:
                     await self._refuse(request, send, 413)
                     return
                 sent = await _form_token(scope, body)
                 receive = replay_for_check(body, then=receive)
-            # without any cookie there is nothing to match: a fresh pre-login token proves nothing
-            expected = "" if new_pre else state["csrf_token"]
+                spooled = body
             if not (sent and expected and hmac.compare_digest(sent, expected)):
+                if spooled is not None:
+                    spooled.close()
                 await self._refuse(request, send, 403)
                 return
 
@@ -143,12 +164,18 @@ class ConsoleMiddleware:
                     headers.append("set-cookie", cookie_header(PRE_COOKIE, new_pre, https=is_https(request)))
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            if spooled is not None:
+                spooled.close()
 
     async def _refuse(self, request: Request, send: Send, status: int) -> None:
         lang = pick_language(request.headers.get("accept-language"), request.cookies.get("eduops_lang"))
         if status == 413:
-            error = f"a form may carry at most {MAX_FORM_BYTES // 2**20} MiB; send larger bodies with X-CSRF-Token"
+            limit = form_limit(request.headers.get("content-type", ""))
+            error = f"this form may carry at most {limit // 2**20} MiB (files in multipart/form-data: " \
+                f"{MAX_FORM_BYTES // 2**20} MiB); send larger bodies with X-CSRF-Token"
             message = gettext("The upload is too large for a form.", lang)
         else:
             error = "CSRF token missing or wrong; send the page's csrf_token as X-CSRF-Token"
@@ -168,18 +195,27 @@ class ConsoleMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-def replay_for_check(body: bytes, then: Receive | None = None) -> Receive:
-    """A receive that hands over ``body`` once, then whatever ``then`` gives (e.g. a disconnect)."""
-    given = False
+def replay_for_check(body: IO[bytes], then: Receive | None = None) -> Receive:
+    """A receive that hands over ``body`` in 64 KiB pieces, then whatever ``then`` gives (e.g. a disconnect)."""
+    done = False
 
     async def receive() -> Message:
-        nonlocal given
-        if not given or then is None:
-            given = True
-            return {"type": "http.request", "body": body, "more_body": False}
+        nonlocal done
+        if not done or then is None:
+            chunk = body.read(REPLAY_CHUNK)
+            more = bool(chunk) and body.tell() < _size(body)
+            done = not more
+            return {"type": "http.request", "body": chunk, "more_body": more}
         return await then()
 
     return receive
+
+
+def _size(fh: IO[bytes]) -> int:
+    here = fh.tell()
+    end = fh.seek(0, 2)
+    fh.seek(here)
+    return end
 
 
 def cookie_header(name: str, value: str, *, https: bool, max_age: int | None = None, http_only: bool = True) -> str:

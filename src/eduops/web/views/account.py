@@ -13,7 +13,8 @@ from eduops.core.audit import record_audit
 from eduops.core.i18n import LANGUAGES, gettext
 from eduops.core.models import User
 from eduops.core.pages import language_of, render
-from eduops.core.principal import Principal, current_principal, public, require
+from eduops.core.params import Id
+from eduops.core.principal import Principal, current_principal, public, require_user
 from eduops.db import session_scope
 from eduops.errors import UsageError
 from eduops.web import accounts, login, sessions, totp
@@ -86,7 +87,7 @@ async def login_submit(
 
 
 @router.post("/logout")
-async def logout_submit(request: Request, who: Principal = Depends(require("read"))) -> Response:
+async def logout_submit(request: Request, who: Principal = Depends(require_user())) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         await run_in_threadpool(
@@ -111,7 +112,7 @@ def switch_language(request: Request, lang: str = Form(...), next: str = Form("/
 
 
 @router.get("/account", response_class=HTMLResponse)
-def account_page(request: Request, who: Principal = Depends(require("read")), done: str = "") -> Response:
+def account_page(request: Request, who: Principal = Depends(require_user()), done: str = "") -> Response:
     ws = ws_of(request)
     now = clock(request)
     with session_scope(ws.engine) as session:
@@ -131,7 +132,7 @@ def account_page(request: Request, who: Principal = Depends(require("read")), do
 
 
 @router.post("/account/sessions/{session_id}/end")
-def end_session(session_id: int, request: Request, who: Principal = Depends(require("read"))) -> Response:
+def end_session(session_id: Id, request: Request, who: Principal = Depends(require_user())) -> Response:
     ws = ws_of(request)
     now = clock(request)
     with session_scope(ws.engine) as session:
@@ -152,7 +153,7 @@ def end_session(session_id: int, request: Request, who: Principal = Depends(requ
 
 
 @router.post("/account/sessions/end-others")
-def end_other_sessions(request: Request, who: Principal = Depends(require("read"))) -> Response:
+def end_other_sessions(request: Request, who: Principal = Depends(require_user())) -> Response:
     now = clock(request)
     with session_scope(ws_of(request).engine) as session:
         ended = sessions.end_for_user(
@@ -175,7 +176,7 @@ def end_other_sessions(request: Request, who: Principal = Depends(require("read"
 
 
 @router.post("/account/timezone")
-def set_timezone(request: Request, timezone: str = Form(...), who: Principal = Depends(require("read"))) -> Response:
+def set_timezone(request: Request, timezone: str = Form(...), who: Principal = Depends(require_user())) -> Response:
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -190,7 +191,7 @@ async def change_password(
     current: str = Form(...),
     new: str = Form(...),
     repeat: str = Form(...),
-    who: Principal = Depends(require("read")),
+    who: Principal = Depends(require_user()),
 ) -> Response:
     if new != repeat:
         return back("/account", done="mismatch")
@@ -210,7 +211,7 @@ async def change_password(
 
 
 @router.get("/account/totp", response_class=HTMLResponse)
-def totp_setup_page(request: Request, who: Principal = Depends(require("read"))) -> Response:
+def totp_setup_page(request: Request, who: Principal = Depends(require_user())) -> Response:
     secret = totp.new_secret()
     return render(request, "web/totp.html", {"secret": secret, "uri": totp.provisioning_uri(secret, who.name)})
 
@@ -220,7 +221,7 @@ def totp_enable(
     request: Request,
     secret: str = Form(...),
     code: str = Form(...),
-    who: Principal = Depends(require("read")),
+    who: Principal = Depends(require_user()),
 ) -> Response:
     now = clock(request)
     lang = language_of(request)
@@ -254,7 +255,7 @@ def totp_enable(
 
 
 @router.post("/account/totp/disable")
-def totp_disable(request: Request, code: str = Form(...), who: Principal = Depends(require("read"))) -> Response:
+def totp_disable(request: Request, code: str = Form(...), who: Principal = Depends(require_user())) -> Response:
     now = clock(request)
     with session_scope(ws_of(request).engine) as session:
         user = session.scalar(sa.select(User).where(User.id == who.user_id))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from eduops.core import values
 from eduops.core.audit import list_audit, verify_chain
 from eduops.core.pages import render, timezone_of
 from eduops.core.principal import SCOPES, Principal, require
@@ -128,11 +129,9 @@ def audit_page(
 ) -> Response:
     tz = timezone_of(request)
 
-    def day(value: str, plus: int = 0) -> datetime | None:
-        try:
-            return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time(), tz) + timedelta(days=plus)
-        except ValueError:
-            return None
+    def day(value: str, name: str, plus: int = 0) -> datetime | None:
+        parsed = values.parse_day(value, name)
+        return None if parsed is None else values.day_start(parsed, tz, plus)
 
     ws = ws_of(request)
     rows = list_audit(
@@ -140,8 +139,8 @@ def audit_page(
         actor=actor.strip(),
         action=action.strip(),
         target=target.strip(),
-        since=day(since),
-        until=day(until, 1),
+        since=day(since, "since"),
+        until=day(until, "until", 1),
         limit=200,
     )
     chain = verify_chain(ws.engine) if verify else None

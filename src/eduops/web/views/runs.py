@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from eduops.core import calendar as cal
 from eduops.core.audit import record_audit
 from eduops.core.pages import language_of, render, timezone_of
+from eduops.core.params import Id
 from eduops.core.plan import PLAN_BY_KEY
 from eduops.core.principal import Principal, require
 from eduops.core.reports import render_run
@@ -108,7 +109,7 @@ def runs_page(
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run_page(run_id: int, request: Request, who: Principal = Depends(require("read"))) -> Response:
+def run_page(run_id: Id, request: Request, who: Principal = Depends(require("read"))) -> Response:
     run = get_run(ws_of(request).engine, run_id, lang=language_of(request))
     spec = PLAN_BY_KEY.get(run["task"])
     findings = [dict(f, check=c["name"]) for c in run["checks"] for f in c["findings"]]
@@ -126,7 +127,7 @@ def run_page(run_id: int, request: Request, who: Principal = Depends(require("re
 
 
 @router.get("/runs/{run_id}/report", response_class=HTMLResponse)
-def run_report(run_id: int, request: Request, who: Principal = Depends(require("read"))) -> Response:
+def run_report(run_id: Id, request: Request, who: Principal = Depends(require("read"))) -> Response:
     # the reader's language and clock: the report opened from the console is read by this user
     html = render_run(ws_of(request).engine, run_id, "html", lang=language_of(request), tz=timezone_of(request))
     # a report quotes what checks found (log lines, feedback text): no script, form or plugin may run in it
@@ -135,7 +136,7 @@ def run_report(run_id: int, request: Request, who: Principal = Depends(require("
 
 @router.get("/runs/{run_id}/artifacts/{artifact_id}")
 def run_artifact(
-    run_id: int, artifact_id: int, request: Request, who: Principal = Depends(require("read"))
+    run_id: Id, artifact_id: Id, request: Request, who: Principal = Depends(require("read"))
 ) -> Response:
     ws = ws_of(request)
     run = get_run(ws.engine, run_id)
@@ -155,7 +156,7 @@ def run_artifact(
 
 @router.post("/runs/{run_id}/sign-off")
 async def run_sign_off(
-    run_id: int, request: Request, comment: str = Form(""), who: Principal = Depends(require("ops"))
+    run_id: Id, request: Request, comment: str = Form(""), who: Principal = Depends(require("ops"))
 ) -> Response:
     ws = ws_of(request)
     await run_in_threadpool(sign_off, ws.engine, run_id, who.name, comment[:2000])
