@@ -119,3 +119,13 @@ def test_course_filter_counts_only_that_courses_exclusions(client: TestClient) -
     b = client.get("/api/v1/analytics/completion", params={"course": "https://lms.example.edu/course/b"}).json()
     assert (a["excluded"]["out_of_range"], b["excluded"]["out_of_range"]) == (0, 1)
     assert b["courses"] == []
+
+
+@pytest.mark.parametrize("stamp", FAR)
+def test_the_other_analytics_reads_still_answer_with_a_far_timestamp_stored(client: TestClient, stamp: str) -> None:
+    odd = statement("Z", "completed", day(0))
+    odd["timestamp"] = stamp
+    assert client.post("/xapi/statements", json=[*good(), odd], headers=XAPI).status_code == 200
+    for path in ("/api/v1/analytics/courses", "/api/v1/analytics/quality", "/xapi/statements?limit=10"):
+        r = client.get(path, headers=XAPI)
+        assert r.status_code == 200, (path, r.text[-500:])
