@@ -8,7 +8,9 @@ import getpass
 import os
 import shutil
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -47,20 +49,23 @@ def test_the_unit_restarts_on_failure_and_is_hardened(workspace, executable, wri
     assert unit["TimeoutStopSec"] == "75s"  # eduops's own shutdown timeout plus a margin before SIGKILL
 
 
-def _home_outside_tmp(artifacts_dir: Path, sqlite_template: Path) -> Path:
-    home = artifacts_dir / "srv-eduops"
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
+@pytest.fixture
+def home_outside_tmp(sqlite_template: Path) -> Iterator[Path]:
+    """A workspace where a service could keep it: not under /tmp or /var/tmp (PrivateTmp would hide it), even
+    when the checkout itself is under /tmp."""
+    base = Path.home() / ".cache" / "eduops-tests"
+    base.mkdir(parents=True, exist_ok=True)
+    home = Path(tempfile.mkdtemp(prefix="srv-eduops-", dir=base))
     shutil.copy(sqlite_template, home / "eduops.db")
     make_settings(home)
-    return home
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
 
 
-def test_service_install_writes_a_unit_that_systemd_analyze_accepts(artifacts_dir: Path, sqlite_template: Path,
-                                                                    tmp_path: Path) -> None:
+def test_service_install_writes_a_unit_that_systemd_analyze_accepts(home_outside_tmp: Path, tmp_path: Path) -> None:
     if shutil.which("systemd-analyze") is None:
         service_missing("systemd-analyze", "the systemd package is not installed")
-    home = _home_outside_tmp(artifacts_dir, sqlite_template)
+    home = home_outside_tmp
     unit = tmp_path / "eduops.service"
     done = cli_json(home, "service", "install", "--user", getpass.getuser(), "--output", str(unit))
     assert done["unit"] == str(unit) and "systemctl daemon-reload" in done["next"]
@@ -77,8 +82,8 @@ def test_service_install_writes_a_unit_that_systemd_analyze_accepts(artifacts_di
     (("--user", "no-such-user-here"), "no such user"),
     (("--writable", "/nonexistent/folder"), "not a folder"),
 ])
-def test_service_install_refuses_what_cannot_work(artifacts_dir, sqlite_template, tmp_path, args, message) -> None:
-    home = _home_outside_tmp(artifacts_dir, sqlite_template)
+def test_service_install_refuses_what_cannot_work(home_outside_tmp, tmp_path, args, message) -> None:
+    home = home_outside_tmp
     if "--user" not in args:
         args = (*args, "--user", getpass.getuser())
     done = cli(home, "service", "install", "--output", str(tmp_path / "x.service"), *args)
