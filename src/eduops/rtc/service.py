@@ -24,8 +24,7 @@ from eduops.rtc.store import (
     Store,
     insert_rows,
     insert_samples_arrow,
-    session_codecs,
-    session_platforms,
+    session_settings,
     store_path,
 )
 
@@ -98,8 +97,7 @@ def ingest_items(store: Store, items: list[Any], offset: int = 0, result: Ingest
     codecs: dict[tuple[str, str], str] = {}
     if keys:
         with store.connect(write=False) as con:
-            platforms = session_platforms(con, keys)
-            codecs = session_codecs(con, keys)
+            platforms, codecs = session_settings(con, keys)
     # validation runs outside the write turn
     rows, rejected = split_items(items, platforms, offset, store.model, codecs)
     tables: list[Any] = rows.pop("sample_tables", [])

@@ -395,25 +395,17 @@ def insert_samples_arrow(con: duckdb.DuckDBPyConnection, table: pa.Table) -> Non
     con.unregister("new_samples")
 
 
-def session_codecs(con: duckdb.DuckDBPyConnection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """The stored codec of the given sessions, for MOS."""
+def session_settings(con: duckdb.DuckDBPyConnection,
+                     keys: set[tuple[str, str]]) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]]:
+    """The stored platform (native | web, for freeze thresholds) and codec (for MOS) of the given sessions, in
+    one read: ``(platforms, codecs)`` keyed by (call_id, user_id), only where the session stored one."""
     calls = sorted({k[0] for k in keys})
     if not calls:
-        return {}
+        return {}, {}
     marks = ", ".join("?" for _ in calls)
     rows = con.execute(
-        f"SELECT call_id, user_id, codec FROM sessions WHERE codec IS NOT NULL AND call_id IN ({marks})", calls
+        f"SELECT call_id, user_id, platform, codec FROM sessions WHERE call_id IN ({marks})", calls
     ).fetchall()
-    return {(c, u): codec for c, u, codec in rows if (c, u) in keys}
-
-
-def session_platforms(con: duckdb.DuckDBPyConnection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """The stored platform (native | web) of the given sessions, for freeze thresholds."""
-    calls = sorted({k[0] for k in keys})
-    if not calls:
-        return {}
-    marks = ", ".join("?" for _ in calls)
-    rows = con.execute(
-        f"SELECT call_id, user_id, platform FROM sessions WHERE platform IS NOT NULL AND call_id IN ({marks})", calls
-    ).fetchall()
-    return {(c, u): p for c, u, p in rows if (c, u) in keys}
+    mine = [row for row in rows if (row[0], row[1]) in keys]
+    return ({(c, u): p for c, u, p, _ in mine if p is not None},
+            {(c, u): codec for c, u, _, codec in mine if codec is not None})
