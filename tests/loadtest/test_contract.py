@@ -44,9 +44,12 @@ def test_capacity_search_finds_the_knee_and_stores_the_report(sqlite_ws, platfor
     assert check["name"] == "loadtest.capacity", check["summary"]
     knee = check["evidence"]["knee"]
     steps = check["evidence"]["steps"]
-    # the knee is a real step past the first, where p95 broke the SLO (150 ms) or errors appeared
+    # the knee is a real step past the first, where p95 broke the SLO (150 ms), errors appeared, or nothing
+    # completed at all (on a busy machine the platform can stall for a whole short step: that breaks the SLO too)
     assert knee["users"] is not None and knee["index"] >= 1, steps
-    assert steps[knee["index"]]["p95_ms"] > 150 or steps[knee["index"]]["error_rate_pct"] > 0.5
+    broken = steps[knee["index"]]
+    assert broken["p95_ms"] > 150 or broken["error_rate_pct"] > 0.5 or (
+        broken["requests"] == 0 and knee["reasons"] == ["no requests completed"]), steps
     assert 2 <= knee["capacity_users"] < knee["users"]
     assert check["evidence"]["stopped_early"] or knee["index"] == len(steps) - 1
     # capacity below the target of 20 students is a crit finding with a remedy
