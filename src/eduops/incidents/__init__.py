@@ -1,0 +1,1 @@
+"""Incidents: one timeline joining alerts, complaints, call quality, releases, runs and learning signals."""
