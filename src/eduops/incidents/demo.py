@@ -1,0 +1,57 @@
+"""The incidents share of the demo: the sources read the other domains' demo data, and the incidents
+that open are the story's two — release 5.3.1 breaking quiz submission and the Henan / China Unicom
+evening call degradation. The release one is worked, resolved and reviewed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from eduops.core.demo import DemoContext
+from eduops.incidents import review, service
+from eduops.incidents.review import evidence_module
+
+RESPONDER = "lihua"  # the demo's on-call engineer (owner of the release incident)
+
+
+def populate(demo: DemoContext) -> None:
+    sources = evidence_module("sources")
+    if sources is None:
+        demo.notes["incidents"] = "incidents: the signal sources are not installed; no incident opened"
+        return
+    ws = demo.ws
+    demo.progress("joining the demo's signals into incidents", 0.1)
+    signals = sources.openers(ws, demo.now - timedelta(days=30), demo.now)
+    service.take_signals(ws.engine, ws.settings, signals, who="demo")
+    found = service.list_incidents(ws.engine)
+    release = next((i for i in found if i["dims"].get("app_version")), None)
+    demo.shared["incidents"] = {"release": release["id"] if release else None,
+                                "calls": next((i["id"] for i in found if i["dims"].get("isp")), None)}
+    if release is not None:
+        demo.progress("working and reviewing the release incident", 0.6)
+        work_release_incident(demo, release)
+
+
+def work_release_incident(demo: DemoContext, incident: dict[str, Any]) -> None:
+    """What the on-call engineer did, on the incident's own clock: ack, find, roll back, watch, resolve."""
+    from datetime import datetime
+
+    ws, iid = demo.ws, incident["id"]
+    opened = datetime.fromisoformat(incident["opened_at"])
+    service.set_owner(ws.engine, ws.settings, iid, RESPONDER, "demo")
+    service.acknowledge(ws.engine, iid, RESPONDER, at=opened + timedelta(minutes=9))
+    service.add_note(ws.engine, iid, RESPONDER, "测验提交接口 5xx，与 5.3.1 的提交接口重构时间吻合；准备回滚。",
+                     at=opened + timedelta(minutes=21))
+    service.set_status(ws.engine, ws.settings, iid, "identified", RESPONDER)
+    service.add_note(ws.engine, iid, RESPONDER, "已回滚到 5.3.0，提交成功率恢复，观察 30 分钟。",
+                     at=opened + timedelta(minutes=48))
+    service.resolve(ws.engine, ws.settings, iid, RESPONDER, at=opened + timedelta(minutes=83))
+    review.save_review(
+        ws.engine, iid, RESPONDER,
+        went_well="发布后回归检查在投诉之前就发现了测验提交失败；回滚步骤清楚，十几分钟完成。",
+        went_badly="5.3.1 在发布前检查失败的情况下仍然上线；学员的测验·提交投诉先于值班确认。",
+        summary="5.3.1 重构的测验提交接口拒绝了旧版客户端的请求，回滚后恢复。",
+    )
+    review.add_action(ws.engine, ws.settings, iid, RESPONDER, "发布前检查失败时阻止部署（release-check 设为必过）",
+                      "wangfang")
+    review.add_action(ws.engine, ws.settings, iid, RESPONDER, "测验提交接口加上兼容旧客户端的契约测试", RESPONDER)

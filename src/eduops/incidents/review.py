@@ -1,0 +1,186 @@
+"""The review (复盘): pre-filled from the timeline, the impact and the durations; what went well and
+badly; action items that become feedback work items. A quarterly drill's run gets the same review as
+an incident of kind ``drill`` (its injection is the first signal, its detection opens and
+acknowledges it, its recovery resolves it), so rehearsals and real incidents compare on one page.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import datetime, timedelta
+from types import ModuleType
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from eduops.config import Settings
+from eduops.core.audit import record_audit
+from eduops.core.models import CheckRun, Run
+from eduops.db import session_scope, utcnow
+from eduops.errors import Conflict, NotFound, UsageError
+from eduops.feedback.workitems import WorkItemIn, create
+from eduops.incidents import service
+from eduops.incidents.models import Incident, IncidentAction
+from eduops.incidents.signals import Signal
+
+DRILL_TASK = "quarterly-drill"
+DRILL_CHECK = "drills.quarterly"
+
+
+def evidence_module(name: str) -> ModuleType | None:
+    """``sources``, ``cause`` or ``impact`` of this package; None while an install lacks it."""
+    try:
+        return importlib.import_module(f"eduops.incidents.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"eduops.incidents.{name}":
+            raise
+        return None
+
+
+def signal_from(payload: dict[str, Any]) -> Signal:
+    """A stored signal (``Signal.to_dict()``) as the cause rules read it."""
+    def when(text: Any) -> datetime | None:
+        return datetime.fromisoformat(str(text)) if text else None
+
+    return Signal(kind=payload["kind"], ref=payload["ref"], at=when(payload["at"]) or utcnow(),
+                  title=str(payload.get("title", "")), severity=payload.get("severity", "warning"),
+                  ended_at=when(payload.get("ended_at")), dims=dict(payload.get("dims") or {}),
+                  link=str(payload.get("link", "")), value=payload.get("value"), unit=str(payload.get("unit", "")),
+                  series=tuple((datetime.fromisoformat(t), float(v)) for t, v in payload.get("series") or ()),
+                  detail=dict(payload.get("detail") or {}), opens=bool(payload.get("opens")))
+
+
+def window_of(incident: dict[str, Any]) -> tuple[datetime, datetime]:
+    """From an hour before the first signal to an hour after the resolution (or now)."""
+    start = datetime.fromisoformat(incident["first_signal_at"] or incident["opened_at"])
+    end = datetime.fromisoformat(incident["resolved_at"]) if incident["resolved_at"] else utcnow()
+    return start - timedelta(hours=1), end + timedelta(hours=1)
+
+
+def _plain(value: Any) -> Any:
+    """A dataclass result of the evidence modules as JSON-able data."""
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if hasattr(value, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return {k: _plain(v) for k, v in asdict(value).items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def get_review(engine: Engine, settings: Settings, incident_id: int, *, with_timeline: bool = True
+               ) -> dict[str, Any]:
+    """The review page's content: the incident, its durations, impact, ranked causes and timeline."""
+    incident = service.get_incident(engine, incident_id)
+    sources, cause, impact = (evidence_module(n) for n in ("sources", "cause", "impact"))
+    at = {k: datetime.fromisoformat(incident[k]) if incident[k] else None
+          for k in ("first_signal_at", "opened_at", "acknowledged_at", "resolved_at")}
+    start, end = window_of(incident)
+    signals = [signal_from(s) for s in incident["signals"]]
+    timeline = list(signals)
+    if with_timeline and sources is not None and incident["kind"] == "incident":
+        known = {s.ref for s in signals}
+        timeline += [s for s in sources.timeline(settings_ws(engine, settings), start, end, incident["dims"])
+                     if s.ref not in known]
+    timeline.sort(key=lambda s: (s.at, s.kind, s.ref))
+    out: dict[str, Any] = {"incident": incident, "timeline": [s.to_dict() for s in timeline],
+                           "durations": None, "impact": None, "causes": None}
+    if impact is not None:
+        out["durations"] = _plain(impact.durations(at["first_signal_at"], at["opened_at"], at["acknowledged_at"],
+                                                   at["resolved_at"]))
+        if incident["kind"] == "incident":
+            out["impact"] = _plain(impact.measure_impact(settings_ws(engine, settings), start, end,
+                                                         incident["dims"]))
+    if cause is not None and timeline:
+        out["causes"] = _plain(cause.rank_causes(timeline))
+    return out
+
+
+class _Ws:
+    """The (settings, engine) pair the evidence modules take as ``ws``."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings, self.engine = settings, engine
+
+
+def settings_ws(engine: Engine, settings: Settings) -> Any:
+    return _Ws(settings, engine)
+
+
+def save_review(engine: Engine, incident_id: int, who: str, *, went_well: str | None = None,
+                went_badly: str | None = None, summary: str | None = None) -> dict[str, Any]:
+    """What went well and badly, written after the incident is resolved."""
+    with session_scope(engine) as session:
+        row = session.get(Incident, incident_id)
+        if row is None:
+            raise NotFound(f"no incident {incident_id}")
+        if row.status != "resolved":
+            raise Conflict(f"incident {incident_id} is {row.status}; the review comes after it is resolved")
+        for field, value in (("went_well", went_well), ("went_badly", went_badly), ("review_summary", summary)):
+            if value is not None:
+                setattr(row, field, service.check_text(value, field.replace("_", " "), required=False))
+        row.reviewed_by, row.reviewed_at = who[:64], utcnow()
+        record_audit(session, actor=who, action="incident.review", target=f"incident:{incident_id}",
+                     after={"went_well": bool(row.went_well), "went_badly": bool(row.went_badly)})
+    return service.get_incident(engine, incident_id)
+
+
+def add_action(engine: Engine, settings: Settings, incident_id: int, who: str, title: str, owner: str
+               ) -> dict[str, Any]:
+    """An action item of the review, as a feedback work item (its notes name the owner and the incident)."""
+    title = service.check_text(title, "action item title", limit=300)
+    owner = service.check_text(owner, "action item owner", limit=64)
+    with session_scope(engine) as session:
+        row = session.get(Incident, incident_id)
+        if row is None:
+            raise NotFound(f"no incident {incident_id}")
+        kind = row.kind
+    item = create(engine, settings, WorkItemIn(
+        title=title, kind="bug", function="other", source="manual", source_ref=f"{kind}:{incident_id}",
+        notes=f"owner: {owner}; from the review of {kind} #{incident_id}"), who)
+    with session_scope(engine) as session:
+        action = IncidentAction(incident_id=incident_id, title=title, owner=owner, work_item_id=item["id"],
+                                created_at=utcnow())
+        session.add(action)
+        session.flush()
+        record_audit(session, actor=who, action="incident.action", target=f"incident:{incident_id}",
+                     after={"title": title, "owner": owner, "work_item": item["id"]})
+        return {"id": action.id, "title": title, "owner": owner, "work_item_id": item["id"]}
+
+
+def review_drill(engine: Engine, settings: Settings, run_id: int, who: str) -> dict[str, Any]:
+    """The review of a quarterly-drill run (made once; asking again gives the same incident)."""
+    with session_scope(engine) as session:
+        existing = session.scalar(sa.select(Incident.id).where(Incident.drill_run_id == run_id))
+        run = session.get(Run, run_id)
+        if run is None or run.task_key != DRILL_TASK:
+            raise NotFound(f"no {DRILL_TASK} run {run_id}")
+        check = session.scalar(sa.select(CheckRun).where(CheckRun.run_id == run_id, CheckRun.name == DRILL_CHECK))
+        evidence = dict(check.evidence) if check is not None and check.evidence else {}
+        started, finished = run.started_at, run.finished_at
+    if existing:
+        return service.get_incident(engine, existing)
+    injected = evidence.get("injected_at")
+    if not injected:
+        raise UsageError(f"drill run {run_id} injected no fault, so there is nothing to review")
+    first = datetime.fromisoformat(str(injected))
+    ttd, ttr = evidence.get("ttd_s"), evidence.get("ttr_s")
+    made = service.open_incident(engine, settings, kind="drill", drill_run_id=run_id, who=who, at=first,
+                                 title=f"drill: {evidence.get('title') or DRILL_TASK}", owner=who,
+                                 dims={"service": str(evidence.get("experiment") or "")[:200]}
+                                 if evidence.get("experiment") else None)
+    with session_scope(engine) as session:
+        row = session.get(Incident, made["id"])
+        assert row is not None
+        row.first_signal_at = first
+        detected = first + timedelta(seconds=float(ttd)) if ttd is not None else None
+        row.opened_at = detected or first
+        row.acknowledged_at = detected
+        row.resolved_at = first + timedelta(seconds=float(ttr)) if ttr is not None else (finished or started)
+        row.status = "resolved"
+    return service.get_incident(engine, made["id"])
