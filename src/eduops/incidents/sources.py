@@ -272,7 +272,7 @@ def run_signals(ws: Workspace, start: datetime, end: datetime) -> list[Signal]:
 # -- call quality
 
 
-def _rtc_store(ws: Workspace) -> Any:
+def rtc_store(ws: Workspace) -> Any:
     from eduops.rtc.service import open_store
     from eduops.rtc.store import store_path
 
@@ -321,7 +321,7 @@ def rtc_openers(ws: Workspace, since: datetime, until: datetime) -> list[Signal]
     against the segment's own share over the ``baseline_days`` before the window."""
     from eduops.rtc.breakdowns import Window, worst_segments
 
-    store = _rtc_store(ws)
+    store = rtc_store(ws)
     if store is None:
         return []
     cfg = evidence_settings(ws.settings)
@@ -352,7 +352,7 @@ SEGMENT_FILTER = {"region": "s.province = ?", "isp": "s.isp = ?", "app_version":
                   "teacher": "s.call_id IN (SELECT call_id FROM call_teachers WHERE teacher_id = ?)"}
 
 
-def _segment_where(dims: Mapping[str, str]) -> tuple[str, list[Any]]:
+def segment_where(dims: Mapping[str, str]) -> tuple[str, list[Any]]:
     keys = [k for k in SEGMENT_FILTER if dims.get(k)]
     return " AND ".join(SEGMENT_FILTER[k] for k in keys), [dims[k] for k in keys]
 
@@ -361,7 +361,7 @@ def rtc_segment_series(store: Any, dims: Mapping[str, str], start: datetime, end
     """The segment's poor share and MOS by 5 minutes (UTC bucket starts)."""
     from eduops.rtc.qoe import mos_weighted_sql, poor_pct_sql
 
-    where, params = _segment_where(dims)
+    where, params = segment_where(dims)
     return list(store.query(
         f"SELECT time_bucket(INTERVAL 5 MINUTE, x.ts, TIMESTAMP '2000-01-01') AS t, {poor_pct_sql('x')} AS poor_pct, "
         f"{mos_weighted_sql('x')} AS mos, count(DISTINCT x.sid) AS sessions FROM samples x "
@@ -374,7 +374,7 @@ def rtc_worst_calls(store: Any, dims: Mapping[str, str], start: datetime, end: d
     """The segment's calls in the window with the most poor media time, worst first."""
     from eduops.rtc.qoe import media_share_sql
 
-    where, params = _segment_where(dims)
+    where, params = segment_where(dims)
     rows = store.query(
         f"SELECT s.call_id, {media_share_sql('r.poor_ms', 'r.media_ms')} AS poor_pct, "
         "sum(r.mos_sum) / nullif(sum(r.mos_n), 0) AS mos, count(DISTINCT s.sid) AS sessions "
@@ -388,7 +388,7 @@ def rtc_worst_calls(store: Any, dims: Mapping[str, str], start: datetime, end: d
 
 def rtc_signals(ws: Workspace, start: datetime, end: datetime, dims: Mapping[str, str]) -> list[Signal]:
     """The incident's own segment (its region/ISP, app version or teacher), when it names one."""
-    store = _rtc_store(ws)
+    store = rtc_store(ws)
     segment = {k: dims[k] for k in SEGMENT_FILTER if dims.get(k)}
     if store is None or not segment:
         return []
