@@ -20,7 +20,7 @@ class Incident(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(sa.String(32), unique=True)  # the status page's unguessable name
     kind: Mapped[str] = mapped_column(sa.String(16), default="incident")  # incident | drill
-    title: Mapped[str] = mapped_column(sa.String(300))
+    title: Mapped[str] = mapped_column(sa.String(1000))  # core.i18n.encode: a Msg when eduops worded it
     status: Mapped[str] = mapped_column(sa.String(16), index=True)  # investigating identified monitoring resolved
     severity: Mapped[str] = mapped_column(sa.String(16), default="warning")  # info warning critical
     owner: Mapped[str] = mapped_column(sa.String(64), default="")

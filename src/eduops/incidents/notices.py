@@ -20,7 +20,7 @@ from eduops.alerting.notify import Delivery, Message
 from eduops.alerting.settings import alerting_settings
 from eduops.config import Settings
 from eduops.core.clock import format_time
-from eduops.core.i18n import gettext
+from eduops.core.i18n import gettext, render_text
 from eduops.db import session_scope, utcnow
 from eduops.incidents.models import Incident, IncidentNotice
 from eduops.incidents.settings import incident_settings
@@ -46,7 +46,7 @@ def owner_channels(session: Session, settings: Settings, owner: str) -> list[str
 def render(settings: Settings, row: Incident, event: str) -> tuple[str, str]:
     lang = settings.language
     title = gettext(TITLES[event], lang, "incidents").format(
-        id=row.id, title=row.title, severity=gettext(row.severity, lang, "incidents"))
+        id=row.id, title=render_text(row.title, lang), severity=gettext(row.severity, lang, "incidents"))
     lines = [
         gettext("Status: {status}", lang, "incidents").format(status=gettext(row.status, lang, "incidents")),
         gettext("Owner: {owner}", lang, "incidents").format(owner=row.owner or "—"),

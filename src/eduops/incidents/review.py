@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from eduops.config import Settings
 from eduops.core.audit import record_audit
 from eduops.core.models import CheckRun, Run
+from eduops.core.workspace import Workspace
 from eduops.db import session_scope, utcnow
 from eduops.errors import Conflict, NotFound, UsageError
 from eduops.feedback.workitems import WorkItemIn, create
@@ -44,7 +45,7 @@ def signal_from(payload: dict[str, Any]) -> Signal:
         return datetime.fromisoformat(str(text)) if text else None
 
     return Signal(kind=payload["kind"], ref=payload["ref"], at=when(payload["at"]) or utcnow(),
-                  title=str(payload.get("title", "")), severity=payload.get("severity", "warning"),
+                  title=payload.get("title", ""), severity=payload.get("severity", "warning"),
                   ended_at=when(payload.get("ended_at")), dims=dict(payload.get("dims") or {}),
                   link=str(payload.get("link", "")), value=payload.get("value"), unit=str(payload.get("unit", "")),
                   series=tuple((datetime.fromisoformat(t), float(v)) for t, v in payload.get("series") or ()),
@@ -61,7 +62,11 @@ def window_of(incident: dict[str, Any]) -> tuple[datetime, datetime]:
 def _plain(value: Any) -> Any:
     """A dataclass result of the evidence modules as JSON-able data."""
     if hasattr(value, "to_dict"):
-        return value.to_dict()
+        data = value.to_dict()
+        for key in ("title", "confidence_text"):  # kept as Msg: the page words them in the reader's language
+            if isinstance(getattr(value, key, None), str):
+                data[key] = getattr(value, key)
+        return data
     if hasattr(value, "__dataclass_fields__"):
         from dataclasses import asdict
 
@@ -88,7 +93,7 @@ def get_review(engine: Engine, settings: Settings, incident_id: int, *, with_tim
         timeline += [s for s in sources.timeline(settings_ws(engine, settings), start, end, incident["dims"])
                      if s.ref not in known]
     timeline.sort(key=lambda s: (s.at, s.kind, s.ref))
-    out: dict[str, Any] = {"incident": incident, "timeline": [s.to_dict() for s in timeline],
+    out: dict[str, Any] = {"incident": incident, "timeline": [{**s.to_dict(), "title": s.title} for s in timeline],
                            "durations": None, "impact": None, "causes": None}
     if impact is not None:
         out["durations"] = _plain(impact.durations(at["first_signal_at"], at["opened_at"], at["acknowledged_at"],
@@ -101,15 +106,8 @@ def get_review(engine: Engine, settings: Settings, incident_id: int, *, with_tim
     return out
 
 
-class _Ws:
-    """The (settings, engine) pair the evidence modules take as ``ws``."""
-
-    def __init__(self, settings: Settings, engine: Engine) -> None:
-        self.settings, self.engine = settings, engine
-
-
-def settings_ws(engine: Engine, settings: Settings) -> Any:
-    return _Ws(settings, engine)
+def settings_ws(engine: Engine, settings: Settings) -> Workspace:
+    return Workspace(settings, engine)
 
 
 def save_review(engine: Engine, incident_id: int, who: str, *, went_well: str | None = None,

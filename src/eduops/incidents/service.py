@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from eduops.config import Settings
 from eduops.core.audit import record_audit
+from eduops.core.i18n import Msg, decode, encode
 from eduops.db import session_scope, utcnow
 from eduops.errors import Conflict, NotFound, UsageError
 from eduops.incidents import joining, notices
@@ -51,13 +52,13 @@ def to_dict(row: Incident, signals: Iterable[IncidentSignal] = (), notes: Iterab
         return t.isoformat() if t else None
 
     return {
-        "id": row.id, "public_id": row.public_id, "kind": row.kind, "title": row.title, "status": row.status,
+        "id": row.id, "public_id": row.public_id, "kind": row.kind, "title": decode(row.title), "status": row.status,
         "severity": row.severity, "owner": row.owner, "dims": dict(row.dims), "opened_by": row.opened_by,
         "first_signal_at": iso(row.first_signal_at), "opened_at": iso(row.opened_at),
         "acknowledged_at": iso(row.acknowledged_at), "resolved_at": iso(row.resolved_at),
         "notice": {"public": row.notice_public, "zh": row.notice_zh, "en": row.notice_en},
         "drill_run_id": row.drill_run_id,
-        "signals": [{**s.payload, "kind": s.kind, "ref": s.ref, "at": s.at.isoformat()} for s in signals],
+        "signals": [_signal_dict(s) for s in signals],
         "notes": [{"id": n.id, "author": n.author, "text": n.text, "at": n.at.isoformat()} for n in notes],
         "action_items": [{"id": a.id, "title": a.title, "owner": a.owner, "work_item_id": a.work_item_id}
                          for a in actions],
@@ -74,8 +75,15 @@ def _get(session: Session, incident_id: int) -> Incident:
 
 
 def _signal_row(incident_id: int, signal: Signal) -> IncidentSignal:
+    payload = {**signal.to_dict(), "title_i18n": encode(signal.title)}  # the page shows it in the reader's language
     return IncidentSignal(incident_id=incident_id, kind=signal.kind, ref=signal.ref[:300], at=signal.at,
-                          payload=signal.to_dict())
+                          payload=payload)
+
+
+def _signal_dict(s: IncidentSignal) -> dict[str, Any]:
+    data = {k: v for k, v in s.payload.items() if k != "title_i18n"}
+    title = decode(s.payload.get("title_i18n")) or data.get("title", "")
+    return {**data, "title": title, "kind": s.kind, "ref": s.ref, "at": s.at.isoformat()}
 
 
 def _snapshot(row: Incident) -> dict[str, Any]:
@@ -113,12 +121,13 @@ def list_incidents(engine: Engine, status: str | None = None, limit: int = 200) 
         return [to_dict(r, by_incident[r.id]) for r in rows]
 
 
-def open_incident(engine: Engine, settings: Settings, *, title: str, who: str, severity: str = "warning",
+def open_incident(engine: Engine, settings: Settings, *, title: str | Msg, who: str, severity: str = "warning",
                   dims: Mapping[str, Any] | None = None, signal: Signal | None = None, owner: str = "",
                   at: datetime | None = None, kind: str = "incident", drill_run_id: int | None = None
                   ) -> dict[str, Any]:
     """A new incident, by hand (``who``) or from ``signal`` (which becomes its first signal)."""
-    title = check_text(title, "title", limit=300)
+    stored = encode(title) if isinstance(title, Msg) and len(encode(title)) <= 1000 else check_text(
+        str(title), "title", limit=300)
     if severity not in SEVERITIES:
         raise UsageError(f"severity must be one of {', '.join(SEVERITIES)}")
     clean = check_dims(dims or {})
@@ -128,7 +137,7 @@ def open_incident(engine: Engine, settings: Settings, *, title: str, who: str, s
     owner = (owner or incident_settings(settings).default_owner).strip()[:64]
     with session_scope(engine) as session:
         row = Incident(
-            public_id=secrets.token_urlsafe(12), kind=kind, title=title, status="investigating", severity=severity,
+            public_id=secrets.token_urlsafe(12), kind=kind, title=stored, status="investigating", severity=severity,
             owner=owner, dims=clean, opened_at=now, first_signal_at=signal.at if signal else now,
             opened_by=f"signal:{signal.ref}"[:300] if signal else f"user:{who}"[:300],
             notice_public=False, notice_zh="", notice_en="", drill_run_id=drill_run_id,
@@ -139,7 +148,7 @@ def open_incident(engine: Engine, settings: Settings, *, title: str, who: str, s
         if signal is not None:
             session.add(_signal_row(row.id, signal))
         record_audit(session, actor=who, action="incident.open", target=f"incident:{row.id}",
-                     after={"title": title, "severity": severity, "dims": clean, "opened_by": row.opened_by})
+                     after={"title": str(title), "severity": severity, "dims": clean, "opened_by": row.opened_by})
         if kind == "incident":
             notices.queue(session, settings, row, "opened")
         incident_id = row.id
@@ -193,7 +202,7 @@ def take_signals(engine: Engine, settings: Settings, signals: Iterable[Signal], 
             if attach(engine, settings, decision.incident_id, signal, who):
                 done["attached"].append(decision.incident_id)
         elif decision.action == "open":
-            made = open_incident(engine, settings, title=str(signal.title), who=who, signal=signal,
+            made = open_incident(engine, settings, title=signal.title, who=who, signal=signal,
                                  severity=signal.severity if signal.severity in SEVERITIES else "warning")
             done["opened"].append(made["id"])
     return done

@@ -20,7 +20,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("public_id", sa.String(32), nullable=False, unique=True),
         sa.Column("kind", sa.String(16), nullable=False),
-        sa.Column("title", sa.String(300), nullable=False),
+        sa.Column("title", sa.String(1000), nullable=False),
         sa.Column("status", sa.String(16), nullable=False, index=True),
         sa.Column("severity", sa.String(16), nullable=False),
         sa.Column("owner", sa.String(64), nullable=False),
