@@ -30,7 +30,7 @@ def test_working_an_incident_over_http(client: TestClient) -> None:
     incident = made.json()
     iid = incident["id"]
     assert (incident["status"], incident["dims"], incident["opened_by"]) == (
-        "investigating", {"region": "henan", "isp": "unicom"}, "user:olga")
+        "investigating", {"region": "Henan", "isp": "unicom"}, "user:olga")
     assert incident["signals"] == [] and incident["notice"]["public"] is False
     assert client.post(f"/api/v1/incidents/{iid}/ack").json()["owner"] == "olga"
     assert client.post(f"/api/v1/incidents/{iid}/status", json={"status": "identified"}).json()["status"] == "identified"

@@ -31,7 +31,7 @@ def check_dims(dims: Mapping[str, Any]) -> dict[str, str]:
     unknown = sorted(set(dims) - set(DIMENSIONS))
     if unknown:
         raise UsageError(f"unknown dimension {unknown[0]!r}; dimensions are {', '.join(DIMENSIONS)}")
-    clean = {k: str(v).strip().lower() for k, v in dims.items() if str(v).strip()}
+    clean = {k: str(v).strip() for k, v in dims.items() if str(v).strip()}  # as the sources store them
     if any(len(v) > 200 for v in clean.values()):
         raise UsageError("a dimension value has at most 200 characters")
     return clean
@@ -184,7 +184,7 @@ def open_incidents(engine: Engine) -> list[joining.OpenIncident]:
         for r in rows:
             times = session.execute(sa.select(sa.func.min(IncidentSignal.at), sa.func.max(IncidentSignal.at))
                                     .where(IncidentSignal.incident_id == r.id)).one()
-            kinds = session.scalars(sa.select(sa.distinct(IncidentSignal.kind))
+            kinds = session.scalars(sa.select(IncidentSignal.kind).distinct()
                                     .where(IncidentSignal.incident_id == r.id)).all()
             first = times[0] or r.first_signal_at or r.opened_at
             out.append(joining.OpenIncident(r.id, dict(r.dims), frozenset(kinds), first, times[1] or first))
