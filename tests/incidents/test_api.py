@@ -33,7 +33,8 @@ def test_working_an_incident_over_http(client: TestClient) -> None:
         "investigating", {"region": "Henan", "isp": "unicom"}, "user:olga")
     assert incident["signals"] == [] and incident["notice"]["public"] is False
     assert client.post(f"/api/v1/incidents/{iid}/ack").json()["owner"] == "olga"
-    assert client.post(f"/api/v1/incidents/{iid}/status", json={"status": "identified"}).json()["status"] == "identified"
+    status = client.post(f"/api/v1/incidents/{iid}/status", json={"status": "identified"})
+    assert status.json()["status"] == "identified"
     assert client.post(f"/api/v1/incidents/{iid}/owner", json={"owner": "lihua"}).json()["owner"] == "lihua"
     assert client.post(f"/api/v1/incidents/{iid}/notes", json={"text": "河南联通出口丢包"}).status_code == 201
     # the review waits for the resolution
@@ -93,8 +94,8 @@ def test_the_public_status_page_shows_only_the_notice_and_is_404_when_off(sqlite
     assert anonymous.get(path).status_code == 404  # off by default
     app.dependency_overrides[current_principal] = lambda: OPS
     assert ops.put(f"/api/v1/incidents/{made['id']}/notice",
-                   json={"public": True, "zh": "部分学员上课卡顿，正在处理。", "en": "Some classes stutter; we are on it."}
-                   ).status_code == 200
+                   json={"public": True, "zh": "部分学员上课卡顿，正在处理。",
+                         "en": "Some classes stutter; we are on it."}).status_code == 200
     app.dependency_overrides.clear()
     page = anonymous.get(path)
     assert page.status_code == 200

@@ -18,7 +18,7 @@ def timeline_chart(incident: dict[str, Any], signals: list[dict[str, Any]], tz: 
     """Plotly JSON: each signal a marker in its kind's lane (a bar from start to end when it ended),
     with the incident's own moments as vertical lines."""
     lanes = [gettext(k, lang, "incidents") for k in KINDS]
-    traces = []
+    traces: list[dict[str, Any]] = []
     for kind, lane in zip(KINDS, lanes, strict=True):
         mine = [s for s in signals if s["kind"] == kind]
         if not mine:
@@ -34,7 +34,8 @@ def timeline_chart(incident: dict[str, Any], signals: list[dict[str, Any]], tz: 
                 traces.append({"type": "scatter", "mode": "lines", "showlegend": False, "hoverinfo": "skip",
                                "x": [chart_time(s["at"], tz), chart_time(s["ended_at"], tz)], "y": [lane, lane],
                                "line": {"width": 6}})
-    shapes, notes = [], []
+    shapes: list[dict[str, Any]] = []
+    notes: list[dict[str, Any]] = []
     for key, english in MARKS:
         value = incident.get(key)
         if not value:

@@ -30,7 +30,8 @@ def _show(incident: dict[str, Any]) -> None:
     out.print(f"#{incident['id']} {plain(incident['title'])}  [{incident['severity']}] {incident['status']}"
               f"  owner: {plain(incident['owner'] or '—')}")
     for key in ("first_signal_at", "opened_at", "acknowledged_at", "resolved_at"):
-        out.print(f"  {key.removesuffix('_at').replace('_', ' ')}: {local_time(incident[key]) if incident[key] else '—'}")
+        when = local_time(incident[key]) if incident[key] else "—"
+        out.print(f"  {key.removesuffix('_at').replace('_', ' ')}: {when}")
     if incident["dims"]:
         out.print("  dimensions: " + ", ".join(f"{k}={plain(v)}" for k, v in incident["dims"].items()))
     table(["time", "kind", "signal", "link"],
