@@ -83,3 +83,23 @@ def test_every_page_of_the_demo_reads_in_chinese(demo: DemoContext) -> None:
     assert not broken, broken
     english = [f"{p.path}: {sorted(set(p.phrases))[:8]}" for p in pages if p.phrases]
     assert not english, "English outside user text, code and units on Chinese pages:\n" + "\n".join(english)
+
+
+@pytest.mark.slow
+def test_the_demo_opens_its_two_incidents_with_their_causes(demo: DemoContext) -> None:
+    """Release 5.3.1 breaking quiz submission (resolved, reviewed) and the Henan / China Unicom evening
+    call degradation, each with its probable cause ranked first (this module's demo, built once)."""
+    from eduops.incidents import review
+
+    ids = demo.shared["incidents"]
+    assert ids["release"] and ids["calls"]
+    release = review.get_review(demo.ws.engine, demo.ws.settings, ids["release"])
+    assert release["incident"]["status"] == "resolved"
+    assert {s["kind"] for s in release["incident"]["signals"]} >= {"release", "feedback"}
+    assert release["incident"]["review"]["went_badly"] and len(release["incident"]["action_items"]) == 2
+    assert (release["causes"][0]["kind"], release["causes"][0]["dims"]) == ("release", {"app_version": "5.3.1"})
+    calls = review.get_review(demo.ws.engine, demo.ws.settings, ids["calls"])
+    assert calls["incident"]["status"] != "resolved"
+    top = calls["causes"][0]
+    assert (top["kind"], top["dims"]) == ("region_isp", {"region": "Henan", "isp": "China Unicom"})
+    assert top["confidence"] in ("likely", "possible")

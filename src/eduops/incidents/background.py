@@ -24,7 +24,7 @@ def poll(ws: Any, now: datetime) -> dict[str, list[int]]:
         return {"opened": [], "attached": []}
     own = incident_settings(ws.settings)
     signals = sources.openers(ws, now - timedelta(seconds=own.lookback), now)
-    return service.take_signals(ws.engine, ws.settings, signals)
+    return service.take_signals(ws.engine, ws.settings, signals, now=now)
 
 
 class IncidentWork:

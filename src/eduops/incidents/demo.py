@@ -10,8 +10,10 @@ from typing import Any
 from eduops.core.demo import DemoContext
 from eduops.incidents import review, service
 from eduops.incidents.review import evidence_module
+from eduops.incidents.settings import incident_settings
 
 RESPONDER = "lihua"  # the demo's on-call engineer (owner of the release incident)
+REPLAY = timedelta(days=2)
 
 
 def populate(demo: DemoContext) -> None:
@@ -20,13 +22,16 @@ def populate(demo: DemoContext) -> None:
         demo.notes["incidents"] = "incidents: the signal sources are not installed; no incident opened"
         return
     ws = demo.ws
+    # The loop, replayed: what the sources call strong over the last two days, each signal taken one
+    # poll interval after it began (as `eduops serve` would have found it).
     demo.progress("joining the demo's signals into incidents", 0.1)
-    signals = sources.openers(ws, demo.now - timedelta(days=30), demo.now)
-    service.take_signals(ws.engine, ws.settings, signals, who="demo")
+    delay = timedelta(seconds=incident_settings(ws.settings).poll_interval)
+    for signal in sources.openers(ws, demo.now - REPLAY, demo.now):
+        service.take_signals(ws.engine, ws.settings, [signal], who="incidents", now=min(signal.at + delay, demo.now))
     found = service.list_incidents(ws.engine)
-    release = next((i for i in found if i["dims"].get("app_version")), None)
-    demo.shared["incidents"] = {"release": release["id"] if release else None,
-                                "calls": next((i["id"] for i in found if i["dims"].get("isp")), None)}
+    release = next((i for i in found if any(s["kind"] == "release" for s in i["signals"])), None)
+    calls = next((i for i in found if any(s["kind"] == "rtc" and s["dims"].get("isp") for s in i["signals"])), None)
+    demo.shared["incidents"] = {"release": release["id"] if release else None, "calls": calls["id"] if calls else None}
     if release is not None:
         demo.progress("working and reviewing the release incident", 0.6)
         work_release_incident(demo, release)
@@ -38,14 +43,16 @@ def work_release_incident(demo: DemoContext, incident: dict[str, Any]) -> None:
 
     ws, iid = demo.ws, incident["id"]
     opened = datetime.fromisoformat(incident["opened_at"])
+    last = max(datetime.fromisoformat(s["ended_at"] or s["at"]) for s in incident["signals"])
+    resolved = min(max(last, opened + timedelta(minutes=40)) + timedelta(minutes=45), demo.now)
     service.set_owner(ws.engine, ws.settings, iid, RESPONDER, "demo")
     service.acknowledge(ws.engine, iid, RESPONDER, at=opened + timedelta(minutes=9))
     service.add_note(ws.engine, iid, RESPONDER, "测验提交接口 5xx，与 5.3.1 的提交接口重构时间吻合；准备回滚。",
                      at=opened + timedelta(minutes=21))
     service.set_status(ws.engine, ws.settings, iid, "identified", RESPONDER)
     service.add_note(ws.engine, iid, RESPONDER, "已回滚到 5.3.0，提交成功率恢复，观察 30 分钟。",
-                     at=opened + timedelta(minutes=48))
-    service.resolve(ws.engine, ws.settings, iid, RESPONDER, at=opened + timedelta(minutes=83))
+                     at=resolved - timedelta(minutes=35))
+    service.resolve(ws.engine, ws.settings, iid, RESPONDER, at=resolved)
     review.save_review(
         ws.engine, iid, RESPONDER,
         went_well="发布后回归检查在投诉之前就发现了测验提交失败；回滚步骤清楚，十几分钟完成。",

@@ -21,7 +21,7 @@ from eduops.core.workspace import Workspace
 from eduops.db import session_scope, utcnow
 from eduops.errors import Conflict, NotFound, UsageError
 from eduops.feedback.workitems import WorkItemIn, create
-from eduops.incidents import service
+from eduops.incidents import joining, service
 from eduops.incidents.models import Incident, IncidentAction
 from eduops.incidents.signals import Signal
 
@@ -50,6 +50,12 @@ def signal_from(payload: dict[str, Any]) -> Signal:
                   link=str(payload.get("link", "")), value=payload.get("value"), unit=str(payload.get("unit", "")),
                   series=tuple((datetime.fromisoformat(t), float(v)) for t, v in payload.get("series") or ()),
                   detail=dict(payload.get("detail") or {}), opens=bool(payload.get("opens")))
+
+
+def related(signal: Signal, dims: dict[str, str]) -> bool:
+    """A signal of the window belongs on the incident's timeline when it shares a dimension and
+    contradicts none (the joining rule without its time window)."""
+    return bool(joining.shared_dims(signal.dims, dims)) and not joining.conflicting_dims(signal.dims, dims)
 
 
 def window_of(incident: dict[str, Any]) -> tuple[datetime, datetime]:
@@ -91,7 +97,7 @@ def get_review(engine: Engine, settings: Settings, incident_id: int, *, with_tim
     if with_timeline and sources is not None and incident["kind"] == "incident":
         known = {s.ref for s in signals}
         timeline += [s for s in sources.timeline(settings_ws(engine, settings), start, end, incident["dims"])
-                     if s.ref not in known]
+                     if s.ref not in known and related(s, incident["dims"])]
     timeline.sort(key=lambda s: (s.at, s.kind, s.ref))
     out: dict[str, Any] = {"incident": incident, "timeline": [{**s.to_dict(), "title": s.title} for s in timeline],
                            "durations": None, "impact": None, "causes": None}

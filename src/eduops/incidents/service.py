@@ -184,25 +184,31 @@ def open_incidents(engine: Engine) -> list[joining.OpenIncident]:
         for r in rows:
             times = session.execute(sa.select(sa.func.min(IncidentSignal.at), sa.func.max(IncidentSignal.at))
                                     .where(IncidentSignal.incident_id == r.id)).one()
+            ends = [datetime.fromisoformat(str(p["ended_at"])) for p in session.scalars(
+                sa.select(IncidentSignal.payload).where(IncidentSignal.incident_id == r.id)) if p.get("ended_at")]
+            last = max([t for t in (times[1], *ends) if t is not None], default=None)  # a signal lasts to its end
             kinds = session.scalars(sa.select(IncidentSignal.kind).distinct()
                                     .where(IncidentSignal.incident_id == r.id)).all()
             first = times[0] or r.first_signal_at or r.opened_at
-            out.append(joining.OpenIncident(r.id, dict(r.dims), frozenset(kinds), first, times[1] or first))
+            out.append(joining.OpenIncident(r.id, dict(r.dims), frozenset(kinds), first, last or first))
         return out
 
 
-def take_signals(engine: Engine, settings: Settings, signals: Iterable[Signal], who: str = "incidents"
-                 ) -> dict[str, list[int]]:
-    """Join each signal to an open incident or open one for it (oldest signal first); returns the ids."""
+def take_signals(engine: Engine, settings: Settings, signals: Iterable[Signal], who: str = "incidents",
+                 now: datetime | None = None) -> dict[str, list[int]]:
+    """Join each signal to an open incident or open one for it (oldest signal first); returns the ids.
+    ``now``: when they were found (the poll's time), which is when an incident they open opened."""
     window = timedelta(seconds=incident_settings(settings).join_window)
     done: dict[str, list[int]] = {"opened": [], "attached": []}
     for signal in sorted(signals, key=lambda s: (s.at, s.ref)):
+        if now is not None and signal.at > now:
+            continue  # still ahead of this poll (a source answering with what fires now)
         decision = joining.decide(signal, open_incidents(engine), window)
         if decision.action == "attach" and decision.incident_id is not None:
             if attach(engine, settings, decision.incident_id, signal, who):
                 done["attached"].append(decision.incident_id)
         elif decision.action == "open":
-            made = open_incident(engine, settings, title=signal.title, who=who, signal=signal,
+            made = open_incident(engine, settings, title=signal.title, who=who, signal=signal, at=now,
                                  severity=signal.severity if signal.severity in SEVERITIES else "warning")
             done["opened"].append(made["id"])
     return done

@@ -13,7 +13,7 @@ from eduops.config import Settings
 class IncidentSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     join_window: float = Field(
-        default=7200.0, description="a signal joins an open incident when it starts this close to its signals"
+        default=21600.0, description="a signal joins an open incident when it starts this close to its signals"
     )
     poll_interval: float = Field(default=60.0, description="how often the loop asks the sources for openers")
     lookback: float = Field(default=21600.0, description="how far back each poll looks for signals")
