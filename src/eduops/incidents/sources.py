@@ -19,6 +19,7 @@ from eduops.core.models import FindingRow, Run
 from eduops.core.workspace import Workspace
 from eduops.db import session_scope
 from eduops.feedback.models import FeedbackCluster, FeedbackItem
+from eduops.incidents.dims import SEGMENT_FILTER, feedback_dims, normal_dims, rtc_store, segment_where
 from eduops.incidents.jumps import EvidenceSettings, evidence_settings, jumped, surged
 from eduops.incidents.signals import DIMENSIONS, Severity, Signal
 from eduops.release.models import Release
@@ -44,11 +45,6 @@ def _utc(value: datetime) -> datetime:
 
 def _naive(value: datetime) -> datetime:
     return _utc(value).replace(tzinfo=None)
-
-
-def normal_dims(raw: Mapping[str, Any]) -> dict[str, str]:
-    """Only the shared dimensions, as strings; empty values dropped."""
-    return {k: str(v) for k, v in raw.items() if k in DIMENSIONS and v not in (None, "")}
 
 
 # -- alerts
@@ -125,14 +121,10 @@ def _dominant(values: list[str], share: float = 0.6) -> str | None:
 
 
 def _cluster_dims(items: list[FeedbackItem]) -> dict[str, str]:
-    meta = [i.meta or {} for i in items]
-    return normal_dims({
-        "app_version": _dominant([i.app_version for i in items]),
-        "region": _dominant([str(m.get("region") or "") for m in meta]),
-        "isp": _dominant([str(m.get("isp") or "") for m in meta]),
-        "course": _dominant([str(m.get("course") or "") for m in meta]),
-        "teacher": _dominant([str(m.get("teacher") or "") for m in meta]),
-    })
+    """The dimensions most of the cluster's complaints share (the app version they name, the region,
+    ISP, course or teacher intake recorded in ``meta``)."""
+    named = [feedback_dims(i.app_version, i.meta) for i in items]
+    return normal_dims({k: _dominant([d.get(k, "") for d in named]) for k in DIMENSIONS})
 
 
 def _hourly(stamps: list[datetime], start: datetime, end: datetime) -> tuple[tuple[datetime, float], ...]:
@@ -146,12 +138,17 @@ def _hourly(stamps: list[datetime], start: datetime, end: datetime) -> tuple[tup
 
 def _cluster_signal(c: FeedbackCluster, items: list[FeedbackItem], start: datetime, end: datetime,
                     opens: bool, baseline_per_day: float) -> Signal:
+    dims = _cluster_dims(items)
+    # the cluster starts with its first complaint that names its dimensions (older ones are background)
+    naming = [i for i in items if dims and all(feedback_dims(i.app_version, i.meta).get(k) == v
+                                               for k, v in dims.items())]
     stamps = sorted(_utc(i.received_at) for i in items)
+    first = min((_utc(i.received_at) for i in naming), default=stamps[0])
     examples = [{"id": i.id, "text": i.text, "received_at": _utc(i.received_at).isoformat(),
                  "link": f"/feedback/items/{i.id}"} for i in sorted(items, key=lambda i: i.received_at)[-3:]]
     return Signal(
-        "feedback", f"feedback:{c.id}", stamps[0], msg("complaints: {label}", label=c.label),
-        "critical" if opens and len(items) >= 10 else "warning", dims=_cluster_dims(items),
+        "feedback", f"feedback:{c.id}", first, msg("complaints: {label}", label=c.label),
+        "critical" if opens and len(items) >= 10 else "warning", dims=dims,
         link=f"/feedback/clusters/{c.id}", value=float(len(items)), unit="",
         series=_hourly(stamps, start, end),
         detail={"count": len(items), "category": c.category, "examples": examples,
@@ -272,13 +269,6 @@ def run_signals(ws: Workspace, start: datetime, end: datetime) -> list[Signal]:
 # -- call quality
 
 
-def rtc_store(ws: Workspace) -> Any:
-    from eduops.rtc.service import open_store
-    from eduops.rtc.store import store_path
-
-    return open_store(ws.settings) if store_path(ws.settings.home).exists() else None
-
-
 def _segment_dims(dimension: str, segment: str) -> dict[str, str]:
     if dimension == "province_isp":
         region, _, isp = segment.partition(" / ")
@@ -348,15 +338,6 @@ def rtc_openers(ws: Workspace, since: datetime, until: datetime) -> list[Signal]
     return out
 
 
-SEGMENT_FILTER = {"region": "s.province = ?", "isp": "s.isp = ?", "app_version": "s.app_version = ?",
-                  "teacher": "s.call_id IN (SELECT call_id FROM call_teachers WHERE teacher_id = ?)"}
-
-
-def segment_where(dims: Mapping[str, str]) -> tuple[str, list[Any]]:
-    keys = [k for k in SEGMENT_FILTER if dims.get(k)]
-    return " AND ".join(SEGMENT_FILTER[k] for k in keys), [dims[k] for k in keys]
-
-
 def rtc_segment_series(store: Any, dims: Mapping[str, str], start: datetime, end: datetime) -> list[dict[str, Any]]:
     """The segment's poor share and MOS by 5 minutes (UTC bucket starts)."""
     from eduops.rtc.qoe import mos_weighted_sql, poor_pct_sql
@@ -386,8 +367,21 @@ def rtc_worst_calls(store: Any, dims: Mapping[str, str], start: datetime, end: d
              "link": f"/rtc/calls/{quote(str(r['call_id']))}"} for r in rows]
 
 
+def rtc_segment_baseline(store: Any, dims: Mapping[str, str], start: datetime, days: float) -> float | None:
+    """The segment's poor share over the ``days`` before ``start`` (from the 15-minute rollup)."""
+    from eduops.rtc.qoe import media_share_sql
+
+    where, params = segment_where(dims)
+    rows = store.query(
+        f"SELECT {media_share_sql('r.poor_ms', 'r.media_ms')} AS poor_pct FROM sample_rollup r "
+        f"JOIN sessions s ON s.sid = r.sid WHERE r.bucket >= ? AND r.bucket < ? AND {where}",
+        [_naive(start - timedelta(days=days)), _naive(start), *params])
+    return rows[0]["poor_pct"] if rows else None
+
+
 def rtc_signals(ws: Workspace, start: datetime, end: datetime, dims: Mapping[str, str]) -> list[Signal]:
-    """The incident's own segment (its region/ISP, app version or teacher), when it names one."""
+    """The incident's own segment (its region/ISP, app version or teacher), when it names one: poor share
+    and MOS by 5 minutes, starting at the first 5 minutes whose poor share jumped against its baseline."""
     store = rtc_store(ws)
     segment = {k: dims[k] for k in SEGMENT_FILTER if dims.get(k)}
     if store is None or not segment:
@@ -395,17 +389,21 @@ def rtc_signals(ws: Workspace, start: datetime, end: datetime, dims: Mapping[str
     points = rtc_segment_series(store, segment, start, end)
     if not points:
         return []
+    cfg = evidence_settings(ws.settings)
+    baseline = rtc_segment_baseline(store, segment, start, cfg.baseline_days)
     poor = [p for p in points if p["poor_pct"] is not None]
+    bad = [p for p in poor if jumped(p["poor_pct"], baseline, p["sessions"], cfg, min_volume=1)]
     worst = max(poor, key=lambda p: p["poor_pct"], default=None)
     label = " / ".join(segment.values())
     return [Signal(
-        "rtc", "rtc:" + ":".join(f"{k}={v}" for k, v in segment.items()), _utc(points[0]["t"]),
-        msg("call quality in {segment}", segment=label), "warning",
-        ended_at=_utc(points[-1]["t"]) + FIVE_MIN, dims=segment, link=_segment_link(segment),
+        "rtc", "rtc:" + ":".join(f"{k}={v}" for k, v in segment.items()), _utc((bad or points)[0]["t"]),
+        msg("call quality in {segment}", segment=label), "critical" if bad else "info",
+        ended_at=_utc((bad or points)[-1]["t"]) + FIVE_MIN, dims=segment, link=_segment_link(segment),
         value=None if worst is None else round(worst["poor_pct"], 1), unit="%",
         series=tuple((_utc(p["t"]), round(float(p["poor_pct"]), 2)) for p in poor),
         detail={"mos": [[_utc(p["t"]).isoformat(), round(float(p["mos"]), 2)] for p in points
                         if p["mos"] is not None],
+                "baseline_pct": None if baseline is None else round(baseline, 1), "bad_buckets": len(bad),
                 "worst_calls": rtc_worst_calls(store, segment, start, end)},
     )]
 
