@@ -24,6 +24,11 @@ def unsubmitted_pct(attempts: int, answers: int) -> float | None:
     return None if attempts <= 0 else round(100.0 * max(0, attempts - answers) / attempts, 1)
 
 
+def course_id(course: str) -> str:
+    """The course's own id: the last part of its IRI (``https://lms/course/math-101`` → ``math-101``)."""
+    return course.rstrip("/").rsplit("/", 1)[-1]
+
+
 def _naive(t: datetime) -> datetime:
     return t.astimezone(UTC).replace(tzinfo=None)
 
@@ -47,8 +52,7 @@ def _counts(store: Any, start: datetime, end: datetime, hourly: bool = False) ->
         f"GROUP BY course{', h' if hourly else ''}"))
 
 
-def step_drops(settings: Settings, start: datetime, end: datetime, cfg: EvidenceSettings,
-               opening: bool = False) -> list[Signal]:
+def step_drops(settings: Settings, start: datetime, end: datetime, cfg: EvidenceSettings) -> list[Signal]:
     """One signal per course whose unsubmitted share in the window jumped against its baseline."""
     store = _store(settings)
     if store is None:
@@ -76,7 +80,7 @@ def step_drops(settings: Settings, start: datetime, end: datetime, cfg: Evidence
             "analytics", f"analytics:quiz-submission:{course}", first_bad,
             msg("quiz attempts not submitted in {course}: {share}% (baseline {baseline}%)", course=course,
                 share=now_pct, baseline=base_pct if base_pct is not None else 0),
-            "warning", dims={"course": course}, link="/analytics/course?" + urlencode({"course": course}),
+            "warning", dims={"course": course_id(course)}, link="/analytics/course?" + urlencode({"course": course}),
             value=now_pct, unit="%", series=series,
             detail={"count": max(0, attempts - answers), "attempts": attempts, "answers": answers,
                     "baseline_pct": base_pct},

@@ -21,6 +21,7 @@ from eduops.db import session_scope
 from eduops.feedback.models import FeedbackCluster, FeedbackItem
 from eduops.incidents.dims import SEGMENT_FILTER, feedback_dims, normal_dims, rtc_store, segment_where
 from eduops.incidents.jumps import EvidenceSettings, evidence_settings, jumped, surged
+from eduops.incidents.learning import step_drops
 from eduops.incidents.signals import DIMENSIONS, Severity, Signal
 from eduops.release.models import Release
 
@@ -411,12 +412,10 @@ def rtc_signals(ws: Workspace, start: datetime, end: datetime, dims: Mapping[str
 # -- learning
 
 
-def learning_signals(ws: Workspace, start: datetime, end: datetime, opening: bool = False) -> list[Signal]:
-    """Courses where the share of quiz attempts never answered jumped against the baseline days before."""
-    from eduops.incidents.learning import step_drops
-
-    cfg = evidence_settings(ws.settings)
-    return step_drops(ws.settings, start, end, cfg, opening)
+def learning_signals(ws: Workspace, start: datetime, end: datetime) -> list[Signal]:
+    """Courses where the share of quiz attempts never answered jumped against the baseline days before
+    (they join an incident; a learning drop alone does not open one)."""
+    return step_drops(ws.settings, start, end, evidence_settings(ws.settings))
 
 
 # -- together
@@ -443,7 +442,6 @@ def openers(ws: Workspace, since: datetime, until: datetime) -> list[Signal]:
     found += _guarded("feedback", lambda: feedback_signals(ws, since, until, opening=True))
     found += _guarded("releases", lambda: release_signals(ws, since, until, opening=True))
     found += _guarded("rtc", lambda: rtc_openers(ws, since, until))
-    found += _guarded("analytics", lambda: learning_signals(ws, since, until, opening=True))
     return sorted(found, key=lambda s: (s.at, s.kind, s.ref))
 
 
