@@ -307,22 +307,36 @@ def _jumping_hours(store: Any, dimension: str, start: datetime, end: datetime, b
     return out
 
 
+def _ranked(store: Any, window: Any, min_sessions: int) -> dict[tuple[str, str], float | None]:
+    """(dimension, segment) → poor share, for the segments rtc ranks (enough volume to matter)."""
+    from eduops.rtc.breakdowns import worst_segments
+
+    rows = worst_segments(store, window, min_sessions=min_sessions, min_share_pct=0 if min_sessions <= 1 else 0.5,
+                          limit=100_000, dimensions=RTC_SEGMENTS)
+    return {(r["dimension"], r["segment"]): r["poor_pct"] for r in rows}
+
+
 def rtc_openers(ws: Workspace, since: datetime, until: datetime) -> list[Signal]:
-    """Segments (region × ISP, app version, teacher) whose poor share in an hour of the window jumped
-    against the segment's own share over the ``baseline_days`` before the window."""
-    from eduops.rtc.breakdowns import Window, worst_segments
+    """Segments (region × ISP, app version, teacher) with the volume rtc ranks them at whose poor share
+    jumped, in at least ``jump_min_hours`` local hours of the window, against the segment's own share over
+    the ``baseline_days`` before the window."""
+    from eduops.rtc.breakdowns import Window
+    from eduops.rtc.settings import rtc_settings
 
     store = rtc_store(ws)
     if store is None:
         return []
     cfg = evidence_settings(ws.settings)
     since = max(since, until - timedelta(hours=24))  # hours of day must not repeat inside the window
-    base_window = Window(_naive(since - timedelta(days=cfg.baseline_days)), _naive(since))
+    ranked = _ranked(store, Window(_naive(since), _naive(until)), rtc_settings(ws.settings).worst_min_sessions)
+    base = _ranked(store, Window(_naive(since - timedelta(days=cfg.baseline_days)), _naive(since)), 1)
     out = []
     for dimension in RTC_SEGMENTS:
-        baseline = {r["segment"]: r["poor_pct"] for r in worst_segments(
-            store, base_window, min_sessions=1, min_share_pct=0, limit=100_000, dimensions=(dimension,))}
-        for segment, hours in _jumping_hours(store, dimension, since, until, baseline, cfg, ws.settings.tz).items():
+        baseline = {seg: pct for (dim, seg), pct in base.items() if dim == dimension}
+        jumping = _jumping_hours(store, dimension, since, until, baseline, cfg, ws.settings.tz)
+        for segment, hours in jumping.items():
+            if (dimension, segment) not in ranked or len(hours) < cfg.jump_min_hours:
+                continue
             hours.sort()
             dims = _segment_dims(dimension, segment)
             peak = max(v for _, v in hours)
