@@ -215,10 +215,12 @@ def _journeys(ws: Workspace, run_id: int | None) -> tuple[str | None, list[dict[
 
 
 def release_signals(ws: Workspace, start: datetime, end: datetime, opening: bool = False) -> list[Signal]:
-    """Releases deployed in the window with their post-deploy journey results; a failed check opens."""
+    """Releases deployed in the window with their post-deploy journey results; a failed check opens
+    (unless the release was rolled back)."""
     with session_scope(ws.engine) as session:
         rows = [(r.version, _utc(r.deployed_at), r.post_run_id, list(r.changes)) for r in session.scalars(
-            sa.select(Release).where(Release.deployed_at >= start, Release.deployed_at < end)) if r.deployed_at]
+            sa.select(Release).where(Release.deployed_at >= start, Release.deployed_at < end))
+            if r.deployed_at and not (opening and r.status == "rolled_back")]
     out = []
     for version, at, run_id, changes in rows:
         status, journeys = _journeys(ws, run_id)
@@ -454,7 +456,9 @@ def openers(ws: Workspace, since: datetime, until: datetime) -> list[Signal]:
     found: list[Signal] = []
     found += _guarded("alerts", lambda: alert_openers(ws, since, until))
     found += _guarded("feedback", lambda: feedback_signals(ws, since, until, opening=True))
-    found += _guarded("releases", lambda: release_signals(ws, since, until, opening=True))
+    # a failed post-deploy check stays a reason to open while its release is recent (cause_window_h)
+    recent = since - timedelta(hours=evidence_settings(ws.settings).cause_window_h)
+    found += _guarded("releases", lambda: release_signals(ws, recent, until, opening=True))
     found += _guarded("rtc", lambda: rtc_openers(ws, since, until))
     return sorted(found, key=lambda s: (s.at, s.kind, s.ref))
 
