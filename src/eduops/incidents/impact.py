@@ -19,8 +19,8 @@ from eduops.core.i18n import msg
 from eduops.core.workspace import Workspace
 from eduops.db import session_scope
 from eduops.feedback.models import FeedbackItem
+from eduops.incidents.dims import SEGMENT_FILTER, feedback_dims, matches, rtc_store, segment_where
 from eduops.incidents.learning import failed_learners
-from eduops.incidents.signals import DIMENSIONS
 
 CALLS_DEFINITION = msg("calls in the segment and window whose quality band is poor or with a failed join")
 LEARNERS_DEFINITION = msg("learners with an xAPI failed statement or a quiz attempted and never submitted")
@@ -29,22 +29,6 @@ COMPLAINTS_DEFINITION = msg("complaints in the window naming a matching dimensio
 
 def _naive(t: datetime) -> datetime:
     return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
-
-
-def matches(item_dims: Mapping[str, str], dims: Mapping[str, str]) -> bool:
-    """An item fits the incident when it names at least one of its dimensions with the same value and none
-    with a different one; with no dimensions every item fits."""
-    wanted = {k: v for k, v in dims.items() if v}
-    if not wanted:
-        return True
-    named = [k for k in wanted if item_dims.get(k)]
-    return bool(named) and all(item_dims[k] == wanted[k] for k in named)
-
-
-def feedback_dims(app_version: str, meta: Mapping[str, Any] | None) -> dict[str, str]:
-    meta = meta or {}
-    raw = {"app_version": app_version, **{k: meta.get(k) for k in ("region", "isp", "course", "teacher")}}
-    return {k: str(v) for k, v in raw.items() if k in DIMENSIONS and v}
 
 
 def complaints(ws: Workspace, start: datetime, end: datetime, dims: Mapping[str, str]) -> int:
@@ -57,7 +41,6 @@ def complaints(ws: Workspace, start: datetime, end: datetime, dims: Mapping[str,
 
 def calls_affected(ws: Workspace, start: datetime, end: datetime, dims: Mapping[str, str]) -> dict[str, int] | None:
     """Poor or failed calls of the segment in the window, and all its calls there; None without call data."""
-    from eduops.incidents.sources import SEGMENT_FILTER, rtc_store, segment_where
     from eduops.rtc.qoe import band_sql, media_share_sql
 
     store = rtc_store(ws)

@@ -20,6 +20,7 @@ class EvidenceSettings(BaseModel):
     jump_min_ratio: float = Field(2.0, ge=1, description="a share jumps at this many times its baseline")
     jump_min_points: float = Field(25.0, ge=0, description="... and this many percentage points above it")
     jump_min_sessions: int = Field(4, ge=1, description="call sessions a segment needs in an hour to be judged")
+    jump_min_hours: int = Field(2, ge=1, le=24, description="hours a call segment's jump must last to open")
     jump_min_learners: int = Field(10, ge=1, description="learners a course step needs to be judged")
     baseline_days: float = Field(7.0, gt=0, le=90, description="how far back a segment's own baseline reaches")
     surge_min_count: int = Field(5, ge=1, description="complaints of one cluster in the window to count as a surge")

@@ -24,6 +24,11 @@ def unsubmitted_pct(attempts: int, answers: int) -> float | None:
     return None if attempts <= 0 else round(100.0 * max(0, attempts - answers) / attempts, 1)
 
 
+def course_id(course: str) -> str:
+    """The course's own id: the last part of its IRI (``https://lms/course/math-101`` → ``math-101``)."""
+    return course.rstrip("/").rsplit("/", 1)[-1]
+
+
 def _naive(t: datetime) -> datetime:
     return t.astimezone(UTC).replace(tzinfo=None)
 
@@ -47,42 +52,67 @@ def _counts(store: Any, start: datetime, end: datetime, hourly: bool = False) ->
         f"GROUP BY course{', h' if hourly else ''}"))
 
 
-def step_drops(settings: Settings, start: datetime, end: datetime, cfg: EvidenceSettings,
-               opening: bool = False) -> list[Signal]:
-    """One signal per course whose unsubmitted share in the window jumped against its baseline."""
+def _hourly(store: Any, start: datetime, end: datetime) -> dict[str | None, list[tuple[datetime, int, int]]]:
+    """Course (None: all courses) → (hour, attempts, answers), UTC hours."""
+    out: dict[str | None, list[tuple[datetime, int, int]]] = {}
+    totals: dict[datetime, list[int]] = {}
+    for c, h, a, b in _counts(store, start, end, hourly=True):
+        hour = h.replace(tzinfo=UTC)
+        out.setdefault(str(c), []).append((hour, int(a), int(b)))
+        total = totals.setdefault(hour, [0, 0])
+        total[0], total[1] = total[0] + int(a), total[1] + int(b)
+    out[None] = [(h, a, b) for h, (a, b) in totals.items()]
+    return out
+
+
+def _drop_signal(course: str | None, attempts: int, answers: int, base_pct: float | None, courses: list[str],
+                 hours: list[tuple[datetime, int, int]], start: datetime, cfg: EvidenceSettings) -> Signal:
+    now_pct = unsubmitted_pct(attempts, answers)
+    series = tuple(sorted((h, pct) for h, a, b in hours if (pct := unsubmitted_pct(a, b)) is not None))
+    first_bad = next((h for h, a, b in sorted(hours)
+                      if jumped(unsubmitted_pct(a, b), base_pct, a, cfg, min_volume=1)), start)
+    baseline = base_pct if base_pct is not None else 0
+    if course is None:
+        title = msg("quiz attempts not submitted in {count} courses: {share}% (baseline {baseline}%)",
+                    count=len(courses), share=now_pct, baseline=baseline)
+    else:
+        title = msg("quiz attempts not submitted in {course}: {share}% (baseline {baseline}%)",
+                    course=course_id(course), share=now_pct, baseline=baseline)
+    return Signal(
+        "analytics", f"analytics:quiz-submission:{course_id(course) if course else 'all'}", first_bad, title,
+        "warning", dims={"course": course_id(course)} if course else {},
+        link="/analytics/course?" + urlencode({"course": course}) if course else "/analytics",
+        value=now_pct, unit="%", series=series,
+        detail={"count": max(0, attempts - answers), "attempts": attempts, "answers": answers,
+                "baseline_pct": base_pct, "courses": [course_id(c) for c in courses]},
+    )
+
+
+def step_drops(settings: Settings, start: datetime, end: datetime, cfg: EvidenceSettings) -> list[Signal]:
+    """Courses whose unsubmitted share in the window jumped against their baseline: one signal per course,
+    or one for the whole platform when several courses and their total jumped together (one cause)."""
     store = _store(settings)
     if store is None:
         return []
     recent = {str(c): (int(a), int(b)) for c, a, b in _counts(store, start, end)}
     base = {str(c): (int(a), int(b)) for c, a, b in
             _counts(store, start - timedelta(days=cfg.baseline_days), start)}
-    out = []
-    hourly: dict[str, list[tuple[datetime, float]]] | None = None
-    for course, (attempts, answers) in sorted(recent.items()):
-        now_pct = unsubmitted_pct(attempts, answers)
-        base_pct = unsubmitted_pct(*base.get(course, (0, 0)))
-        if not jumped(now_pct, base_pct, attempts, cfg, min_volume=cfg.jump_min_learners):
-            continue
-        if hourly is None:
-            hourly = {}
-            for c, h, a, b in _counts(store, start, end, hourly=True):
-                pct = unsubmitted_pct(int(a), int(b))
-                if pct is not None:
-                    hourly.setdefault(str(c), []).append((h.replace(tzinfo=UTC), pct))
-        series = tuple(sorted(hourly.get(course, [])))
-        first_bad = next((t for t, v in series if jumped(v, base_pct, cfg.jump_min_learners, cfg,
-                                                         min_volume=cfg.jump_min_learners)), start)
-        out.append(Signal(
-            "analytics", f"analytics:quiz-submission:{course}", first_bad,
-            msg("quiz attempts not submitted in {course}: {share}% (baseline {baseline}%)", course=course,
-                share=now_pct, baseline=base_pct if base_pct is not None else 0),
-            "warning", dims={"course": course}, link="/analytics/course?" + urlencode({"course": course}),
-            value=now_pct, unit="%", series=series,
-            detail={"count": max(0, attempts - answers), "attempts": attempts, "answers": answers,
-                    "baseline_pct": base_pct},
-            opens=False,
-        ))
-    return out
+
+    def base_pct(course: str | None) -> float | None:
+        if course is None:
+            return unsubmitted_pct(sum(a for a, _ in base.values()), sum(b for _, b in base.values()))
+        return unsubmitted_pct(*base.get(course, (0, 0)))
+
+    dropped = [c for c, (a, b) in sorted(recent.items())
+               if jumped(unsubmitted_pct(a, b), base_pct(c), a, cfg, min_volume=cfg.jump_min_learners)]
+    if not dropped:
+        return []
+    hourly = _hourly(store, start, end)
+    attempts, answers = sum(a for a, _ in recent.values()), sum(b for _, b in recent.values())
+    if len(dropped) >= 2 and jumped(unsubmitted_pct(attempts, answers), base_pct(None), attempts, cfg,
+                                    min_volume=cfg.jump_min_learners):
+        return [_drop_signal(None, attempts, answers, base_pct(None), dropped, hourly[None], start, cfg)]
+    return [_drop_signal(c, *recent[c], base_pct(c), [c], hourly.get(c, []), start, cfg) for c in dropped]
 
 
 def failed_learners(settings: Settings, start: datetime, end: datetime, course: str | None = None) -> dict[str, int]:

@@ -36,4 +36,7 @@ class IncidentSettings(BaseModel):
 
 
 def incident_settings(settings: Settings) -> IncidentSettings:
-    return settings.section("incidents", IncidentSettings)
+    """The service's keys of [incidents]; the evidence rules' keys (jumps.EvidenceSettings) are theirs."""
+    from eduops.incidents.jumps import EvidenceSettings
+
+    return settings.section("incidents", IncidentSettings, ignore=tuple(EvidenceSettings.model_fields))

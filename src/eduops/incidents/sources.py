@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -19,7 +19,10 @@ from eduops.core.models import FindingRow, Run
 from eduops.core.workspace import Workspace
 from eduops.db import session_scope
 from eduops.feedback.models import FeedbackCluster, FeedbackItem
-from eduops.incidents.jumps import EvidenceSettings, evidence_settings, jumped, surged
+from eduops.incidents.call_signals import rtc_openers, rtc_signals
+from eduops.incidents.dims import feedback_dims, normal_dims
+from eduops.incidents.jumps import evidence_settings, surged
+from eduops.incidents.learning import step_drops
 from eduops.incidents.signals import DIMENSIONS, Severity, Signal
 from eduops.release.models import Release
 
@@ -32,9 +35,7 @@ ALERT_DIMS = {
     "teacher": ("teacher",),
 }
 CRITICAL = {"critical", "crit", "page"}
-RTC_SEGMENTS = ("province_isp", "app_version", "teacher")
 FAILED_RUN = ("warn", "crit", "error")
-FIVE_MIN = timedelta(minutes=5)
 RELEASE_TASK = "release-check"  # its runs are the release signals' journey results
 
 
@@ -44,11 +45,6 @@ def _utc(value: datetime) -> datetime:
 
 def _naive(value: datetime) -> datetime:
     return _utc(value).replace(tzinfo=None)
-
-
-def normal_dims(raw: Mapping[str, Any]) -> dict[str, str]:
-    """Only the shared dimensions, as strings; empty values dropped."""
-    return {k: str(v) for k, v in raw.items() if k in DIMENSIONS and v not in (None, "")}
 
 
 # -- alerts
@@ -125,14 +121,10 @@ def _dominant(values: list[str], share: float = 0.6) -> str | None:
 
 
 def _cluster_dims(items: list[FeedbackItem]) -> dict[str, str]:
-    meta = [i.meta or {} for i in items]
-    return normal_dims({
-        "app_version": _dominant([i.app_version for i in items]),
-        "region": _dominant([str(m.get("region") or "") for m in meta]),
-        "isp": _dominant([str(m.get("isp") or "") for m in meta]),
-        "course": _dominant([str(m.get("course") or "") for m in meta]),
-        "teacher": _dominant([str(m.get("teacher") or "") for m in meta]),
-    })
+    """The dimensions most of the cluster's complaints share (the app version they name, the region,
+    ISP, course or teacher intake recorded in ``meta``)."""
+    named = [feedback_dims(i.app_version, i.meta) for i in items]
+    return normal_dims({k: _dominant([d.get(k, "") for d in named]) for k in DIMENSIONS})
 
 
 def _hourly(stamps: list[datetime], start: datetime, end: datetime) -> tuple[tuple[datetime, float], ...]:
@@ -146,12 +138,17 @@ def _hourly(stamps: list[datetime], start: datetime, end: datetime) -> tuple[tup
 
 def _cluster_signal(c: FeedbackCluster, items: list[FeedbackItem], start: datetime, end: datetime,
                     opens: bool, baseline_per_day: float) -> Signal:
+    dims = _cluster_dims(items)
+    # the cluster starts with its first complaint that names its dimensions (older ones are background)
+    naming = [i for i in items if dims and all(feedback_dims(i.app_version, i.meta).get(k) == v
+                                               for k, v in dims.items())]
     stamps = sorted(_utc(i.received_at) for i in items)
+    first = min((_utc(i.received_at) for i in naming), default=stamps[0])
     examples = [{"id": i.id, "text": i.text, "received_at": _utc(i.received_at).isoformat(),
                  "link": f"/feedback/items/{i.id}"} for i in sorted(items, key=lambda i: i.received_at)[-3:]]
     return Signal(
-        "feedback", f"feedback:{c.id}", stamps[0], msg("complaints: {label}", label=c.label),
-        "critical" if opens and len(items) >= 10 else "warning", dims=_cluster_dims(items),
+        "feedback", f"feedback:{c.id}", first, msg("complaints: {label}", label=c.label),
+        "critical" if opens and len(items) >= 10 else "warning", dims=dims,
         link=f"/feedback/clusters/{c.id}", value=float(len(items)), unit="",
         series=_hourly(stamps, start, end),
         detail={"count": len(items), "category": c.category, "examples": examples,
@@ -217,10 +214,12 @@ def _journeys(ws: Workspace, run_id: int | None) -> tuple[str | None, list[dict[
 
 
 def release_signals(ws: Workspace, start: datetime, end: datetime, opening: bool = False) -> list[Signal]:
-    """Releases deployed in the window with their post-deploy journey results; a failed check opens."""
+    """Releases deployed in the window with their post-deploy journey results; a failed check opens
+    (unless the release was rolled back)."""
     with session_scope(ws.engine) as session:
         rows = [(r.version, _utc(r.deployed_at), r.post_run_id, list(r.changes)) for r in session.scalars(
-            sa.select(Release).where(Release.deployed_at >= start, Release.deployed_at < end)) if r.deployed_at]
+            sa.select(Release).where(Release.deployed_at >= start, Release.deployed_at < end))
+            if r.deployed_at and not (opening and r.status == "rolled_back")]
     out = []
     for version, at, run_id, changes in rows:
         status, journeys = _journeys(ws, run_id)
@@ -269,161 +268,16 @@ def run_signals(ws: Workspace, start: datetime, end: datetime) -> list[Signal]:
     return out
 
 
-# -- call quality
-
-
-def rtc_store(ws: Workspace) -> Any:
-    from eduops.rtc.service import open_store
-    from eduops.rtc.store import store_path
-
-    return open_store(ws.settings) if store_path(ws.settings.home).exists() else None
-
-
-def _segment_dims(dimension: str, segment: str) -> dict[str, str]:
-    if dimension == "province_isp":
-        region, _, isp = segment.partition(" / ")
-        return {"region": region, "isp": isp}
-    return {dimension: segment}
-
-
-def _segment_link(dims: Mapping[str, str]) -> str:
-    return "/rtc?" + urlencode({k: v for k, v in dims.items()})
-
-
-def _hour_starts(start: datetime, end: datetime, tz: Any) -> dict[int, datetime]:
-    """Local hour of day → the UTC start of that hour inside [start, end) (the window's last day wins)."""
-    out: dict[int, datetime] = {}
-    t = start.astimezone(tz).replace(minute=0, second=0, microsecond=0)
-    while t < end:
-        out[t.hour] = t.astimezone(UTC)
-        t = (t + timedelta(hours=1)).astimezone(tz)
-    return out
-
-
-def _jumping_hours(store: Any, dimension: str, start: datetime, end: datetime, baseline: dict[str, float | None],
-                   cfg: EvidenceSettings, tz: Any) -> dict[str, list[tuple[datetime, float]]]:
-    from eduops.rtc.breakdowns import Window, heatmap
-
-    data = heatmap(store, Window(_naive(start), _naive(end)), "poor_pct", rows_dim=dimension)
-    starts = _hour_starts(start, end, tz)
-    out: dict[str, list[tuple[datetime, float]]] = {}
-    for i, segment in enumerate(data["rows"]):
-        if segment in ("None", ""):
-            continue
-        for hour, value in enumerate(data["values"][i]):
-            if hour in starts and jumped(value, baseline.get(segment), data["sessions"][i][hour], cfg):
-                out.setdefault(segment, []).append((starts[hour], float(value or 0)))
-    return out
-
-
-def rtc_openers(ws: Workspace, since: datetime, until: datetime) -> list[Signal]:
-    """Segments (region × ISP, app version, teacher) whose poor share in an hour of the window jumped
-    against the segment's own share over the ``baseline_days`` before the window."""
-    from eduops.rtc.breakdowns import Window, worst_segments
-
-    store = rtc_store(ws)
-    if store is None:
-        return []
-    cfg = evidence_settings(ws.settings)
-    since = max(since, until - timedelta(hours=24))  # hours of day must not repeat inside the window
-    base_window = Window(_naive(since - timedelta(days=cfg.baseline_days)), _naive(since))
-    out = []
-    for dimension in RTC_SEGMENTS:
-        baseline = {r["segment"]: r["poor_pct"] for r in worst_segments(
-            store, base_window, min_sessions=1, min_share_pct=0, limit=100_000, dimensions=(dimension,))}
-        for segment, hours in _jumping_hours(store, dimension, since, until, baseline, cfg, ws.settings.tz).items():
-            hours.sort()
-            dims = _segment_dims(dimension, segment)
-            peak = max(v for _, v in hours)
-            out.append(Signal(
-                "rtc", f"rtc:{dimension}:{segment}", hours[0][0],
-                msg("poor calls {share}% in {segment} (baseline {baseline}%)", share=round(peak, 1), segment=segment,
-                    baseline=round(baseline.get(segment) or 0.0, 1)),
-                "critical", ended_at=hours[-1][0] + timedelta(hours=1), dims=dims, link=_segment_link(dims),
-                value=round(peak, 1), unit="%",
-                detail={"dimension": dimension, "segment": segment, "baseline_pct": baseline.get(segment),
-                        "hours": [[t.isoformat(), round(v, 1)] for t, v in hours]},
-                opens=True,
-            ))
-    return out
-
-
-SEGMENT_FILTER = {"region": "s.province = ?", "isp": "s.isp = ?", "app_version": "s.app_version = ?",
-                  "teacher": "s.call_id IN (SELECT call_id FROM call_teachers WHERE teacher_id = ?)"}
-
-
-def segment_where(dims: Mapping[str, str]) -> tuple[str, list[Any]]:
-    keys = [k for k in SEGMENT_FILTER if dims.get(k)]
-    return " AND ".join(SEGMENT_FILTER[k] for k in keys), [dims[k] for k in keys]
-
-
-def rtc_segment_series(store: Any, dims: Mapping[str, str], start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """The segment's poor share and MOS by 5 minutes (UTC bucket starts)."""
-    from eduops.rtc.qoe import mos_weighted_sql, poor_pct_sql
-
-    where, params = segment_where(dims)
-    return list(store.query(
-        f"SELECT time_bucket(INTERVAL 5 MINUTE, x.ts, TIMESTAMP '2000-01-01') AS t, {poor_pct_sql('x')} AS poor_pct, "
-        f"{mos_weighted_sql('x')} AS mos, count(DISTINCT x.sid) AS sessions FROM samples x "
-        f"JOIN sessions s ON s.sid = x.sid WHERE x.ts >= ? AND x.ts < ? AND {where} GROUP BY 1 ORDER BY 1",
-        [_naive(start), _naive(end), *params]))
-
-
-def rtc_worst_calls(store: Any, dims: Mapping[str, str], start: datetime, end: datetime,
-                    limit: int = 5) -> list[dict[str, Any]]:
-    """The segment's calls in the window with the most poor media time, worst first."""
-    from eduops.rtc.qoe import media_share_sql
-
-    where, params = segment_where(dims)
-    rows = store.query(
-        f"SELECT s.call_id, {media_share_sql('r.poor_ms', 'r.media_ms')} AS poor_pct, "
-        "sum(r.mos_sum) / nullif(sum(r.mos_n), 0) AS mos, count(DISTINCT s.sid) AS sessions "
-        f"FROM sample_rollup r JOIN sessions s ON s.sid = r.sid WHERE r.bucket >= ? AND r.bucket < ? AND {where} "
-        f"GROUP BY s.call_id ORDER BY poor_pct DESC NULLS LAST, s.call_id LIMIT {int(limit)}",
-        [_naive(start - timedelta(minutes=15)), _naive(end), *params])
-    return [{"call_id": r["call_id"], "poor_pct": None if r["poor_pct"] is None else round(r["poor_pct"], 1),
-             "mos": None if r["mos"] is None else round(r["mos"], 2), "sessions": r["sessions"],
-             "link": f"/rtc/calls/{quote(str(r['call_id']))}"} for r in rows]
-
-
-def rtc_signals(ws: Workspace, start: datetime, end: datetime, dims: Mapping[str, str]) -> list[Signal]:
-    """The incident's own segment (its region/ISP, app version or teacher), when it names one."""
-    store = rtc_store(ws)
-    segment = {k: dims[k] for k in SEGMENT_FILTER if dims.get(k)}
-    if store is None or not segment:
-        return []
-    points = rtc_segment_series(store, segment, start, end)
-    if not points:
-        return []
-    poor = [p for p in points if p["poor_pct"] is not None]
-    worst = max(poor, key=lambda p: p["poor_pct"], default=None)
-    label = " / ".join(segment.values())
-    return [Signal(
-        "rtc", "rtc:" + ":".join(f"{k}={v}" for k, v in segment.items()), _utc(points[0]["t"]),
-        msg("call quality in {segment}", segment=label), "warning",
-        ended_at=_utc(points[-1]["t"]) + FIVE_MIN, dims=segment, link=_segment_link(segment),
-        value=None if worst is None else round(worst["poor_pct"], 1), unit="%",
-        series=tuple((_utc(p["t"]), round(float(p["poor_pct"]), 2)) for p in poor),
-        detail={"mos": [[_utc(p["t"]).isoformat(), round(float(p["mos"]), 2)] for p in points
-                        if p["mos"] is not None],
-                "worst_calls": rtc_worst_calls(store, segment, start, end)},
-    )]
-
-
 # -- learning
 
 
-def learning_signals(ws: Workspace, start: datetime, end: datetime, opening: bool = False) -> list[Signal]:
-    """Courses where the share of quiz attempts never answered jumped against the baseline days before."""
-    from eduops.incidents.learning import step_drops
-
-    cfg = evidence_settings(ws.settings)
-    return step_drops(ws.settings, start, end, cfg, opening)
+def learning_signals(ws: Workspace, start: datetime, end: datetime) -> list[Signal]:
+    """Courses where the share of quiz attempts never answered jumped against the baseline days before
+    (they join an incident; a learning drop alone does not open one)."""
+    return step_drops(ws.settings, start, end, evidence_settings(ws.settings))
 
 
 # -- together
-
-Source = Callable[[Workspace, datetime, datetime], list[Signal]]
 
 
 def _guarded(name: str, source: Callable[[], list[Signal]]) -> list[Signal]:
@@ -443,9 +297,10 @@ def openers(ws: Workspace, since: datetime, until: datetime) -> list[Signal]:
     found: list[Signal] = []
     found += _guarded("alerts", lambda: alert_openers(ws, since, until))
     found += _guarded("feedback", lambda: feedback_signals(ws, since, until, opening=True))
-    found += _guarded("releases", lambda: release_signals(ws, since, until, opening=True))
+    # a failed post-deploy check stays a reason to open while its release is recent (cause_window_h)
+    recent = since - timedelta(hours=evidence_settings(ws.settings).cause_window_h)
+    found += _guarded("releases", lambda: release_signals(ws, recent, until, opening=True))
     found += _guarded("rtc", lambda: rtc_openers(ws, since, until))
-    found += _guarded("analytics", lambda: learning_signals(ws, since, until, opening=True))
     return sorted(found, key=lambda s: (s.at, s.kind, s.ref))
 
 
