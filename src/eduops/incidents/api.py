@@ -15,7 +15,7 @@ from eduops.core.params import Id
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, public, require
 from eduops.errors import ValidationFailed
-from eduops.incidents import review, service
+from eduops.incidents import review, service, wording
 from eduops.incidents.charts import timeline_chart
 
 router = APIRouter(tags=["incidents"])
@@ -162,9 +162,17 @@ def post_drill_review(run_id: Id, request: Request, who: Principal = Depends(req
 # -- console pages
 
 
+def _wording(request: Request) -> dict[str, Any]:
+    lang = language_of(request)
+    return {"incident_title": lambda i: wording.incident_title(i, lang),
+            "signal_title": lambda s: wording.signal_title(s, lang),
+            "words": lambda value: wording.localized(value, lang)}
+
+
 @pages.get("/incidents", response_class=HTMLResponse)
 def incidents_page(request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
-    return render(request, "incidents/list.html", {"incidents": service.list_incidents(_ws(request).engine)})
+    return render(request, "incidents/list.html", {"incidents": service.list_incidents(_ws(request).engine),
+                                                   **_wording(request)})
 
 
 @pages.post("/incidents")
@@ -180,7 +188,7 @@ def incident_page(incident_id: Id, request: Request, _: Principal = Depends(requ
     incident = service.get_incident(_ws(request).engine, incident_id)
     chart = timeline_chart(incident, incident["signals"], timezone_of(request), language_of(request))
     return render(request, "incidents/incident.html", {"i": incident, "chart": chart,
-                                                       "statuses": service.STATUSES})
+                                                       "statuses": service.STATUSES, **_wording(request)})
 
 
 @pages.post("/incidents/{incident_id}/act")
@@ -208,7 +216,8 @@ def review_page(incident_id: Id, request: Request, _: Principal = Depends(requir
     ws = _ws(request)
     data = review.get_review(ws.engine, ws.settings, incident_id)
     chart = timeline_chart(data["incident"], data["timeline"], timezone_of(request), language_of(request))
-    return render(request, "incidents/review.html", {"r": data, "i": data["incident"], "chart": chart})
+    return render(request, "incidents/review.html", {"r": data, "i": data["incident"], "chart": chart,
+                                                     **_wording(request)})
 
 
 @pages.post("/incidents/{incident_id}/review")

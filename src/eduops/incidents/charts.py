@@ -6,9 +6,10 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from eduops.core.clock import chart_time, zone_label
-from eduops.core.i18n import gettext, render_text
+from eduops.core.i18n import gettext
 from eduops.core.pages import script_json
 from eduops.incidents.signals import KINDS
+from eduops.incidents.wording import signal_title
 
 MARKS = (("first_signal_at", "first signal"), ("opened_at", "opened"), ("acknowledged_at", "acknowledged"),
          ("resolved_at", "resolved"))
@@ -26,7 +27,7 @@ def timeline_chart(incident: dict[str, Any], signals: list[dict[str, Any]], tz: 
         traces.append({
             "type": "scatter", "mode": "markers", "name": lane,
             "x": [chart_time(s["at"], tz) for s in mine], "y": [lane] * len(mine),
-            "text": [render_text(s.get("title", ""), lang) for s in mine], "hoverinfo": "x+text",
+            "text": [signal_title(s, lang) for s in mine], "hoverinfo": "x+text",
             "customdata": [s.get("link", "") for s in mine], "marker": {"size": 12},
         })
         for s in mine:

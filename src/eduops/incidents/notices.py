@@ -20,10 +20,11 @@ from eduops.alerting.notify import Delivery, Message
 from eduops.alerting.settings import alerting_settings
 from eduops.config import Settings
 from eduops.core.clock import format_time
-from eduops.core.i18n import gettext, render_text
+from eduops.core.i18n import gettext
 from eduops.db import session_scope, utcnow
 from eduops.incidents.models import Incident, IncidentNotice
 from eduops.incidents.settings import incident_settings
+from eduops.incidents.wording import localized
 
 TITLES = {
     "opened": "Incident #{id} opened: {title}",
@@ -46,7 +47,7 @@ def owner_channels(session: Session, settings: Settings, owner: str) -> list[str
 def render(settings: Settings, row: Incident, event: str) -> tuple[str, str]:
     lang = settings.language
     title = gettext(TITLES[event], lang, "incidents").format(
-        id=row.id, title=render_text(row.title, lang), severity=gettext(row.severity, lang, "incidents"))
+        id=row.id, title=localized(row.title, lang), severity=gettext(row.severity, lang, "incidents"))
     lines = [
         gettext("Status: {status}", lang, "incidents").format(status=gettext(row.status, lang, "incidents")),
         gettext("Owner: {owner}", lang, "incidents").format(owner=row.owner or "—"),

@@ -7,6 +7,7 @@ from typing import Any
 
 from eduops.core.areas import Headline
 from eduops.incidents import service
+from eduops.incidents.wording import incident_title
 
 
 def incidents_headline(open_incidents: list[dict[str, Any]]) -> Headline:
@@ -20,4 +21,5 @@ def incidents_headline(open_incidents: list[dict[str, Any]]) -> Headline:
 
 
 def headline(ws: Any, now: datetime) -> Headline:
-    return incidents_headline([i for i in service.list_incidents(ws.engine, "open") if i["kind"] == "incident"])
+    found = [i for i in service.list_incidents(ws.engine, "open") if i["kind"] == "incident"]
+    return incidents_headline([{**i, "title": incident_title(i, ws.settings.language)} for i in found])
