@@ -136,3 +136,25 @@ def test_cli(sqlite_ws, monkeypatch: pytest.MonkeyPatch) -> None:
                 ["review", iid, "--action", "no owner"], ["list", "--status", "sleeping"]):
         result = app_invoke(bad)  # main() turns an eduops error into its exit code; the runner sees the error
         assert getattr(result.exception, "exit_code", result.exit_code) == 2, (bad, result.output)
+
+
+def test_the_console_forms_work_an_incident(sqlite_ws) -> None:
+    from tests.web.conftest import csrf_of, make_console
+
+    console = make_console(sqlite_ws)
+    console.app = create_app(sqlite_ws)
+    client = console.login("ops")
+    token = csrf_of(client.get("/incidents").text)
+    opened = client.post("/incidents", data={"title": "直播课进不去", "severity": "critical", "csrf_token": token})
+    assert opened.status_code == 303
+    page = opened.headers["location"]
+    for data in ({"action": "ack"}, {"action": "note", "value": "CDN 回源失败"}, {"action": "resolve"}):
+        assert client.post(f"{page}/act", data={**data, "csrf_token": token}).status_code == 303
+    notice = {"zh": "已恢复", "en": "Fixed", "public": "1", "csrf_token": token}
+    assert client.post(f"{page}/notice", data=notice).status_code == 303
+    review = {"went_well": "十分钟内回滚", "csrf_token": token}
+    assert client.post(f"{page}/review", data=review).status_code == 303
+    shown = client.get(f"{page}/review").text
+    assert "十分钟内回滚" in shown and "直播课进不去" in shown
+    got = client.get(f"/api/v1/incidents/{page.rsplit('/', 1)[1]}").json()
+    assert (got["status"], got["notice"]["public"], got["notes"][0]["text"]) == ("resolved", True, "CDN 回源失败")

@@ -211,6 +211,14 @@ def incident_act(incident_id: Id, request: Request, action: str = Form(...), val
     return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
 
 
+@pages.post("/incidents/{incident_id}/notice")
+def incident_notice(incident_id: Id, request: Request, zh: str = Form(""), en: str = Form(""),
+                    public: str = Form(""), who: Principal = Depends(require("ops"))) -> RedirectResponse:
+    """The learner-facing notice from the incident page: its two texts, on or off."""
+    service.set_notice(_ws(request).engine, incident_id, who.name, public=bool(public), zh=zh, en=en)
+    return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+
+
 @pages.get("/incidents/{incident_id}/review", response_class=HTMLResponse)
 def review_page(incident_id: Id, request: Request, _: Principal = Depends(require("read"))) -> HTMLResponse:
     ws = _ws(request)
