@@ -5,8 +5,9 @@ DuckDB stores (events.duckdb, rtc.duckdb) keep every statement and every call.
 The fixtures (tests/data/workspace-<version>[-<commit>]/) were made by those releases with
 tests/data/make_workspace_fixture.py (its docstring says how to make the next one); schema.json records
 the release's tables, columns, row counts, row digests and Alembic heads and, for a fixture with stores,
-every statement id and every call id with the MOS that release computed. Only stable entry points are used here: opening a workspace, eduops.db
-(Base, the Alembic configuration, the heads) and the model registry; everything else is plain SQL.
+every statement id and every call id with the MOS that release computed. Only stable entry points are
+used here: opening a workspace, eduops.db (Base, the Alembic configuration, the heads), the model registry
+and the stores' lookups (a statement by id, a call by id); everything else is plain SQL.
 """
 
 from __future__ import annotations
@@ -224,8 +225,8 @@ def _every_statement_and_call_is_found(home: Path, old: dict[str, Any]) -> None:
                 assert found["mos"] is not None
         version = calls.query("SELECT value FROM meta WHERE key = 'schema_version'")
         assert version == [{"value": str(SCHEMA_VERSION)}]
-        stale = calls.query(f"SELECT count(*) AS n FROM samples x WHERE abs(x.mos - round({mos_sql('x', calls.model)}, 4)) "
-                            "> 1e-9")
+        recomputed = f"round({mos_sql('x', calls.model)}, 4)"
+        stale = calls.query(f"SELECT count(*) AS n FROM samples x WHERE abs(x.mos - {recomputed}) > 1e-9")
         assert stale == [{"n": 0}], "samples whose MOS is not this release's"
         assert calls.query("SELECT count(*) AS n FROM samples") == [{"n": old["samples"]}]
     finally:
