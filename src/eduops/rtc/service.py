@@ -37,7 +37,7 @@ _stores: dict[Path, Store] = {}
 
 def open_store(settings: Settings) -> Store:
     """The workspace's call-quality store (one object per file per process); in another process next to
-    a running `eduops serve`, its reads go through the server (``remote.ServerReads``)."""
+    a running `eduops serve`, its reads and file ingests go through the server (``remote.ServerReads``)."""
     path = store_path(settings.home)
     if path not in _stores:
         from eduops.rtc.settings import rtc_settings
