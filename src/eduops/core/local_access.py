@@ -38,7 +38,7 @@ TOKEN_PREFIX = "edul_"
 serving_here = False  # set by `eduops serve`: this process holds the stores; it never asks itself
 CREDENTIAL_NAME = "server.json"
 PING_PATH = "/api/v1/local/ping"
-PING_TIMEOUT_S = 3.0
+PING_TIMEOUT_S = 5.0  # long enough for a busy server, short enough for a hung one
 USER_HEADER = "x-eduops-cli-user"
 _USER_NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 # verdicts on a credential file
