@@ -226,11 +226,12 @@ def test_rtc_ingest_posts_through_the_server_while_reports_stream_in(served, tmp
                 (posted if answer.status_code == 200 else failures).append(answer.status_code)
                 n += 1
 
-    items = _reports("cli-big", 6000) + [{"type": "sample", "call_id": "cli-big"}]  # 6000: two POSTs of 5000
-    path = tmp_path / "big.jsonl"
-    path.write_text("\n".join(json.dumps(i) for i in items[:10]) + "\n{oops\n"
-                    + "\n".join(json.dumps(i) for i in items[10:]) + "\n")
-    direct = ingest_file(Store(tmp_path / "scratch.duckdb", 5.0, timezone="UTC"), path).to_dict()  # no server
+    big = write_jsonl(tmp_path / "big.jsonl", _reports("cli-big", 6000))  # two POSTs: 5000 items, then 1002
+    items = _reports("cli-mixed", 20) + [{"type": "sample", "call_id": "cli-mixed"}]
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("\n".join(json.dumps(i) for i in items[:10]) + "\n{oops\n"
+                     + "\n".join(json.dumps(i) for i in items[10:]) + "\n")
+    direct = ingest_file(Store(tmp_path / "scratch.duckdb", 5.0, timezone="UTC"), mixed).to_dict()  # no server
     streamer = threading.Thread(target=report, daemon=True)
     streamer.start()
     try:
@@ -244,15 +245,18 @@ def test_rtc_ingest_posts_through_the_server_while_reports_stream_in(served, tmp
 
         with monkeypatch.context() as m:
             m.setattr(Store, "connect", opened)
-            done = cli(home, "rtc", "ingest", str(path), "--json")
+            done = cli(home, "rtc", "ingest", str(big), "--json")
+            partly = cli(home, "rtc", "ingest", str(mixed), "--json")
             junk = cli(home, "rtc", "ingest", str(write_jsonl(tmp_path / "junk.jsonl", [{"type": "sample"}])))
     finally:
         stop.set()
         streamer.join(timeout=60)
     assert not failures, failures
-    assert done.returncode == 1, done.stderr[-2000:]  # some rejected: exit 1, as without a server
-    assert json.loads(done.stdout) == direct, "the server's answer differs from the direct path's"
-    assert direct["accepted"]["samples"] == 6000 and direct["rejected_total"] == 2
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["accepted"] == {"calls": 1, "sessions": 1, "samples": 6000, "ai_turns": 0}
+    assert partly.returncode == 1, partly.stderr[-2000:]  # some rejected: exit 1, as without a server
+    assert json.loads(partly.stdout) == direct, "the server's answer differs from the direct path's"
+    assert direct["accepted"]["samples"] == 20 and [r["line"] for r in direct["rejected"]] == [11, 24]
     assert junk.returncode == 2 and "no item could be used" in junk.stderr
     count = httpx.post(f"{server.url}/api/v1/rtc/store/query", timeout=120,
                        headers={"authorization": server.cred.header},
