@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from eduops.core.demo import DemoContext
+from eduops.core.places import place_name
 from eduops.core.runs import run_task
 from eduops.db import session_scope
 from eduops.feedback import workitems
@@ -127,7 +128,8 @@ def populate(demo: DemoContext) -> None:
         ws.settings,
         "RtcPoorCallRateHigh",
         {"severity": "crit", "province": segment["region"], "isp": segment["isp"]},
-        f"poor calls{share} on {segment['isp']} in {segment['region']} in the evening",
+        f"poor calls{share} on {place_name(segment['isp'], 'zh-CN')} in {place_name(segment['region'], 'zh-CN')} "
+        "in the evening peak",
         "ops-oncall",
         "demo-alert-1",
     )
