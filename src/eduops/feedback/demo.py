@@ -1,5 +1,7 @@
 """The feedback share of the demo: a month of Chinese feedback with clear themes, answers, a new
-cluster in the last day (quiz submissions failing after release 5.3.1), SLA breaches and work items."""
+cluster in the last day (quiz submissions failing after release 5.3.1), last evening's 卡顿 complaints from the
+students whose calls in the worst province / ISP really were poor (the call-quality demo's own data), SLA
+breaches and work items."""
 
 from __future__ import annotations
 
@@ -136,7 +138,8 @@ def populate(demo: DemoContext) -> None:
     demo.progress("work items", 1.0)
     demo.notes["feedback"] = (
         f"{len(stored) + len(burst)} feedback texts in {len(clusters)} clusters; "
-        "a new cluster about quiz submissions since release 5.3.1"
+        "a new cluster about quiz submissions since release 5.3.1; evening 卡顿 complaints from "
+        f"{segment['region']} / {segment['isp']}, where the call-quality data is worst"
     )
 
 
