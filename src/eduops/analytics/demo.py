@@ -2,6 +2,7 @@
 
 Six courses with their teachers, five regions, four devices. Known patterns to find in the console:
 many learners stop after lesson 4 (the first graded quiz), and physics-101 has low completion.
+Since release 5.3.1 (a day ago) most quiz attempts are never answered: submission is broken.
 Learner ids are ``u-<n>`` like the call-quality demo's students, so quality × learning joins; a
 learner whose class had poor call quality is likelier to stop in the week after it.
 """
@@ -17,6 +18,7 @@ from eduops.analytics import extract, vocab
 from eduops.analytics.lrs import iso
 from eduops.analytics.store import close_store, open_store, require_duckdb
 from eduops.core.demo import DemoContext
+from eduops.release.demo import RELEASES
 
 LEARNERS = 2500
 WEEKS = 16
@@ -33,6 +35,8 @@ REGIONS = (("east", 0.35), ("north", 0.25), ("south", 0.2), ("west", 0.12), ("ov
 DEVICES = (("android", 0.4), ("ios", 0.3), ("web", 0.2), ("windows", 0.1))
 VIDEO_S = 600
 POOR_CLASS_STAY = 0.4  # chance to come to the next lesson after a poor-quality class
+# the release that broke quiz submission (release/demo.py): since its deploy, quizzes are rarely answered
+QUIZ_BROKEN_DAYS_AGO = next(days for _, days, broken, _ in RELEASES if "quiz" in broken)
 
 
 def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
@@ -62,9 +66,11 @@ def _statement(actor: str, verb: str, when: datetime, obj: str, course: str, ctx
 
 
 def semester(rng: random.Random, end: datetime, learners: int = LEARNERS,
-             poor_classes: dict[str, list[datetime]] | None = None) -> list[dict[str, Any]]:
+             poor_classes: dict[str, list[datetime]] | None = None,
+             quiz_broken_since: datetime | None = None) -> list[dict[str, Any]]:
     """Every statement of the semester, in no particular order. A learner who sat through a
-    poor-quality class (``poor_classes``: user → class end times, UTC) is likelier to stop after it."""
+    poor-quality class (``poor_classes``: user → class end times, UTC) is likelier to stop after it.
+    From ``quiz_broken_since`` on, four in five quiz attempts are never answered (submission fails)."""
     start = end - timedelta(weeks=WEEKS)
     poor_classes = poor_classes or {}
     out: list[dict[str, Any]] = []
@@ -98,9 +104,12 @@ def semester(rng: random.Random, end: datetime, learners: int = LEARNERS,
                 out.append(_statement(actor, "attempted", when + timedelta(minutes=20), f"{lesson_obj}/quiz", course,
                                       ctx))
                 score = max(0.0, min(1.0, rng.gauss(skill, 0.15)))
-                out.append(_statement(actor, "answered", when + timedelta(minutes=35), f"{lesson_obj}/quiz", course,
-                                      ctx, {"score": {"scaled": round(score, 3)}, "success": score >= 0.6,
-                                            "duration": "PT15M"}))
+                submitted = (quiz_broken_since is None or when + timedelta(minutes=35) < quiz_broken_since
+                             or (n + lesson) % 5 == 0)  # no draw from rng: the rest of the semester stays the same
+                if submitted:
+                    out.append(_statement(actor, "answered", when + timedelta(minutes=35), f"{lesson_obj}/quiz",
+                                          course, ctx, {"score": {"scaled": round(score, 3)}, "success": score >= 0.6,
+                                                        "duration": "PT15M"}))
                 out.append(_statement(actor, "completed", when + timedelta(minutes=40), lesson_obj, course, ctx,
                                       {"completion": True}))
                 stay = keep_going * (0.6 if lesson == DROP_LESSON else 1.0)
@@ -134,7 +143,8 @@ def populate(demo: DemoContext) -> None:
     rng = random.Random(demo.rng.randint(0, 2**31))
     end = demo.now.replace(tzinfo=None)
     demo.progress("generating a semester of learner events", 0.05)
-    statements = semester(rng, end, poor_classes=_poor_classes(demo))
+    statements = semester(rng, end, poor_classes=_poor_classes(demo),
+                          quiz_broken_since=end - timedelta(days=QUIZ_BROKEN_DAYS_AGO))
     store = require_duckdb(open_store(demo.ws.settings))
     stored = iso(demo.now)
     authority = {"objectType": "Agent", "account": {"homePage": demo.ws.settings.base_url, "name": "demo-lms"}}
