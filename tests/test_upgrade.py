@@ -1,10 +1,13 @@
 """An existing workspace upgrades without change: a state database made by an earlier release opens with
-this code, is migrated to this code's Alembic heads, and keeps every table, column and row it had.
+this code, is migrated to this code's Alembic heads, and keeps every table, column and row it had; its
+DuckDB stores (events.duckdb, rtc.duckdb) keep every statement and every call.
 
-The fixture (tests/data/workspace-<version>/) was made by that release with
-tests/data/make_workspace_fixture.py; its schema.json records the release's tables, columns, row counts,
-row digests and Alembic heads. Only stable entry points are used here: opening a workspace, eduops.db
-(Base, the Alembic configuration, the heads) and the model registry; everything else is plain SQL.
+The fixtures (tests/data/workspace-<version>[-<commit>]/) were made by those releases with
+tests/data/make_workspace_fixture.py (its docstring says how to make the next one); schema.json records
+the release's tables, columns, row counts, row digests and Alembic heads and, for a fixture with stores,
+every statement id and every call id with the MOS that release computed. Only stable entry points are
+used here: opening a workspace, eduops.db (Base, the Alembic configuration, the heads), the model registry
+and the stores' lookups (a statement by id, a call by id); everything else is plain SQL.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import hashlib
 import json
 import os
 import shutil
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,8 @@ from eduops.db import Base, alembic_config, current_heads
 
 DATA = Path(__file__).resolve().parent / "data"
 FIXTURES = sorted(DATA.glob("workspace-*/schema.json"))
+# fixtures with DuckDB stores (0.1.0's has none), oldest first: "workspace-<version>-<commit>" names sort by version
+WITH_STORES = [p for p in FIXTURES if "stores" in json.loads(p.read_text())]
 
 
 def table_digest(conn: sa.Connection, table: str, columns: list[str]) -> str:
@@ -127,10 +133,14 @@ def test_workspace_of_earlier_release_upgrades_without_change(
 
 
 def _fixture_copy(tmp_path: Path) -> Path:
+    """A copy of the newest fixture with stores, its stores unpacked beside the state database."""
     home = tmp_path / "workspace"
-    shutil.copytree(FIXTURES[-1].parent, home)
+    shutil.copytree(WITH_STORES[-1].parent, home)
     for name in ("eduops.toml", "secret.key"):
         (home / name).chmod(0o600)
+    with tarfile.open(home / "stores.tar.gz") as tar:
+        tar.extractall(home, filter="data")
+    (home / "stores.tar.gz").unlink()
     return home
 
 
@@ -149,10 +159,13 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(key)
 
 
-def test_eduops_upgrade_copies_the_workspace_first_and_every_run_and_alert_is_found(tmp_path, clean_env) -> None:
+def test_eduops_upgrade_copies_the_workspace_first_and_every_run_alert_statement_and_call_is_found(
+        tmp_path, clean_env) -> None:
     from tests.web.serving import cli, cli_json
 
     home = _fixture_copy(tmp_path)
+    old = json.loads(WITH_STORES[-1].read_text())["stores"]
+    assert len(old["statements"]) >= 200 and len(old["calls"]) >= 20 and old["samples"] >= 200
     runs = _ids(home / "eduops.db", "runs")
     alerts = _ids(home / "eduops.db", "alert_states", "fingerprint")
     events = _ids(home / "eduops.db", "alert_events")
@@ -163,6 +176,11 @@ def test_eduops_upgrade_copies_the_workspace_first_and_every_run_and_alert_is_fo
         done["copied"])
     assert _ids(backup / "eduops.db", "runs") == runs  # the copy is a usable database with the old rows
     assert (backup / "secret.key").read_bytes() == (home / "secret.key").read_bytes()
+    assert {"events.duckdb", "rtc.duckdb"} <= set(done["copied"])
+    with tarfile.open(WITH_STORES[-1].parent / "stores.tar.gz") as tar:  # the copies are the stores as they were
+        for name in ("events.duckdb", "rtc.duckdb"):
+            member = tar.extractfile(name)
+            assert member is not None and (backup / name).read_bytes() == member.read(), f"{name} copy differs"
     assert oct((backup / "eduops.db").stat().st_mode & 0o777) == "0o600"
     assert json.loads((home / "eduops.version").read_text())["version"] == eduops.__version__
     listed = {r["id"] for r in cli_json(home, "runs", "list", "--limit", "1000")}
@@ -173,6 +191,46 @@ def test_eduops_upgrade_copies_the_workspace_first_and_every_run_and_alert_is_fo
     assert alerts <= found, f"alerts missing after the upgrade: {sorted(alerts - found)}"
     history = {e["id"] for e in cli_json(home, "alerts", "history")}
     assert events <= history, f"alert events missing after the upgrade: {sorted(events - history)}"
+    _every_statement_and_call_is_found(home, old)
+
+
+def _every_statement_and_call_is_found(home: Path, old: dict[str, Any]) -> None:
+    """Each statement by id through the LRS's lookup, each call by id through the call page's query; MOS as
+    the release computed it, or recomputed (rtc.store.upgrade) when the store's schema was older than this."""
+    from eduops.analytics import lrs
+    from eduops.analytics.store import close_store
+    from eduops.analytics.store import open_store as open_events
+    from eduops.rtc.calls import call_detail
+    from eduops.rtc.qoe import mos_sql
+    from eduops.rtc.service import open_store as open_calls
+    from eduops.rtc.store import SCHEMA_VERSION
+
+    settings = load_settings(home / "eduops.toml")
+    events = open_events(settings)
+    try:
+        for statement_id in old["statements"]:
+            statement, _stored = lrs.get_statement(events, statement_id, voided=False)
+            assert statement["id"] == statement_id
+        assert events.query("SELECT count(*) FROM statements") == [(len(old["statements"]),)]
+    finally:
+        close_store(settings)
+    calls = open_calls(settings)
+    try:
+        for call_id, mos in old["calls"].items():
+            found = call_detail(calls, call_id)["call"]
+            assert found["call_id"] == call_id
+            if old["rtc_schema_version"] == SCHEMA_VERSION:
+                assert found["mos"] == pytest.approx(mos, abs=1e-9), f"{call_id}: MOS changed by the upgrade"
+            else:  # the upgrade recomputed every sample's MOS by this release's model
+                assert found["mos"] is not None
+        version = calls.query("SELECT value FROM meta WHERE key = 'schema_version'")
+        assert version == [{"value": str(SCHEMA_VERSION)}]
+        recomputed = f"round({mos_sql('x', calls.model)}, 4)"
+        stale = calls.query(f"SELECT count(*) AS n FROM samples x WHERE abs(x.mos - {recomputed}) > 1e-9")
+        assert stale == [{"n": 0}], "samples whose MOS is not this release's"
+        assert calls.query("SELECT count(*) AS n FROM samples") == [{"n": old["samples"]}]
+    finally:
+        calls.close()
 
 
 def test_opening_a_workspace_whose_schema_is_behind_takes_a_copy_first(tmp_path, clean_env) -> None:

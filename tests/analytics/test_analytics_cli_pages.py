@@ -73,6 +73,9 @@ def test_import_jsonl_with_rejections(cli_ws: Workspace, tmp_path: Path) -> None
     summary = json.loads(r.output)
     assert (summary["read"], summary["stored"], summary["rejected"]) == (7, 5, 2)
     assert any("exactly one inverse functional identifier" in reason for reason in summary["reasons"])
+    # loaded into DuckDB before the command returns (at interpreter exit the journal loader cannot start)
+    journal = cli_ws.settings.home / "events.duckdb.journal"
+    assert not [p for p in journal.rglob("*") if p.is_file() and p.stat().st_size], "left in the ingest journal"
 
 
 def test_import_csv_outcomes_with_a_column_mapping_is_idempotent(cli_ws: Workspace, tmp_path: Path) -> None:

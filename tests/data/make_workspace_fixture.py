@@ -1,19 +1,31 @@
-"""Make the workspace fixture that tests/test_upgrade.py upgrades: a state database written by a release.
+"""Make the workspace fixture that tests/test_upgrade.py upgrades: a workspace written by a release.
 
-Run it WITH THE RELEASE THAT MAKES THE FIXTURE (a checkout of that release's commit), never with newer
-code: the point of the fixture is that its schema and rows were written by the old release. E.g.
+Run it WITH THE CODE OF THE RELEASE THAT MAKES THE FIXTURE (a checkout of that release's commit on
+PYTHONPATH), never with newer code: the point of the fixture is that its schema, rows and stores were
+written by the old release. This script may be newer than the release (it only drives the release's CLI
+and its stable modules); the commit recorded is the one of the code that ran, not the script's. To make
+the next one, before a release changes the state schema or a store's format:
 
-    git worktree add /tmp/eduops-0.1.0 <release commit>
-    cd /tmp/eduops-0.1.0 && PYTHONPATH=src python tests/data/make_workspace_fixture.py
+    git worktree add --detach /tmp/eduops-prev <commit of the previous release, e.g. main's head>
+    PYTHONPATH=/tmp/eduops-prev/src .venv/bin/python tests/data/make_workspace_fixture.py
+    git worktree remove /tmp/eduops-prev
 
-writes tests/data/workspace-<version>/ of that checkout (copy it into the branch that tests upgrades):
+which writes tests/data/workspace-<version>-<short commit>/ here (``--out`` to choose), then commit it.
+tests/test_upgrade.py upgrades every fixture; its store tests take the newest fixture that has stores.
+Keep a fixture small (< 3 MB: ``du -sh tests/data``); DuckDB files compress well enough in stores.tar.gz.
+Contents:
 
 - eduops.db     the SQLite state database (a couple of task runs, users, audit rows, metrics, an alert,
                 a silence, an encrypted notification channel, backups, feedback, content, ...)
 - eduops.toml   the workspace's configuration as `eduops init` wrote it
 - secret.key    the workspace's key ring (a throwaway key, only for this fixture), to decrypt the channel
+- stores.tar.gz the DuckDB stores (``--no-stores`` leaves them out, as 0.1.0's fixture was made):
+                events.duckdb with a few hundred xAPI statements (imported with `eduops analytics import`,
+                the ingest journal loaded) and rtc.duckdb with a few hundred call-quality samples of a few
+                dozen calls (`eduops rtc ingest`)
 - schema.json   what the release had: its version and commit, the Alembic heads, every table with its
-                columns, the row count of every table and a digest of each table's rows
+                columns, the row count of every table and a digest of each table's rows; with stores,
+                every statement id and every call id with the MOS the release computed for it
 
 The workspace is made the way a user makes one: `eduops init`, then ordinary CLI commands; the tables
 the CLI cannot fill without network or external tools get rows inserted through the release's tables.
@@ -28,7 +40,9 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,6 +52,12 @@ import sqlalchemy as sa
 HERE = Path(__file__).resolve().parent
 FILES = ("eduops.db", "eduops.toml", "secret.key")
 CHANNEL = ("oncall", "json://hooks.example.invalid/eduops?token=fixture-secret-123")
+STORES = ("events.duckdb", "rtc.duckdb")
+STORES_ARCHIVE = "stores.tar.gz"
+N_STATEMENTS = 300
+N_CALLS = 24
+VERBS = ("http://adlnet.gov/expapi/verbs/launched", "http://adlnet.gov/expapi/verbs/completed",
+         "http://adlnet.gov/expapi/verbs/answered")
 
 
 def cli(workspace: Path, *args: str, check: bool = True) -> None:
@@ -48,6 +68,76 @@ def cli(workspace: Path, *args: str, check: bool = True) -> None:
         [sys.executable, "-c", "from eduops.cli import main; main()", *args],
         cwd=workspace, env=env, check=check, stdout=subprocess.DEVNULL,
     )
+
+
+def statements() -> list[dict[str, Any]]:
+    """xAPI statements with fixed ids (uuid5), learners, courses and times: the same every time."""
+    out = []
+    for i in range(N_STATEMENTS):
+        course = f"https://lms.example/course/c{i % 4}"
+        out.append({
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"eduops-fixture-statement-{i}")),
+            "actor": {"account": {"homePage": "https://lms.example", "name": f"learner-{i % 37}"}},
+            "verb": {"id": VERBS[i % 3]},
+            "object": {"id": f"{course}/lesson/{i % 7}"},
+            "context": {"contextActivities": {"grouping": [{"id": course}]}},
+            "timestamp": f"2026-11-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
+        })
+    return out
+
+
+def call_reports() -> list[dict[str, Any]]:
+    """N_CALLS one-on-one calls, a teacher and a student each, six 5-second samples per person."""
+    items: list[dict[str, Any]] = []
+    for c in range(N_CALLS):
+        call, day, hour = f"fixture-call-{c:02d}", 1 + c % 28, 8 + c % 12
+        items.append({"type": "call", "call_id": call, "scenario": "one_on_one", "channel": f"room-{c}",
+                      "start": f"2026-11-{day:02d}T{hour:02d}:00:00Z"})
+        for user, role, province in ((f"t{c % 5}", "teacher", "Henan"), (f"s{c}", "student", "Guangdong")):
+            items.append({"type": "session", "call_id": call, "user_id": user, "role": role, "province": province,
+                          "join_ok": True, "joined_at": f"2026-11-{day:02d}T{hour:02d}:00:01Z", "network": "wifi"})
+            for k in range(6):
+                items.append({"type": "sample", "call_id": call, "user_id": user, "interval_s": 5,
+                              "ts": f"2026-11-{day:02d}T{hour:02d}:0{k}:10Z", "rtt_ms": 40 + 37 * (c % 9) + k,
+                              "jitter_ms": 2 + c % 6, "loss_up_pct": (c * k) % 7, "loss_down_pct": c % 3,
+                              "video_freezes_ms": [700] if (c + k) % 5 == 0 else []})
+    return items
+
+
+def write_jsonl(path: Path, items: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(item) + "\n" for item in items))
+    return path
+
+
+def add_stores(tmp: Path, ws: Path) -> dict[str, Any]:
+    """Fill the stores through the release's CLI; what the upgrade test must find again."""
+    cli(ws, "analytics", "import", str(write_jsonl(tmp / "statements.jsonl", statements())))
+    # a read loads what the import left journalled (0.1.0 at 82e105e could not load it while exiting:
+    # "can't register atexit after shutdown"; it stays journalled until the store next opens)
+    cli(ws, "analytics", "active", "--json")
+    cli(ws, "rtc", "ingest", str(write_jsonl(tmp / "calls.jsonl", call_reports())))
+    journal = ws / "events.duckdb.journal"
+    assert not journal.exists() or not any(p.stat().st_size for p in journal.rglob("*") if p.is_file()), \
+        "the ingest journal was not loaded into events.duckdb"
+
+    import duckdb
+
+    from eduops.config import load_settings
+    from eduops.rtc.calls import call_detail
+    from eduops.rtc.service import open_store
+
+    with duckdb.connect(str(ws / "events.duckdb"), read_only=True) as con:
+        ids = sorted(str(r[0]) for r in con.execute("SELECT id FROM statements").fetchall())
+    assert len(ids) == N_STATEMENTS, f"{len(ids)} of {N_STATEMENTS} statements stored"
+    store = open_store(load_settings(ws / "eduops.toml"))
+    with store.connect(write=False) as con:
+        found = con.execute("SELECT call_id FROM calls ORDER BY call_id").fetchall()
+        samples = con.execute("SELECT count(*) FROM samples").fetchone()
+        version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    calls = {str(r[0]): call_detail(store, str(r[0]))["call"]["mos"] for r in found}
+    store.close()
+    return {"statements": ids, "calls": calls, "samples": samples[0] if samples else 0,
+            "rtc_schema_version": int(version[0]) if version else 0}
 
 
 def table_digest(conn: sa.Connection, table: str, columns: list[str]) -> str:
@@ -146,13 +236,17 @@ def main() -> None:
     import eduops
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=HERE / f"workspace-{eduops.__version__}")
-    out: Path = parser.parse_args().out
+    parser.add_argument("--out", type=Path, help="default: tests/data/workspace-<version>-<short commit>")
+    parser.add_argument("--no-stores", action="store_true", help="only the state database (as 0.1.0's fixture)")
+    args = parser.parse_args()
+    code = Path(eduops.__file__).resolve().parent  # the release's code that runs, not this script's checkout
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=HERE, capture_output=True, text=True,
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=code, capture_output=True, text=True,
                                 check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = ""
+    out: Path = args.out or HERE / (f"workspace-{eduops.__version__}" + (f"-{commit[:7]}" if commit else ""))
+    print(f"making the fixture with eduops {eduops.__version__} from {code} (commit {commit or 'unknown'})")
 
     with tempfile.TemporaryDirectory() as tmp:
         ws = Path(tmp) / "workspace"
@@ -165,6 +259,7 @@ def main() -> None:
         cli(ws, "alerts", "channel", "add", *CHANNEL)
         cli(ws, "feedback", "add", "视频卡顿 the video stalls", "--user", "u42")
         cli(ws, "release", "add", "5.3.1", "-m", "new player")
+        stores = None if args.no_stores else add_stores(Path(tmp), ws)
 
         from eduops.db import current_heads, dispose_engines, make_engine
 
@@ -183,6 +278,10 @@ def main() -> None:
         out.mkdir(parents=True)
         for name in FILES:
             shutil.copy(ws / name, out / name)
+        if stores is not None:
+            with tarfile.open(out / STORES_ARCHIVE, "w:gz") as tar:
+                for name in STORES:
+                    tar.add(ws / name, arcname=name)
 
     schema = {
         "made_by": {"eduops": eduops.__version__, "commit": commit, "script": "tests/data/make_workspace_fixture.py"},
@@ -190,6 +289,8 @@ def main() -> None:
         "channel": {"name": CHANNEL[0], "url": CHANNEL[1]},
         "tables": tables,
     }
+    if stores is not None:
+        schema["stores"] = {"archive": STORES_ARCHIVE, **stores}
     (out / "schema.json").write_text(json.dumps(schema, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
     print(f"wrote {out}: {len(tables)} tables, {sum(t['rows'] for t in tables.values())} rows, heads {heads}")
 

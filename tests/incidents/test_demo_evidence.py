@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from eduops.core.demo import DemoContext
+from eduops.core.places import place_name
 from eduops.core.workspace import init_workspace
 from eduops.db import utcnow
 from eduops.feedback import demo as feedback_demo
@@ -77,5 +78,6 @@ def test_the_demo_stories_open_incidents_with_their_probable_causes(demo: DemoCo
 
 def test_the_feedback_work_item_blames_the_segment_the_call_quality_data_shows(demo: DemoContext) -> None:
     titles = [w["title"] for w in list_items(demo.ws.engine)]
-    assert any(BAD_PROVINCE in t and BAD_ISP in t for t in titles), titles
+    region, isp = place_name(BAD_PROVINCE, "zh-CN"), place_name(BAD_ISP, "zh-CN")
+    assert any(region in t and isp in t for t in titles), titles
     assert not any("广东" in t or "移动" in t for t in titles)

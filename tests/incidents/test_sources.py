@@ -24,6 +24,7 @@ from eduops.feedback.demo import QUIZ_BREAK
 from eduops.feedback.service import FeedbackIn, store
 from eduops.incidents.impact import durations, measure_impact
 from eduops.incidents.jumps import EvidenceSettings, jumped, surged
+from eduops.incidents.learning import platform_wide
 from eduops.incidents.sources import alert_dims, openers, opens_incident, timeline
 from eduops.release.demo import _recorded
 from eduops.release.service import create_release
@@ -56,6 +57,15 @@ def test_a_share_jumps_against_its_own_baseline(recent: float | None, baseline: 
 def test_a_complaint_cluster_surges_against_its_baseline_rate(recent: int, baseline: int, hours: float,
                                                               expected: bool) -> None:
     assert surged(recent, baseline, hours, 7 * 24, CFG) is expected
+
+
+@pytest.mark.parametrize(
+    ("courses", "total", "base", "attempts", "expected"),
+    [(2, 60.0, 5.0, 40, True), (1, 60.0, 5.0, 40, False), (3, 20.0, 5.0, 40, False), (3, 60.0, 5.0, 5, False)],
+)
+def test_several_courses_dropping_together_are_one_platform_wide_signal(
+        courses: int, total: float, base: float, attempts: int, expected: bool) -> None:
+    assert platform_wide(courses, total, base, attempts, CFG) is expected
 
 
 @pytest.mark.parametrize(

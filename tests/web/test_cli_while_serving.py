@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import shutil
 import stat
+import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +191,84 @@ def test_without_a_server_a_store_held_elsewhere_is_a_clear_error(sqlite_ws) -> 
         holder.close()
     assert done.returncode == 3
     assert "is open in process" in done.stderr and "Traceback" not in done.stderr
+
+
+START = datetime(2026, 11, 29, 9, tzinfo=UTC)
+
+
+def _reports(call_id: str, samples: int) -> list[dict]:
+    """A one-person call with ``samples`` 5-second samples (its ids unique to ``call_id``)."""
+    return [{"type": "call", "call_id": call_id, "scenario": "one_on_one", "start": "2026-11-29T09:00:00Z"},
+            {"type": "session", "call_id": call_id, "user_id": "u", "role": "student", "join_ok": True,
+             "joined_at": "2026-11-29T09:00:01Z"},
+            *[{"type": "sample", "call_id": call_id, "user_id": "u", "interval_s": 5, "rtt_ms": 50 + i % 90,
+               "ts": (START + timedelta(seconds=5 * i)).isoformat()} for i in range(samples)]]
+
+
+def test_rtc_ingest_posts_through_the_server_while_reports_stream_in(served, tmp_path, monkeypatch) -> None:
+    """Issue 20: `eduops rtc ingest` beside a server under steady reporting stores everything through the server
+    (never opening rtc.duckdb, which the server keeps busy), with the direct path's rejections and exit codes,
+    and the audit log names the OS user who ran it."""
+    import getpass
+    import threading
+
+    from eduops.rtc.service import ingest_file
+    from eduops.rtc.store import Store
+
+    home, server, _stopped = served
+    stop, posted, failures = threading.Event(), [], []
+
+    def report() -> None:  # another client: a steady stream of small batches, as devices send them
+        with httpx.Client(base_url=server.url, timeout=60, headers={"authorization": server.cred.header}) as http:
+            n = 0
+            while not stop.is_set():
+                answer = http.post("/api/v1/rtc/reports", json=_reports(f"stream-{n}", 4))
+                (posted if answer.status_code == 200 else failures).append(answer.status_code)
+                n += 1
+
+    big = write_jsonl(tmp_path / "big.jsonl", _reports("cli-big", 6000))  # two POSTs: 5000 items, then 1002
+    items = _reports("cli-mixed", 20) + [{"type": "sample", "call_id": "cli-mixed"}]
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("\n".join(json.dumps(i) for i in items[:10]) + "\n{oops\n"
+                     + "\n".join(json.dumps(i) for i in items[10:]) + "\n")
+    direct = ingest_file(Store(tmp_path / "scratch.duckdb", 5.0, timezone="UTC"), mixed).to_dict()  # no server
+    streamer = threading.Thread(target=report, daemon=True)
+    streamer.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not posted:  # the stream is flowing before the CLI starts
+            assert time.monotonic() < deadline and not failures, failures
+            time.sleep(0.05)
+
+        def opened(*_a: Any, **_k: Any) -> Any:
+            raise AssertionError("eduops rtc ingest opened rtc.duckdb beside the running server")
+
+        with monkeypatch.context() as m:
+            m.setattr(Store, "connect", opened)
+            done = cli(home, "rtc", "ingest", str(big), "--json")
+            partly = cli(home, "rtc", "ingest", str(mixed), "--json")
+            junk = cli(home, "rtc", "ingest", str(write_jsonl(tmp_path / "junk.jsonl", [{"type": "sample"}])))
+    finally:
+        stop.set()
+        streamer.join(timeout=60)
+    assert not failures, failures
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["accepted"] == {"calls": 1, "sessions": 1, "samples": 6000, "ai_turns": 0}
+    assert partly.returncode == 1, partly.stderr[-2000:]  # some rejected: exit 1, as without a server
+    assert json.loads(partly.stdout) == direct, "the server's answer differs from the direct path's"
+    assert direct["accepted"]["samples"] == 20 and [r["line"] for r in direct["rejected"]] == [11, 24]
+    assert junk.returncode == 2 and "no item could be used" in junk.stderr
+    count = httpx.post(f"{server.url}/api/v1/rtc/store/query", timeout=120,
+                       headers={"authorization": server.cred.header},
+                       json={"sql": "SELECT count(*) FROM samples WHERE call_id = 'cli-big'"})
+    assert count.json()["rows"] == [[6000]], count.text
+
+    assert cli(home, "analytics", "import", str(write_jsonl(tmp_path / "few.jsonl", statements(5, 20, "who")))
+               ).returncode == 0
+    rows = cli_json(home, "audit", "list", "--action", "rtc.ingest") + cli_json(home, "audit", "list", "--action",
+                                                                                 "analytics.import")
+    actors = {(r["action"], r["actor"]) for r in rows}
+    user = getpass.getuser()
+    assert ("rtc.ingest", f"local:cli:{user}") in actors and ("analytics.import", f"local:cli:{user}") in actors
+    assert any(r["after"] == {"accepted": {"calls": 1, "sessions": 1, "samples": 4998, "ai_turns": 0},
+                              "rejected": 0} for r in rows if r["action"] == "rtc.ingest"), rows

@@ -186,6 +186,8 @@ def import_file(settings: Settings, path: Path, kind: str = "", mapping: list[st
             _flush(store, pending, authority, summary)
             progress(f"{summary.stored} stored", fraction)
     _flush(store, pending, authority, summary)
+    if hasattr(store, "flush"):  # load what was journalled now: at interpreter exit the loader cannot start
+        store.flush()
     progress("done", 1.0)
     return summary
 

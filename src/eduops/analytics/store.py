@@ -432,13 +432,11 @@ def open_store(settings: Settings) -> Store:
 
 def _running_server_store(settings: Settings) -> Store | None:
     """The store of an `eduops serve` running on this workspace (it holds the DuckDB file), if there is one."""
-    import os
-
     from eduops.analytics.remote import RemoteStore
-    from eduops.core.local_access import LocalClient, read_credential
+    from eduops.core.local_access import LocalClient, running_server
 
-    cred = read_credential(settings.home)
-    if cred is None or cred.pid == os.getpid():
+    cred = running_server(settings.home)
+    if cred is None:
         return None
     return RemoteStore(LocalClient(cred), str(store_path(settings)))
 

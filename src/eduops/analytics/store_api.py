@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from eduops.analytics import lrs
 from eduops.analytics.remote import PREFIX, arrow_from_text, encode_rows
 from eduops.analytics.store import open_store
+from eduops.core.audit import audit
 from eduops.core.principal import Principal, require
 from eduops.errors import UsageError
 
@@ -54,7 +55,11 @@ async def query(request: Request, body: QueryBody, _: Principal = Depends(requir
 
 @router.post("/statements")
 async def statements(request: Request, body: StatementsBody,
-                     _: Principal = Depends(require("local"))) -> dict[str, Any]:
+                     who: Principal = Depends(require("local"))) -> dict[str, Any]:
+    """`eduops analytics import` beside the server: stored through the LRS, audited with the OS user."""
     store = open_store(request.app.state.workspace.settings)
     ids = await run_in_threadpool(lrs.store_statements, store, body.statements, body.authority)
+    await run_in_threadpool(audit, request.app.state.workspace.engine, actor=who.name, action="analytics.import",
+                            after={"statements": len(body.statements)},
+                            source_ip=request.client.host if request.client else "")
     return {"ids": ids}

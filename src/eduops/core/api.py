@@ -35,6 +35,14 @@ def healthz(request: Request) -> dict[str, Any]:
     return {"status": "ok"}
 
 
+@router.get("/api/v1/local/ping", tags=["core"], include_in_schema=False)
+def local_ping(_: Principal = Depends(require("local"))) -> dict[str, Any]:
+    """For a CLI command on this workspace: this is its running server (the local token), with this pid."""
+    import os
+
+    return {"pid": os.getpid()}
+
+
 @router.get("/api/v1/calendar", tags=["calendar"])
 def get_calendar(request: Request, _: Principal = Depends(require("read"))) -> list[dict[str, Any]]:
     ws = _ws(request)

@@ -162,14 +162,14 @@ def upgrade_command(as_json: JSON = False) -> None:
     """Upgrade this workspace in place to this release: a copy of the state database, the DuckDB stores,
     eduops.toml and secret.key first, then the migrations. Refused while `eduops serve` runs on it."""
     from eduops.config import load_settings
-    from eduops.core.local_access import read_credential
+    from eduops.core.local_access import server_process
     from eduops.core.upgrade import migrate
     from eduops.errors import Conflict
 
     settings = load_settings()
-    running = read_credential(settings.home)
+    running = server_process(settings.home)  # one that does not answer may still hold the files: refused too
     if running is not None:
-        raise Conflict(f"eduops serve (pid {running.pid}) is running on {settings.home}: stop it first "
+        raise Conflict(f"eduops serve (pid {running[0].pid}) is running on {settings.home}: stop it first "
                        "(systemctl stop eduops), upgrade, then start it again")
     result = migrate(settings, full_backup=True)
     if as_json:

@@ -7,12 +7,22 @@ no other user can ever read it) with its local URL, its process id and a random 
 when it stops. A CLI command that finds a store locked reads that file and asks the server instead,
 sending ``Authorization: Bearer edul_<token>``. The token is as powerful as the workspace's
 ``secret.key`` and protected the same way: only the user the server runs as can read it.
+
+A credential can outlive its server (killed with SIGKILL, a crash, a reboot) and its pid can be reused by
+another program. So before a command sends anything there, ``running_server`` decides (``verdict``, a pure
+function): a process that is gone or is not eduops means a stale file (removed; the command opens the
+stores itself); an eduops process is asked ``GET /api/v1/local/ping`` with the token and a short timeout,
+and only a server that answers with its pid is used. The CLI also says which OS user runs it
+(``X-Eduops-Cli-User``); the server believes that only with the local token and names that user in the
+audit log (``local:cli:<user>``).
 """
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +37,15 @@ from eduops.errors import EduopsError, ServiceUnavailable
 TOKEN_PREFIX = "edul_"
 serving_here = False  # set by `eduops serve`: this process holds the stores; it never asks itself
 CREDENTIAL_NAME = "server.json"
+PING_PATH = "/api/v1/local/ping"
+PING_TIMEOUT_S = 5.0  # long enough for a busy server, short enough for a hung one
+USER_HEADER = "x-eduops-cli-user"
+_USER_NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
+# verdicts on a credential file
+SERVER = "server"  # a running eduops server answered: ask it
+DIRECT = "direct"  # an eduops process that does not answer: open the stores here, keep the file
+STALE = "stale"  # its process is gone or is another program: open the stores here, remove the file
+ASK = "ask"  # an eduops process (or one we cannot look at): ping it, then decide again
 
 
 def credential_path(home: Path) -> Path:
@@ -92,6 +111,83 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def program_of(pid: int) -> str | None:
+    """The command line of process ``pid`` ("" when it is gone), or None when it cannot be read."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return ""
+    except OSError:
+        return None
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()
+
+
+def verdict(alive: bool, program: str | None, answered: bool | None) -> str:
+    """What a CLI command does with a credential file whose process is ``alive`` and runs ``program`` (its
+    command line; None when it cannot be read), after the server ``answered`` the ping (None: not asked)."""
+    if not alive or program == "":
+        return STALE
+    if program is not None and "eduops" not in program:
+        return STALE  # the pid was reused by another program
+    if answered is None:
+        return ASK
+    return SERVER if answered else DIRECT
+
+
+def ping(cred: Credential, timeout_s: float = PING_TIMEOUT_S) -> bool:
+    """Whether the server at ``cred.url`` answers the local ping with this token and ``cred.pid``."""
+    try:
+        with httpx.Client(timeout=timeout_s, trust_env=False) as http:
+            answer = http.get(cred.url + PING_PATH, headers={"authorization": cred.header})
+        return answer.status_code == 200 and answer.json().get("pid") == cred.pid
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return False
+
+
+_answered: dict[str, bool] = {}  # token → whether its server answered (asked once per process)
+
+
+def server_process(home: Path) -> tuple[Credential, str | None] | None:
+    """The credential whose process is alive and may be eduops (its command line: None when unreadable),
+    not yet asked; None when there is none. A stale file is removed."""
+    cred = read_credential(home, check_alive=False)
+    if cred is None or cred.pid == os.getpid():
+        return None
+    alive = _alive(cred.pid)
+    program = program_of(cred.pid) if alive else ""
+    if verdict(alive, program, None) == STALE:
+        remove_credential(home, cred)
+        return None
+    return cred, program
+
+
+def running_server(home: Path) -> Credential | None:
+    """The credential of the eduops server running on this workspace, verified by a ping; None when there
+    is none or it does not answer (then the caller opens the stores itself). A stale file is removed."""
+    found = None if serving_here else server_process(home)
+    if found is None:
+        return None
+    cred, program = found
+    if cred.token not in _answered:
+        _answered[cred.token] = ping(cred)
+    return cred if verdict(True, program, _answered[cred.token]) == SERVER else None
+
+
+def cli_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
+def local_actor(user_header: str | None) -> str:
+    """The audit actor of a request with the local token: ``local:cli:<OS user>`` when the CLI named a
+    plausible user name, else ``local:cli``."""
+    if user_header and _USER_NAME.fullmatch(user_header):
+        return f"local:cli:{user_header}"
+    return "local:cli"
+
+
 def read_credential(home: Path, check_alive: bool = True) -> Credential | None:
     """The running server's credential, or None (no file, unreadable, or its process is gone)."""
     path = credential_path(home)
@@ -122,8 +218,10 @@ class LocalClient:
 
     def __init__(self, cred: Credential, timeout_s: float = 300.0) -> None:
         self.cred = cred
-        self._http = httpx.Client(base_url=cred.url, timeout=timeout_s, headers={"authorization": cred.header},
-                                  trust_env=False)
+        headers = {"authorization": cred.header}
+        if user := cli_user():
+            headers[USER_HEADER] = user
+        self._http = httpx.Client(base_url=cred.url, timeout=timeout_s, headers=headers, trust_env=False)
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -161,5 +259,5 @@ _BY_STATUS: dict[int, type[EduopsError]] = {
 
 def server_client(home: Path) -> LocalClient | None:
     """A client for the server running on this workspace, or None when none is running."""
-    cred = read_credential(home)
+    cred = running_server(home)
     return LocalClient(cred) if cred else None

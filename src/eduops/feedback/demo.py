@@ -1,5 +1,7 @@
 """The feedback share of the demo: a month of Chinese feedback with clear themes, answers, a new
-cluster in the last day (quiz submissions failing after release 5.3.1), SLA breaches and work items."""
+cluster in the last day (quiz submissions failing after release 5.3.1), last evening's 卡顿 complaints from the
+students whose calls in the worst province / ISP really were poor (the call-quality demo's own data), SLA
+breaches and work items."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from eduops.core.demo import DemoContext
+from eduops.core.places import place_name
 from eduops.core.runs import run_task
 from eduops.db import session_scope
 from eduops.feedback import workitems
@@ -127,14 +130,16 @@ def populate(demo: DemoContext) -> None:
         ws.settings,
         "RtcPoorCallRateHigh",
         {"severity": "crit", "province": segment["region"], "isp": segment["isp"]},
-        f"poor calls{share} on {segment['isp']} in {segment['region']} in the evening",
+        f"poor calls{share} on {place_name(segment['isp'], 'zh-CN')} in {place_name(segment['region'], 'zh-CN')} "
+        "in the evening peak",
         "ops-oncall",
         "demo-alert-1",
     )
     demo.progress("work items", 1.0)
     demo.notes["feedback"] = (
         f"{len(stored) + len(burst)} feedback texts in {len(clusters)} clusters; "
-        "a new cluster about quiz submissions since release 5.3.1"
+        "a new cluster about quiz submissions since release 5.3.1; evening 卡顿 complaints from "
+        f"{segment['region']} / {segment['isp']}, where the call-quality data is worst"
     )
 
 

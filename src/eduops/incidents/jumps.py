@@ -8,6 +8,8 @@ baseline predicts for the same length of time. Thresholds come from ``[incidents
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from eduops.config import Settings
@@ -30,6 +32,11 @@ class EvidenceSettings(BaseModel):
 
 def evidence_settings(settings: Settings) -> EvidenceSettings:
     return settings.section("incidents", EvidenceSettings)
+
+
+def cause_window(settings: Settings) -> timedelta:
+    """How long after a change a symptom counts as timely, for ``cause.rank_causes(signals, window)``."""
+    return timedelta(hours=evidence_settings(settings).cause_window_h)
 
 
 def jumped(recent_pct: float | None, baseline_pct: float | None, volume: float, cfg: EvidenceSettings,

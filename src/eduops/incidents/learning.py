@@ -34,9 +34,10 @@ def _naive(t: datetime) -> datetime:
 
 
 def _store(settings: Settings) -> Any:
-    from eduops.analytics.store import open_store, store_path
+    """The event store (ClickHouse, or the DuckDB file when it exists: reading must not create it)."""
+    from eduops.analytics.store import events_settings, open_store, store_path
 
-    if not store_path(settings).exists():
+    if events_settings(settings).backend == "duckdb" and not store_path(settings).exists():
         return None
     return open_store(settings)
 
@@ -88,6 +89,12 @@ def _drop_signal(course: str | None, attempts: int, answers: int, base_pct: floa
     )
 
 
+def platform_wide(courses_dropped: int, total_pct: float | None, total_base_pct: float | None, attempts: int,
+                  cfg: EvidenceSettings) -> bool:
+    """One platform-wide signal instead of one per course: two or more courses dropped and so did the total."""
+    return courses_dropped >= 2 and jumped(total_pct, total_base_pct, attempts, cfg, min_volume=cfg.jump_min_learners)
+
+
 def step_drops(settings: Settings, start: datetime, end: datetime, cfg: EvidenceSettings) -> list[Signal]:
     """Courses whose unsubmitted share in the window jumped against their baseline: one signal per course,
     or one for the whole platform when several courses and their total jumped together (one cause)."""
@@ -109,8 +116,7 @@ def step_drops(settings: Settings, start: datetime, end: datetime, cfg: Evidence
         return []
     hourly = _hourly(store, start, end)
     attempts, answers = sum(a for a, _ in recent.values()), sum(b for _, b in recent.values())
-    if len(dropped) >= 2 and jumped(unsubmitted_pct(attempts, answers), base_pct(None), attempts, cfg,
-                                    min_volume=cfg.jump_min_learners):
+    if platform_wide(len(dropped), unsubmitted_pct(attempts, answers), base_pct(None), attempts, cfg):
         return [_drop_signal(None, attempts, answers, base_pct(None), dropped, hourly[None], start, cfg)]
     return [_drop_signal(c, *recent[c], base_pct(c), [c], hourly.get(c, []), start, cfg) for c in dropped]
 

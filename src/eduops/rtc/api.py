@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from eduops.core import values
+from eduops.core.audit import audit
 from eduops.core.bodies import parse_json, read_body
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
@@ -44,13 +45,17 @@ def _local_time(value: str, name: str, tz: Any) -> datetime | None:
 
 
 @router.post("/reports", status_code=200)
-async def post_reports(request: Request, _: Principal = Depends(require("ingest:rtc"))) -> dict[str, Any]:
+async def post_reports(request: Request, who: Principal = Depends(require("ingest:rtc"))) -> dict[str, Any]:
     """A batch of call, session, sample and ai_turn items (or W3C/Agora/TRTC stats). Valid items are stored
     (committed before this answers); the answer lists every rejected item's index and reason."""
     raw = await read_body(request, MAX_BODY_BYTES)
     body = await run_in_threadpool(parse_json, raw)
     items = batch_from_body(body)
     result = await run_in_threadpool(ingest_items, _store(request), items)
+    if who.kind == "local":  # `eduops rtc ingest` beside the server: audited like the CLI's own writes
+        await run_in_threadpool(audit, request.app.state.workspace.engine, actor=who.name, action="rtc.ingest",
+                                after={"accepted": result.accepted, "rejected": result.rejected_total},
+                                source_ip=request.client.host if request.client else "")
     return result.to_dict()
 
 

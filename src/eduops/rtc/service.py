@@ -37,19 +37,18 @@ _stores: dict[Path, Store] = {}
 
 def open_store(settings: Settings) -> Store:
     """The workspace's call-quality store (one object per file per process); in another process next to
-    a running `eduops serve`, its reads go through the server (``remote.ServerReads``)."""
+    a running `eduops serve`, its reads and file ingests go through the server (``remote.ServerReads``)."""
     path = store_path(settings.home)
     if path not in _stores:
         from eduops.rtc.settings import rtc_settings
 
         cfg = rtc_settings(settings)
         _stores[path] = Store(path, cfg.store_lock_timeout_s, timezone=settings.timezone, model=cfg.e_model())
-    if not local_access.serving_here:
-        cred = local_access.read_credential(settings.home)
-        if cred is not None:
-            from eduops.rtc.remote import ServerReads
+    cred = local_access.running_server(settings.home)
+    if cred is not None:
+        from eduops.rtc.remote import ServerReads
 
-            return ServerReads(_stores[path], local_access.LocalClient(cred))  # type: ignore[return-value]
+        return ServerReads(_stores[path], local_access.LocalClient(cred))  # type: ignore[return-value]
     return _stores[path]
 
 
@@ -186,6 +185,15 @@ def _csv_chunks(fh: _Counted) -> Iterator[tuple[int, list[Any]]]:
         yield start, chunk
 
 
+def _ingest_chunk(store: Store, items: list[Any]) -> IngestResult:
+    """One chunk of a file: into the store, or through the running server that holds it."""
+    from eduops.rtc.remote import ServerReads
+
+    if isinstance(store, ServerReads):
+        return store.ingest_items(items)
+    return ingest_items(store, items)
+
+
 def ingest_file(store: Store, path: Path, progress: Callable[[str, float], None] = lambda m, f: None) -> IngestResult:
     """Ingest a JSONL or CSV file in chunks (each committed); line numbers identify rejected items."""
     if not path.is_file():
@@ -203,7 +211,7 @@ def ingest_file(store: Store, path: Path, progress: Callable[[str, float], None]
                 items = [item for item in chunk if item is not None]
                 skip = set(blank)
                 lines = [start + i for i in range(len(chunk)) if i not in skip] if blank else None
-                partial = ingest_items(store, items)
+                partial = _ingest_chunk(store, items)
                 if lines is not None:
                     for r in partial.rejected:
                         r["index"] = lines[r["index"]]

@@ -72,7 +72,8 @@ def authenticate(request: Request) -> Principal | None:
     header = request.headers.get("authorization")
     if header:
         if local_access.token_matches(header, getattr(request.app.state, "local_token", None)):
-            return Principal(name="local:cli", kind="local", role="admin")
+            actor = local_access.local_actor(request.headers.get(local_access.USER_HEADER))
+            return Principal(name=actor, kind="local", role="admin")
         return _from_api_key(request, header)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
