@@ -29,23 +29,6 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
-def _register_new_builtin_domains() -> None:
-    """A built-in domain added to pyproject's entry points after the venv's editable install is found
-    once `pip install -e .` runs again; until then the suite registers it as ``plugins = [...]`` would."""
-    import tomllib
-
-    from eduops.core import plugins
-
-    pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
-    declared = pyproject["project"]["entry-points"]["eduops.plugins"]
-    missing = [module for name, module in declared.items() if plugins.domain(name) is None]
-    if missing:
-        plugins.add_plugins(missing)
-
-
-_register_new_builtin_domains()
-
-
 def service_missing(what: str, why: object) -> None:
     """Skip locally, fail under CI: the suite must really use the service there."""
     message = f"{what} is not reachable ({why}); start it with scripts/ensure-services.sh"
