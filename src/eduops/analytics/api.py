@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from eduops.analytics import xapi_http
 from eduops.analytics.documents_api import router as documents_router
+from eduops.analytics.documents_asgi import DocumentsFastPath
 from eduops.analytics.pages import pages
 from eduops.analytics.service import Analytics
 from eduops.analytics.sql import Filters
@@ -112,4 +113,6 @@ router.include_router(store_router)
 
 
 def setup(app: FastAPI) -> None:
+    # added before any other domain's middleware, so it is the innermost: every middleware runs for it
+    app.add_middleware(DocumentsFastPath)
     xapi_http.install(app)
