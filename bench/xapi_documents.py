@@ -46,7 +46,8 @@ from eduops.web.apikeys import create_key
 ACTIVITY = "https://lms.example.edu/course/physics-101/unit-3/video-2"
 HERE = Path(__file__).parent
 LUA = HERE / "xapi_state.lua"
-RATE_LIMITS = '\n[security]\ningest_rate_limit_per_key = "1000000/minute"\ningest_rate_limit_per_ip = "1000000/minute"\n'
+RATE_LIMITS = ('\n[security]\ningest_rate_limit_per_key = "1000000/minute"\n'
+               'ingest_rate_limit_per_ip = "1000000/minute"\n')
 
 
 @dataclass(frozen=True)
