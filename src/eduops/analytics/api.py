@@ -96,7 +96,8 @@ async def at_risk(request: Request, asof: str | None = None, idle_days: int = Qu
 
 
 @api.get("/courses")
-async def courses(request: Request, _: Principal = Depends(require("read"))) -> list[dict[str, Any]]:
+async def courses(request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    """Every course with its learners and statements; ``excluded`` counts statements left out (timestamp)."""
     return await run_in_threadpool(analytics(request).courses)
 
 
