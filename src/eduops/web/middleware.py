@@ -61,7 +61,7 @@ def needs_csrf(request: Request) -> bool:
 def is_https(request: Request) -> bool:
     """Whether cookies get ``Secure``: the request came over HTTPS (as a trusted proxy says, see
     ``eduops.web.proxy``), or the console's ``base_url`` is https (users only ever reach it that way)."""
-    if request.url.scheme == "https":
+    if request.scope.get("scheme") == "https":  # what request.url.scheme says, without building the URL
         return True
     ws = getattr(request.app.state, "workspace", None)
     return ws is not None and str(ws.settings.base_url).lower().startswith("https://")
