@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from eduops.analytics import lrs
+from eduops.analytics.activities import activity_object
 from eduops.analytics.checks import learning_summary
 from eduops.analytics.store import close_stores, open_store
 from eduops.cli import app
@@ -66,6 +67,7 @@ def test_cli_bad_input_is_exit_2(cli_ws: Workspace, args: list[str]) -> None:
 
 def test_import_jsonl_with_rejections(cli_ws: Workspace, tmp_path: Path) -> None:
     good = [statement(f"j{i}", "launched", day(i)) for i in range(5)]
+    good[1]["object"]["definition"] = {**good[1]["object"].get("definition", {}), "name": {"zh-CN": "导入的活动"}}
     lines = [json.dumps(s) for s in good] + ["{broken", json.dumps({**good[0], "actor": {"name": "x"}})]
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(lines))
@@ -76,6 +78,8 @@ def test_import_jsonl_with_rejections(cli_ws: Workspace, tmp_path: Path) -> None
     # loaded into DuckDB before the command returns (at interpreter exit the journal loader cannot start)
     journal = cli_ws.settings.home / "events.duckdb.journal"
     assert not [p for p in journal.rglob("*") if p.is_file() and p.stat().st_size], "left in the ingest journal"
+    definition = activity_object(cli_ws.engine, good[1]["object"]["id"])["definition"]
+    assert definition["name"] == {"zh-CN": "导入的活动"}  # /xapi/activities knows it, as after a POST
 
 
 def test_import_csv_outcomes_with_a_column_mapping_is_idempotent(cli_ws: Workspace, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from .helpers import XAPI, day, statement
 METRICS = ["/api/v1/analytics/active", "/api/v1/analytics/retention?unit=day",
            "/api/v1/analytics/funnel?step=launched&step=completed", "/api/v1/analytics/breakdown/course",
            "/api/v1/analytics/breakdown/day", "/api/v1/analytics/breakdown/hour", "/api/v1/analytics/video",
-           "/api/v1/analytics/at-risk", "/api/v1/analytics/completion"]
+           "/api/v1/analytics/at-risk", "/api/v1/analytics/completion", "/api/v1/analytics/courses"]
 PAGES = ["/analytics", "/analytics/retention", "/analytics/funnel",
          "/analytics/course?course=https%3A%2F%2Flms.example.edu%2Fcourse%2Fa"]
 NOW = datetime.now(UTC).replace(tzinfo=None)

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from eduops.analytics import xapi_http
 from eduops.analytics.documents_api import router as documents_router
+from eduops.analytics.documents_asgi import DocumentsFastPath
 from eduops.analytics.pages import pages
 from eduops.analytics.service import Analytics
 from eduops.analytics.sql import Filters
@@ -95,7 +96,8 @@ async def at_risk(request: Request, asof: str | None = None, idle_days: int = Qu
 
 
 @api.get("/courses")
-async def courses(request: Request, _: Principal = Depends(require("read"))) -> list[dict[str, Any]]:
+async def courses(request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    """Every course with its learners and statements; ``excluded`` counts statements left out (timestamp)."""
     return await run_in_threadpool(analytics(request).courses)
 
 
@@ -112,4 +114,6 @@ router.include_router(store_router)
 
 
 def setup(app: FastAPI) -> None:
+    # added before any other domain's middleware, so it is the innermost: every middleware runs for it
+    app.add_middleware(DocumentsFastPath)
     xapi_http.install(app)

@@ -9,19 +9,27 @@ the same file twice stores nothing new.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eduops.analytics import lrs, vocab
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from eduops.analytics import activities, lrs, vocab
 from eduops.analytics.store import open_store
 from eduops.analytics.xapi import StatementInvalid, parse_timestamp, validate_statement
 from eduops.config import Settings
 from eduops.core.bodies import CsvRows
+from eduops.db import make_engine
 from eduops.errors import Conflict, UsageError
+
+log = logging.getLogger(__name__)
 
 CSV_FIELDS = {
     "enrolments": ("learner", "course", "timestamp", "region", "teacher", "device", "name"),
@@ -166,6 +174,7 @@ def import_file(settings: Settings, path: Path, kind: str = "", mapping: list[st
     if kind not in ("xapi", "enrolments", "outcomes"):
         raise UsageError("--kind must be xapi, enrolments or outcomes (CSV files need --kind)")
     store = open_store(settings)
+    state = make_engine(settings.state_url)
     authority = {"objectType": "Agent", "account": {"homePage": settings.base_url, "name": f"import:{path.name}"}}
     records = _records_json(path) if kind == "xapi" else _records_csv(
         path, kind, parse_mapping(mapping or [], kind), course, settings.base_url)
@@ -183,17 +192,19 @@ def import_file(settings: Settings, path: Path, kind: str = "", mapping: list[st
             continue
         pending.append((line, record))
         if len(pending) >= batch:
-            _flush(store, pending, authority, summary)
+            _flush(store, state, pending, authority, summary)
             progress(f"{summary.stored} stored", fraction)
-    _flush(store, pending, authority, summary)
+    _flush(store, state, pending, authority, summary)
     if hasattr(store, "flush"):  # load what was journalled now: at interpreter exit the loader cannot start
         store.flush()
     progress("done", 1.0)
     return summary
 
 
-def _flush(store: Any, pending: list[tuple[int, dict[str, Any]]], authority: dict[str, Any],
+def _flush(store: Any, state: Engine, pending: list[tuple[int, dict[str, Any]]], authority: dict[str, Any],
            summary: ImportSummary) -> None:
+    """Store a batch (one by one when it is refused, to name the culprits), then merge the activity
+    definitions of what was stored into the Activities resource, as POST /xapi/statements does."""
     if not pending:
         return
     ids = [str(s["id"]).lower() for _l, s in pending if "id" in s]
@@ -211,14 +222,21 @@ def _flush(store: Any, pending: list[tuple[int, dict[str, Any]]], authority: dic
                 continue
         seen.add(sid)
         fresh.append((line, statement))
+    stored = [s for _l, s in fresh]
     try:
-        lrs.store_statements(store, [s for _l, s in fresh], authority)
+        lrs.store_statements(store, stored, authority)
         summary.stored += sum(1 for _l, s in fresh if str(s.get("id", "")).lower() not in known)
     except (Conflict, UsageError):
+        stored = []
         for line, statement in fresh:  # find the culprits one by one
             try:
                 lrs.store_statements(store, [statement], authority)
                 summary.stored += int(str(statement.get("id", "")).lower() not in known)
+                stored.append(statement)
             except (Conflict, UsageError) as exc:
                 summary.reject(line, exc.message)
+    try:
+        activities.remember(state, stored, datetime.now(UTC))
+    except SQLAlchemyError as exc:  # the statements are stored; the definitions derive from them
+        log.warning("activity definitions not merged (state database): %s", exc)
     pending.clear()

@@ -395,6 +395,9 @@ def _bounds(store: Store, first: datetime | None, end: datetime | None, tz: str 
     return first, end
 
 
-def courses(store: Store) -> list[dict[str, Any]]:
-    return [{"course": c, "learners": int(n), "statements": int(s), "teacher": t, "region": r}
-            for c, n, s, t, r in store.query(sql.courses(store.dialect, Filters()))]
+def courses(store: Store) -> dict[str, Any]:
+    """Every course with its learners and statements, and how many statements were left out (timestamp)."""
+    f = Filters()
+    return {"courses": [{"course": c, "learners": int(n), "statements": int(s), "teacher": t, "region": r}
+                        for c, n, s, t, r in store.query(sql.courses(store.dialect, f))],
+            "excluded": excluded(store, f)}

@@ -108,7 +108,7 @@ class Analytics:
             moment = metrics.day_start_utc(day + timedelta(days=1), self.tz)
         return metrics.at_risk(self.store, moment, f, idle_days)
 
-    def courses(self) -> list[dict[str, Any]]:
+    def courses(self) -> dict[str, Any]:
         return metrics.courses(self.store)
 
     def course(self, course: str) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Rate limits on the API and the ingestion endpoints, with ``limits``: per API key and per client IP.
 
 In memory by default; in Redis when ``redis_url`` (EDUOPS_REDIS_URL) is set, so several
-``eduops serve`` processes share one budget. Over the limit the answer is 429 with Retry-After.
+``eduops serve`` processes share one budget. The memory window is counted synchronously on the event
+loop (no I/O): the library's asyncio memory storage hands every expiry scan to a thread, which cost
+more than the xAPI State request it limited. Over the limit the answer is 429 with Retry-After.
 If Redis cannot be reached the request goes through (logged): a limiter outage must not become an
 API outage.
 """
@@ -13,9 +15,10 @@ import math
 import time
 from dataclasses import dataclass
 
-from limits import RateLimitItem, parse
+from limits import RateLimitItem, WindowStats, parse
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter as MemoryMovingWindow
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -74,12 +77,26 @@ class RateLimitMiddleware:
         self.app = app
         self.policy = policy
         self.trust_forwarded = trust_forwarded
+        self.limiter: MovingWindowRateLimiter | None = None
+        self.memory: MemoryMovingWindow | None = None
         if storage_url:
             url = "async+" + storage_url if not storage_url.startswith("async+") else storage_url
             storage = storage_from_string(url, implementation="redispy", key_prefix=key_prefix)
+            self.limiter = MovingWindowRateLimiter(storage)
         else:
-            storage = storage_from_string("async+memory://")
-        self.limiter = MovingWindowRateLimiter(storage)
+            self.memory = MemoryMovingWindow(MemoryStorage())
+
+    async def hit(self, item: RateLimitItem, kind: str, who: str) -> bool:
+        if self.memory is not None:
+            return self.memory.hit(item, kind, who)
+        assert self.limiter is not None
+        return await self.limiter.hit(item, kind, who)
+
+    async def window_stats(self, item: RateLimitItem, kind: str, who: str) -> WindowStats:
+        if self.memory is not None:
+            return self.memory.get_window_stats(item, kind, who)
+        assert self.limiter is not None
+        return await self.limiter.get_window_stats(item, kind, who)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(PROTECTED):
@@ -93,10 +110,10 @@ class RateLimitMiddleware:
             checks.insert(0, (key_limit, "key", key_id))
         for item, kind, who in checks:
             try:
-                allowed = await self.limiter.hit(item, kind, who)
+                allowed = await self.hit(item, kind, who)
                 if allowed:
                     continue
-                stats = await self.limiter.get_window_stats(item, kind, who)
+                stats = await self.window_stats(item, kind, who)
             except Exception as exc:  # noqa: BLE001 - Redis down: let the request through, say so
                 log.warning("rate limiter unavailable, not limiting: %s", exc)
                 break

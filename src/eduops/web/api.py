@@ -21,7 +21,7 @@ from eduops.core.hookspecs import NavItem
 from eduops.core.principal import Principal, require
 from eduops.core.values import MAX_INT
 from eduops.web import accounts, apidocs, apikeys
-from eduops.web.auth import authenticate
+from eduops.web.auth import authenticate, authenticate_now
 from eduops.web.middleware import ConsoleMiddleware
 from eduops.web.views import account, admin, overview, runs
 
@@ -96,6 +96,7 @@ async def _plotly_js(request: Request) -> FileResponse:
 
 def setup(app: FastAPI) -> None:
     app.state.authenticate = authenticate
+    app.state.authenticate_now = authenticate_now
     app.router.routes.insert(0, Route("/static/plotly.min.js", _plotly_js, methods=["GET", "HEAD"]))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(ConsoleMiddleware)

@@ -110,6 +110,24 @@ def create_key(
     return info, f"{PREFIX}_{key_id}_{secret}"
 
 
+def _generation_fresh(engine: Engine) -> bool:
+    seen = _generation.get(str(engine.url))
+    return seen is not None and time.monotonic() - seen[1] < GENERATION_EVERY
+
+
+def verified_recently(engine: Engine, key_id: str, secret: str, now: datetime) -> dict[str, Any] | None:
+    """The key as ``verify`` found it, when that answer may be given again without reading the database
+    (verified within VERIFIED_FOR, the revocation generation read within GENERATION_EVERY); else None,
+    and the caller asks ``verify`` (off the event loop)."""
+    if not _generation_fresh(engine):
+        return None
+    cached = _verified.get((str(engine.url), key_id))
+    if cached is not None and timedelta(0) <= now - cached[2] < VERIFIED_FOR \
+            and hmac.compare_digest(cached[0], _hash(secret)):
+        return cached[1]
+    return None
+
+
 def verify(engine: Engine, key_id: str, secret: str, now: datetime) -> dict[str, Any] | None:
     """The live key matching id and secret (its last use recorded), or None."""
     secret_hash = _hash(secret)

@@ -11,6 +11,7 @@ import hmac
 import json
 import secrets
 import tempfile
+from collections.abc import Callable
 from typing import IO
 
 from starlette.concurrency import run_in_threadpool
@@ -19,7 +20,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from eduops.core.i18n import gettext, pick_language
-from eduops.core.principal import current_principal
+from eduops.core.principal import Principal, current_principal
 
 PRE_COOKIE = "eduops_csrf"
 SESSION_COOKIE = "eduops_session"
@@ -60,7 +61,7 @@ def needs_csrf(request: Request) -> bool:
 def is_https(request: Request) -> bool:
     """Whether cookies get ``Secure``: the request came over HTTPS (as a trusted proxy says, see
     ``eduops.web.proxy``), or the console's ``base_url`` is https (users only ever reach it that way)."""
-    if request.url.scheme == "https":
+    if request.scope.get("scheme") == "https":  # what request.url.scheme says, without building the URL
         return True
     ws = getattr(request.app.state, "workspace", None)
     return ws is not None and str(ws.settings.base_url).lower().startswith("https://")
@@ -109,6 +110,19 @@ async def _form_token(scope: Scope, body: IO[bytes]) -> str:
     return value if isinstance(value, str) else ""
 
 
+async def _principal(request: Request) -> Principal | None:
+    """The caller, cached on the request: at once when no database read is needed
+    (``app.state.authenticate_now``), else ``current_principal`` off the event loop."""
+    quick: Callable[[Request], tuple[bool, Principal | None]] | None = getattr(
+        request.app.state, "authenticate_now", None)
+    if quick is not None and "principal" not in request.scope.get("state", {}):
+        known, found = quick(request)
+        if known:
+            request.state.principal = found
+            return found
+    return await run_in_threadpool(current_principal, request)
+
+
 class ConsoleMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -123,7 +137,7 @@ class ConsoleMiddleware:
         if scope["path"].startswith("/static/"):
             principal = None
         else:
-            principal = await run_in_threadpool(current_principal, request)
+            principal = await _principal(request)
         if principal is not None and principal.kind == "user":
             state["csrf_token"] = principal.extra.get("csrf_token", "")
         else:
