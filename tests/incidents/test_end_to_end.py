@@ -99,9 +99,18 @@ def test_a_drill_run_gets_the_same_review(sqlite_ws) -> None:
                                                          "ttr_s": 240.0, "title": "database down",
                                                          "experiment": "database-down"}))
         run_id = run.id
+        idle = Run(task_key="quarterly-drill", trigger="manual", triggered_by="test", status="error",
+                   started_at=at(6), finished_at=at(7))  # injected nothing: nothing to review
+        session.add(idle)
+        session.flush()
+        session.add(CheckRun(run_id=idle.id, name="drills.quarterly", area="drills", status="error", summary="",
+                             started_at=at(6), evidence={}))
+    # the loop reviews every finished drill once, without anyone asking
+    (made_id,) = review.review_finished_drills(ws.engine, ws.settings)
+    assert review.review_finished_drills(ws.engine, ws.settings) == []
     made = review.review_drill(ws.engine, ws.settings, run_id, "olga")
+    assert made["id"] == made_id
     assert (made["kind"], made["status"], made["drill_run_id"]) == ("drill", "resolved", run_id)
-    assert review.review_drill(ws.engine, ws.settings, run_id, "olga")["id"] == made["id"]
     data = review.get_review(ws.engine, ws.settings, made["id"])
     assert data["durations"] == {"detect_min": 1.5, "acknowledge_min": 1.5, "resolve_min": 4.0}
     assert service.list_incidents(ws.engine, "open") == []  # a rehearsal never shows as an open incident

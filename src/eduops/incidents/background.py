@@ -10,21 +10,20 @@ from typing import Any
 
 from eduops.alerting.notify import Delivery, load_queues
 from eduops.core.leader import run_while_leading
-from eduops.incidents import notices, service
-from eduops.incidents.review import evidence_module
+from eduops.incidents import notices, review, service, sources
 from eduops.incidents.settings import incident_settings
 
 log = logging.getLogger(__name__)
 
 
 def poll(ws: Any, now: datetime) -> dict[str, list[int]]:
-    """One poll: the openers of the last ``lookback`` joined to open incidents or opening new ones."""
-    sources = evidence_module("sources")
-    if sources is None:
-        return {"opened": [], "attached": []}
+    """One poll: the openers of the last ``lookback`` joined to open incidents or opening new ones, and a
+    review for every quarterly drill that finished since."""
     own = incident_settings(ws.settings)
     signals = sources.openers(ws, now - timedelta(seconds=own.lookback), now)
-    return service.take_signals(ws.engine, ws.settings, signals, now=now)
+    done = service.take_signals(ws.engine, ws.settings, signals, now=now)
+    done["drills"] = review.review_finished_drills(ws.engine, ws.settings)
+    return done
 
 
 class IncidentWork:

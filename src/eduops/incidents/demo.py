@@ -8,8 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from eduops.core.demo import DemoContext
-from eduops.incidents import review, service
-from eduops.incidents.review import evidence_module
+from eduops.incidents import review, service, sources
 from eduops.incidents.settings import incident_settings
 
 RESPONDER = "lihua"  # the demo's on-call engineer (owner of the release incident)
@@ -17,10 +16,6 @@ REPLAY = timedelta(days=2)
 
 
 def populate(demo: DemoContext) -> None:
-    sources = evidence_module("sources")
-    if sources is None:
-        demo.notes["incidents"] = "incidents: the signal sources are not installed; no incident opened"
-        return
     ws = demo.ws
     # The loop, replayed: what the sources call strong over the last two days, each signal taken one
     # poll interval after it began (as `eduops serve` would have found it).
@@ -35,6 +30,8 @@ def populate(demo: DemoContext) -> None:
     if release is not None:
         demo.progress("working and reviewing the release incident", 0.6)
         work_release_incident(demo, release)
+    demo.progress("reviews of the quarterly drills", 0.9)
+    review.review_finished_drills(ws.engine, ws.settings, who="demo")
 
 
 def work_release_incident(demo: DemoContext, incident: dict[str, Any]) -> None:

@@ -6,9 +6,7 @@ acknowledges it, its recovery resolves it), so rehearsals and real incidents com
 
 from __future__ import annotations
 
-import importlib
 from datetime import datetime, timedelta
-from types import ModuleType
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,27 +14,19 @@ from sqlalchemy.engine import Engine
 
 from eduops.config import Settings
 from eduops.core.audit import record_audit
+from eduops.core.i18n import msg
 from eduops.core.models import CheckRun, Run
 from eduops.core.workspace import Workspace
 from eduops.db import session_scope, utcnow
 from eduops.errors import Conflict, NotFound, UsageError
 from eduops.feedback.workitems import WorkItemIn, create
-from eduops.incidents import joining, service
+from eduops.incidents import cause, impact, joining, service, sources
+from eduops.incidents.jumps import cause_window
 from eduops.incidents.models import Incident, IncidentAction
 from eduops.incidents.signals import Signal
 
 DRILL_TASK = "quarterly-drill"
 DRILL_CHECK = "drills.quarterly"
-
-
-def evidence_module(name: str) -> ModuleType | None:
-    """``sources``, ``cause`` or ``impact`` of this package; None while an install lacks it."""
-    try:
-        return importlib.import_module(f"eduops.incidents.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"eduops.incidents.{name}":
-            raise
-        return None
 
 
 def signal_from(payload: dict[str, Any]) -> Signal:
@@ -88,27 +78,24 @@ def get_review(engine: Engine, settings: Settings, incident_id: int, *, with_tim
                ) -> dict[str, Any]:
     """The review page's content: the incident, its durations, impact, ranked causes and timeline."""
     incident = service.get_incident(engine, incident_id)
-    sources, cause, impact = (evidence_module(n) for n in ("sources", "cause", "impact"))
     at = {k: datetime.fromisoformat(incident[k]) if incident[k] else None
           for k in ("first_signal_at", "opened_at", "acknowledged_at", "resolved_at")}
     start, end = window_of(incident)
     signals = [signal_from(s) for s in incident["signals"]]
     timeline = list(signals)
-    if with_timeline and sources is not None and incident["kind"] == "incident":
+    if with_timeline and incident["kind"] == "incident":
         known = {s.ref for s in signals}
         timeline += [s for s in sources.timeline(settings_ws(engine, settings), start, end, incident["dims"])
                      if s.ref not in known and related(s, incident["dims"])]
     timeline.sort(key=lambda s: (s.at, s.kind, s.ref))
     out: dict[str, Any] = {"incident": incident, "timeline": [{**s.to_dict(), "title": s.title} for s in timeline],
                            "durations": None, "impact": None, "causes": None}
-    if impact is not None:
-        out["durations"] = _plain(impact.durations(at["first_signal_at"], at["opened_at"], at["acknowledged_at"],
-                                                   at["resolved_at"]))
-        if incident["kind"] == "incident":
-            out["impact"] = _plain(impact.measure_impact(settings_ws(engine, settings), start, end,
-                                                         incident["dims"]))
-    if cause is not None and timeline:
-        out["causes"] = _plain(cause.rank_causes(timeline))
+    out["durations"] = _plain(impact.durations(at["first_signal_at"], at["opened_at"], at["acknowledged_at"],
+                                               at["resolved_at"]))
+    if incident["kind"] == "incident":
+        out["impact"] = _plain(impact.measure_impact(settings_ws(engine, settings), start, end, incident["dims"]))
+    if timeline:
+        out["causes"] = _plain(cause.rank_causes(timeline, cause_window(settings)))
     return out
 
 
@@ -174,8 +161,9 @@ def review_drill(engine: Engine, settings: Settings, run_id: int, who: str) -> d
         raise UsageError(f"drill run {run_id} injected no fault, so there is nothing to review")
     first = datetime.fromisoformat(str(injected))
     ttd, ttr = evidence.get("ttd_s"), evidence.get("ttr_s")
+    title = msg("drill: {title}", title=msg(str(evidence.get("title") or DRILL_TASK)))
     made = service.open_incident(engine, settings, kind="drill", drill_run_id=run_id, who=who, at=first,
-                                 title=f"drill: {evidence.get('title') or DRILL_TASK}", owner=who,
+                                 title=title, owner=who,
                                  dims={"service": str(evidence.get("experiment") or "")[:200]}
                                  if evidence.get("experiment") else None)
     with session_scope(engine) as session:
@@ -188,3 +176,21 @@ def review_drill(engine: Engine, settings: Settings, run_id: int, who: str) -> d
         row.resolved_at = first + timedelta(seconds=float(ttr)) if ttr is not None else (finished or started)
         row.status = "resolved"
     return service.get_incident(engine, made["id"])
+
+
+def review_finished_drills(engine: Engine, settings: Settings, who: str = "incidents") -> list[int]:
+    """Every finished quarterly-drill run that injected a fault and has no review yet gets one (the loop
+    and the demo call this, so rehearsals sit beside real incidents without anyone asking)."""
+    with session_scope(engine) as session:
+        reviewed = sa.select(Incident.drill_run_id).where(Incident.drill_run_id.is_not(None))
+        pending = list(session.scalars(
+            sa.select(Run.id).join(CheckRun, sa.and_(CheckRun.run_id == Run.id, CheckRun.name == DRILL_CHECK))
+            .where(Run.task_key == DRILL_TASK, Run.finished_at.is_not(None), Run.id.not_in(reviewed))
+            .order_by(Run.id)))
+    made = []
+    for run_id in pending:
+        try:
+            made.append(review_drill(engine, settings, run_id, who)["id"])
+        except UsageError:  # the drill injected nothing: nothing to review
+            continue
+    return made
