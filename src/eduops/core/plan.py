@@ -39,7 +39,7 @@ DEFAULT_PLAN: tuple[TaskSpec, ...] = (
         "Server status, metrics, error logs, certificate expiry and backup freshness.",
         "0 8 * * *", "ops-oncall", "performance",
         _steps("host.status", "host.processes", "logs.errors", "tls.cert_expiry", "backup.freshness",
-               "calendar.overdue"),
+               "calendar.overdue", "incidents.follow_up"),
         ("host measurements", "error-log excerpt", "certificate expiry dates"),
     ),
     TaskSpec(

@@ -11,6 +11,7 @@ def eduops_domain() -> Domain:
         name="incidents",
         folder=Path(__file__).parent,
         models=("eduops.incidents.models",),
+        checks=("eduops.incidents.checks",),
         commands=(Command("incidents", "Incidents: the joined timeline, working it, the review (复盘).",
                           "eduops.incidents.cli:app"),),
         web=("eduops.incidents.api",),

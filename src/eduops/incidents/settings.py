@@ -26,7 +26,14 @@ class IncidentSettings(BaseModel):
         default="default", description="whose channels hear of an incident that has no owner's channel"
     )
 
-    @field_validator("join_window", "poll_interval", "lookback", mode="before")
+    acknowledge_within: float = Field(
+        default=1800.0, description="an open incident nobody acknowledged for this long is a critical finding"
+    )
+    review_within: float = Field(
+        default=259200.0, description="a resolved incident without its review (复盘) after this long is a finding"
+    )
+
+    @field_validator("join_window", "poll_interval", "lookback", "acknowledge_within", "review_within", mode="before")
     @classmethod
     def _dur(cls, value: Any) -> float:
         seconds = duration_seconds(value)
