@@ -156,9 +156,7 @@ class SeriesWindow:
                 .order_by(MetricSample.series_id, MetricSample.ts)
             )
             for row_id, sid, ts, value in rows:
-                if row_id > self.floor:
-                    if row_id in self.recent:
-                        continue
+                if row_id > self.floor:  # read in full: merged now, skipped by the next cycle's new rows
                     self.recent.add(row_id)
                 self.top = max(self.top, row_id)
                 held = self.series[sid]
