@@ -39,7 +39,7 @@ class SeriesSource(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sample:
     labels: Labels
     value: float
