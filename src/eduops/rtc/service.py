@@ -10,6 +10,8 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
+from operator import methodcaller
 from pathlib import Path
 from typing import Any
 
@@ -88,11 +90,9 @@ def ingest_items(store: Store, items: list[Any], offset: int = 0, result: Ingest
             except Rejected as exc:
                 turn_rejected.append({"index": index + offset, "reason": str(exc)})
             items[index] = HANDLED
-    keys = {
-        (str(i.get("call_id")), str(i.get("user_id")))
-        for i in items
-        if isinstance(i, dict) and i.get("type") == "sample"
-    }
+    sample_items = [i for i in items if isinstance(i, dict) and i.get("type") == "sample"]
+    keys = set(zip(map(str, map(methodcaller("get", "call_id"), sample_items)),
+                   map(str, map(methodcaller("get", "user_id"), sample_items)), strict=True))
     platforms: dict[tuple[str, str], str] = {}
     codecs: dict[tuple[str, str], str] = {}
     if keys:
@@ -135,11 +135,17 @@ class _Counted:
             self.chars += len(line)
             yield line
 
+    def lines(self, count: int) -> list[str]:
+        """The next ``count`` lines (fewer at the end), read in one go."""
+        lines = list(islice(self.fh, count))
+        self.chars += sum(map(len, lines))
+        return lines
+
 
 def _parse_lines(lines: list[str], first: int, rejected: list[dict[str, Any]]) -> list[Any]:
     """JSON of many lines at once (one parser call is much faster than one per line); on a bad line,
     line by line to say which one. Blank lines become None."""
-    if all(line.strip() for line in lines):
+    if all(map(str.strip, lines)):
         try:
             parsed = json.loads("[" + ",".join(lines) + "]")
             if len(parsed) == len(lines):
@@ -160,15 +166,10 @@ def _parse_lines(lines: list[str], first: int, rejected: list[dict[str, Any]]) -
 
 
 def _jsonl_chunks(fh: _Counted, rejected: list[dict[str, Any]]) -> Iterator[tuple[int, list[Any]]]:
-    lines: list[str] = []
     start = 1
-    for number, line in enumerate(fh, start=1):
-        lines.append(line)
-        if len(lines) >= FILE_CHUNK_ITEMS:
-            yield start, _parse_lines(lines, start, rejected)
-            start, lines = number + 1, []
-    if lines:
+    while lines := fh.lines(FILE_CHUNK_ITEMS):
         yield start, _parse_lines(lines, start, rejected)
+        start += len(lines)
 
 
 def _csv_chunks(fh: _Counted) -> Iterator[tuple[int, list[Any]]]:
