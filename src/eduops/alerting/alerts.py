@@ -224,7 +224,7 @@ class RuleEvaluator:
             for i in range(0, len(gone), 500):
                 session.execute(STATES.delete().where(STATES.c.fingerprint.in_(gone[i : i + 500])))
             if updates:
-                columns = {k: sa.bindparam(k) for k in updates[0] if k != "fingerprint"}
+                columns: dict[str, Any] = {k: sa.bindparam(k) for k in updates[0] if k != "fingerprint"}
                 session.execute(
                     STATES.update().where(STATES.c.fingerprint == sa.bindparam("fp")).values(columns),
                     [{**row, "fp": row["fingerprint"]} for row in updates],

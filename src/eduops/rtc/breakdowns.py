@@ -68,7 +68,11 @@ ROLLUP_METRICS_SQL = (
 def _joins(exprs: list[str], rollup: bool, table: str = "sample_rollup") -> str:
     """FROM samples (or the rollup, or ``table`` in its shape) joined to sessions, and to calls and teachers
     only when asked for."""
-    head = f"FROM {table} r JOIN sessions s ON s.sid = r.sid" if rollup else "FROM samples x JOIN sessions s ON s.sid = x.sid"
+    head = (
+        f"FROM {table} r JOIN sessions s ON s.sid = r.sid"
+        if rollup
+        else "FROM samples x JOIN sessions s ON s.sid = x.sid"
+    )
     text = " ".join(exprs)
     if "c." in text:
         head += " LEFT JOIN calls c ON c.call_id = s.call_id"
