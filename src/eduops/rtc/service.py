@@ -15,13 +15,15 @@ from operator import methodcaller
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from eduops.config import Settings
 from eduops.core import local_access
 from eduops.core.bodies import CsvRows
 from eduops.errors import PayloadTooLarge, UsageError
 from eduops.rtc.adapters import to_neutral
 from eduops.rtc.aitutor import Turn, insert_turns, validate_turn
-from eduops.rtc.reports import HANDLED, Rejected, split_items
+from eduops.rtc.reports import HANDLED, Rejected, only_samples, split_items
 from eduops.rtc.store import (
     Store,
     insert_rows,
@@ -80,17 +82,20 @@ class IngestResult:
 def ingest_items(store: Store, items: list[Any], offset: int = 0, result: IngestResult | None = None) -> IngestResult:
     """Validate and store one batch in one transaction; vendor formats are converted first."""
     result = result or IngestResult()
-    items = [to_neutral(item) if isinstance(item, dict) and "type" not in item else item for item in items]
     turns: list[Turn] = []
     turn_rejected: list[dict[str, Any]] = []
-    for index, item in enumerate(items):
-        if isinstance(item, dict) and item.get("type") == "ai_turn":
-            try:
-                turns.append(validate_turn(item))
-            except Rejected as exc:
-                turn_rejected.append({"index": index + offset, "reason": str(exc)})
-            items[index] = HANDLED
-    sample_items = [i for i in items if isinstance(i, dict) and i.get("type") == "sample"]
+    if only_samples(items):  # a stats file's usual chunk: nothing to convert or to take out
+        sample_items = items
+    else:
+        items = [to_neutral(item) if isinstance(item, dict) and "type" not in item else item for item in items]
+        for index, item in enumerate(items):
+            if isinstance(item, dict) and item.get("type") == "ai_turn":
+                try:
+                    turns.append(validate_turn(item))
+                except Rejected as exc:
+                    turn_rejected.append({"index": index + offset, "reason": str(exc)})
+                items[index] = HANDLED
+        sample_items = [i for i in items if isinstance(i, dict) and i.get("type") == "sample"]
     keys = set(zip(map(str, map(methodcaller("get", "call_id"), sample_items)),
                    map(str, map(methodcaller("get", "user_id"), sample_items)), strict=True))
     platforms: dict[tuple[str, str], str] = {}
@@ -146,11 +151,11 @@ def _parse_lines(lines: list[str], first: int, rejected: list[dict[str, Any]]) -
     """JSON of many lines at once (one parser call is much faster than one per line); on a bad line,
     line by line to say which one. Blank lines become None."""
     if all(map(str.strip, lines)):
-        try:
-            parsed = json.loads("[" + ",".join(lines) + "]")
-            if len(parsed) == len(lines):
-                return list(parsed)
-        except json.JSONDecodeError:
+        try:  # orjson is stricter (no NaN, 64-bit integers): what it refuses goes line by line below
+            parsed = orjson.loads("[" + ",".join(lines) + "]")
+            if isinstance(parsed, list) and len(parsed) == len(lines):
+                return parsed
+        except orjson.JSONDecodeError:
             pass
     out: list[Any] = []
     for number, line in enumerate(lines, start=first):
