@@ -7,7 +7,18 @@ from datetime import timedelta
 import pytest
 
 from eduops.errors import NotFound, UsageError
-from eduops.rtc.breakdowns import Window, breakdown, heatmap, overall, week_over_week, worst_segments
+from eduops.rtc.breakdowns import (
+    HEATMAP_METRICS,
+    ROLLUP_METRICS_SQL,
+    Window,
+    _dimension,
+    _joins,
+    breakdown,
+    heatmap,
+    overall,
+    week_over_week,
+    worst_segments,
+)
 from eduops.rtc.calls import call_detail, review, search_calls
 from eduops.rtc.store import Store
 from eduops.rtc.synthetic import BAD_APP_VERSION, BAD_ISP, BAD_PROVINCE, BAD_TEACHER, PEAK_HOURS
@@ -41,6 +52,30 @@ def test_heatmap_shows_the_bad_province_at_peak(month_store: Store) -> None:
     assert peak > 3 * max(quiet)
     with pytest.raises(UsageError):
         heatmap(month_store, MONTH, "bogus")
+
+
+# a window that starts and ends inside a quarter hour, by province, teacher and the hour itself
+ODD = Window(NOW - timedelta(days=20, minutes=7), NOW - timedelta(days=2, minutes=52))
+
+
+@pytest.mark.parametrize(("metric", "rows_dim"), [*((m, "province") for m in HEATMAP_METRICS),
+                                                  ("mos", "teacher"), ("poor_pct", "hour")])
+def test_heatmap_cells_are_the_rollup_figures_per_segment_and_local_hour(month_store: Store, metric: str,
+                                                                          rows_dim: str) -> None:
+    expr = _dimension(rows_dim, rollup=True)
+    plain = month_store.query(
+        f"SELECT {expr} AS segment, hour(r.bucket) AS hour, {ROLLUP_METRICS_SQL} {_joins([expr], True)} "
+        "WHERE r.bucket >= ? AND r.bucket < ? GROUP BY ALL", [ODD.start, ODD.end])
+    data = heatmap(month_store, ODD, metric, rows_dim)
+    assert sorted(data["rows"]) == sorted({str(r["segment"]) for r in plain}) and len(plain) >= 24
+    filled = 0
+    for r in plain:
+        i, hour = data["rows"].index(str(r["segment"])), int(r["hour"])
+        assert (data["samples"][i][hour], data["sessions"][i][hour]) == (r["samples"], r["sessions"])
+        expected = None if r[metric] is None else round(float(r[metric]), 3)
+        assert data["values"][i][hour] == pytest.approx(expected, abs=1e-3)
+        filled += 1
+    assert sum(1 for row in data["samples"] for n in row if n) == filled
 
 
 def test_breakdown_by_every_dimension(month_store: Store) -> None:

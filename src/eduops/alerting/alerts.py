@@ -18,16 +18,32 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from eduops.alerting.alertmanager import AMAlert, matches_all, parse_matchers
-from eduops.alerting.metric_store import DbSource, ingest, max_range, to_dt
+from eduops.alerting.memory_source import MemorySource
+from eduops.alerting.metric_store import ingest, to_dt
 from eduops.alerting.models import AlertEvent, AlertState
 from eduops.alerting.promql import Matcher, selectors
 from eduops.alerting.promql_eval import Labels, Points, Sample, evaluate
 from eduops.alerting.rules import FIRING, INACTIVE, PENDING, Alert, AlertingRule, RecordingRule, RuleGroup
-from eduops.db import session_scope
+from eduops.alerting.series_window import SeriesWindow
+from eduops.db import JSONText, session_scope
 from eduops.errors import NotFound
 
 log = logging.getLogger(__name__)
 CALENDAR_SERIES = {"eduops_task_overdue", "eduops_task_failed"}  # made from the calendar, never stored
+
+
+def _serialised(table: sa.Table) -> sa.TableClause:
+    """``table`` for Core statements whose JSON columns take text already serialised (one dump serves the
+    state row and the history row of a transition)."""
+    return sa.table(table.name, *(sa.column(c.name, sa.Text() if isinstance(c.type, JSONText) else c.type)
+                                  for c in table.c))
+
+
+STATES, EVENTS = _serialised(AlertState.__table__), _serialised(AlertEvent.__table__)  # type: ignore[arg-type]
+
+
+def as_json(value: Any) -> str:
+    return JSONText().process_bind_param(value, None) or "null"
 
 
 def fingerprint(labels: Labels) -> str:
@@ -88,6 +104,7 @@ class RuleEvaluator:
         self.default_interval, self.raw_days = default_interval, raw_days
         self.last_eval: dict[str, float] = {}
         self.rules_by_key = {f"{g.name}/{r.name}": r for g in groups for r in g.rules if isinstance(r, AlertingRule)}
+        self.window = SeriesWindow(engine, raw_days)  # the rules' samples, kept between cycles
 
     def restore(self) -> None:
         """Bring pending/firing/resolved alerts back after a restart (Prometheus restores `for` state too)."""
@@ -119,9 +136,7 @@ class RuleEvaluator:
         if not groups:
             return []
         nodes = [r.query for g in groups for r in g.rules if not self._runs_remotely(r)]
-        source = DbSource(self.engine, self.raw_days)
-        if nodes:
-            source.preload(nodes, now - max(max_range(n) for n in nodes), now)
+        source = self.window.load(nodes, now) if nodes else MemorySource()
         names = {s.name for n in nodes for s in selectors(n)}
         extra = (
             calendar_series(self.engine, self.settings, now)
@@ -131,12 +146,13 @@ class RuleEvaluator:
         src = ExtraSource(source, extra)
         transitions: list[Transition] = []
         recorded: list[tuple[str, dict[str, str], float, datetime]] = []
+        memo: dict[object, object] = {}  # selections shared by the rules of this cycle
         for group in groups:
             self.last_eval[group.name] = now
             for rule in group.rules:
                 try:
                     remote = self._runs_remotely(rule)
-                    value = self.remote.instant(rule.expr, now) if remote else evaluate(rule.query, src, now)
+                    value = self.remote.instant(rule.expr, now) if remote else evaluate(rule.query, src, now, memo)
                     vector = [Sample((), value)] if isinstance(value, float) else value
                     if isinstance(rule, RecordingRule):
                         for s in rule.output(vector):
@@ -164,40 +180,59 @@ class RuleEvaluator:
         return not ({s.name for s in selectors(rule.query)} & CALENDAR_SERIES)
 
     def persist(self, transitions: list[Transition], now: float) -> None:
+        """Record the transitions: one history row each, and the alerts' live state (a few statements in all)."""
+        at = to_dt(now)
+        events: list[dict[str, Any]] = []
+        final: dict[str, dict[str, Any] | None] = {}  # fingerprint → its state row after these, None: gone
+        created: set[str] = set()  # rows made (again) by these transitions
+        for t in transitions:
+            fp = fingerprint(t.alert.labels)
+            if t.event in ("dropped", "forgotten"):
+                final[fp] = None
+                created.discard(fp)
+                continue
+            labels, annotations = as_json(dict(t.alert.labels)), as_json(t.alert.annotations)  # once for both rows
+            events.append({"fingerprint": fp, "alertname": t.rule.name, "event": t.event, "at": at,
+                           "labels": labels, "annotations": annotations, "value": t.alert.value, "detail": ""})
+            row = final.get(fp)
+            if row is None:
+                row = {"fingerprint": fp}
+                if fp in final:  # deleted above and made again
+                    created.add(fp)
+                final[fp] = row
+                row["_new"] = {"rule": f"{t.rule.group}/{t.rule.name}", "alertname": t.rule.name, "labels": labels,
+                               "active_at": to_dt(t.alert.active_at), "escalation_level": 0}
+            row.update(annotations=annotations, value=t.alert.value, state=t.alert.state,
+                       fired_at=to_dt(t.alert.fired_at) if t.alert.fired_at is not None else None,
+                       resolved_at=to_dt(t.alert.resolved_at) if t.alert.resolved_at is not None else None)
         with session_scope(self.engine) as session:
-            for t in transitions:
-                fp = fingerprint(t.alert.labels)
-                labels = dict(t.alert.labels)
-                if t.event not in ("dropped", "forgotten"):
-                    session.add(
-                        AlertEvent(
-                            fingerprint=fp,
-                            alertname=t.rule.name,
-                            event=t.event,
-                            at=to_dt(now),
-                            labels=labels,
-                            annotations=t.alert.annotations,
-                            value=t.alert.value,
-                        )
-                    )
-                row = session.get(AlertState, fp)
-                if t.event in ("dropped", "forgotten"):
-                    if row is not None:
-                        session.delete(row)
-                    continue
+            keys = sorted(final)
+            stored: set[str] = set()
+            for i in range(0, len(keys), 500):
+                stored.update(session.scalars(
+                    sa.select(AlertState.fingerprint).where(AlertState.fingerprint.in_(keys[i : i + 500]))))
+            gone = [fp for fp, row in final.items() if fp in stored and (row is None or fp in created)]
+            inserts, updates = [], []
+            for fp, row in final.items():
                 if row is None:
-                    row = AlertState(
-                        fingerprint=fp,
-                        rule=f"{t.rule.group}/{t.rule.name}",
-                        alertname=t.rule.name,
-                        active_at=to_dt(t.alert.active_at),
-                        escalation_level=0,
-                    )
-                    session.add(row)
-                row.labels, row.annotations, row.value = labels, t.alert.annotations, t.alert.value
-                row.state = t.alert.state
-                row.fired_at = to_dt(t.alert.fired_at) if t.alert.fired_at is not None else None
-                row.resolved_at = to_dt(t.alert.resolved_at) if t.alert.resolved_at is not None else None
+                    continue
+                first = row.pop("_new")
+                if fp in stored and fp not in created:  # its labels are its fingerprint's: they stay
+                    updates.append(row)
+                else:
+                    inserts.append({**row, **first, "acked_by": None, "acked_at": None})
+            for i in range(0, len(gone), 500):
+                session.execute(STATES.delete().where(STATES.c.fingerprint.in_(gone[i : i + 500])))
+            if updates:
+                columns: dict[str, Any] = {k: sa.bindparam(k) for k in updates[0] if k != "fingerprint"}
+                session.execute(
+                    STATES.update().where(STATES.c.fingerprint == sa.bindparam("fp")).values(columns),
+                    [{**row, "fp": row["fingerprint"]} for row in updates],
+                )
+            if inserts:
+                session.execute(STATES.insert(), inserts)
+            if events:
+                session.execute(EVENTS.insert(), events)
 
     def am_alerts(self) -> list[AMAlert]:
         """Firing and resolved alerts in the shape the dispatcher takes (never pending ones)."""

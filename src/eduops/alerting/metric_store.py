@@ -22,6 +22,7 @@ from eduops.db import session_scope
 from eduops.errors import UsageError
 
 ROLLUP_SECONDS = 300
+deletions = 0  # raw samples deleted by this process so far: a held window (series_window) reloads after one
 
 
 def to_dt(t: float) -> datetime:
@@ -208,10 +209,14 @@ def rollup(engine: Engine, now: datetime) -> int:
 
 def apply_retention(engine: Engine, now: datetime, raw_days: float = 7.0, rollup_days: float = 90.0) -> tuple[int, int]:
     """Delete raw samples older than ``raw_days`` and roll-ups older than ``rollup_days``."""
+    global deletions
     with session_scope(engine) as session:
         raw = session.execute(sa.delete(MetricSample).where(MetricSample.ts < now - timedelta(days=raw_days)))
         rolled = session.execute(sa.delete(MetricRollup).where(MetricRollup.ts < now - timedelta(days=rollup_days)))
-        return getattr(raw, "rowcount", 0) or 0, getattr(rolled, "rowcount", 0) or 0
+        counts = getattr(raw, "rowcount", 0) or 0, getattr(rolled, "rowcount", 0) or 0
+    if counts[0]:
+        deletions += 1
+    return counts
 
 
 def series_ids_bulk(session: Any, items: list[tuple[str, dict[str, str], str]]) -> dict[str, int]:

@@ -297,6 +297,8 @@ class Monitor:
         )
         self.evaluator.restore()
         self.evaluator.last_eval = {g.name: old.last_eval[g.name] for g in groups if g.name in old.last_eval}
+        if old.raw_days == ms.raw_retention_days:
+            self.evaluator.window = old.window  # the samples already held serve the new rules too
         self.dispatcher.root = route
         self.forwarder = (
             Forwarder(ms.alertmanager_url, self.ws.settings.base_url, ms.alertmanager_resend, ms.evaluation_interval)

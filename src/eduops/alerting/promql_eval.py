@@ -8,7 +8,7 @@ window ``(t-5m, t]`` unless it is a stale marker; a range selector takes the sam
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,7 +39,7 @@ class SeriesSource(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sample:
     labels: Labels
     value: float
@@ -83,8 +83,12 @@ def compare(op: str, a: float, b: float) -> bool:
 
 
 class Evaluator:
-    def __init__(self, source: SeriesSource, t: float) -> None:
+    def __init__(self, source: SeriesSource, t: float, memo: dict[object, object] | None = None) -> None:
+        """``memo``: selections already made over the same source at the same time, shared by the expressions
+        of one evaluation cycle (rules that select the same series read them once); results are never
+        changed in place."""
         self.source, self.t = source, t
+        self.memo: dict[object, object] = {} if memo is None else memo
 
     def eval(self, node: Node) -> float | Vector:
         if isinstance(node, NumberLiteral):
@@ -103,7 +107,11 @@ class Evaluator:
         if isinstance(node, Call):
             from eduops.alerting.promql_funcs import call
 
-            return call(self, node)
+            key = ("call", node, self.t)  # a function of the same selections at the same time: the same answer
+            found = self.memo.get(key)
+            if found is None:
+                found = self.memo[key] = call(self, node)
+            return found  # type: ignore[return-value]
         if isinstance(node, StringLiteral):
             raise EvalError("a string is not a value")
         raise EvalError(f"cannot evaluate {type(node).__name__} here")
@@ -122,8 +130,13 @@ class Evaluator:
 
     def instant(self, sel: VectorSelector) -> Vector:
         t = self.t - sel.offset
+        key = ("instant", sel.matchers, t)
+        found = self.memo.get(key)
+        if found is not None:
+            return found  # type: ignore[return-value]
         oldest = t - LOOKBACK_SECONDS
-        out = []
+        out: Vector = []
+        self.memo[key] = out
         for labels, points in self.source.select(sel.matchers, oldest, t):
             for ts, v in reversed(points):  # the newest sample in (t-5m, t]
                 if ts <= t:
@@ -134,16 +147,21 @@ class Evaluator:
 
     def matrix(self, node: MatrixSelector) -> list[tuple[Labels, list[tuple[float, float]]]]:
         t = self.t - node.selector.offset
+        key = ("range", node.selector.matchers, t, node.range)
+        found = self.memo.get(key)
+        if found is not None:
+            return found  # type: ignore[return-value]
         start = t - node.range
-        out = []
+        out: list[tuple[Labels, list[tuple[float, float]]]] = []
+        self.memo[key] = out
         for labels, points in self.source.select(node.selector.matchers, start, t):
             i = 0
             while i < len(points) and points[i][0] <= start:  # the window is open on the left
                 i += 1
             window = [p for p in points[i:] if p[1] is not None and p[0] <= t]
             if window:
-                out.append((labels, window))
-        return out  # type: ignore[return-value]
+                out.append((labels, window))  # type: ignore[arg-type]
+        return out
 
     def binary(self, node: Binary) -> float | Vector:
         lhs, rhs = self.eval(node.lhs), self.eval(node.rhs)
@@ -177,25 +195,28 @@ class Evaluator:
         return out
 
 
-def signature(labels: Labels, on: bool, names: tuple[str, ...] | None) -> Labels:
+def matcher(on: bool, names: tuple[str, ...] | None) -> Callable[[Labels], Labels]:
+    """The labels two samples are matched on, as a function (built once per operation, used per sample)."""
     if on:
-        return tuple(p for p in labels if p[0] in (names or ()))
-    skip = set(names or ()) | {"__name__"}
-    return tuple(p for p in labels if p[0] not in skip)
+        keep = frozenset(names or ())
+        return lambda labels: tuple(p for p in labels if p[0] in keep)
+    skip = frozenset(names or ()) | {"__name__"}
+    return lambda labels: tuple(p for p in labels if p[0] not in skip)
 
 
 def vector_vector(node: Binary, lhs: Vector, rhs: Vector) -> Vector:
     """One-to-one matching on all labels but the name (or on/ignoring the given ones)."""
+    match = matcher(node.on, node.matching)
     right: dict[Labels, Sample] = {}
     for s in rhs:
-        sig = signature(s.labels, node.on, node.matching)
+        sig = match(s.labels)
         if sig in right:
             raise EvalError(f"found duplicate series for the match group {dict(sig)} on the right hand-side")
         right[sig] = s
     out: list[Sample] = []
     seen: set[Labels] = set()
     for s in lhs:
-        sig = signature(s.labels, node.on, node.matching)
+        sig = match(s.labels)
         other = right.get(sig)
         if other is None:
             continue
@@ -221,13 +242,14 @@ def vector_vector(node: Binary, lhs: Vector, rhs: Vector) -> Vector:
 
 
 def set_op(node: Binary, lhs: Vector, rhs: Vector) -> Vector:
-    right = {signature(s.labels, node.on, node.matching) for s in rhs}
+    sig = matcher(node.on, node.matching)
+    right = {sig(s.labels) for s in rhs}
     if node.op == "and":
-        return [s for s in lhs if signature(s.labels, node.on, node.matching) in right]
+        return [s for s in lhs if sig(s.labels) in right]
     if node.op == "unless":
-        return [s for s in lhs if signature(s.labels, node.on, node.matching) not in right]
-    left = {signature(s.labels, node.on, node.matching) for s in lhs}
-    return lhs + [s for s in rhs if signature(s.labels, node.on, node.matching) not in left]
+        return [s for s in lhs if sig(s.labels) not in right]
+    left = {sig(s.labels) for s in lhs}
+    return lhs + [s for s in rhs if sig(s.labels) not in left]
 
 
 def aggregate(node: Aggregate, vec: Vector) -> Vector:
@@ -255,6 +277,7 @@ def aggregate(node: Aggregate, vec: Vector) -> Vector:
     return out
 
 
-def evaluate(node: Node, source: SeriesSource, t: float) -> float | Vector:
-    """The value of ``node`` at unix time ``t``: a scalar or an instant vector."""
-    return Evaluator(source, t).eval(node)
+def evaluate(node: Node, source: SeriesSource, t: float, memo: dict[object, object] | None = None) -> float | Vector:
+    """The value of ``node`` at unix time ``t``: a scalar or an instant vector. Pass the same ``memo`` to
+    expressions evaluated over the same source at the same ``t`` to share their selections."""
+    return Evaluator(source, t, memo).eval(node)

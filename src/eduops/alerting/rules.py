@@ -55,18 +55,28 @@ class AlertingRule:
     active: dict[Labels, Alert] = field(default_factory=dict)
     last_error: str = ""
     last_eval: float | None = None
+    _keys: dict[Labels, Labels] = field(default_factory=dict, init=False, repr=False, compare=False)  # → alert's
 
     def step(self, ts: float, vector: Vector, external: dict[str, str] | None = None) -> None:
         """Advance every alert of this rule to time ``ts`` given the query result ``vector``."""
         self.last_eval = ts
         seen: set[Labels] = set()
+        # without templates in the rule's labels, a series' alert labels stay the same from cycle to cycle
+        if len(self._keys) > 4 * len(vector) + 10_000:  # series come and go: forget the gone ones now and then
+            self._keys.clear()
+        keys = self._keys if not any("{{" in v for v in self.labels.values()) else {}
         for sample in vector:
             tmpl_labels = dict(sample.labels)  # templates see __name__ when the query kept it, as in Prometheus
-            base = {k: v for k, v in sample.labels if k != "__name__"}
-            extra = {k: alert_template.expand(v, tmpl_labels, sample.value, external) for k, v in self.labels.items()}
-            full = {**base, **extra, "alertname": self.name}
-            key: Labels = tuple(sorted(full.items()))
+            key: Labels | None = keys.get(sample.labels)
+            if key is None:
+                base = {k: v for k, v in sample.labels if k != "__name__"}
+                extra = {
+                    k: alert_template.expand(v, tmpl_labels, sample.value, external) for k, v in self.labels.items()
+                }
+                full = {**base, **extra, "alertname": self.name}
+                key = keys[sample.labels] = tuple(sorted(full.items()))
             if key in seen:
+                full = dict(key)
                 raise UsageError(f"rule {self.name}: the query gives two results with the same labels {full}")
             seen.add(key)
             annotations = {

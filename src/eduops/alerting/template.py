@@ -347,6 +347,11 @@ def compile_template(text: str) -> gotemplate.Template:
     return gotemplate.parse(text, FUNCS)
 
 
+@lru_cache(maxsize=64)
+def _funcs(external_url: str) -> dict[str, Any]:
+    return dict(FUNCS, externalURL=lambda: external_url, pathPrefix=lambda: urlsplit(external_url).path)
+
+
 def expand(
     text: str,
     labels: dict[str, str],
@@ -359,7 +364,7 @@ def expand(
     if "{{" not in text:
         return text
     external = external or {}
-    funcs = dict(FUNCS, externalURL=lambda: external_url, pathPrefix=lambda: urlsplit(external_url).path)
+    funcs = _funcs(external_url)
     data = {"Labels": labels, "ExternalLabels": external, "ExternalURL": external_url, "Value": value}
     variables = {"$labels": labels, "$externalLabels": external, "$externalURL": external_url, "$value": value}
     try:

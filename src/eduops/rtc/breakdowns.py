@@ -24,7 +24,7 @@ from eduops.rtc.qoe import (
     poor_pct_sql,
     sample_loss_sql,
 )
-from eduops.rtc.store import Store
+from eduops.rtc.store import ROLLUP_MINUTES, ROLLUP_ORIGIN, Store
 
 DIMENSIONS: dict[str, str] = {
     "country": "s.country",
@@ -49,21 +49,27 @@ METRICS_SQL = f"""count(*) AS samples, count(DISTINCT x.sid) AS sessions,
     {mos_weighted_sql("x")} AS mos,
     {percentile_sql("x.rtt_ms", 50)} AS rtt_p50_ms, {percentile_sql("x.rtt_ms", 90)} AS rtt_p90_ms,
     {percentile_sql("x.jitter_ms", 90)} AS jitter_p90_ms, avg({sample_loss_sql("x")}) AS loss_pct"""
-# from the rollup (per session and 15-minute bucket): sums and averages, for heat maps and rankings
-ROLLUP_METRICS_SQL = f"""sum(r.samples) AS samples, count(DISTINCT r.sid) AS sessions,
-    round(sum(r.media_ms) / 60000, 1) AS media_min,
-    {freeze_rate_sql("r.video_freeze_ms", "r.media_ms")} AS video_freeze_rate_pct,
-    {freeze_rate_sql("r.audio_freeze_ms", "r.media_ms")} AS audio_freeze_rate_pct,
-    {media_share_sql("r.poor_ms", "r.media_ms")} AS poor_pct,
-    sum(r.mos_sum) / nullif(sum(r.mos_n), 0) AS mos, sum(r.rtt_sum) / nullif(sum(r.rtt_n), 0) AS rtt_avg_ms,
-    sum(r.jitter_sum) / nullif(sum(r.jitter_n), 0) AS jitter_avg_ms,
-    sum(r.loss_sum) / nullif(sum(r.loss_n), 0) AS loss_pct"""
+# from the rollup (per session and 15-minute bucket): each figure from the sums it adds up
+ROLLUP_FIGURES: dict[str, tuple[tuple[str, ...], str]] = {
+    "video_freeze_rate_pct": (("video_freeze_ms", "media_ms"), freeze_rate_sql("r.video_freeze_ms", "r.media_ms")),
+    "audio_freeze_rate_pct": (("audio_freeze_ms", "media_ms"), freeze_rate_sql("r.audio_freeze_ms", "r.media_ms")),
+    "poor_pct": (("poor_ms", "media_ms"), media_share_sql("r.poor_ms", "r.media_ms")),
+    "mos": (("mos_sum", "mos_n"), "sum(r.mos_sum) / nullif(sum(r.mos_n), 0)"),
+    "rtt_avg_ms": (("rtt_sum", "rtt_n"), "sum(r.rtt_sum) / nullif(sum(r.rtt_n), 0)"),
+    "jitter_avg_ms": (("jitter_sum", "jitter_n"), "sum(r.jitter_sum) / nullif(sum(r.jitter_n), 0)"),
+    "loss_pct": (("loss_sum", "loss_n"), "sum(r.loss_sum) / nullif(sum(r.loss_n), 0)"),
+}
+HEATMAP_METRICS = ("poor_pct", "video_freeze_rate_pct", "audio_freeze_rate_pct", "mos", "rtt_avg_ms", "loss_pct")
+ROLLUP_METRICS_SQL = (
+    "sum(r.samples) AS samples, count(DISTINCT r.sid) AS sessions, round(sum(r.media_ms) / 60000, 1) AS media_min, "
+    + ", ".join(f"{sql} AS {name}" for name, (_sums, sql) in ROLLUP_FIGURES.items())
+)
 
-
-def _joins(exprs: list[str], rollup: bool) -> str:
-    """FROM samples (or the rollup) joined to sessions, and to calls and teachers only when asked for."""
+def _joins(exprs: list[str], rollup: bool, table: str = "sample_rollup") -> str:
+    """FROM samples (or the rollup, or ``table`` in its shape) joined to sessions, and to calls and teachers
+    only when asked for."""
     head = (
-        "FROM sample_rollup r JOIN sessions s ON s.sid = r.sid"
+        f"FROM {table} r JOIN sessions s ON s.sid = r.sid"
         if rollup
         else "FROM samples x JOIN sessions s ON s.sid = x.sid"
     )
@@ -126,27 +132,40 @@ def breakdown(store: Store, dimension: str, window: Window, limit: int = 100) ->
     return _round(rows)
 
 
-def heatmap(store: Store, window: Window, metric: str = "poor_pct", rows_dim: str = "province") -> dict[str, Any]:
-    """``metric`` per (``rows_dim`` value, local hour) from the 15-minute rollup: rows, 24 columns, sample counts."""
-    allowed = ("poor_pct", "video_freeze_rate_pct", "audio_freeze_rate_pct", "mos", "rtt_avg_ms", "loss_pct")
-    if metric not in allowed:
-        raise UsageError(f"unknown heat-map metric {metric!r}; one of {', '.join(allowed)}")
-    expr = _dimension(rows_dim, rollup=True)
-    data = store.query(
-        f"SELECT {expr} AS segment, hour(r.bucket) AS hour, {ROLLUP_METRICS_SQL} {_joins([expr], True)} "
-        "WHERE r.bucket >= ? AND r.bucket < ? GROUP BY ALL",
-        [window.start, window.end],
+def heatmap_sql(metric: str, rows_dim: str) -> str:
+    """The heat map's query (parameters: window start, end, start, end). It adds the rollup up per session and
+    local hour first, so a cell's sessions are a count of rows rather than a DISTINCT over the rollup, and it
+    turns each 15-minute bucket of the window into its local hour once rather than once per rollup row."""
+    sums, figure = ROLLUP_FIGURES[metric]
+    expr = _dimension(rows_dim, rollup=True).replace("hour(r.bucket)", "r.hour")
+    per_session = ", ".join(f"sum(r.{c}) AS {c}" for c in ("samples", *sums))
+    return (
+        "WITH hours AS (SELECT b AS bucket, hour(b) AS hour FROM generate_series("
+        f"time_bucket(INTERVAL {ROLLUP_MINUTES} MINUTE, ?::TIMESTAMPTZ, TIMESTAMPTZ '{ROLLUP_ORIGIN}'), "
+        f"?::TIMESTAMPTZ, INTERVAL {ROLLUP_MINUTES} MINUTE) AS g(b)), "
+        f"cells AS (SELECT r.sid, h.hour, {per_session} FROM sample_rollup r JOIN hours h ON h.bucket = r.bucket "
+        "WHERE r.bucket >= ? AND r.bucket < ? GROUP BY r.sid, h.hour) "
+        f"SELECT {expr} AS segment, r.hour AS hour, sum(r.samples) AS samples, count(*) AS sessions, "
+        f"{figure} AS value {_joins([expr], True, 'cells')} GROUP BY ALL"
     )
+
+
+def heatmap(store: Store, window: Window, metric: str = "poor_pct", rows_dim: str = "province") -> dict[str, Any]:
+    """``metric`` per (``rows_dim`` value, local hour) from the 15-minute rollup: rows, 24 columns, sample counts
+    and session counts (the calls behind a cell)."""
+    if metric not in HEATMAP_METRICS:
+        raise UsageError(f"unknown heat-map metric {metric!r}; one of {', '.join(HEATMAP_METRICS)}")
+    data = store.query(heatmap_sql(metric, rows_dim), [window.start, window.end, window.start, window.end])
     segments = sorted({str(r["segment"]) for r in data})
     values: list[list[float | None]] = [[None] * 24 for _ in segments]
     counts: list[list[int]] = [[0] * 24 for _ in segments]
     sessions: list[list[int]] = [[0] * 24 for _ in segments]
     index = {s: i for i, s in enumerate(segments)}
     for r in data:
-        i = index[str(r["segment"])]
-        values[i][int(r["hour"])] = None if r[metric] is None else round(float(r[metric]), 3)
-        counts[i][int(r["hour"])] = int(r["samples"])
-        sessions[i][int(r["hour"])] = int(r["sessions"])
+        i, hour = index[str(r["segment"])], int(r["hour"])
+        values[i][hour] = None if r["value"] is None else round(float(r["value"]), 3)
+        counts[i][hour] = int(r["samples"])
+        sessions[i][hour] = int(r["sessions"])
     return {"metric": metric, "rows": segments, "hours": list(range(24)), "values": values, "samples": counts,
             "sessions": sessions}
 

@@ -11,6 +11,7 @@ store the same rows.
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from operator import itemgetter, methodcaller
 from typing import Any
 
 import numpy as np
@@ -43,12 +44,19 @@ _NUMBER_TYPES = {float, int, type(None)}
 _SLOW_KEYS = {"frame_times_ms", "video_freeze_ms", "audio_freeze_ms", "video_freeze_count", "audio_freeze_count"}
 
 
-def _numbers(items: list[dict[str, Any]], field: str) -> np.ndarray | None:
-    """The field as float64 with NaN for missing, or None when any value is not a plain number."""
-    values = [item.get(field) for item in items]
+def column(items: list[dict[str, Any]], field: str) -> list[Any]:
+    """One field of every item (None where missing), read in one C-level pass when every item has it."""
+    try:
+        return list(map(itemgetter(field), items))
+    except KeyError:
+        return list(map(methodcaller("get", field), items))
+
+
+def _numbers(values: list[Any]) -> np.ndarray | None:
+    """The values as float64 with NaN for missing, or None when any value is not a plain number."""
     if not set(map(type, values)) <= _NUMBER_TYPES:
         return None
-    return np.array([np.nan if v is None else v for v in values], dtype=float)
+    return np.array(values, dtype=float)  # None → NaN
 
 
 EARLIEST_TS = datetime.combine(EARLIEST, time(), UTC)
@@ -64,7 +72,7 @@ def fast_samples(
     n = len(items)
     if n < MIN_ROWS:
         return None
-    ids: dict[str, list[Any]] = {f: [item.get(f) for item in items] for f in ("call_id", "user_id", "ts")}
+    ids: dict[str, list[Any]] = {f: column(items, f) for f in ("call_id", "user_id", "ts")}
     if any(not set(map(type, values)) <= {str} for values in ids.values()):
         return None
     try:
@@ -79,39 +87,43 @@ def fast_samples(
     for f in ("call_id", "user_id"):
         lengths = pc.utf8_length(pa.array(ids[f], pa.string())).to_numpy(zero_copy_only=False)
         slow |= (lengths == 0) | (lengths > MAX_ID)
-    interval_s = _numbers(items, "interval_s")
+    interval_s = _numbers(column(items, "interval_s"))
     if interval_s is None:
         return None
     slow |= ~((interval_s >= MIN_INTERVAL_S) & (interval_s <= MAX_INTERVAL_S))  # NaN (missing) fails too
     columns: dict[str, Any] = {"call_id": ids["call_id"], "user_id": ids["user_id"], "ts": ts,
                                "interval_ms": interval_s * 1000}
     for field, (low, high) in SAMPLE_RANGES.items():
-        values = _numbers(items, field)
+        values = _numbers(column(items, field))
         if values is None:
             return None
         slow |= ~np.isnan(values) & ~((values >= low) & (values <= high))
         columns[field] = values
     for field in ("width", "height"):
-        sizes = [item.get(field) for item in items]
+        sizes = column(items, field)
         if not set(map(type, sizes)) <= {int, type(None)}:
             return None
-        arr = np.array([-1 if v is None else v for v in sizes], dtype=np.int64)
+        arr = np.array([-1 if v is None else v for v in sizes], dtype=np.int64) if None in sizes else np.array(
+            sizes, dtype=np.int64)
         slow |= arr > 16384
         slow |= (arr < 0) & (arr != -1)
         columns[field] = pa.array(arr, pa.int32(), mask=arr == -1)
     for field, allowed in (("quality_limitation", LIMITATIONS), ("platform", PLATFORMS)):
-        choices = [item.get(field) or None for item in items]
+        choices = [v or None for v in column(items, field)]
         slow |= np.array([v is not None and v not in allowed for v in choices])
         columns[field] = choices
-    slow |= np.array([bool(item.keys() & _SLOW_KEYS) for item in items])
+    for key in _SLOW_KEYS:
+        slow |= np.fromiter(map(methodcaller("__contains__", key), items), bool, n)
 
     video_count = np.zeros(n, dtype=np.int32)
     video_ms = np.zeros(n)
     audio_count = np.zeros(n, dtype=np.int32)
     audio_ms = np.zeros(n)
-    for i, item in enumerate(items):  # freeze lists are rare: one at a time
-        video, audio = item.get("video_freezes_ms"), item.get("audio_freezes_ms")
-        if slow[i] or not (video or audio):
+    videos, audios = column(items, "video_freezes_ms"), column(items, "audio_freezes_ms")
+    for i in np.flatnonzero(np.fromiter(map(bool, videos), bool, n) | np.fromiter(map(bool, audios), bool, n)):
+        # freeze lists are rare: one at a time
+        item, video, audio = items[i], videos[i], audios[i]
+        if slow[i]:
             continue
         platform = columns["platform"][i] or platforms.get((item["call_id"], item["user_id"]), "native")
         try:
@@ -135,7 +147,7 @@ def fast_samples(
             other = model.for_codec(name)
             mos[mask] = mos_array(rtt[mask], np.nan_to_num(jitter[mask]), np.nan_to_num(loss[mask]), other.codec,
                                   other.burst_r)
-    columns["mos"] = [None if np.isnan(r) else round(float(m), 4) for r, m in zip(rtt, mos, strict=True)]
+    columns["mos"] = [None if r != r else round(m, 4) for r, m in zip(rtt.tolist(), mos.tolist(), strict=True)]
 
     keep = ~slow
     arrays = []

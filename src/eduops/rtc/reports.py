@@ -9,6 +9,7 @@ second.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from operator import methodcaller
 from typing import Any
 
 from eduops.core import values
@@ -274,6 +275,16 @@ def validate_sample(item: dict[str, Any], platform: str = "native", model: EMode
 VALIDATORS = {"call": validate_call, "session": validate_session}
 
 
+def only_samples(items: list[Any]) -> bool:
+    """Whether every item is an object of type ``sample`` (checked in C-level passes, not item by item)."""
+    if not items or set(map(type, items)) != {dict}:
+        return False
+    try:
+        return set(map(methodcaller("get", "type"), items)) == {"sample"}
+    except TypeError:  # a type that is not a string: item by item says what is wrong
+        return False
+
+
 def split_items(
     items: list[Any], platforms: dict[tuple[str, str], str] | None = None, offset: int = 0,
     model: EModel = DEFAULT_MODEL, codecs: dict[tuple[str, str], str] | None = None,
@@ -289,6 +300,9 @@ def split_items(
     platforms = dict(platforms or {})
     codecs = dict(codecs or {})
     pending_samples: list[tuple[int, dict[str, Any]]] = []
+    if only_samples(items):  # nothing to sort: every item waits for the sample checks
+        pending_samples = list(enumerate(items, start=offset))
+        items = []
     for index, item in enumerate(items, start=offset):
         if item is HANDLED:
             continue

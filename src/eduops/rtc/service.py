@@ -10,8 +10,12 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
+from operator import methodcaller
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from eduops.config import Settings
 from eduops.core import local_access
@@ -19,7 +23,7 @@ from eduops.core.bodies import CsvRows
 from eduops.errors import PayloadTooLarge, UsageError
 from eduops.rtc.adapters import to_neutral
 from eduops.rtc.aitutor import Turn, insert_turns, validate_turn
-from eduops.rtc.reports import HANDLED, Rejected, split_items
+from eduops.rtc.reports import HANDLED, Rejected, only_samples, split_items
 from eduops.rtc.store import (
     Store,
     insert_rows,
@@ -77,21 +81,22 @@ class IngestResult:
 def ingest_items(store: Store, items: list[Any], offset: int = 0, result: IngestResult | None = None) -> IngestResult:
     """Validate and store one batch in one transaction; vendor formats are converted first."""
     result = result or IngestResult()
-    items = [to_neutral(item) if isinstance(item, dict) and "type" not in item else item for item in items]
     turns: list[Turn] = []
     turn_rejected: list[dict[str, Any]] = []
-    for index, item in enumerate(items):
-        if isinstance(item, dict) and item.get("type") == "ai_turn":
-            try:
-                turns.append(validate_turn(item))
-            except Rejected as exc:
-                turn_rejected.append({"index": index + offset, "reason": str(exc)})
-            items[index] = HANDLED
-    keys = {
-        (str(i.get("call_id")), str(i.get("user_id")))
-        for i in items
-        if isinstance(i, dict) and i.get("type") == "sample"
-    }
+    if only_samples(items):  # a stats file's usual chunk: nothing to convert or to take out
+        sample_items = items
+    else:
+        items = [to_neutral(item) if isinstance(item, dict) and "type" not in item else item for item in items]
+        for index, item in enumerate(items):
+            if isinstance(item, dict) and item.get("type") == "ai_turn":
+                try:
+                    turns.append(validate_turn(item))
+                except Rejected as exc:
+                    turn_rejected.append({"index": index + offset, "reason": str(exc)})
+                items[index] = HANDLED
+        sample_items = [i for i in items if isinstance(i, dict) and i.get("type") == "sample"]
+    keys = set(zip(map(str, map(methodcaller("get", "call_id"), sample_items)),
+                   map(str, map(methodcaller("get", "user_id"), sample_items)), strict=True))
     platforms: dict[tuple[str, str], str] = {}
     codecs: dict[tuple[str, str], str] = {}
     if keys:
@@ -134,16 +139,22 @@ class _Counted:
             self.chars += len(line)
             yield line
 
+    def lines(self, count: int) -> list[str]:
+        """The next ``count`` lines (fewer at the end), read in one go."""
+        lines = list(islice(self.fh, count))
+        self.chars += sum(map(len, lines))
+        return lines
+
 
 def _parse_lines(lines: list[str], first: int, rejected: list[dict[str, Any]]) -> list[Any]:
     """JSON of many lines at once (one parser call is much faster than one per line); on a bad line,
     line by line to say which one. Blank lines become None."""
-    if all(line.strip() for line in lines):
-        try:
-            parsed = json.loads("[" + ",".join(lines) + "]")
-            if len(parsed) == len(lines):
-                return list(parsed)
-        except json.JSONDecodeError:
+    if all(map(str.strip, lines)):
+        try:  # orjson is stricter (no NaN, 64-bit integers): what it refuses goes line by line below
+            parsed = orjson.loads("[" + ",".join(lines) + "]")
+            if isinstance(parsed, list) and len(parsed) == len(lines):
+                return parsed
+        except orjson.JSONDecodeError:
             pass
     out: list[Any] = []
     for number, line in enumerate(lines, start=first):
@@ -159,15 +170,10 @@ def _parse_lines(lines: list[str], first: int, rejected: list[dict[str, Any]]) -
 
 
 def _jsonl_chunks(fh: _Counted, rejected: list[dict[str, Any]]) -> Iterator[tuple[int, list[Any]]]:
-    lines: list[str] = []
     start = 1
-    for number, line in enumerate(fh, start=1):
-        lines.append(line)
-        if len(lines) >= FILE_CHUNK_ITEMS:
-            yield start, _parse_lines(lines, start, rejected)
-            start, lines = number + 1, []
-    if lines:
+    while lines := fh.lines(FILE_CHUNK_ITEMS):
         yield start, _parse_lines(lines, start, rejected)
+        start += len(lines)
 
 
 def _csv_chunks(fh: _Counted) -> Iterator[tuple[int, list[Any]]]:

@@ -112,6 +112,7 @@ def _ddl(table: str, columns: dict[str, pa.DataType], extra: str = "") -> str:
 
 
 ROLLUP_MINUTES = 15
+ROLLUP_ORIGIN = "2000-01-01 00:00:00+00"  # buckets start at whole quarter hours counted from here
 # Per session and 15-minute bucket: sums that add up across sessions and buckets, so heat maps and
 # rankings read this (tens of rows per session) instead of every sample.
 ROLLUP_DDL = """CREATE TABLE IF NOT EXISTS sample_rollup (
@@ -134,7 +135,7 @@ ROLLUP_SUMS = (
     "loss_n",
 )
 ROLLUP_SELECT = f"""SELECT hash(x.call_id, x.user_id) AS sid,
-  time_bucket(INTERVAL {ROLLUP_MINUTES} MINUTE, x.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
+  time_bucket(INTERVAL {ROLLUP_MINUTES} MINUTE, x.ts, TIMESTAMPTZ '{ROLLUP_ORIGIN}') AS bucket,
   count(*), sum(x.interval_ms), sum(x.video_freeze_ms), sum(x.audio_freeze_ms),
   sum({poor_ms_sql("x")}), sum(x.mos * x.interval_ms), sum(CASE WHEN x.mos IS NOT NULL THEN x.interval_ms END),
   sum(x.rtt_ms), count(x.rtt_ms), sum(x.jitter_ms), count(x.jitter_ms), sum({sample_loss_sql("x")}),
