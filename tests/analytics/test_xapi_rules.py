@@ -200,6 +200,9 @@ def test_durations_in_seconds(text: str, seconds: float) -> None:
     ("2026-03-02T17:00:00+0800", "2026-03-02T09:00:00+00:00"),
     ("2026-03-02T09:00:00.1234567Z", "2026-03-02T09:00:00.123456+00:00"),
     ("2026-03-02T09:00", "2026-03-02T09:00:00+00:00"),
+    ("2026-03-02T09:00:00.123Z", "2026-03-02T09:00:00.123000+00:00"),
+    ("2026-03-02T09:00:00.123456Z", "2026-03-02T09:00:00.123456+00:00"),
+    ("2026-03-02t09:00:00.12Z", "2026-03-02T09:00:00.120000+00:00"),
 ])
 def test_timestamps_become_utc(text: str, iso_utc: str) -> None:
     assert parse_timestamp(text).isoformat() == iso_utc
@@ -245,3 +248,34 @@ def test_extension_values_of_the_wrong_type_are_left_out_of_the_columns(region, 
     }
     row = to_row(statement)
     assert (row["region"], row["video_length_s"]) == expected
+
+
+def test_statements_sharing_a_context_get_its_columns_and_others_their_own() -> None:
+    """Context columns are derived once per distinct context: a context seen before must not lend its
+    columns to a different one, however alike (a number for a string, one more parent)."""
+    from eduops.analytics import vocab
+    from eduops.analytics.extract import to_row
+
+    course = {"id": "https://x.example/course/a", "definition": {"type": vocab.COURSE_TYPE}}
+    first = {"instructor": {"mbox": "mailto:t@x.example"}, "contextActivities": {"parent": [course]},
+             "extensions": {vocab.REGION_EXT: "east", vocab.DEVICE_EXT: "ios"}}
+    number = {**first, "extensions": {vocab.REGION_EXT: 7, vocab.DEVICE_EXT: "ios"}}
+    two_parents = {**first, "contextActivities": {"parent": [{"id": "https://x.example/p"}, course]}}
+    huge = {**first, "extensions": {vocab.REGION_EXT: "east", vocab.TEACHER_EXT: 2**70}}
+
+    def row(context: dict[str, Any]) -> tuple[Any, ...]:
+        r = to_row({"id": "6f1c6b0e-1b7e-4c6e-9a51-0d5f5f3d2a10", "actor": {"mbox": "mailto:a@x.example"},
+                    "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+                    "object": {"id": "https://x.example/course/a/l1"}, "timestamp": "2026-03-02T09:00:00Z",
+                    "stored": "2026-03-02T09:00:01Z", "context": context})
+        return r["course"], r["region"], r["device"], r["teacher"], r["related_activities"]
+
+    lesson = "https://x.example/course/a/l1"
+    expected_first = ("https://x.example/course/a", "east", "ios", "mailto:t@x.example",
+                      f"\n{lesson}\nhttps://x.example/course/a\n")
+    assert row(first) == expected_first
+    assert row(number)[1] == "7"
+    assert row(two_parents)[0] == "https://x.example/course/a"
+    assert row(two_parents)[4] == f"\n{lesson}\nhttps://x.example/p\nhttps://x.example/course/a\n"
+    assert row(huge)[3] == str(2**70)  # beyond orjson's 64 bits: derived without the cache
+    assert row(first) == expected_first

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -63,24 +63,38 @@ def course_and_part(statement: dict[str, Any]) -> tuple[str | None, str | None]:
     course-typed parent, else the first grouping, else the first parent, else the object when it is
     a course — and no part.
     """
-    groups = (statement.get("context") or {}).get("contextActivities") or {}
+    return _course_with(_course_candidates(statement.get("context") or {}), statement.get("object") or {})
+
+
+def _course_candidates(context: dict[str, Any]) -> tuple[str | None, tuple[str, ...], str | None]:
+    """What the context says of the course: the course-typed grouping, the course-typed parents inside it
+    (its parts), and without such a grouping the course it falls back to (``course_and_part``)."""
+    groups = context.get("contextActivities") or {}
     parents, grouping = _as_list(groups.get("parent")), _as_list(groups.get("grouping"))
-    obj = statement.get("object") or {}
-    is_activity = obj.get("objectType", "Activity") == "Activity"
     outer = next((str(a["id"]) for a in grouping if _is_course(a)), None)
     if outer is not None:
-        inner = [str(a["id"]) for a in parents if _is_course(a) and str(a["id"]) != outer]
-        if not inner and is_activity and _is_course(obj) and str(obj["id"]) != outer:
-            inner = [str(obj["id"])]
-        return outer, inner[0] if inner else None
-    for activity in parents:
-        if _is_course(activity):
-            return str(activity["id"]), None
-    if grouping:
-        return str(grouping[0]["id"]), None
-    if parents:
-        return str(parents[0]["id"]), None
-    if is_activity and _is_course(obj):
+        return outer, tuple(str(a["id"]) for a in parents if _is_course(a) and str(a["id"]) != outer), None
+    fallback = next((str(a["id"]) for a in parents if _is_course(a)), None)
+    if fallback is None and grouping:
+        fallback = str(grouping[0]["id"])
+    if fallback is None and parents:
+        fallback = str(parents[0]["id"])
+    return None, (), fallback
+
+
+def _course_with(candidates: tuple[str | None, tuple[str, ...], str | None],
+                 obj: dict[str, Any]) -> tuple[str | None, str | None]:
+    """``course_and_part`` from the context's candidates and the statement's object."""
+    outer, inner, fallback = candidates
+    if outer is not None:
+        if inner:
+            return outer, inner[0]
+        if obj.get("objectType", "Activity") == "Activity" and _is_course(obj) and str(obj["id"]) != outer:
+            return outer, str(obj["id"])
+        return outer, None
+    if fallback is not None:
+        return fallback, None
+    if obj.get("objectType", "Activity") == "Activity" and _is_course(obj):
         return str(obj["id"]), None
     return None, None
 
@@ -115,6 +129,72 @@ def course_of(statement: dict[str, Any]) -> str | None:
     return course_and_part(statement)[0]
 
 
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _text(value: Any) -> str | None:
+    """A text column from an extension: strings and numbers; an object, list or boolean is not a region,
+    device or teacher, so it is left out (the statement keeps it as sent)."""
+    if isinstance(value, str):
+        return value
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+class _ContextFacts(NamedTuple):
+    """The columns (and column parts) a statement's context decides on its own."""
+
+    registration: Any
+    teacher: str | None
+    region: str | None
+    device: str | None
+    video_length_s: float | None
+    agents: tuple[str, ...]  # instructor and team, for related_agents
+    activities: tuple[str, ...]  # every context activity's id, for related_activities
+    courses: tuple[str | None, tuple[str, ...], str | None]  # see _course_candidates
+
+
+def _context_facts(context: dict[str, Any]) -> _ContextFacts:
+    extensions = context.get("extensions") or {}
+    instructor = context.get("instructor")
+    teacher = extensions.get(vocab.TEACHER_EXT) or (actor_id(instructor) if isinstance(instructor, dict) else None)
+    groups = context.get("contextActivities") or {}
+    return _ContextFacts(
+        registration=context.get("registration"),
+        teacher=_text(teacher),
+        region=_text(extensions.get(vocab.REGION_EXT)),
+        device=_text(extensions.get(vocab.DEVICE_EXT)),
+        video_length_s=_number(extensions.get(vocab.VIDEO_LENGTH_EXT)),
+        agents=tuple(agent_ifi(context[key]) for key in ("instructor", "team") if isinstance(context.get(key), dict)),
+        activities=tuple(str(a["id"]) for key in ("parent", "grouping", "category", "other")
+                         for a in _as_list(groups.get(key)) if "id" in a),
+        courses=_course_candidates(context),
+    )
+
+
+# Learners of one class send the same context (course, teacher, region, device) over and over: its facts
+# are looked up by its JSON, which costs a fraction of deriving them again.
+_FACTS: dict[bytes, _ContextFacts] = {}
+_FACTS_LIMIT = 10_000
+_NO_CONTEXT = _context_facts({})
+
+
+def context_facts(context: dict[str, Any] | None) -> _ContextFacts:
+    if not context:
+        return _NO_CONTEXT
+    try:
+        key = orjson.dumps(context)
+    except TypeError:  # not plain JSON (an integer beyond 64 bits): derived every time
+        return _context_facts(context)
+    facts = _FACTS.get(key)
+    if facts is None:
+        facts = _context_facts(context)
+        if len(_FACTS) >= _FACTS_LIMIT:
+            _FACTS.clear()
+        _FACTS[key] = facts
+    return facts
+
+
 def _direct_agents(part: dict[str, Any]) -> list[str]:
     """The actor, and the object when it is an agent or group."""
     found = [agent_ifi(part["actor"])]
@@ -124,15 +204,12 @@ def _direct_agents(part: dict[str, Any]) -> list[str]:
     return found
 
 
-def _other_agents(part: dict[str, Any]) -> list[str]:
-    """Agents only ``related_agents`` matches: instructor, team, group members, authority, sub-statement."""
-    found = []
+def _other_agents(part: dict[str, Any], facts: _ContextFacts | None = None) -> list[str]:
+    """Agents only ``related_agents`` matches: instructor, team, group members, authority, sub-statement.
+
+    ``facts``: the part's ``context_facts`` when the caller has them."""
+    found = list((facts or context_facts(part.get("context"))).agents)
     obj = part.get("object") or {}
-    context = part.get("context")
-    if context:
-        for key in ("instructor", "team"):
-            if isinstance(context.get(key), dict):
-                found.append(agent_ifi(context[key]))
     for agent in (part["actor"], obj):
         if "member" in agent:
             found.extend(agent_ifi(m) for m in _as_list(agent["member"]))
@@ -150,13 +227,11 @@ def _agents_in(part: dict[str, Any], related: bool) -> list[str]:
     return found
 
 
-def _activities_in(part: dict[str, Any], related: bool) -> list[str]:
+def _activities_in(part: dict[str, Any], related: bool, facts: _ContextFacts | None = None) -> list[str]:
     obj = part.get("object") or {}
     found = [str(obj["id"])] if obj.get("objectType", "Activity") == "Activity" and "id" in obj else []
     if related:
-        groups = (part.get("context") or {}).get("contextActivities") or {}
-        for key in ("parent", "grouping", "category", "other"):
-            found.extend(str(a["id"]) for a in _as_list(groups.get(key)) if "id" in a)
+        found.extend((facts or context_facts(part.get("context"))).activities)
         if obj.get("objectType") == "SubStatement":
             found.extend(_activities_in(obj, related=True))
     return found
@@ -165,10 +240,6 @@ def _activities_in(part: dict[str, Any], related: bool) -> list[str]:
 def _joined(values: list[str]) -> str:
     """Values between newlines, so a LIKE '%\\n<value>\\n%' matches one whole value."""
     return "\n" + "\n".join(dict.fromkeys(values)) + "\n"
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _naive(moment: datetime) -> datetime:
@@ -202,49 +273,39 @@ def to_row(statement: dict[str, Any], stored: datetime | None = None) -> dict[st
     actor = statement["actor"]
     obj = statement["object"]
     object_type = obj.get("objectType", "Activity")
+    verb_id = statement["verb"]["id"]
     result = statement.get("result") or {}
-    context = statement.get("context") or {}
-    context_ext = context.get("extensions") or {}
     result_ext = result.get("extensions") or {}
-    instructor = context.get("instructor")
-    teacher = context_ext.get(vocab.TEACHER_EXT) or (actor_id(instructor) if isinstance(instructor, dict) else None)
+    facts = context_facts(statement.get("context"))
     direct = _direct_agents(statement)
-    course, part = course_and_part(statement)
+    course, part = _course_with(facts.courses, obj)
     return {
         "id": statement["id"].lower(),
         "actor_id": actor_id(actor),
         "actor_ifi": direct[0],
-        "verb_id": statement["verb"]["id"],
+        "verb_id": verb_id,
         "object_id": str(obj["id"]) if "id" in obj and object_type in ("Activity", "StatementRef")
         else (agent_ifi(obj) if object_type in ("Agent", "Group") else None),
         "object_type": object_type,
         "course": course,
         "part": part,
-        "registration": context.get("registration"),
+        "registration": facts.registration,
         "timestamp": utc_naive(statement["timestamp"]),
         "stored": _naive(stored or parse_timestamp(statement["stored"], "stored")),
         "success": result.get("success"),
         "completion": result.get("completion"),
         "score_scaled": _number((result.get("score") or {}).get("scaled")),
         "duration_s": duration_seconds(result["duration"]) if "duration" in result else None,
-        "region": _text(context_ext.get(vocab.REGION_EXT)),
-        "teacher": _text(teacher),
-        "device": _text(context_ext.get(vocab.DEVICE_EXT)),
-        "video_length_s": _number(context_ext.get(vocab.VIDEO_LENGTH_EXT)),
+        "region": facts.region,
+        "teacher": facts.teacher,
+        "device": facts.device,
+        "video_length_s": facts.video_length_s,
         "video_segments": _text(result_ext.get(vocab.VIDEO_SEGMENTS_EXT)),
         "video_progress": _number(result_ext.get(vocab.VIDEO_PROGRESS_EXT)),
-        "voids": obj["id"].lower() if statement["verb"]["id"] == VOIDED else None,
+        "voids": obj["id"].lower() if verb_id == VOIDED else None,
         "voided": False,
         "agents": _joined(direct),
-        "related_agents": _joined(direct + _other_agents(statement)),
-        "related_activities": _joined(_activities_in(statement, related=True)),
+        "related_agents": _joined(direct + _other_agents(statement, facts)),
+        "related_activities": _joined(_activities_in(statement, True, facts)),
         "raw": raw_json(statement),
     }
-
-
-def _text(value: Any) -> str | None:
-    """A text column from an extension: strings and numbers; an object, list or boolean is not a region,
-    device or teacher, so it is left out (the statement keeps it as sent)."""
-    if isinstance(value, str):
-        return value
-    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -25,7 +25,6 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-MASK64 = (1 << 64) - 1
 # odd 64-bit constants (splitmix64) that spread sequential or patterned ids over the filter
 _C1, _C2, _C3, _C4 = (np.uint64(c) for c in (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB,
                                               0xD6E8FEB86659FD93))
@@ -35,10 +34,12 @@ MIN_CAPACITY = 1 << 20
 
 
 def id_halves(ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """The high and low 64 bits of each UUID (as ``sql.ID_HALVES`` computes them in DuckDB)."""
-    values = [int(i.replace("-", ""), 16) for i in ids]
-    return (np.array([v >> 64 for v in values], dtype=np.uint64),
-            np.array([v & MASK64 for v in values], dtype=np.uint64))
+    """The high and low 64 bits of each UUID (as ``sql.ID_HALVES`` computes them in DuckDB), all at once."""
+    packed = bytes.fromhex("".join(ids).replace("-", ""))
+    if len(packed) != 16 * len(ids):
+        raise ValueError("statement ids must be UUIDs (8-4-4-4-12 hex digits)")
+    pairs = np.frombuffer(packed, dtype=">u8").reshape(-1, 2).astype(np.uint64)
+    return pairs[:, 0], pairs[:, 1]
 
 
 class IdFilter:
@@ -76,10 +77,15 @@ class IdFilter:
         """The ids that might be in the filter (every id that is, and rarely one that is not)."""
         if not ids:
             return []
-        positions = self._positions(*id_halves(ids))
+        hit = self.maybe_halves(*id_halves(ids))
+        return [i for i, present in zip(ids, hit, strict=True) if present]
+
+    def maybe_halves(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+        """For each id (as ``id_halves``), whether it might be in the filter."""
+        positions = self._positions(hi, lo)
         bytes_ = self.bits[positions >> np.uint64(3)]
         hit = (bytes_ >> (positions & np.uint64(7)).astype(np.uint8)) & np.uint8(1)
-        return [i for i, present in zip(ids, hit.all(axis=1), strict=True) if present]
+        return hit.all(axis=1)  # type: ignore[no-any-return]
 
 
 class _Segment:

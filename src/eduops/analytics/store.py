@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from eduops.analytics import sql
 from eduops.analytics.extract import ROW_FIELDS, with_prefixes
-from eduops.analytics.journal import IdFilter, Journal
+from eduops.analytics.journal import IdFilter, Journal, id_halves
 from eduops.config import Settings
 from eduops.errors import ServiceUnavailable, UsageError
 
@@ -202,14 +202,15 @@ class DuckDBStore:
         """Journal new statements and return True once durable; False when an id may be known already."""
         assert self._journal is not None
         ids = [r["id"] for r in rows]
+        halves = id_halves(ids)
         if self._ids_stale or self._ids.full:
             self._rebuild_filter()
         with self._accept_lock:
-            if self._closing or self._pending.intersection(ids) or self._ids.maybe(ids):
+            if self._closing or self._pending.intersection(ids) or self._ids.maybe_halves(*halves).any():
                 return False
             ticket = self._journal.append(r["raw"] for r in rows)
             self._pending.update(ids)
-            self._ids.add(ids)
+            self._ids.add_halves(*halves)
             self._queue.append(_Journalled(ids, list(rows)))
             self._start_loader()
             self._wake.notify()
