@@ -161,6 +161,13 @@ INVALID: list[tuple[str, str, Any, str, str]] = [
      "smallest unit"),
     ("duration: not a string", "result.duration", 90, "result.duration", "ISO 8601 duration"),
 ]
+# a trailing newline is not part of any value the spec allows ("$" in a pattern would let it through)
+INVALID += [(f"trailing newline: {path}", path, value + "\n", field, "")
+            for path, value, field in (("id", "8f4c8f1e-5d2a-4a1e-9b1a-2f1d1c0a0b0c", "id"),
+                                       ("timestamp", "2026-04-07T19:14:31.926Z", "timestamp"),
+                                       ("verb.id", "http://adlnet.gov/expapi/verbs/completed", "verb.id"),
+                                       ("result.duration", "PT30S", "result.duration"),
+                                       ("version", "1.0.3", "version"))]
 
 
 @pytest.mark.parametrize(("label", "path", "value", "field", "rule"), INVALID, ids=[v[0] for v in INVALID])

@@ -32,10 +32,10 @@ DIRECTORY = "xapi-attachments"
 HASH_HEADER = "X-Experience-API-Hash"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 # SHA-224, SHA-256, SHA-384 and SHA-512 in lower-case hex; only such names ever become file names.
-HASH_RE = re.compile(r"^(?:[0-9a-f]{56}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})$")
+HASH_RE = re.compile(r"^(?:[0-9a-f]{56}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})\Z")
 DIGESTS: dict[int, Callable[[bytes], Any]] = {56: hashlib.sha224, 64: hashlib.sha256, 96: hashlib.sha384,
                                               128: hashlib.sha512}
-BOUNDARY_RE = re.compile(r"^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$")  # RFC 2046 bchars
+BOUNDARY_RE = re.compile(r"^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]\Z")  # RFC 2046 bchars
 
 Parts = dict[str, tuple[str, bytes]]  # sha2 -> (Content-Type, content)
 

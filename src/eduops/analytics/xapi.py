@@ -18,20 +18,20 @@ from eduops.errors import UsageError
 VERSION = "1.0.3"
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 
-UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-IRI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
-SHA1_RE = re.compile(r"^[0-9a-fA-F]{40}$")
-MAILTO_RE = re.compile(r"^mailto:[^@\s]+@[^@\s]+$")
-VERSION_RE = re.compile(r"^1\.0(\.\d+)?$")
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+IRI_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+\Z")
+SHA1_RE = re.compile(r"^[0-9a-fA-F]{40}\Z")
+MAILTO_RE = re.compile(r"^mailto:[^@\s]+@[^@\s]+\Z")
+VERSION_RE = re.compile(r"^1\.0(\.\d+)?\Z")
 # ISO 8601 durations as xAPI 1.0.3 (Data 4.6) allows them: P[n]Y[n]M[n]DT[n]H[n]M[n]S, or P[n]W alone;
 # a decimal fraction only on the smallest unit given (checked in duration_seconds).
 _N = r"(\d+(?:[.,]\d+)?)"
 DURATION_RE = re.compile(
-    rf"^P(?!$)(?:{_N}Y)?(?:{_N}M)?(?:{_N}D)?(?:T(?=\d)(?:{_N}H)?(?:{_N}M)?(?:{_N}S)?)?$"
+    rf"^P(?!\Z)(?:{_N}Y)?(?:{_N}M)?(?:{_N}D)?(?:T(?=\d)(?:{_N}H)?(?:{_N}M)?(?:{_N}S)?)?\Z"
 )
-WEEKS_RE = re.compile(rf"^P{_N}W$")
+WEEKS_RE = re.compile(rf"^P{_N}W\Z")
 TIMESTAMP_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?([Zz]|[+-]\d{2}(?::?\d{2})?)?$"
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?([Zz]|[+-]\d{2}(?::?\d{2})?)?\Z"
 )
 # the common form in UTC ("...:SSZ", "...:SS.mmmZ", "...:SS.ffffffZ"), read without the regular expression above
 UTC_TIMESTAMP_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3}|\.\d{6})?Z\Z", re.ASCII)
@@ -39,7 +39,7 @@ UTC_TIMESTAMP_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3}|\.\d{6
 LANG_TAG_RE = re.compile(
     r"^(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}|[A-Za-z]{4,8})(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|\d{3}))?"
     r"(?:-(?:[A-Za-z0-9]{5,8}|\d[A-Za-z0-9]{3}))*(?:-[0-9A-WY-Za-wy-z](?:-[A-Za-z0-9]{2,8})+)*"
-    r"(?:-[xX](?:-[A-Za-z0-9]{1,8})+)?$|^[xX](?:-[A-Za-z0-9]{1,8})+$"
+    r"(?:-[xX](?:-[A-Za-z0-9]{1,8})+)?\Z|^[xX](?:-[A-Za-z0-9]{1,8})+\Z"
 )
 IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
 INTERACTION_TYPES = {"true-false", "choice", "fill-in", "long-fill-in", "matching", "performance",

@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 DEMO_PASSWORD = "demo"
 JOURNEYS = ("login", "timetable", "join", "booking", "courses", "video", "quiz")
-USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
 
 COURSES: list[dict[str, Any]] = [
     {"id": i, "title": title, "videos": [i * 10 + v for v in range(1, 4)], "quiz": i}
