@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from eduops.analytics import metrics
+from eduops.analytics.figures_cache import FiguresCache
 from eduops.analytics.service import Analytics
 from eduops.analytics.sql import Filters
 from eduops.core.clock import format_time
@@ -103,6 +104,14 @@ def course_label(course: str) -> str:
 
 def course_link(course: str) -> str:
     return "/analytics/course?course=" + quote(course, safe="")
+
+
+def _figures(request: Request) -> FiguresCache:
+    """The app's cache of page figures (figures_cache.py), made on first use."""
+    cache = getattr(request.app.state, "analytics_figures", None)
+    if cache is None:
+        cache = request.app.state.analytics_figures = FiguresCache()
+    return cache
 
 
 def _page(request: Request, title: str, panels: list[dict[str, Any]], form: list[dict[str, Any]] | None = None,
@@ -225,7 +234,7 @@ async def course_page(request: Request, _: Principal = Depends(require("read")))
 
     def build() -> list[dict[str, Any]]:
         a = Analytics.open(request.app.state.workspace.settings)
-        c = a.course(course)
+        c = _figures(request).get(a.store, ("course", course), lambda: a.course(course))
         done, act = c["completion"], c["active"]
         days = [d["day"] for d in act["days"]]
         counts = metrics.COUNTS[1:]

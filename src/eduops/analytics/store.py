@@ -140,6 +140,7 @@ class DuckDBStore:
         self._ids = IdFilter(0)
         self._ids_stale = True  # (re)built from DuckDB when the journal next needs it (also once it is full)
         self.keyed_through: int | None = None  # statements posted to statement_keys (postings.py); None: no postings
+        self.generation = 0  # counts the writes committed by this process (cached figures compare it)
         self._keys_stale = False
         if not read_only:
             # Checkpoint (rewrite the file from the WAL) every 256 MiB rather than DuckDB's 16: statements
@@ -342,6 +343,7 @@ class DuckDBStore:
                     self._run("UPDATE statements SET voided = true WHERE id IN (SELECT unnest(?::UUID[]))",
                               [targets])
                 self._run("COMMIT")
+                self.generation += 1
                 if keyed is not None:
                     self.keyed_through = keyed
             except duckdb.ConstraintException as exc:
@@ -358,6 +360,7 @@ class DuckDBStore:
         with self._write_lock:
             self.flush()
             self._run("UPDATE statements SET voided = true WHERE id IN (SELECT unnest(?::UUID[]))", [list(ids)])
+            self.generation += 1
 
     def bulk_load(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert many statements at once (imports, demo) in one transaction; raises DuplicateIds."""
@@ -368,6 +371,7 @@ class DuckDBStore:
         with self._write_lock:
             self.flush()
             self._run(text, params or [])
+            self.generation += 1
             self._ids_stale = True
             self._keys_stale = True
 
@@ -388,6 +392,11 @@ class DuckDBStore:
                     raise
                 self.keyed_through = int(high)
             self._keys_stale = False
+
+    def settled_generation(self) -> int:
+        """``generation`` once everything acknowledged is loaded: equal numbers mean equal contents."""
+        self.flush()
+        return self.generation
 
     def posted_through(self) -> int | None:
         """The highest statement number whose keys are posted (all below it are), or None without postings."""
