@@ -139,10 +139,10 @@ async def overview(request: Request, _: Principal = Depends(require("read"))) ->
     def build() -> list[dict[str, Any]]:
         a = Analytics.open(request.app.state.workspace.settings)
         f = _filters(p)
-        act = a.active(p.get("since"), p.get("until"), f)
+        act, done, region = _figures(request).get(a.store, ("overview", *sorted(p.items())), lambda: (
+            a.active(p.get("since"), p.get("until"), f), a.completion(p.get("until"), f),
+            a.breakdown("region", p.get("since"), p.get("until"), f)))
         days = [d["day"] for d in act["days"]]
-        done = a.completion(p.get("until"), f)
-        region = a.breakdown("region", p.get("since"), p.get("until"), f)
         return [
             *excluded_note(t, act, a.tz),
             line(t("Active learners"), days, {"DAU": [d["dau"] for d in act["days"]],
@@ -180,9 +180,10 @@ async def retention_page(request: Request, _: Principal = Depends(require("read"
     def build() -> list[dict[str, Any]]:
         a = Analytics.open(request.app.state.workspace.settings)
         periods = p.get("periods", "12")
-        r = a.retention(p.get("unit", "week"), int(periods) if periods.isdigit() else 12, p.get("mode", "on"),
-                        [p["start_verb"]] if p.get("start_verb") else [],
-                        [p["return_verb"]] if p.get("return_verb") else [], p.get("since"), p.get("until"), _filters(p))
+        r = _figures(request).get(a.store, ("retention", *sorted(p.items())), lambda: a.retention(
+            p.get("unit", "week"), int(periods) if periods.isdigit() else 12, p.get("mode", "on"),
+            [p["start_verb"]] if p.get("start_verb") else [], [p["return_verb"]] if p.get("return_verb") else [],
+            p.get("since"), p.get("until"), _filters(p)))
         labels = [c["cohort"] for c in r["cohorts"]] + [t("weighted average")]
         z = [c["pct"] for c in r["cohorts"]] + [r["average"]["pct"]]
         heat = {"title": t("Retention (% of period 0)"), "figure": {"data": [{
@@ -208,7 +209,8 @@ async def funnel_page(request: Request, _: Principal = Depends(require("read")))
     def build() -> list[dict[str, Any]]:
         a = Analytics.open(request.app.state.workspace.settings)
         window = p.get("window_days", "14")
-        r = a.funnel([steps], int(window) if window.isdigit() else 14, p.get("since"), p.get("until"), _filters(p))
+        r = _figures(request).get(a.store, ("funnel", *sorted(p.items())), lambda: a.funnel(
+            [steps], int(window) if window.isdigit() else 14, p.get("since"), p.get("until"), _filters(p)))
         chart = {"title": t("Funnel"), "figure": {"data": [{
             "type": "funnel", "y": [s["label"] for s in r["steps"]], "x": [s["learners"] for s in r["steps"]],
             "textinfo": "value+percent initial"}], "layout": {"margin": {"t": 20}}}}
