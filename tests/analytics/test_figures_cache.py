@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from tests.analytics.helpers import HOME, day, statement
+
 from eduops.analytics import lrs
 from eduops.analytics.figures_cache import FiguresCache
 from eduops.analytics.store import DuckDBStore
-from tests.analytics.helpers import HOME, day, statement
 
 AUTHORITY = {"objectType": "Agent", "account": {"homePage": HOME, "name": "lms-key"}}
 

@@ -289,7 +289,9 @@ def _query_posted(store: DuckDBStore, q: StatementQuery, matched: str, bounds: l
         return boundary is None or (n > boundary if q.ascending else n < boundary)
 
     refs = [r for r in refs if beyond(r, q.cursor)]
-    want, found, after, chunk = limit + 1, [], None, limit + 1
+    want, chunk = limit + 1, limit + 1
+    found: list[tuple[Any, ...]] = []
+    after: int | None = None
     order = "ASC" if q.ascending else "DESC"
     extra = "".join(" AND " + b for b in bounds)
     while len(found) < want:
