@@ -302,8 +302,8 @@ def _query_posted(store: DuckDBStore, q: StatementQuery, matched: str, bounds: l
         if numbers or with_refs:
             ref_part = f" OR seq IN {postings.in_list(with_refs)}" if with_refs else ""
             found.extend(store.query(
-                f"SELECT raw, stored, seq FROM statements WHERE {postings.span_or_list(numbers, with_refs)} "
-                f"AND NOT voided AND (({matched}){ref_part}){extra} ORDER BY seq {order}"))
+                f"{postings.read_numbers(numbers, with_refs)} SELECT raw, stored, seq FROM chosen "
+                f"WHERE NOT voided AND (({matched}){ref_part}){extra} ORDER BY seq {order}"))
         if end is None:
             break
         after, chunk = end, min(4 * chunk, 20 * want)

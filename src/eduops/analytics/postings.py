@@ -126,16 +126,18 @@ class Lookup:
             span *= 8
 
 
-def span_or_list(numbers: Sequence[int], more: Sequence[int] = ()) -> str:
-    """A condition on ``seq`` selecting these numbers: their span when they are dense in it (the zone maps
-    read just that span, and the query's own conditions pick the rows), else the list (the ART index)."""
+def read_numbers(numbers: Sequence[int], more: Sequence[int] = ()) -> str:
+    """A ``WITH chosen AS (...)`` holding the statements with these numbers, or more: when the numbers are
+    dense in their span, that span (the zone maps read just it; the query's own conditions then pick the
+    rows); else exactly those, through the ART index on ``seq`` (materialized: a condition on another
+    column pushed into the same scan makes DuckDB scan the whole table instead)."""
     every = [*numbers, *more]
     if not every:
-        return "false"
+        return "WITH chosen AS (SELECT * FROM statements WHERE false)"
     low, high = min(every), max(every)
     if high - low < 32 * len(every):
-        return f"seq BETWEEN {low} AND {high}"
-    return f"seq IN {in_list(every)}"
+        return f"WITH chosen AS (SELECT * FROM statements WHERE seq BETWEEN {low} AND {high})"
+    return f"WITH chosen AS MATERIALIZED (SELECT * FROM statements WHERE seq IN {in_list(every)})"
 
 
 def in_list(numbers: Sequence[int]) -> str:
