@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Hashable
+from pathlib import Path
 from typing import Any
 
 from eduops.analytics.store import DuckDBStore
@@ -24,13 +25,14 @@ KEPT = 128  # keys kept; the least recently computed goes first
 class FiguresCache:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
-        self._entries: dict[Hashable, tuple[int, float, Any]] = {}
+        self._entries: dict[Hashable, tuple[Hashable, float, Any]] = {}
         self._lock = threading.Lock()
 
-    def get(self, store: Any, key: Hashable, compute: Callable[[], Any]) -> Any:
+    def get(self, store: Any, key: Hashable, compute: Callable[[], Any], also: Hashable = None) -> Any:
+        """``also``: the version of anything else the figures read (``file_stamp`` of another store)."""
         if not isinstance(store, DuckDBStore):
             return compute()
-        generation = store.settled_generation()
+        generation = (store.settled_generation(), also)
         with self._lock:
             entry = self._entries.get(key)
         if entry is not None and entry[0] == generation and self.clock() - entry[1] < FRESH_S:
@@ -42,3 +44,15 @@ class FiguresCache:
             while len(self._entries) > KEPT:
                 del self._entries[min(self._entries, key=lambda k: self._entries[k][1])]
         return value
+
+
+def file_stamp(path: Path) -> tuple[int, ...]:
+    """Size and modification time of a DuckDB file and its write-ahead log: changes with every commit."""
+    stamp: list[int] = []
+    for candidate in (path, path.with_name(path.name + ".wal")):
+        try:
+            st = candidate.stat()
+            stamp += [st.st_size, st.st_mtime_ns]
+        except OSError:
+            stamp += [-1, -1]
+    return tuple(stamp)

@@ -18,6 +18,7 @@ from eduops.analytics import metrics
 from eduops.analytics.figures_cache import FiguresCache
 from eduops.analytics.service import Analytics
 from eduops.analytics.sql import Filters
+from eduops.analytics.store import open_store
 from eduops.core.clock import format_time
 from eduops.core.i18n import gettext
 from eduops.core.pages import language_of, render, timezone_of
@@ -267,9 +268,12 @@ async def quality_page(request: Request, _: Principal = Depends(require("read"))
     t = lambda s: gettext(s, lang)  # noqa: E731
 
     def build() -> list[dict[str, Any]]:
-        from eduops.analytics.quality import quality_learning
+        from eduops.analytics.figures_cache import file_stamp
+        from eduops.analytics.quality import quality_learning, rtc_path
 
-        q = quality_learning(request.app.state.workspace.settings)
+        settings = request.app.state.workspace.settings
+        q = _figures(request).get(open_store(settings), ("quality",), lambda: quality_learning(settings),
+                                  also=file_stamp(rtc_path(settings)))
         if not q["available"]:
             return [table(t("Call quality and learning"), [t("note")], [[q["reason"]]])]
         bands = q["bands"]
