@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from eduops.analytics import extract
+from eduops.analytics import extract, postings
 from eduops.analytics.remote import RemoteStore
-from eduops.analytics.store import DuplicateIds, Store
+from eduops.analytics.store import DuckDBStore, DuplicateIds, Store
 from eduops.analytics.xapi import (
     StatementInvalid,
     check_actor,
@@ -230,30 +230,109 @@ def parse_query(params: dict[str, str]) -> StatementQuery:
 
 def query_statements(store: Store, q: StatementQuery) -> tuple[list[dict[str, Any]], bool, int | None, datetime | None]:
     """Matching statements (voided ones left out), whether there are more, the cursor and the newest stored."""
+    raws, more, cursor, newest = query_raw(store, q)
+    return [json.loads(r) for r in raws], more, cursor, newest  # json: integers beyond 64 bits stay exact
+
+
+def query_raw(store: Store, q: StatementQuery) -> tuple[list[str], bool, int | None, datetime | None]:
+    """``query_statements`` with each statement as its stored JSON text (an exact answer needs no parsing)."""
     d = store.dialect
     matching = _filters(q, d)
-    where = ["NOT voided"]
+    bounds = []
+    if q.since:
+        bounds.append(f"stored > {d.lit(q.since.replace(tzinfo=None))}")
+    if q.until:
+        bounds.append(f"stored <= {d.lit(q.until.replace(tzinfo=None))}")
+    limit = PAGE_MAX if q.limit == 0 else min(q.limit, PAGE_MAX)
+    rows = None
+    if matching and isinstance(store, DuckDBStore):
+        rows = _query_posted(store, q, " AND ".join(matching), bounds, limit)
+    if rows is None:
+        rows = _query_scanning(store, q, matching, bounds, limit)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    newest = max((r[1] for r in rows), default=None)
+    return [r[0] for r in rows], more, (rows[-1][2] if more else None), newest.replace(tzinfo=UTC) if newest else None
+
+
+def _query_scanning(store: Store, q: StatementQuery, matching: list[str], bounds: list[str],
+                    limit: int) -> list[tuple[Any, ...]]:
+    """The query as one SQL statement over the whole table (ClickHouse sorts and skips by itself)."""
+    where = ["NOT voided", *bounds]
     if matching:
         # statements matching the filters, and those that target a matching one (voided or not) through a
         # StatementRef, such as the voiding statement of a matched statement (Communication 2.1.3)
         matched = " AND ".join(matching)
         where.append(f"(({matched}) OR (object_type = 'StatementRef' AND LOWER(object_id) IN "
                      f"(SELECT CAST(id AS VARCHAR) FROM statements WHERE {matched})))")
-    if q.since:
-        where.append(f"stored > {d.lit(q.since.replace(tzinfo=None))}")
-    if q.until:
-        where.append(f"stored <= {d.lit(q.until.replace(tzinfo=None))}")
     if q.cursor is not None:
         where.append(f"seq {'>' if q.ascending else '<'} {int(q.cursor)}")
-    limit = PAGE_MAX if q.limit == 0 else min(q.limit, PAGE_MAX)
     order = "ASC" if q.ascending else "DESC"
-    rows = store.query(f"SELECT raw, stored, seq FROM statements WHERE {' AND '.join(where)} "
+    return store.query(f"SELECT raw, stored, seq FROM statements WHERE {' AND '.join(where)} "
                        f"ORDER BY seq {order} LIMIT {limit + 1}")
-    more = len(rows) > limit
-    rows = rows[:limit]
-    statements = [json.loads(r[0]) for r in rows]
-    newest = max((r[1] for r in rows), default=None)
-    return statements, more, (rows[-1][2] if more else None), newest.replace(tzinfo=UTC) if newest else None
+
+
+def _query_posted(store: DuckDBStore, q: StatementQuery, matched: str, bounds: list[str],
+                  limit: int) -> list[tuple[Any, ...]] | None:
+    """The same answer as ``_query_scanning``, read through the postings (``postings.py``); None: cannot."""
+    through = store.posted_through()
+    if through is None:
+        return None
+    keys = postings.driving_keys(extract.agent_ifi(q.agent) if q.agent is not None else None, q.related_agents,
+                                 q.activity, q.related_activities, q.registration, q.verb)
+    lookup = postings.Lookup(store.query, store.dialect.lit, keys, q.ascending, q.cursor, through)
+    refs = _matching_refs(store, matched, lookup.refs) if lookup.refs else []
+    if refs is None:
+        return None
+
+    def beyond(n: int, boundary: int | None) -> bool:
+        return boundary is None or (n > boundary if q.ascending else n < boundary)
+
+    refs = [r for r in refs if beyond(r, q.cursor)]
+    want, chunk = limit + 1, limit + 1
+    found: list[tuple[Any, ...]] = []
+    after: int | None = None
+    order = "ASC" if q.ascending else "DESC"
+    extra = "".join(" AND " + b for b in bounds)
+    while len(found) < want:
+        numbers, last = lookup.next(after, chunk)
+        end = None if last or not numbers else numbers[-1]
+        # the StatementRefs that target a match, among the numbers this chunk spans
+        with_refs = [r for r in refs if beyond(r, after) and (end is None or not beyond(r, end))]
+        if numbers or with_refs:
+            ref_part = f" OR seq IN {postings.in_list(with_refs)}" if with_refs else ""
+            found.extend(store.query(
+                f"{postings.read_numbers(numbers, with_refs)} SELECT raw, stored, seq FROM chosen "
+                f"WHERE NOT voided AND (({matched}){ref_part}){extra} ORDER BY seq {order}"))
+        if end is None:
+            break
+        after, chunk = end, min(4 * chunk, 20 * want)
+    return found[:want]
+
+
+def _matching_refs(store: DuckDBStore, matched: str, count: int) -> list[int] | None:
+    """Numbers of live StatementRef statements whose target matches the filters; None when too many to list."""
+    if count > postings.INDEX_MAX // 10:
+        return None  # thousands of references: the scanning query finds them in one pass
+    listed = store.query(f"SET SESSION index_scan_max_count = {count + 1}; SELECT seq FROM statement_keys WHERE h = "
+                         + postings.key_hash(postings.REF_KEY, "", store.dialect.lit))
+    if not listed:
+        return []
+    refs = store.query(f"SELECT seq, LOWER(object_id) FROM statements WHERE seq IN "
+                       f"{postings.in_list([n for (n,) in listed])} AND NOT voided")
+    targets = {t for _n, t in refs if _is_uuid(t)}
+    if not targets:
+        return []
+    hits = {t for (t,) in store.query(f"SELECT CAST(id AS VARCHAR) FROM statements WHERE id IN "
+                                      f"{store.dialect.in_list(sorted(targets))} AND ({matched})")}
+    return sorted(n for n, t in refs if t in hits)
+
+
+def _is_uuid(text: str | None) -> bool:
+    try:
+        return text is not None and str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
 
 
 def _filters(q: StatementQuery, d: Any) -> list[str]:

@@ -15,8 +15,10 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from eduops.analytics import metrics
+from eduops.analytics.figures_cache import FiguresCache
 from eduops.analytics.service import Analytics
 from eduops.analytics.sql import Filters
+from eduops.analytics.store import open_store
 from eduops.core.clock import format_time
 from eduops.core.i18n import gettext
 from eduops.core.pages import language_of, render, timezone_of
@@ -105,6 +107,14 @@ def course_link(course: str) -> str:
     return "/analytics/course?course=" + quote(course, safe="")
 
 
+def _figures(request: Request) -> FiguresCache:
+    """The app's cache of page figures (figures_cache.py), made on first use."""
+    cache = getattr(request.app.state, "analytics_figures", None)
+    if cache is None:
+        cache = request.app.state.analytics_figures = FiguresCache()
+    return cache
+
+
 def _page(request: Request, title: str, panels: list[dict[str, Any]], form: list[dict[str, Any]] | None = None,
           error: str = "") -> HTMLResponse:
     p = _params(request)
@@ -130,10 +140,10 @@ async def overview(request: Request, _: Principal = Depends(require("read"))) ->
     def build() -> list[dict[str, Any]]:
         a = Analytics.open(request.app.state.workspace.settings)
         f = _filters(p)
-        act = a.active(p.get("since"), p.get("until"), f)
+        act, done, region = _figures(request).get(a.store, ("overview", *sorted(p.items())), lambda: (
+            a.active(p.get("since"), p.get("until"), f), a.completion(p.get("until"), f),
+            a.breakdown("region", p.get("since"), p.get("until"), f)))
         days = [d["day"] for d in act["days"]]
-        done = a.completion(p.get("until"), f)
-        region = a.breakdown("region", p.get("since"), p.get("until"), f)
         return [
             *excluded_note(t, act, a.tz),
             line(t("Active learners"), days, {"DAU": [d["dau"] for d in act["days"]],
@@ -171,9 +181,10 @@ async def retention_page(request: Request, _: Principal = Depends(require("read"
     def build() -> list[dict[str, Any]]:
         a = Analytics.open(request.app.state.workspace.settings)
         periods = p.get("periods", "12")
-        r = a.retention(p.get("unit", "week"), int(periods) if periods.isdigit() else 12, p.get("mode", "on"),
-                        [p["start_verb"]] if p.get("start_verb") else [],
-                        [p["return_verb"]] if p.get("return_verb") else [], p.get("since"), p.get("until"), _filters(p))
+        r = _figures(request).get(a.store, ("retention", *sorted(p.items())), lambda: a.retention(
+            p.get("unit", "week"), int(periods) if periods.isdigit() else 12, p.get("mode", "on"),
+            [p["start_verb"]] if p.get("start_verb") else [], [p["return_verb"]] if p.get("return_verb") else [],
+            p.get("since"), p.get("until"), _filters(p)))
         labels = [c["cohort"] for c in r["cohorts"]] + [t("weighted average")]
         z = [c["pct"] for c in r["cohorts"]] + [r["average"]["pct"]]
         heat = {"title": t("Retention (% of period 0)"), "figure": {"data": [{
@@ -199,7 +210,8 @@ async def funnel_page(request: Request, _: Principal = Depends(require("read")))
     def build() -> list[dict[str, Any]]:
         a = Analytics.open(request.app.state.workspace.settings)
         window = p.get("window_days", "14")
-        r = a.funnel([steps], int(window) if window.isdigit() else 14, p.get("since"), p.get("until"), _filters(p))
+        r = _figures(request).get(a.store, ("funnel", *sorted(p.items())), lambda: a.funnel(
+            [steps], int(window) if window.isdigit() else 14, p.get("since"), p.get("until"), _filters(p)))
         chart = {"title": t("Funnel"), "figure": {"data": [{
             "type": "funnel", "y": [s["label"] for s in r["steps"]], "x": [s["learners"] for s in r["steps"]],
             "textinfo": "value+percent initial"}], "layout": {"margin": {"t": 20}}}}
@@ -225,7 +237,7 @@ async def course_page(request: Request, _: Principal = Depends(require("read")))
 
     def build() -> list[dict[str, Any]]:
         a = Analytics.open(request.app.state.workspace.settings)
-        c = a.course(course)
+        c = _figures(request).get(a.store, ("course", course), lambda: a.course(course))
         done, act = c["completion"], c["active"]
         days = [d["day"] for d in act["days"]]
         counts = metrics.COUNTS[1:]
@@ -256,9 +268,12 @@ async def quality_page(request: Request, _: Principal = Depends(require("read"))
     t = lambda s: gettext(s, lang)  # noqa: E731
 
     def build() -> list[dict[str, Any]]:
-        from eduops.analytics.quality import quality_learning
+        from eduops.analytics.figures_cache import file_stamp
+        from eduops.analytics.quality import quality_learning, rtc_path
 
-        q = quality_learning(request.app.state.workspace.settings)
+        settings = request.app.state.workspace.settings
+        q = _figures(request).get(open_store(settings), ("quality",), lambda: quality_learning(settings),
+                                  also=file_stamp(rtc_path(settings)))
         if not q["available"]:
             return [table(t("Call quality and learning"), [t("note")], [[q["reason"]]])]
         bands = q["bands"]

@@ -26,7 +26,7 @@ import orjson
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-from eduops.analytics import sql
+from eduops.analytics import postings, sql
 from eduops.analytics.extract import ROW_FIELDS, with_prefixes
 from eduops.analytics.journal import IdFilter, Journal, id_halves
 from eduops.config import Settings
@@ -139,6 +139,9 @@ class DuckDBStore:
         self._voidings_seen = False
         self._ids = IdFilter(0)
         self._ids_stale = True  # (re)built from DuckDB when the journal next needs it (also once it is full)
+        self.keyed_through: int | None = None  # statements posted to statement_keys (postings.py); None: no postings
+        self.generation = 0  # counts the writes committed by this process (cached figures compare it)
+        self._keys_stale = False
         if not read_only:
             # Checkpoint (rewrite the file from the WAL) every 256 MiB rather than DuckDB's 16: statements
             # carry their JSON, and each checkpoint recompresses the table's last row groups, so at the
@@ -147,6 +150,10 @@ class DuckDBStore:
             for statement in sql.ddl(sql.DUCKDB):
                 self._run(statement)
             self._voidings_seen = bool(self._run("SELECT count(*) FROM voidings")[0][0])
+            for statement in postings.DDL:
+                self._run(statement)
+            self.keyed_through = int(self._run(postings.keyed_through_sql())[0][0])
+            self._post_keys()
             self._journal = Journal(path.with_name(path.name + ".journal"))
             self._replay()
 
@@ -310,6 +317,7 @@ class DuckDBStore:
         with self._write_lock:
             self._run("BEGIN TRANSACTION")
             registered = False
+            keyed = None
             try:
                 if rows:
                     # a statement arriving after the statement that voids it is voided on arrival
@@ -320,7 +328,13 @@ class DuckDBStore:
                         table = to_arrow([{**r, "voided": True} if r["id"] in pending else r for r in rows])
                     self._con.register("batch", table if table is not None else to_arrow(rows))
                     registered = True
-                    self._run(_INSERT_OR_IGNORE_FROM_ARROW if or_ignore else _INSERT_FROM_ARROW)
+                    numbers = self._run((_INSERT_OR_IGNORE_FROM_ARROW if or_ignore else _INSERT_FROM_ARROW)
+                                        + " RETURNING seq")
+                    if numbers and self.keyed_through is not None:
+                        low, high = min(n for (n,) in numbers), max(n for (n,) in numbers)
+                        for statement in postings.index_sql(low - 1, high):
+                            self._run(statement)
+                        keyed = max(self.keyed_through, high)
                 if voidings:
                     self._voidings_seen = True
                     targets = [t for t, _v in voidings]
@@ -330,6 +344,9 @@ class DuckDBStore:
                     self._run("UPDATE statements SET voided = true WHERE id IN (SELECT unnest(?::UUID[]))",
                               [targets])
                 self._run("COMMIT")
+                self.generation += 1
+                if keyed is not None:
+                    self.keyed_through = keyed
             except duckdb.ConstraintException as exc:
                 self._run("ROLLBACK")
                 raise DuplicateIds(str(exc)) from None
@@ -344,6 +361,7 @@ class DuckDBStore:
         with self._write_lock:
             self.flush()
             self._run("UPDATE statements SET voided = true WHERE id IN (SELECT unnest(?::UUID[]))", [list(ids)])
+            self.generation += 1
 
     def bulk_load(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert many statements at once (imports, demo) in one transaction; raises DuplicateIds."""
@@ -354,7 +372,39 @@ class DuckDBStore:
         with self._write_lock:
             self.flush()
             self._run(text, params or [])
+            self.generation += 1
             self._ids_stale = True
+            self._keys_stale = True
+
+    def _post_keys(self) -> None:
+        """Post the keys of statements stored without them (a store from before, or rows written by ``execute``)."""
+        with self._write_lock:
+            if self.keyed_through is None:
+                return
+            high = self._run("SELECT max(seq) FROM statements WHERE seq > ?", [self.keyed_through])[0][0]
+            if high is not None:
+                self._run("BEGIN TRANSACTION")
+                try:
+                    for statement in postings.index_sql(self.keyed_through):
+                        self._run(statement)
+                    self._run("COMMIT")
+                except BaseException:
+                    self._run("ROLLBACK")
+                    raise
+                self.keyed_through = int(high)
+            self._keys_stale = False
+
+    def settled_generation(self) -> int:
+        """``generation`` once everything acknowledged is loaded: equal numbers mean equal contents."""
+        self.flush()
+        return self.generation
+
+    def posted_through(self) -> int | None:
+        """The highest statement number whose keys are posted (all below it are), or None without postings."""
+        self.flush()
+        if self._keys_stale:
+            self._post_keys()
+        return self.keyed_through
 
     @property
     def backlog(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -29,14 +30,29 @@ def get_experiments(request: Request, _: Principal = Depends(require("read"))) -
     out: list[dict[str, Any]] = []
     for path in experiment_files(_ws(request).settings):
         try:
-            exp, _lines = load_experiment(path)
-        except UsageError as exc:
-            out.append({"name": path.stem, "error": exc.message})
+            st = path.stat()
+            stamp = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            stamp = None
+        known = _SUMMARIES.get(path)
+        if stamp is not None and known is not None and known[0] == stamp:
+            out.append(known[1])  # the file is unchanged since it was read
             continue
-        out.append({"name": path.stem, "title": exp.title, "description": exp.description.strip(),
-                    "alert": exp.detection.alert, "tags": exp.tags,
-                    "faults": [a.provider.get("name") for a in exp.method if a.kind == "action"]})
-    return out
+        try:
+            exp, _lines = load_experiment(path)
+            summary = {"name": path.stem, "title": exp.title, "description": exp.description.strip(),
+                       "alert": exp.detection.alert, "tags": exp.tags,
+                       "faults": [a.provider.get("name") for a in exp.method if a.kind == "action"]}
+        except UsageError as exc:
+            summary = {"name": path.stem, "error": exc.message}
+        if stamp is not None:
+            _SUMMARIES[path] = (stamp, summary)
+        out.append(summary)
+    return [dict(s) for s in out]
+
+
+# each experiment file's summary, with the size and modification time it was read at
+_SUMMARIES: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
 
 
 @router.get("/runs")

@@ -18,6 +18,7 @@ from eduops.core.values import MAX_INT
 from eduops.db import utcnow
 from eduops.rtc import charts
 from eduops.rtc.breakdowns import DIMENSIONS, Window, breakdown, heatmap, week_over_week, worst_segments
+from eduops.rtc.overview_cache import OverviewCache, Refresher
 from eduops.rtc.service import batch_from_body, ingest_items, open_store
 
 router = APIRouter(prefix="/api/v1/rtc", tags=["rtc"])
@@ -168,21 +169,25 @@ def rtc_page(
     _: Principal = Depends(require("read")),
 ) -> HTMLResponse:
     from eduops.core.pages import language_of, render
-    from eduops.rtc.aitutor import latency_by_model, load_turns
 
-    store, window = _store(request), _window(days)
+    shown = _overview_cache(request).get(_store(request), (float(days), dimension, metric))
     context = {
+        **shown,
         "days": days,
         "dimension": dimension,
         "dimensions": list(DIMENSIONS),
         "metric": metric,
-        "trend": week_over_week(store, window.end)["metrics"],
-        "worst": worst_segments(store, window, limit=10),
-        "rows": breakdown(store, dimension, window),
-        "heatmap": charts.heatmap_figure(heatmap(store, window, metric), lang=language_of(request)),
-        "tutor": latency_by_model(load_turns(store, window.start, window.end)),
+        "heatmap": charts.heatmap_figure(shown["heatmap"], lang=language_of(request)),
     }
     return render(request, "rtc/overview.html", context)
+
+
+def _overview_cache(request: Request) -> OverviewCache:
+    """The app's cache of /rtc figures (overview_cache.py), made on first use."""
+    cache = getattr(request.app.state, "rtc_overview", None)
+    if cache is None:
+        cache = request.app.state.rtc_overview = OverviewCache()
+    return cache
 
 
 @pages.get("/rtc/calls", response_class=HTMLResponse)
@@ -269,11 +274,19 @@ def setup(app: FastAPI) -> None:
         recorder = Recorder(ws, open_store(ws.settings))
         recorder.start()
         app.state.rtc_recorder = recorder
+        # the /rtc page's default figures, computed now and whenever the store changes (overview_cache.py)
+        app.state.rtc_overview = app.state.rtc_overview if hasattr(app.state, "rtc_overview") else OverviewCache()
+        refresher = Refresher(app.state.rtc_overview, lambda: open_store(ws.settings))
+        refresher.start()
+        app.state.rtc_overview_refresher = refresher
 
     def stop() -> None:
         recorder = getattr(app.state, "rtc_recorder", None)
         if recorder:
             recorder.stop()
+        refresher = getattr(app.state, "rtc_overview_refresher", None)
+        if refresher:
+            refresher.stop()
 
     app.router.on_startup.append(start)
     app.router.on_shutdown.append(stop)
