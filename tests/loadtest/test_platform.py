@@ -101,16 +101,17 @@ async def _median_latency_ms(url: str, concurrency: int) -> float:
 
 
 def test_latency_rises_past_capacity() -> None:
-    url, stop = serve_platform(capacity=2, service_ms=20)
+    url, stop = serve_platform(capacity=2, service_ms=50)
     try:
         light = asyncio.run(_median_latency_ms(url, 2))
         heavy = asyncio.run(_median_latency_ms(url, 20))
         health = httpx.get(f"{url}/healthz").json()
     finally:
         stop()
-    # 20 requests through 2 slots of 20 ms queue for ~10 service times; the median waits ~5 of them
-    assert light < 80
-    assert heavy > 2.5 * light and heavy > 60
+    # 20 requests through 2 slots of 50 ms queue for ~10 service times; the median waits ~5 of them (~250 ms),
+    # while 2 requests are served at once (~50 ms). No absolute bound on `light`: a busy machine adds its own delay
+    # to both, and the ratio still shows the queue.
+    assert heavy > 2.5 * light and heavy > 150
     assert health["served"] >= 22 and health["capacity"] == 2
 
 

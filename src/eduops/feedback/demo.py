@@ -37,6 +37,13 @@ CALL_BREAK = [
     "课堂视频卡顿，音画不同步",
 ]
 CALL_COMPLAINTS = 15
+REPLAY_OFFLINE = [
+    "希望课程回放可以离线下载，地铁上没网也能看",
+    "建议支持回放离线下载",
+    "回放能不能下载到手机离线看",
+    "希望增加回放离线缓存功能",
+]
+REPLAY_REQUESTERS = 12
 ANSWERS = [
     "您好，已经记录，技术同事正在排查。",
     "抱歉给您带来不便，我们已经处理，请再试一次。",
@@ -82,6 +89,13 @@ def populate(demo: DemoContext) -> None:
                 now=answered,
             )
     demo.progress("support answers", 0.5)
+    # one feature many learners ask for (offline replays): a P2 the team evaluates, whatever else clusters near it
+    wanted = [
+        (FeedbackIn(text=rng.choice(REPLAY_OFFLINE), user=f"u-{900 + n}", channel="app", app_version="5.3.0",
+                    received_at=now - timedelta(days=rng.randint(1, 13), minutes=rng.randint(0, 600))), [])
+        for n in range(REPLAY_REQUESTERS)
+    ]
+    store(ws.engine, ws.settings, wanted, now)
     recluster(ws.engine, ws.settings, now - timedelta(days=1))
     # the broken release: quiz submissions fail since yesterday (a new cluster for the digest)
     burst: list[tuple[FeedbackIn, list[Upload]]] = [

@@ -70,13 +70,18 @@ def _from_session(request: Request, token: str) -> Principal | None:
         )
 
 
+def _local_principal(request: Request) -> Principal:
+    """A CLI process on this machine holding the server's local token, named after the OS user it says ran it."""
+    return Principal(name=local_access.local_actor(request.headers.get(local_access.USER_HEADER)), kind="local",
+                     role="admin")
+
+
 def authenticate(request: Request) -> Principal | None:
     """The caller, or None; an Authorization header wins over the cookie."""
     header = request.headers.get("authorization")
     if header:
         if local_access.token_matches(header, getattr(request.app.state, "local_token", None)):
-            actor = local_access.local_actor(request.headers.get(local_access.USER_HEADER))
-            return Principal(name=actor, kind="local", role="admin")
+            return _local_principal(request)
         return _from_api_key(request, header)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
@@ -92,7 +97,7 @@ def authenticate_now(request: Request) -> tuple[bool, Principal | None]:
     header = request.headers.get("authorization")
     if header:
         if local_access.token_matches(header, getattr(request.app.state, "local_token", None)):
-            return True, Principal(name="local:cli", kind="local", role="admin")
+            return True, _local_principal(request)
         parts = principal.key_from_header(header)
         if parts is None:
             return True, None
