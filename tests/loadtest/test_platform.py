@@ -24,6 +24,9 @@ def test_student_journeys_through_the_json_api() -> None:
     assert len(classes) >= 10
     joined = client.post(f"/api/classes/{classes[0]['id']}/join", headers=auth)
     assert joined.json() == {"class_id": classes[0]["id"], "joined": True, "attendees": 1}
+    beat = client.post(f"/api/classes/{classes[0]['id']}/heartbeat", headers=auth)  # the join storm's heartbeat
+    assert beat.json() == {"class_id": classes[0]["id"], "ok": True, "attendees": 1}
+    assert client.get("/healthz").json()["heartbeats"] == 1
     booking = client.post("/api/bookings", headers=auth, json={"tutor_id": 3, "slot": "2026-09-01T19:00"})
     assert booking.status_code == 201
     other = {"Authorization": "Bearer " + client.post(
@@ -45,6 +48,7 @@ def test_student_journeys_through_the_json_api() -> None:
         (("GET", "/api/timetable", None), 401),
         (("GET", "/api/courses/999", None), 404),
         (("GET", "/api/videos/1", None), 404),
+        (("POST", "/api/classes/100/heartbeat", None), 401),
     ],
 )
 def test_bad_requests_get_clear_errors(request_: tuple[str, str, dict | None], status: int) -> None:
@@ -52,6 +56,14 @@ def test_bad_requests_get_clear_errors(request_: tuple[str, str, dict | None], s
     response = TestClient(create_platform(service_ms=0)).request(method, path, json=body)
     assert response.status_code == status
     assert response.json()["error"]
+
+
+def test_a_heartbeat_needs_a_class_the_student_joined() -> None:
+    client = TestClient(create_platform(service_ms=0))
+    auth = _login(client)
+    assert client.post("/api/classes/999/heartbeat", headers=auth).status_code == 404
+    before_joining = client.post("/api/classes/101/heartbeat", headers=auth)
+    assert before_joining.status_code == 409 and "join class 101 first" in before_joining.json()["error"]
 
 
 def test_browser_pages_log_in_and_submit_a_quiz() -> None:

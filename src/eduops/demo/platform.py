@@ -54,6 +54,7 @@ class PlatformState:
     tokens: dict[str, str] = field(default_factory=dict)
     bookings: dict[tuple[int, str], str] = field(default_factory=dict)
     joined: dict[int, set[str]] = field(default_factory=dict)
+    heartbeats: dict[int, int] = field(default_factory=dict)
     in_flight: int = 0
     waiting: int = 0
     served: int = 0
@@ -148,6 +149,7 @@ def create_platform(capacity: int = 50, service_ms: float = 5.0, broken: Iterabl
     async def healthz() -> dict[str, Any]:
         return {"status": "ok", "in_flight": state.in_flight, "waiting": state.waiting,
                 "served": state.served, "shed": state.shed, "capacity": state.capacity,
+                "heartbeats": sum(state.heartbeats.values()),
                 "service_ms": state.service_s * 1000,
                 "broken": sorted(state.broken)}
 
@@ -180,6 +182,22 @@ def create_platform(capacity: int = 50, service_ms: float = 5.0, broken: Iterabl
         room = state.joined.setdefault(class_id, set())
         room.add(who)
         return JSONResponse({"class_id": class_id, "joined": True, "attendees": len(room)})
+
+    @app.post("/api/classes/{class_id}/heartbeat")
+    async def api_heartbeat(class_id: int, request: Request) -> Response:
+        """A learner in the class says it is still there (the join storm sends one every 15 s)."""
+        check("join")
+        who = need_student(request)
+        if isinstance(who, Response):
+            return who
+        if class_id not in CLASS_IDS:
+            return JSONResponse({"error": f"no class {class_id}"}, status_code=404)
+        room = state.joined.get(class_id, set())
+        if who not in room:
+            return JSONResponse({"error": f"join class {class_id} first: POST /api/classes/{class_id}/join"},
+                                status_code=409)
+        state.heartbeats[class_id] = state.heartbeats.get(class_id, 0) + 1
+        return JSONResponse({"class_id": class_id, "ok": True, "attendees": len(room)})
 
     @app.post("/api/bookings")
     async def api_booking(request: Request) -> Response:

@@ -1,5 +1,6 @@
-"""The load-test share of the demo: the demo platform keeps running (on the console's port + 1) and a
-capacity search measured against it (for real, scaled down) sits on the calendar as last week's pre-term load test."""
+"""The load-test share of the demo: the demo platform keeps running (on the console's port + 1); a small
+live-class join storm (planned against actual arrivals, then heartbeats) and a capacity search, both measured
+against it for real and scaled down, sit on the calendar as last week's rehearsal and pre-term load test."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ from eduops.demo.platform import serve_platform
 CAPACITY, SERVICE_MS = 2, 25.0  # ~80 req/s: the knee comes with a few dozen students
 SEARCH = {"scenario": "browse", "mode": "capacity", "start_users": 5, "step_users": 10, "max_users": 125,
           "step_seconds": 2.0, "spawn_rate": 100, "think_min_s": 0.05, "think_max_s": 0.15, "target_users": 50}
+# 50 learners join within 4 s, then beat every 2 s: ~50 req/s, under the platform's ~80
+STORM = {"scenario": "join-storm", "mode": "fixed", "users": 50, "join_seconds": 4, "heartbeat_seconds": 2,
+         "duration": 6}
+STORM_COMMAND = "eduops loadtest run join-storm --users 200 --join-seconds 10 --heartbeat-seconds 5 --duration 30s"
 
 
 def populate(demo: DemoContext) -> None:
@@ -39,26 +44,35 @@ def populate(demo: DemoContext) -> None:
                      "[loadtest.capacity]\nscenario = \"browse\"\nmax_users = 125\nstep_users = 10\n"
                      "start_users = 5\nstep_seconds = 5\ntarget_users = 50\n")
     demo.notes["loadtest"] = (f"demo platform on {url} (any student name, password 'demo'); try "
-                              "`eduops loadtest run browse --capacity` or `eduops loadtest run live-class-spike`")
-    demo.progress("a capacity search against the demo platform", 0.1)
-    base = settings.tasks.get("load-test") or TaskOverride.model_validate({})
-    settings.tasks["load-test"] = base.model_copy(update={"params": {"loadtest.capacity": {**SEARCH, "host": url}}})
-    try:
-        run_id = run_task(demo.ws.engine, settings, "load-test", actor="demo",
-                          progress=lambda message, fraction: demo.progress(message, 0.1 + 0.8 * fraction))
-    finally:
-        settings.tasks["load-test"] = base
-    _move_to_last_week(demo, run_id)
+                              "`eduops loadtest run browse --capacity`, `eduops loadtest run live-class-spike` "
+                              f"or a join storm: `{STORM_COMMAND}`")
+    demo.progress("a small join storm against the demo platform", 0.05)
+    storm_id = _measure(demo, {**STORM, "host": url}, 0.05, 0.3)
+    _move_back(demo, storm_id, timedelta(days=8, hours=3))  # the live-class rehearsal, before the search
+    demo.progress("a capacity search against the demo platform", 0.3)
+    _move_back(demo, _measure(demo, {**SEARCH, "host": url}, 0.3, 0.95), timedelta(days=7, hours=2))
     demo.progress("done", 1.0)
 
 
-def _move_to_last_week(demo: DemoContext, run_id: int) -> None:
-    """Place the measured run on the calendar a week ago, as the pre-term test the team ran."""
+def _measure(demo: DemoContext, params: dict[str, object], start: float, end: float) -> int:
+    """Run the `load-test` task with ``params`` against the demo platform; returns its run id."""
+    settings = demo.ws.settings
+    base = settings.tasks.get("load-test") or TaskOverride.model_validate({})
+    settings.tasks["load-test"] = base.model_copy(update={"params": {"loadtest.capacity": params}})
+    try:
+        return run_task(demo.ws.engine, settings, "load-test", actor="demo",
+                        progress=lambda message, fraction: demo.progress(message, start + (end - start) * fraction))
+    finally:
+        settings.tasks["load-test"] = base
+
+
+def _move_back(demo: DemoContext, run_id: int, ago: timedelta) -> None:
+    """Place the measured run on the calendar ``ago`` before now, as a test the team ran then."""
     with session_scope(demo.ws.engine) as session:
         run = session.get(Run, run_id)
         if run is None or run.finished_at is None:
             return
-        shift = run.started_at - (demo.now - timedelta(days=7, hours=2))
+        shift = run.started_at - (demo.now - ago)
         started = run.started_at
         run.started_at, run.finished_at = run.started_at - shift, run.finished_at - shift
         run.heartbeat_at = run.finished_at

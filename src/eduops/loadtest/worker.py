@@ -21,9 +21,10 @@ import gevent  # noqa: E402
 import locust.runners  # noqa: E402
 from locust import events  # noqa: E402
 from locust.env import Environment  # noqa: E402
+from locust.stats import RequestStats  # noqa: E402
 
-from eduops.loadtest import locustfile  # noqa: E402
-from eduops.loadtest.analysis import bucket_ms, percentile  # noqa: E402
+from eduops.loadtest import batching, locustfile  # noqa: E402
+from eduops.loadtest.analysis import percentile  # noqa: E402
 from eduops.loadtest.shapes import Shape, step_index, target  # noqa: E402
 
 locust.runners.WORKER_REPORT_INTERVAL = 1.0
@@ -31,35 +32,30 @@ _stop = {"requested": False}
 STOPPED = locust.runners.STATE_STOPPED
 
 
-class Interval:
-    """Requests since the last tick: count, failures, a latency histogram and error messages."""
+class Window:
+    """Requests since the last tick, read off Locust's own stats once a tick: count, failures, the latency
+    histogram (Locust's buckets, ``analysis.bucket_ms``) and error messages. Nothing of ours runs per
+    request; a master's stats already hold its workers' reports."""
 
-    def __init__(self) -> None:
+    def __init__(self, stats: RequestStats) -> None:
+        self.stats = stats
         self.requests, self.failures = 0, 0
         self.hist: dict[int, int] = {}
         self.errors: dict[str, int] = {}
 
-    def on_request(self, request_type: str, name: str, response_time: float, response_length: int,
-                   exception: BaseException | None = None, **_: Any) -> None:
-        self.requests += 1
-        key = bucket_ms(response_time or 0.0)
-        self.hist[key] = self.hist.get(key, 0) + 1
-        if exception is not None:
-            self.failures += 1
-            message = f"{request_type} {name}: {str(exception)[:160]}"
-            self.errors[message] = self.errors.get(message, 0) + 1
-
-    def absorb(self, data: dict[str, Any]) -> None:
-        self.requests += int(data.get("requests", 0))
-        self.failures += int(data.get("failures", 0))
-        for k, v in (data.get("hist") or {}).items():
-            self.hist[int(k)] = self.hist.get(int(k), 0) + int(v)
-        for k, v in (data.get("errors") or {}).items():
-            self.errors[k] = self.errors.get(k, 0) + int(v)
-
     def take(self) -> dict[str, Any]:
-        data = {"requests": self.requests, "failures": self.failures, "hist": self.hist, "errors": self.errors}
-        self.__init__()  # type: ignore[misc]
+        batching.flush_all()
+        total = self.stats.total
+        if total.num_requests < self.requests:  # the stats were reset: count from zero
+            self.requests, self.failures, self.hist, self.errors = 0, 0, {}, {}
+        hist = {int(k): v - self.hist.get(int(k), 0) for k, v in total.response_times.items()}
+        errors = {f"{e.method} {e.name}: {str(e.error)[:160]}": e.occurrences for e in self.stats.errors.values()}
+        data = {"requests": total.num_requests - self.requests, "failures": total.num_failures - self.failures,
+                "hist": {k: n for k, n in hist.items() if n > 0},
+                "errors": {k: n - self.errors.get(k, 0) for k, n in errors.items() if n > self.errors.get(k, 0)}}
+        self.requests, self.failures = total.num_requests, total.num_failures
+        self.hist = {int(k): v for k, v in total.response_times.items()}
+        self.errors = errors
         return data
 
 
@@ -87,15 +83,13 @@ def main(spec: dict[str, Any]) -> int:
     mode = spec.get("mode", "local")
     shape = Shape(**spec["shape"])
     user_class = getattr(locustfile, spec["user_class"])
-    interval = Interval()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: _stop.update(requested=True))
 
     if mode == "worker":
         env = Environment(user_classes=[user_class], host=spec["host"], events=events)
+        events.report_to_master.add_listener(lambda client_id, data: batching.flush_all())  # before Locust's
         runner: Any = env.create_worker_runner(spec["master_host"], int(spec["master_port"]))
-        events.request.add_listener(interval.on_request)
-        events.report_to_master.add_listener(lambda client_id, data: data.update(eduops=interval.take()))
         done = gevent.spawn(runner.greenlet.join)  # ends when the master says quit
         while not done.ready() and not _stop["requested"]:
             gevent.sleep(0.2)
@@ -106,7 +100,6 @@ def main(spec: dict[str, Any]) -> int:
                       shape_class=locustfile.EduopsShape(shape))
     if mode == "master":
         runner = env.create_master_runner("127.0.0.1", int(spec["master_port"]))
-        events.worker_report.add_listener(lambda client_id, data: interval.absorb(data.get("eduops") or {}))
         deadline = time.monotonic() + float(spec.get("connect_timeout_s", 30))
         while len(runner.clients.ready) < int(spec["expect_workers"]):
             if time.monotonic() > deadline or _stop["requested"]:
@@ -117,7 +110,7 @@ def main(spec: dict[str, Any]) -> int:
             gevent.sleep(0.1)
     else:
         runner = env.create_local_runner()
-        events.request.add_listener(interval.on_request)
+    window = Window(env.stats)
 
     tick_s = float(spec.get("tick_s", 1.0))
     emit("start", mode=mode, host=spec["host"], shape=spec["shape"], user_class=spec["user_class"])
@@ -128,7 +121,7 @@ def main(spec: dict[str, Any]) -> int:
         gevent.sleep(max(0.0, tick_s - (time.monotonic() - last)))
         now = time.monotonic()
         t, dt, last = now - started, now - last, now
-        data = interval.take()
+        data = window.take()
         wanted = target(shape, t)
         tick = {"t": round(t, 3), "dt": round(dt, 3), "users": runner.user_count,
                 "target": wanted[0] if wanted else 0, **data,
@@ -146,6 +139,7 @@ def main(spec: dict[str, Any]) -> int:
     stopped_early = _stop["requested"]
     runner.quit()
     gevent.sleep(0.2 if mode == "local" else 1.5)  # workers send their last report
+    batching.flush_all()
     usage = resource.getrusage(resource.RUSAGE_SELF)  # this process's CPU: what generating the load cost
     emit("final", stopped_early=stopped_early, duration_s=round(time.monotonic() - started, 2),
          cpu_s=round(usage.ru_utime + usage.ru_stime, 2), **final_stats(env))
