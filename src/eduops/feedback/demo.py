@@ -90,7 +90,7 @@ def populate(demo: DemoContext) -> None:
             )
     demo.progress("support answers", 0.5)
     # one feature many learners ask for (offline replays): a P2 the team evaluates, whatever else clusters near it
-    wanted = [
+    wanted: list[tuple[FeedbackIn, list[Upload]]] = [
         (FeedbackIn(text=rng.choice(REPLAY_OFFLINE), user=f"u-{900 + n}", channel="app", app_version="5.3.0",
                     received_at=now - timedelta(days=rng.randint(1, 13), minutes=rng.randint(0, 600))), [])
         for n in range(REPLAY_REQUESTERS)
