@@ -62,6 +62,14 @@ def test_every_route_declares_a_permission_or_is_marked_public(full_app_routes: 
     assert not undeclared, "routes without Depends(require(...)) or Depends(public):\n  " + "\n  ".join(undeclared)
 
 
+def test_every_operation_has_its_own_operation_id(sqlite_ws) -> None:
+    """OpenAPI requires operationIds unique across the document (clients and fuzzers key on them)."""
+    spec = create_app(sqlite_ws).openapi()
+    ids = [op["operationId"] for item in spec["paths"].values() for op in item.values()
+           if isinstance(op, dict) and "operationId" in op]
+    assert len(ids) > 80 and len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+
+
 @pytest.fixture
 def everyone(sqlite_ws) -> Iterator[tuple[Console, FastAPI]]:
     console = make_console(sqlite_ws)

@@ -156,22 +156,26 @@ AGENT_PROFILE = "/agents/profile"
 METHODS = ["GET", "PUT", "POST", "DELETE"]
 
 
-@router.api_route(STATE, methods=METHODS, dependencies=[Depends(check_version)])
 async def state(request: Request, _: Principal = Depends(require("xapi:state"))) -> Response:
     """A State document (stateId), the ids of many (GET without stateId), or DELETE of all."""
     return await answer(request, "state")
 
 
-@router.api_route(ACTIVITY_PROFILE, methods=METHODS, dependencies=[Depends(check_version)])
 async def activity_profile(request: Request, _: Principal = Depends(require("ingest:xapi"))) -> Response:
     """An Activity Profile document (profileId), or the ids of an activity's profiles."""
     return await answer(request, "activity_profile")
 
 
-@router.api_route(AGENT_PROFILE, methods=METHODS, dependencies=[Depends(check_version)])
 async def agent_profile(request: Request, _: Principal = Depends(require("ingest:xapi"))) -> Response:
     """An Agent Profile document (profileId), or the ids of an agent's profiles."""
     return await answer(request, "agent_profile")
+
+
+# one route per method, so each OpenAPI operation has its own operationId (the spec requires them unique)
+for _path, _endpoint in ((STATE, state), (ACTIVITY_PROFILE, activity_profile), (AGENT_PROFILE, agent_profile)):
+    for _method in METHODS:
+        router.add_api_route(_path, _endpoint, methods=[_method], dependencies=[Depends(check_version)],
+                             operation_id=f"xapi_{_endpoint.__name__}_{_method.lower()}")
 
 
 def _only(params: dict[str, str], name: str) -> str:
