@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from eduops.analytics.figures_cache import file_stamp
 from eduops.db import utcnow
 from eduops.rtc.aitutor import latency_by_model, load_turns
 from eduops.rtc.breakdowns import Window, breakdown, heatmap, week_over_week, worst_segments
@@ -55,15 +56,7 @@ def figures(store: Any, days: float, dimension: str, metric: str, end: datetime)
 
 def store_version(store: Any) -> tuple[int, ...]:
     """Changes whenever the store commits a write: size and time of its file and write-ahead log."""
-    path = Path(getattr(store, "path", ""))
-    stamp: list[int] = []
-    for candidate in (path, path.with_name(path.name + ".wal")):
-        try:
-            st = candidate.stat()
-            stamp += [st.st_size, st.st_mtime_ns]
-        except OSError:
-            stamp += [-1, -1]
-    return tuple(stamp)
+    return file_stamp(Path(getattr(store, "path", "")))
 
 
 @dataclass
