@@ -64,6 +64,8 @@ def test_signals_to_a_reviewed_incident(ws) -> None:
     service.acknowledge(ws.engine, iid, "lihua", at=at(12))
     service.add_note(ws.engine, iid, "lihua", "回滚到 5.3.0")
     service.resolve(ws.engine, ws.settings, iid, "lihua", at=at(70))
+    # the release check stays "failed" for a day: the next polls must not open the handled occurrence again
+    assert service.take_signals(ws.engine, ws.settings, SIGNALS[:3]) == {"opened": [], "attached": []}
     data = review.get_review(ws.engine, ws.settings, iid)
     durations = data["durations"]  # found three hours after its first signal, by this poll
     assert 180 <= durations["detect_min"] < 200 and (durations["acknowledge_min"], durations["resolve_min"]) == (

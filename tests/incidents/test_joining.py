@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from eduops.incidents.joining import Decision, OpenIncident, decide, kinds_compatible, merge_dims
+from eduops.incidents.joining import Decision, OpenIncident, decide, holder, kinds_compatible, merge_dims
 from eduops.incidents.signals import Signal
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -72,3 +72,14 @@ def test_kinds_compatible(kind: str, present: set[str], expected: bool) -> None:
 )
 def test_merge_dims(incident: dict[str, str], signal: dict[str, str], merged: dict[str, str]) -> None:
     assert merge_dims(incident, signal) == merged
+
+
+@pytest.mark.parametrize(("minutes", "carriers", "expected"), [
+    (30, [], None),                                       # never seen: new
+    (30, [(4, None)], 4),                                 # on an open incident already
+    (30, [(4, T0 + timedelta(hours=2))], 4),              # began before that incident resolved: same occurrence
+    (300, [(4, T0 + timedelta(hours=2))], None),          # began after it resolved: it came back, a new one
+    (300, [(4, T0 + timedelta(hours=2)), (9, None)], 9),  # ... and the recurrence is open already
+])
+def test_holder_keeps_one_occurrence_on_one_incident(minutes, carriers, expected) -> None:
+    assert holder(sig("release", minutes, opens=True, app_version="5.3.1"), carriers) == expected

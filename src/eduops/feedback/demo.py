@@ -105,7 +105,8 @@ def populate(demo: DemoContext) -> None:
                 user=f"u-{rng.randint(1, 900)}",
                 channel="app",
                 app_version="5.3.1",
-                received_at=now - timedelta(minutes=rng.randint(30, 20 * 60)),
+                # from a few minutes after 5.3.1 went out (a day ago) until it was rolled back, ~5 hours later
+                received_at=now - timedelta(minutes=rng.randint(19 * 60, 23 * 60 + 40)),
             ),
             [],
         )

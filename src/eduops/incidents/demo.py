@@ -4,10 +4,14 @@ evening call degradation. The release one is worked, resolved and reviewed."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
+
 from eduops.core.demo import DemoContext
+from eduops.db import session_scope
+from eduops.feedback.models import FeedbackItem
 from eduops.incidents import review, service, sources
 from eduops.incidents.settings import incident_settings
 
@@ -34,13 +38,24 @@ def populate(demo: DemoContext) -> None:
     review.review_finished_drills(ws.engine, ws.settings, who="demo")
 
 
+def last_complaints(demo: DemoContext, incident: dict[str, Any]) -> list[datetime]:
+    """When the last complaint of each cluster on the incident came (the rollback stopped them)."""
+    clusters = [int(s["ref"].split(":", 1)[1]) for s in incident["signals"]
+                if s["kind"] == "feedback" and s["ref"].split(":", 1)[1].isdigit()]
+    if not clusters:
+        return []
+    with session_scope(demo.ws.engine) as session:
+        latest = session.scalar(sa.select(sa.func.max(FeedbackItem.received_at))
+                                .where(FeedbackItem.cluster_id.in_(clusters)))
+    return [latest.replace(tzinfo=UTC) if latest.tzinfo is None else latest] if latest else []
+
+
 def work_release_incident(demo: DemoContext, incident: dict[str, Any]) -> None:
     """What the on-call engineer did, on the incident's own clock: ack, find, roll back, watch, resolve."""
-    from datetime import datetime
-
     ws, iid = demo.ws, incident["id"]
     opened = datetime.fromisoformat(incident["opened_at"])
-    last = max(datetime.fromisoformat(s["ended_at"] or s["at"]) for s in incident["signals"])
+    last = max([datetime.fromisoformat(s["ended_at"] or s["at"]) for s in incident["signals"]]
+               + last_complaints(demo, incident))
     resolved = min(max(last, opened + timedelta(minutes=40)) + timedelta(minutes=45), demo.now)
     service.set_owner(ws.engine, ws.settings, iid, RESPONDER, "demo")
     service.acknowledge(ws.engine, iid, RESPONDER, at=opened + timedelta(minutes=9))
@@ -53,7 +68,7 @@ def work_release_incident(demo: DemoContext, incident: dict[str, Any]) -> None:
     review.save_review(
         ws.engine, iid, RESPONDER,
         went_well="发布后回归检查在投诉之前就发现了测验提交失败；回滚步骤清楚，十几分钟完成。",
-        went_badly="5.3.1 在发布前检查失败的情况下仍然上线；学员的测验·提交投诉先于值班确认。",
+        went_badly="5.3.1 在发布前检查失败的情况下仍然上线；从确认到回滚用了 5 个多小时，期间测验·提交投诉一直在增加。",
         summary="5.3.1 重构的测验提交接口拒绝了旧版客户端的请求，回滚后恢复。",
     )
     review.add_action(ws.engine, ws.settings, iid, RESPONDER, "发布前检查失败时阻止部署（release-check 设为必过）",

@@ -99,3 +99,14 @@ def merge_dims(incident: Mapping[str, str], signal: Mapping[str, str]) -> dict[s
         if signal.get(d) and d not in merged:
             merged[d] = signal[d]
     return merged
+
+
+def holder(signal: Signal, carriers: Iterable[tuple[int, datetime | None]]) -> int | None:
+    """The incident that already holds this occurrence of a signal, of those carrying its ref as
+    ``(incident id, resolved_at)``: one still open, or one resolved after the signal began (the same
+    occurrence, already handled — a failed release check stays "failed" for a day, a surge for hours).
+    None when the signal is new, or began after every incident carrying it was resolved (it came back)."""
+    for incident_id, resolved_at in sorted(carriers, key=lambda c: c[0]):
+        if resolved_at is None or signal.at <= resolved_at:
+            return incident_id
+    return None

@@ -194,6 +194,14 @@ def open_incidents(engine: Engine) -> list[joining.OpenIncident]:
         return out
 
 
+def carriers(engine: Engine, ref: str) -> list[tuple[int, datetime | None]]:
+    """``(incident id, resolved_at)`` of every incident holding a signal with this ref."""
+    with session_scope(engine) as session:
+        rows = session.execute(sa.select(Incident.id, Incident.resolved_at).join(
+            IncidentSignal, IncidentSignal.incident_id == Incident.id).where(IncidentSignal.ref == ref))
+        return [(int(i), at) for i, at in rows]
+
+
 def take_signals(engine: Engine, settings: Settings, signals: Iterable[Signal], who: str = "incidents",
                  now: datetime | None = None) -> dict[str, list[int]]:
     """Join each signal to an open incident or open one for it (oldest signal first); returns the ids.
@@ -203,6 +211,8 @@ def take_signals(engine: Engine, settings: Settings, signals: Iterable[Signal], 
     for signal in sorted(signals, key=lambda s: (s.at, s.ref)):
         if now is not None and signal.at > now:
             continue  # still ahead of this poll (a source answering with what fires now)
+        if joining.holder(signal, carriers(engine, signal.ref)) is not None:
+            continue  # this occurrence is on an incident already (open, or resolved after it began)
         decision = joining.decide(signal, open_incidents(engine), window)
         if decision.action == "attach" and decision.incident_id is not None:
             if attach(engine, settings, decision.incident_id, signal, who):
