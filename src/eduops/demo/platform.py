@@ -171,14 +171,21 @@ def create_platform(capacity: int = 50, service_ms: float = 5.0, broken: Iterabl
             return who
         return JSONResponse({"student": who, "classes": _timetable()})
 
-    @app.post("/api/classes/{class_id}/join")
-    async def api_join(class_id: int, request: Request) -> Response:
+    def student_of_class(class_id: int, request: Request) -> str | Response:
+        """The logged-in student asking about a class that exists, or the answer saying why not."""
         check("join")
         who = need_student(request)
         if isinstance(who, Response):
             return who
         if class_id not in CLASS_IDS:
             return JSONResponse({"error": f"no class {class_id}"}, status_code=404)
+        return who
+
+    @app.post("/api/classes/{class_id}/join")
+    async def api_join(class_id: int, request: Request) -> Response:
+        who = student_of_class(class_id, request)
+        if isinstance(who, Response):
+            return who
         room = state.joined.setdefault(class_id, set())
         room.add(who)
         return JSONResponse({"class_id": class_id, "joined": True, "attendees": len(room)})
@@ -186,12 +193,9 @@ def create_platform(capacity: int = 50, service_ms: float = 5.0, broken: Iterabl
     @app.post("/api/classes/{class_id}/heartbeat")
     async def api_heartbeat(class_id: int, request: Request) -> Response:
         """A learner in the class says it is still there (the join storm sends one every 15 s)."""
-        check("join")
-        who = need_student(request)
+        who = student_of_class(class_id, request)
         if isinstance(who, Response):
             return who
-        if class_id not in CLASS_IDS:
-            return JSONResponse({"error": f"no class {class_id}"}, status_code=404)
         room = state.joined.get(class_id, set())
         if who not in room:
             return JSONResponse({"error": f"join class {class_id} first: POST /api/classes/{class_id}/join"},
