@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from tests.analytics.helpers import HOME, day, statement
 
 from eduops.analytics import lrs, postings
+from eduops.analytics import store as store_module
 from eduops.analytics.store import DuckDBStore
 
 AGENTS = [{"account": {"homePage": HOME, "name": f"u{i}"}} for i in range(6)] + [
@@ -43,9 +45,7 @@ def _statements(rng: random.Random) -> list[dict[str, Any]]:
     return made
 
 
-@pytest.fixture(scope="module")
-def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuckDBStore]:
-    store = DuckDBStore(Path(tmp_path_factory.mktemp("postings")) / "events.duckdb")
+def _fill(store: DuckDBStore) -> None:
     rng = random.Random(18)
     made = _statements(rng)
     authority = {"objectType": "Agent", "account": {"homePage": HOME, "name": "lms-key"}}
@@ -58,6 +58,12 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuckDBStore]:
     refs.append({"actor": AGENTS[7], "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
                  "object": {"objectType": "StatementRef", "id": ids[50]}})
     lrs.store_statements(store, refs, authority)
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuckDBStore]:
+    store = DuckDBStore(Path(tmp_path_factory.mktemp("postings")) / "events.duckdb")
+    _fill(store)
     yield store
     store.close()
 
@@ -108,7 +114,7 @@ def test_every_filter_combination_pages_like_a_full_scan(stored: DuckDBStore, in
     assert answered > 30  # most combinations find something: the comparison is not between empty pages
 
 
-def test_the_index_answers_and_rows_written_without_keys_are_posted_before_a_query(stored: DuckDBStore) -> None:
+def test_rows_written_without_keys_are_found_at_once_and_posted_in_the_background(stored: DuckDBStore) -> None:
     ann = AGENTS[0]
     q = lrs.StatementQuery(agent=ann, limit=500)
     before = len(lrs.query_statements(stored, q)[0])
@@ -127,4 +133,86 @@ def test_the_index_answers_and_rows_written_without_keys_are_posted_before_a_que
     finally:
         lrs._query_posted = posted  # type: ignore[assignment]
     assert calls == ["posted"] and len(after) == 2 * before > 0
-    assert stored.posted_through() == stored.query("SELECT max(seq) FROM statements")[0][0]
+    assert _posted_all(stored)
+
+
+def _posted_all(store: DuckDBStore, within_s: float = 30.0) -> bool:
+    """Whether the indexer posts every statement's keys before the deadline (polled)."""
+    deadline = time.monotonic() + within_s
+    while store.indexing() is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    top = store.query("SELECT max(seq) FROM statements")[0][0]
+    return store.indexing() is None and store.posted_through() == (top, False)
+
+
+def _consistent(store: DuckDBStore) -> None:
+    """Every statement posted once (each has a verb key), and the counts are those of the postings."""
+    assert store.query("SELECT count(*), count(DISTINCT seq) FROM statement_keys WHERE h = md5_number_lower("
+                       "'v' || 'http://adlnet.gov/expapi/verbs/passed')")[0][0] > 0
+    assert store.query("SELECT count(*) FROM (SELECT h, seq FROM statement_keys GROUP BY ALL HAVING count(*) > 1)"
+                       ) == [(0,)]
+    assert store.query("SELECT count(DISTINCT seq) FROM statement_keys") == store.query(
+        "SELECT count(*) FROM statements")
+    assert store.query("SELECT count(*) FROM statement_key_counts c FULL JOIN (SELECT h, count(*) AS n FROM "
+                       "statement_keys GROUP BY h) k USING (h) WHERE c.n IS DISTINCT FROM k.n") == [(0,)]
+
+
+@pytest.fixture(scope="module")
+def unposted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store of the same statements written by an eduops from before postings: no keys at all."""
+    path = Path(tmp_path_factory.mktemp("old")) / "events.duckdb"
+    store = DuckDBStore(path)
+    _fill(store)
+    store.execute("DELETE FROM statement_keys")
+    store.execute("DELETE FROM statement_key_counts")
+    store.close()
+    return path
+
+
+def test_an_old_store_opens_before_its_keys_are_posted_and_queries_answer_alike_meanwhile(
+        unposted: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    copy = unposted.with_name("copy.duckdb")
+    copy.write_bytes(unposted.read_bytes())
+    monkeypatch.setattr(DuckDBStore, "_start_indexer", lambda self: None)  # the chunks are posted by hand here
+    store = DuckDBStore(copy)
+    try:
+        total = store.query("SELECT count(*) FROM statements")[0][0]
+        assert store.indexing() == (0, total) and store.posted_through() == (0, True)
+        asked = list(itertools.islice(_queries(), 0, None, 6))
+        expected = [_scanned(store, q) for q in asked]
+        monkeypatch.setattr(store_module, "INDEX_CHUNKS", (70, 70, 70))
+        store._index_chunk = 70  # none, some and most statements posted
+        for posted_chunks in range(3):
+            if posted_chunks:
+                assert store._post_chunk()
+            through, waiting = store.posted_through()
+            assert waiting and 70 * posted_chunks == through, store.posted_through()
+            for q, pages in zip(asked, expected, strict=True):
+                assert _pages(store, q) == pages, (posted_chunks, q)
+        # ingest goes on meanwhile: new statements are found, and their keys posted by the indexer, not twice
+        authority = {"objectType": "Agent", "account": {"homePage": HOME, "name": "lms-key"}}
+        q = lrs.StatementQuery(agent=AGENTS[0], verb="http://adlnet.gov/expapi/verbs/passed", limit=500)
+        before = len(_scanned(store, q)[0])
+        lrs.store_statements(store, [statement("u0", "passed", day(30, 0))], authority)
+        assert len(_pages(store, q)[0]) == before + 1 and _pages(store, q) == _scanned(store, q)
+        seen: list[tuple[int, int]] = []
+        store.post_keys(lambda done, of: seen.append((done, of)))
+        assert seen[-1] == (total + 1, total + 1) and store.indexing() is None
+        assert store.posted_through() == (store.query("SELECT max(seq) FROM statements")[0][0], False)
+        _consistent(store)
+        lrs.store_statements(store, [statement("u0", "passed", day(31, 0))], authority)
+        assert len(_pages(store, q)[0]) == before + 2  # posted by the commit again
+        _consistent(store)
+    finally:
+        store.close()
+
+
+def test_the_indexer_posts_an_old_store_in_the_background(unposted: Path) -> None:
+    copy = unposted.with_name("background.duckdb")
+    copy.write_bytes(unposted.read_bytes())
+    store = DuckDBStore(copy)
+    try:
+        assert _posted_all(store)
+        _consistent(store)
+    finally:
+        store.close()

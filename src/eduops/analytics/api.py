@@ -15,6 +15,8 @@ from eduops.analytics.service import Analytics
 from eduops.analytics.sql import Filters
 from eduops.analytics.store_api import router as store_router
 from eduops.analytics.xapi_api import router as xapi_router
+from eduops.core.i18n import render_text
+from eduops.core.pages import language_of
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
 
@@ -99,6 +101,16 @@ async def at_risk(request: Request, asof: str | None = None, idle_days: int = Qu
 async def courses(request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
     """Every course with its learners and statements; ``excluded`` counts statements left out (timestamp)."""
     return await run_in_threadpool(analytics(request).courses)
+
+
+@api.get("/status")
+async def status(request: Request, _: Principal = Depends(require("read"))) -> dict[str, Any]:
+    """The event store: statements stored, statements waiting in the ingest journal, and while the filter keys of
+    statements are indexed in the background (after an upgrade) ``indexing``: {posted, of}; ``summary`` says it."""
+    from eduops.analytics.store_status import store_status, summary
+
+    found = await run_in_threadpool(store_status, analytics(request).store)
+    return {**found, "summary": render_text(summary(found), language_of(request))}
 
 
 @api.get("/quality")

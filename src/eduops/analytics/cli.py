@@ -143,6 +143,26 @@ def at_risk(asof: Annotated[str | None, typer.Option(help="day to judge from (de
            for r in result["learners"][:500]], title=f"At-risk learners ({len(result['learners'])})")
 
 
+@app.command("status")
+def status(as_json: JSON = False) -> None:
+    """The event store: statements stored, waiting in the ingest journal, and the indexing progress after an
+    upgrade ("indexing statements: N of M")."""
+    from eduops.analytics.store import open_store
+    from eduops.analytics.store_status import store_status, summary
+    from eduops.core.i18n import render_text
+
+    settings = workspace().settings
+    found = store_status(open_store(settings))
+    found["summary"] = render_text(summary(found), settings.language)
+    if as_json:
+        print_json(found)
+        return
+    out.print(f"{found['location']}: {found['summary']}")
+    for key in ("load_error", "index_error"):
+        if found.get(key):
+            out.print(f"  {key.replace('_', ' ')}: {found[key]}")
+
+
 @app.command("import")
 def import_command(
     file: Annotated[Path, typer.Argument(help="xAPI JSON or JSONL, or a CSV of enrolments/outcomes")],

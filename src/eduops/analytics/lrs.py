@@ -257,7 +257,8 @@ def query_raw(store: Store, q: StatementQuery) -> tuple[list[str], bool, int | N
 
 def _query_scanning(store: Store, q: StatementQuery, matching: list[str], bounds: list[str],
                     limit: int) -> list[tuple[Any, ...]]:
-    """The query as one SQL statement over the whole table (ClickHouse sorts and skips by itself)."""
+    """The query as one SQL statement over the whole table (ClickHouse sorts and skips by itself); ``bounds``
+    may also narrow the statement numbers scanned."""
     where = ["NOT voided", *bounds]
     if matching:
         # statements matching the filters, and those that target a matching one (voided or not) through a
@@ -274,10 +275,27 @@ def _query_scanning(store: Store, q: StatementQuery, matching: list[str], bounds
 
 def _query_posted(store: DuckDBStore, q: StatementQuery, matched: str, bounds: list[str],
                   limit: int) -> list[tuple[Any, ...]] | None:
-    """The same answer as ``_query_scanning``, read through the postings (``postings.py``); None: cannot."""
-    through = store.posted_through()
+    """The same answer as ``_query_scanning``, read through the postings (``postings.py``); None: cannot.
+
+    While statements above ``through`` wait for their keys (a store being indexed after an upgrade), those are
+    scanned: the newest come first in descending order, the oldest posted ones first in ascending order."""
+    through, waiting = store.posted_through()
     if through is None:
         return None
+    if not waiting:
+        return _query_postings(store, q, matched, bounds, limit, through)
+    above = _query_scanning(store, q, [matched], [*bounds, f"seq > {int(through)}"], limit)
+    if not q.ascending and len(above) > limit:
+        return above
+    below = _query_postings(store, q, matched, [*bounds, f"seq <= {int(through)}"], limit, through)
+    if below is None:
+        return None
+    return (below + above if q.ascending else above + below)[:limit + 1]
+
+
+def _query_postings(store: DuckDBStore, q: StatementQuery, matched: str, bounds: list[str],
+                    limit: int, through: int) -> list[tuple[Any, ...]] | None:
+    """``_query_posted`` over the statements posted through ``through``."""
     keys = postings.driving_keys(extract.agent_ifi(q.agent) if q.agent is not None else None, q.related_agents,
                                  q.activity, q.related_activities, q.registration, q.verb)
     lookup = postings.Lookup(store.query, store.dialect.lit, keys, q.ascending, q.cursor, through)

@@ -17,5 +17,6 @@ def eduops_domain() -> Domain:
         web=("eduops.analytics.api",),
         demo="eduops.analytics.demo:populate",
         demo_order=60,
+        upgrade="eduops.analytics.store_upgrade:upgrade",
         areas=(Area("learning", "Learning data", 70, page="/analytics"),),
     )

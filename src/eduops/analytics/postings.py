@@ -142,3 +142,14 @@ def read_numbers(numbers: Sequence[int], more: Sequence[int] = ()) -> str:
 
 def in_list(numbers: Sequence[int]) -> str:
     return "(" + ", ".join(str(int(n)) for n in numbers) + ")" if numbers else "(NULL)"
+
+
+def next_chunk(chunk: int, took_s: float, target_s: float, sizes: tuple[int, int, int]) -> int:
+    """The next chunk of statement numbers to post in one transaction: doubled when this one took under half the
+    target time, halved when it took over twice, within the smallest and largest of ``sizes``."""
+    smallest, _first, largest = sizes
+    if took_s < target_s / 2:
+        chunk *= 2
+    elif took_s > 2 * target_s:
+        chunk //= 2
+    return max(smallest, min(largest, chunk))

@@ -115,6 +115,11 @@ class RemoteStore:
         ids: list[str] = self.client.request("POST", f"{PREFIX}/statements", json=body).json()["ids"]
         return ids
 
+    def status(self) -> dict[str, Any]:
+        """The server's store status (``store_status.store_status``)."""
+        found: dict[str, Any] = self.client.get_json("/api/v1/analytics/status")
+        return {**found, "location": self.location}
+
     def insert(self, rows: Sequence[dict[str, Any]], voidings: Sequence[tuple[str, str]]) -> None:
         raise ServiceUnavailable(f"{self.location}: store statements through store_statements (the server's LRS)")
 

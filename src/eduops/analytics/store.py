@@ -16,7 +16,8 @@ import logging
 import operator
 import re
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -50,6 +51,10 @@ _INSERT_FROM_ARROW = (
 _ID_HALVES = ", ".join(f"('0x' || substr(replace(CAST(id AS VARCHAR), '-', ''), {start}, 16))::UBIGINT AS {name}"
                        for start, name in ((1, "hi"), (17, "lo")))
 _INSERT_OR_IGNORE_FROM_ARROW = _INSERT_FROM_ARROW.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
+# Keys of statements stored without them are posted a chunk of statement numbers per transaction, each holding
+# the writer lock about this long (ingest and voidings wait at most that), the chunk resized to keep to it.
+INDEX_CHUNK_S = 1.0
+INDEX_CHUNKS = (10_000, 100_000, 1_000_000)  # the smallest, first and largest chunk
 
 
 def to_arrow(rows: Sequence[dict[str, Any]]) -> pa.Table:
@@ -141,8 +146,16 @@ class DuckDBStore:
         self._ids_stale = True  # (re)built from DuckDB when the journal next needs it (also once it is full)
         self.keyed_through: int | None = None  # statements posted to statement_keys (postings.py); None: no postings
         self.generation = 0  # counts the writes committed by this process (cached figures compare it)
-        self._keys_stale = False
+        # Statements above keyed_through wait for the indexer (queries scan them meanwhile); commits then leave
+        # their keys to it, so keyed_through always means "every statement up to here is posted".
+        self._indexing = False
+        self._indexed = (0, 0)  # statements posted by the indexer so far, and of how many
+        self._index_chunk = INDEX_CHUNKS[1]
+        self._indexer: threading.Thread | None = None
+        self._stop_indexing = threading.Event()
+        self.index_error: str | None = None
         if not read_only:
+            self._run("SET enable_progress_bar = false")  # DuckDB's own bar would land in the server's output
             # Checkpoint (rewrite the file from the WAL) every 256 MiB rather than DuckDB's 16: statements
             # carry their JSON, and each checkpoint recompresses the table's last row groups, so at the
             # default a third of the ingest CPU went to checkpoints.
@@ -153,9 +166,11 @@ class DuckDBStore:
             for statement in postings.DDL:
                 self._run(statement)
             self.keyed_through = int(self._run(postings.keyed_through_sql())[0][0])
-            self._post_keys()
+            unposted = self._mark_unposted()  # posted in the background: opening a large old store is immediate
             self._journal = Journal(path.with_name(path.name + ".journal"))
             self._replay()
+            if unposted:
+                self._start_indexer()
 
     def _run(self, text: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run on the writer connection and read the result to the end (DuckDB wants that before the next)."""
@@ -330,7 +345,7 @@ class DuckDBStore:
                     registered = True
                     numbers = self._run((_INSERT_OR_IGNORE_FROM_ARROW if or_ignore else _INSERT_FROM_ARROW)
                                         + " RETURNING seq")
-                    if numbers and self.keyed_through is not None:
+                    if numbers and self.keyed_through is not None and not self._indexing:
                         low, high = min(n for (n,) in numbers), max(n for (n,) in numbers)
                         for statement in postings.index_sql(low - 1, high):
                             self._run(statement)
@@ -374,37 +389,98 @@ class DuckDBStore:
             self._run(text, params or [])
             self.generation += 1
             self._ids_stale = True
-            self._keys_stale = True
+            if self._mark_unposted():
+                self._start_indexer()
 
-    def _post_keys(self) -> None:
-        """Post the keys of statements stored without them (a store from before, or rows written by ``execute``)."""
+    def _mark_unposted(self) -> bool:
+        """Whether statements wait for their keys (a store from before postings, rows written by ``execute``);
+        if so, commits leave theirs to the indexer from now on."""
         with self._write_lock:
             if self.keyed_through is None:
+                return False
+            if not self._indexing:
+                waiting = int(self._run("SELECT count(*) FROM statements WHERE seq > ?", [self.keyed_through])[0][0])
+                self._indexing, self._indexed = waiting > 0, (0, waiting)
+            return self._indexing
+
+    def _start_indexer(self) -> None:
+        with self._write_lock:
+            if self._indexer is not None and self._indexer.is_alive():
                 return
-            high = self._run("SELECT max(seq) FROM statements WHERE seq > ?", [self.keyed_through])[0][0]
-            if high is not None:
-                self._run("BEGIN TRANSACTION")
-                try:
-                    for statement in postings.index_sql(self.keyed_through):
-                        self._run(statement)
-                    self._run("COMMIT")
-                except BaseException:
-                    self._run("ROLLBACK")
-                    raise
-                self.keyed_through = int(high)
-            self._keys_stale = False
+            self._indexer = threading.Thread(target=self._index_in_background, name="events-indexer", daemon=True)
+            self._indexer.start()
+
+    def _index_in_background(self) -> None:
+        started, (_done, total) = time.perf_counter(), self._indexed
+        log.info("indexing the %d statements of %s stored without filter keys, in the background (queries scan "
+                 "them until then; `eduops analytics status` shows the progress)", total, self.path)
+        while not self._stop_indexing.is_set():
+            try:
+                if not self._post_chunk():
+                    log.info("indexed %d statements of %s in %.1f s", self._indexed[1], self.path,
+                             time.perf_counter() - started)
+                    return
+                self.index_error = None
+            except Exception as exc:  # noqa: BLE001 - queries stay exact (they scan); retried, and said in the log
+                self.index_error = f"{type(exc).__name__}: {exc}"
+                log.error("indexing statements of %s failed (queries scan them meanwhile; retrying): %s", self.path, exc)
+                self._stop_indexing.wait(5)
+
+    def _post_chunk(self) -> bool:
+        """Post the keys of the next chunk of statements in one transaction; False once none wait."""
+        with self._write_lock:
+            if self.keyed_through is None or not self._indexing:
+                return False
+            after = self.keyed_through
+            high = self._run("SELECT max(seq) FROM statements WHERE seq > ?", [after])[0][0]
+            if high is None:
+                self._indexing = False
+                return False
+            upto = min(int(high), after + self._index_chunk)
+            started = time.perf_counter()
+            self._run("BEGIN TRANSACTION")
+            try:
+                for statement in postings.index_sql(after, upto):
+                    self._run(statement)
+                self._run("COMMIT")
+            except BaseException:
+                self._run("ROLLBACK")
+                raise
+            self.keyed_through = upto
+            self._index_chunk = postings.next_chunk(self._index_chunk, time.perf_counter() - started,
+                                                    INDEX_CHUNK_S, INDEX_CHUNKS)
+            posted, left = self._run("SELECT count(*) FILTER (WHERE seq <= ?), count(*) FILTER (WHERE seq > ?) "
+                                     "FROM statements WHERE seq > ?", [upto, upto, after])[0]
+            done = self._indexed[0] + int(posted)
+            self._indexed = (done, done + int(left))  # statements stored meanwhile join the count
+            return True
+
+    def post_keys(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Post the keys of every statement stored without them now, in this thread (``eduops upgrade``, benches),
+        calling ``progress(posted, of)`` after each chunk."""
+        if not self._mark_unposted():
+            return
+        while self._post_chunk():
+            if progress is not None:
+                progress(*self._indexed)
+        if progress is not None:
+            progress(self._indexed[1], self._indexed[1])
+
+    def indexing(self) -> tuple[int, int] | None:
+        """(posted, of) while statements wait for their filter keys, else None."""
+        return self._indexed if self._indexing else None
 
     def settled_generation(self) -> int:
         """``generation`` once everything acknowledged is loaded: equal numbers mean equal contents."""
         self.flush()
         return self.generation
 
-    def posted_through(self) -> int | None:
-        """The highest statement number whose keys are posted (all below it are), or None without postings."""
+    def posted_through(self) -> tuple[int | None, bool]:
+        """The highest statement number whose keys are posted (all below it are), or None without postings; and
+        whether statements above it wait for their keys (a query scans those)."""
         self.flush()
-        if self._keys_stale:
-            self._post_keys()
-        return self.keyed_through
+        waiting = self._indexing  # read first: once it is False, every statement up to keyed_through stays posted
+        return self.keyed_through, waiting
 
     @property
     def backlog(self) -> int:
@@ -412,7 +488,10 @@ class DuckDBStore:
         return len(self._pending)
 
     def close(self) -> None:
-        """Load what is journalled, stop the loader and close the file."""
+        """Load what is journalled, stop the loader and the indexer, and close the file."""
+        self._stop_indexing.set()
+        if self._indexer is not None:
+            self._indexer.join(timeout=120)  # ends after its current chunk; the rest is posted at the next open
         try:
             if self._journal is not None:
                 try:

@@ -162,7 +162,9 @@ def upgrade_command(as_json: JSON = False) -> None:
     """Upgrade this workspace in place to this release: a copy of the state database, the DuckDB stores,
     eduops.toml and secret.key first, then the migrations. Refused while `eduops serve` runs on it."""
     from eduops.config import load_settings
+    from eduops.core.i18n import render_text
     from eduops.core.local_access import server_process
+    from eduops.core.plugins import domains, load
     from eduops.core.upgrade import migrate
     from eduops.errors import Conflict
 
@@ -172,8 +174,13 @@ def upgrade_command(as_json: JSON = False) -> None:
         raise Conflict(f"eduops serve (pid {running[0].pid}) is running on {settings.home}: stop it first "
                        "(systemctl stop eduops), upgrade, then start it again")
     result = migrate(settings, full_backup=True)
+    done: list[str] = []
+    for d in domains():
+        if d.upgrade:
+            with progress_bar(d.name, enabled=not as_json) as progress:
+                done += [render_text(line, settings.language) for line in load(d.upgrade)(settings, progress)]
     if as_json:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), "stores": done})
         return
     out.print(f"copied {', '.join(result.copied) or 'nothing'} to {result.backup}")
     if result.changed:
@@ -181,5 +188,7 @@ def upgrade_command(as_json: JSON = False) -> None:
                   f"{', '.join(result.revisions_after)}")
     else:
         out.print(f"state database already at this release's schema ({', '.join(result.revisions_after)})")
+    for line in done:
+        out.print(line)
     out.print(f"workspace {settings.home} is at eduops {result.version_after}"
               + (f" (was {result.version_before})" if result.version_before else ""))

@@ -86,6 +86,9 @@ class Domain:
     web: tuple[str, ...] = ()  # modules with ``router``, ``pages``, ``NAV``, ``setup(app)``
     background: str = ""  # "module:start_background", started by `eduops serve`: (ws) -> stop()
     demo: str = ""  # "module:populate", its share of `eduops demo`
+    # "module:function", run by `eduops upgrade` after the migrations: (settings, progress(message, fraction)) ->
+    # lines to show; work the domain would otherwise do in the background after the upgrade (indexes of its stores)
+    upgrade: str = ""
     demo_order: int = 50
     areas: tuple[Area, ...] = ()
     encrypted_columns: tuple[EncryptedColumn, ...] = ()
