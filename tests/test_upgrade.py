@@ -177,6 +177,9 @@ def test_eduops_upgrade_copies_the_workspace_first_and_every_run_alert_statement
     assert _ids(backup / "eduops.db", "runs") == runs  # the copy is a usable database with the old rows
     assert (backup / "secret.key").read_bytes() == (home / "secret.key").read_bytes()
     assert {"events.duckdb", "rtc.duckdb"} <= set(done["copied"])
+    # that release's event store had no postings: the upgrade indexed its statements in the foreground
+    assert [line.split(" indexed in ")[0] for line in done["stores"]] == [
+        f"event store {home / 'events.duckdb'}: filter keys of {len(old['statements'])} statements"]
     with tarfile.open(WITH_STORES[-1].parent / "stores.tar.gz") as tar:  # the copies are the stores as they were
         for name in ("events.duckdb", "rtc.duckdb"):
             member = tar.extractfile(name)
@@ -208,6 +211,7 @@ def _every_statement_and_call_is_found(home: Path, old: dict[str, Any]) -> None:
     settings = load_settings(home / "eduops.toml")
     events = open_events(settings)
     try:
+        assert events.indexing() is None  # type: ignore[attr-defined]  # (indexed by `eduops upgrade`)
         for statement_id in old["statements"]:
             statement, _stored = lrs.get_statement(events, statement_id, voided=False)
             assert statement["id"] == statement_id

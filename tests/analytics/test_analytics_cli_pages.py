@@ -149,3 +149,21 @@ def test_every_console_message_has_a_chinese_translation() -> None:
     with (root / "locale/zh_CN.po").open("rb") as fh:
         translated = {m.id for m in read_po(fh) if m.id and m.string}
     assert sorted(shown - translated) == []
+
+
+def test_store_status_in_the_cli_and_the_api(cli_ws: Workspace) -> None:
+    from eduops.analytics.store_status import summary
+    from eduops.core.i18n import render_text
+
+    stored = len(lrs.store_statements(open_store(cli_ws.settings), datasets.outcomes(), AUTHORITY))
+    shown = run("analytics", "status", "--json")
+    assert shown.exit_code == 0, shown.output
+    found = json.loads(shown.output)
+    assert (found["statements"], found["indexing"], found["backlog"]) == (stored, None, 0)
+    assert found["summary"] == f"已存储 {stored} 条语句，均已建立索引"  # the workspace's language
+    with client_as(cli_ws, "read") as client:
+        answer = client.get("/api/v1/analytics/status", headers={"accept-language": "en"})
+    assert answer.status_code == 200 and answer.json()["summary"] == f"{stored} statements stored, all indexed"
+    indexing = {"statements": 10, "backlog": 0, "indexing": {"posted": 4, "of": 10}}
+    assert render_text(summary(indexing), "zh-CN").startswith("正在为语句建立索引：已完成 4 / 10")
+    assert summary(indexing) == "indexing statements: 4 of 10 (queries scan the rest meanwhile)"

@@ -423,7 +423,8 @@ class DuckDBStore:
                 self.index_error = None
             except Exception as exc:  # noqa: BLE001 - queries stay exact (they scan); retried, and said in the log
                 self.index_error = f"{type(exc).__name__}: {exc}"
-                log.error("indexing statements of %s failed (queries scan them meanwhile; retrying): %s", self.path, exc)
+                log.error("indexing statements of %s failed (queries scan them meanwhile; retrying): %s",
+                          self.path, exc)
                 self._stop_indexing.wait(5)
 
     def _post_chunk(self) -> bool:

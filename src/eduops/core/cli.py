@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -174,13 +174,13 @@ def upgrade_command(as_json: JSON = False) -> None:
         raise Conflict(f"eduops serve (pid {running[0].pid}) is running on {settings.home}: stop it first "
                        "(systemctl stop eduops), upgrade, then start it again")
     result = migrate(settings, full_backup=True)
-    done: list[str] = []
+    done: list[Any] = []  # what each domain's upgrade step did (messages, English in --json)
     for d in domains():
         if d.upgrade:
             with progress_bar(d.name, enabled=not as_json) as progress:
-                done += [render_text(line, settings.language) for line in load(d.upgrade)(settings, progress)]
+                done += load(d.upgrade)(settings, progress)
     if as_json:
-        print_json({**result.to_dict(), "stores": done})
+        print_json({**result.to_dict(), "stores": [str(line) for line in done]})
         return
     out.print(f"copied {', '.join(result.copied) or 'nothing'} to {result.backup}")
     if result.changed:
@@ -189,6 +189,6 @@ def upgrade_command(as_json: JSON = False) -> None:
     else:
         out.print(f"state database already at this release's schema ({', '.join(result.revisions_after)})")
     for line in done:
-        out.print(line)
+        out.print(render_text(line, settings.language))
     out.print(f"workspace {settings.home} is at eduops {result.version_after}"
               + (f" (was {result.version_before})" if result.version_before else ""))
