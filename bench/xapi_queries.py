@@ -56,25 +56,33 @@ def statement_exprs() -> dict[str, str]:
     return exprs
 
 
-def fill(path: Path, rows: int) -> float:
-    """Generate ``rows`` statements into ``path`` and post their keys; the seconds the store took to open."""
+def fill(path: Path, rows: int, rounds: int) -> None:
+    """Generate ``rows`` statements into ``path`` without their filter keys (a store from an older eduops), time
+    opening it in each round, then post the keys in the foreground as `eduops upgrade` does."""
     con = duckdb.connect(str(path))
     generate(con, rows, max(1000, rows // 50), statement_exprs())
     # the statement's JSON carries its id (generated once, in its column); statements are numbered in the order
     # they lie in the file, as the LRS numbers them when it stores them (generate() numbers them before sorting)
     con.execute("UPDATE statements SET raw = replace(raw, 'ID-PLACEHOLDER', CAST(id AS VARCHAR)), seq = rowid + 1")
     con.close()
-    # the store posts the filter keys of statements written behind its back in the background once open
-    # (postings.py), as it does for a store from an older eduops; done here in the foreground, as `eduops upgrade`
-    # does, so the server answers from the postings at once
+    # the store posts the keys of statements written without them in the background once open (each open here
+    # leaves a chunk or so posted when it closes); opening used to wait for all of them
+    opened = []
+    for _round in range(rounds):
+        started = time.perf_counter()
+        store = DuckDBStore(path)
+        opened.append(time.perf_counter() - started)
+        assert store.indexing() is not None
+        store.close()
     started = time.perf_counter()
     store = DuckDBStore(path)
-    opened = time.perf_counter() - started
     store.post_keys()
     store.close()
-    print(f"  store without postings opened in {opened:.2f} s; filter keys of {rows:,} statements posted in "
-          f"{time.perf_counter() - started:.1f} s", flush=True)
-    return opened
+    posting = time.perf_counter() - started
+    print(f"  filter keys of {rows:,} statements posted in {posting:.1f} s", flush=True)
+    report(Goal(f"open a {rows:,}-statement store without postings", "< 1 s (before: blocked while posting)", "<",
+                1.0, unit="s"), opened, f"posting the keys in the foreground (what opening waited for) took "
+                                        f"{posting:.1f} s; the server answers at once and posts them in the background")
 
 
 def queries() -> dict[str, dict[str, str]]:
@@ -106,7 +114,7 @@ def main() -> int:
             target = store_path(ws.settings)
             dispose_engines()
             started = time.perf_counter()
-            fill(target, size)
+            fill(target, size, args.rounds)
             print(f"{size:,} statements generated in {time.perf_counter() - started:.1f} s", flush=True)
             port = free_port()
             server = start_server(home, port)

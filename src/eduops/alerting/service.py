@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Hashable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from eduops.alerting.alertmanager import parse_matchers
 from eduops.alerting.models import AlertState, ExpectedSurge, Silence
-from eduops.alerting.pipeline import active_groups
+from eduops.alerting.pipeline import active_groups, rule_files
 from eduops.alerting.rules import AlertingRule, RecordingRule, RuleGroup
 from eduops.alerting.settings import alerting_settings
 from eduops.db import session_scope
@@ -121,7 +123,6 @@ def list_surges(engine: Engine) -> list[dict[str, Any]]:
 
 def rules_overview(ws: Any) -> list[dict[str, Any]]:
     """Every active rule with where it comes from and how many of its alerts pend or fire now."""
-    groups = active_groups(ws.settings, alerting_settings(ws.settings))
     with session_scope(ws.engine) as session:
         states = session.execute(sa.select(AlertState.rule, AlertState.state)).all()
     counts: dict[str, dict[str, int]] = {}
@@ -129,42 +130,54 @@ def rules_overview(ws: Any) -> list[dict[str, Any]]:
         counts.setdefault(rule, {}).setdefault(state, 0)
         counts[rule][state] += 1
     out = []
-    for g in groups:
+    for row in _rule_rows(ws.settings):
+        row = {**row, "labels": dict(row["labels"])}  # the caller's own: the cached rows stay as parsed
+        if row["kind"] == "alert":
+            c = counts.get(f"{row['group']}/{row['name']}", {})
+            row.update(annotations=dict(row["annotations"]), firing=c.get("firing", 0), pending=c.get("pending", 0),
+                       state="firing" if c.get("firing") else "pending" if c.get("pending") else "inactive")
+        out.append(row)
+    return out
+
+
+# The rule files parsed into rows, per workspace, while the files and the settings that pick the rules are the
+# same: parsing the YAML and PromQL of every rule file took most of a console page that shows alerts.
+_RULE_ROWS: dict[str, tuple[Hashable, list[dict[str, Any]]]] = {}
+_RULE_ROWS_LOCK = threading.Lock()
+
+
+def _rule_rows(settings: Any) -> list[dict[str, Any]]:
+    ms = alerting_settings(settings)
+    files = rule_files(settings, ms)
+    stamp = (tuple((str(path), *_file_stamp(path)) for path in files), tuple(ms.disabled_groups),
+             tuple(ms.disabled_rules))
+    key = str(settings.home)
+    with _RULE_ROWS_LOCK:
+        cached = _RULE_ROWS.get(key)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    rows = []
+    for g in active_groups(settings, ms):
         for r in g.rules:
             if isinstance(r, AlertingRule):
-                c = counts.get(f"{g.name}/{r.name}", {})
-                state = "firing" if c.get("firing") else "pending" if c.get("pending") else "inactive"
-                out.append(
-                    {
-                        "group": g.name,
-                        "name": r.name,
-                        "kind": "alert",
-                        "expr": r.expr,
-                        "for_s": r.hold,
-                        "keep_firing_for_s": r.keep_firing_for,
-                        "labels": r.labels,
-                        "annotations": r.annotations,
-                        "source": r.source,
-                        "state": state,
-                        "firing": c.get("firing", 0),
-                        "pending": c.get("pending", 0),
-                    }
-                )
+                rows.append({"group": g.name, "name": r.name, "kind": "alert", "expr": r.expr, "for_s": r.hold,
+                             "keep_firing_for_s": r.keep_firing_for, "labels": r.labels,
+                             "annotations": r.annotations, "source": r.source, "state": "inactive", "firing": 0,
+                             "pending": 0})
             else:
-                out.append(
-                    {
-                        "group": g.name,
-                        "name": r.record,
-                        "kind": "record",
-                        "expr": r.expr,
-                        "labels": r.labels,
-                        "source": r.source,
-                        "state": "",
-                        "firing": 0,
-                        "pending": 0,
-                    }
-                )
-    return out
+                rows.append({"group": g.name, "name": r.record, "kind": "record", "expr": r.expr,
+                             "labels": r.labels, "source": r.source, "state": "", "firing": 0, "pending": 0})
+    with _RULE_ROWS_LOCK:
+        _RULE_ROWS[key] = (stamp, rows)
+    return rows
+
+
+def _file_stamp(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (st.st_size, st.st_mtime_ns)
 
 
 def _duration(seconds: float) -> str:

@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from eduops.alerting.prom_source import query_range_for
+from eduops.alerting.prom_source import query_range_for, remote_for
 from eduops.alerting.promql import parse_duration
 from eduops.core.hookspecs import NavItem
 from eduops.core.pages import language_of, render, timezone_of
 from eduops.core.principal import Principal, require
 from eduops.errors import UsageError
-from eduops.monitoring.charts import panels, subjects
+from eduops.monitoring.charts import panels, step_s, subjects
+from eduops.monitoring.panels_cache import PanelsCache, store_version
 
 pages = APIRouter()
 NAV = [NavItem("/monitoring", "Metrics", "read", 21, group="Operations")]
+
+
+def _panels_cache(request: Request) -> PanelsCache:
+    """The app's cache of /monitoring charts (panels_cache.py), made on first use."""
+    cache = getattr(request.app.state, "monitoring_panels", None)
+    if cache is None:
+        cache = request.app.state.monitoring_panels = PanelsCache()
+    return cache
 
 
 @pages.get("/monitoring", response_class=HTMLResponse)
@@ -34,19 +44,23 @@ def charts_page(
     except ValueError as exc:
         raise UsageError(f"since: {exc}") from None
     only = next(((k, v) for k, v in (("host", host), ("endpoint", endpoint), ("db", db)) if v), None)
-    engine = request.app.state.workspace.engine
+    ws = request.app.state.workspace
+    engine = ws.engine
+    lang, tz = language_of(request), timezone_of(request)
+
+    def compute() -> list[dict[str, Any]]:
+        return panels(engine, window, lang=lang, only=only, query=partial(query_range_for, ws), tz=tz)
+
+    if remote_for(ws.settings) is None:  # the embedded store: kept while it has no new sample (panels_cache.py)
+        charts = _panels_cache(request).get((window, only, lang, str(tz)), store_version(engine), step_s(window),
+                                            compute)
+    else:
+        charts = compute()
     return render(
         request,
         "monitoring/charts.html",
         {
-            "panels": panels(
-                engine,
-                window,
-                lang=language_of(request),
-                only=only,
-                query=partial(query_range_for, request.app.state.workspace),
-                tz=timezone_of(request),
-            ),
+            "panels": charts,
             "since": since,
             "only": only,
             "subjects": subjects(engine),

@@ -22,6 +22,11 @@ PANELS = [
 ]
 
 
+def step_s(window: float) -> float:
+    """Seconds between the points of a chart over ``window`` seconds (about 300 points, at least a minute apart)."""
+    return max(window / 300, 60.0)
+
+
 def panels(
     engine: Engine,
     window: float,
@@ -39,7 +44,7 @@ def panels(
 
     time_title = gettext("time ({zone})", lang).format(zone=zone_label(tz))
     now = now or datetime.now(UTC)
-    step = max(window / 300, 60.0)
+    step = step_s(window)
     out = []
     for msgid, metric, keys in PANELS:
         title = gettext(msgid, lang)

@@ -206,8 +206,10 @@ def search_calls(
     band_expr = band_sql("q.mos", "q.poor_pct")
     if band:
         params.append(band)
+    # without a band to filter on, only the newest calls shown get their quality summed (not every call's)
+    newest = "" if band else f" ORDER BY c.start_ts DESC NULLS LAST LIMIT {int(limit)}"
     return store.query(
-        f"""WITH picked AS (SELECT * FROM calls c WHERE {" AND ".join(where)}),
+        f"""WITH picked AS (SELECT * FROM calls c WHERE {" AND ".join(where)}{newest}),
            q AS (SELECT s.call_id, count(DISTINCT s.sid) AS participants,
                         sum(r.mos_sum) / nullif(sum(r.mos_n), 0) AS mos,
                         {media_share_sql("r.poor_ms", "r.media_ms")} AS poor_pct,

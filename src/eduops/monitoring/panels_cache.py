@@ -1,0 +1,52 @@
+"""The /monitoring charts kept while the embedded metric store has no new sample, so a page view does not
+evaluate every panel's range query again (most of the page's time).
+
+A view is answered from the charts computed for the same choice (window, subject, language, timezone) while
+the metric store's newest sample and roll-up are the ones they were computed with and they are younger than
+one step of the charts (the window ends now: after a step the charts would gain a point). A new sample,
+a roll-up or a deletion by retention makes the next view compute them again. A Prometheus-compatible source
+(``alerting.prometheus_url``) answers every view itself.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from eduops.alerting import metric_store
+from eduops.alerting.models import MetricRollup, MetricSample
+
+KEPT = 32  # choices kept; the least recently computed goes first
+
+
+def store_version(engine: Engine) -> tuple[Any, ...]:
+    """Changes with every sample or roll-up written, and every deletion by this process's retention."""
+    with engine.connect() as conn:
+        newest = conn.execute(sa.select(sa.select(sa.func.max(MetricSample.id)).scalar_subquery(),
+                                        sa.select(sa.func.max(MetricRollup.id)).scalar_subquery())).one()
+    return (*newest, metric_store.deletions)
+
+
+class PanelsCache:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._entries: dict[Hashable, tuple[Hashable, float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, version: Hashable, fresh_s: float, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is not None and entry[0] == version and self.clock() - entry[1] < fresh_s:
+            return entry[2]
+        at = self.clock()
+        value = compute()
+        with self._lock:
+            self._entries[key] = (version, at, value)
+            while len(self._entries) > KEPT:
+                del self._entries[min(self._entries, key=lambda k: self._entries[k][1])]
+        return value
