@@ -216,3 +216,24 @@ def test_alertmanager_webhook_intake_needs_its_key_and_shows_on_the_alert_pages(
     fp = listed["NodeDown"]["fingerprint"]
     token = csrf_of(ops.get("/alerts").text)
     assert ops.post(f"/api/v1/alerts/{fp}/ack", headers={"X-CSRF-Token": token}).json()["acked_by"] == "ops"
+
+
+def test_pages_show_a_changed_rule_file_and_a_new_sample_at_once(console, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # the parsed rules and the /monitoring charts are kept between views (service._rule_rows, panels_cache.py)
+    from eduops.alerting import pipeline
+    from eduops.alerting.service import rules_overview
+
+    rules = tmp_path / "team.yml"
+    rule = "groups:\n- name: team\n  rules:\n  - alert: {name}\n    expr: cpu_used_pct > 90\n"
+    rules.write_text(rule.format(name="TeamCpuHigh"))
+    monkeypatch.setattr(pipeline, "default_rule_files", lambda: [rules])
+    client = console.login("viewer")
+    assert "TeamCpuHigh" in client.get("/rules").text
+    rules_overview(console.ws)[0]["labels"]["severity"] = "changed by a caller"
+    assert rules_overview(console.ws)[0]["labels"] == {}  # a caller's change leaves the kept rules alone
+    rules.write_text(rule.format(name="TeamCpuHigherStill"))
+    page = client.get("/rules").text
+    assert "TeamCpuHigherStill" in page and "TeamCpuHigh<" not in page
+    assert '"name": "web-2"' not in client.get("/monitoring?since=1h").text
+    ingest(console.ws.engine, [("cpu_used_pct", {"host": "web-2"}, 10.0, datetime.now(UTC) - timedelta(minutes=1))])
+    assert '"name": "web-2"' in client.get("/monitoring?since=1h").text
