@@ -218,10 +218,15 @@ def test_alertmanager_webhook_intake_needs_its_key_and_shows_on_the_alert_pages(
     assert ops.post(f"/api/v1/alerts/{fp}/ack", headers={"X-CSRF-Token": token}).json()["acked_by"] == "ops"
 
 
-def test_pages_show_a_changed_rule_file_and_a_new_sample_at_once(console, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_pages_show_a_changed_rule_file_and_a_new_sample_at_once(ws, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # the parsed rules and the /monitoring charts are kept between views (service._rule_rows, panels_cache.py)
     from eduops.alerting import pipeline
     from eduops.alerting.service import rules_overview
+    from eduops.web.app import create_app
+
+    console = make_console(ws)
+    console.app = create_app(ws, domains=("core", "web", "alerting", "monitoring"))
+    ingest(ws.engine, [("cpu_used_pct", {"host": "web-1"}, 40.0, datetime.now(UTC) - timedelta(minutes=2))])
 
     rules = tmp_path / "team.yml"
     rule = "groups:\n- name: team\n  rules:\n  - alert: {name}\n    expr: cpu_used_pct > 90\n"
