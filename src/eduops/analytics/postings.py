@@ -15,6 +15,11 @@ query's full conditions are applied to them again, so a hash collision or a seco
 answer. Keys: ``a`` direct agent, ``A`` an agent only ``related_agents`` matches, ``o`` the object activity,
 ``O`` an activity only ``related_activities`` matches, ``v`` verb, ``r`` registration, ``s`` (no value) a
 StatementRef statement.
+
+Statements stored without keys (a store from before postings, rows written by ``DuckDBStore.execute``) get them
+from the store's background indexer, a chunk of statement numbers per transaction (``next_chunk`` sizes it);
+until then ``keyed_through`` stays below them and queries scan the statements above it. ``eduops upgrade`` posts
+them in the foreground instead.
 """
 
 from __future__ import annotations
