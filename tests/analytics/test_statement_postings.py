@@ -216,3 +216,15 @@ def test_the_indexer_posts_an_old_store_in_the_background(unposted: Path) -> Non
         _consistent(store)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(("chunk", "took_s", "expected"), [
+    (100_000, 0.2, 200_000),  # well under the target: twice as many
+    (100_000, 1.0, 100_000),  # about the target: kept
+    (100_000, 2.5, 50_000),  # over twice the target: half
+    (800_000, 0.1, 1_000_000),  # never above the largest
+    (12_000, 9.0, 10_000),  # never below the smallest
+])
+def test_the_indexing_chunk_keeps_each_transaction_near_the_target_time(chunk: int, took_s: float,
+                                                                          expected: int) -> None:
+    assert postings.next_chunk(chunk, took_s, 1.0, (10_000, 100_000, 1_000_000)) == expected
