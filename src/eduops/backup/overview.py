@@ -44,35 +44,32 @@ def verification_row(v: Verification) -> dict[str, Any]:
     }
 
 
+def _latest(session: Any, model: Any, group: Any, *where: Any) -> dict[str, Any]:
+    """The newest row (by started_at, then id) of ``model`` per value of ``group``, in one query."""
+    rank = sa.func.row_number().over(partition_by=group, order_by=(model.started_at.desc(), model.id.desc()))
+    ranked = sa.select(model.id, rank.label("rank")).where(*where).subquery()
+    newest = sa.select(ranked.c.id).where(ranked.c.rank == 1)
+    return {getattr(row, group.key): row for row in session.scalars(sa.select(model).where(model.id.in_(newest)))}
+
+
 def overview(engine: Engine, settings: Settings | None = None) -> dict[str, Any]:
-    """Per source: last backup and last good one with its copies per target, last drill; per target: last check."""
+    """Per source: last backup and last good one with its copies per target, last drill; per target: last check.
+    A handful of queries whatever the number of sources (the overview tile reads it on every view)."""
     mark_interrupted(engine, settings)
     with session_scope(engine) as session:
-        names = sorted(
-            set(session.scalars(sa.select(BackupRun.source).distinct()))
-            | set(session.scalars(sa.select(Drill.source).distinct()))
-        )
+        lasts = _latest(session, BackupRun, BackupRun.source)
+        goods = _latest(session, BackupRun, BackupRun.source, BackupRun.status == "ok")
+        drills = _latest(session, Drill, Drill.source)
+        copies: dict[int, list[BackupCopy]] = {}
+        good_ids = [g.id for g in goods.values()]
+        if good_ids:
+            for c in session.scalars(
+                sa.select(BackupCopy).where(BackupCopy.backup_id.in_(good_ids)).order_by(BackupCopy.id)
+            ):
+                copies.setdefault(c.backup_id, []).append(c)
         sources = []
-        for name in names:
-            last = session.scalars(
-                sa.select(BackupRun).where(BackupRun.source == name).order_by(BackupRun.started_at.desc()).limit(1)
-            ).first()
-            good = session.scalars(
-                sa.select(BackupRun)
-                .where(BackupRun.source == name, BackupRun.status == "ok")
-                .order_by(BackupRun.started_at.desc())
-                .limit(1)
-            ).first()
-            copies = (
-                session.scalars(
-                    sa.select(BackupCopy).where(BackupCopy.backup_id == good.id).order_by(BackupCopy.id)
-                ).all()
-                if good
-                else []
-            )
-            drill = session.scalars(
-                sa.select(Drill).where(Drill.source == name).order_by(Drill.started_at.desc()).limit(1)
-            ).first()
+        for name in sorted(set(lasts) | set(drills)):
+            last, good, drill = lasts.get(name), goods.get(name), drills.get(name)
             sources.append(
                 {
                     "source": name,
@@ -96,22 +93,12 @@ def overview(engine: Engine, settings: Settings | None = None) -> dict[str, Any]
                     else None,
                     "copies": [
                         {"target": c.target, "status": c.status, "snapshot_id": c.snapshot_id, "error": c.error}
-                        for c in copies
+                        for c in (copies.get(good.id, []) if good else [])
                     ],
                     "last_drill": drill_row(drill) if drill else None,
                 }
             )
-        targets = sorted(set(session.scalars(sa.select(Verification.target).distinct())))
-        checks = []
-        for target in targets:
-            v = session.scalars(
-                sa.select(Verification)
-                .where(Verification.target == target)
-                .order_by(Verification.started_at.desc())
-                .limit(1)
-            ).first()
-            if v is not None:
-                checks.append(verification_row(v))
+        checks = [verification_row(v) for _t, v in sorted(_latest(session, Verification, Verification.target).items())]
     return {"sources": sources, "verifications": checks}
 
 
