@@ -99,6 +99,13 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def after_fork() -> None:
+    """In a forked process: forget the connections inherited from the parent (the parent keeps them; two
+    processes must never share one), so each engine opens its own."""
+    for engine in _engines.values():
+        engine.dispose(close=False)
+
+
 def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()

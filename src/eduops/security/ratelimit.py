@@ -1,7 +1,8 @@
 """Rate limits on the API and the ingestion endpoints, with ``limits``: per API key and per client IP.
 
 In memory by default; in Redis when ``redis_url`` (EDUOPS_REDIS_URL) is set, so several
-``eduops serve`` processes share one budget. The memory window is counted synchronously on the event
+``eduops serve`` processes share one budget. In memory with ``[web] workers`` = N, each worker counts
+1/N of every limit (``per_process``): a client spread over the workers gets no more than the limit. The memory window is counted synchronously on the event
 loop (no I/O): the library's asyncio memory storage hands every expiry scan to a thread, which cost
 more than the xAPI State request it limited. Over the limit the answer is 429 with Retry-After.
 If Redis cannot be reached the request goes through (logged): a limiter outage must not become an
@@ -44,6 +45,19 @@ def parse_policy(per_key: str, per_ip: str, ingest_per_key: str, ingest_per_ip: 
         return Policy(parse(per_key), parse(per_ip), parse(ingest_per_key), parse(ingest_per_ip))
     except ValueError as exc:
         raise ConfigError(f"[security] rate limit: {exc}; write e.g. '600/minute' or '20/second'") from None
+
+
+def per_process(policy: Policy, processes: int) -> Policy:
+    """The share of each limit one of ``processes`` serving workers counts in its own memory, so that
+    together they allow no more than the configured limit (rounded down, at least 1 per window)."""
+    if processes <= 1:
+        return policy
+
+    def share(item: RateLimitItem) -> RateLimitItem:
+        return type(item)(max(1, item.amount // processes), item.multiples, item.namespace)
+
+    return Policy(share(policy.per_key), share(policy.per_ip), share(policy.ingest_per_key),
+                  share(policy.ingest_per_ip))
 
 
 def api_key_id(authorization: str | None) -> str | None:
