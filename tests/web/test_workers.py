@@ -24,10 +24,44 @@ from eduops.core.local_access import credential_path
 from eduops.core.workspace import open_workspace
 from eduops.db import make_engine
 from eduops.web.apikeys import create_key
+from eduops.web.workers import exit_reason, restart_at
 
 ACTIVITY = "https://lms.example.edu/course/physics-101/unit-3/video-2"
 XAPI = {"X-Experience-API-Version": "1.0.3"}
 DEADLINE_S = 60.0
+
+
+@pytest.mark.parametrize(("status", "said"), [
+    (0, "exited with status 0"), (3 << 8, "exited with status 3"), (signal.SIGKILL, "killed by SIGKILL"),
+    (signal.SIGSEGV, "killed by SIGSEGV")])
+def test_exit_reason(status: int, said: str) -> None:
+    assert exit_reason(status) == said
+
+
+@pytest.mark.parametrize(("started", "died", "again"), [
+    (0.0, 100.0, 100.0),  # lived long: at once
+    (10.0, 10.2, 11.0),  # died at start: one second after it started, not in a tight loop
+    (10.0, 11.0, 11.0)])
+def test_restart_at(started: float, died: float, again: float) -> None:
+    assert restart_at(started, died) == pytest.approx(again)
+
+
+@pytest.mark.parametrize(("toml", "env", "workers", "error"), [
+    ("", {}, 1, ""), ("[web]\nworkers = 4\n", {}, 4, ""), ("", {"EDUOPS_WEB__WORKERS": "2"}, 2, ""),
+    ("[web]\nworkers = 0\n", {}, 0, "web.workers"), ("[web]\nworkerz = 2\n", {}, 0, "workerz")])
+def test_web_workers_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, toml: str, env: dict[str, str],
+                             workers: int, error: str) -> None:
+    from eduops.config import load_settings
+    from eduops.errors import ConfigError
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "eduops.toml").write_text(toml)
+    if error:
+        with pytest.raises(ConfigError, match=error):
+            load_settings(tmp_path / "eduops.toml", home=str(tmp_path))
+    else:
+        assert load_settings(tmp_path / "eduops.toml", home=str(tmp_path)).web.workers == workers
 
 
 def agent(name: str) -> str:
@@ -39,14 +73,14 @@ def state_params(name: str) -> dict[str, str]:
 
 
 class Served:
-    def __init__(self, server: Server, key: str) -> None:
-        self.server, self.key = server, key
+    def __init__(self, server: Server, key: str, admin_key: str) -> None:
+        self.server, self.key, self.admin_key = server, key, admin_key
         self.port = public_port(server)
 
-    def client(self) -> httpx.Client:
+    def client(self, admin: bool = False) -> httpx.Client:
         """A client on a new connection (kept alive: later requests go to the same worker)."""
         return httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30, trust_env=False,
-                            headers={"authorization": f"Bearer {self.key}", **XAPI})
+                            headers={"authorization": f"Bearer {self.admin_key if admin else self.key}", **XAPI})
 
     def worker_pid(self, client: httpx.Client) -> int:
         answer = client.get("/api/v1/local/ping", headers={"authorization": self.server.cred.header})
@@ -54,13 +88,13 @@ class Served:
         assert answer.json()["pid"] == self.server.process.pid  # the credential's process: the supervisor
         return int(answer.json()["worker_pid"])
 
-    def clients_by_worker(self, want: int = 2) -> dict[int, httpx.Client]:
+    def clients_by_worker(self, want: int = 2, admin: bool = False) -> dict[int, httpx.Client]:
         """One client per worker process (new connections until ``want`` workers have answered)."""
         found: dict[int, httpx.Client] = {}
         deadline = time.monotonic() + DEADLINE_S
         while len(found) < want:
             assert time.monotonic() < deadline, f"only workers {sorted(found)} answered"
-            client = self.client()
+            client = self.client(admin)
             pid = self.worker_pid(client)
             if pid in found:
                 client.close()
@@ -96,10 +130,12 @@ def served(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     home.mkdir()
     shutil.copy(sqlite_template, home / "eduops.db")
     settings = make_settings(home)
-    _info, key = create_key(open_workspace(settings).engine, "content", ["ingest:xapi", "read"], actor="test")
+    engine = open_workspace(settings).engine
+    _info, key = create_key(engine, "content", ["ingest:xapi", "read"], actor="test")
+    _info, admin_key = create_key(engine, "ops", ["admin"], actor="test")
     make_engine(settings.state_url).dispose()
     with running_server(home, "--workers", "2") as server:
-        yield Served(server, key)
+        yield Served(server, key, admin_key)
 
 
 def test_both_workers_answer_and_share_state_documents(served: Served) -> None:
@@ -125,7 +161,8 @@ def test_if_match_race_across_workers_has_one_winner(served: Served) -> None:
         barrier = threading.Barrier(2)
         outcomes: list[int] = []
 
-        def writer(client: httpx.Client, content: bytes, expected: str) -> None:
+        def writer(client: httpx.Client, content: bytes, expected: str, barrier: threading.Barrier = barrier,
+                   outcomes: list[int] = outcomes) -> None:
             barrier.wait()
             outcomes.append(client.put("/xapi/activities/state", params=params, content=content,
                                        headers={"if-match": expected}).status_code)
@@ -174,6 +211,43 @@ def test_a_killed_worker_is_replaced(served: Served) -> None:
     assert f"(pid {victim}) killed by SIGKILL; starting it again" in served.server.log.read_text()
     clients = served.clients_by_worker()
     assert set(clients) == after
+    for client in clients.values():
+        client.close()
+
+
+def groups(client: httpx.Client) -> set[str]:
+    answer = client.get("/api/v1/rules")
+    assert answer.status_code == 200, answer.text
+    return {r["group"] for r in answer.json()}
+
+
+def wait_for_groups(clients: dict[int, httpx.Client], expected: set[str], log: Path) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    while any(groups(c) != expected for c in clients.values()):
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
+
+
+def test_a_reload_reaches_every_worker(served: Served) -> None:
+    """POST /-/reload on the worker without the rules goes to the one running them, which has the others re-read
+    the settings; SIGHUP to `eduops serve` does the same."""
+    clients = served.clients_by_worker(admin=True)
+    with httpx.Client(base_url=served.server.url, trust_env=False) as private:  # worker 0's own port
+        first = served.worker_pid(private)
+    other = next(c for pid, c in clients.items() if pid != first)
+    before = groups(other)
+    assert before and all(groups(c) == before for c in clients.values())
+    config = served.server.log.parent / "eduops.toml"
+    original = config.read_text() if config.exists() else ""
+    off = sorted(before)[0]
+    config.write_text(original + f'\n[alerting]\ndisabled_groups = ["{off}"]\n')
+    answer = other.post("/-/reload")
+    assert answer.status_code == 200, answer.text
+    assert {"alerting", "workers"} <= set(answer.json()["reloaded"])
+    wait_for_groups(clients, before - {off}, served.server.log)
+    config.write_text(original)
+    os.kill(served.server.process.pid, signal.SIGHUP)
+    wait_for_groups(clients, before, served.server.log)
     for client in clients.values():
         client.close()
 

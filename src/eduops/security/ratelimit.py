@@ -2,11 +2,11 @@
 
 In memory by default; in Redis when ``redis_url`` (EDUOPS_REDIS_URL) is set, so several
 ``eduops serve`` processes share one budget. In memory with ``[web] workers`` = N, each worker counts
-1/N of every limit (``per_process``): a client spread over the workers gets no more than the limit. The memory window is counted synchronously on the event
-loop (no I/O): the library's asyncio memory storage hands every expiry scan to a thread, which cost
-more than the xAPI State request it limited. Over the limit the answer is 429 with Retry-After.
-If Redis cannot be reached the request goes through (logged): a limiter outage must not become an
-API outage.
+1/N of every limit (``per_process``): a client spread over the workers gets no more than the limit.
+The memory window is counted synchronously on the event loop (no I/O): the library's asyncio memory
+storage hands every expiry scan to a thread, which cost more than the xAPI State request it limited.
+Over the limit the answer is 429 with Retry-After. If Redis cannot be reached the request goes
+through (logged): a limiter outage must not become an API outage.
 """
 
 from __future__ import annotations

@@ -187,7 +187,7 @@ def worker(index: int, ws: Workspace, app: FastAPI, sockets: list[socket.socket]
     try:
         die_with_parent(supervisor_pid)
         db.after_fork()
-        scheduler, stoppers = None, []
+        scheduler, stoppers = None, list[Callable[[], None]]()
         if index:
             local_access.serve_through(cred)
         else:
