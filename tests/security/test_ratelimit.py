@@ -100,7 +100,8 @@ def test_each_serving_worker_counts_its_share_of_a_memory_limit(configured: str,
     from eduops.security.ratelimit import per_process
 
     shared = per_process(parse_policy(configured, configured, configured, configured), workers)
-    assert {str(shared.per_key), str(shared.per_ip), str(shared.ingest_per_key), str(shared.ingest_per_ip)} == {each}
+    assert {str(shared.per_key), str(shared.per_ip), str(shared.ingest_per_key), str(shared.ingest_per_ip),
+            str(shared.state_per_key), str(shared.state_per_ip)} == {each}
 
 
 @pytest.mark.parametrize(("redis_url", "expected"), [("", "15000 per 1 minute"), (REDIS_URL, "30000 per 1 minute")])
@@ -113,3 +114,20 @@ def test_the_app_divides_memory_limits_among_its_workers(sqlite_ws: Workspace, r
     app = create_app(sqlite_ws, domains=("core", "web", "security"))
     policy = next(m.kwargs["policy"] for m in app.user_middleware if m.cls is RateLimitMiddleware)
     assert str(policy.ingest_per_key) == expected  # the default ingest_rate_limit_per_key is 30000/minute
+
+
+@pytest.mark.parametrize(("path", "limits"), [
+    ("/xapi/activities/state", ("state key", "state ip")),
+    ("/xapi/activities/profile", ("ingest key", "ingest ip")),
+    ("/xapi/statements", ("ingest key", "ingest ip")),
+    ("/xapi/activities/state/x", ("ingest key", "ingest ip")),
+    ("/api/v1/rtc/reports", ("ingest key", "ingest ip")),
+    ("/api/v1/runs", ("key", "ip")),
+])
+def test_state_saves_have_their_own_budget(path: str, limits: tuple[str, str]) -> None:
+    from eduops.security.ratelimit import limits_for
+
+    amounts = {"key": "1/minute", "ip": "2/minute", "ingest key": "3/minute", "ingest ip": "4/minute",
+               "state key": "5/minute", "state ip": "6/minute"}
+    found = limits_for(path, parse_policy(*amounts.values()))
+    assert [str(item) for item in found] == [amounts[name].replace("/minute", " per 1 minute") for name in limits]

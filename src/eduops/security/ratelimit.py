@@ -30,6 +30,7 @@ from eduops.errors import ConfigError
 log = logging.getLogger(__name__)
 PROTECTED = ("/api/", "/xapi/")
 INGEST = ("/xapi/", "/api/v1/rtc", "/api/v1/feedback")
+STATE = "/xapi/activities/state"  # learning content saves a learner's State every few seconds
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,16 @@ class Policy:
     per_ip: RateLimitItem
     ingest_per_key: RateLimitItem
     ingest_per_ip: RateLimitItem
+    state_per_key: RateLimitItem
+    state_per_ip: RateLimitItem
 
 
-def parse_policy(per_key: str, per_ip: str, ingest_per_key: str, ingest_per_ip: str) -> Policy:
+def parse_policy(per_key: str, per_ip: str, ingest_per_key: str, ingest_per_ip: str, state_per_key: str = "",
+                 state_per_ip: str = "") -> Policy:
+    """The limits as configured; the State limits default to the ingestion ones."""
     try:
-        return Policy(parse(per_key), parse(per_ip), parse(ingest_per_key), parse(ingest_per_ip))
+        return Policy(parse(per_key), parse(per_ip), parse(ingest_per_key), parse(ingest_per_ip),
+                      parse(state_per_key or ingest_per_key), parse(state_per_ip or ingest_per_ip))
     except ValueError as exc:
         raise ConfigError(f"[security] rate limit: {exc}; write e.g. '600/minute' or '20/second'") from None
 
@@ -56,8 +62,8 @@ def per_process(policy: Policy, processes: int) -> Policy:
     def share(item: RateLimitItem) -> RateLimitItem:
         return type(item)(max(1, item.amount // processes), item.multiples, item.namespace)
 
-    return Policy(share(policy.per_key), share(policy.per_ip), share(policy.ingest_per_key),
-                  share(policy.ingest_per_ip))
+    return Policy(*(share(item) for item in (policy.per_key, policy.per_ip, policy.ingest_per_key,
+                                              policy.ingest_per_ip, policy.state_per_key, policy.state_per_ip)))
 
 
 def api_key_id(authorization: str | None) -> str | None:
@@ -78,6 +84,8 @@ def client_ip(scope: Scope, trust_forwarded: bool) -> str:
 
 
 def limits_for(path: str, policy: Policy) -> tuple[RateLimitItem, RateLimitItem]:
+    if path == STATE:
+        return policy.state_per_key, policy.state_per_ip
     if path.startswith(INGEST):
         return policy.ingest_per_key, policy.ingest_per_ip
     return policy.per_key, policy.per_ip
