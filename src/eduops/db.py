@@ -99,11 +99,11 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def after_fork() -> None:
-    """In a forked process: forget the connections inherited from the parent (the parent keeps them; two
-    processes must never share one), so each engine opens its own."""
+def drop_connections(close: bool) -> None:
+    """Empty every engine's pool (each opens new connections when asked): ``close`` them, or (in a forked
+    process, whose parent owns them: two processes must never share one) only forget them."""
     for engine in _engines.values():
-        engine.dispose(close=False)
+        engine.dispose(close=close)
 
 
 def dispose_engines() -> None:

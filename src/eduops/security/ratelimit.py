@@ -3,8 +3,8 @@
 In memory by default; in Redis when ``redis_url`` (EDUOPS_REDIS_URL) is set, so several
 ``eduops serve`` processes share one budget. In memory with ``[web] workers`` = N, each worker counts
 1/N of every limit (``per_process``): a client spread over the workers gets no more than the limit.
-The memory window is counted synchronously on the event loop (no I/O): the library's asyncio memory
-storage hands every expiry scan to a thread, which cost more than the xAPI State request it limited.
+The memory window is counted synchronously on the event loop, in constant time per hit
+(``memory_window``): ``limits``' memory storage costs more as the window fills and scans on threads.
 Over the limit the answer is 429 with Retry-After. If Redis cannot be reached the request goes
 through (logged): a limiter outage must not become an API outage.
 """
@@ -18,14 +18,14 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, WindowStats, parse
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import MemoryStorage, storage_from_string
-from limits.strategies import MovingWindowRateLimiter as MemoryMovingWindow
+from limits.storage import storage_from_string
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from eduops.core.principal import key_from_header
 from eduops.errors import ConfigError
+from eduops.security.memory_window import MemoryWindow
 
 log = logging.getLogger(__name__)
 PROTECTED = ("/api/", "/xapi/")
@@ -100,13 +100,13 @@ class RateLimitMiddleware:
         self.policy = policy
         self.trust_forwarded = trust_forwarded
         self.limiter: MovingWindowRateLimiter | None = None
-        self.memory: MemoryMovingWindow | None = None
+        self.memory: MemoryWindow | None = None
         if storage_url:
             url = "async+" + storage_url if not storage_url.startswith("async+") else storage_url
             storage = storage_from_string(url, implementation="redispy", key_prefix=key_prefix)
             self.limiter = MovingWindowRateLimiter(storage)
         else:
-            self.memory = MemoryMovingWindow(MemoryStorage())
+            self.memory = MemoryWindow()
 
     async def hit(self, item: RateLimitItem, kind: str, who: str) -> bool:
         if self.memory is not None:
@@ -116,7 +116,7 @@ class RateLimitMiddleware:
 
     async def window_stats(self, item: RateLimitItem, kind: str, who: str) -> WindowStats:
         if self.memory is not None:
-            return self.memory.get_window_stats(item, kind, who)
+            return self.memory.stats(item, kind, who)
         assert self.limiter is not None
         return await self.limiter.get_window_stats(item, kind, who)
 

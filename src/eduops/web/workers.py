@@ -11,7 +11,7 @@ hot path); more cores need more processes. How they share the work:
   work, and also answers on the private socket: CLI commands and the other workers reach the stores there,
   with the local token, as a CLI command reaches a single server (``local_access.serve_through``).
 - The state database (SQLite in WAL mode with a busy timeout, or PostgreSQL) is shared by all of them:
-  each worker opens its own connections (``db.after_fork``).
+  each worker opens its own connections (``db.drop_connections``).
 - SIGTERM or SIGINT: the supervisor sends every worker SIGTERM; each stops as a single server does (requests
   in flight, its runs; worker 0 also background work and the event store). It waits for them at most
   ``shutdown_timeout_seconds`` + 25 s (systemd's unit allows 30), kills what is left, removes the credential.
@@ -157,6 +157,7 @@ def serve_workers(ws: Workspace, app: FastAPI, sock: socket.socket, host: str, w
     out.print(f"eduops console on [bold]http://{host}:{port}[/] (API docs at /api/docs), {count} workers"
               + (", scheduler running in worker 0" if with_scheduler and ws.settings.scheduler.enabled else ""))
     supervisor_pid = os.getpid()
+    db.drop_connections(close=True)  # the workers open their own; this process no longer uses the database
 
     def work(index: int) -> NoReturn:
         sockets = [sock, private] if index == 0 else [sock]
@@ -186,7 +187,7 @@ def worker(index: int, ws: Workspace, app: FastAPI, sockets: list[socket.socket]
     code = 0
     try:
         die_with_parent(supervisor_pid)
-        db.after_fork()
+        db.drop_connections(close=False)
         scheduler, stoppers = None, list[Callable[[], None]]()
         if index:
             local_access.serve_through(cred)
