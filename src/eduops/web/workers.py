@@ -187,6 +187,9 @@ def worker(index: int, ws: Workspace, app: FastAPI, sockets: list[socket.socket]
     code = 0
     try:
         die_with_parent(supervisor_pid)
+        # out of the terminal's process group: Ctrl-C reaches the supervisor only, which sends SIGTERM once
+        # (uvicorn takes a second SIGINT as "stop now", dropping the requests in flight)
+        os.setpgid(0, 0)
         db.drop_connections(close=False)
         scheduler, stoppers = None, list[Callable[[], None]]()
         if index:
