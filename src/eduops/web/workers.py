@@ -91,9 +91,6 @@ class Supervisor:
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
 
-    def index_pid(self, index: int) -> int | None:
-        return next((pid for pid, i in self.pids.items() if i == index), None)
-
     def send(self, signum: int, to: Callable[[int], bool] = lambda index: True) -> None:
         for pid, index in list(self.pids.items()):
             if to(index):
