@@ -199,6 +199,23 @@ def test_statements_through_any_worker_are_readable_from_every_worker(served: Se
         client.close()
 
 
+def test_statements_with_attachment_contents_through_any_worker(served: Served) -> None:
+    """The worker that took the statement stores the contents in the workspace; the one holding the event
+    store accepts the statement knowing they are there."""
+    from tests.analytics.test_attachments import BOUNDARY, CONTENT, attachment, json_part, multipart, part
+
+    for client in served.clients_by_worker().values():
+        statement_id = str(uuid.uuid4())
+        statement = {"id": statement_id, "actor": {"account": {"homePage": "https://lms.example.edu", "name": "a"}},
+                     "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"}, "object": {"id": ACTIVITY},
+                     "attachments": [attachment()]}
+        posted = client.post("/xapi/statements", content=multipart(json_part(statement), part(CONTENT)),
+                             headers={"content-type": f"multipart/mixed; boundary={BOUNDARY}"})
+        assert posted.status_code == 200, posted.text
+        assert posted.json() == [statement_id]
+        client.close()
+
+
 def test_a_killed_worker_is_replaced(served: Served) -> None:
     supervisor = served.server.process.pid
     before = children(supervisor)
