@@ -20,11 +20,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(home: Path, port: int, timeout_s: float = 90.0) -> subprocess.Popen[bytes]:
-    """`eduops serve --no-scheduler` on the workspace in ``home``, once /healthz answers."""
+def start_server(home: Path, port: int, timeout_s: float = 90.0, workers: int = 1) -> subprocess.Popen[bytes]:
+    """`eduops serve --no-scheduler --workers N` on the workspace in ``home``, once /healthz answers."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDUOPS_")}
     env["EDUOPS_CONFIG"] = str(home / "eduops.toml")
-    proc = subprocess.Popen([EDUOPS, "serve", "--port", str(port), "--no-scheduler"], cwd=home, env=env,
+    proc = subprocess.Popen([EDUOPS, "serve", "--port", str(port), "--no-scheduler", "--workers", str(workers)],
+                            cwd=home, env=env,
                             stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

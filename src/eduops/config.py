@@ -44,6 +44,13 @@ class SchedulerSettings(BaseModel):
     run_timeout_seconds: float = Field(3600.0, gt=0, description="default per-run time limit")
 
 
+class WebSettings(BaseModel):
+    """How `eduops serve` serves, under [web]."""
+
+    model_config = ConfigDict(extra="forbid")
+    workers: int = Field(1, ge=1, le=64, description="serving processes on the one port (`eduops serve --workers`)")
+
+
 class TaskOverride(BaseModel):
     """Per-task changes to the default plan, under [tasks.<key>]."""
 
@@ -120,6 +127,7 @@ class Settings(BaseSettings):
     shutdown_timeout_seconds: float = Field(
         30.0, ge=0, le=3600, description="on SIGTERM: how long in-flight requests and work get to finish")
     scheduler: SchedulerSettings = Field(default_factory=lambda: SchedulerSettings())
+    web: WebSettings = Field(default_factory=lambda: WebSettings())
     tasks: dict[str, TaskOverride] = Field(default_factory=dict)
     inspection: InspectionSettings = Field(default_factory=lambda: InspectionSettings())
 

@@ -7,9 +7,12 @@ in ``eduops/<domain>/migrations`` as its own branch (``branch_labels=("<domain>"
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -97,6 +100,66 @@ def make_engine(url: str) -> Engine:
         engine = sa.create_engine(url_to_use, pool_pre_ping=True, pool_size=10, max_overflow=20)
     _engines[url] = engine
     return engine
+
+
+class SqliteWriter:
+    """One writer at a time on a SQLite file, among this process's threads and every process on the file.
+
+    SQLite lets one connection write; another that finds the file locked is put to sleep by its busy handler
+    for 1, 2, 5, 10 … 100 ms before it looks again, so busy writers (xAPI State saves from several threads
+    and serving workers) waited tens of milliseconds while the lock was free again within one. Taken here, a
+    waiting writer blocks on a lock the kernel hands over at once: a thread lock in the process, then an
+    ``flock`` on ``<database>.writer`` (opened again after a fork: a lock is shared with the parent's copy).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path + ".writer"
+        self.pid = 0
+        self.lock = threading.Lock()
+        self.fd = -1
+
+    def _own(self) -> None:
+        if self.pid != os.getpid():  # first use, or a forked child: its own thread lock and file description
+            with _writers_guard:
+                if self.pid != os.getpid():
+                    self.lock = threading.Lock()
+                    self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                    self.pid = os.getpid()
+
+    def __enter__(self) -> None:
+        self._own()
+        self.lock.acquire()
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        self.lock.release()
+
+
+_writers: dict[str, SqliteWriter] = {}
+_writers_guard = threading.Lock()
+
+
+def writing(engine: Engine) -> AbstractContextManager[None]:
+    """Hold around a short write transaction on a hot path: on a SQLite file, writers take turns
+    (``SqliteWriter``); a database server queues them itself."""
+    if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
+        return nullcontext()
+    with _writers_guard:
+        if engine.url.database not in _writers:
+            _writers[engine.url.database] = SqliteWriter(engine.url.database)
+        return _writers[engine.url.database]
+
+
+def drop_connections(close: bool) -> None:
+    """Empty every engine's pool (each opens new connections when asked): ``close`` them, or (in a forked
+    process, whose parent owns them: two processes must never share one) only forget them."""
+    for engine in _engines.values():
+        engine.dispose(close=close)
 
 
 def dispose_engines() -> None:

@@ -122,7 +122,7 @@ def test_the_thin_path_answers_as_the_routes_do_without_reaching_them(sqlite_ws:
 
 def test_real_keys_revocation_rate_limits_and_request_ids_apply(sqlite_ws: Workspace,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("EDUOPS_SECURITY__INGEST_RATE_LIMIT_PER_KEY", "6/minute")
+    monkeypatch.setenv("EDUOPS_SECURITY__STATE_RATE_LIMIT_PER_KEY", "6/minute")  # State saves: their own budget
     _info, key = create_key(sqlite_ws.engine, "content", ["xapi:state"], actor="test")
     basic = {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode(), **XAPI}
     with TestClient(create_app(sqlite_ws)) as client:

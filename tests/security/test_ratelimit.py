@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from tests.conftest import REDIS_URL, service_missing
 
+from eduops.core.workspace import Workspace
 from eduops.errors import ConfigError
 from eduops.security.ratelimit import RateLimitMiddleware, api_key_id, parse_policy
 
@@ -86,3 +87,47 @@ def test_api_key_id_never_the_secret(header: str | None, expected: str | None) -
 def test_bad_limit_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="600/minute"):
         parse_policy("lots", "1/minute", "1/minute", "1/minute")
+
+
+@pytest.mark.parametrize(("configured", "workers", "each"), [
+    ("600/minute", 1, "600 per 1 minute"),
+    ("600/minute", 2, "300 per 1 minute"),
+    ("601/minute", 2, "300 per 1 minute"),  # rounded down: together never more than configured
+    ("20/second", 3, "6 per 1 second"),
+    ("1/hour", 4, "1 per 1 hour"),  # at least one
+])
+def test_each_serving_worker_counts_its_share_of_a_memory_limit(configured: str, workers: int, each: str) -> None:
+    from eduops.security.ratelimit import per_process
+
+    shared = per_process(parse_policy(configured, configured, configured, configured), workers)
+    assert {str(shared.per_key), str(shared.per_ip), str(shared.ingest_per_key), str(shared.ingest_per_ip),
+            str(shared.state_per_key), str(shared.state_per_ip)} == {each}
+
+
+@pytest.mark.parametrize(("redis_url", "expected"), [("", "15000 per 1 minute"), (REDIS_URL, "30000 per 1 minute")])
+def test_the_app_divides_memory_limits_among_its_workers(sqlite_ws: Workspace, redis_url: str, expected: str) -> None:
+    """Workers counting in memory each take their share; with Redis they share one count of the whole limit."""
+    from eduops.web.app import create_app
+
+    sqlite_ws.settings.web.workers = 2
+    sqlite_ws.settings.redis_url = redis_url
+    app = create_app(sqlite_ws, domains=("core", "web", "security"))
+    policy = next(m.kwargs["policy"] for m in app.user_middleware if m.cls is RateLimitMiddleware)
+    assert str(policy.ingest_per_key) == expected  # the default ingest_rate_limit_per_key is 30000/minute
+
+
+@pytest.mark.parametrize(("path", "limits"), [
+    ("/xapi/activities/state", ("state key", "state ip")),
+    ("/xapi/activities/profile", ("ingest key", "ingest ip")),
+    ("/xapi/statements", ("ingest key", "ingest ip")),
+    ("/xapi/activities/state/x", ("ingest key", "ingest ip")),
+    ("/api/v1/rtc/reports", ("ingest key", "ingest ip")),
+    ("/api/v1/runs", ("key", "ip")),
+])
+def test_state_saves_have_their_own_budget(path: str, limits: tuple[str, str]) -> None:
+    from eduops.security.ratelimit import limits_for
+
+    amounts = {"key": "1/minute", "ip": "2/minute", "ingest key": "3/minute", "ingest ip": "4/minute",
+               "state key": "5/minute", "state ip": "6/minute"}
+    found = limits_for(path, parse_policy(*amounts.values()))
+    assert [str(item) for item in found] == [amounts[name].replace("/minute", " per 1 minute") for name in limits]

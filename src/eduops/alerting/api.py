@@ -168,11 +168,22 @@ def post_reload(request: Request, who: Principal = Depends(require("admin"))) ->
     """Re-read eduops.toml and the rule files (rules, routes, receivers, channels, scrape targets), as
     SIGHUP does; a broken file answers 400 saying what is wrong and the running configuration stays."""
     from eduops.alerting.reload import reload
+    from eduops.core import local_access
 
     try:
-        data = reload(_ws(request))
+        if local_access.holds_stores():
+            data = reload(_ws(request))
+        else:  # another serving worker: the first one runs the rules and collectors, and tells the others
+            first = local_access.running_server(_ws(request).settings.home)
+            assert first is not None  # such a worker always knows the one holding the stores
+            client = local_access.LocalClient(first)
+            try:
+                data = client.request("POST", "/-/reload").json()
+            finally:
+                client.close()
     finally:
-        _audit(request, who, "config.reload", "eduops.toml")
+        if who.name != local_access.WORKER_ACTOR:  # audited once, by the worker the admin asked
+            _audit(request, who, "config.reload", "eduops.toml")
     return data
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from eduops.analytics.models import XapiDocument
+from eduops.db import writing
 from eduops.errors import Conflict, EduopsError, UsageError
 
 KINDS = ("state", "activity_profile", "agent_profile")
@@ -201,7 +202,7 @@ def _current(conn: sa.Connection, ref: DocumentRef) -> Any:
 def _insert(engine: Engine, values: dict[str, Any]) -> bool:
     """Create the document; False when another writer created it first."""
     try:
-        with engine.begin() as conn:
+        with writing(engine), engine.begin() as conn:
             conn.execute(_INSERT, values)
         return True
     except IntegrityError:
@@ -210,7 +211,7 @@ def _insert(engine: Engine, values: dict[str, Any]) -> bool:
 
 def _replace(engine: Engine, values: dict[str, Any], expected_etag: str) -> bool:
     """Overwrite the document if its ETag is still ``expected_etag``; False when it changed meanwhile."""
-    with engine.begin() as conn:
+    with writing(engine), engine.begin() as conn:
         changed = conn.execute(_REPLACE, {**{k: v for k, v in values.items() if k in _CHANGING},
                                           "b_key": values["key"], "b_etag": expected_etag}).rowcount
     return bool(changed == 1)
@@ -237,7 +238,7 @@ def _upsert(engine: Engine, values: dict[str, Any]) -> bool:
     statement = _upsert_statement(engine.dialect.name)
     if statement is None:
         return False
-    with engine.begin() as conn:
+    with writing(engine), engine.begin() as conn:
         conn.execute(statement, values)
     return True
 
@@ -292,7 +293,7 @@ def post(engine: Engine, ref: DocumentRef, content: bytes, content_type: str, co
 def delete(engine: Engine, ref: DocumentRef, conditions: Conditions) -> None:
     """Delete one document (deleting one that does not exist is not an error, unless If-Match says so)."""
     for _ in range(ATTEMPTS):
-        with engine.begin() as conn:
+        with writing(engine), engine.begin() as conn:
             if not conditions.given:
                 conn.execute(T.delete().where(T.c.key == ref.key))
                 return
@@ -313,7 +314,7 @@ def delete_all(engine: Engine, ref: DocumentRef, registration: str | None) -> in
     query = T.delete().where(T.c.scope == ref.scope)
     if registration is not None:
         query = query.where(T.c.registration == registration)
-    with engine.begin() as conn:
+    with writing(engine), engine.begin() as conn:
         return int(conn.execute(query).rowcount)
 
 

@@ -90,7 +90,7 @@ def store_statements(store: Store, statements: list[Any], authority: dict[str, A
     if not statements:
         raise UsageError("no statements: send a statement object or a non-empty array")
     if isinstance(store, RemoteStore):  # the server holds the store: its LRS stores them (durably) and answers
-        return store.store_statements(statements, authority)
+        return store.store_statements(statements, authority, contents)
     validate_batch(statements, contents=contents)
     now = now or datetime.now(UTC)
     stored_at = iso(now)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -109,9 +109,11 @@ class RemoteStore:
         body = {"sql": text, "tables": {name: arrow_to_text(t) for name, t in tables.items()}}
         return decode_rows(self.client.request("POST", f"{PREFIX}/query", json=body).json()["rows"])
 
-    def store_statements(self, statements: list[Any], authority: dict[str, Any]) -> list[str]:
-        """Store a batch through the server's LRS; answered once durable there (journal or commit)."""
-        body = {"statements": statements, "authority": authority}
+    def store_statements(self, statements: list[Any], authority: dict[str, Any],
+                         contents: Collection[str] = ()) -> list[str]:
+        """Store a batch through the server's LRS; answered once durable there (journal or commit).
+        ``contents``: the hashes of attachment contents stored already (in the workspace, which is shared)."""
+        body = {"statements": statements, "authority": authority, "contents": sorted(contents)}
         ids: list[str] = self.client.request("POST", f"{PREFIX}/statements", json=body).json()["ids"]
         return ids
 

@@ -18,6 +18,7 @@ from eduops.analytics import lrs
 from eduops.analytics.remote import PREFIX, arrow_from_text, encode_rows
 from eduops.analytics.store import open_store
 from eduops.core.audit import audit
+from eduops.core.local_access import WORKER_ACTOR
 from eduops.core.principal import Principal, require
 from eduops.errors import UsageError
 
@@ -32,6 +33,7 @@ class QueryBody(BaseModel):
 class StatementsBody(BaseModel):
     statements: list[Any]
     authority: dict[str, Any]
+    contents: list[str] = []  # hashes of attachment contents a serving worker stored already
 
 
 @router.post("/query")
@@ -58,7 +60,10 @@ async def statements(request: Request, body: StatementsBody,
                      who: Principal = Depends(require("local"))) -> dict[str, Any]:
     """`eduops analytics import` beside the server: stored through the LRS, audited with the OS user."""
     store = open_store(request.app.state.workspace.settings)
-    ids = await run_in_threadpool(lrs.store_statements, store, body.statements, body.authority)
+    ids = await run_in_threadpool(lrs.store_statements, store, body.statements, body.authority, None,
+                                  body.contents)
+    if who.name == WORKER_ACTOR:  # POST /xapi/statements on another serving worker: not an import
+        return {"ids": ids}
     await run_in_threadpool(audit, request.app.state.workspace.engine, actor=who.name, action="analytics.import",
                             after={"statements": len(body.statements)},
                             source_ip=request.client.host if request.client else "")

@@ -36,11 +36,12 @@ def healthz(request: Request) -> dict[str, Any]:
 
 
 @router.get("/api/v1/local/ping", tags=["core"], include_in_schema=False)
-def local_ping(_: Principal = Depends(require("local"))) -> dict[str, Any]:
-    """For a CLI command on this workspace: this is its running server (the local token), with this pid."""
+def local_ping(request: Request, _: Principal = Depends(require("local"))) -> dict[str, Any]:
+    """For a CLI command on this workspace: this is its running server (the local token), with its pid (the
+    `eduops serve` process: with several workers, their supervisor) and the pid of the process answering."""
     import os
 
-    return {"pid": os.getpid()}
+    return {"pid": getattr(request.app.state, "server_pid", os.getpid()), "worker_pid": os.getpid()}
 
 
 @router.get("/api/v1/calendar", tags=["calendar"])

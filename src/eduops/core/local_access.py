@@ -15,6 +15,10 @@ stores itself); an eduops process is asked ``GET /api/v1/local/ping`` with the t
 and only a server that answers with its pid is used. The CLI also says which OS user runs it
 (``X-Eduops-Cli-User``); the server believes that only with the local token and names that user in the
 audit log (``local:cli:<user>``).
+
+With ``[web] workers`` above 1 (``eduops.web.workers``) the first worker holds the stores and answers on a
+private loopback port (the URL in the credential); every other worker reaches them through it the way a CLI
+command does: ``serve_through`` makes ``running_server`` name that worker without asking the file.
 """
 
 from __future__ import annotations
@@ -36,10 +40,12 @@ from eduops.errors import EduopsError, ServiceUnavailable
 
 TOKEN_PREFIX = "edul_"
 serving_here = False  # set by `eduops serve`: this process holds the stores; it never asks itself
+_through: Credential | None = None  # set in a serving worker other than the first: the one holding the stores
 CREDENTIAL_NAME = "server.json"
 PING_PATH = "/api/v1/local/ping"
 PING_TIMEOUT_S = 5.0  # long enough for a busy server, short enough for a hung one
 USER_HEADER = "x-eduops-cli-user"
+WORKER_ACTOR = "local:worker"  # a serving worker reaching the stores through the first one (not a person)
 _USER_NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 # verdicts on a credential file
 SERVER = "server"  # a running eduops server answered: ask it
@@ -161,9 +167,24 @@ def server_process(home: Path) -> tuple[Credential, str | None] | None:
     return cred, program
 
 
+def serve_through(cred: Credential) -> None:
+    """This process is a serving worker that does not hold the stores: reach them at ``cred`` (the first
+    worker, which is starting or running: no ping, no stale-file verdict)."""
+    global serving_here, _through
+    serving_here, _through = False, cred
+
+
+def holds_stores() -> bool:
+    """Whether this process may open the workspace's DuckDB stores and run its once-per-server work (every
+    process but a serving worker that reaches them through the first one)."""
+    return _through is None
+
+
 def running_server(home: Path) -> Credential | None:
     """The credential of the eduops server running on this workspace, verified by a ping; None when there
     is none or it does not answer (then the caller opens the stores itself). A stale file is removed."""
+    if _through is not None:
+        return _through
     found = None if serving_here else server_process(home)
     if found is None:
         return None
@@ -182,7 +203,9 @@ def cli_user() -> str:
 
 def local_actor(user_header: str | None) -> str:
     """The audit actor of a request with the local token: ``local:cli:<OS user>`` when the CLI named a
-    plausible user name, else ``local:cli``."""
+    plausible user name, ``local:worker`` for a serving worker, else ``local:cli``."""
+    if user_header == WORKER_ACTOR:
+        return WORKER_ACTOR
     if user_header and _USER_NAME.fullmatch(user_header):
         return f"local:cli:{user_header}"
     return "local:cli"
@@ -219,7 +242,9 @@ class LocalClient:
     def __init__(self, cred: Credential, timeout_s: float = 300.0) -> None:
         self.cred = cred
         headers = {"authorization": cred.header}
-        if user := cli_user():
+        if _through is not None:
+            headers[USER_HEADER] = WORKER_ACTOR  # what the request passes on was audited by the worker
+        elif user := cli_user():
             headers[USER_HEADER] = user
         self._http = httpx.Client(base_url=cred.url, timeout=timeout_s, headers=headers, trust_env=False)
 

@@ -272,7 +272,10 @@ def setup(app: FastAPI) -> None:
                 logging.getLogger(__name__).exception("recording the feedback SLA metric failed")
 
     def start() -> None:
-        threading.Thread(target=sla_timer, name="feedback-sla", daemon=True).start()
+        from eduops.core.local_access import holds_stores
+
+        if holds_stores():  # with several serving workers, one records the metric
+            threading.Thread(target=sla_timer, name="feedback-sla", daemon=True).start()
 
     app.router.on_startup.append(start)
     app.router.on_shutdown.append(stop.set)

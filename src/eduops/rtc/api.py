@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from eduops.core import values
+from eduops.core import local_access, values
 from eduops.core.audit import audit
 from eduops.core.bodies import parse_json, read_body
 from eduops.core.plugins import NavItem
@@ -19,7 +19,7 @@ from eduops.db import utcnow
 from eduops.rtc import charts
 from eduops.rtc.breakdowns import DIMENSIONS, Window, breakdown, heatmap, week_over_week, worst_segments
 from eduops.rtc.overview_cache import OverviewCache, Refresher
-from eduops.rtc.service import batch_from_body, ingest_items, open_store
+from eduops.rtc.service import batch_from_body, ingest_into, open_store
 
 router = APIRouter(prefix="/api/v1/rtc", tags=["rtc"])
 pages = APIRouter()
@@ -52,8 +52,9 @@ async def post_reports(request: Request, who: Principal = Depends(require("inges
     raw = await read_body(request, MAX_BODY_BYTES)
     body = await run_in_threadpool(parse_json, raw)
     items = batch_from_body(body)
-    result = await run_in_threadpool(ingest_items, _store(request), items)
-    if who.kind == "local":  # `eduops rtc ingest` beside the server: audited like the CLI's own writes
+    result = await run_in_threadpool(ingest_into, _store(request), items)
+    if who.kind == "local" and who.name != local_access.WORKER_ACTOR:
+        # `eduops rtc ingest` beside the server: audited like the CLI's own writes
         await run_in_threadpool(audit, request.app.state.workspace.engine, actor=who.name, action="rtc.ingest",
                                 after={"accepted": result.accepted, "rejected": result.rejected_total},
                                 source_ip=request.client.host if request.client else "")
@@ -271,9 +272,10 @@ def setup(app: FastAPI) -> None:
 
     def start() -> None:
         ws = app.state.workspace
-        recorder = Recorder(ws, open_store(ws.settings))
-        recorder.start()
-        app.state.rtc_recorder = recorder
+        if local_access.holds_stores():  # with several serving workers: the one holding the store records
+            recorder = Recorder(ws, open_store(ws.settings))
+            recorder.start()
+            app.state.rtc_recorder = recorder
         # the /rtc page's default figures, computed now and whenever the store changes (overview_cache.py)
         app.state.rtc_overview = app.state.rtc_overview if hasattr(app.state, "rtc_overview") else OverviewCache()
         refresher = Refresher(app.state.rtc_overview, lambda: open_store(ws.settings))

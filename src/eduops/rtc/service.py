@@ -191,8 +191,9 @@ def _csv_chunks(fh: _Counted) -> Iterator[tuple[int, list[Any]]]:
         yield start, chunk
 
 
-def _ingest_chunk(store: Store, items: list[Any]) -> IngestResult:
-    """One chunk of a file: into the store, or through the running server that holds it."""
+def ingest_into(store: Store, items: list[Any]) -> IngestResult:
+    """One batch (an API body, a chunk of a file): into the store, or through the running server (or the
+    serving worker) that holds it."""
     from eduops.rtc.remote import ServerReads
 
     if isinstance(store, ServerReads):
@@ -217,7 +218,7 @@ def ingest_file(store: Store, path: Path, progress: Callable[[str, float], None]
                 items = [item for item in chunk if item is not None]
                 skip = set(blank)
                 lines = [start + i for i in range(len(chunk)) if i not in skip] if blank else None
-                partial = _ingest_chunk(store, items)
+                partial = ingest_into(store, items)
                 if lines is not None:
                     for r in partial.rejected:
                         r["index"] = lines[r["index"]]

@@ -102,7 +102,7 @@ def security_page(request: Request, _: Principal = Depends(require("read"))) -> 
 
 def setup(app: FastAPI) -> None:
     """Rate limits on /api/ and /xapi/ (per API key and per IP), from the [security] settings."""
-    from eduops.security.ratelimit import RateLimitMiddleware, parse_policy
+    from eduops.security.ratelimit import RateLimitMiddleware, parse_policy, per_process
     from eduops.security.settings import security_settings
 
     settings = app.state.workspace.settings
@@ -110,7 +110,9 @@ def setup(app: FastAPI) -> None:
     if not sec.rate_limits:
         return
     policy = parse_policy(sec.rate_limit_per_key, sec.rate_limit_per_ip, sec.ingest_rate_limit_per_key,
-                          sec.ingest_rate_limit_per_ip)
+                          sec.ingest_rate_limit_per_ip, sec.state_rate_limit_per_key, sec.state_rate_limit_per_ip)
+    if not settings.redis_url:  # each serving worker counts in its own memory: its share of the limit
+        policy = per_process(policy, settings.web.workers)
     if sec.trust_forwarded_for:  # it believed X-Forwarded-For from anyone: a client could pick its own limit
         import logging
 

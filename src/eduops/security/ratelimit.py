@@ -1,11 +1,12 @@
 """Rate limits on the API and the ingestion endpoints, with ``limits``: per API key and per client IP.
 
 In memory by default; in Redis when ``redis_url`` (EDUOPS_REDIS_URL) is set, so several
-``eduops serve`` processes share one budget. The memory window is counted synchronously on the event
-loop (no I/O): the library's asyncio memory storage hands every expiry scan to a thread, which cost
-more than the xAPI State request it limited. Over the limit the answer is 429 with Retry-After.
-If Redis cannot be reached the request goes through (logged): a limiter outage must not become an
-API outage.
+``eduops serve`` processes share one budget. In memory with ``[web] workers`` = N, each worker counts
+1/N of every limit (``per_process``): a client spread over the workers gets no more than the limit.
+The memory window is counted synchronously on the event loop, in constant time per hit
+(``memory_window``): ``limits``' memory storage costs more as the window fills and scans on threads.
+Over the limit the answer is 429 with Retry-After. If Redis cannot be reached the request goes
+through (logged): a limiter outage must not become an API outage.
 """
 
 from __future__ import annotations
@@ -17,18 +18,19 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, WindowStats, parse
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import MemoryStorage, storage_from_string
-from limits.strategies import MovingWindowRateLimiter as MemoryMovingWindow
+from limits.storage import storage_from_string
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from eduops.core.principal import key_from_header
 from eduops.errors import ConfigError
+from eduops.security.memory_window import MemoryWindow
 
 log = logging.getLogger(__name__)
 PROTECTED = ("/api/", "/xapi/")
 INGEST = ("/xapi/", "/api/v1/rtc", "/api/v1/feedback")
+STATE = "/xapi/activities/state"  # learning content saves a learner's State every few seconds
 
 
 @dataclass(frozen=True)
@@ -37,13 +39,31 @@ class Policy:
     per_ip: RateLimitItem
     ingest_per_key: RateLimitItem
     ingest_per_ip: RateLimitItem
+    state_per_key: RateLimitItem
+    state_per_ip: RateLimitItem
 
 
-def parse_policy(per_key: str, per_ip: str, ingest_per_key: str, ingest_per_ip: str) -> Policy:
+def parse_policy(per_key: str, per_ip: str, ingest_per_key: str, ingest_per_ip: str, state_per_key: str = "",
+                 state_per_ip: str = "") -> Policy:
+    """The limits as configured; the State limits default to the ingestion ones."""
     try:
-        return Policy(parse(per_key), parse(per_ip), parse(ingest_per_key), parse(ingest_per_ip))
+        return Policy(parse(per_key), parse(per_ip), parse(ingest_per_key), parse(ingest_per_ip),
+                      parse(state_per_key or ingest_per_key), parse(state_per_ip or ingest_per_ip))
     except ValueError as exc:
         raise ConfigError(f"[security] rate limit: {exc}; write e.g. '600/minute' or '20/second'") from None
+
+
+def per_process(policy: Policy, processes: int) -> Policy:
+    """The share of each limit one of ``processes`` serving workers counts in its own memory, so that
+    together they allow no more than the configured limit (rounded down, at least 1 per window)."""
+    if processes <= 1:
+        return policy
+
+    def share(item: RateLimitItem) -> RateLimitItem:
+        return type(item)(max(1, item.amount // processes), item.multiples, item.namespace)
+
+    return Policy(*(share(item) for item in (policy.per_key, policy.per_ip, policy.ingest_per_key,
+                                              policy.ingest_per_ip, policy.state_per_key, policy.state_per_ip)))
 
 
 def api_key_id(authorization: str | None) -> str | None:
@@ -64,6 +84,8 @@ def client_ip(scope: Scope, trust_forwarded: bool) -> str:
 
 
 def limits_for(path: str, policy: Policy) -> tuple[RateLimitItem, RateLimitItem]:
+    if path == STATE:
+        return policy.state_per_key, policy.state_per_ip
     if path.startswith(INGEST):
         return policy.ingest_per_key, policy.ingest_per_ip
     return policy.per_key, policy.per_ip
@@ -78,13 +100,13 @@ class RateLimitMiddleware:
         self.policy = policy
         self.trust_forwarded = trust_forwarded
         self.limiter: MovingWindowRateLimiter | None = None
-        self.memory: MemoryMovingWindow | None = None
+        self.memory: MemoryWindow | None = None
         if storage_url:
             url = "async+" + storage_url if not storage_url.startswith("async+") else storage_url
             storage = storage_from_string(url, implementation="redispy", key_prefix=key_prefix)
             self.limiter = MovingWindowRateLimiter(storage)
         else:
-            self.memory = MemoryMovingWindow(MemoryStorage())
+            self.memory = MemoryWindow()
 
     async def hit(self, item: RateLimitItem, kind: str, who: str) -> bool:
         if self.memory is not None:
@@ -94,7 +116,7 @@ class RateLimitMiddleware:
 
     async def window_stats(self, item: RateLimitItem, kind: str, who: str) -> WindowStats:
         if self.memory is not None:
-            return self.memory.get_window_stats(item, kind, who)
+            return self.memory.stats(item, kind, who)
         assert self.limiter is not None
         return await self.limiter.get_window_stats(item, kind, who)
 

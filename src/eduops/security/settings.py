@@ -52,6 +52,11 @@ class SecuritySettings(BaseModel):
     rate_limit_per_ip: str = "1200/minute"
     ingest_rate_limit_per_key: str = "30000/minute"
     ingest_rate_limit_per_ip: str = "12000/minute"
+    # xAPI State saves (/xapi/activities/state): every learner's content saves every few seconds, usually
+    # through one content key, so their key budget is their own (3,000/s: some 9,000 learners at one save
+    # per 3 s); each learner's browser has its own address, so the address budget is the ingestion one
+    state_rate_limit_per_key: str = "180000/minute"
+    state_rate_limit_per_ip: str = "12000/minute"
     trust_forwarded_for: bool = Field(False, description="ignored (believed anyone); use the top-level trusted_proxies")
     access_logs: list[Path] = Field(default_factory=list, description="combined-format access logs for the "
                                                                       "traffic anomaly signal")

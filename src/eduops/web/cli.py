@@ -203,11 +203,13 @@ def serve_command(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="port to listen on (0: a free one, printed)")] = 8080,
     scheduler: Annotated[bool, typer.Option(help="run the maintenance scheduler in this process")] = True,
+    workers: Annotated[int | None, typer.Option(
+        min=1, max=64, help="serving processes on the port (default: [web] workers, 1); about one per core")] = None,
 ) -> None:
     """Serve the console and API, and run the maintenance scheduler."""
     from eduops.web.server import serve
 
-    serve(workspace(), host=host, port=port, with_scheduler=scheduler)
+    serve(workspace(), host=host, port=port, with_scheduler=scheduler, workers=workers)
 
 
 def demo_command(
