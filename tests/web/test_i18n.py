@@ -14,7 +14,7 @@ from eduops.core.pages import environment
 from eduops.core.plan import DEFAULT_PLAN
 from eduops.core.runs import FINISHED
 from eduops.core.workspace import ROLES
-from eduops.web.errors import TITLES
+from eduops.web.errors import PROBLEMS, TITLES
 
 
 def template_msgids() -> dict[str, set[str]]:
@@ -38,7 +38,7 @@ def console_msgids() -> set[str]:
     plan |= {e for s in DEFAULT_PLAN for e in s.evidence}
     words = set(ROLES) | set(FINISHED) | {"running", "info", "manual", "scheduled", "catch-up"}
     days = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
-    return nav | plan | words | days | {a.label for a in plugins.areas()} | set(TITLES.values())
+    return nav | plan | words | days | {a.label for a in plugins.areas()} | set(TITLES.values()) | set(PROBLEMS.values())
 
 
 def test_every_template_msgid_has_a_chinese_translation() -> None:

@@ -16,6 +16,7 @@ from eduops.analytics.sql import Filters
 from eduops.analytics.store import Store, open_store
 from eduops.config import Settings
 from eduops.core import values
+from eduops.core.i18n import msg
 from eduops.errors import UsageError
 
 
@@ -118,7 +119,7 @@ class Analytics:
         if not done["courses"]:
             from eduops.errors import NotFound
 
-            raise NotFound(f"no statements for course {course!r}")
+            raise NotFound(msg("no statements for course {course!r}", course=course))
         return {"course": course, "completion": done["courses"][0], "active": self.active(f=f),
                 "parts": self.completion(f=f, by="part", count="registrations")["courses"],
                 "retention": self.retention(unit="week", periods=8, f=f), "at_risk": self.at_risk(f=f),

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from eduops.core.i18n import msg
 from eduops.core.pages import script_json
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
@@ -30,7 +31,7 @@ def get_latest(request: Request, _: Principal = Depends(require("read"))) -> dic
 
     scan = latest(_ws(request).engine)
     if scan is None:
-        raise NotFound("no security scan yet; run `eduops security scan` or the weekly-security task")
+        raise NotFound(msg("no security scan yet; run `eduops security scan` or the weekly-security task"))
     return scan
 
 

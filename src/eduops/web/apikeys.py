@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from eduops.core.audit import record_audit
+from eduops.core.i18n import msg
 from eduops.core.principal import API_KEY_PREFIX, SCOPES
 from eduops.db import session_scope, utcnow
 from eduops.errors import NotFound, UsageError
@@ -161,7 +162,7 @@ def revoke_key(engine: Engine, key_id: str, *, actor: str, source_ip: str = "") 
     with session_scope(engine) as session:
         row = session.scalar(sa.select(ApiKey).where(ApiKey.key_id == key_id))
         if row is None:
-            raise NotFound(f"no API key {key_id!r}; list them with `eduops keys list`")
+            raise NotFound(msg("no API key {key_id!r}; list them with `eduops keys list`", key_id=key_id))
         if row.revoked_at is None:
             row.revoked_at = utcnow()
             record_audit(
