@@ -80,7 +80,7 @@ class Analytics:
                   return_verbs: Sequence[str] = (), since: str | None = None, until: str | None = None,
                   f: Filters = Filters()) -> dict[str, Any]:
         if not 1 <= periods <= 120:
-            raise UsageError("periods must be between 1 and 120")
+            raise UsageError(msg("{name} must be between {lo} and {hi}", name="periods", lo=1, hi=120))
         first, end = self._range(since, until)
         return metrics.retention(self.store, unit, periods, mode.replace("-", "_"),
                                  [vocab.verb_iri(v) for v in parse_list(start_verbs)],

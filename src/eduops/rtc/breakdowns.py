@@ -89,12 +89,12 @@ class Window:
 
     def __post_init__(self) -> None:
         if self.end <= self.start:
-            raise UsageError("the time range is empty: its end must come after its start")
+            raise UsageError(msg("the time range is empty: its end must come after its start"))
 
 
 def _dimension(name: str, rollup: bool = False) -> str:
     if name not in DIMENSIONS:
-        raise UsageError(f"unknown dimension {name!r}; one of {', '.join(DIMENSIONS)}")
+        raise UsageError(msg("unknown dimension {name!r}; one of {known}", name=name, known=", ".join(DIMENSIONS)))
     return DIMENSIONS[name].replace("x.ts", "r.bucket") if rollup else DIMENSIONS[name]
 
 

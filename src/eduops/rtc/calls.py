@@ -202,7 +202,7 @@ def search_calls(
         where.append("c.start_ts < ?")
         params.append(end)
     if band and band not in ("good", "fair", "poor"):
-        raise UsageError("band must be good, fair or poor")
+        raise UsageError(msg("{name} must be one of {choices}", name="band", choices="good, fair, poor"))
     band_expr = band_sql("q.mos", "q.poor_pct")
     if band:
         params.append(band)

@@ -84,7 +84,8 @@ def create_key(
     """A new key; returns its description and the whole key, which is never shown again."""
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown or not scopes:
-        raise UsageError(f"scopes must be one or more of {', '.join(SCOPES)}; got {', '.join(unknown) or 'none'}")
+        raise UsageError(msg("scopes must be one or more of {scopes}; got {got}", scopes=", ".join(SCOPES),
+                                 got=", ".join(unknown) or "none"))
     if not name.strip() or len(name) > 128:
         raise UsageError("a key needs a name of 1–128 characters saying who uses it")
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)

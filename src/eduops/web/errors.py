@@ -6,6 +6,7 @@ errors as a page in the viewer's language.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -59,13 +60,10 @@ PROBLEMS = {
 def problem_message(error: Mapping[str, Any]) -> Msg:
     """One validation problem as a message: where, then what to send instead."""
     where = _where(tuple(error.get("loc", ())))
-    advice = PROBLEMS.get(str(error.get("type")))
-    if advice is None:
+    advice, context = PROBLEMS.get(str(error.get("type"))), dict(error.get("ctx") or {})
+    if advice is None or not set(re.findall(r"\{(\w+)\}", advice)) <= context.keys():  # unknown, or a field missing
         return msg("{where}: {problem}", where=where, problem=str(error.get("msg", "")))
-    try:
-        return msg("{where}: {problem}", where=where, problem=msg(advice, **dict(error.get("ctx") or {})))
-    except (KeyError, IndexError, ValueError):  # a context without the field the advice names
-        return msg("{where}: {problem}", where=where, problem=str(error.get("msg", "")))
+    return msg("{where}: {problem}", where=where, problem=msg(advice, **context))
 
 
 def _where(loc: tuple[object, ...]) -> str:
