@@ -233,6 +233,7 @@ def call_page(call_id: str, request: Request, _: Principal = Depends(require("re
             "d": detail,
             "review": review(detail),
             "charts": charts.timeline_figures(detail["timeline"], language_of(request), timezone_of(request)),
+            "help": METRIC_HELP,
         },
     )
 
