@@ -49,7 +49,8 @@ def timeline_chart(incident: dict[str, Any], signals: list[dict[str, Any]], tz: 
     layout = {
         "height": 120 + 40 * max(len({t["name"] for t in traces if "name" in t}), 1),
         "margin": {"l": 90, "r": 10, "t": 30, "b": 40}, "showlegend": False,
-        "xaxis": {"title": {"text": gettext("time ({zone})", lang).format(zone=zone_label(tz))}},
+        # a date axis even with no signal to plot (a drill's incident): the moments' lines need it to be placed
+        "xaxis": {"type": "date", "title": {"text": gettext("time ({zone})", lang).format(zone=zone_label(tz))}},
         "yaxis": {"type": "category", "categoryorder": "array", "categoryarray": lanes},
         "shapes": shapes, "annotations": notes,
     }
