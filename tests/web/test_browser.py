@@ -273,8 +273,8 @@ def test_every_page_answers_and_fits_a_phone(browser, server: Server, artifacts_
         visited.append(link)
         if link == f"/alerts/{fingerprint}":
             page.wait_for_selector("#alert-expression .main-svg")  # the expression over the alert's life
-            ticks = " ".join(page.locator("#alert-expression .xtick text").all_inner_texts())
-            english_month = re.search(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b", ticks)
+            ticks = " ".join(page.locator("#alert-expression .xtick text").all_text_contents())  # 20:00Dec 6, 2026
+            english_month = re.search(r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d", ticks)
             assert bool(english_month) == (locale == "en") and ("月" in ticks) == (locale == "zh-CN"), ticks
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", link.strip("/"))[:80] or "overview"
         page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
