@@ -20,7 +20,7 @@ from eduops.analytics.service import Analytics
 from eduops.analytics.sql import Filters
 from eduops.analytics.store import open_store
 from eduops.core.clock import format_time
-from eduops.core.i18n import gettext
+from eduops.core.i18n import gettext, render_text
 from eduops.core.pages import language_of, render, timezone_of
 from eduops.core.principal import Principal, require
 from eduops.errors import EduopsError
@@ -277,7 +277,7 @@ async def quality_page(request: Request, _: Principal = Depends(require("read"))
         q = _figures(request).get(open_store(settings), ("quality",), lambda: quality_learning(settings),
                                   also=file_stamp(rtc_path(settings)))
         if not q["available"]:
-            return [table(t("Call quality and learning"), [t("note")], [[q["reason"]]])]
+            return [table(t("Call quality and learning"), [t("note")], [[render_text(q["reason"], lang)]])]
         bands = q["bands"]
         return [
             *excluded_note(t, q, request.app.state.workspace.settings.timezone),
