@@ -62,7 +62,8 @@ def test_findings_are_stored_encoded_and_shown_in_the_readers_language() -> None
 
 
 def test_every_message_a_check_module_uses_has_a_chinese_translation() -> None:
-    """Every ``msg("...")`` literal in the source has a zh-CN entry in some domain's catalog."""
+    """Every ``msg("...")`` and ``gettext("...")`` literal in the source (chart legends, hover texts) has a
+    zh-CN entry in some domain's catalog."""
     import ast
     from pathlib import Path
 
@@ -73,7 +74,7 @@ def test_every_message_a_check_module_uses_has_a_chinese_translation() -> None:
     missing = []
     for path in root.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "msg"
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("msg", "gettext")
                     and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
                 msgid = node.args[0].value
                 words = re.sub(r"\{[^}]*\}", "", msgid)  # "{a} → {b}" has nothing to translate

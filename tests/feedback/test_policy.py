@@ -96,3 +96,13 @@ def test_words_drop_filler_and_keep_theme_words() -> None:
     assert "卡顿" in got and "视频" in got
     assert not {"老师好", "今天", "一直", "尽快", "！"} & set(got)
     assert jaccard(["a", "b"], ["b", "c"]) == pytest.approx(1 / 3)
+
+
+@pytest.mark.parametrize(("category", "chinese"), [("audio_video", "音视频"), ("content_error", "内容错误"),
+                                                   ("feature_request", "功能建议"), ("other", "其他")])
+def test_a_digest_names_a_category_in_the_readers_words(category: str, chinese: str) -> None:
+    from eduops.core.i18n import render_text
+    from eduops.feedback.checks import category_word
+    from eduops.feedback.text import CATEGORIES
+
+    assert category in CATEGORIES and render_text(category_word(category), "zh-CN") == chinese

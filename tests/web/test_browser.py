@@ -136,6 +136,9 @@ def test_ops_runs_a_task_from_the_calendar_and_reads_its_report(browser, server:
     assert "TLS certificate of live.example expires in 3 days" in page.locator(".finding.crit").first.inner_text()
     assert page.locator("h1").first.inner_text() == "总览"
     page.wait_for_selector("#runs-chart .main-svg")  # Plotly drew the chart from /static/plotly.min.js
+    # Plotly's own toolbar speaks Chinese too, and offers no "share to Plotly's cloud"
+    assert page.locator("#runs-chart .modebar-btn[data-title='下载图表（PNG）']").count() == 1
+    assert page.locator("#runs-chart .modebar-btn[data-title^='Share']").count() == 0
     page.screenshot(path=str(artifacts_dir / "overview-zh.png"), full_page=True)
 
     page.click("details[data-group=Operations] summary")  # the menu opens in place, no JavaScript needed
@@ -270,6 +273,9 @@ def test_every_page_answers_and_fits_a_phone(browser, server: Server, artifacts_
         visited.append(link)
         if link == f"/alerts/{fingerprint}":
             page.wait_for_selector("#alert-expression .main-svg")  # the expression over the alert's life
+            ticks = " ".join(page.locator("#alert-expression .xtick text").all_text_contents())  # 20:00Dec 6, 2026
+            english_month = re.search(r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d", ticks)
+            assert bool(english_month) == (locale == "en") and ("月" in ticks) == (locale == "zh-CN"), ticks
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", link.strip("/"))[:80] or "overview"
         page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
         if link in links:

@@ -14,7 +14,7 @@ from eduops.core.pages import environment
 from eduops.core.plan import DEFAULT_PLAN
 from eduops.core.runs import FINISHED
 from eduops.core.workspace import ROLES
-from eduops.web.errors import TITLES
+from eduops.web.errors import PROBLEMS, TITLES
 
 
 def template_msgids() -> dict[str, set[str]]:
@@ -38,7 +38,8 @@ def console_msgids() -> set[str]:
     plan |= {e for s in DEFAULT_PLAN for e in s.evidence}
     words = set(ROLES) | set(FINISHED) | {"running", "info", "manual", "scheduled", "catch-up"}
     days = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
-    return nav | plan | words | days | {a.label for a in plugins.areas()} | set(TITLES.values())
+    errors = set(TITLES.values()) | set(PROBLEMS.values())
+    return nav | plan | words | days | {a.label for a in plugins.areas()} | errors
 
 
 def test_every_template_msgid_has_a_chinese_translation() -> None:
@@ -125,3 +126,47 @@ def test_catalogs_do_not_use_wrong_words(wrong: str, why: str) -> None:
     found = [f"{d}: {m!r} → {t!r}"
              for d, entries in domain_catalogs().items() for m, t in entries.items() if wrong in t]
     assert not found, f"{why}:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        ({"type": "int_parsing", "loc": ("query", "page"), "msg": "Input should be a valid integer"},
+         "query.page: 应为整数"),
+        ({"type": "less_than_equal", "loc": ("path", "run_id"), "msg": "…", "ctx": {"le": 9}},
+         "path.run_id: 应不大于 9"),
+        ({"type": "greater_than", "loc": ("query", "days"), "msg": "…", "ctx": {"gt": 0}}, "query.days: 应大于 0"),
+        ({"type": "less_than_equal", "loc": ("query", "x"), "msg": "Input should be ≤ 9", "ctx": {}},  # no field
+         "query.x: Input should be ≤ 9"),
+        ({"type": "json_invalid", "loc": ("body",), "msg": "Invalid JSON"}, "body: Invalid JSON"),  # unknown: as is
+    ],
+)
+def test_a_bad_value_on_a_page_is_explained_in_chinese(error: dict[str, object], expected: str) -> None:
+    from eduops.core.i18n import render_text
+    from eduops.web.errors import problem_message
+
+    assert render_text(problem_message(error), "zh-CN") == expected
+
+
+def test_the_routers_bare_not_found_becomes_advice_in_the_readers_language() -> None:
+    from eduops.core.i18n import render_text
+    from eduops.web.errors import page_message
+
+    shown = page_message(404, "Not Found", "/runz")
+    assert render_text(shown, "zh-CN") == "没有 /runz 这个页面；请检查地址，或从总览重新进入"
+    assert "no page at /runz" in render_text(shown, "en")
+    assert page_message(404, "no run 7", "/runs/7") == "no run 7"  # an error's own message stays
+
+
+def test_plotlys_toolbar_and_dates_have_chinese_words() -> None:
+    """The console registers a zh-CN locale for Plotly (the package ships none): every toolbar title the installed
+    plotly.js can show has a translation, and dates use Chinese month and day names."""
+    from eduops.web.api import PLOTLY_JS, STATIC_DIR
+
+    script = (STATIC_DIR / "eduops.js").read_text(encoding="utf-8")
+    dictionary = set(re.findall(r'^\s+"([^"]+)": "[^"]*[\u4e00-\u9fff][^"]*",$', script, re.M))
+    titles = set(re.findall(r'title:function\(\w\)\{return [\w$]+\(\w,"([^"]+)"\)', PLOTLY_JS.read_text()))
+    assert len(titles) > 15, "plotly.js changed how it names its toolbar buttons: update this test"
+    missing = titles - dictionary - {"Share chart..."}  # the console turns Plotly's cloud sharing off
+    assert not missing and "Download plot as a PNG" in dictionary, sorted(missing)
+    assert 'dayMonth: "%-m月%-d日"' in script and "showSendToCloud: false" in script

@@ -75,7 +75,7 @@ def test_every_page_of_the_demo_reads_in_chinese(demo: DemoContext) -> None:
         answer = client.get(path, headers={"accept-language": "zh-CN"})
         return answer.status_code, answer.headers.get("content-type", ""), answer.text
 
-    start = ["/"] + [item.path for item in app.state.nav]
+    start = ["/", "/no-such-page", "/runs/999999999"] + [item.path for item in app.state.nav]  # error pages too
     pages = list(walk(get, start, per_shape=2,
                       skip=lambda p: p.startswith(NOT_PAGES) or "/artifacts/" in p or "/screenshots/" in p))
     assert len(pages) > 40, f"only {len(pages)} pages reached: {[p.path for p in pages]}"

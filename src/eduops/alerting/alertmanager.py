@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from eduops.core.i18n import msg
 from eduops.errors import UsageError
 
 DEFAULT_GROUP_WAIT, DEFAULT_GROUP_INTERVAL, DEFAULT_REPEAT = 30.0, 300.0, 4 * 3600.0
@@ -52,7 +53,8 @@ def parse_matcher(text: str) -> LabelMatcher:
     """``severity="critical"``, ``host=~"web-.*"``, ``team!=db`` (quotes optional)."""
     m = _MATCHER.match(text)
     if not m:
-        raise UsageError(f'matcher {text!r}: write name="value", name!="value", name=~"regex" or name!~"regex"')
+        raise UsageError(msg('matcher {text!r}: write name="value", name!="value", name=~"regex" or name!~"regex"',
+                             text=text))
     name, op, quoted, bare = m.groups()
     value = quoted.replace('\\"', '"') if quoted is not None else (bare or "")
     regex = None

@@ -25,6 +25,7 @@ from eduops.alerting.promql import Matcher, selectors
 from eduops.alerting.promql_eval import Labels, Points, Sample, evaluate
 from eduops.alerting.rules import FIRING, INACTIVE, PENDING, Alert, AlertingRule, RecordingRule, RuleGroup
 from eduops.alerting.series_window import SeriesWindow
+from eduops.core.i18n import msg
 from eduops.db import JSONText, session_scope
 from eduops.errors import NotFound
 
@@ -349,7 +350,7 @@ def acknowledge(engine: Engine, fp: str, user: str, now: datetime | None = None)
     with session_scope(engine) as session:
         row = session.get(AlertState, fp)
         if row is None:
-            raise NotFound(f"no current alert {fp}; see `eduops alerts list`")
+            raise NotFound(msg("no current alert {fp}; see `eduops alerts list`", fp=fp))
         row.acked_by, row.acked_at = user, now
         session.add(
             AlertEvent(

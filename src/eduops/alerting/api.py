@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from eduops.core import values
 from eduops.core.bodies import read_json, read_json_object
+from eduops.core.i18n import msg
 from eduops.core.params import Id
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
@@ -242,7 +243,7 @@ def alert_page(fingerprint: str, request: Request, who: Principal = Depends(requ
     if alert is None and not history:
         from eduops.errors import NotFound
 
-        raise NotFound(f"no alert {fingerprint}")
+        raise NotFound(msg("no alert {fingerprint}", fingerprint=fingerprint))
     subject = alert or decorate([{**history[0], "rule": "", "state": "inactive", "value": history[0]["value"]}],
                                 rules, units)[0]
     now = getattr(request.app.state, "clock", utcnow)()

@@ -17,6 +17,7 @@ from eduops.alerting.models import AlertState, ExpectedSurge, Silence
 from eduops.alerting.pipeline import active_groups, rule_files
 from eduops.alerting.rules import AlertingRule, RecordingRule, RuleGroup
 from eduops.alerting.settings import alerting_settings
+from eduops.core.i18n import msg
 from eduops.db import session_scope
 from eduops.errors import NotFound, ServiceUnavailable, UsageError
 
@@ -79,7 +80,7 @@ def expire_silence(engine: Engine, silence_id: int, now: datetime | None = None)
     with session_scope(engine) as session:
         row = session.get(Silence, silence_id)
         if row is None:
-            raise NotFound(f"no silence {silence_id}")
+            raise NotFound(msg("no silence {silence_id}", silence_id=silence_id))
         row.ends_at = min(row.ends_at, now)
         return _silence_dict(row, now)
 

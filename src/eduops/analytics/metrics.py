@@ -14,6 +14,7 @@ from typing import Any
 from eduops.analytics import sql, vocab
 from eduops.analytics.sql import Filters, Step
 from eduops.analytics.store import Store
+from eduops.core.i18n import msg
 from eduops.errors import UsageError
 
 UNITS = ("day", "week", "month")
@@ -54,7 +55,7 @@ def active_users(store: Store, first: date, last: date, f: Filters = Filters(), 
     """DAU, rolling WAU/MAU, new vs returning and stickiness per day, plus (``spread``) how many
     learners were active on 1, 2, … of the last 30 days."""
     if last < first:
-        raise UsageError("the last day comes before the first")
+        raise UsageError(msg("the last day comes before the first"))
     rows = store.query(sql.active_users(store.dialect, first, last, f, tz))
     deltas: dict[str, dict[date, int]] = {"dau": {}, "new": {}, "wau": {}, "mau": {}}
     for kind, day, delta in rows:
@@ -134,9 +135,9 @@ def completion(store: Store, f: Filters = Filters(), until: datetime | None = No
     withdrawn, in progress and the rates (``tally``), counting distinct learners or registrations
     (``unit``); ``retakes`` = how many of them the learner had an earlier one of in the course."""
     if by not in sql.BY:
-        raise UsageError(f"by must be one of {', '.join(sql.BY)}")
+        raise UsageError(msg("{name} must be one of {choices}", name="by", choices=", ".join(sql.BY)))
     if unit not in sql.UNITS:
-        raise UsageError(f"count must be one of {', '.join(sql.UNITS)}")
+        raise UsageError(msg("{name} must be one of {choices}", name="count", choices=", ".join(sql.UNITS)))
     per: dict[tuple[str, str | None], list[tuple[bool, str, bool, int]]] = {}
     retakes: dict[tuple[str, str | None], int] = {}
     query = sql.completion(store.dialect, f, until, by, unit)
@@ -174,7 +175,7 @@ def retention_table(sizes: dict[date, int], on: dict[tuple[date, int], int], las
     yet (beyond ``observable[cohort]``) is None and left out of the average.
     """
     if mode not in MODES:
-        raise UsageError(f"mode must be one of {', '.join(MODES)}")
+        raise UsageError(msg("{name} must be one of {choices}", name="mode", choices=", ".join(MODES)))
     rows = []
     sums, bases = [0] * (periods + 1), [0] * (periods + 1)
     for cohort in sorted(sizes):
@@ -205,7 +206,7 @@ def retention(store: Store, unit: str = "week", periods: int = 12, mode: str = "
               tz: str = "UTC") -> dict[str, Any]:
     """Retention cohorts; ``first`` and ``end`` are UTC, cohorts and periods are days/weeks/months in ``tz``."""
     if unit not in UNITS:
-        raise UsageError(f"unit must be one of {', '.join(UNITS)}")
+        raise UsageError(msg("{name} must be one of {choices}", name="unit", choices=", ".join(UNITS)))
     first, end = _bounds(store, first, end, tz, f)
     rows = store.query(sql.retention(store.dialect, unit, start_verbs, return_verbs, first, end, f, tz))
     sizes: dict[date, int] = {}
@@ -256,9 +257,9 @@ def parse_step(text: str) -> Step:
 def funnel(store: Store, steps: Sequence[str], first: datetime | None = None, end: datetime | None = None,
            window_days: int = 14, f: Filters = Filters(), tz: str = "UTC") -> dict[str, Any]:
     if len(steps) < 2:
-        raise UsageError("a funnel needs at least two steps")
+        raise UsageError(msg("a funnel needs at least two steps"))
     if not 1 <= window_days <= 3650:
-        raise UsageError("the conversion window must be between 1 and 3650 days")
+        raise UsageError(msg("the conversion window must be between {lo} and {hi} days", lo=1, hi=3650))
     first, end = _bounds(store, first, end, tz, f)
     parsed = [parse_step(s) for s in steps]
     rows = store.query(sql.funnel(store.dialect, parsed, first, end, window_days, f))
@@ -269,7 +270,7 @@ def funnel(store: Store, steps: Sequence[str], first: datetime | None = None, en
 def breakdown(store: Store, dimension: str, first: datetime | None = None, end: datetime | None = None,
               f: Filters = Filters(), tz: str = "UTC") -> dict[str, Any]:
     if dimension not in sql.DIMENSIONS:
-        raise UsageError(f"dimension must be one of {', '.join(sql.DIMENSIONS)}")
+        raise UsageError(msg("{name} must be one of {choices}", name="dimension", choices=", ".join(sql.DIMENSIONS)))
     first, end = _bounds(store, first, end, tz, f)
     rows = store.query(sql.breakdown(store.dialect, dimension, first, end, f, tz))
     return {"dimension": dimension, "rows": [
@@ -391,7 +392,7 @@ def _bounds(store: Store, first: datetime | None, end: datetime | None, tz: str 
                 else first + timedelta(days=1)
     first, end = (m.astimezone(UTC).replace(tzinfo=None) if m.tzinfo else m for m in (first, end))
     if end <= first:
-        raise UsageError("the end of the range must come after its start")
+        raise UsageError(msg("the end of the range must come after its start"))
     return first, end
 
 

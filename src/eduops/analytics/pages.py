@@ -20,13 +20,15 @@ from eduops.analytics.service import Analytics
 from eduops.analytics.sql import Filters
 from eduops.analytics.store import open_store
 from eduops.core.clock import format_time
-from eduops.core.i18n import gettext
+from eduops.core.i18n import gettext, render_text
 from eduops.core.pages import language_of, render, timezone_of
 from eduops.core.principal import Principal, require
 from eduops.errors import EduopsError
 
 pages = APIRouter(prefix="/analytics")
 FILTER_KEYS = ("since", "until", "course", "part", "region", "teacher", "device")
+ACTIVE_HELP = ("DAU: learners with a counted statement that day; WAU and MAU: distinct learners active in the 7 "
+               "and 30 days up to that day (the workspace's days).")
 
 
 def _params(request: Request) -> dict[str, str]:
@@ -146,9 +148,9 @@ async def overview(request: Request, _: Principal = Depends(require("read"))) ->
         days = [d["day"] for d in act["days"]]
         return [
             *excluded_note(t, act, a.tz),
-            line(t("Active learners"), days, {"DAU": [d["dau"] for d in act["days"]],
-                                              "WAU": [d["wau"] for d in act["days"]],
-                                              "MAU": [d["mau"] for d in act["days"]]}),
+            {**line(t("Active learners"), days, {t("DAU"): [d["dau"] for d in act["days"]],
+                                                 t("WAU"): [d["wau"] for d in act["days"]],
+                                                 t("MAU"): [d["mau"] for d in act["days"]]}), "help": t(ACTIVE_HELP)},
             line(t("New and returning learners"), days, {t("new"): [d["new"] for d in act["days"]],
                                                          t("returning"): [d["returning"] for d in act["days"]]}, "bar"),
             {**course_bars(t("Completion and pass by course (%)"), done["courses"],
@@ -247,8 +249,8 @@ async def course_page(request: Request, _: Principal = Depends(require("read")))
                     "bar"), "help": t("A learner can count in more than one bar (completed and failed, say).")},
             outcomes_table(t, [done], "course"),
             outcomes_table(t, c["parts"], "part", title="By part, over registrations"),
-            line(t("Active learners"), days, {"DAU": [d["dau"] for d in act["days"]],
-                                              "WAU": [d["wau"] for d in act["days"]]}),
+            {**line(t("Active learners"), days, {t("DAU"): [d["dau"] for d in act["days"]],
+                                                 t("WAU"): [d["wau"] for d in act["days"]]}), "help": t(ACTIVE_HELP)},
             line(t("Weekly retention, weighted average (%)"), list(range(len(c["retention"]["average"]["pct"]))),
                  {"%": c["retention"]["average"]["pct"]}),
             table(t("At-risk learners"), [t("learner"), t("last active"), t("mean score"), t("idle"), t("failing")],
@@ -275,7 +277,7 @@ async def quality_page(request: Request, _: Principal = Depends(require("read"))
         q = _figures(request).get(open_store(settings), ("quality",), lambda: quality_learning(settings),
                                   also=file_stamp(rtc_path(settings)))
         if not q["available"]:
-            return [table(t("Call quality and learning"), [t("note")], [[q["reason"]]])]
+            return [table(t("Call quality and learning"), [t("note")], [[render_text(q["reason"], lang)]])]
         bands = q["bands"]
         return [
             *excluded_note(t, q, request.app.state.workspace.settings.timezone),

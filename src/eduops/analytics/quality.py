@@ -16,6 +16,7 @@ import duckdb
 from eduops.analytics import sql
 from eduops.analytics.store import DuckDBStore, open_store
 from eduops.config import Settings
+from eduops.core.i18n import msg
 from eduops.errors import EduopsError
 
 BANDS = ("good", "fair", "poor")
@@ -66,18 +67,19 @@ def quality_learning(settings: Settings) -> dict[str, Any]:
     path = rtc_path(settings)
     if not path.exists():
         return {"available": False, "bands": [],
-                "reason": f"no call-quality data yet ({path} does not exist); it fills when calls are reported "
-                          "to /api/v1/rtc"}
+                "reason": msg("no call-quality data yet ({path} does not exist); it fills when calls are "
+                              "reported to /api/v1/rtc", path=str(path))}
     store = open_store(settings)
     if not isinstance(store, DuckDBStore):
         return {"available": False, "bands": [],
-                "reason": "quality × learning reads the DuckDB event store; it is not available with "
-                          "events.backend = \"clickhouse\""}
+                "reason": msg("quality × learning reads the DuckDB event store; it is not available with "
+                              "events.backend = \"clickhouse\"")}
     try:
         sessions = student_sessions(settings)
     except (EduopsError, duckdb.Error, ImportError) as exc:
         return {"available": False, "bands": [],
-                "reason": f"cannot read the call-quality store {path}: {getattr(exc, 'message', exc)}"}
+                "reason": msg("cannot read the call-quality store {path}: {error}", path=str(path),
+                              error=getattr(exc, "message", str(exc)))}
     tables = {"rtc_sessions": sessions}
     returns = store.query_with(sql.quality_returns(store.dialect, RETURN_DAYS), tables)
     completion = store.query_with(sql.quality_completion(store.dialect), tables)

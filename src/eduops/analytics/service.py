@@ -16,6 +16,7 @@ from eduops.analytics.sql import Filters
 from eduops.analytics.store import Store, open_store
 from eduops.config import Settings
 from eduops.core import values
+from eduops.core.i18n import msg
 from eduops.errors import UsageError
 
 
@@ -79,7 +80,7 @@ class Analytics:
                   return_verbs: Sequence[str] = (), since: str | None = None, until: str | None = None,
                   f: Filters = Filters()) -> dict[str, Any]:
         if not 1 <= periods <= 120:
-            raise UsageError("periods must be between 1 and 120")
+            raise UsageError(msg("{name} must be between {lo} and {hi}", name="periods", lo=1, hi=120))
         first, end = self._range(since, until)
         return metrics.retention(self.store, unit, periods, mode.replace("-", "_"),
                                  [vocab.verb_iri(v) for v in parse_list(start_verbs)],
@@ -118,7 +119,7 @@ class Analytics:
         if not done["courses"]:
             from eduops.errors import NotFound
 
-            raise NotFound(f"no statements for course {course!r}")
+            raise NotFound(msg("no statements for course {course!r}", course=course))
         return {"course": course, "completion": done["courses"][0], "active": self.active(f=f),
                 "parts": self.completion(f=f, by="part", count="registrations")["courses"],
                 "retention": self.retention(unit="week", periods=8, f=f), "at_risk": self.at_risk(f=f),

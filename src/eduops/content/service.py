@@ -163,7 +163,7 @@ def mark_reviewed(engine: Engine, code: str, reviewer: str, today: date, syllabu
     with session_scope(engine) as session:
         asset = session.scalar(sa.select(Asset).where(Asset.code == code))
         if asset is None:
-            raise NotFound(f"no asset {code!r}; list them with `eduops content assets`")
+            raise NotFound(msg("no asset {code!r}; list them with `eduops content assets`", code=code))
         current = _current_versions(session).get(asset.syllabus_code)
         asset.syllabus_version = syllabus_version or current or asset.syllabus_version
         asset.last_reviewed_at = today

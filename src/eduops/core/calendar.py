@@ -11,6 +11,7 @@ from croniter import croniter
 from sqlalchemy.engine import Engine
 
 from eduops.config import Settings
+from eduops.core.i18n import msg
 from eduops.core.models import Run, Task
 from eduops.core.plan import DEFAULT_PLAN, ON_DEMAND, PLAN_BY_KEY, CheckStep, TaskSpec
 from eduops.db import session_scope, utcnow
@@ -90,7 +91,7 @@ def task_spec(key: str) -> TaskSpec:
         return PLAN_BY_KEY[key]
     except KeyError:
         known = ", ".join(PLAN_BY_KEY)
-        raise NotFound(f"no calendar task {key!r}; known tasks: {known}") from None
+        raise NotFound(msg("no calendar task {key!r}; known tasks: {known}", key=key, known=known)) from None
 
 
 def effective(spec: TaskSpec, settings: Settings) -> tuple[str, str, str, bool, timedelta]:

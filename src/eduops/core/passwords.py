@@ -10,6 +10,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from eduops.core.i18n import msg
 from eduops.errors import ValidationFailed
 
 MIN_LENGTH = 12
@@ -25,14 +26,14 @@ def common_passwords() -> frozenset[str]:
 def policy_problem(password: str, username: str = "") -> str | None:
     """Why a password may not be used, or None when it is acceptable."""
     if len(password) < MIN_LENGTH:
-        return f"a password needs at least {MIN_LENGTH} characters"
+        return msg("a password needs at least {n} characters", n=MIN_LENGTH)
     if len(password) > 128:
-        return "a password may have at most 128 characters"
+        return msg("a password may have at most {n} characters", n=128)
     lowered = password.lower()
     if lowered in common_passwords():
-        return "this password is on the list of commonly used passwords; choose another"
+        return msg("this password is on the list of commonly used passwords; choose another")
     if username and username.lower() in lowered:
-        return "a password may not contain the user name"
+        return msg("a password may not contain the user name")
     return None
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import Depends, Request
 
+from eduops.core.i18n import msg
 from eduops.errors import PermissionDenied, Unauthenticated
 
 API_KEY_PREFIX = "eduk"  # keys look like eduk_<id>_<secret>
@@ -86,7 +87,8 @@ def require(permission: str) -> Callable[..., Principal]:
         if principal is None:
             raise Unauthenticated("log in or send an API key (Authorization: Bearer <key>)")
         if not principal.can(permission):
-            raise PermissionDenied(f"this needs the {permission!r} permission, which {principal.name} lacks")
+            raise PermissionDenied(msg("this needs the {permission!r} permission, which {name} lacks",
+                                       permission=permission, name=principal.name))
         return principal
 
     dependency.permission = permission  # type: ignore[attr-defined]
@@ -101,7 +103,8 @@ def require_user(permission: str = "read") -> Callable[..., Principal]:
     def dependency(principal: Principal | None = Depends(current_principal)) -> Principal:
         checked = allowed(principal)
         if checked.kind != "user":
-            raise PermissionDenied(f"{checked.name} is an API key; this is for a person logged in to the console")
+            raise PermissionDenied(msg("{name} is an API key; this is for a person logged in to the console",
+                                       name=checked.name))
         return checked
 
     dependency.permission = permission  # type: ignore[attr-defined]

@@ -198,7 +198,7 @@ def execute(engine: Engine, settings: Settings, run_id: int, progress: Progress 
     with session_scope(engine) as session:
         run = session.get(Run, run_id)
         if run is None:
-            raise NotFound(f"no run {run_id}")
+            raise NotFound(msg("no run {run_id}", run_id=run_id))
         key = run.task_key
         asked: RunParams = dict((run.evidence or {}).get("params") or {})
         last_before = session.scalar(

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import selectinload
 
-from eduops.core.i18n import render_text
+from eduops.core.i18n import msg, render_text
 from eduops.core.models import Run
 from eduops.db import session_scope
 from eduops.errors import NotFound
@@ -72,7 +72,7 @@ def get_run(engine: Engine, run_id: int, lang: str = "en") -> dict[str, Any]:
             .options(selectinload(Run.checks), selectinload(Run.findings), selectinload(Run.artifacts))
         )
         if run is None:
-            raise NotFound(f"no run {run_id}; list runs with `eduops runs list`")
+            raise NotFound(msg("no run {run_id}; list runs with `eduops runs list`", run_id=run_id))
         return run_to_dict(run, lang=lang)
 
 
@@ -97,7 +97,7 @@ def sign_off(engine: Engine, run_id: int, user: str, comment: str) -> dict[str, 
     with session_scope(engine) as session:
         run = session.get(Run, run_id)
         if run is None:
-            raise NotFound(f"no run {run_id}")
+            raise NotFound(msg("no run {run_id}", run_id=run_id))
         spec = PLAN_BY_KEY.get(run.task_key)
         if spec is None or not spec.needs_signoff:
             raise Conflict(f"task {run.task_key!r} does not take a sign-off")

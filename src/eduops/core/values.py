@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from eduops.core.i18n import msg
 from eduops.errors import UsageError
 
 EARLIEST = date(1970, 1, 1)
@@ -28,7 +29,8 @@ RANGE_TEXT = f"{EARLIEST.isoformat()} to {LATEST.isoformat()}"
 
 
 def _outside(name: str, text: object) -> UsageError:
-    return UsageError(f"{name}: {text!s} is outside the supported range {RANGE_TEXT}")
+    return UsageError(msg("{name}: {text!s} is outside the supported range {first} to {last}", name=name, text=text,
+                          first=EARLIEST.isoformat(), last=LATEST.isoformat()))
 
 
 def check_day(value: date, name: str) -> date:
@@ -56,7 +58,7 @@ def parse_day(text: str | None, name: str) -> date | None:
     try:
         value = date.fromisoformat(str(text).strip())
     except ValueError:
-        raise UsageError(f"{name}: {text!r} is not a date (YYYY-MM-DD)") from None
+        raise UsageError(msg("{name}: {text!r} is not a date (YYYY-MM-DD)", name=name, text=text)) from None
     return check_day(value, name)
 
 
@@ -74,10 +76,11 @@ def parse_time(text: str | None, name: str, tz: tzinfo | None = None) -> datetim
     try:
         value = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw)
     except ValueError:
-        raise UsageError(f"{name}: {text!r} is not an ISO 8601 time such as 2026-03-01T08:00:00+08:00") from None
+        raise UsageError(msg("{name}: {text!r} is not an ISO 8601 time such as 2026-03-01T08:00:00+08:00",
+                             name=name, text=text)) from None
     if value.tzinfo is None:
         if tz is None:
-            raise UsageError(f"{name}: {text!r} has no timezone; add Z or +08:00")
+            raise UsageError(msg("{name}: {text!r} has no timezone; add Z or +08:00", name=name, text=text))
         value = value.replace(tzinfo=tz)
     return check_time(value, name, raw)
 
@@ -87,12 +90,13 @@ def parse_duration(text: str | None, name: str, *, max_seconds: float = MAX_DURA
     """``1h30m`` → 5400.0 seconds, at most ``max_seconds``."""
     raw = (text or "").strip()
     if not _DURATION.fullmatch(raw):
-        raise UsageError(f"{name}: {text!r} is not a duration such as 30s, 5m, 1h30m or 7d")
+        raise UsageError(msg("{name}: {text!r} is not a duration such as 30s, 5m, 1h30m or 7d", name=name, text=text))
     seconds = float(sum(int(n) * UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(raw)))
     if seconds > max_seconds:
-        raise UsageError(f"{name}: {text!r} is longer than the longest supported, {format_duration(max_seconds)}")
+        raise UsageError(msg("{name}: {text!r} is longer than the longest supported, {longest}", name=name, text=text,
+                             longest=format_duration(max_seconds)))
     if seconds <= 0 and not allow_zero:
-        raise UsageError(f"{name}: {text!r} must be longer than 0")
+        raise UsageError(msg("{name}: {text!r} must be longer than 0", name=name, text=text))
     return seconds
 
 
@@ -111,8 +115,8 @@ def parse_int(text: str | int | None, name: str, *, lo: int = 0, hi: int = MAX_I
     else:
         raw = str(text if text is not None else "").strip()
         if not re.fullmatch(r"[+-]?\d{1,30}", raw):
-            raise UsageError(f"{name}: {text!r} is not a whole number")
+            raise UsageError(msg("{name}: {text!r} is not a whole number", name=name, text=text))
         value = int(raw)
     if not lo <= value <= hi:
-        raise UsageError(f"{name}: {value} is outside {lo}..{hi}")
+        raise UsageError(msg("{name}: {value} is outside {lo}..{hi}", name=name, value=value, lo=lo, hi=hi))
     return value

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from eduops.config import CONFIG_NAME, Settings, load_settings
 from eduops.core.calendar import sync_tasks
 from eduops.core.crypto import Keyring, load_keyring, write_keyring
+from eduops.core.i18n import msg
 from eduops.core.models import User
 from eduops.core.passwords import check_policy, generate_password, hash_password
 from eduops.db import make_engine, session_scope
@@ -94,14 +95,14 @@ def create_user(engine: Engine, username: str, role: str, password: str | None =
                 display_name: str = "") -> tuple[User, str]:
     """Create a console user; returns the user and the password (generated when not given)."""
     if role not in ROLES:
-        raise UsageError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+        raise UsageError(msg("unknown role {role!r}; one of {roles}", role=role, roles=", ".join(ROLES)))
     if not username or len(username) > 64 or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        raise UsageError(f"user name {username!r} must be 1–64 letters, digits, '.', '-' or '_'")
+        raise UsageError(msg("user name {username!r} must be 1–64 letters, digits, '.', '-' or '_'", username=username))
     password = password or generate_password()
     check_policy(password, username)
     with session_scope(engine) as session:
         if session.scalar(sa.select(User).where(User.username == username)):
-            raise Conflict(f"user {username!r} exists already")
+            raise Conflict(msg("user {username!r} exists already", username=username))
         user = User(username=username, role=role, password_hash=hash_password(password),
                     display_name=display_name or username)
         session.add(user)

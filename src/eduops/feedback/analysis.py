@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from eduops.config import Settings
+from eduops.core.i18n import msg
 from eduops.db import session_scope, utcnow
 from eduops.feedback.clustering import Cluster, ClusterRules, cluster_texts
 from eduops.feedback.models import FeedbackCluster, FeedbackItem
@@ -158,7 +159,7 @@ def cluster_detail(engine: Engine, cluster_id: int, limit: int = 50) -> dict[str
     with session_scope(engine) as session:
         c = session.get(FeedbackCluster, cluster_id)
         if c is None:
-            raise NotFound(f"no feedback cluster {cluster_id}")
+            raise NotFound(msg("no feedback cluster {cluster_id}", cluster_id=cluster_id))
         items = session.scalars(
             sa.select(FeedbackItem)
             .where(FeedbackItem.cluster_id == cluster_id)

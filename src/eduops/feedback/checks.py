@@ -7,10 +7,16 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from eduops.core.checks import CheckContext, CheckResult, Finding, Measurement, check, status_from_findings
-from eduops.core.i18n import msg
+from eduops.core.clock import format_time
+from eduops.core.i18n import Msg, msg
 from eduops.core.models import Run
 from eduops.db import session_scope
 from eduops.feedback.analysis import digest
+
+
+def category_word(category: str) -> Msg:
+    """A category as the reader's word (``audio_video`` reads 音视频), the way the support pages show it."""
+    return Msg(category.replace("_", " "))
 
 
 def _last_digest_end(ctx: CheckContext) -> datetime | None:
@@ -41,7 +47,8 @@ def feedback_digest(ctx: CheckContext) -> CheckResult:
                 msg("{count} complaints are past their first-response deadline", count=len(breaches)),
                 msg(
                     "oldest: #{id} ({category}) due {first_response_due_at}: {value}",
-                    id=worst['id'], category=worst['category'], first_response_due_at=worst['first_response_due_at'],
+                    id=worst['id'], category=category_word(worst['category']),
+                    first_response_due_at=format_time(worst['first_response_due_at'], ctx.settings.timezone),
                     value=worst['text'][:80],
                 ),
                 "answer them in the support queue (/feedback/support)",
@@ -53,7 +60,7 @@ def feedback_digest(ctx: CheckContext) -> CheckResult:
                 "warn" if c["category"] not in ("praise", "feature_request") else "info",
                 msg(
                     "new feedback cluster: {label} ({size} texts, {category})",
-                    label=c['label'], size=c['size'], category=c['category'],
+                    label=c['label'], size=c['size'], category=category_word(c['category']),
                 ),
                 " | ".join(c["examples"][:2]),
                 msg(

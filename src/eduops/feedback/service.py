@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from eduops.config import Settings
 from eduops.core import values
 from eduops.core.bodies import CsvRows
+from eduops.core.i18n import msg
 from eduops.db import session_scope, utcnow
 from eduops.errors import Conflict, NotFound, PayloadTooLarge, UsageError, ValidationFailed
 from eduops.feedback.models import FeedbackItem, FeedbackReply
@@ -338,7 +339,7 @@ def get_item(engine: Engine, item_id: int, now: datetime | None = None) -> dict[
     with session_scope(engine) as session:
         item = session.get(FeedbackItem, item_id)
         if item is None:
-            raise NotFound(f"no feedback {item_id}")
+            raise NotFound(msg("no feedback {item_id}", item_id=item_id))
         replies = list(
             session.scalars(
                 sa.select(FeedbackReply).where(FeedbackReply.feedback_id == item_id).order_by(FeedbackReply.id)
@@ -357,7 +358,7 @@ def reply(
     with session_scope(engine) as session:
         item = session.get(FeedbackItem, item_id)
         if item is None:
-            raise NotFound(f"no feedback {item_id}")
+            raise NotFound(msg("no feedback {item_id}", item_id=item_id))
         if item.status == "closed":
             raise Conflict(f"feedback {item_id} is closed; reopen it before answering")
         session.add(FeedbackReply(feedback_id=item_id, author=author, text=text.strip(), created_at=now))
@@ -373,7 +374,7 @@ def close(engine: Engine, item_id: int, who: str, now: datetime | None = None) -
     with session_scope(engine) as session:
         item = session.get(FeedbackItem, item_id)
         if item is None:
-            raise NotFound(f"no feedback {item_id}")
+            raise NotFound(msg("no feedback {item_id}", item_id=item_id))
         item.status, item.closed_at, item.closed_by = "closed", now, who
     return get_item(engine, item_id, now)
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.engine import Engine
 
 from eduops.config import Settings
-from eduops.core.i18n import decode, encode
+from eduops.core.i18n import decode, encode, msg
 from eduops.db import session_scope, utcnow
 from eduops.errors import NotFound, UsageError
 from eduops.feedback.models import FeedbackCluster, FeedbackItem, WorkItem
@@ -114,7 +114,7 @@ def from_cluster(
     with session_scope(engine) as session:
         cluster = session.get(FeedbackCluster, cluster_id)
         if cluster is None:
-            raise NotFound(f"no feedback cluster {cluster_id}")
+            raise NotFound(msg("no feedback cluster {cluster_id}", cluster_id=cluster_id))
         if cluster.category == "praise":
             raise UsageError("a cluster of praise needs no work item")
         users = (
@@ -171,7 +171,7 @@ def update(
     with session_scope(engine) as session:
         row = session.get(WorkItem, item_id)
         if row is None:
-            raise NotFound(f"no work item {item_id}")
+            raise NotFound(msg("no work item {item_id}", item_id=item_id))
         if status is not None:
             row.status = status
         if release is not None:

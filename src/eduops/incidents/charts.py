@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from eduops.core.clock import chart_time, zone_label
@@ -37,20 +37,25 @@ def timeline_chart(incident: dict[str, Any], signals: list[dict[str, Any]], tz: 
                                "line": {"width": 6}})
     shapes: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
+    moments: list[datetime] = []
     for key, english in MARKS:
         value = incident.get(key)
         if not value:
             continue
-        x = chart_time(datetime.fromisoformat(value), tz)
+        moments.append(datetime.fromisoformat(value))
+        x = chart_time(moments[-1], tz)
         shapes.append({"type": "line", "x0": x, "x1": x, "yref": "paper", "y0": 0, "y1": 1,
                        "line": {"dash": "dot", "width": 1}})
         notes.append({"x": x, "yref": "paper", "y": 1.05, "text": gettext(english, lang, "incidents"),
                       "showarrow": False, "font": {"size": 10}})
-    layout = {
+    layout: dict[str, Any] = {
         "height": 120 + 40 * max(len({t["name"] for t in traces if "name" in t}), 1),
         "margin": {"l": 90, "r": 10, "t": 30, "b": 40}, "showlegend": False,
-        "xaxis": {"title": {"text": gettext("time ({zone})", lang).format(zone=zone_label(tz))}},
+        "xaxis": {"type": "date", "title": {"text": gettext("time ({zone})", lang).format(zone=zone_label(tz))}},
         "yaxis": {"type": "category", "categoryorder": "array", "categoryarray": lanes},
         "shapes": shapes, "annotations": notes,
     }
+    if not traces and moments:  # a drill's incident has no signal: Plotly's range would ignore the moments' lines
+        pad = max((max(moments) - min(moments)) / 10, timedelta(minutes=1))
+        layout["xaxis"]["range"] = [chart_time(min(moments) - pad, tz), chart_time(max(moments) + pad, tz)]
     return script_json({"data": traces, "layout": layout})  # titles are partly user text: keep </script> out

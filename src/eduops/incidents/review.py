@@ -109,7 +109,7 @@ def save_review(engine: Engine, incident_id: int, who: str, *, went_well: str | 
     with session_scope(engine) as session:
         row = session.get(Incident, incident_id)
         if row is None:
-            raise NotFound(f"no incident {incident_id}")
+            raise NotFound(msg("no incident {incident_id}", incident_id=incident_id))
         if row.status != "resolved":
             raise Conflict(f"incident {incident_id} is {row.status}; the review comes after it is resolved")
         for field, value in (("went_well", went_well), ("went_badly", went_badly), ("review_summary", summary)):
@@ -129,7 +129,7 @@ def add_action(engine: Engine, settings: Settings, incident_id: int, who: str, t
     with session_scope(engine) as session:
         row = session.get(Incident, incident_id)
         if row is None:
-            raise NotFound(f"no incident {incident_id}")
+            raise NotFound(msg("no incident {incident_id}", incident_id=incident_id))
         kind = row.kind
     item = create(engine, settings, WorkItemIn(
         title=title, kind="bug", function="other", source="manual", source_ref=f"{kind}:{incident_id}",
@@ -150,7 +150,7 @@ def review_drill(engine: Engine, settings: Settings, run_id: int, who: str) -> d
         existing = session.scalar(sa.select(Incident.id).where(Incident.drill_run_id == run_id))
         run = session.get(Run, run_id)
         if run is None or run.task_key != DRILL_TASK:
-            raise NotFound(f"no {DRILL_TASK} run {run_id}")
+            raise NotFound(msg("no {task} run {run_id}", task=DRILL_TASK, run_id=run_id))
         check = session.scalar(sa.select(CheckRun).where(CheckRun.run_id == run_id, CheckRun.name == DRILL_CHECK))
         evidence = dict(check.evidence) if check is not None and check.evidence else {}
         started, finished = run.started_at, run.finished_at

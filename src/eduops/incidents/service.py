@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from eduops.config import Settings
 from eduops.core.audit import record_audit
-from eduops.core.i18n import Msg, decode, encode
+from eduops.core.i18n import Msg, decode, encode, msg
 from eduops.db import session_scope, utcnow
 from eduops.errors import Conflict, NotFound, UsageError
 from eduops.incidents import joining, notices
@@ -70,7 +70,8 @@ def to_dict(row: Incident, signals: Iterable[IncidentSignal] = (), notes: Iterab
 def _get(session: Session, incident_id: int) -> Incident:
     row = session.get(Incident, incident_id)
     if row is None:
-        raise NotFound(f"no incident {incident_id}; list them with `eduops incidents list`")
+        raise NotFound(msg("no incident {incident_id}; list them with `eduops incidents list`",
+                           incident_id=incident_id))
     return row
 
 
@@ -338,7 +339,7 @@ def public_status(engine: Engine, public_id: str) -> dict[str, Any]:
     with session_scope(engine) as session:
         row = session.scalar(sa.select(Incident).where(Incident.public_id == public_id[:32]))
         if row is None or not row.notice_public:
-            raise NotFound("no such status notice")
+            raise NotFound(msg("no such status notice"))
         return {"status": row.status, "zh": row.notice_zh, "en": row.notice_en,
                 "opened_at": row.opened_at, "resolved_at": row.resolved_at}
 

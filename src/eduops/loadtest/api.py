@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
+from eduops.core.i18n import msg
 from eduops.core.params import Id
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
@@ -77,7 +78,7 @@ def get_report(run_id: Id, request: Request, _: Principal = Depends(require("rea
         if artifact["name"] == "loadtest-report.html" and Path(artifact["path"]).exists():
             return FileResponse(artifact["path"], media_type="text/html",
                                 filename=f"loadtest-run-{run_id}.html", content_disposition_type="attachment")
-    raise NotFound(f"run {run_id} has no load-test report")
+    raise NotFound(msg("run {run_id} has no load-test report", run_id=run_id))
 
 
 @pages.get("/loadtest", response_class=HTMLResponse)

@@ -9,11 +9,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from eduops.alerting.prom_source import query_range_for, remote_for
-from eduops.alerting.promql import parse_duration
 from eduops.core.hookspecs import NavItem
 from eduops.core.pages import language_of, render, timezone_of
 from eduops.core.principal import Principal, require
-from eduops.errors import UsageError
+from eduops.core.values import parse_duration
 from eduops.monitoring.charts import panels, step_s, subjects
 from eduops.monitoring.panels_cache import PanelsCache, store_version
 
@@ -39,10 +38,7 @@ def charts_page(
     _: Principal = Depends(require("read")),
 ) -> HTMLResponse:
     """Metric charts for everything, or for one host, endpoint or database."""
-    try:
-        window = parse_duration(since)
-    except ValueError as exc:
-        raise UsageError(f"since: {exc}") from None
+    window = parse_duration(since, "since", allow_zero=True)  # a UsageError naming the parameter, translated
     only = next(((k, v) for k, v in (("host", host), ("endpoint", endpoint), ("db", db)) if v), None)
     ws = request.app.state.workspace
     engine = ws.engine

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from eduops.core import values
 from eduops.core.bodies import read_json_object
+from eduops.core.i18n import msg
 from eduops.core.pages import language_of, render
 from eduops.core.params import Id
 from eduops.core.plugins import NavItem
@@ -117,4 +118,4 @@ def screenshot(
             for a in run["artifacts"]:
                 if a["name"] == name and Path(a["path"]).is_file():
                     return FileResponse(a["path"], media_type=a["media_type"])
-    raise NotFound(f"no screenshot {name} in the checks of release {version}")
+    raise NotFound(msg("no screenshot {name} in the checks of release {version}", name=name, version=version))

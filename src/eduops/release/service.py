@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from eduops.config import Settings, TaskOverride
+from eduops.core.i18n import msg
 from eduops.core.service import get_run
 from eduops.db import session_scope, utcnow
 from eduops.errors import Conflict, NotFound, UsageError
@@ -86,7 +87,7 @@ def mark_deployed(engine: Engine, version: str, at: datetime | None = None) -> d
 def _get(session: Any, version: str) -> Release:
     row = session.scalar(sa.select(Release).where(Release.version == version))
     if row is None:
-        raise NotFound(f"no release {version}; record it with `eduops release add {version}`")
+        raise NotFound(msg("no release {version}; record it with `eduops release add {version}`", version=version))
     return row  # type: ignore[no-any-return]
 
 

@@ -18,6 +18,7 @@ from eduops.core.values import MAX_INT
 from eduops.db import utcnow
 from eduops.rtc import charts
 from eduops.rtc.breakdowns import DIMENSIONS, Window, breakdown, heatmap, week_over_week, worst_segments
+from eduops.rtc.definitions import METRIC_HELP
 from eduops.rtc.overview_cache import OverviewCache, Refresher
 from eduops.rtc.service import batch_from_body, ingest_into, open_store
 
@@ -179,6 +180,7 @@ def rtc_page(
         "dimensions": list(DIMENSIONS),
         "metric": metric,
         "heatmap": charts.heatmap_figure(shown["heatmap"], lang=language_of(request)),
+        "help": METRIC_HELP,
     }
     return render(request, "rtc/overview.html", context)
 
@@ -232,6 +234,7 @@ def call_page(call_id: str, request: Request, _: Principal = Depends(require("re
             "d": detail,
             "review": review(detail),
             "charts": charts.timeline_figures(detail["timeline"], language_of(request), timezone_of(request)),
+            "help": METRIC_HELP,
         },
     )
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from eduops.core.i18n import msg
 from eduops.errors import UsageError
 from eduops.rtc.qoe import (
     av_sync_sql,
@@ -88,12 +89,12 @@ class Window:
 
     def __post_init__(self) -> None:
         if self.end <= self.start:
-            raise UsageError("the time range is empty: its end must come after its start")
+            raise UsageError(msg("the time range is empty: its end must come after its start"))
 
 
 def _dimension(name: str, rollup: bool = False) -> str:
     if name not in DIMENSIONS:
-        raise UsageError(f"unknown dimension {name!r}; one of {', '.join(DIMENSIONS)}")
+        raise UsageError(msg("unknown dimension {name!r}; one of {known}", name=name, known=", ".join(DIMENSIONS)))
     return DIMENSIONS[name].replace("x.ts", "r.bucket") if rollup else DIMENSIONS[name]
 
 
@@ -154,7 +155,8 @@ def heatmap(store: Store, window: Window, metric: str = "poor_pct", rows_dim: st
     """``metric`` per (``rows_dim`` value, local hour) from the 15-minute rollup: rows, 24 columns, sample counts
     and session counts (the calls behind a cell)."""
     if metric not in HEATMAP_METRICS:
-        raise UsageError(f"unknown heat-map metric {metric!r}; one of {', '.join(HEATMAP_METRICS)}")
+        raise UsageError(msg("unknown heat-map metric {metric!r}; one of {known}", metric=metric,
+                                known=", ".join(HEATMAP_METRICS)))
     data = store.query(heatmap_sql(metric, rows_dim), [window.start, window.end, window.start, window.end])
     segments = sorted({str(r["segment"]) for r in data})
     values: list[list[float | None]] = [[None] * 24 for _ in segments]

@@ -202,7 +202,7 @@ def search_calls(
         where.append("c.start_ts < ?")
         params.append(end)
     if band and band not in ("good", "fair", "poor"):
-        raise UsageError("band must be good, fair or poor")
+        raise UsageError(msg("{name} must be one of {choices}", name="band", choices="good, fair, poor"))
     band_expr = band_sql("q.mos", "q.poor_pct")
     if band:
         params.append(band)
@@ -272,7 +272,7 @@ def call_detail(store: Store, call_id: str, timeline_points: int = 300) -> dict[
     """One call: its participants with their quality, each one's timeline and the root-cause hint."""
     calls = store.query("SELECT * FROM calls WHERE call_id = ?", [call_id])
     if not calls:
-        raise NotFound(f"no call {call_id!r} in the call-quality store")
+        raise NotFound(msg("no call {call_id!r} in the call-quality store", call_id=call_id))
     call = calls[0]
     people = _participants(store, call_id)
     timeline = store.query(

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from eduops.core.i18n import msg
 from eduops.core.pages import script_json
 from eduops.core.plugins import NavItem
 from eduops.core.principal import Principal, require
-from eduops.security.scoring import AREA_TITLES, AREAS, week_over_week
+from eduops.security.scoring import AREA_TITLES, AREAS, SCORE_HELP, week_over_week
 
 router = APIRouter(prefix="/api/v1/security", tags=["security"])
 pages = APIRouter()
@@ -30,7 +31,7 @@ def get_latest(request: Request, _: Principal = Depends(require("read"))) -> dic
 
     scan = latest(_ws(request).engine)
     if scan is None:
-        raise NotFound("no security scan yet; run `eduops security scan` or the weekly-security task")
+        raise NotFound(msg("no security scan yet; run `eduops security scan` or the weekly-security task"))
     return scan
 
 
@@ -95,7 +96,7 @@ def security_page(request: Request, _: Principal = Depends(require("read"))) -> 
     order = {"crit": 0, "warn": 1, "info": 2}
     findings = sorted((scan or {}).get("findings", []), key=lambda f: order.get(f["severity"], 3))
     return render(request, "security/index.html", {"scan": scan, "tiles": tiles, "delta": delta.get("overall"),
-                                                    "findings": findings,
+                                                    "findings": findings, "score_help": SCORE_HELP,
                                                     "chart": trend_figure(rows, language_of(request),
                                                                           timezone_of(request))})
 

@@ -7,12 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from eduops.core.checks import Finding
+from eduops.core.i18n import msg
 
 AREAS = ("dependencies", "tls", "headers", "ports", "patches", "config", "access")
 AREA_TITLES = {"dependencies": "Vulnerable dependencies", "tls": "TLS", "headers": "HTTP security headers",
                "ports": "Open ports", "patches": "Pending patches", "config": "Weak configuration",
                "access": "Access review"}
 PENALTY = {"crit": 25, "warn": 10, "info": 0}
+SCORE_HELP = msg("Each area scores 100 less {crit} per critical and {warn} per warning finding (never below 0); the "
+                 "headers area takes the worst Mozilla Observatory score of its URLs. The overall score is the mean "
+                 "of the areas scanned; the change compares with the latest scan at least six days older.",
+                 crit=PENALTY["crit"], warn=PENALTY["warn"])
 
 
 def area_score(findings: Iterable[Finding]) -> float:

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from eduops.core.audit import record_audit
+from eduops.core.i18n import msg
 from eduops.core.models import User
 from eduops.core.passwords import check_policy, generate_password, hash_password, verify_password
 from eduops.core.workspace import ROLES, create_user
@@ -38,7 +39,7 @@ def user_to_dict(user: User) -> dict[str, Any]:
 def _get(session: Session, username: str) -> User:
     user = session.scalar(sa.select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"no user {username!r}; list users with `eduops users list`")
+        raise NotFound(msg("no user {username!r}; list users with `eduops users list`", username=username))
     return user
 
 

@@ -94,9 +94,16 @@ async def _plotly_js(request: Request) -> FileResponse:
     return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"cache-control": "public, max-age=86400"})
 
 
+async def _favicon(request: Request) -> FileResponse:
+    """Browsers ask every site for /favicon.ico (reports and JSON answers too): the console's icon, not a 404."""
+    return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml",
+                        headers={"cache-control": "public, max-age=86400"})
+
+
 def setup(app: FastAPI) -> None:
     app.state.authenticate = authenticate
     app.state.authenticate_now = authenticate_now
     app.router.routes.insert(0, Route("/static/plotly.min.js", _plotly_js, methods=["GET", "HEAD"]))
+    app.router.routes.insert(0, Route("/favicon.ico", _favicon, methods=["GET", "HEAD"]))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(ConsoleMiddleware)

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from eduops.core.audit import record_audit
+from eduops.core.i18n import msg
 from eduops.core.principal import API_KEY_PREFIX, SCOPES
 from eduops.db import session_scope, utcnow
 from eduops.errors import NotFound, UsageError
@@ -83,7 +84,8 @@ def create_key(
     """A new key; returns its description and the whole key, which is never shown again."""
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown or not scopes:
-        raise UsageError(f"scopes must be one or more of {', '.join(SCOPES)}; got {', '.join(unknown) or 'none'}")
+        raise UsageError(msg("scopes must be one or more of {scopes}; got {got}", scopes=", ".join(SCOPES),
+                                 got=", ".join(unknown) or "none"))
     if not name.strip() or len(name) > 128:
         raise UsageError("a key needs a name of 1–128 characters saying who uses it")
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
@@ -161,7 +163,7 @@ def revoke_key(engine: Engine, key_id: str, *, actor: str, source_ip: str = "") 
     with session_scope(engine) as session:
         row = session.scalar(sa.select(ApiKey).where(ApiKey.key_id == key_id))
         if row is None:
-            raise NotFound(f"no API key {key_id!r}; list them with `eduops keys list`")
+            raise NotFound(msg("no API key {key_id!r}; list them with `eduops keys list`", key_id=key_id))
         if row.revoked_at is None:
             row.revoked_at = utcnow()
             record_audit(

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from eduops.core import calendar as cal
 from eduops.core.audit import record_audit
+from eduops.core.i18n import msg
 from eduops.core.pages import language_of, render, timezone_of
 from eduops.core.params import Id
 from eduops.core.plan import PLAN_BY_KEY
@@ -142,10 +143,10 @@ def run_artifact(
     run = get_run(ws.engine, run_id)
     artifact = next((a for a in run["artifacts"] if a["id"] == artifact_id), None)
     if artifact is None:
-        raise NotFound(f"run {run_id} has no artifact {artifact_id}")
+        raise NotFound(msg("run {run_id} has no artifact {artifact_id}", run_id=run_id, artifact_id=artifact_id))
     path = Path(artifact["path"]).resolve()
     if not path.is_relative_to(ws.settings.artifacts_dir.resolve()) or not path.is_file():
-        raise NotFound(f"artifact {artifact['name']} is no longer in the workspace")
+        raise NotFound(msg("artifact {name} is no longer in the workspace", name=artifact["name"]))
     return FileResponse(
         path,
         media_type=artifact["media_type"],
