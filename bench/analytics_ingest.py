@@ -149,11 +149,11 @@ def main() -> int:
             cpu.append(((proc_cpu(server.pid) - server_cpu) / n, (time.process_time() - client_cpu) / n))
             return n / elapsed
 
-        warm = statements_for(1, 2_000)
-        post_all(port, headers, [json.dumps(warm[i:i + args.batch]).encode() for i in range(0, 2_000, args.batch)],
-                 args.clients)
-        get(port, headers, "/xapi/statements?limit=1")
         try:
+            warm = statements_for(1, 2_000)
+            post_all(port, headers, [json.dumps(warm[i:i + args.batch]).encode() for i in range(0, 2_000, args.batch)],
+                     args.clients)
+            get(port, headers, "/xapi/statements?limit=1")
             pairs = interleaved(args.rounds, ours, baseline, label="statements/s")
         finally:
             server.send_signal(signal.SIGTERM)
