@@ -10,14 +10,14 @@ import difflib
 import ipaddress
 import os
 import tomllib
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, get_args, get_origin
+from typing import Annotated, Any, TypeVar, cast, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from eduops.errors import ConfigError
@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     )
 
     home: Path = Field(description="the workspace: state database, secret key, artifacts")
+    # sections validated already, with the environment and file contents they came from (``section``)
+    _sections: dict[tuple[Any, ...], tuple[dict[Any, Any], tuple[dict[str, Any], ...], BaseModel]] = PrivateAttr(
+        default_factory=dict)
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite in the workspace")
     timezone: str = "Asia/Shanghai"
     language: str = Field("zh-CN", pattern=r"^(zh-CN|en)$")
@@ -196,9 +199,15 @@ class Settings(BaseSettings):
         ``moved_from``: keys of ``model`` still written in that older section are taken from there
         (configs written before the keys moved keep working). ``ignore``: keys that moved away.
         """
+        sources = (moved_from, name) if moved_from else (name,)
+        given = tuple(dict((self.model_extra or {}).get(source) or {}) for source in sources)
+        environment = _environment()
+        memo_key = (name, model, moved_from, tuple(ignore))
+        known = self._sections.get(memo_key)
+        if known is not None and known[0] == environment and known[1] == given:
+            return cast(M, known[2].model_copy())  # validated before, from the same file and environment
         raw: dict[str, Any] = {}
-        for source in ((moved_from, name) if moved_from else (name,)):
-            found = dict((self.model_extra or {}).get(source) or {})
+        for source, found in zip(sources, given, strict=True):
             raw.update(found if source == name else {k: v for k, v in found.items() if k in model.model_fields})
             prefix = f"EDUOPS_{source.upper()}__"
             for env_key, env_value in os.environ.items():
@@ -208,9 +217,16 @@ class Settings(BaseSettings):
         for key in ignore:
             raw.pop(key, None)
         try:
-            return model.model_validate(raw)
+            section = model.model_validate(raw)
         except ValidationError as exc:
             raise ConfigError(_explain(exc, self.config_file, section=name, model=model)) from None
+        self._sections[memo_key] = (dict(environment), given, section)
+        return section.model_copy()
+
+
+def _environment() -> Mapping[Any, Any]:
+    """The process environment as the OS holds it (CPython keeps it encoded: comparing it decodes nothing)."""
+    return getattr(os.environ, "_data", os.environ)
 
 
 SECRET_WORDS = ("password", "secret", "token", "key", "credential", "url", "dsn")

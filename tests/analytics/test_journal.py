@@ -5,13 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from eduops.analytics import journal, lrs
+from eduops.analytics import journal, lrs, store
 from eduops.analytics.journal import IdFilter, id_halves
 from eduops.analytics.store import _ID_HALVES, DuckDBStore
 from eduops.errors import Conflict
@@ -169,3 +170,33 @@ def test_a_damaged_journal_line_is_kept_aside_and_the_rest_is_loaded(tmp_path: P
     assert again.query("SELECT count(*) FROM statements")[0][0] == 2
     assert [p.suffix for p in (tmp_path / "events.duckdb.journal").iterdir()] == [".damaged"]
     again.close()
+
+
+@pytest.mark.parametrize(("waiting", "waited_s", "due"), [
+    (0, 99.0, False),  # nothing to load
+    (1, 0.0, False),  # one request: wait for others to share the transaction
+    (store.LOAD_AT - 1, store.LOAD_WITHIN_S / 2, False),
+    (store.LOAD_AT, 0.0, True),  # a large batch is due at once
+    (1, store.LOAD_WITHIN_S, True),  # and a small one once it has waited long enough
+])
+def test_the_loader_waits_for_a_large_batch_or_a_while(waiting: int, waited_s: float, due: bool) -> None:
+    assert store.load_due(waiting, waited_s) is due
+
+
+def test_statements_waiting_for_the_loader_are_read_and_then_loaded_in_one_go(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "LOAD_WITHIN_S", 3600.0)
+    events = DuckDBStore(tmp_path / "events.duckdb")
+    for n in range(3):
+        lrs.store_statements(events, _batch(f"w{n}", 10), AUTHORITY)
+    assert events.backlog == 30  # acknowledged (journalled), waiting to share one DuckDB transaction
+    generation = events.generation
+    assert events.query("SELECT count(*) FROM statements")[0][0] == 30  # a read loads them first
+    assert events.generation == generation + 1
+    monkeypatch.setattr(store, "LOAD_WITHIN_S", 0.05)
+    lrs.store_statements(events, _batch("x", 10), AUTHORITY)
+    deadline = time.monotonic() + 30
+    while events.backlog and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert events.backlog == 0  # the loader's clock ran out without any read
+    events.close()

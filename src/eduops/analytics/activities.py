@@ -68,7 +68,9 @@ def definitions_of(statements: Iterable[dict[str, Any]]) -> dict[str, dict[str, 
     for statement in statements:
         for activity in activities_in(statement):
             activity_id = str(activity["id"])
-            found[activity_id] = merge_definition(found.get(activity_id, {}), activity["definition"])
+            known = found.get(activity_id)
+            if known != activity["definition"]:  # the same definition again (a course in every statement) adds nothing
+                found[activity_id] = merge_definition(known or {}, activity["definition"])
     return found
 
 

@@ -13,6 +13,7 @@ from eduops.analytics.documents_asgi import DocumentsFastPath
 from eduops.analytics.pages import pages
 from eduops.analytics.service import Analytics
 from eduops.analytics.sql import Filters
+from eduops.analytics.statements_asgi import StatementsFastPath
 from eduops.analytics.store_api import router as store_router
 from eduops.analytics.xapi_api import router as xapi_router
 from eduops.core.i18n import render_text
@@ -128,4 +129,5 @@ router.include_router(store_router)
 def setup(app: FastAPI) -> None:
     # added before any other domain's middleware, so it is the innermost: every middleware runs for it
     app.add_middleware(DocumentsFastPath)
+    app.add_middleware(StatementsFastPath)
     xapi_http.install(app)

@@ -31,6 +31,7 @@ _C1, _C2, _C3, _C4 = (np.uint64(c) for c in (0x9E3779B97F4A7C15, 0xBF58476D1CE4E
 BITS_PER_ID = 20
 HASHES = 12  # with 20 bits per id: a false "maybe" for about 7 in 100,000 new ids
 MIN_CAPACITY = 1 << 20
+_STEPS = np.arange(HASHES, dtype=np.uint64)
 
 
 def id_halves(ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -59,8 +60,7 @@ class IdFilter:
         with np.errstate(over="ignore"):
             h1 = (hi ^ (lo * _C1)) * _C2
             h2 = ((lo ^ (hi * _C3)) * _C4) | np.uint64(1)
-            steps = np.arange(HASHES, dtype=np.uint64)
-            mixed = h1[:, None] + steps[None, :] * h2[:, None]
+            mixed = h1[:, None] + _STEPS[None, :] * h2[:, None]
         return mixed >> np.uint64(64 - self.log2_bits)  # type: ignore[no-any-return]
 
     def add_halves(self, hi: np.ndarray, lo: np.ndarray) -> None:

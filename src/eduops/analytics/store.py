@@ -55,6 +55,16 @@ _INSERT_OR_IGNORE_FROM_ARROW = _INSERT_FROM_ARROW.replace("INSERT INTO", "INSERT
 # the writer lock about this long (ingest and voidings wait at most that), the chunk resized to keep to it.
 INDEX_CHUNK_S = 1.0
 INDEX_CHUNKS = (10_000, 100_000, 1_000_000)  # the smallest, first and largest chunk
+# The loader waits for a large batch: a DuckDB transaction costs about 20 ms of CPU whatever its size (the
+# postings' two statements are most of it), so loading every request's 100 statements on its own took more
+# CPU than validating them. Reads load what is waiting first, so no reader ever sees the wait.
+LOAD_AT = 10_000  # statements waiting: load them now
+LOAD_WITHIN_S = 1.0  # else this long after the first of them was acknowledged
+
+
+def load_due(waiting: int, waited_s: float) -> bool:
+    """Whether the loader loads now: ``waiting`` statements acknowledged, the first of them ``waited_s`` ago."""
+    return waiting > 0 and (waiting >= LOAD_AT or waited_s >= LOAD_WITHIN_S)
 
 
 def to_arrow(rows: Sequence[dict[str, Any]]) -> pa.Table:
@@ -135,6 +145,8 @@ class DuckDBStore:
         self._write_lock = threading.RLock()  # DuckDB writes (and the loader) one at a time
         self._accept_lock = threading.Lock()  # id checks, journal appends and the loader's queue
         self._queue: list[_Journalled] = []
+        self._queued = 0  # statements in the queue
+        self._queued_since = 0.0  # when the first of them was journalled (time.monotonic)
         self._pending: set[str] = set()  # journalled ids not yet in DuckDB
         self._wake = threading.Condition(self._accept_lock)
         self._loader: threading.Thread | None = None
@@ -233,9 +245,13 @@ class DuckDBStore:
             ticket = self._journal.append(r["raw"] for r in rows)
             self._pending.update(ids)
             self._ids.add_halves(*halves)
+            if not self._queue:
+                self._queued_since = time.monotonic()
             self._queue.append(_Journalled(ids, list(rows)))
+            self._queued += len(ids)
             self._start_loader()
-            self._wake.notify()
+            if self._queued >= LOAD_AT or len(self._queue) == 1:  # due now, or the loader starts its clock
+                self._wake.notify()
         Journal.sync(ticket)
         return True
 
@@ -247,8 +263,9 @@ class DuckDBStore:
     def _load_forever(self) -> None:
         while True:
             with self._accept_lock:
-                while not self._queue and not self._closing:
-                    self._wake.wait()
+                while not self._closing and not self._load_due():
+                    self._wake.wait(timeout=self._queued_since + LOAD_WITHIN_S - time.monotonic()
+                                    if self._queue else None)
                 if self._closing:
                     return
             try:
@@ -260,13 +277,17 @@ class DuckDBStore:
                 with self._accept_lock:
                     self._wake.wait(timeout=5)
 
+    def _load_due(self) -> bool:
+        """Whether the loader should load the queue now (called under the accept lock)."""
+        return load_due(self._queued, time.monotonic() - self._queued_since)
+
     def flush(self) -> None:
         """Move everything journalled into DuckDB now (in the caller's thread), or wait for the loader to."""
         if not self._pending:  # ids leave it only once committed, after the loader's batch left the queue
             return
         with self._write_lock:
             with self._accept_lock:
-                batch, self._queue = self._queue, []
+                batch, self._queue, self._queued = self._queue, [], 0
                 assert self._journal is not None
                 through = self._journal.rotate()
             if not batch:
@@ -281,6 +302,8 @@ class DuckDBStore:
             except BaseException:
                 with self._accept_lock:
                     self._queue[:0] = batch  # still journalled: try again with the next batch
+                    self._queued += sum(len(item.ids) for item in batch)
+                    self._queued_since = time.monotonic()
                 raise
             with self._accept_lock:
                 self._pending.difference_update(i for item in batch for i in item.ids)

@@ -20,9 +20,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 
 from eduops.analytics import activities, attachments, lrs, signatures
+from eduops.analytics.documents_api import in_thread
 from eduops.analytics.store import Store, events_settings, open_store
 from eduops.analytics.xapi import VERSION, check_uuid, check_version_header
 from eduops.core.bodies import check_declared_length, read_body
@@ -140,10 +140,15 @@ def about(request: Request) -> dict[str, Any]:
 @router.post("/statements", dependencies=[Depends(version_required)])
 async def post_statements(request: Request, who: Principal = Depends(require("ingest:xapi"))) -> Response:
     """Store one statement or an array of them, all or nothing; answers with their ids."""
+    return await post_answer(request, who)
+
+
+async def post_answer(request: Request, who: Principal) -> Response:
+    """POST /xapi/statements once version and caller are checked (the route, or ``statements_asgi``'s thin path)."""
     body, boundary = await _body(request)
     limit = events_settings(request.app.state.workspace.settings).max_batch
-    ids = await run_in_threadpool(_post, _store(request), body, boundary, limit, authority_of(request, who),
-                                  _home(request), request.app.state.workspace.engine)
+    ids = await in_thread(_post, _store(request), body, boundary, limit, authority_of(request, who),
+                          _home(request), request.app.state.workspace.engine)
     return Response(orjson.dumps(ids), media_type="application/json")
 
 
@@ -154,8 +159,8 @@ async def put_statement(request: Request, who: Principal = Depends(require("inge
     if not statement_id:
         raise UsageError("statementId: PUT needs the statementId query parameter")
     body, boundary = await _body(request)
-    await run_in_threadpool(_put, _store(request), statement_id, body, boundary, authority_of(request, who),
-                            _home(request), request.app.state.workspace.engine)
+    await in_thread(_put, _store(request), statement_id, body, boundary, authority_of(request, who),
+                    _home(request), request.app.state.workspace.engine)
     return Response(status_code=204)
 
 
