@@ -3,6 +3,7 @@ per-item path stores, and rejects the same items with the same reasons."""
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 from pathlib import Path
@@ -74,11 +75,12 @@ def test_unusual_chunks_take_the_item_path() -> None:
     plain = [{"type": "sample", "call_id": "c", "user_id": "u", "ts": "2026-11-30T10:00:00Z", "interval_s": 5}]
     assert fastpath.fast_samples(plain * 300, {}) is not None
     assert fastpath.fast_samples([dict(plain[0], ts=1764496800)] * 300, {}) is None  # epoch times
-    assert fastpath.fast_samples([dict(plain[0], rtt_ms="80")] * 300, {}) is None  # numbers as text (CSV)
+    assert fastpath.fast_samples([dict(plain[0], rtt_ms="80")] * 299 + [dict(plain[0], rtt_ms=80)], {}) is None  # mixed
     assert fastpath.fast_samples([dict(plain[0], rtt_ms=True)] * 300, {}) is None  # a bool is not a number
     assert fastpath.fast_samples(plain * 10, {}) is None  # too few to bother
     for odd in ({"ts": "2026-11-30T10:00:00"}, {"ts": "20261130T100000Z"}, {"rtt_ms": float("nan")},
-                {"width": -1}, {"platform": 3}, {"quality_limitation": 3}, {"video_freezes_ms": "700;900"}):
+                {"width": -1}, {"width": "1280.0"}, {"rtt_ms": " 80"}, {"rtt_ms": "1_000"}, {"platform": 3},
+                {"quality_limitation": 3}, {"video_freezes_ms": "700;x"}, {"video_freezes_ms": [True]}):
         found = fastpath.fast_samples([dict(plain[0], **odd)] * 300, {})  # each row handed to the item path
         assert found is not None and found[0].num_rows == 0 and len(found[1]) == 300, odd
 
@@ -115,6 +117,30 @@ def test_file_blocks_match_the_line_path(tmp_path, monkeypatch: pytest.MonkeyPat
     assert fast.accepted == slow.accepted and fast.rejected == slow.rejected
     assert fast.rejected_total > 50 and {"line": 41, "reason": "rtt_ms: expected a number"} in fast.rejected
     assert {"line": 42, "reason": f"loss_down_pct: {10**30} is outside 0..100"} in fast.rejected
+    assert _stored(Store(tmp_path / "fast.duckdb")) == _stored(Store(tmp_path / "slow.duckdb"))
+
+
+def test_csv_files_match_the_item_path(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CSV's numbers come as text: plainly written ones go a column at a time, the rest item by item."""
+    items = _items(600, 4)[1:]
+    items[3]["rtt_ms"], items[4]["fps"], items[5]["width"] = "+80", "2.5e1", "720.0"
+    items[6]["video_freezes_ms"], items[7]["audio_freezes_ms"] = "700;;x", ";"
+    fields = sorted({key for item in items for key in item})
+    path = tmp_path / "samples.csv"
+    with path.open("w", newline="") as out:
+        writer = csv.DictWriter(out, fields)
+        writer.writeheader()
+        writer.writerows({k: ";".join(map(str, v)) if isinstance(v, list) else "" if v is None else v
+                          for k, v in item.items()} for item in items)
+    taken: list[int] = []
+    fast_samples = fastpath.fast_samples
+    monkeypatch.setattr(fastpath, "fast_samples", lambda *a: taken.append(
+        0 if (found := fast_samples(*a)) is None else found[0].num_rows) or found)
+    fast = service.ingest_file(Store(tmp_path / "fast.duckdb"), path)
+    assert sum(taken) > 400  # most rows by the column path
+    monkeypatch.setattr(fastpath, "MIN_ROWS", 10**9)  # item by item
+    slow = service.ingest_file(Store(tmp_path / "slow.duckdb"), path)
+    assert fast.accepted == slow.accepted and fast.rejected == slow.rejected and fast.rejected_total > 20
     assert _stored(Store(tmp_path / "fast.duckdb")) == _stored(Store(tmp_path / "slow.duckdb"))
 
 

@@ -5,7 +5,9 @@ Two front ends feed one checker (``check_raw``): a batch of parsed items (``fast
 block Arrow parsed itself (``jsonl_block.read_block``). Both give it the raw fields as Arrow columns
 (``RAW_SCHEMA``). A row that fails a check, or carries something unusual (raw frame timings, freeze
 totals, NaN, a time in another shape), is handed back by position for ``validate_sample`` to judge and
-explain; a chunk with anything else (numbers as strings from a CSV, epoch times) is not taken at all.
+explain; a chunk with anything else (epoch times, numbers and text mixed in a field) is not taken at all.
+A CSV's numbers come as text: those written plainly (``-12.5``, ``3e2``) are read by Arrow, any other
+row goes item by item.
 ``test_fastpath`` checks both paths store the same rows and give the same reasons.
 """
 
@@ -40,6 +42,8 @@ RAW_SCHEMA = pa.schema(
 # ISO 8601 times both Arrow and ``datetime.fromisoformat`` read alike; any other shape goes item by item
 ISO_TIME = (r"^\d{4}-\d{2}-\d{2}[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?"
             r"(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$")
+DECIMAL = r"^-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"  # numbers as text that Arrow and float() read alike
+WHOLE = r"^\d{1,9}$"
 _TS = pa.timestamp("us", tz="UTC")
 EARLIEST_TS = datetime.combine(EARLIEST, time(), UTC)
 LATEST_TS = datetime.combine(LATEST, time(), UTC) + timedelta(days=1)
@@ -72,7 +76,7 @@ def fast_samples(
 
 def raw_from_items(items: list[dict[str, Any]]) -> tuple[pa.Table, np.ndarray] | None:
     """Parsed items as ``RAW_SCHEMA`` columns and the rows already known to need the per-item path; None when
-    a field holds something the columns cannot (numbers as text, times as numbers)."""
+    a field holds something the columns cannot (times as numbers, numbers and text mixed in one field)."""
     n = len(items)
     slow = np.zeros(n, dtype=bool)
     arrays: dict[str, pa.Array] = {}
@@ -82,16 +86,19 @@ def raw_from_items(items: list[dict[str, Any]]) -> tuple[pa.Table, np.ndarray] |
             if not set(map(type, values)) <= _TEXT_TYPES:
                 return None
             arrays[field] = pa.array(values, pa.string())
-        for field in NUMBER_FIELDS:
+        for field, kind, shape in [(f, pa.float64(), DECIMAL) for f in NUMBER_FIELDS] + [
+                (f, pa.int64(), WHOLE) for f in ("width", "height")]:
             values = column(items, field)
-            if not set(map(type, values)) <= _NUMBER_TYPES:
+            types = set(map(type, values))
+            if types <= _TEXT_TYPES:  # a CSV's numbers: the plainly written ones here, the rest item by item
+                text = pa.array(values, pa.string())
+                plain = pc.fill_null(pc.match_substring_regex(text, shape), True)
+                slow |= ~_flag(plain)
+                arrays[field] = pc.if_else(plain, text, pa.scalar(None, pa.string())).cast(kind)
+            elif types <= (_NUMBER_TYPES if kind == pa.float64() else {int, type(None)}):
+                arrays[field] = pa.array(values, kind)
+            else:
                 return None
-            arrays[field] = pa.array(values, pa.float64())
-        for field in ("width", "height"):
-            values = column(items, field)
-            if not set(map(type, values)) <= {int, type(None)}:
-                return None
-            arrays[field] = pa.array(values, pa.int64())
     except (pa.ArrowInvalid, OverflowError):  # integers beyond 64 bits
         return None
     for field in ("quality_limitation", "platform"):
@@ -104,14 +111,27 @@ def raw_from_items(items: list[dict[str, Any]]) -> tuple[pa.Table, np.ndarray] |
     for field in FREEZE_LISTS:
         values = column(items, field)
         for i in np.flatnonzero(np.fromiter(map(bool, values), bool, n)).tolist():  # freeze lists are rare
-            value = values[i]
-            if not isinstance(value, list) or not set(map(type, value)) <= _NUMBER_TYPES:
-                slow[i], values[i] = True, None
+            values[i] = _durations(values[i])
+            if values[i] is None:
+                slow[i] = True
         values = [v or None for v in values]
         arrays[field] = pa.array(values, pa.list_(pa.float64()))
     for key in SLOW_KEYS:
         slow |= np.fromiter(map(methodcaller("__contains__", key), items), bool, n)
     return pa.table(arrays), slow
+
+
+def _durations(value: Any) -> list[Any] | None:
+    """A freeze list as given (a CSV's ``700;1200`` read as ``reports._durations`` reads it), or None when
+    only the per-item path can say what is wrong with it."""
+    if isinstance(value, str):
+        try:
+            return [float(v) for v in value.split(";") if v]
+        except ValueError:
+            return None
+    if isinstance(value, list) and set(map(type, value)) <= _NUMBER_TYPES:
+        return value
+    return None
 
 
 def _field(raw: pa.Table, name: str, kind: pa.DataType) -> pa.Array:
