@@ -80,7 +80,8 @@ def test_unusual_chunks_take_the_item_path() -> None:
     assert fastpath.fast_samples(plain * 10, {}) is None  # too few to bother
     for odd in ({"ts": "2026-11-30T10:00:00"}, {"ts": "20261130T100000Z"}, {"rtt_ms": float("nan")},
                 {"width": -1}, {"width": "1280.0"}, {"rtt_ms": " 80"}, {"rtt_ms": "1_000"}, {"platform": 3},
-                {"quality_limitation": 3}, {"video_freezes_ms": "700;x"}, {"video_freezes_ms": [True]}):
+                {"quality_limitation": 3}, {"video_freezes_ms": "700;x"}, {"video_freezes_ms": [True]},
+                {"video_freezes_ms": [10**30]}, {"audio_freezes_ms": [None]}):
         found = fastpath.fast_samples([dict(plain[0], **odd)] * 300, {})  # each row handed to the item path
         assert found is not None and found[0].num_rows == 0 and len(found[1]) == 300, odd
 

@@ -125,13 +125,13 @@ def _durations(value: Any) -> list[Any] | None:
     """A freeze list as given (a CSV's ``700;1200`` read as ``reports._durations`` reads it), or None when
     only the per-item path can say what is wrong with it."""
     if isinstance(value, str):
-        try:
-            return [float(v) for v in value.split(";") if v]
-        except ValueError:
-            return None
-    if isinstance(value, list) and set(map(type, value)) <= _NUMBER_TYPES:
-        return value
-    return None
+        value = [v for v in value.split(";") if v]
+    elif not isinstance(value, list) or not set(map(type, value)) <= {int, float}:
+        return None
+    try:
+        return [float(v) for v in value]
+    except (ValueError, OverflowError):
+        return None
 
 
 def _field(raw: pa.Table, name: str, kind: pa.DataType) -> pa.Array:
