@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import methodcaller
 from pathlib import Path
@@ -235,6 +236,25 @@ def _blocks(fh: BinaryIO) -> Iterator[bytes]:
         yield rest
 
 
+def _read_next(blocks: Iterator[bytes]) -> tuple[bytes, pa.Table | None] | None:
+    block = next(blocks, None)
+    return None if block is None else (block, read_block(block))
+
+
+def _parsed_blocks(fh: BinaryIO, arrow: bool) -> Iterator[tuple[bytes, pa.Table | None]]:
+    """Each block with Arrow's reading of it (None: read it line by line). The next block is read and parsed
+    in a worker thread while the caller stores this one, so parsing and DuckDB's commit overlap."""
+    if not arrow:
+        yield from ((block, None) for block in _blocks(fh))
+        return
+    blocks = _blocks(fh)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rtc-jsonl") as pool:
+        pending = pool.submit(_read_next, blocks)
+        while (found := pending.result()) is not None:
+            pending = pool.submit(_read_next, blocks)
+            yield found
+
+
 def ingest_block(store: Store, raw: pa.Table, block: bytes) -> IngestResult | None:
     """A JSONL block Arrow read into sample columns (``jsonl_block.read_block``): checked a column at a time,
     the rows that need it item by item (parsed again from their line, so reasons quote the line's own
@@ -281,11 +301,9 @@ def _ingest_jsonl(store: Store, fh: BinaryIO, size: int, result: IngestResult,
     """JSONL in blocks: a plain block of samples goes to Arrow in one piece; any other, line by line."""
     from eduops.rtc.remote import ServerReads
 
-    local = not isinstance(store, ServerReads)
     first, done = 1, 0
-    for block in _blocks(fh):
+    for block, raw in _parsed_blocks(fh, arrow=not isinstance(store, ServerReads)):
         done += len(block)
-        raw = read_block(block) if local else None
         partial = ingest_block(store, raw, block) if raw is not None else None
         if raw is not None and partial is not None:
             for r in partial.rejected:
