@@ -9,13 +9,14 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import islice
 from operator import methodcaller
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
+import pyarrow as pa
 
 from eduops.config import Settings
 from eduops.core import local_access
@@ -23,6 +24,8 @@ from eduops.core.bodies import CsvRows
 from eduops.errors import PayloadTooLarge, UsageError
 from eduops.rtc.adapters import to_neutral
 from eduops.rtc.aitutor import Turn, insert_turns, validate_turn
+from eduops.rtc.fastpath import check_raw
+from eduops.rtc.jsonl_block import read_block
 from eduops.rtc.reports import HANDLED, Rejected, only_samples, split_items
 from eduops.rtc.store import (
     Store,
@@ -34,6 +37,7 @@ from eduops.rtc.store import (
 
 MAX_BATCH_ITEMS = 50_000
 FILE_CHUNK_ITEMS = 20_000
+FILE_BLOCK_BYTES = 16 << 20  # JSONL is read a block at a time: about 40,000 samples
 MAX_REJECTED_SHOWN = 1000
 
 _stores: dict[Path, Store] = {}
@@ -139,12 +143,6 @@ class _Counted:
             self.chars += len(line)
             yield line
 
-    def lines(self, count: int) -> list[str]:
-        """The next ``count`` lines (fewer at the end), read in one go."""
-        lines = list(islice(self.fh, count))
-        self.chars += sum(map(len, lines))
-        return lines
-
 
 def _parse_lines(lines: list[str], first: int, rejected: list[dict[str, Any]]) -> list[Any]:
     """JSON of many lines at once (one parser call is much faster than one per line); on a bad line,
@@ -169,11 +167,10 @@ def _parse_lines(lines: list[str], first: int, rejected: list[dict[str, Any]]) -
     return out
 
 
-def _jsonl_chunks(fh: _Counted, rejected: list[dict[str, Any]]) -> Iterator[tuple[int, list[Any]]]:
-    start = 1
-    while lines := fh.lines(FILE_CHUNK_ITEMS):
-        yield start, _parse_lines(lines, start, rejected)
-        start += len(lines)
+def _jsonl_chunks(lines: list[str], first: int, rejected: list[dict[str, Any]]) -> Iterator[tuple[int, list[Any]]]:
+    """Lines parsed ``FILE_CHUNK_ITEMS`` at a time, with the number of each chunk's first line."""
+    for at in range(0, len(lines), FILE_CHUNK_ITEMS):
+        yield first + at, _parse_lines(lines[at:at + FILE_CHUNK_ITEMS], first + at, rejected)
 
 
 def _csv_chunks(fh: _Counted) -> Iterator[tuple[int, list[Any]]]:
@@ -201,40 +198,144 @@ def ingest_into(store: Store, items: list[Any]) -> IngestResult:
     return ingest_items(store, items)
 
 
+def _add(result: IngestResult, partial: IngestResult) -> None:
+    """A chunk's outcome into the file's (rejections already numbered by line)."""
+    for kind, n in partial.accepted.items():
+        result.accepted[kind] += n
+    result.rejected_total += partial.rejected_total
+    result.rejected.extend(partial.rejected[: max(MAX_REJECTED_SHOWN - len(result.rejected), 0)])
+
+
+def _ingest_parsed(store: Store, chunks: Iterator[tuple[int, list[Any]]], parse_errors: list[dict[str, Any]],
+                   result: IngestResult, progress: Callable[[], None]) -> None:
+    """Chunks of parsed items (None for a blank or unreadable line), each starting at a line number."""
+    for start, chunk in chunks:
+        blank = [i for i, item in enumerate(chunk) if item is None]
+        items = [item for item in chunk if item is not None]
+        skip = set(blank)
+        lines = [start + i for i in range(len(chunk)) if i not in skip] if blank else None
+        partial = ingest_into(store, items)
+        for r in partial.rejected:
+            r["index"] = lines[r["index"]] if lines is not None else r["index"] + start
+        partial.rejected.extend(parse_errors)
+        partial.rejected_total += len(parse_errors)
+        parse_errors.clear()
+        _add(result, partial)
+        progress()
+
+
+def _blocks(fh: BinaryIO) -> Iterator[bytes]:
+    """The file in blocks of whole lines (about ``FILE_BLOCK_BYTES`` each)."""
+    rest = b""
+    while data := fh.read(FILE_BLOCK_BYTES):
+        data = rest + data if rest else data
+        cut = data.rfind(b"\n") + 1
+        rest = data[cut:]
+        if cut:
+            yield data[:cut]
+    if rest:
+        yield rest
+
+
+def _read_next(blocks: Iterator[bytes]) -> tuple[bytes, pa.Table | None] | None:
+    block = next(blocks, None)
+    return None if block is None else (block, read_block(block))
+
+
+def _parsed_blocks(fh: BinaryIO, arrow: bool) -> Iterator[tuple[bytes, pa.Table | None]]:
+    """Each block with Arrow's reading of it (None: read it line by line). The next block is read and parsed
+    in a worker thread while the caller stores this one, so parsing and DuckDB's commit overlap."""
+    if not arrow:
+        yield from ((block, None) for block in _blocks(fh))
+        return
+    blocks = _blocks(fh)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rtc-jsonl") as pool:
+        pending = pool.submit(_read_next, blocks)
+        while (found := pending.result()) is not None:
+            pending = pool.submit(_read_next, blocks)
+            yield found
+
+
+def ingest_block(store: Store, raw: pa.Table, block: bytes) -> IngestResult | None:
+    """A JSONL block Arrow read into sample columns (``jsonl_block.read_block``): checked a column at a time,
+    the rows that need it item by item (parsed again from their line, so reasons quote the line's own
+    values), all stored in one transaction. Rejections are numbered by line within the block, from 0.
+    None when the column checks decline the block (the caller reads it line by line)."""
+    pairs = raw.select(["call_id", "user_id"]).drop_null().group_by(["call_id", "user_id"]).aggregate([])
+    keys = set(zip(pairs.column("call_id").to_pylist(), pairs.column("user_id").to_pylist(), strict=True))
+    platforms: dict[tuple[str, str], str] = {}
+    codecs: dict[tuple[str, str], str] = {}
+    if keys:
+        with store.connect(write=False) as con:
+            platforms, codecs = session_settings(con, keys)
+    checked = check_raw(raw, platforms, store.model, codecs)
+    if checked is None:
+        return None
+    table, slow = checked
+    rows: dict[str, list[Any]] = {"calls": [], "sessions": [], "samples": []}
+    rejected: list[dict[str, Any]] = []
+    if len(slow):
+        lines = block.split(b"\n")
+        items: list[Any] = []
+        numbers: list[int] = []
+        for number in slow.tolist():
+            try:
+                items.append(json.loads(lines[number]))
+                numbers.append(number)
+            except json.JSONDecodeError as exc:  # Arrow reads a little more than JSON allows
+                rejected.append({"index": number, "reason": f"not JSON: {exc.msg}"})
+        rows, item_rejected = split_items(items, platforms, 0, store.model, codecs)
+        rejected += [dict(r, index=numbers[r["index"]]) for r in item_rejected]
+    tables = [table, *rows.pop("sample_tables", [])]
+    with store.connect() as con:
+        insert_rows(con, [], [], rows["samples"])
+        for found in tables:
+            insert_samples_arrow(con, found)
+    result = IngestResult()
+    result.add({"samples": len(rows["samples"]) + sum(t.num_rows for t in tables)},
+               sorted(rejected, key=lambda r: r["index"]))
+    return result
+
+
+def _ingest_jsonl(store: Store, fh: BinaryIO, size: int, result: IngestResult,
+                  progress: Callable[[str, float], None]) -> None:
+    """JSONL in blocks: a plain block of samples goes to Arrow in one piece; any other, line by line."""
+    from eduops.rtc.remote import ServerReads
+
+    first, done = 1, 0
+    for block, raw in _parsed_blocks(fh, arrow=not isinstance(store, ServerReads)):
+        done += len(block)
+        partial = ingest_block(store, raw, block) if raw is not None else None
+        if raw is not None and partial is not None:
+            for r in partial.rejected:
+                r["index"] += first
+            _add(result, partial)
+            first += raw.num_rows
+        else:  # lines as Python's text reader splits them (a lone CR ends one too)
+            lines = io.StringIO(block.decode("utf-8"), newline=None).readlines()
+            parse_errors: list[dict[str, Any]] = []
+            _ingest_parsed(store, _jsonl_chunks(lines, first, parse_errors), parse_errors, result, lambda: None)
+            first += len(lines)
+        progress(f"{sum(result.accepted.values())} items", done / size)
+
+
 def ingest_file(store: Store, path: Path, progress: Callable[[str, float], None] = lambda m, f: None) -> IngestResult:
     """Ingest a JSONL or CSV file in chunks (each committed); line numbers identify rejected items."""
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
     size = max(path.stat().st_size, 1)
     result = IngestResult()
-    is_csv = path.suffix.lower() == ".csv"
-    with path.open("r", encoding="utf-8", newline="" if is_csv else None) as raw:
-        fh = _Counted(raw)
-        parse_errors: list[dict[str, Any]] = []
-        chunks = _csv_chunks(fh) if is_csv else _jsonl_chunks(fh, parse_errors)
-        try:
-            for start, chunk in chunks:
-                blank = [i for i, item in enumerate(chunk) if item is None]
-                items = [item for item in chunk if item is not None]
-                skip = set(blank)
-                lines = [start + i for i in range(len(chunk)) if i not in skip] if blank else None
-                partial = ingest_into(store, items)
-                if lines is not None:
-                    for r in partial.rejected:
-                        r["index"] = lines[r["index"]]
-                else:
-                    for r in partial.rejected:
-                        r["index"] += start
-                partial.rejected.extend(parse_errors)
-                partial.rejected_total += len(parse_errors)
-                parse_errors.clear()
-                for kind, n in partial.accepted.items():
-                    result.accepted[kind] += n
-                result.rejected_total += partial.rejected_total
-                result.rejected.extend(partial.rejected[: max(MAX_REJECTED_SHOWN - len(result.rejected), 0)])
-                progress(f"{sum(result.accepted.values())} items", fh.chars / size)
-        except UnicodeDecodeError:
-            raise UsageError(f"{path}: not UTF-8 text; expected JSONL or CSV") from None
+    try:
+        if path.suffix.lower() == ".csv":
+            with path.open("r", encoding="utf-8", newline="") as raw:
+                fh = _Counted(raw)
+                _ingest_parsed(store, _csv_chunks(fh), [], result,
+                               lambda: progress(f"{sum(result.accepted.values())} items", fh.chars / size))
+        else:
+            with path.open("rb") as binary:
+                _ingest_jsonl(store, binary, size, result, progress)
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text; expected JSONL or CSV") from None
     for r in result.rejected:
         r["line"] = r.pop("index")
     result.rejected.sort(key=lambda r: r["line"])
