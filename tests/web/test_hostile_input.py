@@ -114,3 +114,28 @@ def test_xapi_timestamp_offsets_out_of_range_are_400(client: TestClient, timesta
     answer = client.post("/xapi/statements", json=statement)
     assert answer.status_code == 400, answer.text[:300]
     assert "timestamp" in answer.json()["error"]
+
+
+@pytest.mark.parametrize(("method", "url", "allow"), [
+    ("OPTIONS", "/api/v1/content/assets", "GET, POST"),  # two routes on one path: the router named one
+    ("DELETE", "/api/v1/feedback", "GET, POST"),
+    ("PATCH", "/xapi/statements", "GET, POST, PUT"),
+    ("GET", "/api/v1/feedback/clusters/refresh", "POST"),  # not "cluster_id is not an integer"
+    ("GET", "/api/v1/feedback/import", "POST"),
+    ("PATCH", "/api/v1/work-items/from-alert", "POST"),
+])
+def test_a_method_the_path_does_not_take_is_405_naming_every_method_it_does(
+        client: TestClient, method: str, url: str, allow: str) -> None:
+    answer = client.request(method, url)
+    assert answer.status_code == 405, answer.text[:300]
+    assert answer.headers["allow"] == allow
+    assert answer.json()["error"] == f"{method} is not allowed on {url}; it takes {allow}."
+
+
+def test_a_wrong_method_on_a_page_is_a_405_page_in_the_viewers_language(sqlite_ws: Workspace) -> None:
+    app = create_app(sqlite_ws)
+    app.dependency_overrides[current_principal] = lambda: Principal(name="a", kind="user", role="admin")
+    answer = TestClient(app, raise_server_exceptions=False).get("/account/password")
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "POST"
+    assert "/account/password 不接受 GET 请求；可用的方法：POST。" in answer.text

@@ -12,6 +12,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from eduops.core.i18n import gettext
 
 from eduops.errors import EduopsError
 
@@ -20,6 +23,7 @@ TITLES = {
     401: "Not logged in",
     403: "Not allowed",
     404: "Not found",
+    405: "Method not allowed",
     409: "Conflict",
     413: "Too large",
     422: "Bad request",
@@ -31,6 +35,41 @@ TITLES = {
 def _where(loc: tuple[object, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body",)]
     return ".".join(parts) or "body"
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path. The router's own 405 names only the first route it
+    found (GET, when POST on the same path is another route), so the Allow header is rebuilt from all."""
+    from fastapi.routing import _iter_included_route_candidates
+
+    scope = {**request.scope, "type": "http"}
+    found: set[str] = set()
+    for route in _iter_included_route_candidates(request.app.routes):
+        methods = getattr(route, "methods", None)
+        if methods and route.matches(scope)[0] != Match.NONE:
+            found |= methods
+    return sorted(found)
+
+
+def _not_allowed(request: Request, allowed: list[str]) -> Response:
+    """405 naming the methods this path takes, in the Allow header and in the message."""
+    text = "{method} is not allowed on {path}; it takes {allowed}."
+    args = {"method": request.method, "path": request.url.path, "allowed": ", ".join(allowed)}
+    headers = {"Allow": ", ".join(allowed)}
+    if is_page(request):
+        from eduops.core.pages import language_of
+
+        return _page(request, 405, gettext(text, language_of(request)).format(**args), headers)
+    return JSONResponse({"error": text.format(**args)}, status_code=405, headers=headers)
+
+
+def _path_taken_by_other_methods(request: Request, exc: RequestValidationError) -> list[str]:
+    """The methods of the other routes on this exact path, when only the path failed to validate: GET on
+    /feedback/clusters/refresh (a POST route) reached GET /feedback/clusters/{cluster_id} and failed there,
+    but what is wrong is the method, not the id."""
+    if not exc.errors() or any(tuple(e.get("loc", ()))[:1] != ("path",) for e in exc.errors()):
+        return []
+    return [m for m in allowed_methods(request) if m != request.method]
 
 
 def is_page(request: Request) -> bool:
@@ -71,6 +110,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        other_methods = _path_taken_by_other_methods(request, exc)
+        if other_methods:
+            return _not_allowed(request, other_methods)
         problems = [f"{_where(tuple(e.get('loc', ())))}: {e.get('msg')}" for e in exc.errors()]
         message = "invalid request: " + "; ".join(problems)
         if is_page(request):
@@ -79,6 +121,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            return _not_allowed(request, allowed_methods(request))
         if is_page(request) and exc.status_code in TITLES:
             return _page(request, exc.status_code, str(exc.detail), dict(exc.headers or {}))
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
