@@ -6,6 +6,8 @@ errors as a page in the viewer's language.
 
 from __future__ import annotations
 
+import json
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -100,7 +102,47 @@ def _challenge(request: Request) -> str:
     return 'Basic realm="eduops xAPI"' if request.url.path.startswith("/xapi") else 'Bearer realm="eduops"'
 
 
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string", "description": "what is wrong and what to do"},
+        "problems": {"type": "array", "items": {"type": "string"}, "description": "422: one line per bad field"},
+    },
+}
+ERROR_ANSWER = "an error (4xx: the request is wrong, 5xx: ours), always this shape, with a message saying what is wrong"
+
+
+def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with the errors every operation can answer: any 4xx (bad input, auth, not found,
+    too large, rate limited) comes as ``{"error": ...}``. FastAPI documents its own 422 shape, which the
+    handlers here replace, so the 422 is described as what it really is."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for item in schema.get("paths", {}).values():
+        for op in item.values():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            if "422" in op["responses"]:
+                op["responses"]["422"]["content"] = error
+            op["responses"].setdefault("default", {"description": ERROR_ANSWER, "content": error})
+    for name in ("HTTPValidationError", "ValidationError"):  # FastAPI's, unless something else still uses it
+        kept = {k: v for k, v in schema["components"]["schemas"].items() if k != name}
+        if f'"#/components/schemas/{name}"' not in json.dumps({**schema, "components": {"schemas": kept}}):
+            schema["components"]["schemas"] = kept
+    return schema
+
+
 def install(app: FastAPI) -> None:
+    build_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(build_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     @app.exception_handler(EduopsError)
     async def eduops_error(request: Request, exc: EduopsError) -> Response:
         if is_page(request):
