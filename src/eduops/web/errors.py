@@ -17,7 +17,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from eduops.core.i18n import gettext
-
 from eduops.errors import EduopsError
 
 TITLES = {
