@@ -224,6 +224,12 @@ def totp_enable(
 ) -> Response:
     now = clock(request)
     lang = language_of(request)
+    if not totp.valid_secret(secret):
+        fresh = totp.new_secret()
+        return render(request, "web/totp.html", {
+            "secret": fresh, "uri": totp.provisioning_uri(fresh, who.name),
+            "error": gettext("That setup key is not one eduops made; add this new one to your app instead.", lang),
+        }, status_code=400)
     with session_scope(ws_of(request).engine) as session:
         user = session.get(User, who.user_id)
         if user is None or user.totp_secret:
