@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from eduops.analytics.store import close_stores
 from eduops.core.principal import Principal, current_principal
 from eduops.core.workspace import Workspace
 from eduops.web.app import create_app
@@ -96,6 +97,26 @@ def test_extreme_parameters_on_pages_are_400_pages(sqlite_ws: Workspace, url: st
     answer = TestClient(app, raise_server_exceptions=False).get(url, headers={"accept-language": "en"})
     assert answer.status_code == 400
     assert "is outside the supported range 1970-01-01 to 2199-12-31" in answer.text
+
+
+@pytest.mark.parametrize(("url", "status", "words"), [
+    ("/runs?status=bogus", 400, "status: &#39;bogus&#39; is not a run status"),  # was 200 "No runs yet."
+    ("/api/v1/runs?status=bogus", 400, "status: 'bogus' is not a run status"),  # was []
+    ("/feedback/clusters?order=bogus", 422, "query.order"),  # was ranked by size
+    ("/feedback/support?status=bogus", 422, "query.status"),  # was the open queue
+    ("/analytics/funnel?window_days=-1", 400, "window_days: -1 is outside 1..3660"),  # was 14 days
+    ("/analytics/retention?periods=0", 400, "periods: 0 is outside 1..520"),  # was 12
+    ("/analytics/retention?unit=year", 400, "unit must be one of day, week, month"),  # was a 200 with the message
+])
+def test_a_filter_outside_its_choices_is_a_4xx_naming_it_not_a_quiet_default(
+        sqlite_ws: Workspace, url: str, status: int, words: str) -> None:
+    app = create_app(sqlite_ws)
+    app.dependency_overrides[current_principal] = lambda: Principal(name="a", kind="user", role="admin")
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get(url, headers={"accept-language": "en"})
+    close_stores()
+    assert answer.status_code == status, answer.text[-500:]
+    assert words in answer.text
 
 
 def test_a_plain_form_over_1_mib_is_413_before_it_is_parsed(sqlite_ws: Workspace) -> None:
