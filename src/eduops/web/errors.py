@@ -18,6 +18,7 @@ from starlette.routing import Match
 
 from eduops.core.i18n import gettext
 from eduops.errors import EduopsError
+from eduops.web.problems import page_message, where
 
 TITLES = {
     400: "Bad request",
@@ -31,11 +32,6 @@ TITLES = {
     429: "Too many requests",
     503: "Unavailable",
 }
-
-
-def _where(loc: tuple[object, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body",)]
-    return ".".join(parts) or "body"
 
 
 def allowed_methods(request: Request) -> list[str]:
@@ -154,10 +150,12 @@ def install(app: FastAPI) -> None:
         other_methods = _path_taken_by_other_methods(request, exc)
         if other_methods:
             return _not_allowed(request, other_methods)
-        problems = [f"{_where(tuple(e.get('loc', ())))}: {e.get('msg')}" for e in exc.errors()]
-        message = "invalid request: " + "; ".join(problems)
         if is_page(request):
-            return _page(request, 422, message)
+            from eduops.core.pages import language_of
+
+            return _page(request, 422, page_message(exc.errors(), language_of(request)))
+        problems = [f"{where(tuple(e.get('loc', ())))}: {e.get('msg')}" for e in exc.errors()]
+        message = "invalid request: " + "; ".join(problems)
         return JSONResponse({"error": message, "problems": problems}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
