@@ -138,9 +138,9 @@ def test_xapi_timestamp_offsets_out_of_range_are_400(client: TestClient, timesta
 
 
 @pytest.mark.parametrize(("method", "url", "allow"), [
-    ("OPTIONS", "/api/v1/content/assets", "GET, POST"),  # two routes on one path: the router named one
-    ("DELETE", "/api/v1/feedback", "GET, POST"),
-    ("PATCH", "/xapi/statements", "GET, POST, PUT"),
+    ("OPTIONS", "/api/v1/content/assets", "GET, HEAD, POST"),  # two routes on one path: the router named one
+    ("DELETE", "/api/v1/feedback", "GET, HEAD, POST"),
+    ("PATCH", "/xapi/statements", "GET, HEAD, POST, PUT"),
     ("GET", "/api/v1/feedback/clusters/refresh", "POST"),  # not "cluster_id is not an integer"
     ("GET", "/api/v1/feedback/import", "POST"),
     ("PATCH", "/api/v1/work-items/from-alert", "POST"),
@@ -151,6 +151,17 @@ def test_a_method_the_path_does_not_take_is_405_naming_every_method_it_does(
     assert answer.status_code == 405, answer.text[:300]
     assert answer.headers["allow"] == allow
     assert answer.json()["error"] == f"{method} is not allowed on {url}; it takes {allow}."
+
+
+@pytest.mark.parametrize("url", ["/healthz", "/login", "/api/v1/runs", "/metrics", "/static/eduops.css"])
+def test_head_is_answered_as_get_without_a_body(sqlite_ws: Workspace, url: str) -> None:
+    app = create_app(sqlite_ws)
+    app.dependency_overrides[current_principal] = lambda: EVERYTHING
+    client = TestClient(app, raise_server_exceptions=False)
+    get, head = client.get(url), client.head(url)
+    assert get.status_code == head.status_code == 200, head.text[:300]
+    assert head.content == b"" and get.content
+    assert head.headers["content-type"] == get.headers["content-type"]
 
 
 def test_a_wrong_method_on_a_page_is_a_405_page_in_the_viewers_language(sqlite_ws: Workspace) -> None:

@@ -45,6 +45,8 @@ def allowed_methods(request: Request) -> list[str]:
         methods = getattr(route, "methods", None)
         if methods and route.matches(scope)[0] != Match.NONE:
             found |= methods
+    if "GET" in found:
+        found.add("HEAD")  # eduops.web.head answers it for every GET
     return sorted(found)
 
 
@@ -66,7 +68,8 @@ def _path_taken_by_other_methods(request: Request, exc: RequestValidationError) 
     but what is wrong is the method, not the id."""
     if not exc.errors() or any(tuple(e.get("loc", ()))[:1] != ("path",) for e in exc.errors()):
         return []
-    return [m for m in allowed_methods(request) if m != request.method]
+    own = {"GET", "HEAD"} if request.method in ("GET", "HEAD") else {request.method}  # the route that failed
+    return [m for m in allowed_methods(request) if m not in own]
 
 
 def is_page(request: Request) -> bool:
