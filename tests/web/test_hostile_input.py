@@ -142,6 +142,7 @@ def test_xapi_timestamp_offsets_out_of_range_are_400(client: TestClient, timesta
     ("DELETE", "/api/v1/feedback", "GET, HEAD, POST"),
     ("PATCH", "/xapi/statements", "GET, HEAD, POST, PUT"),
     ("GET", "/api/v1/feedback/clusters/refresh", "POST"),  # not "cluster_id is not an integer"
+    ("OPTIONS", "/api/v1/feedback/clusters/refresh", "POST"),  # not GET: that is /clusters/{cluster_id}
     ("GET", "/api/v1/feedback/import", "POST"),
     ("PATCH", "/api/v1/work-items/from-alert", "POST"),
 ])
@@ -151,6 +152,15 @@ def test_a_method_the_path_does_not_take_is_405_naming_every_method_it_does(
     assert answer.status_code == 405, answer.text[:300]
     assert answer.headers["allow"] == allow
     assert answer.json()["error"] == f"{method} is not allowed on {url}; it takes {allow}."
+
+
+def test_reload_answers_an_api_caller_with_json(sqlite_ws: Workspace) -> None:
+    """/-/reload is an API route (Prometheus's shape): a caller without the permission gets a JSON 403, not a page."""
+    app = create_app(sqlite_ws)
+    app.dependency_overrides[current_principal] = lambda: Principal(name="r", kind="apikey", scopes=frozenset({"read"}))
+    answer = TestClient(app, raise_server_exceptions=False).post("/-/reload")
+    assert answer.status_code == 403
+    assert answer.headers["content-type"] == "application/json" and answer.json()["error"]
 
 
 @pytest.mark.parametrize("url", ["/healthz", "/login", "/api/v1/runs", "/metrics", "/static/eduops.css"])

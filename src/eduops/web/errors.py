@@ -36,15 +36,18 @@ TITLES = {
 
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route answers on this path. The router's own 405 names only the first route it
-    found (GET, when POST on the same path is another route), so the Allow header is rebuilt from all."""
+    found (GET, when POST on the same path is another route), so the Allow header is rebuilt from all the
+    routes on it with the fewest path parameters."""
     from fastapi.routing import _iter_included_route_candidates
 
     scope = {**request.scope, "type": "http"}
-    found: set[str] = set()
+    by_params: dict[int, set[str]] = {}
     for route in _iter_included_route_candidates(request.app.routes):
         methods = getattr(route, "methods", None)
         if methods and route.matches(scope)[0] != Match.NONE:
-            found |= methods
+            by_params.setdefault(len(getattr(route, "param_convertors", {})), set()).update(methods)
+    # the most literal routes only: /feedback/clusters/refresh is the POST route's, not a {cluster_id} for GET
+    found = by_params[min(by_params)] if by_params else set()
     if "GET" in found:
         found.add("HEAD")  # eduops.web.head answers it for every GET
     return sorted(found)
