@@ -154,6 +154,17 @@ def test_a_method_the_path_does_not_take_is_405_naming_every_method_it_does(
     assert answer.json()["error"] == f"{method} is not allowed on {url}; it takes {allow}."
 
 
+@pytest.mark.parametrize(("url", "location"), [
+    ("/runs?task=" + "x" * 5000, "/login?next=/"),  # a 5 kB Location: nginx answers 502 to that
+    ("/runs?task=backup", "/login?next=/runs%3Ftask%3Dbackup"),
+    ("/rtc/calls/" + "c" * 3000, "/login?next=/"),
+])
+def test_a_stranger_is_sent_to_login_with_a_short_local_next(sqlite_ws: Workspace, url: str, location: str) -> None:
+    answer = TestClient(create_app(sqlite_ws), raise_server_exceptions=False).get(url, follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == location
+
+
 def test_reload_answers_an_api_caller_with_json(sqlite_ws: Workspace) -> None:
     """/-/reload is an API route (Prometheus's shape): a caller without the permission gets a JSON 403, not a page."""
     app = create_app(sqlite_ws)

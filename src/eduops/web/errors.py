@@ -83,7 +83,9 @@ def is_page(request: Request) -> bool:
 
 def _page(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     if status == 401:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        from eduops.web.views import safe_next
+
+        target = safe_next(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
         return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
     from eduops.core.pages import render
 
