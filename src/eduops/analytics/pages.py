@@ -261,6 +261,9 @@ async def course_page(request: Request, _: Principal = Depends(require("read")))
                   [[v["video"], v["viewers"], v["mean_watched_pct"]] for v in c["video"]["videos"]]),
         ]
 
+    if not course:  # the page of no course: where to find one, not an error
+        return _page(request, t("Course"), [{"note": t("Pick a course in the Learning overview: its table links "
+                                                       "each course to this page.")}])
     return await _safe(request, t("Course") + f" · {course_label(course)}", build)
 
 
