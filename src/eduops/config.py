@@ -27,10 +27,12 @@ M = TypeVar("M", bound=BaseModel)
 CONFIG_NAME = "eduops.toml"
 
 
-def _check_timezone(value: str) -> str:
+def check_timezone(value: str) -> str:
+    """``value`` when it names an IANA timezone; else ValueError saying so. Any text is safe to pass: a NUL,
+    a path, a directory of the tz database ("America") or a name too long for a file are all ValueError."""
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError(f"unknown timezone {value!r}; use an IANA name such as Asia/Shanghai") from exc
     return value
 
@@ -74,7 +76,7 @@ class TaskOverride(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str | None) -> str | None:
-        return None if value is None else _check_timezone(value)
+        return None if value is None else check_timezone(value)
 
 
 class InspectionSettings(BaseModel):
@@ -139,7 +141,7 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str) -> str:
-        return _check_timezone(value)
+        return check_timezone(value)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -110,7 +110,7 @@ def test_console_pages_render_charts(sqlite_ws: Workspace) -> None:
             assert r.status_code == 200, (path, r.text[:500])
             assert "chart-data" in r.text or "call-quality" in r.text.lower() or "rtc.duckdb" in r.text
         bad = client.get("/analytics/retention?unit=year")
-        assert bad.status_code == 200 and "analytics-error" in bad.text
+        assert bad.status_code == 400 and "analytics-error" in bad.text  # the message, on the page with its form
         for bad in ("/api/v1/analytics/funnel?step=launched&step=passed&window_days=99999999",
                     "/api/v1/analytics/retention?periods=100000", "/api/v1/analytics/active?since=2026-13-01",
                     "/api/v1/analytics/breakdown/colour", "/api/v1/analytics/funnel?step=launched"):

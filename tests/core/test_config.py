@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from eduops.config import load_settings
+from eduops.config import check_timezone, load_settings
 from eduops.errors import ConfigError
 
 EDUOPS = Path(sys.executable).with_name("eduops")
@@ -19,6 +19,16 @@ EDUOPS = Path(sys.executable).with_name("eduops")
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in [k for k in os.environ if k.startswith("EDUOPS_")]:
         monkeypatch.delenv(key)
+
+
+@pytest.mark.parametrize("text", ["Mars/Olympus", "America", "Asia", "x" * 300, "a\x00b", "../../etc/passwd",
+                                  "/etc/localtime", "", "Asia//Shanghai", "zone.tab"])
+def test_check_timezone_refuses_any_text_that_is_not_a_zone_with_a_value_error(text: str) -> None:
+    """A directory of the tz database ("America") and a name too long for a file raised OSError: a 500 where a
+    user picks a timezone."""
+    with pytest.raises(ValueError, match="unknown timezone"):
+        check_timezone(text)
+    assert check_timezone("Asia/Shanghai") == "Asia/Shanghai"
 
 
 @pytest.mark.parametrize(

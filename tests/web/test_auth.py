@@ -170,6 +170,24 @@ def test_totp_second_factor_and_a_code_cannot_be_used_twice(console: Console) ->
     assert sealed.startswith("enc:v1:") and secret not in sealed
 
 
+@pytest.mark.parametrize("secret", [" " * 32, "\x00", "-1", "0" * 32, "a" * 31, "A" * 129, "😀" * 32,
+                                    "AAAAAAA=" * 4 + "1"])
+def test_a_totp_setup_key_eduops_did_not_make_is_a_400_page_with_a_new_key(sqlite_console: Console,
+                                                                           secret: str) -> None:
+    """The setup form sends its key back; a key that is not base32 (pyotp raised: a 500) or is too short is refused
+    with a fresh key to scan, whatever the code, and TOTP stays off."""
+    client = sqlite_console.login("ops")
+    page = client.get("/account/totp").text
+    answer = client.post("/account/totp", data={"csrf_token": csrf_of(page), "secret": secret, "code": "123456"},
+                         headers={"accept-language": "en"})
+    assert answer.status_code == 400
+    assert "That setup key is not one eduops made" in answer.text
+    fresh = re.search(r'name="secret" value="([A-Z2-7]+)"', answer.text)
+    assert fresh and fresh.group(1) != secret
+    with sqlite_console.ws.engine.connect() as conn:
+        assert conn.execute(sa.select(User.totp_secret).where(User.username == "ops")).scalar_one() is None
+
+
 def test_csrf_is_required_on_cookie_authenticated_changes(sqlite_console: Console) -> None:
     console = sqlite_console
     client = console.login("ops")

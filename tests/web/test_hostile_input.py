@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from eduops.analytics.store import close_stores
 from eduops.core.principal import Principal, current_principal
 from eduops.core.workspace import Workspace
 from eduops.web.app import create_app
@@ -98,6 +99,26 @@ def test_extreme_parameters_on_pages_are_400_pages(sqlite_ws: Workspace, url: st
     assert "is outside the supported range 1970-01-01 to 2199-12-31" in answer.text
 
 
+@pytest.mark.parametrize(("url", "status", "words"), [
+    ("/runs?status=bogus", 400, "status: &#39;bogus&#39; is not a run status"),  # was 200 "No runs yet."
+    ("/api/v1/runs?status=bogus", 400, "status: 'bogus' is not a run status"),  # was []
+    ("/feedback/clusters?order=bogus", 422, "query.order"),  # was ranked by size
+    ("/feedback/support?status=bogus", 422, "query.status"),  # was the open queue
+    ("/analytics/funnel?window_days=-1", 400, "window_days: -1 is outside 1..3660"),  # was 14 days
+    ("/analytics/retention?periods=0", 400, "periods: 0 is outside 1..520"),  # was 12
+    ("/analytics/retention?unit=year", 400, "unit must be one of day, week, month"),  # was a 200 with the message
+])
+def test_a_filter_outside_its_choices_is_a_4xx_naming_it_not_a_quiet_default(
+        sqlite_ws: Workspace, url: str, status: int, words: str) -> None:
+    app = create_app(sqlite_ws)
+    app.dependency_overrides[current_principal] = lambda: Principal(name="a", kind="user", role="admin")
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get(url, headers={"accept-language": "en"})
+    close_stores()
+    assert answer.status_code == status, answer.text[-500:]
+    assert words in answer.text
+
+
 def test_a_plain_form_over_1_mib_is_413_before_it_is_parsed(sqlite_ws: Workspace) -> None:
     client = TestClient(create_app(sqlite_ws), raise_server_exceptions=False)
     client.get("/login")  # the pre-login CSRF cookie: now the form body is read for its token
@@ -114,3 +135,60 @@ def test_xapi_timestamp_offsets_out_of_range_are_400(client: TestClient, timesta
     answer = client.post("/xapi/statements", json=statement)
     assert answer.status_code == 400, answer.text[:300]
     assert "timestamp" in answer.json()["error"]
+
+
+@pytest.mark.parametrize(("method", "url", "allow"), [
+    ("OPTIONS", "/api/v1/content/assets", "GET, HEAD, POST"),  # two routes on one path: the router named one
+    ("DELETE", "/api/v1/feedback", "GET, HEAD, POST"),
+    ("PATCH", "/xapi/statements", "GET, HEAD, POST, PUT"),
+    ("GET", "/api/v1/feedback/clusters/refresh", "POST"),  # not "cluster_id is not an integer"
+    ("OPTIONS", "/api/v1/feedback/clusters/refresh", "POST"),  # not GET: that is /clusters/{cluster_id}
+    ("GET", "/api/v1/feedback/import", "POST"),
+    ("PATCH", "/api/v1/work-items/from-alert", "POST"),
+])
+def test_a_method_the_path_does_not_take_is_405_naming_every_method_it_does(
+        client: TestClient, method: str, url: str, allow: str) -> None:
+    answer = client.request(method, url)
+    assert answer.status_code == 405, answer.text[:300]
+    assert answer.headers["allow"] == allow
+    assert answer.json()["error"] == f"{method} is not allowed on {url}; it takes {allow}."
+
+
+@pytest.mark.parametrize(("url", "location"), [
+    ("/runs?task=" + "x" * 5000, "/login?next=/"),  # a 5 kB Location: nginx answers 502 to that
+    ("/runs?task=backup", "/login?next=/runs%3Ftask%3Dbackup"),
+    ("/rtc/calls/" + "c" * 3000, "/login?next=/"),
+])
+def test_a_stranger_is_sent_to_login_with_a_short_local_next(sqlite_ws: Workspace, url: str, location: str) -> None:
+    answer = TestClient(create_app(sqlite_ws), raise_server_exceptions=False).get(url, follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == location
+
+
+def test_reload_answers_an_api_caller_with_json(sqlite_ws: Workspace) -> None:
+    """/-/reload is an API route (Prometheus's shape): a caller without the permission gets a JSON 403, not a page."""
+    app = create_app(sqlite_ws)
+    app.dependency_overrides[current_principal] = lambda: Principal(name="r", kind="apikey", scopes=frozenset({"read"}))
+    answer = TestClient(app, raise_server_exceptions=False).post("/-/reload")
+    assert answer.status_code == 403
+    assert answer.headers["content-type"] == "application/json" and answer.json()["error"]
+
+
+@pytest.mark.parametrize("url", ["/healthz", "/login", "/api/v1/runs", "/metrics", "/static/eduops.css"])
+def test_head_is_answered_as_get_without_a_body(sqlite_ws: Workspace, url: str) -> None:
+    app = create_app(sqlite_ws)
+    app.dependency_overrides[current_principal] = lambda: EVERYTHING
+    client = TestClient(app, raise_server_exceptions=False)
+    get, head = client.get(url), client.head(url)
+    assert get.status_code == head.status_code == 200, head.text[:300]
+    assert head.content == b"" and get.content
+    assert head.headers["content-type"] == get.headers["content-type"]
+
+
+def test_a_wrong_method_on_a_page_is_a_405_page_in_the_viewers_language(sqlite_ws: Workspace) -> None:
+    app = create_app(sqlite_ws)
+    app.dependency_overrides[current_principal] = lambda: Principal(name="a", kind="user", role="admin")
+    answer = TestClient(app, raise_server_exceptions=False).get("/account/password")
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "POST"
+    assert "/account/password 不接受 GET 请求；可用的方法：POST。" in answer.text

@@ -14,7 +14,8 @@ from eduops.core.pages import environment
 from eduops.core.plan import DEFAULT_PLAN
 from eduops.core.runs import FINISHED
 from eduops.core.workspace import ROLES
-from eduops.web.errors import PROBLEMS, TITLES
+from eduops.web.errors import TITLES
+from eduops.web.problems import PROBLEMS
 
 
 def template_msgids() -> dict[str, set[str]]:
@@ -126,26 +127,6 @@ def test_catalogs_do_not_use_wrong_words(wrong: str, why: str) -> None:
     found = [f"{d}: {m!r} → {t!r}"
              for d, entries in domain_catalogs().items() for m, t in entries.items() if wrong in t]
     assert not found, f"{why}:\n" + "\n".join(found)
-
-
-@pytest.mark.parametrize(
-    ("error", "expected"),
-    [
-        ({"type": "int_parsing", "loc": ("query", "page"), "msg": "Input should be a valid integer"},
-         "query.page: 应为整数"),
-        ({"type": "less_than_equal", "loc": ("path", "run_id"), "msg": "…", "ctx": {"le": 9}},
-         "path.run_id: 应不大于 9"),
-        ({"type": "greater_than", "loc": ("query", "days"), "msg": "…", "ctx": {"gt": 0}}, "query.days: 应大于 0"),
-        ({"type": "less_than_equal", "loc": ("query", "x"), "msg": "Input should be ≤ 9", "ctx": {}},  # no field
-         "query.x: Input should be ≤ 9"),
-        ({"type": "json_invalid", "loc": ("body",), "msg": "Invalid JSON"}, "body: Invalid JSON"),  # unknown: as is
-    ],
-)
-def test_a_bad_value_on_a_page_is_explained_in_chinese(error: dict[str, object], expected: str) -> None:
-    from eduops.core.i18n import render_text
-    from eduops.web.errors import problem_message
-
-    assert render_text(problem_message(error), "zh-CN") == expected
 
 
 def test_the_routers_bare_not_found_becomes_advice_in_the_readers_language() -> None:

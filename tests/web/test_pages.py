@@ -67,6 +67,7 @@ def test_times_are_shown_in_the_viewers_timezone(sqlite_console: Console) -> Non
     assert utc.endswith(" UTC") and shanghai.endswith(" UTC+8")
     assert "bad" not in started("Not/AZone")  # an unknown zone is refused and the old one kept
     assert started("Not/AZone") == shanghai
+    assert started("America") == started("x" * 300) == shanghai  # a tz directory, a name too long for a file
 
 
 def test_security_headers_on_pages_and_api(sqlite_console: Console) -> None:

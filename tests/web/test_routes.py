@@ -70,6 +70,21 @@ def test_every_operation_has_its_own_operation_id(sqlite_ws) -> None:
     assert len(ids) > 80 and len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
 
 
+def test_every_operation_documents_the_error_shape_it_answers(sqlite_ws) -> None:
+    """Any 4xx is {"error": ...} (422 adds "problems"), so the document says so for every operation, and
+    FastAPI's own 422 shape ({"detail": [...]}, which eduops never sends) is gone."""
+    spec = create_app(sqlite_ws).openapi()
+    ops = [op for item in spec["paths"].values() for op in item.values() if isinstance(op, dict)]
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    assert len(ops) > 80
+    assert all(op["responses"]["default"]["content"] == error for op in ops)
+    assert all(op["responses"]["422"]["content"] == error for op in ops if "422" in op["responses"])
+    assert spec["components"]["schemas"]["Error"]["required"] == ["error"]
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    report = spec["paths"]["/api/v1/runs/{run_id}/report"]["get"]["responses"]["200"]["content"]
+    assert sorted(report) == ["application/json", "text/html", "text/markdown"]
+
+
 @pytest.fixture
 def everyone(sqlite_ws) -> Iterator[tuple[Console, FastAPI]]:
     console = make_console(sqlite_ws)

@@ -23,6 +23,7 @@ from eduops.core.clock import format_time
 from eduops.core.i18n import gettext, render_text
 from eduops.core.pages import language_of, render, timezone_of
 from eduops.core.principal import Principal, require
+from eduops.core.values import parse_int
 from eduops.errors import EduopsError
 
 pages = APIRouter(prefix="/analytics")
@@ -118,19 +119,20 @@ def _figures(request: Request) -> FiguresCache:
 
 
 def _page(request: Request, title: str, panels: list[dict[str, Any]], form: list[dict[str, Any]] | None = None,
-          error: str = "") -> HTMLResponse:
+          error: str = "", status_code: int = 200) -> HTMLResponse:
     p = _params(request)
     return render(request, "analytics/page.html", {"page_title": title, "panels": panels, "params": p,
                                                    "form": form or [], "error": error,
-                                                   "filter_keys": FILTER_KEYS})
+                                                   "filter_keys": FILTER_KEYS}, status_code=status_code)
 
 
 async def _safe(request: Request, title: str, build: Any, form: list[dict[str, Any]] | None = None) -> HTMLResponse:
-    """Bad filters or a busy store show as a message on the page, not as an error page."""
+    """Bad filters or a busy store show as a message on the page (its filter form kept, to correct them), not as
+    an error page; the status is still the error's (400 for a bad filter, 503 for a busy store)."""
     try:
         panels = await run_in_threadpool(build)
     except EduopsError as exc:
-        return _page(request, title, [], form, exc.message)
+        return _page(request, title, [], form, exc.message, exc.http_status)
     return _page(request, title, panels, form)
 
 
@@ -182,9 +184,9 @@ async def retention_page(request: Request, _: Principal = Depends(require("read"
 
     def build() -> list[dict[str, Any]]:
         a = Analytics.open(request.app.state.workspace.settings)
-        periods = p.get("periods", "12")
+        periods = parse_int(p.get("periods", "12"), "periods", lo=1, hi=520)  # the API's range
         r = _figures(request).get(a.store, ("retention", *sorted(p.items())), lambda: a.retention(
-            p.get("unit", "week"), int(periods) if periods.isdigit() else 12, p.get("mode", "on"),
+            p.get("unit", "week"), periods, p.get("mode", "on"),
             [p["start_verb"]] if p.get("start_verb") else [], [p["return_verb"]] if p.get("return_verb") else [],
             p.get("since"), p.get("until"), _filters(p)))
         labels = [c["cohort"] for c in r["cohorts"]] + [t("weighted average")]
@@ -211,9 +213,9 @@ async def funnel_page(request: Request, _: Principal = Depends(require("read")))
 
     def build() -> list[dict[str, Any]]:
         a = Analytics.open(request.app.state.workspace.settings)
-        window = p.get("window_days", "14")
+        window = parse_int(p.get("window_days", "14"), "window_days", lo=1, hi=3660)  # the API's range
         r = _figures(request).get(a.store, ("funnel", *sorted(p.items())), lambda: a.funnel(
-            [steps], int(window) if window.isdigit() else 14, p.get("since"), p.get("until"), _filters(p)))
+            [steps], window, p.get("since"), p.get("until"), _filters(p)))
         chart = {"title": t("Funnel"), "figure": {"data": [{
             "type": "funnel", "y": [s["label"] for s in r["steps"]], "x": [s["learners"] for s in r["steps"]],
             "textinfo": "value+percent initial"}], "layout": {"margin": {"t": 20}}}}
@@ -261,6 +263,9 @@ async def course_page(request: Request, _: Principal = Depends(require("read")))
                   [[v["video"], v["viewers"], v["mean_watched_pct"]] for v in c["video"]["videos"]]),
         ]
 
+    if not course:  # the page of no course: where to find one, not an error
+        return _page(request, t("Course"), [{"note": t("Pick a course in the Learning overview: its table links "
+                                                       "each course to this page.")}])
     return await _safe(request, t("Course") + f" · {course_label(course)}", build)
 
 

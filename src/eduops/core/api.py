@@ -78,13 +78,17 @@ def get_one_run(run_id: Id, request: Request, _: Principal = Depends(require("re
     return get_run(_ws(request).engine, run_id)
 
 
-@router.get("/api/v1/runs/{run_id}/report", tags=["runs"])
+REPORT_TYPES = {"md": "text/markdown", "html": "text/html", "json": "application/json"}
+
+
+@router.get("/api/v1/runs/{run_id}/report", tags=["runs"],
+            responses={200: {"description": "the report in the format asked for",
+                             "content": {media: {} for media in REPORT_TYPES.values()}}})
 def get_report(run_id: Id, request: Request, format: str = Query("md", pattern="^(md|html|json)$"),
                _: Principal = Depends(require("read"))) -> Response:
     settings = _ws(request).settings
     text = render_run(_ws(request).engine, run_id, format, settings.language, settings.timezone)
-    media = {"md": "text/markdown", "html": "text/html", "json": "application/json"}[format]
-    return PlainTextResponse(text, media_type=f"{media}; charset=utf-8")
+    return PlainTextResponse(text, media_type=f"{REPORT_TYPES[format]}; charset=utf-8")
 
 
 @router.post("/api/v1/runs/{run_id}/sign-off", tags=["runs"])

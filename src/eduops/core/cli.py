@@ -142,11 +142,11 @@ def init_command(
     force: Annotated[bool, typer.Option(help="overwrite an existing eduops.toml")] = False,
 ) -> None:
     """Create a workspace: a commented eduops.toml, a secret key (0600), the database, the first admin."""
-    from eduops.config import _check_timezone
+    from eduops.config import check_timezone
     from eduops.core.workspace import init_workspace
 
     try:
-        _check_timezone(timezone)
+        check_timezone(timezone)
     except ValueError as exc:
         raise UsageError(f"--timezone: {exc}") from None
     ws, password = init_workspace(directory, timezone=timezone, admin=admin, force=force)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from eduops.core.i18n import msg, render_text
 from eduops.core.models import Run
 from eduops.db import session_scope
-from eduops.errors import NotFound
+from eduops.errors import NotFound, UsageError
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -80,6 +80,10 @@ def list_runs(
     engine: Engine, *, task: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0,
     lang: str = "en",
 ) -> list[dict[str, Any]]:
+    from eduops.core.runs import FINISHED
+
+    if status and status not in ("running", *FINISHED):
+        raise UsageError(f"status: {status!r} is not a run status; use one of running, {', '.join(FINISHED)}")
     with session_scope(engine) as session:
         query = sa.select(Run).order_by(Run.started_at.desc(), Run.id.desc())
         if task:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from eduops.core.i18n import gettext
@@ -36,8 +36,9 @@ def _trend_chart(ranked: list[dict[str, Any]], lang: str = "en") -> str:
 
 
 @pages.get("/feedback/clusters", response_class=HTMLResponse)
-def clusters_page(request: Request, order: str = "size", _: Principal = Depends(require("read"))) -> HTMLResponse:
-    ranked = analysis.ranking(_ws(request).engine, order="week" if order == "week" else "size")
+def clusters_page(request: Request, order: str = Query("size", pattern="^(size|week)$"),
+                  _: Principal = Depends(require("read"))) -> HTMLResponse:
+    ranked = analysis.ranking(_ws(request).engine, order=order)
     chart = _trend_chart(ranked, language_of(request))
     return render(request, "feedback/clusters.html", {"clusters": ranked, "chart": chart, "order": order})
 
@@ -48,8 +49,8 @@ def cluster_page(cluster_id: Id, request: Request, _: Principal = Depends(requir
 
 
 @pages.get("/feedback/support", response_class=HTMLResponse)
-def support_page(request: Request, status: str = "open", _: Principal = Depends(require("support"))) -> HTMLResponse:
-    status = status if status in ("open", "answered", "closed", "all") else "open"
+def support_page(request: Request, status: str = Query("open", pattern="^(open|answered|closed|all)$"),
+                 _: Principal = Depends(require("support"))) -> HTMLResponse:
     queue = service.support_queue(_ws(request).engine, status=status)
     return render(request, "feedback/support.html", {"queue": queue, "status": status})
 

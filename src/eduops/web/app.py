@@ -12,6 +12,7 @@ from eduops.core import plugins
 from eduops.core.workspace import Workspace
 from eduops.web import errors
 from eduops.web.guard import Guard
+from eduops.web.head import HeadAsGet
 from eduops.web.proxy import ProxyHeaders
 
 
@@ -50,5 +51,6 @@ def create_app(ws: Workspace, domains: Collection[str] | None = None) -> FastAPI
             module.setup(app)
     if ws.settings.trusted_proxies:  # added just inside the Guard: everything after it sees the real client
         app.add_middleware(ProxyHeaders, trusted=ws.settings.trusted_proxies)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(Guard)  # added last, so it is the outermost: it sees every body and every failure
     return app

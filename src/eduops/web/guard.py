@@ -32,7 +32,7 @@ DRAIN_BYTES = 64 * 1024
 LINGER_SECONDS = 1.0
 LINGER_BYTES = 32 * 1024 * 1024
 _PLAIN_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}\Z")
-API_PREFIXES = ("/api/", "/xapi", "/healthz", "/metrics")
+API_PREFIXES = ("/api/", "/xapi", "/healthz", "/metrics", "/-/")  # /-/reload: Prometheus's API shape
 
 
 def request_id(scope: Scope) -> str:

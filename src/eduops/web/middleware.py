@@ -45,7 +45,7 @@ HEADERS = {
 
 
 def is_api_path(path: str) -> bool:
-    return path.startswith(("/api/", "/xapi", "/healthz", "/metrics"))
+    return path.startswith(("/api/", "/xapi", "/healthz", "/metrics", "/-/"))
 
 
 def needs_csrf(request: Request) -> bool:

@@ -21,6 +21,18 @@ def new_secret() -> str:
     return pyotp.random_base32()
 
 
+def valid_secret(secret: str) -> bool:
+    """A base32 key of 160 to 640 bits, as ``new_secret`` makes. The setup form sends the key back, so it is
+    whatever the browser sent: pyotp raises on a character outside base32."""
+    if not 32 <= len(secret) <= 128:
+        return False
+    try:
+        pyotp.TOTP(secret).byte_secret()
+    except ValueError:  # binascii.Error, and non-ASCII text
+        return False
+    return True
+
+
 def provisioning_uri(secret: str, username: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=ISSUER)
 

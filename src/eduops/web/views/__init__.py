@@ -21,9 +21,12 @@ def ring_of(request: Request) -> Keyring:
     return keyring(ws_of(request).settings)
 
 
+MAX_NEXT_CHARS = 2048  # a longer Location header is refused by proxies (nginx's buffers: a 502)
+
+
 def safe_next(target: str | None, default: str = "/") -> str:
-    """Only a path on this console (never another host) may be a redirect target."""
-    if not target:
+    """Only a path on this console (never another host), and not an absurdly long one, may be a redirect target."""
+    if not target or len(target) > MAX_NEXT_CHARS:
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:

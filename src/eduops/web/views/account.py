@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from eduops.config import check_timezone
 from eduops.core.audit import record_audit
 from eduops.core.i18n import LANGUAGES, gettext
 from eduops.core.models import User
@@ -178,8 +177,8 @@ def end_other_sessions(request: Request, who: Principal = Depends(require_user()
 @router.post("/account/timezone")
 def set_timezone(request: Request, timezone: str = Form(...), who: Principal = Depends(require_user())) -> Response:
     try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+        check_timezone(timezone)
+    except ValueError:
         return back("/account", done="badtz")
     accounts.set_preferences(ws_of(request).engine, who.user_id or 0, timezone=timezone)
     return back("/account", done="timezone")
@@ -225,6 +224,12 @@ def totp_enable(
 ) -> Response:
     now = clock(request)
     lang = language_of(request)
+    if not totp.valid_secret(secret):
+        fresh = totp.new_secret()
+        return render(request, "web/totp.html", {
+            "secret": fresh, "uri": totp.provisioning_uri(fresh, who.name),
+            "error": gettext("That setup key is not one eduops made; add this new one to your app instead.", lang),
+        }, status_code=400)
     with session_scope(ws_of(request).engine) as session:
         user = session.get(User, who.user_id)
         if user is None or user.totp_secret:
