@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from eduops.config import Settings, load_settings
 from eduops.core.crypto import Keyring, write_keyring
+from eduops.core.demo import DemoContext
 from eduops.core.workspace import Workspace
 from eduops.db import dispose_engines, make_engine, upgrade
 
@@ -27,6 +28,15 @@ MARIADB_URL = os.environ.get("EDUOPS_TEST_MARIADB", "mysql+pymysql://root@127.0.
 REDIS_URL = os.environ.get("EDUOPS_TEST_REDIS", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+DEMO_PORT = 18190  # the shared demo's console port; its demo platform listens on the next one
+DEMO_TIMEOUT_S = 900  # the first test reading the shared demo waits for its build (minutes on a busy machine)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test reading the shared demo may be the one that builds it: give it the build's time as well."""
+    for item in items:
+        if "full_demo" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(DEMO_TIMEOUT_S))
 
 
 def service_missing(what: str, why: object) -> None:
@@ -136,6 +146,23 @@ def sqlite_ws(tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyP
     shutil.copy(sqlite_template, home / "eduops.db")
     settings = make_settings(home)
     return Workspace(settings, make_engine(settings.state_url))
+
+
+@pytest.fixture(scope="session")
+def full_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoContext]:
+    """The demo `eduops demo --port 18190` serves, built once per session in-process (a few minutes: every
+    domain's share, real runs). Shared by every test that reads it: never change it in a test."""
+    from eduops.demo.runner import build
+
+    with pytest.MonkeyPatch.context() as mp:
+        for key in [k for k in os.environ if k.startswith("EDUOPS_")]:
+            mp.delenv(key)
+        context = build(tmp_path_factory.mktemp("full-demo") / "demo", port=DEMO_PORT)
+    try:
+        yield context
+    finally:
+        for stop in context.stoppers:
+            stop()
 
 
 @pytest.fixture

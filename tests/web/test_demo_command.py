@@ -11,23 +11,20 @@ from pathlib import Path
 
 import pytest
 
-from eduops.demo.runner import MARKER, build, console_url, demo_folder
+from eduops.core.demo import DemoContext
+from eduops.demo.runner import MARKER, console_url, demo_folder
 from eduops.errors import UsageError
 
 EDUOPS = Path(sys.executable).with_name("eduops")
 
 
-def test_one_port_moves_the_console_link_and_the_platform(tmp_path: Path) -> None:
-    demo = build(tmp_path / "demo", only=["loadtest"], port=18190)
-    try:
-        assert demo.ws.settings.base_url == "http://127.0.0.1:18190"
-        written = tomllib.loads((tmp_path / "demo" / "eduops.toml").read_text())
-        assert written["base_url"] == "http://127.0.0.1:18190"
-        assert demo.shared["platform_url"] == "http://127.0.0.1:18191"
-        assert written["loadtest"]["host"] == "http://127.0.0.1:18191"
-    finally:
-        for stop in demo.stoppers:
-            stop()
+def test_one_port_moves_the_console_link_and_the_platform(full_demo: DemoContext) -> None:
+    """The session's demo is built with port 18190 (DEMO_PORT)."""
+    assert full_demo.ws.settings.base_url == "http://127.0.0.1:18190"
+    written = tomllib.loads((full_demo.ws.settings.home / "eduops.toml").read_text())
+    assert written["base_url"] == "http://127.0.0.1:18190"
+    assert full_demo.shared["platform_url"] == "http://127.0.0.1:18191"
+    assert written["loadtest"]["host"] == "http://127.0.0.1:18191"
 
 
 def test_the_demo_folder_is_under_the_current_folder_and_only_an_old_demo_is_rebuilt(
