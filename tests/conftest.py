@@ -149,14 +149,24 @@ def sqlite_ws(tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyP
 
 
 @pytest.fixture(scope="session")
-def full_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoContext]:
+def full_demo_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The system temporary folder while the shared demo was built (what is left in it, the demo left behind)."""
+    return tmp_path_factory.mktemp("full-demo-tmp")
+
+
+@pytest.fixture(scope="session")
+def full_demo(tmp_path_factory: pytest.TempPathFactory, full_demo_tmp: Path) -> Iterator[DemoContext]:
     """The demo `eduops demo --port 18190` serves, built once per session in-process (a few minutes: every
     domain's share, real runs). Shared by every test that reads it: never change it in a test."""
+    import tempfile
+
     from eduops.demo.runner import build
 
     with pytest.MonkeyPatch.context() as mp:
         for key in [k for k in os.environ if k.startswith("EDUOPS_")]:
             mp.delenv(key)
+        mp.setenv("TMPDIR", str(full_demo_tmp))  # for the tools it runs (restic, dumps, chromium)
+        mp.setattr(tempfile, "tempdir", str(full_demo_tmp))  # for this process
         context = build(tmp_path_factory.mktemp("full-demo") / "demo", port=DEMO_PORT)
     try:
         yield context

@@ -54,14 +54,24 @@ def test_the_printed_summary_keeps_urls_whole_and_nothing_is_left_in_tmp(tmp_pat
     temp = tmp_path / "system-tmp"
     temp.mkdir()
     env.update(COLUMNS="60", TMPDIR=str(temp))
-    result = subprocess.run([str(EDUOPS), "demo", "--no-serve", "--only", "analytics", "--only", "backup",
+    result = subprocess.run([str(EDUOPS), "demo", "--no-serve", "--only", "drills", "--only", "backup",
                              "--port", "18290"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
     assert result.returncode == 0, result.stderr
     assert "log in at http://127.0.0.1:18290 as admin" in result.stdout
-    funnel = next(line for line in result.stdout.splitlines() if "/analytics/funnel?" in line)
-    assert "window_days=60" in funnel  # the whole URL on one line, not broken at 60 or 80 columns
-    assert (tmp_path / "eduops-demo" / "eduops.toml").exists()
+    folder = tmp_path / "eduops-demo"
+    assert len(f"demo workspace: {folder}") > 60
+    # the whole path on one line, not broken at 60 or 80 columns (URLs alike: the funnel's is checked below)
+    assert f"demo workspace: {folder}\n" in result.stdout
+    assert (folder / "eduops.toml").exists()
     assert list(temp.iterdir()) == []  # backups, drills and dumps cleaned up after themselves
+
+
+def test_the_whole_demo_leaves_nothing_in_tmp_and_links_the_funnel_whole(full_demo: DemoContext,
+                                                                         full_demo_tmp: Path) -> None:
+    """The session's demo was built with its own system temporary folder (tests/conftest.py)."""
+    assert list(full_demo_tmp.iterdir()) == []
+    funnel = next(word for word in full_demo.notes["analytics"].split() if word.startswith("/analytics/funnel?"))
+    assert funnel.endswith("&window_days=60")
 
 
 def test_the_chinese_word_splitter_keeps_its_cache_out_of_tmp(tmp_path: Path) -> None:
