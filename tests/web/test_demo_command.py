@@ -18,6 +18,7 @@ from eduops.errors import UsageError
 EDUOPS = Path(sys.executable).with_name("eduops")
 
 
+@pytest.mark.slow
 def test_one_port_moves_the_console_link_and_the_platform(full_demo: DemoContext) -> None:
     """The session's demo is built with port 18190 (DEMO_PORT)."""
     assert full_demo.ws.settings.base_url == "http://127.0.0.1:18190"
@@ -66,6 +67,7 @@ def test_the_printed_summary_keeps_urls_whole_and_nothing_is_left_in_tmp(tmp_pat
     assert list(temp.iterdir()) == []  # backups, drills and dumps cleaned up after themselves
 
 
+@pytest.mark.slow
 def test_the_whole_demo_leaves_nothing_in_tmp_and_links_the_funnel_whole(full_demo: DemoContext,
                                                                          full_demo_tmp: Path) -> None:
     """The session's demo was built with its own system temporary folder (tests/conftest.py)."""
