@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from tests.conftest import DemoTemp
 
 from eduops.core.demo import DemoContext
 from eduops.demo.runner import MARKER, console_url, demo_folder
@@ -19,13 +20,15 @@ EDUOPS = Path(sys.executable).with_name("eduops")
 
 
 @pytest.mark.slow
-def test_one_port_moves_the_console_link_and_the_platform(full_demo: DemoContext) -> None:
-    """The session's demo is built with port 18190 (DEMO_PORT)."""
-    assert full_demo.ws.settings.base_url == "http://127.0.0.1:18190"
+def test_one_port_moves_the_console_link_and_the_platform(full_demo: DemoContext, full_demo_port: int) -> None:
+    """The session's demo is built with --port full_demo_port (not 8080)."""
+    console, platform = f"http://127.0.0.1:{full_demo_port}", f"http://127.0.0.1:{full_demo_port + 1}"
+    assert full_demo_port != 8080
+    assert full_demo.ws.settings.base_url == console
     written = tomllib.loads((full_demo.ws.settings.home / "eduops.toml").read_text())
-    assert written["base_url"] == "http://127.0.0.1:18190"
-    assert full_demo.shared["platform_url"] == "http://127.0.0.1:18191"
-    assert written["loadtest"]["host"] == "http://127.0.0.1:18191"
+    assert written["base_url"] == console
+    assert full_demo.shared["platform_url"] == platform
+    assert written["loadtest"]["host"] == platform
 
 
 def test_the_demo_folder_is_under_the_current_folder_and_only_an_old_demo_is_rebuilt(
@@ -69,9 +72,9 @@ def test_the_printed_summary_keeps_urls_whole_and_nothing_is_left_in_tmp(tmp_pat
 
 @pytest.mark.slow
 def test_the_whole_demo_leaves_nothing_in_tmp_and_links_the_funnel_whole(full_demo: DemoContext,
-                                                                         full_demo_tmp: Path) -> None:
+                                                                         full_demo_tmp: DemoTemp) -> None:
     """The session's demo was built with its own system temporary folder (tests/conftest.py)."""
-    assert list(full_demo_tmp.iterdir()) == []
+    assert full_demo_tmp.left == []
     funnel = next(word for word in full_demo.notes["analytics"].split() if word.startswith("/analytics/funnel?"))
     assert funnel.endswith("&window_days=60")
 
