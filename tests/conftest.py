@@ -12,6 +12,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 
 from eduops.config import Settings, load_settings
 from eduops.core.crypto import Keyring, write_keyring
+from eduops.core.demo import DemoContext
 from eduops.core.workspace import Workspace
 from eduops.db import dispose_engines, make_engine, upgrade
 
@@ -27,6 +29,14 @@ MARIADB_URL = os.environ.get("EDUOPS_TEST_MARIADB", "mysql+pymysql://root@127.0.
 REDIS_URL = os.environ.get("EDUOPS_TEST_REDIS", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+DEMO_TIMEOUT_S = 900  # the first test reading the shared demo waits for its build (minutes on a busy machine)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test reading the shared demo may be the one that builds it: give it the build's time as well."""
+    for item in items:
+        if "full_demo" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(DEMO_TIMEOUT_S))
 
 
 def service_missing(what: str, why: object) -> None:
@@ -136,6 +146,60 @@ def sqlite_ws(tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyP
     shutil.copy(sqlite_template, home / "eduops.db")
     settings = make_settings(home)
     return Workspace(settings, make_engine(settings.state_url))
+
+
+@dataclass
+class DemoTemp:
+    """The system temporary folder while the shared demo was built, and what the build left in it."""
+
+    folder: Path
+    left: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def full_demo_tmp(tmp_path_factory: pytest.TempPathFactory) -> DemoTemp:
+    return DemoTemp(tmp_path_factory.mktemp("full-demo-tmp"))
+
+
+@pytest.fixture(scope="session")
+def full_demo_port() -> int:
+    """A console port for the shared demo whose next port (the demo platform's) is free too: other test
+    sessions on the machine may hold fixed ones."""
+    import random
+    import socket
+
+    for port in random.Random().sample(range(20000, 40000, 2), 50):
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no two free ports next to each other between 20000 and 40000")
+
+
+@pytest.fixture(scope="session")
+def full_demo(tmp_path_factory: pytest.TempPathFactory, full_demo_tmp: DemoTemp,
+              full_demo_port: int) -> Iterator[DemoContext]:
+    """The demo `eduops demo --port PORT` serves, built once per session in-process (a few minutes: every
+    domain's share, real runs). Shared by every test that reads it: never change it in a test."""
+    import tempfile
+
+    from eduops.demo.runner import build
+
+    with pytest.MonkeyPatch.context() as mp:
+        for key in [k for k in os.environ if k.startswith("EDUOPS_")]:
+            mp.delenv(key)
+        mp.setenv("TMPDIR", str(full_demo_tmp.folder))  # for the tools it runs (restic, dumps, chromium)
+        mp.setattr(tempfile, "tempdir", str(full_demo_tmp.folder))  # for this process
+        context = build(tmp_path_factory.mktemp("full-demo") / "demo", port=full_demo_port)
+        full_demo_tmp.left = sorted(p.name for p in full_demo_tmp.folder.iterdir())
+    try:
+        yield context
+    finally:
+        for stop in context.stoppers:
+            stop()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from eduops.content.service import audit
+from eduops.core.demo import DemoContext
 from eduops.db import utcnow
 from eduops.feedback.analysis import ranking
 from eduops.feedback.workitems import list_items
@@ -13,15 +14,8 @@ from eduops.release.service import list_releases
 
 
 @pytest.mark.slow
-def test_demo_story(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in ("EDUOPS_HOME", "EDUOPS_CONFIG", "EDUOPS_DATABASE_URL"):
-        monkeypatch.delenv(key, raising=False)
-    # without a browser the release checks are recorded as history rows (the fast path of the demo)
-    monkeypatch.setenv("EDUOPS_RELEASE__CHROMIUM_PATH", str(tmp_path / "no-chromium"))
-    from eduops.demo.runner import build
-
-    demo = build(tmp_path / "demo", only=["core", "content", "feedback", "release"])
-    ws = demo.ws
+def test_demo_story(full_demo: DemoContext) -> None:
+    ws = full_demo.ws
     report = audit(ws.engine, ws.settings, utcnow().astimezone(ws.settings.tz).date())
     problems = {r["problem"] for r in report["licences"]}
     assert {"expiring", "expired", "no_licence", "out_of_scope"} <= problems

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from eduops.alerting.alerts import alert_history, current_alerts
-from eduops.demo.runner import build
+from eduops.core.demo import DemoContext
 
 
-def test_demo_week_has_the_stories_it_promises(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    for key in [k for k in __import__("os").environ if k.startswith("EDUOPS_")]:
-        monkeypatch.delenv(key)
-    demo = build(tmp_path / "demo", only=["core", "monitoring"])
+@pytest.mark.slow
+def test_demo_week_has_the_stories_it_promises(full_demo: DemoContext) -> None:
+    demo = full_demo
     firing = {
         (a["alertname"], a["labels"].get("host", "")) for a in current_alerts(demo.ws.engine) if a["state"] == "firing"
     }

@@ -91,8 +91,9 @@ def server(sqlite_ws: Workspace) -> Iterator[Server]:
         checks_mod.REGISTRY.pop(name, None)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """One chromium for the module; each test opens its own context (cookies, storage) in it."""
     if not Path(CHROMIUM).exists():
         from tests.conftest import service_missing
 

@@ -10,24 +10,25 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from tests.conftest import DemoTemp
 
-from eduops.demo.runner import MARKER, build, console_url, demo_folder
+from eduops.core.demo import DemoContext
+from eduops.demo.runner import MARKER, console_url, demo_folder
 from eduops.errors import UsageError
 
 EDUOPS = Path(sys.executable).with_name("eduops")
 
 
-def test_one_port_moves_the_console_link_and_the_platform(tmp_path: Path) -> None:
-    demo = build(tmp_path / "demo", only=["loadtest"], port=18190)
-    try:
-        assert demo.ws.settings.base_url == "http://127.0.0.1:18190"
-        written = tomllib.loads((tmp_path / "demo" / "eduops.toml").read_text())
-        assert written["base_url"] == "http://127.0.0.1:18190"
-        assert demo.shared["platform_url"] == "http://127.0.0.1:18191"
-        assert written["loadtest"]["host"] == "http://127.0.0.1:18191"
-    finally:
-        for stop in demo.stoppers:
-            stop()
+@pytest.mark.slow
+def test_one_port_moves_the_console_link_and_the_platform(full_demo: DemoContext, full_demo_port: int) -> None:
+    """The session's demo is built with --port full_demo_port (not 8080)."""
+    console, platform = f"http://127.0.0.1:{full_demo_port}", f"http://127.0.0.1:{full_demo_port + 1}"
+    assert full_demo_port != 8080
+    assert full_demo.ws.settings.base_url == console
+    written = tomllib.loads((full_demo.ws.settings.home / "eduops.toml").read_text())
+    assert written["base_url"] == console
+    assert full_demo.shared["platform_url"] == platform
+    assert written["loadtest"]["host"] == platform
 
 
 def test_the_demo_folder_is_under_the_current_folder_and_only_an_old_demo_is_rebuilt(
@@ -57,14 +58,25 @@ def test_the_printed_summary_keeps_urls_whole_and_nothing_is_left_in_tmp(tmp_pat
     temp = tmp_path / "system-tmp"
     temp.mkdir()
     env.update(COLUMNS="60", TMPDIR=str(temp))
-    result = subprocess.run([str(EDUOPS), "demo", "--no-serve", "--only", "analytics", "--only", "backup",
+    result = subprocess.run([str(EDUOPS), "demo", "--no-serve", "--only", "drills", "--only", "backup",
                              "--port", "18290"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
     assert result.returncode == 0, result.stderr
     assert "log in at http://127.0.0.1:18290 as admin" in result.stdout
-    funnel = next(line for line in result.stdout.splitlines() if "/analytics/funnel?" in line)
-    assert "window_days=60" in funnel  # the whole URL on one line, not broken at 60 or 80 columns
-    assert (tmp_path / "eduops-demo" / "eduops.toml").exists()
+    folder = tmp_path / "eduops-demo"
+    assert len(f"demo workspace: {folder}") > 60
+    # the whole path on one line, not broken at 60 or 80 columns (URLs alike: the funnel's is checked below)
+    assert f"demo workspace: {folder}\n" in result.stdout
+    assert (folder / "eduops.toml").exists()
     assert list(temp.iterdir()) == []  # backups, drills and dumps cleaned up after themselves
+
+
+@pytest.mark.slow
+def test_the_whole_demo_leaves_nothing_in_tmp_and_links_the_funnel_whole(full_demo: DemoContext,
+                                                                         full_demo_tmp: DemoTemp) -> None:
+    """The session's demo was built with its own system temporary folder (tests/conftest.py)."""
+    assert full_demo_tmp.left == []
+    funnel = next(word for word in full_demo.notes["analytics"].split() if word.startswith("/analytics/funnel?"))
+    assert funnel.endswith("&window_days=60")
 
 
 def test_the_chinese_word_splitter_keeps_its_cache_out_of_tmp(tmp_path: Path) -> None:

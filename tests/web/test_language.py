@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -46,22 +44,11 @@ def test_pages_of_one_shape_are_visited_once() -> None:
     assert shape("/monitoring?since=24h&host=vm") == "/monitoring?since=*&host=*"
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoContext]:
-    """The demo `eduops demo` serves, built in-process (a few minutes: every domain's share, real runs)."""
-    from eduops.demo.runner import build
-
-    context = build(Path(tmp_path_factory.mktemp("demo")) / "ws")
-    try:
-        yield context
-    finally:
-        for stop in context.stoppers:
-            stop()
-
-
 @pytest.mark.slow
-def test_every_page_of_the_demo_reads_in_chinese(demo: DemoContext) -> None:
+def test_every_page_of_the_demo_reads_in_chinese(full_demo: DemoContext) -> None:
     from eduops.web.app import create_app
+
+    demo = full_demo
 
     app = create_app(demo.ws)
     client = TestClient(app, follow_redirects=False)
@@ -86,10 +73,12 @@ def test_every_page_of_the_demo_reads_in_chinese(demo: DemoContext) -> None:
 
 
 @pytest.mark.slow
-def test_the_demo_opens_its_two_incidents_with_their_causes(demo: DemoContext) -> None:
+def test_the_demo_opens_its_two_incidents_with_their_causes(full_demo: DemoContext) -> None:
     """Release 5.3.1 breaking quiz submission (resolved, reviewed) and the Henan / China Unicom evening
-    call degradation, each with its probable cause ranked first (this module's demo, built once)."""
+    call degradation, each with its probable cause ranked first (the session's demo, built once)."""
     from eduops.incidents import review
+
+    demo = full_demo
 
     ids = demo.shared["incidents"]
     assert ids["release"] and ids["calls"]
