@@ -129,7 +129,9 @@ class DuckDBStore:
 
     dialect = sql.DUCKDB
 
-    def __init__(self, path: Path, read_only: bool = False, course_prefixes: tuple[str, ...] = ()) -> None:
+    def __init__(self, path: Path, read_only: bool = False, course_prefixes: tuple[str, ...] = (),
+                 index_in_background: bool = True) -> None:
+        """``index_in_background=False``: statements stored without filter keys wait for ``post_keys``."""
         self.path = path
         self.course_prefixes = course_prefixes  # [analytics] course_prefixes, applied to every row stored
         self.location = str(path)
@@ -181,7 +183,7 @@ class DuckDBStore:
             unposted = self._mark_unposted()  # posted in the background: opening a large old store is immediate
             self._journal = Journal(path.with_name(path.name + ".journal"))
             self._replay()
-            if unposted:
+            if unposted and index_in_background:
                 self._start_indexer()
 
     def _run(self, text: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from eduops.analytics.store import close_store, events_settings, open_store, require_duckdb, store_path
+from eduops.analytics.settings import analytics_settings
+from eduops.analytics.store import DuckDBStore, close_store, events_settings, store_path
 from eduops.config import Settings
 from eduops.core.i18n import Msg, msg
 
@@ -16,7 +17,10 @@ def upgrade(settings: Settings, progress: Callable[[str, float], None]) -> list[
     path = store_path(settings)
     if events_settings(settings).backend != "duckdb" or not path.exists():
         return []
-    store = require_duckdb(open_store(settings))
+    close_store(settings)  # this process's own copy, if it opened one: the indexing below holds the file
+    # opened without the background indexer, so what is indexed here is counted here
+    store = DuckDBStore(path, course_prefixes=tuple(analytics_settings(settings).course_prefixes),
+                        index_in_background=False)
     started, posted = time.perf_counter(), 0
 
     def step(done: int, of: int) -> None:
@@ -27,7 +31,7 @@ def upgrade(settings: Settings, progress: Callable[[str, float], None]) -> list[
     try:
         store.post_keys(step)
     finally:
-        close_store(settings)
+        store.close()
     if not posted:
         return [msg("event store {path}: every statement already indexed", path=str(path))]
     return [msg("event store {path}: filter keys of {count} statements indexed in {seconds} s", path=str(path),
