@@ -15,7 +15,7 @@ Goals (issue 18): ≥ 0.5× the raw insert, and ≥ 20,000 statements/s on this 
 The note gives the server's CPU per statement (what one core could sustain) and the load average: on a shared
 machine the absolute rate is what the other processes leave, the CPU per statement is not.
 
-    .venv/bin/python bench/analytics_ingest.py [--statements 50000] [--batch 100] [--clients 4] [--quick]
+    .venv/bin/python bench/analytics_ingest.py [--statements 50000] [--batch 100] [--clients 4] [--workers 1] [--quick]
 """
 
 from __future__ import annotations
@@ -108,6 +108,7 @@ def main() -> int:
     p.add_argument("--statements", type=int, default=None, help="per round (default 50,000; --quick 10,000)")
     p.add_argument("--batch", type=int, default=100)
     p.add_argument("--clients", type=int, default=4)
+    p.add_argument("--workers", type=int, default=1, help="eduops serve --workers (2: validation in two processes)")
     args = parse(p)
     n = args.statements or (10_000 if args.quick else 50_000)
     rounds = [statements_for(7 + r, n) for r in range(args.rounds)]
@@ -133,7 +134,7 @@ def main() -> int:
         _info, key = create_key(ws.engine, "bench", ["ingest:xapi", "read"], actor="bench")
         dispose_engines()
         port = free_port()
-        server = start_server(home, port)
+        server = start_server(home, port, workers=args.workers)
         headers = {"X-Experience-API-Version": "1.0.3", "Content-Type": "application/json",
                    "Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
 
@@ -161,7 +162,8 @@ def main() -> int:
             base_con.close()
     server_us = sorted(1e6 * c for c, _ in cpu)[len(cpu) // 2]
     client_us = sorted(1e6 * c for _, c in cpu)[len(cpu) // 2]
-    note = (f"{n:,} statements a round, batches of {args.batch}, {args.clients} clients; server CPU "
+    note = (f"{n:,} statements a round, batches of {args.batch}, {args.clients} clients, {args.workers} "
+            f"serving worker(s); server CPU "
             f"{server_us:.0f} µs/statement (one core: {1e6 / server_us:,.0f}/s), clients {client_us:.1f} µs/statement, "
             f"load average {os.getloadavg()[0]:.1f}")
     report(RATIO, [mine / base for mine, base in pairs], note)
