@@ -8,17 +8,17 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from eduops.analytics import documents_api
 from eduops.analytics.documents_asgi import DocumentsFastPath
 from eduops.analytics.store import close_stores
-from eduops.core import principal as security
 from eduops.core.workspace import Workspace
 from eduops.web.apikeys import create_key, revoke_key
 from eduops.web.app import create_app
 
+from . import thin_paths
 from .helpers import XAPI
 
 ACTIVITY = "https://lms.example.edu/course/a/unit-1"
@@ -69,18 +69,7 @@ def run_script(client: TestClient) -> list[tuple[int, dict[str, str], bytes]]:
 def app_as(ws: Workspace, scopes: tuple[str, ...], fast: bool, routed: list[str]) -> FastAPI:
     """The app with a caller holding ``scopes``; without the thin path when not ``fast``. ``routed`` records
     every request FastAPI's document routes saw."""
-    app = create_app(ws)
-    if not fast:
-        app.user_middleware = [m for m in app.user_middleware if m.cls is not DocumentsFastPath]
-    caller = security.Principal(name="lms-key", kind="apikey", scopes=frozenset(scopes)) if scopes else None
-    app.dependency_overrides[security.current_principal] = lambda: caller
-
-    def seen(request: Request) -> None:
-        routed.append(request.url.path)
-        documents_api.check_version(request)
-
-    app.dependency_overrides[documents_api.check_version] = seen
-    return app
+    return thin_paths.app_as(ws, scopes, None if fast else DocumentsFastPath, routed, documents_api.check_version)
 
 
 @pytest.fixture

@@ -8,17 +8,17 @@ import json
 from typing import Any
 
 import pytest
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from eduops.analytics import xapi_api
 from eduops.analytics.statements_asgi import StatementsFastPath
 from eduops.analytics.store import close_stores
-from eduops.core import principal as security
 from eduops.core.workspace import Workspace
 from eduops.web.apikeys import create_key
 from eduops.web.app import create_app
 
+from . import thin_paths
 from .helpers import XAPI, day, statement
 
 URL = "/xapi/statements"
@@ -55,18 +55,7 @@ def run_script(client: TestClient) -> list[tuple[int, dict[str, str], bytes]]:
 def app_as(ws: Workspace, scopes: tuple[str, ...], fast: bool, routed: list[str]) -> FastAPI:
     """The app with a caller holding ``scopes``; without the thin path when not ``fast``. ``routed`` records
     every request FastAPI's statements route saw."""
-    app = create_app(ws)
-    if not fast:
-        app.user_middleware = [m for m in app.user_middleware if m.cls is not StatementsFastPath]
-    caller = security.Principal(name="lms-key", kind="apikey", scopes=frozenset(scopes)) if scopes else None
-    app.dependency_overrides[security.current_principal] = lambda: caller
-
-    def seen(request: Request) -> None:
-        routed.append(request.url.path)
-        xapi_api.version_required(request)
-
-    app.dependency_overrides[xapi_api.version_required] = seen
-    return app
+    return thin_paths.app_as(ws, scopes, None if fast else StatementsFastPath, routed, xapi_api.version_required)
 
 
 @pytest.mark.parametrize("scopes", [("ingest:xapi",), ("read",)])
