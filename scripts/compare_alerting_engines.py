@@ -7,7 +7,8 @@ embedded = load the window + evaluate (what RuleEvaluator does), Prometheus = th
 queries over HTTP (what RuleEvaluator does with prometheus_url). Prints seconds and the ratio.
 VictoriaMetrics (Debian's victoria-metrics) gets the same samples through its import API and the
 same five queries. Needs Debian's prometheus and victoria-metrics packages.
-Run: .venv/bin/python bench/alerting_scale.py [N ...]
+A comparison for docs/monitoring.md ("Scale"), not a bench with a goal, so `make bench` does not run it.
+Run: .venv/bin/python scripts/compare_alerting_engines.py [N ...]
 """
 
 from __future__ import annotations
