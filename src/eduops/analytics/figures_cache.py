@@ -10,13 +10,13 @@ every view themselves.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
 from eduops.analytics.store import DuckDBStore
+from eduops.core.kept import Kept
 
 FRESH_S = 300.0
 KEPT = 128  # keys kept; the least recently computed goes first
@@ -24,26 +24,13 @@ KEPT = 128  # keys kept; the least recently computed goes first
 
 class FiguresCache:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self._entries: dict[Hashable, tuple[Hashable, float, Any]] = {}
-        self._lock = threading.Lock()
+        self._kept = Kept(KEPT, clock)
 
     def get(self, store: Any, key: Hashable, compute: Callable[[], Any], also: Hashable = None) -> Any:
         """``also``: the version of anything else the figures read (``file_stamp`` of another store)."""
         if not isinstance(store, DuckDBStore):
             return compute()
-        generation = (store.settled_generation(), also)
-        with self._lock:
-            entry = self._entries.get(key)
-        if entry is not None and entry[0] == generation and self.clock() - entry[1] < FRESH_S:
-            return entry[2]
-        at = self.clock()
-        value = compute()
-        with self._lock:
-            self._entries[key] = (generation, at, value)
-            while len(self._entries) > KEPT:
-                del self._entries[min(self._entries, key=lambda k: self._entries[k][1])]
-        return value
+        return self._kept.get(key, (store.settled_generation(), also), FRESH_S, compute)
 
 
 def file_stamp(path: Path) -> tuple[int, ...]:

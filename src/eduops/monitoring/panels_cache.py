@@ -10,9 +10,8 @@ a roll-up or a deletion by retention makes the next view compute them again. A P
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from eduops.alerting import metric_store
 from eduops.alerting.models import MetricRollup, MetricSample
+from eduops.core.kept import Kept
 
 KEPT = 32  # choices kept; the least recently computed goes first
 
@@ -32,21 +32,8 @@ def store_version(engine: Engine) -> tuple[Any, ...]:
     return (*newest, metric_store.deletions)
 
 
-class PanelsCache:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self._entries: dict[Hashable, tuple[Hashable, float, Any]] = {}
-        self._lock = threading.Lock()
+class PanelsCache(Kept):
+    """``get(key, store_version(engine), fresh_s, compute)``: the charts for one choice (``core.kept``)."""
 
-    def get(self, key: Hashable, version: Hashable, fresh_s: float, compute: Callable[[], Any]) -> Any:
-        with self._lock:
-            entry = self._entries.get(key)
-        if entry is not None and entry[0] == version and self.clock() - entry[1] < fresh_s:
-            return entry[2]
-        at = self.clock()
-        value = compute()
-        with self._lock:
-            self._entries[key] = (version, at, value)
-            while len(self._entries) > KEPT:
-                del self._entries[min(self._entries, key=lambda k: self._entries[k][1])]
-        return value
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(KEPT, clock)
