@@ -280,19 +280,36 @@ def funnel(d: Dialect, steps: Sequence[Step], first: datetime, end: datetime, wi
     """Learners reaching each step in order within ``window_days`` of step 1, and the median gap.
 
     Step k's time is the learner's first step-k event after their step k-1 time; step 1 is their
-    first step-1 event in [first, end).
+    first step-1 event in [first, end). Every later step happens in (first, end + window]: that bound
+    is implied, and written out so the scans skip the row groups outside it. DuckDB finds each
+    learner's next event with an ASOF join (one sorted merge); other engines with a grouped join.
     """
+    window = f"INTERVAL {int(window_days)} DAY"
     ctes = [f"""s1 AS (
   SELECT actor_id, min(timestamp) AS t1, min(timestamp) AS prev, min(timestamp) AS t FROM statements
   WHERE {LIVE} AND {steps[0].sql(d)}{f.sql(d)} AND timestamp >= {d.lit(first)} AND timestamp < {d.lit(end)}
   GROUP BY actor_id
 )"""]
+
+    def later(p: str = "") -> str:
+        return f"{p}timestamp > {d.lit(first)} AND {p}timestamp <= {d.lit(end)} + {window}"
+
     for k, step in enumerate(steps[1:], start=2):
+        if d.name == "duckdb":
+            ctes.append(f"""e{k} AS (
+  SELECT actor_id, timestamp FROM statements WHERE {LIVE} AND {step.sql(d)}{f.sql(d)} AND {later()}
+),
+s{k} AS (
+  SELECT p.actor_id, p.t1, p.t AS prev, e.timestamp AS t
+  FROM s{k - 1} p ASOF JOIN e{k} e ON e.actor_id = p.actor_id AND e.timestamp > p.t
+  WHERE e.timestamp <= p.t1 + {window}
+)""")
+            continue
         ctes.append(f"""s{k} AS (
   SELECT p.actor_id, p.t1, p.t AS prev, min(e.timestamp) AS t
   FROM s{k - 1} p JOIN statements e ON e.actor_id = p.actor_id
-  WHERE {live('e')} AND {step.sql(d, 'e')}{f.sql(d, 'e')}
-    AND e.timestamp > p.t AND e.timestamp <= p.t1 + INTERVAL {int(window_days)} DAY
+  WHERE {live('e')} AND {step.sql(d, 'e')}{f.sql(d, 'e')} AND {later('e.')}
+    AND e.timestamp > p.t AND e.timestamp <= p.t1 + {window}
   GROUP BY p.actor_id, p.t1, p.t
 )""")
     gap = d.median("date_diff('microsecond', prev, t) / 1000000.0")  # exact, not whole-second boundaries
