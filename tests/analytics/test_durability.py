@@ -32,9 +32,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(home: Path, port: int) -> subprocess.Popen[bytes]:
+def _serve(home: Path, port: int, **settings: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDUOPS_")}
-    env["EDUOPS_CONFIG"] = str(home / "eduops.toml")
+    env.update(EDUOPS_CONFIG=str(home / "eduops.toml"), **settings)
     proc = subprocess.Popen([EDUOPS, "serve", "--port", str(port), "--no-scheduler"], cwd=home, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
@@ -49,6 +49,33 @@ def _serve(home: Path, port: int) -> subprocess.Popen[bytes]:
         time.sleep(0.1)  # polling a server that is starting, with a deadline
     proc.kill()
     raise AssertionError("eduops serve did not answer /healthz within 60 s")
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat[stat.rfind(")") + 2:].split()[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return state[state.rfind(")") + 2] != "Z"
+
+
+def _children(pid: int, count: int) -> list[int]:
+    """The ``count`` child processes of ``pid`` (the ingest helpers it starts), once they are all there."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent_of(int(p)) == pid]
+        if len(found) >= count:
+            return found
+        time.sleep(0.1)  # polling for processes that are starting, with a deadline
+    raise AssertionError(f"the server started {len(found)} helper processes, not {count}")
 
 
 @pytest.fixture
@@ -68,9 +95,10 @@ def test_kill_9_right_after_2xx_loses_nothing(workspace_with_key: tuple[Path, st
     basic = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
     headers = {**XAPI, "Authorization": basic, "Content-Type": "application/json"}
     port = _free_port()
-    server = _serve(home, port)
+    server = _serve(home, port, EDUOPS_EVENTS__INGEST_PROCESSES="2")  # acknowledged through a helper process
     ids = [str(uuid.uuid4()) for _ in range(100)]
     try:
+        helpers = _children(server.pid, count=2)
         r = httpx.post(f"http://127.0.0.1:{port}/xapi/statements", headers=headers, timeout=30,
                        content=json.dumps([statement(f"k{i}", "launched", day(0), id=sid)
                                            for i, sid in enumerate(ids)]))
@@ -79,6 +107,10 @@ def test_kill_9_right_after_2xx_loses_nothing(workspace_with_key: tuple[Path, st
     finally:
         server.kill()
         server.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in helpers) and time.monotonic() < deadline:
+        time.sleep(0.1)  # polling for the orphaned helpers to notice, with a deadline
+    assert not [pid for pid in helpers if _alive(pid)], "ingest helpers outlived the killed server"
 
     port = _free_port()
     server = _serve(home, port)

@@ -76,9 +76,14 @@ def definitions_of(statements: Iterable[dict[str, Any]]) -> dict[str, dict[str, 
 
 def remember(engine: Engine, statements: Iterable[dict[str, Any]], now: datetime) -> int:
     """Merge the batch's definitions into the stored ones; returns how many rows were written."""
+    return remember_definitions(engine, definitions_of(statements), now)
+
+
+def remember_definitions(engine: Engine, definitions: dict[str, dict[str, Any]], now: datetime) -> int:
+    """``remember`` for definitions already gathered (``definitions_of``: an ingest helper gathers them)."""
     pending = {}
     database = str(engine.url)
-    for activity_id, definition in definitions_of(statements).items():
+    for activity_id, definition in definitions.items():
         known = _KNOWN.get((database, activity_id))
         if known is not None and orjson.dumps(merge_definition(orjson.loads(known), definition)) == known:
             continue

@@ -14,6 +14,7 @@ from eduops.analytics.pages import pages
 from eduops.analytics.service import Analytics
 from eduops.analytics.sql import Filters
 from eduops.analytics.statements_asgi import StatementsFastPath
+from eduops.analytics.store import events_settings
 from eduops.analytics.store_api import router as store_router
 from eduops.analytics.xapi_api import router as xapi_router
 from eduops.core.i18n import render_text
@@ -130,4 +131,20 @@ def setup(app: FastAPI) -> None:
     # added before any other domain's middleware, so it is the innermost: every middleware runs for it
     app.add_middleware(DocumentsFastPath)
     app.add_middleware(StatementsFastPath)
+
+    def start_ingest_helpers() -> None:
+        from eduops.analytics import ingest_pool
+        from eduops.core import local_access
+
+        cfg = events_settings(app.state.workspace.settings)
+        if local_access.serving_here and local_access.holds_stores() and cfg.backend == "duckdb":
+            ingest_pool.start(cfg.ingest_processes)  # `eduops serve`'s process holding the event store
+
+    def stop_ingest_helpers() -> None:
+        from eduops.analytics import ingest_pool
+
+        ingest_pool.stop()
+
+    app.router.on_startup.append(start_ingest_helpers)
+    app.router.on_shutdown.append(stop_ingest_helpers)
     xapi_http.install(app)

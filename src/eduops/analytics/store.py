@@ -25,6 +25,7 @@ from typing import Any, Literal, Protocol
 import duckdb
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
 from eduops.analytics import postings, sql
@@ -87,6 +88,9 @@ class EventsSettings(BaseModel):
     clickhouse_password: str = ""
     max_batch: int = Field(10_000, ge=1, description="most statements accepted in one request")
     max_document_bytes: int = Field(1024 * 1024, ge=1, description="largest xAPI state or profile document")
+    ingest_processes: int | None = Field(None, ge=0, le=64, description=(
+        "helper processes that parse and validate POST /xapi/statements batches for `eduops serve` "
+        "(empty: one per core, at most 4, none on one core; 0: in the serving process)"))
 
 
 class Store(Protocol):
@@ -222,9 +226,15 @@ class DuckDBStore:
     def insert(self, rows: Sequence[dict[str, Any]], voidings: Sequence[tuple[str, str]]) -> None:
         """Store statements (and voidings) atomically and durably; raises DuplicateIds if any id exists."""
         rows = with_prefixes(list(rows), self.course_prefixes)
-        if not voidings and self._journal is not None and self._journal_batch(rows):
+        if not voidings and self._journal is not None and self._journal_batch([r["id"] for r in rows], rows):
             return
         self._commit_now(rows, voidings)
+
+    def insert_table(self, ids: list[str], table: pa.Table) -> bool:
+        """Journal new statements an ingest helper prepared (``ids`` in order, ``table`` in ``ARROW_SCHEMA`` with
+        the course prefixes applied) and return True once durable; False when the exact path must decide (an id
+        may be stored already, or there is no journal): nothing is stored then."""
+        return self._journal is not None and self._journal_batch(ids, None, table)
 
     def _commit_now(self, rows: Sequence[dict[str, Any]], voidings: Sequence[tuple[str, str]]) -> None:
         """The exact path: after what is journalled, one DuckDB transaction whose primary key decides."""
@@ -232,24 +242,27 @@ class DuckDBStore:
             self.flush()
             with self._accept_lock:
                 self._ids.add([r["id"] for r in rows])  # before the commit: a racing request must see them
-            self._commit(rows, voidings)
+            self._commit([r["id"] for r in rows], to_arrow(rows) if rows else None, voidings)
 
-    def _journal_batch(self, rows: Sequence[dict[str, Any]]) -> bool:
-        """Journal new statements and return True once durable; False when an id may be known already."""
+    def _journal_batch(self, ids: list[str], rows: Sequence[dict[str, Any]] | None,
+                       table: pa.Table | None = None) -> bool:
+        """Journal new statements (rows, or a helper's table of them) and return True once durable; False when
+        an id may be known already."""
         assert self._journal is not None
-        ids = [r["id"] for r in rows]
+        assert rows is not None or table is not None
         halves = id_halves(ids)
+        raws = [r["raw"] for r in rows] if rows is not None else table["raw"].to_pylist()  # type: ignore[index]
         if self._ids_stale or self._ids.full:
             self._rebuild_filter()
         with self._accept_lock:
             if self._closing or self._pending.intersection(ids) or self._ids.maybe_halves(*halves).any():
                 return False
-            ticket = self._journal.append(r["raw"] for r in rows)
+            ticket = self._journal.append(raws)
             self._pending.update(ids)
             self._ids.add_halves(*halves)
             if not self._queue:
                 self._queued_since = time.monotonic()
-            self._queue.append(_Journalled(ids, list(rows)))
+            self._queue.append(_Journalled(ids, None if rows is None else list(rows), table))
             self._queued += len(ids)
             self._start_loader()
             if self._queued >= LOAD_AT or len(self._queue) == 1:  # due now, or the loader starts its clock
@@ -294,13 +307,13 @@ class DuckDBStore:
                 through = self._journal.rotate()
             if not batch:
                 return
-            rows = [r for item in batch for r in item.rows]
-            table = to_arrow(rows)  # one conversion for the whole batch
+            ids = [i for item in batch for i in item.ids]
+            table = _batch_table(batch)  # one conversion for the whole batch
             try:
-                self._commit(rows, [], table)
+                self._commit(ids, table, [])
             except DuplicateIds:
                 log.error("journalled statements collided with stored ids; keeping the stored ones")
-                self._commit(rows, [], table, or_ignore=True)
+                self._commit(ids, table, [], or_ignore=True)
             except BaseException:
                 with self._accept_lock:
                     self._queue[:0] = batch  # still journalled: try again with the next batch
@@ -329,7 +342,7 @@ class DuckDBStore:
             rows = with_prefixes(rows, self.course_prefixes)
             for i in range(0, len(rows), 20_000):
                 chunk = rows[i:i + 20_000]
-                self._commit(chunk, [], to_arrow(chunk), or_ignore=True)
+                self._commit([r["id"] for r in chunk], to_arrow(chunk), [], or_ignore=True)
             log.info("loaded %d journalled statements from %s", len(rows), self._journal.path_of(number))
             if damaged:  # kept for a person to look at; the store opens with everything readable
                 path = self._journal.path_of(number)
@@ -352,21 +365,22 @@ class DuckDBStore:
             self._ids = fresh
             self._ids_stale = False
 
-    def _commit(self, rows: Sequence[dict[str, Any]], voidings: Sequence[tuple[str, str]],
-                table: pa.Table | None = None, or_ignore: bool = False) -> None:
+    def _commit(self, ids: list[str], table: pa.Table | None, voidings: Sequence[tuple[str, str]],
+                or_ignore: bool = False) -> None:
+        """One transaction: the rows (``ids`` are their ids) and the voidings."""
         with self._write_lock:
             self._run("BEGIN TRANSACTION")
             registered = False
             keyed = None
             try:
-                if rows:
+                if table is not None and table.num_rows:
                     # a statement arriving after the statement that voids it is voided on arrival
                     pending = {t for (t,) in self._run(
                         "SELECT CAST(target_id AS VARCHAR) FROM voidings WHERE target_id IN (SELECT unnest(?::UUID[]))",
-                        [[r["id"] for r in rows]])} if self._voidings_seen else set()
+                        [ids])} if self._voidings_seen else set()
                     if pending:
-                        table = to_arrow([{**r, "voided": True} if r["id"] in pending else r for r in rows])
-                    self._con.register("batch", table if table is not None else to_arrow(rows))
+                        table = _voided_on_arrival(table, pending)
+                    self._con.register("batch", table)
                     registered = True
                     numbers = self._run((_INSERT_OR_IGNORE_FROM_ARROW if or_ignore else _INSERT_FROM_ARROW)
                                         + " RETURNING seq")
@@ -536,13 +550,29 @@ class DuckDBStore:
 
 
 class _Journalled:
-    """One request's statements: journalled, acknowledged, waiting for the loader."""
+    """One request's statements: journalled, acknowledged, waiting for the loader (as rows, or as the Arrow
+    table an ingest helper made of them)."""
 
-    __slots__ = ("ids", "rows")
+    __slots__ = ("ids", "rows", "table")
 
-    def __init__(self, ids: list[str], rows: list[dict[str, Any]]) -> None:
+    def __init__(self, ids: list[str], rows: list[dict[str, Any]] | None, table: pa.Table | None = None) -> None:
         self.ids = ids
         self.rows = rows
+        self.table = table
+
+
+def _batch_table(batch: Sequence[_Journalled]) -> pa.Table:
+    """The loader's batch as one Arrow table (rows converted once, helpers' tables appended)."""
+    rows = [r for item in batch if item.rows for r in item.rows]
+    tables = ([to_arrow(rows)] if rows else []) + [item.table for item in batch if item.table is not None]
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+
+def _voided_on_arrival(table: pa.Table, targets: set[str]) -> pa.Table:
+    """The rows whose id a stored voiding names, marked voided."""
+    index = table.schema.get_field_index("voided")
+    voided = pc.or_(table["voided"], pc.is_in(table["id"], value_set=pa.array(sorted(targets), pa.string())))
+    return table.set_column(index, "voided", voided)
 
 
 class DuplicateIds(Exception):

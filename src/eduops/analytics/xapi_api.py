@@ -21,9 +21,9 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from eduops.analytics import activities, attachments, lrs, signatures
+from eduops.analytics import activities, attachments, ingest_pool, lrs, signatures
 from eduops.analytics.documents_api import in_thread
-from eduops.analytics.store import Store, events_settings, open_store
+from eduops.analytics.store import DuckDBStore, Store, events_settings, open_store
 from eduops.analytics.xapi import VERSION, check_uuid, check_version_header
 from eduops.core.bodies import check_declared_length, read_body
 from eduops.core.principal import Principal, require
@@ -97,6 +97,8 @@ def _keep_contents(statements: list[Any], parts: attachments.Parts, home: Path) 
 def _post(store: Store, body: bytes, boundary: str | None, limit: int, authority: dict[str, Any],
           home: Path, engine: Engine) -> list[str]:
     """Parse, validate and store in a worker thread; the event loop only moves bytes."""
+    if boundary is None and (ids := _post_prepared(store, body, limit, authority, engine)) is not None:
+        return ids
     parsed, parts = _parse(body, boundary)
     statements = parsed if isinstance(parsed, list) else [parsed]
     if len(statements) > limit:
@@ -106,6 +108,23 @@ def _post(store: Store, body: bytes, boundary: str | None, limit: int, authority
     ids = lrs.store_statements(store, statements, authority, contents=parts.keys())
     _remember_activities(engine, statements)
     return ids
+
+
+def _post_prepared(store: Store, body: bytes, limit: int, authority: dict[str, Any],
+                   engine: Engine) -> list[str] | None:
+    """The batch through an ingest helper process (``ingest_pool``), when `eduops serve` runs them and the helper
+    could take it whole; None: the exact path decides (nothing is stored then)."""
+    pool = ingest_pool.active()
+    if pool is None or not isinstance(store, DuckDBStore):
+        return None
+    prepared = pool.prepare(body, authority, limit, store.course_prefixes)
+    if prepared is None or not store.insert_table(prepared.ids, prepared.table()):
+        return None
+    try:
+        activities.remember_definitions(engine, prepared.definitions, datetime.now(UTC))
+    except SQLAlchemyError as exc:
+        log.warning("activity definitions not merged (state database): %s", exc)
+    return prepared.ids
 
 
 def _remember_activities(engine: Engine, statements: list[Any]) -> None:
