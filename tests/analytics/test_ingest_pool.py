@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -81,7 +80,7 @@ def test_what_a_helper_leaves_to_the_exact_path(body: bytes, why: str) -> None:
 @pytest.fixture
 def pool() -> Iterator[IngestPool]:
     """One real helper process, active as `eduops serve` makes it."""
-    helper = IngestPool(1)
+    helper = IngestPool(1, min_body_bytes=0)  # the tests' batches are small
     ingest_pool._active = helper
     try:
         yield helper
@@ -148,24 +147,40 @@ def test_activity_definitions_are_kept(sqlite_ws: Workspace, pool: IngestPool) -
 
 
 def _helper_pids(pool: IngestPool) -> list[int]:
-    executor = pool._pool()
-    deadline = time.monotonic() + 60
-    while not executor._processes and time.monotonic() < deadline:
-        executor.submit(ingest_pool._ready).result(timeout=60)
-    return list(executor._processes)
+    pool.warm_up()
+    return pool.pids()
 
 
 def test_a_helper_that_dies_costs_no_statement(sqlite_ws: Workspace, pool: IngestPool) -> None:
     taken = _counting(pool)
     with TestClient(app_as(sqlite_ws, ("ingest:xapi", "read"), True, [])) as client:
-        for pid in _helper_pids(pool):
+        pids = _helper_pids(pool)
+        assert len(pids) == 1
+        for pid in pids:
             os.kill(pid, signal.SIGKILL)
         first = client.post("/xapi/statements", json=_batch(2), headers=XAPI)
         second = client.post("/xapi/statements", json=[statement("wang", "launched", day(1))], headers=XAPI)
         stored = client.get("/xapi/statements", params={"limit": "0"}, headers=XAPI).json()["statements"]
+        after = pool.pids()
     assert first.status_code == 200 and second.status_code == 200
     assert taken == [False, True]  # the broken pool's batch took the exact path; the next one a new helper
     assert len(stored) == 3
+    assert len(after) == 1 and after != pids
+
+
+def test_closing_stops_every_helper(pool: IngestPool) -> None:
+    pids = _helper_pids(pool)
+    pool.close()
+    assert pool.pids() == [] and not [pid for pid in pids if _alive(pid)]
+    assert pool.prepare(json.dumps(_batch(1)).encode(), AUTHORITY, 10, ()) is None  # a closed pool takes nothing
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def test_stored_time_is_the_requests(sqlite_ws: Workspace, pool: IngestPool) -> None:
@@ -175,3 +190,8 @@ def test_stored_time_is_the_requests(sqlite_ws: Workspace, pool: IngestPool) -> 
         got = client.get("/xapi/statements", params={"statementId": IDS[0]}, headers=XAPI).json()
     stored = datetime.fromisoformat(got["stored"].replace("Z", "+00:00"))
     assert before.replace(microsecond=before.microsecond // 1000 * 1000) <= stored <= datetime.now(UTC)
+
+
+@pytest.mark.parametrize(("size", "taken"), [(0, False), (8 * 1024 - 1, False), (8 * 1024, True), (10**6, True)])
+def test_small_batches_stay_in_the_serving_process(size: int, taken: bool) -> None:
+    assert IngestPool(1).takes(b" " * size) is taken

@@ -19,13 +19,14 @@ import gc
 import logging
 import multiprocessing
 import os
+import pickle
+import queue
 import signal
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from typing import Any
 
 import orjson
@@ -37,6 +38,9 @@ from eduops.errors import EduopsError
 log = logging.getLogger(__name__)
 MAX_PROCESSES = 4
 PARENT_CHECK_S = 1.0
+STOP_WAIT_S = 5.0
+WAIT_FOR_HELPER_S = 30.0  # a batch waits this long for a busy helper before the serving process takes it
+MIN_BODY_BYTES = 8 * 1024  # about ten statements: smaller batches are handled in the serving process
 
 
 @dataclass(frozen=True)
@@ -99,63 +103,130 @@ def _watch_parent(parent_pid: int) -> None:
     os._exit(0)
 
 
-def _helper_started(parent_pid: int) -> None:
+def helper_main(conn: Connection, parent_pid: int) -> None:
+    """A helper process: prepare each batch the serving process sends, until it closes the pipe or is gone."""
     # Ctrl-C reaches the whole process group: the serving process stops its helpers itself
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(parent_pid,), name="parent-watch", daemon=True).start()
+    prepare_batch(b"[]", {}, "", 1, ())  # import the LRS now, not with the first batch
     # a helper keeps nothing between batches: the collector only needs to look at what one batch allocates
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+    while True:
+        try:
+            args = pickle.loads(conn.recv_bytes())
+        except (EOFError, OSError):
+            return
+        conn.send_bytes(pickle.dumps(prepare_batch(*args), protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def _ready() -> bool:
-    return True
+class _Helper:
+    def __init__(self, parent_pid: int) -> None:
+        context = multiprocessing.get_context("spawn")  # not fork: the serving process has threads
+        self.conn, theirs = context.Pipe()
+        self.process = context.Process(target=helper_main, args=(theirs, parent_pid), name="eduops-ingest",
+                                       daemon=True)
+        self.process.start()
+        theirs.close()
+
+    def ask(self, args: tuple[Any, ...]) -> Prepared | None:
+        self.conn.send_bytes(pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL))
+        answer: Prepared | None = pickle.loads(self.conn.recv_bytes())
+        return answer
+
+    def stop(self) -> None:
+        self.conn.close()  # the helper's next read ends its loop
+        self.process.join(timeout=STOP_WAIT_S)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=STOP_WAIT_S)
 
 
 class IngestPool:
-    """The helper processes of one serving process (spawned, not forked: the server has threads)."""
+    """The helper processes of one serving process, each on its own pipe: a request thread takes an idle
+    helper (starting one while fewer than ``processes`` run), sends the batch and waits for the rows."""
 
-    def __init__(self, processes: int) -> None:
+    def __init__(self, processes: int, min_body_bytes: int = MIN_BODY_BYTES) -> None:
         self.processes = processes
+        self.min_body_bytes = min_body_bytes
         self._lock = threading.Lock()
-        self._executor: ProcessPoolExecutor | None = None
-
-    def _pool(self) -> ProcessPoolExecutor:
-        with self._lock:
-            if self._executor is None:
-                self._executor = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                                     initializer=_helper_started, initargs=(os.getpid(),))
-            return self._executor
+        self._idle: queue.SimpleQueue[_Helper] = queue.SimpleQueue()
+        self._running: set[_Helper] = set()
+        self._closed = False
 
     def warm_up(self) -> None:
-        """Start the helpers now (each imports the LRS once), not on the first batch."""
-        pool = self._pool()
+        """Start the helpers now (each imports the LRS once), not on the first batches."""
         for _ in range(self.processes):
-            pool.submit(_ready)
+            helper = self._start()
+            if helper is not None:
+                self._idle.put(helper)
+
+    def pids(self) -> list[int]:
+        with self._lock:
+            return [h.process.pid for h in self._running if h.process.pid is not None]
+
+    def _start(self) -> _Helper | None:
+        with self._lock:
+            if self._closed or len(self._running) >= self.processes:
+                return None
+            helper = _Helper(os.getpid())
+            self._running.add(helper)
+            return helper
+
+    def _take(self) -> _Helper | None:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        helper = self._start()
+        if helper is not None:
+            return helper
+        try:
+            return self._idle.get(timeout=WAIT_FOR_HELPER_S)
+        except queue.Empty:
+            return None  # every helper busy that long: this batch is prepared in the serving process
+
+    def takes(self, body: bytes) -> bool:
+        """Whether a helper is worth its round trip for this body (about 0.1 ms of the serving process's CPU,
+        what it spends on a few statements itself): a few statements are quicker done in place."""
+        return len(body) >= self.min_body_bytes
 
     def prepare(self, body: bytes, authority: dict[str, Any], limit: int,
                 prefixes: tuple[str, ...]) -> Prepared | None:
-        stored_at = iso(datetime.now(UTC))
-        try:
-            return self._pool().submit(prepare_batch, body, authority, stored_at, limit, prefixes).result()
-        except BrokenProcessPool as exc:
-            log.warning("an ingest helper process died (%s); starting them again, this batch takes the exact path",
-                        exc)
-            self._drop()
+        helper = self._take()
+        if helper is None:
             return None
-
-    def _drop(self) -> None:
+        try:
+            prepared = helper.ask((body, authority, iso(datetime.now(UTC)), limit, prefixes))
+        except (EOFError, OSError, pickle.UnpicklingError) as exc:
+            log.warning("ingest helper process %s died (%s: %s); this batch takes the exact path, another helper "
+                        "is started for the next", helper.process.pid, type(exc).__name__, exc)
+            self._retire(helper)
+            return None
         with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
+            closed = self._closed
+        if closed:
+            self._retire(helper)
+        else:
+            self._idle.put(helper)
+        return prepared
+
+    def _retire(self, helper: _Helper) -> None:
+        with self._lock:
+            self._running.discard(helper)
+        helper.stop()
 
     def close(self) -> None:
+        """Stop the idle helpers now; a busy one stops when its batch is done."""
         with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+            self._closed = True
+        while True:
+            try:
+                helper = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            self._retire(helper)
 
 
 _active: IngestPool | None = None

@@ -115,7 +115,7 @@ def _post_prepared(store: Store, body: bytes, limit: int, authority: dict[str, A
     """The batch through an ingest helper process (``ingest_pool``), when `eduops serve` runs them and the helper
     could take it whole; None: the exact path decides (nothing is stored then)."""
     pool = ingest_pool.active()
-    if pool is None or not isinstance(store, DuckDBStore):
+    if pool is None or not pool.takes(body) or not isinstance(store, DuckDBStore):
         return None
     prepared = pool.prepare(body, authority, limit, store.course_prefixes)
     if prepared is None or not store.insert_table(prepared.ids, prepared.table()):
