@@ -133,6 +133,9 @@ def served(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     engine = open_workspace(settings).engine
     _info, key = create_key(engine, "content", ["ingest:xapi", "read"], actor="test")
     _info, admin_key = create_key(engine, "ops", ["admin"], actor="test")
+    from tests.analytics.test_quality_learning import _rtc_class
+
+    _rtc_class(open_workspace(settings), "call-poor", ["P1", "P2"], mos=3.0)  # for quality × learning
     make_engine(settings.state_url).dispose()
     with running_server(home, "--workers", "2") as server:
         yield Served(server, key, admin_key)
@@ -279,3 +282,22 @@ def test_sigterm_stops_every_worker_and_removes_the_credential(served: Served) -
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers), log
     assert "all 2 workers stopped" in log
     assert "eduops worker 0: stopping" in log and "eduops worker 1: stopping" in log
+
+
+def test_quality_and_learning_from_every_worker(served: Served) -> None:
+    """The worker without the event store reads it through the first one (it once said ClickHouse was needed)."""
+    clients = served.clients_by_worker()
+    first = next(iter(clients.values()))
+    for learner in ("P1", "P2"):
+        posted = first.post("/xapi/statements", json={
+            "actor": {"account": {"homePage": "https://lms.example.edu", "name": learner}},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/launched"}, "object": {"id": ACTIVITY},
+            "timestamp": "2026-03-02T10:30:00Z"})
+        assert posted.status_code == 200, posted.text
+    answers = [client.get("/api/v1/analytics/quality").json() for client in clients.values()]
+    for answer in answers:
+        assert answer["available"], answer
+        assert {b["band"]: b["sessions"] for b in answer["bands"]}["poor"] == 2
+    assert answers[0]["bands"] == answers[1]["bands"]
+    for client in clients.values():
+        client.close()

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from eduops.analytics import sql
+from eduops.analytics.remote import RemoteStore
 from eduops.analytics.store import DuckDBStore, open_store
 from eduops.config import Settings
 from eduops.core.i18n import msg
@@ -69,8 +70,8 @@ def quality_learning(settings: Settings) -> dict[str, Any]:
         return {"available": False, "bands": [],
                 "reason": msg("no call-quality data yet ({path} does not exist); it fills when calls are "
                               "reported to /api/v1/rtc", path=str(path))}
-    store = open_store(settings)
-    if not isinstance(store, DuckDBStore):
+    store = open_store(settings)  # the DuckDB file, or the serving worker that holds it (`serve --workers N`)
+    if not isinstance(store, DuckDBStore | RemoteStore):
         return {"available": False, "bands": [],
                 "reason": msg("quality × learning reads the DuckDB event store; it is not available with "
                               "events.backend = \"clickhouse\"")}
