@@ -67,6 +67,16 @@ def _alive(pid: int) -> bool:
     return state[state.rfind(")") + 2] != "Z"
 
 
+def _helpers_ready(port: int, headers: dict[str, str], count: int) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        status = httpx.get(f"http://127.0.0.1:{port}/api/v1/analytics/status", headers=headers, timeout=30).json()
+        if status.get("ingest_helpers", {}).get("ready") == count:
+            return
+        assert time.monotonic() < deadline, status
+        time.sleep(0.1)  # polling helpers that are starting, with a deadline
+
+
 def _children(pid: int, count: int) -> list[int]:
     """The ``count`` child processes of ``pid`` (the ingest helpers it starts), once they are all there."""
     deadline = time.monotonic() + 60
@@ -98,6 +108,10 @@ def test_kill_9_right_after_2xx_loses_nothing(workspace_with_key: tuple[Path, st
     server = _serve(home, port, EDUOPS_EVENTS__INGEST_PROCESSES="2")  # acknowledged through a helper process
     ids = [str(uuid.uuid4()) for _ in range(100)]
     try:
+        warm = httpx.post(f"http://127.0.0.1:{port}/xapi/statements", headers=headers, timeout=30,
+                          content=json.dumps([statement(f"w{i}", "launched", day(0)) for i in range(100)]))
+        assert warm.status_code == 200, warm.text  # the helpers start with the first batch
+        _helpers_ready(port, headers, 2)
         helpers = _children(server.pid, count=2)
         r = httpx.post(f"http://127.0.0.1:{port}/xapi/statements", headers=headers, timeout=30,
                        content=json.dumps([statement(f"k{i}", "launched", day(0), id=sid)
@@ -121,13 +135,13 @@ def test_kill_9_right_after_2xx_loses_nothing(workspace_with_key: tuple[Path, st
             assert got.status_code == 200 and got.json()["id"] == sid
         page = httpx.get(f"http://127.0.0.1:{port}/xapi/statements", params={"limit": "0"}, headers=headers,
                          timeout=30).json()
-        assert len(page["statements"]) == 100
+        assert len(page["statements"]) == 200
         # while the server holds the event store, the CLI asks the server (issue 20) and sees every statement
         cli = subprocess.run([EDUOPS, "analytics", "active", "--json"], cwd=home, capture_output=True, text=True,
                              env={**{k: v for k, v in os.environ.items() if not k.startswith("EDUOPS_")},
                                   "EDUOPS_CONFIG": str(home / "eduops.toml")}, timeout=60)
         assert cli.returncode == 0, cli.stderr
-        assert max(d["dau"] for d in json.loads(cli.stdout)["days"]) == 100
+        assert max(d["dau"] for d in json.loads(cli.stdout)["days"]) == 200
     finally:
         server.terminate()
         server.wait(timeout=30)

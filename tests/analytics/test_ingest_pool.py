@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -82,6 +83,7 @@ def pool() -> Iterator[IngestPool]:
     """One real helper process, active as `eduops serve` makes it."""
     helper = IngestPool(1, min_body_bytes=0)  # the tests' batches are small
     ingest_pool._active = helper
+    _wait_ready(helper)
     try:
         yield helper
     finally:
@@ -146,8 +148,17 @@ def test_activity_definitions_are_kept(sqlite_ws: Workspace, pool: IngestPool) -
     assert got.status_code == 200 and got.json()["definition"]["name"] == {"zh-CN": "第一课"}
 
 
-def _helper_pids(pool: IngestPool) -> list[int]:
+def _wait_ready(pool: IngestPool) -> None:
+    """Start the helpers and wait until every one has started (they start in the background)."""
     pool.warm_up()
+    deadline = time.monotonic() + 60
+    while pool.status()["ready"] < pool.processes:
+        assert time.monotonic() < deadline, pool.status()
+        time.sleep(0.05)  # polling helpers that are starting, with a deadline
+
+
+def _helper_pids(pool: IngestPool) -> list[int]:
+    _wait_ready(pool)
     return pool.pids()
 
 
@@ -159,6 +170,7 @@ def test_a_helper_that_dies_costs_no_statement(sqlite_ws: Workspace, pool: Inges
         for pid in pids:
             os.kill(pid, signal.SIGKILL)
         first = client.post("/xapi/statements", json=_batch(2), headers=XAPI)
+        _wait_ready(pool)  # the dead one's replacement
         second = client.post("/xapi/statements", json=[statement("wang", "launched", day(1))], headers=XAPI)
         stored = client.get("/xapi/statements", params={"limit": "0"}, headers=XAPI).json()["statements"]
         after = pool.pids()
@@ -195,3 +207,23 @@ def test_stored_time_is_the_requests(sqlite_ws: Workspace, pool: IngestPool) -> 
 @pytest.mark.parametrize(("size", "taken"), [(0, False), (8 * 1024 - 1, False), (8 * 1024, True), (10**6, True)])
 def test_small_batches_stay_in_the_serving_process(size: int, taken: bool) -> None:
     assert IngestPool(1).takes(b" " * size) is taken
+
+
+def test_helpers_start_with_the_first_batch_and_meanwhile_the_exact_path_serves(sqlite_ws: Workspace) -> None:
+    pool = IngestPool(1, min_body_bytes=0)
+    ingest_pool._active = pool
+    try:
+        taken = _counting(pool)
+        with TestClient(app_as(sqlite_ws, ("ingest:xapi", "read"), True, [])) as client:
+            assert pool.status() == {"configured": 1, "running": 0, "ready": 0}  # nothing started with the server
+            first = client.post("/xapi/statements", json=_batch(2), headers=XAPI)
+            assert pool.status()["running"] == 1
+            _wait_ready(pool)
+            second = client.post("/xapi/statements", json=[statement("wang", "launched", day(1))], headers=XAPI)
+            status = client.get("/api/v1/analytics/status").json()
+        assert first.status_code == second.status_code == 200
+        assert taken == [False, True]
+        assert status["ingest_helpers"] == {"configured": 1, "running": 1, "ready": 1} and status["statements"] == 3
+    finally:
+        ingest_pool.stop()
+        close_stores()

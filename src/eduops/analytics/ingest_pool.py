@@ -103,6 +103,9 @@ def _watch_parent(parent_pid: int) -> None:
     os._exit(0)
 
 
+READY = b"ready"
+
+
 def helper_main(conn: Connection, parent_pid: int) -> None:
     """A helper process: prepare each batch the serving process sends, until it closes the pipe or is gone."""
     # Ctrl-C reaches the whole process group: the serving process stops its helpers itself
@@ -113,12 +116,13 @@ def helper_main(conn: Connection, parent_pid: int) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
-    while True:
-        try:
+    try:
+        conn.send_bytes(READY)
+        while True:
             args = pickle.loads(conn.recv_bytes())
-        except (EOFError, OSError):
-            return
-        conn.send_bytes(pickle.dumps(prepare_batch(*args), protocol=pickle.HIGHEST_PROTOCOL))
+            conn.send_bytes(pickle.dumps(prepare_batch(*args), protocol=pickle.HIGHEST_PROTOCOL))
+    except (EOFError, OSError):
+        return  # the serving process closed the pipe (stopping) or is gone
 
 
 class _Helper:
@@ -129,6 +133,10 @@ class _Helper:
                                        daemon=True)
         self.process.start()
         theirs.close()
+
+    def wait_ready(self) -> None:
+        if self.conn.recv_bytes() != READY:
+            raise EOFError("the helper did not start")
 
     def ask(self, args: tuple[Any, ...]) -> Prepared | None:
         self.conn.send_bytes(pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL))
@@ -144,44 +152,63 @@ class _Helper:
 
 
 class IngestPool:
-    """The helper processes of one serving process, each on its own pipe: a request thread takes an idle
-    helper (starting one while fewer than ``processes`` run), sends the batch and waits for the rows."""
+    """The helper processes of one serving process, each on its own pipe.
+
+    They start in the background with the first batch that could use them (a server that is never sent
+    statements in bulk never starts them); until one is ready, batches take the exact path. A request thread
+    takes a ready, idle helper (waiting while every ready one is busy), sends the batch and waits for the rows.
+    """
 
     def __init__(self, processes: int, min_body_bytes: int = MIN_BODY_BYTES) -> None:
         self.processes = processes
         self.min_body_bytes = min_body_bytes
         self._lock = threading.Lock()
         self._idle: queue.SimpleQueue[_Helper] = queue.SimpleQueue()
-        self._running: set[_Helper] = set()
+        self._running: set[_Helper] = set()  # started, ready or not
+        self._ready = 0
         self._closed = False
 
-    def warm_up(self) -> None:
-        """Start the helpers now (each imports the LRS once), not on the first batches."""
-        for _ in range(self.processes):
-            helper = self._start()
-            if helper is not None:
-                self._idle.put(helper)
+    def status(self) -> dict[str, int]:
+        with self._lock:
+            return {"configured": self.processes, "running": len(self._running), "ready": self._ready}
 
     def pids(self) -> list[int]:
         with self._lock:
             return [h.process.pid for h in self._running if h.process.pid is not None]
 
-    def _start(self) -> _Helper | None:
+    def warm_up(self) -> None:
+        """Start every missing helper in the background."""
+        while True:
+            with self._lock:
+                if self._closed or len(self._running) >= self.processes:
+                    return
+                helper = _Helper(os.getpid())
+                self._running.add(helper)
+            threading.Thread(target=self._starting, args=(helper,), name="ingest-helper-start", daemon=True).start()
+
+    def _starting(self, helper: _Helper) -> None:
+        try:
+            helper.wait_ready()
+        except (EOFError, OSError) as exc:
+            log.warning("ingest helper process %s did not start (%s); batches take the exact path meanwhile",
+                        helper.process.pid, exc)
+            self._retire(helper, was_ready=False)
+            return
         with self._lock:
-            if self._closed or len(self._running) >= self.processes:
-                return None
-            helper = _Helper(os.getpid())
-            self._running.add(helper)
-            return helper
+            self._ready += 1
+        self._give_back(helper)
 
     def _take(self) -> _Helper | None:
         try:
             return self._idle.get_nowait()
         except queue.Empty:
             pass
-        helper = self._start()
-        if helper is not None:
-            return helper
+        with self._lock:
+            missing, ready = len(self._running) < self.processes, self._ready
+        if missing:
+            self.warm_up()
+        if not ready:
+            return None  # none has started yet: this batch is prepared in the serving process
         try:
             return self._idle.get(timeout=WAIT_FOR_HELPER_S)
         except queue.Empty:
@@ -204,21 +231,26 @@ class IngestPool:
                         "is started for the next", helper.process.pid, type(exc).__name__, exc)
             self._retire(helper)
             return None
+        self._give_back(helper)
+        return prepared
+
+    def _give_back(self, helper: _Helper) -> None:
         with self._lock:
             closed = self._closed
         if closed:
             self._retire(helper)
         else:
             self._idle.put(helper)
-        return prepared
 
-    def _retire(self, helper: _Helper) -> None:
+    def _retire(self, helper: _Helper, was_ready: bool = True) -> None:
         with self._lock:
-            self._running.discard(helper)
+            if helper in self._running:
+                self._running.discard(helper)
+                self._ready -= was_ready
         helper.stop()
 
     def close(self) -> None:
-        """Stop the idle helpers now; a busy one stops when its batch is done."""
+        """Stop the idle helpers now; a busy or starting one stops once it is done."""
         with self._lock:
             self._closed = True
         while True:
@@ -233,13 +265,12 @@ _active: IngestPool | None = None
 
 
 def start(configured: int | None) -> IngestPool | None:
-    """Called by `eduops serve` in the process that holds the event store."""
+    """Called by `eduops serve` in the process that holds the event store (helpers start with the first batch)."""
     global _active
     count = processes_for(configured, os.cpu_count())
     if count <= 0:
         return None
     _active = IngestPool(count)
-    _active.warm_up()
     return _active
 
 
