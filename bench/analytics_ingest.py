@@ -5,8 +5,9 @@ well as it can be done), in interleaved rounds.
 - eduops: from the first POST until the last statement is readable (a GET /xapi/statements after the
   last acknowledgement loads what is journalled), clients posting in parallel over kept-alive connections
   (``http.client``: a few µs of client CPU per statement, so the clients leave the server its cores; the note
-  prints the client's CPU per statement beside the server's). The server is warmed up with 2,000
-  statements before the rounds;
+  prints the client's CPU per statement beside the server's; the server's includes its ingest helper
+  processes). The server is warmed up with 2,000 statements before the rounds, until the ingest helpers
+  that the first batch starts are ready;
 - baseline: the round's statements are prepared outside the timing (``lrs.prepare``, ``extract.to_row``,
   ``store.to_arrow``); the timing covers one transaction inserting that Arrow table into a DuckDB file
   with eduops's own statements DDL (primary key included) and its commit.
@@ -103,6 +104,24 @@ def get(port: int, headers: dict[str, str], path: str) -> None:
         raise SystemExit(f"GET {path} after ingest: {answer.status} {text[:200]!r}")
 
 
+def helpers_ready(port: int, headers: dict[str, str], timeout_s: float = 60.0) -> None:
+    """Wait until the ingest helper processes the warm-up started are all ready (part of warming up)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request("GET", "/api/v1/analytics/status", headers=headers)
+            status = json.loads(conn.getresponse().read())
+        finally:
+            conn.close()
+        helpers = status.get("ingest_helpers")
+        if helpers is None or helpers["ready"] >= helpers["configured"]:
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"ingest helpers not ready after {timeout_s:.0f} s: {helpers}")
+        time.sleep(0.1)
+
+
 def main() -> int:
     p = parser(__doc__)
     p.add_argument("--statements", type=int, default=None, help="per round (default 50,000; --quick 10,000)")
@@ -155,6 +174,7 @@ def main() -> int:
             post_all(port, headers, [json.dumps(warm[i:i + args.batch]).encode() for i in range(0, 2_000, args.batch)],
                      args.clients)
             get(port, headers, "/xapi/statements?limit=1")
+            helpers_ready(port, headers)
             pairs = interleaved(args.rounds, ours, baseline, label="statements/s")
         finally:
             server.send_signal(signal.SIGTERM)
