@@ -4,6 +4,7 @@ helper that dies costs no statement."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -227,3 +228,22 @@ def test_helpers_start_with_the_first_batch_and_meanwhile_the_exact_path_serves(
     finally:
         ingest_pool.stop()
         close_stores()
+
+
+def test_a_helper_that_hangs_is_replaced(sqlite_ws: Workspace, pool: IngestPool,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ingest_pool, "ANSWER_WITHIN_S", 0.5)
+    taken = _counting(pool)
+    with TestClient(app_as(sqlite_ws, ("ingest:xapi", "read"), True, [])) as client:
+        (stuck,) = _helper_pids(pool)
+        os.kill(stuck, signal.SIGSTOP)  # alive, never answering
+        try:
+            first = client.post("/xapi/statements", json=_batch(2), headers=XAPI)
+        finally:
+            with contextlib.suppress(ProcessLookupError):  # the pool kills it
+                os.kill(stuck, signal.SIGCONT)
+        _wait_ready(pool)
+        second = client.post("/xapi/statements", json=[statement("wang", "launched", day(1))], headers=XAPI)
+        after = pool.pids()
+    assert first.status_code == second.status_code == 200
+    assert taken == [False, True] and after != [stuck] and not _alive(stuck)

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 MAX_PROCESSES = 4
 PARENT_CHECK_S = 1.0
 STOP_WAIT_S = 5.0
+ANSWER_WITHIN_S = 60.0  # a batch of 10,000 statements takes a helper about 0.3 s
 WAIT_FOR_HELPER_S = 30.0  # a batch waits this long for a busy helper before the serving process takes it
 MIN_BODY_BYTES = 8 * 1024  # about ten statements: smaller batches are handled in the serving process
 
@@ -140,6 +141,8 @@ class _Helper:
 
     def ask(self, args: tuple[Any, ...]) -> Prepared | None:
         self.conn.send_bytes(pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL))
+        if not self.conn.poll(ANSWER_WITHIN_S):
+            raise TimeoutError(f"no answer within {ANSWER_WITHIN_S:g} s")
         answer: Prepared | None = pickle.loads(self.conn.recv_bytes())
         return answer
 
@@ -226,9 +229,9 @@ class IngestPool:
             return None
         try:
             prepared = helper.ask((body, authority, iso(datetime.now(UTC)), limit, prefixes))
-        except (EOFError, OSError, pickle.UnpicklingError) as exc:
-            log.warning("ingest helper process %s died (%s: %s); this batch takes the exact path, another helper "
-                        "is started for the next", helper.process.pid, type(exc).__name__, exc)
+        except (EOFError, OSError, TimeoutError, pickle.UnpicklingError) as exc:
+            log.warning("ingest helper process %s failed (%s: %s); it is stopped, this batch takes the exact path "
+                        "and another helper is started", helper.process.pid, type(exc).__name__, exc)
             self._retire(helper)
             return None
         self._give_back(helper)
