@@ -149,7 +149,7 @@ def status(as_json: JSON = False) -> None:
     upgrade ("indexing statements: N of M")."""
     from eduops.analytics.store import open_store
     from eduops.analytics.store_status import store_status, summary
-    from eduops.core.i18n import render_text
+    from eduops.core.i18n import msg, render_text
 
     settings = workspace().settings
     found = store_status(open_store(settings))
@@ -158,6 +158,10 @@ def status(as_json: JSON = False) -> None:
         print_json(found)
         return
     out.print(f"{found['location']}: {found['summary']}")
+    helpers = found.get("ingest_helpers")
+    if helpers:
+        out.print("  " + render_text(msg("ingest helper processes: {ready} ready of {configured}", **helpers),
+                                     settings.language))
     for key in ("load_error", "index_error"):
         if found.get(key):
             out.print(f"  {key.replace('_', ' ')}: {found[key]}")
