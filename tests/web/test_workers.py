@@ -219,6 +219,25 @@ def test_statements_with_attachment_contents_through_any_worker(served: Served) 
         client.close()
 
 
+def test_quality_and_learning_from_every_worker(served: Served) -> None:
+    """The worker without the event store reads it through the first one (it once said ClickHouse was needed)."""
+    clients = served.clients_by_worker()
+    first = next(iter(clients.values()))
+    for learner in ("P1", "P2"):
+        posted = first.post("/xapi/statements", json={
+            "actor": {"account": {"homePage": "https://lms.example.edu", "name": learner}},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/launched"}, "object": {"id": ACTIVITY},
+            "timestamp": "2026-03-02T10:30:00Z"})
+        assert posted.status_code == 200, posted.text
+    answers = [client.get("/api/v1/analytics/quality").json() for client in clients.values()]
+    for answer in answers:
+        assert answer["available"], answer
+        assert {b["band"]: b["sessions"] for b in answer["bands"]}["poor"] == 2
+    assert answers[0]["bands"] == answers[1]["bands"]
+    for client in clients.values():
+        client.close()
+
+
 def test_a_killed_worker_is_replaced(served: Served) -> None:
     supervisor = served.server.process.pid
     before = children(supervisor)
@@ -283,21 +302,3 @@ def test_sigterm_stops_every_worker_and_removes_the_credential(served: Served) -
     assert "all 2 workers stopped" in log
     assert "eduops worker 0: stopping" in log and "eduops worker 1: stopping" in log
 
-
-def test_quality_and_learning_from_every_worker(served: Served) -> None:
-    """The worker without the event store reads it through the first one (it once said ClickHouse was needed)."""
-    clients = served.clients_by_worker()
-    first = next(iter(clients.values()))
-    for learner in ("P1", "P2"):
-        posted = first.post("/xapi/statements", json={
-            "actor": {"account": {"homePage": "https://lms.example.edu", "name": learner}},
-            "verb": {"id": "http://adlnet.gov/expapi/verbs/launched"}, "object": {"id": ACTIVITY},
-            "timestamp": "2026-03-02T10:30:00Z"})
-        assert posted.status_code == 200, posted.text
-    answers = [client.get("/api/v1/analytics/quality").json() for client in clients.values()]
-    for answer in answers:
-        assert answer["available"], answer
-        assert {b["band"]: b["sessions"] for b in answer["bands"]}["poor"] == 2
-    assert answers[0]["bands"] == answers[1]["bands"]
-    for client in clients.values():
-        client.close()
