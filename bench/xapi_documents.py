@@ -3,7 +3,7 @@ connection alternates a PUT and a GET of a learner's
 "resume" state (learning content saves it every few seconds), learners in turn, driven by `wrk` with
 bench/xapi_state.lua (requests formatted once; the client's own CPU is measured and printed).
 
-The reference, in the same interleaved rounds: bench/xapi_state_reference.py, a bare ASGI app on the same
+The reference, in the same interleaved rounds: bench/_xapi_state_reference.py, a bare ASGI app on the same
 uvicorn answering the same PUT/GET with one prepared sqlite3 statement each (no framework, rate limit,
 request id or security headers). Every document exists before a round, so every GET is a 200.
 
@@ -119,7 +119,7 @@ def start_reference(folder: Path, authorization: str) -> tuple[subprocess.Popen[
     XapiDocument.__table__.create(engine)  # type: ignore[attr-defined]
     engine.dispose()
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(HERE / "xapi_state_reference.py"), str(db), str(port), authorization])
+    proc = subprocess.Popen([sys.executable, str(HERE / "_xapi_state_reference.py"), str(db), str(port), authorization])
     deadline = time.monotonic() + 30
     while True:
         try:

@@ -56,6 +56,14 @@ def statement_exprs() -> dict[str, str]:
     return exprs
 
 
+def forget_keys(path: Path) -> None:
+    """Remove every statement's filter keys, as in a store from before postings."""
+    con = duckdb.connect(str(path))
+    con.execute("DELETE FROM statement_keys")
+    con.execute("DELETE FROM statement_key_counts")
+    con.close()
+
+
 def fill(path: Path, rows: int, rounds: int) -> None:
     """Generate ``rows`` statements into ``path`` without their filter keys (a store from an older eduops), time
     opening it in each round, then post the keys in the foreground as `eduops upgrade` does."""
@@ -74,6 +82,7 @@ def fill(path: Path, rows: int, rounds: int) -> None:
         opened.append(time.perf_counter() - started)
         assert store.indexing() is not None
         store.close()
+        forget_keys(path)  # the next round opens an old store again (this one may have posted them all)
     started = time.perf_counter()
     store = DuckDBStore(path)
     store.post_keys()

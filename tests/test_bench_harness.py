@@ -123,6 +123,8 @@ def test_python_m_bench_runs_each_bench_script_and_never_itself() -> None:
     assert "analytics_ingest.py" in names and "xapi_queries.py" in names
     assert not [n for n in names if n.startswith("_")]  # __main__.py running itself would recurse without end
     assert {p.stem for p in runner.scripts(["rtc_"])} == {"rtc_breakdown", "rtc_ingest"}
+    # every script it runs reports goals (a helper script such as a reference server is named _*.py)
+    assert not [p.name for p in runner.scripts([]) if "report(" not in p.read_text()]
 
 
 def test_python_m_bench_refuses_an_unknown_option_before_running_anything() -> None:

@@ -7,7 +7,7 @@ eduops does) and runs one prepared statement through the DB-API (sqlite3) on the
 an INSERT ... ON CONFLICT DO UPDATE for PUT, a SELECT for GET. No rate limit, no request id, no
 security headers, no xAPI version header.
 
-    python bench/xapi_state_reference.py <sqlite file> <port> <authorization header value>
+    python bench/_xapi_state_reference.py <sqlite file> <port> <authorization header value>
 """
 
 from __future__ import annotations
