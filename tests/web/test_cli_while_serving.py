@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 import httpx
+import pyarrow as pa
 import pytest
 from tests.conftest import make_settings
 from tests.rtc.test_cli import LINES as RTC_LINES
@@ -180,6 +181,37 @@ def test_bad_queries_to_the_store_routes_are_400_not_500(served) -> None:
         answer = httpx.post(f"{server.url}{path}", json=body, headers=auth, timeout=60)
         assert answer.status_code == 400, (path, body, answer.text)
         assert answer.json()["error"]
+
+
+def test_a_batch_prepared_by_another_worker_is_journalled_once(served) -> None:
+    """/store/prepared: rows a serving worker without the store prepared; stored once, then refused (the worker
+    takes the exact path); bad bodies are 400; only the local credential gets in."""
+    from eduops.analytics.ingest_pool import prepare_batch
+
+    _home, server, _stopped = served
+    auth = {"authorization": server.cred.header, "content-type": "application/vnd.apache.arrow.stream"}
+    batch = [{"actor": {"account": {"homePage": "https://lms.example.edu", "name": f"prep{i}"}},
+              "verb": {"id": "http://adlnet.gov/expapi/verbs/launched"},
+              "object": {"id": "https://lms.example.edu/course/prep"}} for i in range(3)]
+    prepared = prepare_batch(json.dumps(batch).encode(), {"objectType": "Agent", "account": {
+        "homePage": "https://eduops.test", "name": "worker"}}, "2026-03-02T09:00:00.000Z", 100, ())
+    assert prepared is not None
+    url = f"{server.url}/api/v1/analytics/store/prepared"
+    assert httpx.post(url, content=prepared.rows_ipc, timeout=60).status_code == 401
+    first = httpx.post(url, content=prepared.rows_ipc, headers=auth, timeout=60)
+    again = httpx.post(url, content=prepared.rows_ipc, headers=auth, timeout=60)
+    assert (first.json(), again.json()) == ({"stored": True}, {"stored": False})
+    found = httpx.post(f"{server.url}/api/v1/analytics/store/query", timeout=60,
+                       headers={"authorization": server.cred.header},
+                       json={"sql": "SELECT count(*) FROM statements WHERE object_id = 'https://lms.example.edu/course/prep'"})
+    assert found.json() == {"rows": [[3]]}
+    narrow = prepared.table().select(["id", "raw"])
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, narrow.schema) as writer:
+        writer.write_table(narrow)
+    for body in (b"not arrow", sink.getvalue().to_pybytes()):
+        answer = httpx.post(url, content=body, headers=auth, timeout=60)
+        assert answer.status_code == 400 and answer.json()["error"], answer.text
 
 
 def test_without_a_server_a_store_held_elsewhere_is_a_clear_error(sqlite_ws) -> None:

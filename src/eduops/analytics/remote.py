@@ -27,6 +27,7 @@ from eduops.core.local_access import LocalClient
 from eduops.errors import ServiceUnavailable
 
 PREFIX = "/api/v1/analytics/store"
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
 
 def encode(value: Any) -> Any:
@@ -98,9 +99,10 @@ class RemoteStore:
 
     dialect = sql.DUCKDB
 
-    def __init__(self, client: LocalClient, location: str) -> None:
+    def __init__(self, client: LocalClient, location: str, course_prefixes: tuple[str, ...] = ()) -> None:
         self.client = client
         self.location = f"{location} (through the running server, pid {client.cred.pid})"
+        self.course_prefixes = course_prefixes
 
     def query(self, text: str) -> list[tuple[Any, ...]]:
         return self.query_with(text, {})
@@ -116,6 +118,13 @@ class RemoteStore:
         body = {"statements": statements, "authority": authority, "contents": sorted(contents)}
         ids: list[str] = self.client.request("POST", f"{PREFIX}/statements", json=body).json()["ids"]
         return ids
+
+    def insert_prepared(self, rows_ipc: bytes) -> bool:
+        """Journal statement rows prepared here (``ingest_pool.prepare_batch``: an Arrow IPC stream) in the server;
+        False when it cannot take them as they are (an id it may know): nothing is stored then."""
+        answer = self.client.request("POST", f"{PREFIX}/prepared", content=rows_ipc,
+                                     headers={"content-type": ARROW_STREAM})
+        return bool(answer.json()["stored"])
 
     def status(self) -> dict[str, Any]:
         """The server's store status (``store_status.store_status``)."""

@@ -605,8 +605,12 @@ def open_store(settings: Settings) -> Store:
     prefixes = tuple(analytics_settings(settings).course_prefixes)
     with _stores_lock:
         if key not in _stores:
-            if cfg.backend == "duckdb" and (remote := _running_server_store(settings)) is not None:
-                return remote  # not kept: the server may stop before this process asks again
+            if cfg.backend == "duckdb" and (remote := _running_server_store(settings, prefixes)) is not None:
+                from eduops.core.local_access import holds_stores
+
+                if not holds_stores():  # a serving worker: the first worker holds the store as long as it runs
+                    _stores[key] = remote
+                return remote  # else not kept: the server may stop before this process asks again
             if cfg.backend == "clickhouse":
                 from eduops.analytics.clickhouse import ClickHouseStore
 
@@ -616,7 +620,7 @@ def open_store(settings: Settings) -> Store:
         return _stores[key]
 
 
-def _running_server_store(settings: Settings) -> Store | None:
+def _running_server_store(settings: Settings, prefixes: tuple[str, ...]) -> Store | None:
     """The store of an `eduops serve` running on this workspace (it holds the DuckDB file), if there is one."""
     from eduops.analytics.remote import RemoteStore
     from eduops.core.local_access import LocalClient, running_server
@@ -624,7 +628,7 @@ def _running_server_store(settings: Settings) -> Store | None:
     cred = running_server(settings.home)
     if cred is None:
         return None
-    return RemoteStore(LocalClient(cred), str(store_path(settings)))
+    return RemoteStore(LocalClient(cred), str(store_path(settings)), prefixes)
 
 
 def open_duckdb_stores() -> list[DuckDBStore]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from eduops.analytics import lrs
 from eduops.analytics.remote import PREFIX, arrow_from_text, encode_rows
-from eduops.analytics.store import open_store
+from eduops.analytics.store import ARROW_SCHEMA, DuckDBStore, open_store
 from eduops.core.audit import audit
 from eduops.core.local_access import WORKER_ACTOR
 from eduops.core.principal import Principal, require
@@ -68,3 +69,25 @@ async def statements(request: Request, body: StatementsBody,
                             after={"statements": len(body.statements)},
                             source_ip=request.client.host if request.client else "")
     return {"ids": ids}
+
+
+@router.post("/prepared")
+async def prepared(request: Request, _: Principal = Depends(require("local"))) -> dict[str, bool]:
+    """POST /xapi/statements on another serving worker, whose batch that worker prepared itself
+    (``ingest_pool.prepare_batch``): journalled here when every id is new; ``stored: false`` sends it down the
+    exact path (``/statements``)."""
+    body = await request.body()
+    store = open_store(request.app.state.workspace.settings)
+    if not isinstance(store, DuckDBStore):
+        return {"stored": False}
+
+    def run() -> bool:
+        try:
+            table = pa.ipc.open_stream(body).read_all()
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise UsageError(f"the body is not an Arrow IPC stream: {exc}") from None
+        if not table.schema.equals(ARROW_SCHEMA):
+            raise UsageError("the rows are not in the statements' Arrow schema (store.ARROW_SCHEMA)")
+        return store.insert_table(table["id"].to_pylist(), table)
+
+    return {"stored": await run_in_threadpool(run)}

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from eduops.analytics import activities, attachments, ingest_pool, lrs, signatures
 from eduops.analytics.documents_api import in_thread
+from eduops.analytics.remote import RemoteStore
 from eduops.analytics.store import DuckDBStore, Store, events_settings, open_store
 from eduops.analytics.xapi import VERSION, check_uuid, check_version_header
 from eduops.core.bodies import check_declared_length, read_body
@@ -113,13 +114,20 @@ def _post(store: Store, body: bytes, boundary: str | None, limit: int, authority
 def _post_prepared(store: Store, body: bytes, limit: int, authority: dict[str, Any],
                    engine: Engine) -> list[str] | None:
     """The batch through an ingest helper process (``ingest_pool``), when `eduops serve` runs them and the helper
-    could take it whole; None: the exact path decides (nothing is stored then)."""
-    pool = ingest_pool.active()
-    if pool is None or not pool.takes(body) or not isinstance(store, DuckDBStore):
-        return None
-    prepared = pool.prepare(body, authority, limit, store.course_prefixes)
-    if prepared is None or not store.insert_table(prepared.ids, prepared.table()):
-        return None
+    could take it whole, or, on a serving worker without the store, prepared here and journalled by the worker that
+    holds it; None: the exact path decides (nothing is stored then)."""
+    if isinstance(store, RemoteStore):  # a serving worker without the store: this process is the helper
+        prepared = ingest_pool.prepare_batch(body, authority, lrs.iso(datetime.now(UTC)), limit,
+                                             store.course_prefixes)
+        if prepared is None or not store.insert_prepared(prepared.rows_ipc):
+            return None
+    else:
+        pool = ingest_pool.active()
+        if pool is None or not pool.takes(body) or not isinstance(store, DuckDBStore):
+            return None
+        prepared = pool.prepare(body, authority, limit, store.course_prefixes)
+        if prepared is None or not store.insert_table(prepared.ids, prepared.table()):
+            return None
     try:
         activities.remember_definitions(engine, prepared.definitions, datetime.now(UTC))
     except SQLAlchemyError as exc:
