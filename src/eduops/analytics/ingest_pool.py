@@ -69,7 +69,6 @@ def prepare_batch(body: bytes, authority: dict[str, Any], stored_at: str, limit:
     """In a helper process: the batch's rows, or None when the serving process must take the exact path."""
     from eduops.analytics import activities, extract, lrs
     from eduops.analytics.store import to_arrow
-    from eduops.analytics.xapi import parse_timestamp
 
     try:
         parsed = orjson.loads(body)
@@ -78,13 +77,7 @@ def prepare_batch(body: bytes, authority: dict[str, Any], stored_at: str, limit:
             return None
         if any(not isinstance(s, dict) or "attachments" in s for s in statements):
             return None  # attachments are checked against the parts and stored by the serving process
-        lrs.validate_batch(statements)
-        prepared = [lrs.prepare(s, authority, stored_at) for s in statements]
-        ids = [p["id"] for p in prepared]
-        if len(set(ids)) != len(ids):
-            return None
-        stored = parse_timestamp(stored_at, "stored")
-        rows = [extract.to_row(p, stored) for p in prepared]
+        prepared, rows = lrs.prepared_rows(statements, authority, stored_at)
         if any(r["voids"] for r in rows):
             return None  # voidings are checked against the store
         table = to_arrow(extract.with_prefixes(rows, prefixes))
@@ -94,7 +87,7 @@ def prepare_batch(body: bytes, authority: dict[str, Any], stored_at: str, limit:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    return Prepared(ids, sink.getvalue().to_pybytes(), definitions)
+    return Prepared([p["id"] for p in prepared], sink.getvalue().to_pybytes(), definitions)
 
 
 def _watch_parent(parent_pid: int) -> None:

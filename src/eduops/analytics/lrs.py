@@ -80,6 +80,19 @@ def validate_batch(statements: list[Any], label: str = "statements", contents: C
                                    exc.rule) from None
 
 
+def prepared_rows(statements: list[Any], authority: dict[str, Any], stored_at: str,
+                  contents: Collection[str] = ()) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Validate a batch, then each statement as stored (``prepare``, one ``stored`` time for all) and its row."""
+    validate_batch(statements, contents=contents)
+    prepared = [prepare(s, authority, stored_at) for s in statements]
+    ids = [p["id"] for p in prepared]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise UsageError(f"statements: the id {dup} appears twice in one batch")
+    stored = parse_timestamp(stored_at, "stored")
+    return prepared, [extract.to_row(p, stored) for p in prepared]
+
+
 def store_statements(store: Store, statements: list[Any], authority: dict[str, Any],
                      now: datetime | None = None, contents: Collection[str] = ()) -> list[str]:
     """Validate and store a batch atomically; return the ids in order.
@@ -91,16 +104,8 @@ def store_statements(store: Store, statements: list[Any], authority: dict[str, A
         raise UsageError("no statements: send a statement object or a non-empty array")
     if isinstance(store, RemoteStore):  # the server holds the store: its LRS stores them (durably) and answers
         return store.store_statements(statements, authority, contents)
-    validate_batch(statements, contents=contents)
-    now = now or datetime.now(UTC)
-    stored_at = iso(now)
-    prepared = [prepare(s, authority, stored_at) for s in statements]
+    prepared, rows = prepared_rows(statements, authority, iso(now or datetime.now(UTC)), contents)
     ids = [p["id"] for p in prepared]
-    if len(set(ids)) != len(ids):
-        dup = next(i for i in ids if ids.count(i) > 1)
-        raise UsageError(f"statements: the id {dup} appears twice in one batch")
-    stored = parse_timestamp(prepared[0]["stored"], "stored")  # the same for the whole batch
-    rows = [extract.to_row(p, stored) for p in prepared]
     voidings = _voidings(rows)
     if not voidings:
         try:  # the common case: new statements, committed together with other requests' (group commit)

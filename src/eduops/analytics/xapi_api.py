@@ -107,7 +107,7 @@ def _post(store: Store, body: bytes, boundary: str | None, limit: int, authority
     if statements:
         _keep_contents(statements, parts, home)
     ids = lrs.store_statements(store, statements, authority, contents=parts.keys())
-    _remember_activities(engine, statements)
+    _remember_activities(engine, activities.definitions_of(statements))
     return ids
 
 
@@ -128,18 +128,16 @@ def _post_prepared(store: Store, body: bytes, limit: int, authority: dict[str, A
         prepared = pool.prepare(body, authority, limit, store.course_prefixes)
         if prepared is None or not store.insert_table(prepared.ids, prepared.table()):
             return None
-    try:
-        activities.remember_definitions(engine, prepared.definitions, datetime.now(UTC))
-    except SQLAlchemyError as exc:
-        log.warning("activity definitions not merged (state database): %s", exc)
+    _remember_activities(engine, prepared.definitions)
     return prepared.ids
 
 
-def _remember_activities(engine: Engine, statements: list[Any]) -> None:
-    """Merge the activity definitions into the Activities resource. The statements are stored already and
-    the definitions are derived from them, so a state database that fails here is logged, not answered."""
+def _remember_activities(engine: Engine, definitions: dict[str, dict[str, Any]]) -> None:
+    """Merge the activity definitions (``activities.definitions_of``) into the Activities resource. The statements
+    are stored already and the definitions are derived from them, so a state database that fails here is logged,
+    not answered."""
     try:
-        activities.remember(engine, statements, datetime.now(UTC))
+        activities.remember_definitions(engine, definitions, datetime.now(UTC))
     except SQLAlchemyError as exc:
         log.warning("activity definitions not merged (state database): %s", exc)
 
@@ -151,7 +149,7 @@ def _put(store: Store, statement_id: str, body: bytes, boundary: str | None, aut
     if isinstance(statement, dict):
         _keep_contents([statement], parts, home)
     lrs.put_statement(store, statement_id, statement, authority, contents=parts.keys())
-    _remember_activities(engine, [statement])
+    _remember_activities(engine, activities.definitions_of([statement]))
 
 
 def _home(request: Request) -> Path:
