@@ -228,3 +228,55 @@ def test_the_indexer_posts_an_old_store_in_the_background(unposted: Path) -> Non
 def test_the_indexing_chunk_keeps_each_transaction_near_the_target_time(chunk: int, took_s: float,
                                                                           expected: int) -> None:
     assert postings.next_chunk(chunk, took_s, 1.0, (10_000, 100_000, 1_000_000)) == expected
+
+
+def _tricky() -> list[dict[str, Any]]:
+    """Statements whose keys take every rule of ``postings._KEYS``: groups, an agent as object, instructor and
+    team, a sub-statement, a StatementRef, the object repeated in the context, non-ASCII identifiers."""
+    when = day(1)
+    team = {"objectType": "Group", "member": [AGENTS[2], AGENTS[3]]}
+    sub = {"objectType": "SubStatement", "actor": AGENTS[4], "verb": {"id": "http://adlnet.gov/expapi/verbs/passed"},
+           "object": {"objectType": "Activity", "id": f"{HOME}/课程/第一课"},
+           "context": {"instructor": AGENTS[5], "contextActivities": {"grouping": [{"id": f"{HOME}/course/b"}]}}}
+    return [
+        statement("u0", "completed", when, obj="course/a/v1"),
+        {**statement("u1", "launched", when, obj="course/a"), "actor": GROUP},
+        {**statement("u2", "passed", when), "object": {"objectType": "Agent", **AGENTS[0]}},
+        {**statement("u3", "passed", when), "object": {"objectType": "Agent", **AGENTS[3]}},  # actor is the object
+        {**statement("u4", "completed", when, obj="课程/第一课", course="课程"),
+         "context": {"instructor": AGENTS[6], "team": team, "registration": REGISTRATIONS[1].upper(),
+                     "contextActivities": {"parent": [{"id": f"{HOME}/课程/第一课"}],  # the object again
+                                           "other": [{"id": f"{HOME}/course/b"}, {"id": f"{HOME}/course/b"}]}}},
+        {**statement("u5", "experienced", when), "object": sub},
+        {**statement("u0", "experienced", when),
+         "object": {"objectType": "StatementRef", "id": "6fa459ea-ee8a-3ca4-894e-db77e160355e"}},
+    ]
+
+
+def test_the_keys_a_batch_brings_are_the_keys_duckdb_derives(tmp_path: Path) -> None:
+    """Batches post the keys to_row worked out in Python (postings.statement_keys); the background indexer and
+    `eduops upgrade` derive them in SQL (postings.index_sql): both must post the same (key, statement) pairs."""
+    store = DuckDBStore(tmp_path / "events.duckdb")
+    try:
+        authority = {"objectType": "Agent", "account": {"homePage": HOME, "name": "lms-key"}}
+        lrs.store_statements(store, _tricky(), authority)
+        lrs.store_statements(store, _statements(random.Random(5))[:40], authority)
+        store.flush()
+        posted = store.query("SELECT h, seq FROM statement_keys ORDER BY ALL")
+        derive = postings.index_sql(0)[0]
+        derived = store.query(f"SELECT * FROM ({derive[derive.index('SELECT'):]}) ORDER BY ALL")
+        assert len(posted) > 47 * 3
+        assert posted == derived
+        counts = store.query("SELECT h, n FROM statement_key_counts ORDER BY ALL")
+        assert counts == store.query("SELECT h, count(*) FROM statement_keys GROUP BY h ORDER BY ALL")
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("kind, value", [("a", "account|https://x.example|u1"), ("O", f"{HOME}/课程/第一课"),
+                                         ("v", "http://adlnet.gov/expapi/verbs/passed"), ("s", "")])
+def test_key_numbers_are_duckdbs_md5_number_lower(kind: str, value: str) -> None:
+    import duckdb
+
+    expected = duckdb.connect().execute("SELECT md5_number_lower(?)", [kind + value]).fetchone()
+    assert expected is not None and postings.key_number(kind, value) == expected[0]

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from eduops.analytics import vocab
+from eduops.analytics import postings, vocab
 from eduops.analytics.xapi import VOIDED, duration_seconds, parse_timestamp
 
 # Column order of the statements table (see sql.COLUMNS for the types).
@@ -246,6 +246,19 @@ def _naive(moment: datetime) -> datetime:
     return moment.replace(tzinfo=None)
 
 
+_last_stored: tuple[datetime, datetime] | None = None
+
+
+def _naive_stored(stored: datetime) -> datetime:
+    """``_naive(stored)``, worked out once for a batch: its statements share one ``stored`` (datetime.replace
+    costs about a microsecond)."""
+    global _last_stored
+    last = _last_stored
+    if last is None or last[0] is not stored:
+        last = _last_stored = (stored, _naive(stored))
+    return last[1]
+
+
 def utc_naive(timestamp: str) -> datetime:
     """A validated xAPI timestamp as naive UTC; the common "...Z" form without the regular expression."""
     # "...:SSZ", "...:SS.mmmZ" or "...:SS.ffffffZ"
@@ -266,7 +279,8 @@ def raw_json(statement: dict[str, Any]) -> str:
 
 
 def to_row(statement: dict[str, Any], stored: datetime | None = None) -> dict[str, Any]:
-    """The analytics columns of a complete statement (id, stored, timestamp and authority set).
+    """The analytics columns of a complete statement (id, stored, timestamp and authority set), and under
+    ``keys`` (not a column) its posting keys (``postings.statement_keys``).
 
     ``stored`` is the parsed ``statement["stored"]`` when the caller has it (one per batch).
     """
@@ -278,20 +292,23 @@ def to_row(statement: dict[str, Any], stored: datetime | None = None) -> dict[st
     result_ext = result.get("extensions") or {}
     facts = context_facts(statement.get("context"))
     direct = _direct_agents(statement)
+    other = _other_agents(statement, facts)
+    activities = _activities_in(statement, True, facts)
     course, part = _course_with(facts.courses, obj)
+    object_id = (str(obj["id"]) if "id" in obj and object_type in ("Activity", "StatementRef")
+                 else (agent_ifi(obj) if object_type in ("Agent", "Group") else None))
     return {
         "id": statement["id"].lower(),
         "actor_id": actor_id(actor),
         "actor_ifi": direct[0],
         "verb_id": verb_id,
-        "object_id": str(obj["id"]) if "id" in obj and object_type in ("Activity", "StatementRef")
-        else (agent_ifi(obj) if object_type in ("Agent", "Group") else None),
+        "object_id": object_id,
         "object_type": object_type,
         "course": course,
         "part": part,
         "registration": facts.registration,
         "timestamp": utc_naive(statement["timestamp"]),
-        "stored": _naive(stored or parse_timestamp(statement["stored"], "stored")),
+        "stored": _naive_stored(stored if stored is not None else parse_timestamp(statement["stored"], "stored")),
         "success": result.get("success"),
         "completion": result.get("completion"),
         "score_scaled": _number((result.get("score") or {}).get("scaled")),
@@ -305,7 +322,9 @@ def to_row(statement: dict[str, Any], stored: datetime | None = None) -> dict[st
         "voids": obj["id"].lower() if verb_id == VOIDED else None,
         "voided": False,
         "agents": _joined(direct),
-        "related_agents": _joined(direct + _other_agents(statement, facts)),
-        "related_activities": _joined(_activities_in(statement, True, facts)),
+        "related_agents": _joined(direct + other),
+        "related_activities": _joined(activities),
         "raw": raw_json(statement),
+        "keys": postings.statement_keys(direct, other, object_type, object_id, activities, verb_id,
+                                        facts.registration),
     }

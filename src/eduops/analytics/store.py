@@ -40,9 +40,12 @@ DUCK_TYPES = {name: duck for name, duck, _ch in sql.COLUMNS}
 # handing DuckDB Python lists, and DuckDB reads it without holding the GIL. UUIDs travel as text.
 ARROW_TYPES = {"UUID": pa.string(), "VARCHAR": pa.string(), "TIMESTAMP": pa.timestamp("us"), "BOOLEAN": pa.bool_(),
                "DOUBLE": pa.float64(), "BIGINT": pa.int64()}
-ARROW_SCHEMA = pa.schema([(name, ARROW_TYPES[DUCK_TYPES[name]]) for name in ROW_FIELDS])
-_ARROW_KINDS = [ARROW_SCHEMA.field(name).type for name in ROW_FIELDS]
-_ROW_VALUES = operator.itemgetter(*ROW_FIELDS)
+# the statements' columns, then each statement's posting keys (``postings.statement_keys``), which DuckDB posts
+# from the batch instead of deriving them again
+ARROW_SCHEMA = pa.schema([*((name, ARROW_TYPES[DUCK_TYPES[name]]) for name in ROW_FIELDS),
+                          ("keys", pa.list_(pa.uint64()))])
+_ARROW_KINDS = list(ARROW_SCHEMA.types)
+_ROW_VALUES = operator.itemgetter(*ROW_FIELDS, "keys")
 _INSERT_FROM_ARROW = (
     f"INSERT INTO statements ({', '.join(f'{chr(34)}{n}{chr(34)}' for n in ROW_FIELDS)}) SELECT "
     + ", ".join(f'"{n}"::UUID' if DUCK_TYPES[n] == "UUID" else f'"{n}"' for n in ROW_FIELDS)
@@ -70,7 +73,7 @@ def load_due(waiting: int, waited_s: float) -> bool:
 
 def to_arrow(rows: Sequence[dict[str, Any]]) -> pa.Table:
     """Statement rows (``extract.to_row``) as one Arrow table in the column order of ``ROW_FIELDS``."""
-    columns = zip(*map(_ROW_VALUES, rows), strict=True) if rows else ([] for _ in ROW_FIELDS)
+    columns = zip(*map(_ROW_VALUES, rows), strict=True) if rows else ([] for _ in _ARROW_KINDS)
     return pa.Table.from_arrays([pa.array(list(values), type=kind) for values, kind in zip(columns, _ARROW_KINDS,
                                                                                           strict=True)],
                                 schema=ARROW_SCHEMA)
@@ -386,7 +389,7 @@ class DuckDBStore:
                                         + " RETURNING seq")
                     if numbers and self.keyed_through is not None and not self._indexing:
                         low, high = min(n for (n,) in numbers), max(n for (n,) in numbers)
-                        for statement in postings.index_sql(low - 1, high):
+                        for statement in postings.post_batch_sql(low, high):
                             self._run(statement)
                         keyed = max(self.keyed_through, high)
                 if voidings:
