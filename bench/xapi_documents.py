@@ -68,7 +68,12 @@ def agent(i: int) -> str:
 
 def proc_cpu(pid: int) -> float:
     """User + system CPU seconds of a running process and its child processes (serving workers; Linux /proc)."""
-    total = 0.0
+    return sum(proc_cpu_split(pid))
+
+
+def proc_cpu_split(pid: int) -> tuple[float, float]:
+    """``proc_cpu`` as (the process itself, its child processes: serving workers or ingest helpers)."""
+    own = children = 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -76,9 +81,12 @@ def proc_cpu(pid: int) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(entry.name) == pid or int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+        seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        if int(entry.name) == pid:
+            own += seconds
+        elif int(fields[1]) == pid:
+            children += seconds
+    return own, children
 
 
 def seed(port: int, authorization: str, learners: int) -> None:
