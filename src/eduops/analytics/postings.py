@@ -101,7 +101,7 @@ def post_batch_sql(low: int, high: int) -> list[str]:
     return [f"INSERT INTO statement_keys SELECT k.h, s.seq FROM (SELECT id::UUID AS id, unnest(keys) AS h "
             f"FROM batch) k JOIN statements s ON s.id = k.id WHERE s.seq BETWEEN {int(low)} AND {int(high)} "
             "ORDER BY s.seq",
-            index_sql(low - 1, high)[1]]
+            _count_sql(low - 1, high)]
 
 
 def index_sql(after: int, upto: int | None = None) -> list[str]:
@@ -109,8 +109,14 @@ def index_sql(after: int, upto: int | None = None) -> list[str]:
     upper = "" if upto is None else f" AND seq <= {int(upto)}"
     return [f"INSERT INTO statement_keys SELECT md5_number_lower(k), seq FROM ("
             f"SELECT seq, unnest({_KEYS}) AS k FROM statements WHERE seq > {int(after)}{upper}) ORDER BY seq",
-            f"INSERT INTO statement_key_counts SELECT h, count(*) FROM statement_keys WHERE seq > {int(after)}{upper} "
-            "GROUP BY h ON CONFLICT (h) DO UPDATE SET n = n + excluded.n"]
+            _count_sql(after, upto)]
+
+
+def _count_sql(after: int, upto: int | None) -> str:
+    """Add the keys posted for the statements numbered above ``after`` (up to ``upto``) to their counts."""
+    upper = "" if upto is None else f" AND seq <= {int(upto)}"
+    return (f"INSERT INTO statement_key_counts SELECT h, count(*) FROM statement_keys WHERE seq > {int(after)}{upper} "
+            "GROUP BY h ON CONFLICT (h) DO UPDATE SET n = n + excluded.n")
 
 
 def keyed_through_sql() -> str:

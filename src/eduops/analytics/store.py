@@ -72,7 +72,8 @@ def load_due(waiting: int, waited_s: float) -> bool:
 
 
 def to_arrow(rows: Sequence[dict[str, Any]]) -> pa.Table:
-    """Statement rows (``extract.to_row``) as one Arrow table in the column order of ``ROW_FIELDS``."""
+    """Statement rows (``extract.to_row``) as one Arrow table in ``ARROW_SCHEMA``: the columns of ``ROW_FIELDS``,
+    then the posting keys."""
     columns = zip(*map(_ROW_VALUES, rows), strict=True) if rows else ([] for _ in _ARROW_KINDS)
     return pa.Table.from_arrays([pa.array(list(values), type=kind) for values, kind in zip(columns, _ARROW_KINDS,
                                                                                           strict=True)],
