@@ -54,7 +54,7 @@ _KEYS = f"""list_distinct(
 
 
 _NUMBERS: dict[str, dict[str, int]] = {kind: {} for kind in "aAoOvrs"}  # per kind: value -> key number
-_NUMBERS_LIMIT = 50_000  # values per kind remembered (verbs, courses and learners repeat)
+_NUMBERS_LIMIT = 20_000  # values per kind remembered (verbs, courses and learners repeat): a few MB at most
 
 
 def key_number(kind: str, value: str) -> int:
