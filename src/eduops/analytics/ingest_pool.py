@@ -77,7 +77,7 @@ def prepare_batch(body: bytes, authority: dict[str, Any], stored_at: str, limit:
             return None
         if any(not isinstance(s, dict) or "attachments" in s for s in statements):
             return None  # attachments are checked against the parts and stored by the serving process
-        prepared, rows = lrs.prepared_rows(statements, authority, stored_at)
+        ids, rows = lrs.batch_rows(statements, authority, stored_at)
         if any(r["voids"] for r in rows):
             return None  # voidings are checked against the store
         table = to_arrow(extract.with_prefixes(rows, prefixes))
@@ -87,7 +87,7 @@ def prepare_batch(body: bytes, authority: dict[str, Any], stored_at: str, limit:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    return Prepared([p["id"] for p in prepared], sink.getvalue().to_pybytes(), definitions)
+    return Prepared(ids, sink.getvalue().to_pybytes(), definitions)
 
 
 def _watch_parent(parent_pid: int) -> None:
