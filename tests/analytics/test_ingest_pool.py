@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from eduops.analytics import activities, extract, ingest_pool, lrs
 from eduops.analytics.ingest_pool import IngestPool, prepare_batch, processes_for
+from eduops.analytics.journal import lines_bytes
 from eduops.analytics.store import DuckDBStore, close_stores, to_arrow
 from eduops.analytics.vocab import VERBS
 from eduops.analytics.xapi import parse_timestamp
@@ -59,6 +60,7 @@ def test_a_prepared_batch_is_the_exact_paths_rows() -> None:
     assert prepared.ids == [r["id"] for r in rows]
     assert prepared.table().to_pylist() == to_arrow(extract.with_prefixes(rows, prefixes)).to_pylist()
     assert prepared.definitions == activities.definitions_of(batch) != {}
+    assert prepared.journal == lines_bytes([r["raw"] for r in rows])  # what the serving process journals
 
 
 VOIDING = {"actor": {"mbox": "mailto:t@example.edu"}, "verb": {"id": VERBS["voided"]},
@@ -113,8 +115,8 @@ def test_with_helpers_every_answer_is_the_same(sqlite_ws: Workspace, pool: Inges
     journalled: list[bool] = []
     insert_table = DuckDBStore.insert_table
 
-    def recorded(store: DuckDBStore, ids: list[str], table: Any) -> bool:
-        journalled.append(insert_table(store, ids, table))
+    def recorded(store: DuckDBStore, ids: list[str], table: Any, journal: bytes | None = None) -> bool:
+        journalled.append(insert_table(store, ids, table, journal))
         return journalled[-1]
 
     monkeypatch.setattr(DuckDBStore, "insert_table", recorded)

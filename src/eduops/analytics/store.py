@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from eduops.analytics import postings, sql
 from eduops.analytics.extract import ROW_FIELDS, with_prefixes
-from eduops.analytics.journal import IdFilter, Journal, id_halves
+from eduops.analytics.journal import IdFilter, Journal, id_halves, lines_bytes
 from eduops.config import Settings
 from eduops.errors import ServiceUnavailable, UsageError
 
@@ -234,11 +234,12 @@ class DuckDBStore:
             return
         self._commit_now(rows, voidings)
 
-    def insert_table(self, ids: list[str], table: pa.Table) -> bool:
+    def insert_table(self, ids: list[str], table: pa.Table, journal: bytes | None = None) -> bool:
         """Journal new statements an ingest helper prepared (``ids`` in order, ``table`` in ``ARROW_SCHEMA`` with
-        the course prefixes applied) and return True once durable; False when the exact path must decide (an id
-        may be stored already, or there is no journal): nothing is stored then."""
-        return self._journal is not None and self._journal_batch(ids, None, table)
+        the course prefixes applied, ``journal`` its raw column as ``journal.lines_bytes`` when the helper made it)
+        and return True once durable; False when the exact path must decide (an id may be stored already, or there
+        is no journal): nothing is stored then."""
+        return self._journal is not None and self._journal_batch(ids, None, table, journal)
 
     def _commit_now(self, rows: Sequence[dict[str, Any]], voidings: Sequence[tuple[str, str]]) -> None:
         """The exact path: after what is journalled, one DuckDB transaction whose primary key decides."""
@@ -249,13 +250,14 @@ class DuckDBStore:
             self._commit([r["id"] for r in rows], to_arrow(rows) if rows else None, voidings)
 
     def _journal_batch(self, ids: list[str], rows: Sequence[dict[str, Any]] | None,
-                       table: pa.Table | None = None) -> bool:
-        """Journal new statements (rows, or a helper's table of them) and return True once durable; False when
-        an id may be known already."""
+                       table: pa.Table | None = None, journal: bytes | None = None) -> bool:
+        """Journal new statements (rows, or a helper's table of them and perhaps their journal lines) and return
+        True once durable; False when an id may be known already."""
         assert self._journal is not None
         assert rows is not None or table is not None
         halves = id_halves(ids)
-        raws = [r["raw"] for r in rows] if rows is not None else table["raw"].to_pylist()  # type: ignore[index]
+        raws = journal if journal is not None else lines_bytes(
+            [r["raw"] for r in rows] if rows is not None else table["raw"].to_pylist())  # type: ignore[index]
         if self._ids_stale or self._ids.full:
             self._rebuild_filter()
         with self._accept_lock:

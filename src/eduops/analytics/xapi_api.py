@@ -126,7 +126,7 @@ def _post_prepared(store: Store, body: bytes, limit: int, authority: dict[str, A
         if pool is None or not pool.takes(body) or not isinstance(store, DuckDBStore):
             return None
         prepared = pool.prepare(body, authority, limit, store.course_prefixes)
-        if prepared is None or not store.insert_table(prepared.ids, prepared.table()):
+        if prepared is None or not store.insert_table(prepared.ids, prepared.table(), prepared.journal):
             return None
     _remember_activities(engine, prepared.definitions)
     return prepared.ids
