@@ -43,7 +43,8 @@ def same_row(fast: dict[str, Any], exact: dict[str, Any]) -> None:
 
 def test_the_compiled_fast_path_is_installed_and_current() -> None:
     """``make venv`` (pip install) builds it; a stale build would fall back to the source, slowly."""
-    assert fastpath.compiled().__name__ == "eduops.analytics._fastpath_c"
+    assert fastpath.compiled().__name__ == "eduops.analytics._fastpath_c", (
+        "the compiled fast path is missing or stale: `make venv` (pip install -e .) builds it")
 
 
 def test_a_build_from_another_source_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
