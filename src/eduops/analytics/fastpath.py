@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
@@ -48,17 +49,21 @@ _DURATIONS: dict[str, float] = {}
 _MEMO_LIMIT = 50_000
 
 
-def _iri(value: object) -> bool:
-    if type(value) is not str:
-        return False
-    if value in _GOOD_IRIS:
+def _matches(value: str, pattern: re.Pattern[str], known: set[str]) -> bool:
+    """Whether ``pattern`` matches ``value``, remembering the values that do (they repeat in nearly every
+    statement)."""
+    if value in known:
         return True
-    if xapi.IRI_RE.match(value) is None:
+    if pattern.match(value) is None:
         return False
-    if len(_GOOD_IRIS) >= _MEMO_LIMIT:
-        _GOOD_IRIS.clear()
-    _GOOD_IRIS.add(value)
+    if len(known) >= _MEMO_LIMIT:
+        known.clear()
+    known.add(value)
     return True
+
+
+def _iri(value: object) -> bool:
+    return type(value) is str and _matches(value, xapi.IRI_RE, _GOOD_IRIS)  # type: ignore[arg-type]
 
 
 def _uuid(value: object) -> bool:
@@ -78,14 +83,8 @@ def _language_map(value: object) -> bool:
         return False
     languages: dict = value
     for tag, text in languages.items():
-        if type(text) is not str or type(tag) is not str:
+        if type(text) is not str or type(tag) is not str or not _matches(tag, xapi.LANG_TAG_RE, _GOOD_TAGS):
             return False
-        if tag not in _GOOD_TAGS:
-            if xapi.LANG_TAG_RE.match(tag) is None:
-                return False
-            if len(_GOOD_TAGS) >= _MEMO_LIMIT:
-                _GOOD_TAGS.clear()
-            _GOOD_TAGS.add(tag)
     return True
 
 
@@ -127,13 +126,7 @@ def _agent_ifi(value: object) -> str | None:
     if type(mbox) is not str:
         return None
     address: str = mbox
-    if address not in _GOOD_MBOXES:
-        if xapi.MAILTO_RE.match(address) is None:
-            return None
-        if len(_GOOD_MBOXES) >= _MEMO_LIMIT:
-            _GOOD_MBOXES.clear()
-        _GOOD_MBOXES.add(address)
-    return "mbox|" + address
+    return "mbox|" + address if _matches(address, xapi.MAILTO_RE, _GOOD_MBOXES) else None
 
 
 def _activity_id(value: object) -> str | None:
@@ -234,7 +227,7 @@ def _context_ok(value: object) -> bool:
         return False
     if "language" in context:
         language = context["language"]
-        if type(language) is not str or xapi.LANG_TAG_RE.match(language) is None:
+        if type(language) is not str or not _matches(language, xapi.LANG_TAG_RE, _GOOD_TAGS):
             return False
     if "extensions" in context and not _extensions(context["extensions"]):
         return False
