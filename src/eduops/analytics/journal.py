@@ -56,7 +56,9 @@ class IdFilter:
     def full(self) -> bool:
         return self.count > self.capacity
 
-    def _positions(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    def positions(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+        """The filter bits of each id (as ``id_halves``): one row of ``HASHES`` bit numbers per id, for
+        ``maybe_at`` and ``add_at`` (worked out once when a batch is checked and then added)."""
         with np.errstate(over="ignore"):
             h1 = (hi ^ (lo * _C1)) * _C2
             h2 = ((lo ^ (hi * _C3)) * _C4) | np.uint64(1)
@@ -64,16 +66,20 @@ class IdFilter:
         return mixed >> np.uint64(64 - self.log2_bits)  # type: ignore[no-any-return]
 
     def add_halves(self, hi: np.ndarray, lo: np.ndarray) -> None:
-        if not len(hi):
+        self.add_at(self.positions(hi, lo))
+
+    def add_at(self, positions: np.ndarray) -> None:
+        """Add the ids whose bits ``positions`` gives (from this filter)."""
+        if not len(positions):
             return
-        positions = np.sort(self._positions(hi, lo).ravel())
-        at = positions >> np.uint64(3)
-        masks = np.left_shift(np.uint8(1), (positions & np.uint64(7)).astype(np.uint8))
+        flat = np.sort(positions.ravel())
+        at = flat >> np.uint64(3)
+        masks = np.left_shift(np.uint8(1), (flat & np.uint64(7)).astype(np.uint8))
         # the bits of one byte ORed together first (a fancy-indexed |= keeps only one of repeated bytes);
         # a tenth of the cost of np.bitwise_or.at
         first = np.flatnonzero(np.concatenate(([True], at[1:] != at[:-1])))
         self.bits[at[first]] |= np.bitwise_or.reduceat(masks, first)
-        self.count += len(hi)
+        self.count += len(positions)
 
     def add(self, ids: Sequence[str]) -> None:
         if ids:
@@ -88,7 +94,10 @@ class IdFilter:
 
     def maybe_halves(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
         """For each id (as ``id_halves``), whether it might be in the filter."""
-        positions = self._positions(hi, lo)
+        return self.maybe_at(self.positions(hi, lo))
+
+    def maybe_at(self, positions: np.ndarray) -> np.ndarray:
+        """For each id whose bits ``positions`` gives, whether it might be in the filter."""
         bytes_ = self.bits[positions >> np.uint64(3)]
         hit = (bytes_ >> (positions & np.uint64(7)).astype(np.uint8)) & np.uint8(1)
         return hit.all(axis=1)  # type: ignore[no-any-return]

@@ -261,11 +261,12 @@ class DuckDBStore:
         if self._ids_stale or self._ids.full:
             self._rebuild_filter()
         with self._accept_lock:
-            if self._closing or self._pending.intersection(ids) or self._ids.maybe_halves(*halves).any():
+            positions = self._ids.positions(*halves)  # after any rebuild: the filter's size decides them
+            if self._closing or self._pending.intersection(ids) or self._ids.maybe_at(positions).any():
                 return False
             ticket = self._journal.append(raws)
             self._pending.update(ids)
-            self._ids.add_halves(*halves)
+            self._ids.add_at(positions)
             if not self._queue:
                 self._queued_since = time.monotonic()
             self._queue.append(_Journalled(ids, None if rows is None else list(rows), table))
@@ -593,8 +594,9 @@ def events_settings(settings: Settings) -> EventsSettings:
     return settings.section("events", EventsSettings)
 
 
-def store_path(settings: Settings) -> Path:
-    configured = events_settings(settings).path
+def store_path(settings: Settings, cfg: EventsSettings | None = None) -> Path:
+    """The DuckDB file (``cfg``: the [events] section when the caller has it already)."""
+    configured = (cfg or events_settings(settings)).path
     if not configured:
         return settings.home / "events.duckdb"
     path = Path(configured).expanduser()
@@ -602,15 +604,15 @@ def store_path(settings: Settings) -> Path:
 
 
 def open_store(settings: Settings) -> Store:
-    """The event store of this workspace, opened once per process."""
+    """The event store of this workspace, opened once per process (every request asks: one settings read)."""
     cfg = events_settings(settings)
     key = f"clickhouse:{cfg.clickhouse_url}/{cfg.clickhouse_database}" if cfg.backend == "clickhouse" \
-        else str(store_path(settings))
-    from eduops.analytics.settings import analytics_settings
-
-    prefixes = tuple(analytics_settings(settings).course_prefixes)
+        else str(store_path(settings, cfg))
     with _stores_lock:
         if key not in _stores:
+            from eduops.analytics.settings import analytics_settings
+
+            prefixes = tuple(analytics_settings(settings).course_prefixes)
             if cfg.backend == "duckdb" and (remote := _running_server_store(settings, prefixes)) is not None:
                 from eduops.core.local_access import holds_stores
 
@@ -622,7 +624,7 @@ def open_store(settings: Settings) -> Store:
 
                 _stores[key] = ClickHouseStore.connect(cfg, prefixes)
             else:
-                _stores[key] = DuckDBStore(store_path(settings), course_prefixes=prefixes)
+                _stores[key] = DuckDBStore(store_path(settings, cfg), course_prefixes=prefixes)
         return _stores[key]
 
 
