@@ -288,15 +288,27 @@ def _dead(pid: int) -> bool:
     return "\nState:\tZ" in status  # a zombie nobody reaped still answers kill(pid, 0)
 
 
+def _lock_ids(repo: Repository, cache_dir: Path | None) -> list[str]:
+    """The repository's lock files: a local repository's are listed from its folder (asking restic costs a key
+    derivation, about half a second); others through ``restic list locks``."""
+    if repo.location.startswith("local:"):
+        folder = Path(repo.location.removeprefix("local:")) / "locks"
+        return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    proc = run(repo, ["list", "locks", "--no-lock"], cache_dir=cache_dir, check=False)
+    return proc.stdout.split() if proc.returncode == 0 else []
+
+
 def clear_stale_locks(repo: Repository, cache_dir: Path | None = None) -> int:
     """Remove locks left by restic processes of this host that are gone (e.g. after kill -9).
 
     ``restic unlock`` already does this for reaped processes; a killed restic that became a zombie still
-    looks alive to it. Locks of live processes or of other hosts are never touched.
+    looks alive to it. Locks of live processes or of other hosts are never touched. A repository without
+    locks (nearly always) costs one look, no restic command for a local one.
     """
+    if not _lock_ids(repo, cache_dir):
+        return 0
     run(repo, ["unlock"], cache_dir=cache_dir, check=False)
-    proc = run(repo, ["list", "locks", "--no-lock"], cache_dir=cache_dir, check=False)
-    ids = proc.stdout.split() if proc.returncode == 0 else []
+    ids = _lock_ids(repo, cache_dir)
     stale = 0
     for lock_id in ids:
         shown = run(repo, ["cat", "lock", lock_id, "--no-lock"], cache_dir=cache_dir, check=False)
