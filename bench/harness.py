@@ -201,6 +201,44 @@ def interleaved(rounds: int, ours: Callable[[int], float], baseline: Callable[[i
     return pairs
 
 
+SPIN_STEPS = 2_000_000  # about 0.1 s of one core
+
+
+def _spin(steps: int = SPIN_STEPS) -> float:
+    """Seconds a fixed piece of pure-Python work takes this process."""
+    started, x = time.perf_counter(), 0
+    for i in range(steps):
+        x += i
+    return time.perf_counter() - started
+
+
+def _spin_into(answers: Any, start: Any) -> None:
+    start.wait()
+    answers.put(_spin())
+
+
+def parallel_capacity(repeats: int = 3) -> float:
+    """How much pure-Python work two processes get done at once, as a multiple of what one does alone (2.0 on
+    two independent cores; less where the two virtual cores share a physical one, or a neighbour takes it).
+    Each time is the shortest of ``repeats`` (the least disturbed). A figure per core-second (µs of CPU per
+    statement) inflates by 2 / this when both cores are busy."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    alone, together = [], []
+    for _ in range(repeats):
+        alone.append(_spin())
+        answers, start = context.Queue(), context.Event()
+        workers = [context.Process(target=_spin_into, args=(answers, start)) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        start.set()
+        together.append(max(answers.get(timeout=60) for _ in workers))
+        for worker in workers:
+            worker.join()
+    return 2 * min(alone) / min(together)
+
+
 _reported: list[Result] = []
 
 
