@@ -134,4 +134,3 @@ def test_python_m_bench_refuses_an_unknown_option_before_running_anything() -> N
     with pytest.raises(SystemExit) as exc:
         runner.main(["--quik"])  # a typo must not start the full-size run
     assert exc.value.code == 2
-
