@@ -58,3 +58,15 @@ def test_a_remote_repository_is_listed_once_when_unlocked(monkeypatch: pytest.Mo
     assert calls[:2] == first_calls
     if not listed:
         assert len(calls) == 1
+
+
+def test_an_unreadable_local_folder_is_left_to_restic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "locks").mkdir()
+
+    def unreadable(self: Path) -> Any:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "iterdir", unreadable)
+    calls = _recording(monkeypatch)
+    assert restic.clear_stale_locks(Repository("local", f"local:{tmp_path}", "pw")) == 0
+    assert calls == [["list", "locks", "--no-lock"]]

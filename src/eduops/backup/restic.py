@@ -293,7 +293,10 @@ def _lock_ids(repo: Repository, cache_dir: Path | None) -> list[str]:
     derivation, about half a second); others through ``restic list locks``."""
     if repo.location.startswith("local:"):
         folder = Path(repo.location.removeprefix("local:")) / "locks"
-        return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+        try:
+            return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+        except OSError:  # unreadable to eduops (another owner, say): restic says what it can see
+            pass
     proc = run(repo, ["list", "locks", "--no-lock"], cache_dir=cache_dir, check=False)
     return proc.stdout.split() if proc.returncode == 0 else []
 
