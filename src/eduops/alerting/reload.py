@@ -97,7 +97,11 @@ def reload(ws: Any, now: datetime | None = None) -> dict[str, Any]:
 
 
 def last_reload(ws: Any) -> dict[str, Any]:
-    return dict(_state(ws).last)
+    """The last reload's outcome; one in progress is waited for (its rules may already be swapped in, its outcome
+    not yet written)."""
+    state = _state(ws)
+    with state.lock:
+        return dict(state.last)
 
 
 def install_sighup(ws: Any) -> bool:
