@@ -183,6 +183,56 @@ def test_the_loader_waits_for_a_large_batch_or_a_while(waiting: int, waited_s: f
     assert store.load_due(waiting, waited_s) is due
 
 
+@pytest.mark.parametrize(("waiting", "waited_s", "whole"), [
+    (store.LOAD_AT, 0.0, True),  # statements keep coming: whole row groups, the rest waits for the next load
+    (3 * store.LOAD_AT + 5, store.LOAD_WITHIN_S / 2, True),
+    (store.LOAD_AT, store.LOAD_WITHIN_S, False),  # waited long enough: everything
+    (store.LOAD_AT - 1, store.LOAD_WITHIN_S, False),
+])
+def test_the_loader_loads_whole_row_groups_while_statements_keep_coming(waiting: int, waited_s: float,
+                                                                        whole: bool) -> None:
+    assert store.whole_row_groups(waiting, waited_s) is whole
+
+
+def _row_groups(events: DuckDBStore) -> list[int]:
+    return [n for (n,) in events.query(
+        "SELECT max(count) FROM pragma_storage_info('statements') GROUP BY row_group_id ORDER BY row_group_id")]
+
+
+def test_the_store_writes_row_groups_of_its_own_size(tmp_path: Path) -> None:
+    events = DuckDBStore(tmp_path / "events.duckdb")
+    events.execute(f"INSERT INTO statements (id, raw) SELECT uuid(), '{{}}' FROM range({2 * store.ROW_GROUP_SIZE + 7})")
+    assert _row_groups(events) == [store.ROW_GROUP_SIZE, store.ROW_GROUP_SIZE, 7]
+    events.close()
+
+
+def test_a_partial_load_keeps_the_rest_queued_and_journalled_and_a_crash_loses_or_doubles_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "ROW_GROUP_SIZE", 2048)  # DuckDB's least
+    path = tmp_path / "events.duckdb"
+    events = _held(DuckDBStore(path))
+    batches = [_batch(f"p{n}", 700) for n in range(4)]
+    for n, batch in enumerate(batches):
+        lrs.store_statements(events, batch, AUTHORITY)
+        if n == 1:
+            events._journal.rotate()  # the third and fourth requests land in a later segment
+    events.flush(whole_row_groups=True)  # 2,800 waiting: the oldest 2,048 (the third request split after 648)
+    assert events.backlog == 752 and [len(item.ids) for item in events._queue] == [52, 700]
+    assert events._queue[0].ids == [str(s["id"]) for s in batches[2][648:]]
+    assert events._run("SELECT count(*) FROM statements")[0][0] == 2048
+    segments = sorted((tmp_path / "events.duckdb.journal").glob("*.jsonl"))
+    assert len(segments) == 1  # the first segment is loaded whole and gone; the second holds the queued 752
+    events.flush(whole_row_groups=True)  # 752 waiting: not a whole row group, nothing loads
+    assert events.backlog == 752
+    events._pending.clear()  # as if the process died here: the 752 never reach DuckDB from memory
+    events._queue.clear()
+    events.close()
+    again = DuckDBStore(path)  # the kept segment is replayed; its 648 loaded statements are not doubled
+    stored = [r[0] for r in again.query("SELECT CAST(id AS VARCHAR) FROM statements")]
+    assert sorted(stored) == sorted(str(s["id"]) for batch in batches for s in batch)
+    again.close()
+
+
 def test_statements_waiting_for_the_loader_are_read_and_then_loaded_in_one_go(tmp_path: Path,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store, "LOAD_WITHIN_S", 3600.0)

@@ -155,6 +155,11 @@ class Journal:
     def path_of(self, number: int) -> Path:
         return self.directory / f"{number:012d}.jsonl"
 
+    @property
+    def current(self) -> int:
+        """The number of the segment ``append`` writes to."""
+        return self._number
+
     def append(self, lines: Iterable[str] | bytes) -> tuple[_Segment, int]:
         """Write the lines, or the bytes of whole lines (``lines_bytes``), not yet durable; returns what to pass
         to ``sync``."""

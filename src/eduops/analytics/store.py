@@ -59,16 +59,45 @@ _INSERT_OR_IGNORE_FROM_ARROW = _INSERT_FROM_ARROW.replace("INSERT INTO", "INSERT
 # the writer lock about this long (ingest and voidings wait at most that), the chunk resized to keep to it.
 INDEX_CHUNK_S = 1.0
 INDEX_CHUNKS = (10_000, 100_000, 1_000_000)  # the smallest, first and largest chunk
+# Rows per DuckDB row group in the files this process writes (DuckDB's default is 122,880). A transaction that
+# appends whole row groups has them compressed and written to the file as it inserts, and its commit only
+# records where they are; any other append is written to DuckDB's write-ahead log at the commit and compressed
+# again at the next checkpoint. For the loader's batches that is about 7 µs of CPU a statement instead of 15
+# (bench/_ingest_ceiling.py's neighbours: measured with 10,000-row commits), so row groups are sized to what
+# the loader gathers in about a second at full rate, and it loads whole row groups while statements keep coming.
+# Queries over many row groups of this size ran as fast as over the default's (3M statements, four shapes).
+ROW_GROUP_SIZE = 16_384
 # The loader waits for a large batch: a DuckDB transaction costs about 20 ms of CPU whatever its size (the
 # postings' two statements are most of it), so loading every request's 100 statements on its own took more
 # CPU than validating them. Reads load what is waiting first, so no reader ever sees the wait.
-LOAD_AT = 10_000  # statements waiting: load them now
-LOAD_WITHIN_S = 1.0  # else this long after the first of them was acknowledged
+LOAD_AT = ROW_GROUP_SIZE  # statements waiting: load the whole row groups among them now
+LOAD_WITHIN_S = 5.0  # else all of them, this long after the first of them was acknowledged
+ALIAS = "events"  # the catalog the file is attached as
 
 
 def load_due(waiting: int, waited_s: float) -> bool:
     """Whether the loader loads now: ``waiting`` statements acknowledged, the first of them ``waited_s`` ago."""
     return waiting > 0 and (waiting >= LOAD_AT or waited_s >= LOAD_WITHIN_S)
+
+
+def whole_row_groups(waiting: int, waited_s: float) -> bool:
+    """Whether a due load takes only whole row groups (statements keep coming) rather than everything waiting."""
+    return waiting >= LOAD_AT and waited_s < LOAD_WITHIN_S
+
+
+def connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """The file as the default catalog of a new connection; written to in row groups of ``ROW_GROUP_SIZE``
+    (an option of ATTACH, not of the file: every writer attaches it so)."""
+    if read_only:
+        return duckdb.connect(str(path), read_only=True)
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH {sql.DUCKDB.lit(str(path))} AS {ALIAS} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+        con.execute(f"USE {ALIAS}")
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def to_arrow(rows: Sequence[dict[str, Any]]) -> pa.Table:
@@ -145,7 +174,8 @@ class DuckDBStore:
         self.location = str(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._con = duckdb.connect(str(path), read_only=read_only and path.exists())
+            self._attached = not (read_only and path.exists())
+            self._con = connect(path, not self._attached)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise ServiceUnavailable(lock_message(path, exc)) from None
@@ -198,9 +228,16 @@ class DuckDBStore:
         """Run on the writer connection and read the result to the end (DuckDB wants that before the next)."""
         return self._con.execute(text, params or []).fetchall()
 
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own for one reader, on the same database (the default catalog is per connection)."""
+        cursor = self._con.cursor()
+        if self._attached:
+            cursor.execute(f"USE {ALIAS}")
+        return cursor
+
     def _cursor_run(self, text: str) -> tuple[list[tuple[Any, ...]], list[str]]:
         self.flush()
-        cursor = self._con.cursor()
+        cursor = self._cursor()
         try:
             cursor.execute(text)
             return cursor.fetchall(), [c[0] for c in cursor.description or []]
@@ -213,7 +250,7 @@ class DuckDBStore:
     def query_with(self, text: str, tables: dict[str, Any]) -> list[tuple[Any, ...]]:
         """Run a query that also reads in-memory tables (Arrow) under the given names."""
         self.flush()
-        cursor = self._con.cursor()
+        cursor = self._cursor()
         try:
             for name, table in tables.items():
                 cursor.register(name, table)
@@ -264,12 +301,14 @@ class DuckDBStore:
             positions = self._ids.positions(*halves)  # after any rebuild: the filter's size decides them
             if self._closing or self._pending.intersection(ids) or self._ids.maybe_at(positions).any():
                 return False
+            segment = self._journal.current
             ticket = self._journal.append(raws)
             self._pending.update(ids)
             self._ids.add_at(positions)
+            item = _Journalled(ids, None if rows is None else list(rows), table, segment, time.monotonic())
             if not self._queue:
-                self._queued_since = time.monotonic()
-            self._queue.append(_Journalled(ids, None if rows is None else list(rows), table))
+                self._queued_since = item.at
+            self._queue.append(item)
             self._queued += len(ids)
             self._start_loader()
             if self._queued >= LOAD_AT or len(self._queue) == 1:  # due now, or the loader starts its clock
@@ -290,8 +329,9 @@ class DuckDBStore:
                                     if self._queue else None)
                 if self._closing:
                     return
+                whole = whole_row_groups(self._queued, time.monotonic() - self._queued_since)
             try:
-                self.flush()
+                self.flush(whole_row_groups=whole)
             except Exception as exc:  # noqa: BLE001 - kept in the journal; retried, and said in the log
                 self.load_error = f"{type(exc).__name__}: {exc}"
                 log.error("loading journalled statements into %s failed (kept in the journal, retrying): %s",
@@ -303,15 +343,22 @@ class DuckDBStore:
         """Whether the loader should load the queue now (called under the accept lock)."""
         return load_due(self._queued, time.monotonic() - self._queued_since)
 
-    def flush(self) -> None:
-        """Move everything journalled into DuckDB now (in the caller's thread), or wait for the loader to."""
+    def flush(self, whole_row_groups: bool = False) -> None:
+        """Move everything journalled into DuckDB now (in the caller's thread), or wait for the loader to.
+        ``whole_row_groups``: only as many of the oldest statements as fill whole row groups (the loader while
+        statements keep coming); the rest stay queued, and the journal keeps the segments that hold them."""
         if not self._pending:  # ids leave it only once committed, after the loader's batch left the queue
             return
         with self._write_lock:
             with self._accept_lock:
-                batch, self._queue, self._queued = self._queue, [], 0
+                if whole_row_groups:
+                    batch = self._take(self._queued // ROW_GROUP_SIZE * ROW_GROUP_SIZE)
+                else:
+                    batch, self._queue, self._queued = self._queue, [], 0
                 assert self._journal is not None
                 through = self._journal.rotate()
+                if self._queue:  # the segments from the first still queued on hold its statements
+                    through = min(through, self._queue[0].segment - 1)
             if not batch:
                 return
             ids = [i for item in batch for i in item.ids]
@@ -332,6 +379,25 @@ class DuckDBStore:
             self._journal.remove_through(through)
             self.load_error = None
 
+    def _take(self, count: int) -> list[_Journalled]:
+        """The oldest ``count`` statements off the queue (an item split where the count ends); under the accept
+        lock."""
+        taken: list[_Journalled] = []
+        left = count
+        while left > 0 and self._queue:
+            item = self._queue[0]
+            if len(item.ids) <= left:
+                taken.append(self._queue.pop(0))
+                left -= len(item.ids)
+            else:
+                head, self._queue[0] = item.split(left)
+                taken.append(head)
+                left = 0
+        self._queued -= count - left
+        if self._queue:
+            self._queued_since = self._queue[0].at
+        return taken
+
     def _replay(self) -> None:
         """Load the segments a previous process journalled but did not load (after a crash)."""
         assert self._journal is not None
@@ -347,8 +413,8 @@ class DuckDBStore:
                 except (ValueError, KeyError, TypeError):
                     damaged += 1
             rows = with_prefixes(rows, self.course_prefixes)
-            for i in range(0, len(rows), 20_000):
-                chunk = rows[i:i + 20_000]
+            for i in range(0, len(rows), 2 * ROW_GROUP_SIZE):
+                chunk = rows[i:i + 2 * ROW_GROUP_SIZE]
                 self._commit([r["id"] for r in chunk], to_arrow(chunk), [], or_ignore=True)
             log.info("loaded %d journalled statements from %s", len(rows), self._journal.path_of(number))
             if damaged:  # kept for a person to look at; the store opens with everything readable
@@ -560,12 +626,24 @@ class _Journalled:
     """One request's statements: journalled, acknowledged, waiting for the loader (as rows, or as the Arrow
     table an ingest helper made of them)."""
 
-    __slots__ = ("ids", "rows", "table")
+    __slots__ = ("ids", "rows", "table", "segment", "at")
 
-    def __init__(self, ids: list[str], rows: list[dict[str, Any]] | None, table: pa.Table | None = None) -> None:
+    def __init__(self, ids: list[str], rows: list[dict[str, Any]] | None, table: pa.Table | None,
+                 segment: int, at: float) -> None:
         self.ids = ids
         self.rows = rows
         self.table = table
+        self.segment = segment  # the journal segment holding them
+        self.at = at  # when they were acknowledged (time.monotonic)
+
+    def split(self, count: int) -> tuple[_Journalled, _Journalled]:
+        """The first ``count`` statements, and the rest."""
+        def part(start: int, stop: int | None) -> _Journalled:
+            return _Journalled(self.ids[start:stop], None if self.rows is None else self.rows[start:stop],
+                               None if self.table is None else self.table.slice(start, None if stop is None
+                                                                                else stop - start),
+                               self.segment, self.at)
+        return part(0, count), part(count, None)
 
 
 def _batch_table(batch: Sequence[_Journalled]) -> pa.Table:
