@@ -29,14 +29,14 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
-from analytics_ingest import AUTHORITY, statements_for
+from analytics_ingest import AUTHORITY, prepared_table, raw_insert, statements_for
 from harness import parallel_capacity
 
-from eduops.analytics import extract, ingest_pool, sql
-from eduops.analytics.lrs import iso, prepare
-from eduops.analytics.store import _INSERT_FROM_ARROW, to_arrow
+from eduops.analytics import ingest_pool, sql
+from eduops.analytics.lrs import iso
 
 BATCH = 100
 
@@ -65,19 +65,12 @@ def prepare_in_two(bodies: list[bytes]) -> tuple[float, float]:
     return max(r[0] for r in results), sum(r[1] for r in results)
 
 
-def insert_once(con: duckdb.DuckDBPyConnection, statements: list[dict]) -> tuple[float, float]:  # type: ignore[type-arg]
+def insert_once(con: duckdb.DuckDBPyConnection, statements: list[dict[str, Any]]) -> tuple[float, float]:
     """Wall and CPU seconds (all of this process's threads) of the baseline's insert and commit."""
-    now = datetime.now()
-    table = to_arrow([extract.to_row(prepare(s, AUTHORITY, now)) for s in statements])
+    table = prepared_table(statements)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    started = time.perf_counter()
-    con.register("batch", table)
-    con.execute("BEGIN TRANSACTION")
-    con.execute(_INSERT_FROM_ARROW)
-    con.execute("COMMIT")
-    wall = time.perf_counter() - started
+    wall = raw_insert(con, table)
     after = resource.getrusage(resource.RUSAGE_SELF)
-    con.unregister("batch")
     return wall, (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
 
 
