@@ -191,7 +191,7 @@ def test_the_loader_waits_for_a_large_batch_or_a_while(waiting: int, waited_s: f
 ])
 def test_the_loader_loads_whole_row_groups_while_statements_keep_coming(waiting: int, waited_s: float,
                                                                         whole: bool) -> None:
-    assert store.whole_row_groups(waiting, waited_s) is whole
+    assert store.only_whole_row_groups(waiting, waited_s) is whole
 
 
 def _row_groups(events: DuckDBStore) -> list[int]:

@@ -81,7 +81,7 @@ def load_due(waiting: int, waited_s: float) -> bool:
     return waiting > 0 and (waiting >= LOAD_AT or waited_s >= LOAD_WITHIN_S)
 
 
-def whole_row_groups(waiting: int, waited_s: float) -> bool:
+def only_whole_row_groups(waiting: int, waited_s: float) -> bool:
     """Whether a due load takes only whole row groups (statements keep coming) rather than everything waiting."""
     return waiting >= LOAD_AT and waited_s < LOAD_WITHIN_S
 
@@ -330,7 +330,7 @@ class DuckDBStore:
                                     if self._queue else None)
                 if self._closing:
                     return
-                whole = whole_row_groups(self._queued, time.monotonic() - self._queued_since)
+                whole = only_whole_row_groups(self._queued, time.monotonic() - self._queued_since)
             try:
                 self.flush(whole_row_groups=whole)
             except Exception as exc:  # noqa: BLE001 - kept in the journal; retried, and said in the log
@@ -356,12 +356,12 @@ class DuckDBStore:
                     batch = self._take(self._queued // ROW_GROUP_SIZE * ROW_GROUP_SIZE)
                 else:
                     batch, self._queue, self._queued = self._queue, [], 0
+                if not batch:
+                    return
                 assert self._journal is not None
                 through = self._journal.rotate()
                 if self._queue:  # the segments from the first still queued on hold its statements
                     through = min(through, self._queue[0].segment - 1)
-            if not batch:
-                return
             ids = [i for item in batch for i in item.ids]
             table = _batch_table(batch)  # one conversion for the whole batch
             try:
