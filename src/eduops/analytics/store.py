@@ -188,7 +188,6 @@ class DuckDBStore:
         self._accept_lock = threading.Lock()  # id checks, journal appends and the loader's queue
         self._queue: list[_Journalled] = []
         self._queued = 0  # statements in the queue
-        self._queued_since = 0.0  # when the first of them was journalled (time.monotonic)
         self._pending: set[str] = set()  # journalled ids not yet in DuckDB
         self._wake = threading.Condition(self._accept_lock)
         self._loader: threading.Thread | None = None
@@ -308,8 +307,6 @@ class DuckDBStore:
             self._pending.update(ids)
             self._ids.add_at(positions)
             item = _Journalled(ids, None if rows is None else list(rows), table, segment, time.monotonic())
-            if not self._queue:
-                self._queued_since = item.at
             self._queue.append(item)
             self._queued += len(ids)
             self._start_loader()
@@ -327,11 +324,10 @@ class DuckDBStore:
         while True:
             with self._accept_lock:
                 while not self._closing and not self._load_due():
-                    self._wake.wait(timeout=self._queued_since + LOAD_WITHIN_S - time.monotonic()
-                                    if self._queue else None)
+                    self._wake.wait(timeout=LOAD_WITHIN_S - self._waited() if self._queue else None)
                 if self._closing:
                     return
-                whole = only_whole_row_groups(self._queued, time.monotonic() - self._queued_since)
+                whole = only_whole_row_groups(self._queued, self._waited())
             try:
                 self.flush(whole_row_groups=whole)
             except Exception as exc:  # noqa: BLE001 - kept in the journal; retried, and said in the log
@@ -343,7 +339,11 @@ class DuckDBStore:
 
     def _load_due(self) -> bool:
         """Whether the loader should load the queue now (called under the accept lock)."""
-        return load_due(self._queued, time.monotonic() - self._queued_since)
+        return load_due(self._queued, self._waited())
+
+    def _waited(self) -> float:
+        """Seconds since the oldest queued statement was acknowledged (0 with none; under the accept lock)."""
+        return time.monotonic() - self._queue[0].at if self._queue else 0.0
 
     def flush(self, whole_row_groups: bool = False) -> None:
         """Move everything journalled into DuckDB now (in the caller's thread), or wait for the loader to.
@@ -374,7 +374,6 @@ class DuckDBStore:
                 with self._accept_lock:
                     self._queue[:0] = batch  # still journalled: try again with the next batch
                     self._queued += sum(len(item.ids) for item in batch)
-                    self._queued_since = time.monotonic()
                 raise
             with self._accept_lock:
                 self._pending.difference_update(i for item in batch for i in item.ids)
@@ -396,8 +395,6 @@ class DuckDBStore:
                 taken.append(head)
                 left = 0
         self._queued -= count - left
-        if self._queue:
-            self._queued_since = self._queue[0].at
         return taken
 
     def _replay(self) -> None:
