@@ -260,11 +260,16 @@ class BrowserRun:
                 failed, error = step.describe(), _short_error(exc)
                 break
         shot = self.out_dir / f"{self.prefix}{journey.name}{'' if not error else '-FAILED'}.png"
-        try:
-            page.screenshot(path=str(shot))
-        except Exception as exc:  # a page that cannot be photographed is still a result
-            error = error or f"screenshot failed: {_short_error(exc)}"
-            shot = Path("")
+        for attempt in range(2):
+            try:
+                page.screenshot(path=str(shot))
+                break
+            except Exception as exc:  # a page that cannot be photographed is still a result
+                if attempt:
+                    error = error or f"screenshot failed: {_short_error(exc)}"
+                    shot = Path("")
+                else:  # a step that failed mid-navigation: photograph the page once it has loaded
+                    _settle(page, self.settings.timeout_ms)
         return JourneyResult(
             journey.name,
             journey.title or journey.name,
@@ -330,3 +335,11 @@ class BrowserRun:
 def _short_error(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
+
+
+def _settle(page: Any, timeout_ms: int) -> None:
+    """Wait for the page to finish loading, at most ``timeout_ms`` (a page that never does is photographed as is)."""
+    try:
+        page.wait_for_load_state("load", timeout=timeout_ms)
+    except Exception:  # noqa: BLE001 - the retry says what is wrong if the page still cannot be photographed
+        pass
