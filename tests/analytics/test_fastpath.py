@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eduops.analytics import extract, fastpath, lrs, vocab
+from eduops.analytics import activities, extract, fastpath, lrs, vocab
 from eduops.analytics.xapi import StatementInvalid, parse_timestamp, validate_statement
 
 from .helpers import mutate
@@ -153,3 +153,41 @@ def test_batch_rows_mix_both_paths_in_order() -> None:
         same_row(row, exact_row(statement))
     with pytest.raises(StatementInvalid):
         lrs.batch_rows([*batch, {**BASE, "id": "not-a-uuid"}], AUTHORITY, STORED_AT)
+
+
+def _with_id(statement: dict[str, Any], n: int) -> dict[str, Any]:
+    return {**statement, "id": f"3f2504e0-4f89-41d3-9a0c-0305e82c34{n:02d}"}
+
+
+_COURSE = {"id": "https://x.example/c", "definition": {"type": vocab.COURSE_TYPE, "name": {"en": "Course"}}}
+_RENAMED = {"id": "https://x.example/c", "definition": {"type": vocab.COURSE_TYPE, "name": {"zh-CN": "课程"}}}
+DEFINITION_BATCHES: list[tuple[str, list[dict[str, Any]]]] = [
+    ("none carried", [mutate(BASE, "object", {"id": "https://x.example/a"})]),
+    ("the object's, the same twice", [BASE, BASE]),
+    ("the object's, merged language maps", [
+        mutate(BASE, "object.definition", {"name": {"en": "Lesson"}, "extensions": {"https://x.example/e": 1}}),
+        mutate(BASE, "object.definition", {"name": {"fr": "Leçon"}, "type": "https://x.example/t"})]),
+    ("context activities in every group, repeated by the next statement", [
+        mutate(BASE, "context.contextActivities", {"other": [_RENAMED], "grouping": [_COURSE],
+                                                   "parent": [{"id": "https://x.example/p"}]})] * 2),
+    ("the object is a context activity of the next one", [
+        mutate(BASE, "object", _COURSE), mutate(BASE, "context.contextActivities", {"category": [_RENAMED]})]),
+    ("one statement the exact path takes", [BASE, mutate(BASE, "actor", {"openid": "https://openid.example/l"}),
+                                            mutate(BASE, "context.contextActivities", {"parent": [_RENAMED]})]),
+]
+
+
+@pytest.mark.parametrize(("label", "batch"), DEFINITION_BATCHES, ids=[c[0] for c in DEFINITION_BATCHES])
+def test_batch_rows_gathers_the_batchs_definitions_as_definitions_of(label: str, batch: list[dict[str, Any]]) -> None:
+    """An ingest helper sends the batch's activity definitions with its rows: gathered on the fast path's way,
+    they are what ``activities.definitions_of`` gives (object first, then parent, grouping, category, other)."""
+    batch = [_with_id(s, n) for n, s in enumerate(batch)]
+    for module in modules():
+        fastpath._CHOSEN = module
+        try:
+            found: dict[str, dict[str, Any]] = {}
+            lrs.batch_rows(copy.deepcopy(batch), AUTHORITY, STORED_AT, found)
+        finally:
+            fastpath._CHOSEN = None
+        assert found == activities.definitions_of(batch), module.__name__
+        assert list(found) == list(activities.definitions_of(batch))

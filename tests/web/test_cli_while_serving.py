@@ -197,9 +197,9 @@ def test_a_batch_prepared_by_another_worker_is_journalled_once(served) -> None:
         "homePage": "https://eduops.test", "name": "worker"}}, "2026-03-02T09:00:00.000Z", 100, ())
     assert prepared is not None
     url = f"{server.url}/api/v1/analytics/store/prepared"
-    assert httpx.post(url, content=prepared.rows_ipc, timeout=60).status_code == 401
-    first = httpx.post(url, content=prepared.rows_ipc, headers=auth, timeout=60)
-    again = httpx.post(url, content=prepared.rows_ipc, headers=auth, timeout=60)
+    assert httpx.post(url, content=prepared.stream(), timeout=60).status_code == 401
+    first = httpx.post(url, content=prepared.stream(), headers=auth, timeout=60)
+    again = httpx.post(url, content=prepared.stream(), headers=auth, timeout=60)
     assert (first.json(), again.json()) == ({"stored": True}, {"stored": False})
     found = httpx.post(f"{server.url}/api/v1/analytics/store/query", timeout=60,
                        headers={"authorization": server.cred.header},

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from eduops.analytics import extract, postings, vocab, xapi
+from eduops.analytics import activities, extract, postings, vocab, xapi
 
 log = logging.getLogger(__name__)
 
@@ -246,26 +246,52 @@ def _context_ok(value: object) -> bool:
     return True
 
 
-# Learners of one class send the same context over and over: a valid one's facts are looked up by its JSON
-# (``extract.context_facts`` keeps the same), which costs a fraction of checking it again.
+# Learners of one class send the same context over and over: a valid one's facts, and the definitions its
+# context activities carry, are looked up by its JSON (``extract.context_facts`` keeps the same), which costs a
+# fraction of checking it again.
 _CONTEXTS: dict[bytes, Any] = {}
+_NO_CONTEXT = extract.context_facts(None)
+_NO_DEFINITIONS: tuple[tuple[str, dict], ...] = ()
+
+
+def _context_definitions(context: dict) -> tuple[tuple[str, dict], ...]:
+    """The (activity id, definition) of each context activity that carries one, in ``activities.activities_in``
+    order, of a valid context of the common shape."""
+    groups = context.get("contextActivities")
+    if not groups:
+        return _NO_DEFINITIONS
+    named: dict = groups
+    found = []
+    for name in _GROUP_KEYS:
+        for activity in named.get(name, ()):
+            if "definition" in activity:
+                found.append((activity["id"], activity["definition"]))
+    return tuple(found)
 
 
 def _context_facts(value: object) -> Any:
-    """``extract.context_facts`` of a valid context of the common shape; None for anything else."""
+    """``extract.context_facts`` of a valid context of the common shape and ``_context_definitions`` of it, as a
+    pair; None for anything else."""
     try:
         key = orjson.dumps(value)
     except TypeError:
         return None
-    facts = _CONTEXTS.get(key)
-    if facts is None:
+    known = _CONTEXTS.get(key)
+    if known is None:
         if not _context_ok(value):
             return None
-        facts = extract.context_facts(value)  # type: ignore[arg-type]
+        known = (extract.context_facts(value), _context_definitions(value))  # type: ignore[arg-type]
         if len(_CONTEXTS) >= _MEMO_LIMIT:
             _CONTEXTS.clear()
-        _CONTEXTS[key] = facts
-    return facts
+        _CONTEXTS[key] = known
+    return known
+
+
+def _add_definition(found: dict, activity_id: str, definition: dict) -> None:
+    """``activities.definitions_of``'s step: a definition merged into what the batch carried before it."""
+    known = found.get(activity_id)
+    if known != definition:  # the same definition again (a course in every statement) adds nothing
+        found[activity_id] = activities.merge_definition(known or {}, definition)
 
 
 def _utc_naive(value: object) -> datetime | None:
@@ -320,11 +346,13 @@ def _keys(actor_ifi: str, other: list[str], object_id: str, context_activities: 
     return list(numbers)
 
 
-def row(value: object, authority: dict[str, Any], authority_ifi: str, stored_at: str,
-        stored: datetime) -> dict[str, Any] | None:
+def row(value: object, authority: dict[str, Any], authority_ifi: str, stored_at: str, stored: datetime,
+        found: dict[str, dict[str, Any]] | None = None) -> dict[str, Any] | None:
     """``extract.to_row(lrs.prepare(value, authority, stored_at), stored)`` of a valid statement of the common
     shape; None when the exact path must decide. ``authority_ifi`` is ``extract.agent_ifi(authority)`` and
-    ``stored`` the naive UTC time of ``stored_at``, both worked out once per batch."""
+    ``stored`` the naive UTC time of ``stored_at``, both worked out once per batch. The activity definitions the
+    statement carries are merged into ``found``, as ``activities.definitions_of`` merges a batch's, when given
+    (and only when a row is returned)."""
     if type(value) is not dict:
         return None
     statement: dict = value
@@ -361,9 +389,10 @@ def row(value: object, authority: dict[str, Any], authority_ifi: str, stored_at:
             return None
         result = statement["result"]
     context = statement.get("context")
-    facts = extract.context_facts(None) if context is None else _context_facts(context)
-    if facts is None:
+    known = (_NO_CONTEXT, _NO_DEFINITIONS) if context is None else _context_facts(context)
+    if known is None:
         return None
+    facts, context_definitions = known
 
     key = str(statement_id).lower()
     prepared = dict(statement)
@@ -382,6 +411,11 @@ def row(value: object, authority: dict[str, Any], authority_ifi: str, stored_at:
     course, part = extract._course_with(facts.courses, obj)  # type: ignore[arg-type]
     extensions = result.get("extensions") or {}
     score = result.get("score")
+    if found is not None:
+        if "definition" in obj:  # type: ignore[operator]
+            _add_definition(found, object_id, obj["definition"])  # type: ignore[index]
+        for activity_id, definition in context_definitions:
+            _add_definition(found, activity_id, definition)
     return {
         "id": key,
         "actor_id": str(account["name"]) if account is not None else str(actor["mbox"]),

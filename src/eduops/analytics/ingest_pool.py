@@ -47,8 +47,10 @@ MIN_BODY_BYTES = 8 * 1024  # about ten statements: smaller batches are handled i
 
 @dataclass(frozen=True)
 class Prepared:
-    """A batch made ready by a helper: its ids in order, its rows (Arrow IPC), its activity definitions and its
-    statements as the journal holds them (``journal.lines_bytes`` of the raw JSON)."""
+    """A batch made ready by a helper: its ids in order, its rows (one Arrow IPC record batch message in
+    ``store.ARROW_SCHEMA``, without the schema: both ends know it, and reading a schema costs the serving process
+    more than the rows), its activity definitions and its statements as the journal holds them
+    (``journal.lines_bytes`` of the raw JSON)."""
 
     ids: list[str]
     rows_ipc: bytes
@@ -56,7 +58,25 @@ class Prepared:
     journal: bytes
 
     def table(self) -> pa.Table:
-        return pa.ipc.open_stream(self.rows_ipc).read_all()
+        from eduops.analytics.store import ARROW_SCHEMA
+
+        return pa.Table.from_batches([pa.ipc.read_record_batch(pa.py_buffer(self.rows_ipc), ARROW_SCHEMA)])
+
+    def stream(self) -> bytes:
+        """The rows as a self-describing Arrow IPC stream (what a serving worker sends the store's holder)."""
+        table = self.table()
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        return sink.getvalue().to_pybytes()  # type: ignore[no-any-return]
+
+
+def _message(table: pa.Table) -> bytes:
+    """The table as one IPC record batch message (``Prepared.rows_ipc``)."""
+    batches = table.to_batches()
+    if len(batches) != 1:
+        batches = table.combine_chunks().to_batches()
+    return batches[0].serialize().to_pybytes()  # type: ignore[no-any-return]
 
 
 def processes_for(configured: int | None, cores: int | None) -> int:
@@ -70,7 +90,7 @@ def processes_for(configured: int | None, cores: int | None) -> int:
 def prepare_batch(body: bytes, authority: dict[str, Any], stored_at: str, limit: int,
                   prefixes: tuple[str, ...]) -> Prepared | None:
     """In a helper process: the batch's rows, or None when the serving process must take the exact path."""
-    from eduops.analytics import activities, extract, lrs
+    from eduops.analytics import extract, lrs
     from eduops.analytics.store import to_arrow
 
     try:
@@ -80,17 +100,14 @@ def prepare_batch(body: bytes, authority: dict[str, Any], stored_at: str, limit:
             return None
         if any(not isinstance(s, dict) or "attachments" in s for s in statements):
             return None  # attachments are checked against the parts and stored by the serving process
-        ids, rows = lrs.batch_rows(statements, authority, stored_at)
+        definitions: dict[str, dict[str, Any]] = {}
+        ids, rows = lrs.batch_rows(statements, authority, stored_at, definitions)
         if any(r["voids"] for r in rows):
             return None  # voidings are checked against the store
         table = to_arrow(extract.with_prefixes(rows, prefixes))
-        definitions = activities.definitions_of(statements)
     except (EduopsError, ValueError, TypeError, KeyError):
         return None  # the exact path says what is wrong
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return Prepared(ids, sink.getvalue().to_pybytes(), definitions, lines_bytes([r["raw"] for r in rows]))
+    return Prepared(ids, _message(table), definitions, lines_bytes([r["raw"] for r in rows]))
 
 
 _WARM_UP_AUTHORITY = {"objectType": "Agent", "account": {"homePage": "https://eduops.invalid", "name": "warm-up"}}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from eduops.analytics import extract, fastpath, postings
+from eduops.analytics import activities, extract, fastpath, postings
 from eduops.analytics.remote import RemoteStore
 from eduops.analytics.store import DuckDBStore, DuplicateIds, Store
 from eduops.analytics.xapi import (
@@ -93,27 +93,33 @@ def prepared_rows(statements: list[Any], authority: dict[str, Any], stored_at: s
     return prepared, [extract.to_row(p, stored) for p in prepared]
 
 
-def batch_rows(statements: list[Any], authority: dict[str, Any],
-               stored_at: str) -> tuple[list[str], list[dict[str, Any]]]:
+def batch_rows(statements: list[Any], authority: dict[str, Any], stored_at: str,
+               definitions: dict[str, dict[str, Any]] | None = None) -> tuple[list[str], list[dict[str, Any]]]:
     """``prepared_rows`` for a batch without attachments, as (ids, rows): statements of the common shape through
     ``fastpath`` (compiled), the others as ``prepared_rows`` takes them. Raises as ``prepared_rows`` does, though
-    with the first invalid statement's own message (the caller takes the exact path for the batch's)."""
+    with the first invalid statement's own message (the caller takes the exact path for the batch's). When
+    ``definitions`` is given, it receives ``activities.definitions_of(statements)``, gathered on the way."""
     fast = fastpath.compiled()
     authority_ifi = extract.agent_ifi(authority) if isinstance(authority, dict) else None
     stored = parse_timestamp(stored_at, "stored")
     naive_stored = stored.replace(tzinfo=None)
     ids: list[str] = []
     rows: list[dict[str, Any]] = []
+    every_one_fast = True
     for statement in statements:
-        row = (fast.row(statement, authority, authority_ifi, stored_at, naive_stored)
+        row = (fast.row(statement, authority, authority_ifi, stored_at, naive_stored, definitions)
                if authority_ifi is not None else None)
         if row is None:
+            every_one_fast = False
             row = extract.to_row(prepare(validate_statement(statement), authority, stored_at), stored)
         ids.append(row["id"])
         rows.append(row)
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
         raise UsageError(f"statements: the id {dup} appears twice in one batch")
+    if definitions is not None and not every_one_fast:  # merged in statement order across both paths
+        definitions.clear()
+        definitions.update(activities.definitions_of(statements))
     return ids, rows
 
 

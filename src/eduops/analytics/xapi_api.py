@@ -119,7 +119,7 @@ def _post_prepared(store: Store, body: bytes, limit: int, authority: dict[str, A
     if isinstance(store, RemoteStore):  # a serving worker without the store: this process is the helper
         prepared = ingest_pool.prepare_batch(body, authority, lrs.iso(datetime.now(UTC)), limit,
                                              store.course_prefixes)
-        if prepared is None or not store.insert_prepared(prepared.rows_ipc):
+        if prepared is None or not store.insert_prepared(prepared.stream()):
             return None
     else:
         pool = ingest_pool.active()
