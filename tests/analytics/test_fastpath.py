@@ -191,3 +191,29 @@ def test_batch_rows_gathers_the_batchs_definitions_as_definitions_of(label: str,
             fastpath._CHOSEN = None
         assert found == activities.definitions_of(batch), module.__name__
         assert list(found) == list(activities.definitions_of(batch))
+
+
+def test_values_are_the_rows_columns_in_the_stores_order() -> None:
+    """``values`` feeds ``store.values_to_arrow``: the same order as the exact path's row and ``ARROW_SCHEMA``."""
+    from eduops.analytics.store import ARROW_SCHEMA, to_arrow, values_to_arrow
+
+    exact = exact_row(BASE)
+    assert fastpath.FIELDS == tuple(exact) == tuple(ARROW_SCHEMA.names)
+    for module in modules():
+        taken = module.values(copy.deepcopy(BASE), AUTHORITY, extract.agent_ifi(AUTHORITY), STORED_AT,
+                              STORED.replace(tzinfo=None))
+        assert values_to_arrow([taken]).to_pylist() == to_arrow([fast_row(module, BASE)]).to_pylist()
+
+
+@pytest.mark.parametrize(("course", "part"), [
+    ("https://lms.example.edu/course/c1/unit-2/lesson-3", None),  # rolled up to the course and its part
+    ("https://lms.example.edu/course/c1/unit-2", "https://lms.example.edu/course/c1/unit-9"),  # a part given wins
+    ("https://elsewhere.example/c1/unit-2", None),  # under no prefix: unchanged
+    (None, None),
+])
+def test_values_with_prefixes_rolls_up_as_with_prefixes(course: str | None, part: str | None) -> None:
+    prefixes = ("https://lms.example.edu/course/",)
+    row = {**exact_row(BASE), "course": course, "part": part}
+    as_values = tuple(row[name] for name in fastpath.FIELDS)
+    expected = extract.with_prefixes([row], prefixes)[0]
+    assert extract.values_with_prefixes([as_values], prefixes) == [tuple(expected[n] for n in fastpath.FIELDS)]

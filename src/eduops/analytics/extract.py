@@ -125,6 +125,21 @@ def with_prefixes(rows: list[dict[str, Any]], prefixes: tuple[str, ...]) -> list
     return out
 
 
+_COURSE, _PART = ROW_FIELDS.index("course"), ROW_FIELDS.index("part")
+
+
+def values_with_prefixes(rows: list[tuple[Any, ...]], prefixes: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """``with_prefixes`` for rows as values in ``ROW_FIELDS`` order (``lrs.batch_values``)."""
+    if not prefixes:
+        return rows
+    out = []
+    for row in rows:
+        course, part = roll_up(row[_COURSE], row[_PART], prefixes)
+        out.append(row if (course, part) == (row[_COURSE], row[_PART])
+                   else (*row[:_COURSE], course, part, *row[_PART + 1:]))
+    return out
+
+
 def course_of(statement: dict[str, Any]) -> str | None:
     return course_and_part(statement)[0]
 

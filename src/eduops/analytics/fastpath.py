@@ -321,8 +321,8 @@ def _text(value: object) -> str | None:
     return str(value) if type(value) is float or type(value) is int else None
 
 
-def _joined(values: list[str]) -> str:
-    return "\n" + "\n".join(dict.fromkeys(values)) + "\n"
+def _joined(items: list[str]) -> str:
+    return "\n" + "\n".join(dict.fromkeys(items)) + "\n"
 
 
 _A, _OTHER_A, _O, _OTHER_O, _V, _R = (postings._NUMBERS[k] for k in "aAoOvr")
@@ -346,6 +346,9 @@ def _keys(actor_ifi: str, other: list[str], object_id: str, context_activities: 
     return list(numbers)
 
 
+FIELDS = (*extract.ROW_FIELDS, "keys")  # the order of ``values``: the statements' columns, then posting keys
+
+
 def row(value: object, authority: dict[str, Any], authority_ifi: str, stored_at: str, stored: datetime,
         found: dict[str, dict[str, Any]] | None = None) -> dict[str, Any] | None:
     """``extract.to_row(lrs.prepare(value, authority, stored_at), stored)`` of a valid statement of the common
@@ -353,6 +356,14 @@ def row(value: object, authority: dict[str, Any], authority_ifi: str, stored_at:
     ``stored`` the naive UTC time of ``stored_at``, both worked out once per batch. The activity definitions the
     statement carries are merged into ``found``, as ``activities.definitions_of`` merges a batch's, when given
     (and only when a row is returned)."""
+    taken = values(value, authority, authority_ifi, stored_at, stored, found)
+    return None if taken is None else dict(zip(FIELDS, taken, strict=True))
+
+
+def values(value: object, authority: dict[str, Any], authority_ifi: str, stored_at: str, stored: datetime,
+           found: dict[str, dict[str, Any]] | None = None) -> tuple[Any, ...] | None:
+    """``row``'s values in ``FIELDS`` order (an ingest helper turns a batch of them into Arrow columns: no dict
+    to build, none to take apart)."""
     if type(value) is not dict:
         return None
     statement: dict = value
@@ -407,7 +418,7 @@ def row(value: object, authority: dict[str, Any], authority_ifi: str, stored_at:
     actor: dict = statement["actor"]
     account = actor.get("account")
     other = [*facts.agents, authority_ifi]
-    activities = [object_id, *facts.activities]
+    activity_ids = [object_id, *facts.activities]
     course, part = extract._course_with(facts.courses, obj)  # type: ignore[arg-type]
     extensions = result.get("extensions") or {}
     score = result.get("score")
@@ -416,36 +427,36 @@ def row(value: object, authority: dict[str, Any], authority_ifi: str, stored_at:
             _add_definition(found, object_id, obj["definition"])  # type: ignore[index]
         for activity_id, definition in context_definitions:
             _add_definition(found, activity_id, definition)
-    return {
-        "id": key,
-        "actor_id": str(account["name"]) if account is not None else str(actor["mbox"]),
-        "actor_ifi": actor_ifi,
-        "verb_id": verb_id,
-        "object_id": object_id,
-        "object_type": "Activity",
-        "course": course,
-        "part": part,
-        "registration": facts.registration,
-        "timestamp": moment,
-        "stored": stored,
-        "success": result.get("success"),
-        "completion": result.get("completion"),
-        "score_scaled": _number(score.get("scaled")) if score is not None else None,
-        "duration_s": _DURATIONS[result["duration"]] if "duration" in result else None,
-        "region": facts.region,
-        "teacher": facts.teacher,
-        "device": facts.device,
-        "video_length_s": facts.video_length_s,
-        "video_segments": _text(extensions.get(vocab.VIDEO_SEGMENTS_EXT)),
-        "video_progress": _number(extensions.get(vocab.VIDEO_PROGRESS_EXT)),
-        "voids": None,
-        "voided": False,
-        "agents": "\n" + actor_ifi + "\n",
-        "related_agents": _joined([actor_ifi, *other]),
-        "related_activities": _joined(activities),
-        "raw": raw,
-        "keys": _keys(actor_ifi, other, object_id, facts.activities, verb_id, facts.registration),
-    }
+    return (
+        key,  # id
+        str(account["name"]) if account is not None else str(actor["mbox"]),  # actor_id
+        actor_ifi,  # actor_ifi
+        verb_id,  # verb_id
+        object_id,  # object_id
+        "Activity",  # object_type
+        course,  # course
+        part,  # part
+        facts.registration,  # registration
+        moment,  # timestamp
+        stored,  # stored
+        result.get("success"),  # success
+        result.get("completion"),  # completion
+        _number(score.get("scaled")) if score is not None else None,  # score_scaled
+        _DURATIONS[result["duration"]] if "duration" in result else None,  # duration_s
+        facts.region,  # region
+        facts.teacher,  # teacher
+        facts.device,  # device
+        facts.video_length_s,  # video_length_s
+        _text(extensions.get(vocab.VIDEO_SEGMENTS_EXT)),  # video_segments
+        _number(extensions.get(vocab.VIDEO_PROGRESS_EXT)),  # video_progress
+        None,  # voids
+        False,  # voided
+        "\n" + actor_ifi + "\n",  # agents
+        _joined([actor_ifi, *other]),  # related_agents
+        _joined(activity_ids),  # related_activities
+        raw,  # raw
+        _keys(actor_ifi, other, object_id, facts.activities, verb_id, facts.registration),  # keys
+    )
 
 
 def source_digest() -> str:

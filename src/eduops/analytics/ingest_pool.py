@@ -32,6 +32,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from eduops.analytics.extract import ROW_FIELDS
 from eduops.analytics.journal import lines_bytes
 from eduops.analytics.lrs import iso
 from eduops.errors import EduopsError
@@ -43,6 +44,7 @@ STOP_WAIT_S = 5.0
 ANSWER_WITHIN_S = 60.0  # a batch of 10,000 statements takes a helper about 0.3 s
 WAIT_FOR_HELPER_S = 30.0  # a batch waits this long for a busy helper before the serving process takes it
 MIN_BODY_BYTES = 8 * 1024  # about ten statements: smaller batches are handled in the serving process
+_VOIDS, _RAW = (ROW_FIELDS.index(name) for name in ("voids", "raw"))
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def prepare_batch(body: bytes, authority: dict[str, Any], stored_at: str, limit:
                   prefixes: tuple[str, ...]) -> Prepared | None:
     """In a helper process: the batch's rows, or None when the serving process must take the exact path."""
     from eduops.analytics import extract, lrs
-    from eduops.analytics.store import to_arrow
+    from eduops.analytics.store import values_to_arrow
 
     try:
         parsed = orjson.loads(body)
@@ -101,13 +103,13 @@ def prepare_batch(body: bytes, authority: dict[str, Any], stored_at: str, limit:
         if any(not isinstance(s, dict) or "attachments" in s for s in statements):
             return None  # attachments are checked against the parts and stored by the serving process
         definitions: dict[str, dict[str, Any]] = {}
-        ids, rows = lrs.batch_rows(statements, authority, stored_at, definitions)
-        if any(r["voids"] for r in rows):
+        ids, rows = lrs.batch_values(statements, authority, stored_at, definitions)
+        if any(r[_VOIDS] for r in rows):
             return None  # voidings are checked against the store
-        table = to_arrow(extract.with_prefixes(rows, prefixes))
+        table = values_to_arrow(extract.values_with_prefixes(rows, prefixes))
     except (EduopsError, ValueError, TypeError, KeyError):
         return None  # the exact path says what is wrong
-    return Prepared(ids, _message(table), definitions, lines_bytes([r["raw"] for r in rows]))
+    return Prepared(ids, _message(table), definitions, lines_bytes([r[_RAW] for r in rows]))
 
 
 _WARM_UP_AUTHORITY = {"objectType": "Agent", "account": {"homePage": "https://eduops.invalid", "name": "warm-up"}}

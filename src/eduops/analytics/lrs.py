@@ -8,6 +8,7 @@ every query but stay retrievable by ``voidedStatementId``.
 from __future__ import annotations
 
 import json
+import operator
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -93,27 +94,31 @@ def prepared_rows(statements: list[Any], authority: dict[str, Any], stored_at: s
     return prepared, [extract.to_row(p, stored) for p in prepared]
 
 
-def batch_rows(statements: list[Any], authority: dict[str, Any], stored_at: str,
-               definitions: dict[str, dict[str, Any]] | None = None) -> tuple[list[str], list[dict[str, Any]]]:
-    """``prepared_rows`` for a batch without attachments, as (ids, rows): statements of the common shape through
-    ``fastpath`` (compiled), the others as ``prepared_rows`` takes them. Raises as ``prepared_rows`` does, though
-    with the first invalid statement's own message (the caller takes the exact path for the batch's). When
-    ``definitions`` is given, it receives ``activities.definitions_of(statements)``, gathered on the way."""
+_AS_VALUES = operator.itemgetter(*fastpath.FIELDS)
+
+
+def batch_values(statements: list[Any], authority: dict[str, Any], stored_at: str,
+                 definitions: dict[str, dict[str, Any]] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """``prepared_rows`` for a batch without attachments, as (ids, each row's values in ``fastpath.FIELDS``
+    order): statements of the common shape through ``fastpath`` (compiled), the others as ``prepared_rows``
+    takes them. Raises as ``prepared_rows`` does, though with the first invalid statement's own message (the
+    caller takes the exact path for the batch's). When ``definitions`` is given, it receives
+    ``activities.definitions_of(statements)``, gathered on the way."""
     fast = fastpath.compiled()
     authority_ifi = extract.agent_ifi(authority) if isinstance(authority, dict) else None
     stored = parse_timestamp(stored_at, "stored")
     naive_stored = stored.replace(tzinfo=None)
     ids: list[str] = []
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     every_one_fast = True
     for statement in statements:
-        row = (fast.row(statement, authority, authority_ifi, stored_at, naive_stored, definitions)
-               if authority_ifi is not None else None)
-        if row is None:
+        values = (fast.values(statement, authority, authority_ifi, stored_at, naive_stored, definitions)
+                  if authority_ifi is not None else None)
+        if values is None:
             every_one_fast = False
-            row = extract.to_row(prepare(validate_statement(statement), authority, stored_at), stored)
-        ids.append(row["id"])
-        rows.append(row)
+            values = _AS_VALUES(extract.to_row(prepare(validate_statement(statement), authority, stored_at), stored))
+        ids.append(values[0])
+        rows.append(values)
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
         raise UsageError(f"statements: the id {dup} appears twice in one batch")
@@ -121,6 +126,13 @@ def batch_rows(statements: list[Any], authority: dict[str, Any], stored_at: str,
         definitions.clear()
         definitions.update(activities.definitions_of(statements))
     return ids, rows
+
+
+def batch_rows(statements: list[Any], authority: dict[str, Any], stored_at: str,
+               definitions: dict[str, dict[str, Any]] | None = None) -> tuple[list[str], list[dict[str, Any]]]:
+    """``batch_values`` with each row as a dict (``extract.to_row``'s)."""
+    ids, rows = batch_values(statements, authority, stored_at, definitions)
+    return ids, [dict(zip(fastpath.FIELDS, values, strict=True)) for values in rows]
 
 
 def store_statements(store: Store, statements: list[Any], authority: dict[str, Any],

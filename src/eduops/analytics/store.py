@@ -105,7 +105,12 @@ def connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
 def to_arrow(rows: Sequence[dict[str, Any]]) -> pa.Table:
     """Statement rows (``extract.to_row``) as one Arrow table in ``ARROW_SCHEMA``: the columns of ``ROW_FIELDS``,
     then the posting keys."""
-    columns = zip(*map(_ROW_VALUES, rows), strict=True) if rows else ([] for _ in _ARROW_KINDS)
+    return values_to_arrow(list(map(_ROW_VALUES, rows)))
+
+
+def values_to_arrow(rows: Sequence[tuple[Any, ...]]) -> pa.Table:
+    """``to_arrow`` for rows as values in ``ARROW_SCHEMA`` order (``lrs.batch_values``)."""
+    columns = zip(*rows, strict=True) if rows else ([] for _ in _ARROW_KINDS)
     return pa.Table.from_arrays([pa.array(list(values), type=kind) for values, kind in zip(columns, _ARROW_KINDS,
                                                                                           strict=True)],
                                 schema=ARROW_SCHEMA)
