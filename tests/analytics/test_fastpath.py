@@ -143,16 +143,16 @@ def test_generated_statements_are_taken_only_when_valid_and_then_exactly(changes
             same_row(row, exact_row(statement))  # raises StatementInvalid if the fast path took an invalid one
 
 
-def test_batch_rows_mix_both_paths_in_order() -> None:
+def test_batch_values_mix_both_paths_in_order() -> None:
     odd = mutate(BASE, "actor", {"openid": "https://openid.example/l"})  # valid, not of the common shape
     batch = [{**BASE, "id": f"3f2504e0-4f89-41d3-9a0c-0305e82c33{n:02d}"} for n in range(3)]
     batch[1] = {**odd, "id": "3f2504e0-4f89-41d3-9a0c-0305e82c3399"}
-    ids, rows = lrs.batch_rows(batch, AUTHORITY, STORED_AT)
+    ids, rows = lrs.batch_values(batch, AUTHORITY, STORED_AT)
     assert ids == [s["id"] for s in batch]
-    for statement, row in zip(batch, rows, strict=True):
-        same_row(row, exact_row(statement))
+    for statement, values in zip(batch, rows, strict=True):
+        same_row(dict(zip(fastpath.FIELDS, values, strict=True)), exact_row(statement))
     with pytest.raises(StatementInvalid):
-        lrs.batch_rows([*batch, {**BASE, "id": "not-a-uuid"}], AUTHORITY, STORED_AT)
+        lrs.batch_values([*batch, {**BASE, "id": "not-a-uuid"}], AUTHORITY, STORED_AT)
 
 
 def _with_id(statement: dict[str, Any], n: int) -> dict[str, Any]:
@@ -178,7 +178,7 @@ DEFINITION_BATCHES: list[tuple[str, list[dict[str, Any]]]] = [
 
 
 @pytest.mark.parametrize(("label", "batch"), DEFINITION_BATCHES, ids=[c[0] for c in DEFINITION_BATCHES])
-def test_batch_rows_gathers_the_batchs_definitions_as_definitions_of(label: str, batch: list[dict[str, Any]]) -> None:
+def test_batch_values_gathers_the_batchs_definitions_as_definitions_of(label: str, batch: list[dict[str, Any]]) -> None:
     """An ingest helper sends the batch's activity definitions with its rows: gathered on the fast path's way,
     they are what ``activities.definitions_of`` gives (object first, then parent, grouping, category, other)."""
     batch = [_with_id(s, n) for n, s in enumerate(batch)]
@@ -186,7 +186,7 @@ def test_batch_rows_gathers_the_batchs_definitions_as_definitions_of(label: str,
         fastpath._CHOSEN = module
         try:
             found: dict[str, dict[str, Any]] = {}
-            lrs.batch_rows(copy.deepcopy(batch), AUTHORITY, STORED_AT, found)
+            lrs.batch_values(copy.deepcopy(batch), AUTHORITY, STORED_AT, found)
         finally:
             fastpath._CHOSEN = None
         assert found == activities.definitions_of(batch), module.__name__

@@ -8,7 +8,6 @@ every query but stay retrievable by ``voidedStatementId``.
 from __future__ import annotations
 
 import json
-import operator
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Any
 
 from eduops.analytics import activities, extract, fastpath, postings
 from eduops.analytics.remote import RemoteStore
-from eduops.analytics.store import DuckDBStore, DuplicateIds, Store
+from eduops.analytics.store import DuckDBStore, DuplicateIds, Store, row_values
 from eduops.analytics.xapi import (
     StatementInvalid,
     check_actor,
@@ -94,9 +93,6 @@ def prepared_rows(statements: list[Any], authority: dict[str, Any], stored_at: s
     return prepared, [extract.to_row(p, stored) for p in prepared]
 
 
-_AS_VALUES = operator.itemgetter(*fastpath.FIELDS)
-
-
 def batch_values(statements: list[Any], authority: dict[str, Any], stored_at: str,
                  definitions: dict[str, dict[str, Any]] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
     """``prepared_rows`` for a batch without attachments, as (ids, each row's values in ``fastpath.FIELDS``
@@ -116,7 +112,7 @@ def batch_values(statements: list[Any], authority: dict[str, Any], stored_at: st
                   if authority_ifi is not None else None)
         if values is None:
             every_one_fast = False
-            values = _AS_VALUES(extract.to_row(prepare(validate_statement(statement), authority, stored_at), stored))
+            values = row_values(extract.to_row(prepare(validate_statement(statement), authority, stored_at), stored))
         ids.append(values[0])
         rows.append(values)
     if len(set(ids)) != len(ids):
@@ -126,13 +122,6 @@ def batch_values(statements: list[Any], authority: dict[str, Any], stored_at: st
         definitions.clear()
         definitions.update(activities.definitions_of(statements))
     return ids, rows
-
-
-def batch_rows(statements: list[Any], authority: dict[str, Any], stored_at: str,
-               definitions: dict[str, dict[str, Any]] | None = None) -> tuple[list[str], list[dict[str, Any]]]:
-    """``batch_values`` with each row as a dict (``extract.to_row``'s)."""
-    ids, rows = batch_values(statements, authority, stored_at, definitions)
-    return ids, [dict(zip(fastpath.FIELDS, values, strict=True)) for values in rows]
 
 
 def store_statements(store: Store, statements: list[Any], authority: dict[str, Any],

@@ -45,7 +45,7 @@ ARROW_TYPES = {"UUID": pa.string(), "VARCHAR": pa.string(), "TIMESTAMP": pa.time
 ARROW_SCHEMA = pa.schema([*((name, ARROW_TYPES[DUCK_TYPES[name]]) for name in ROW_FIELDS),
                           ("keys", pa.list_(pa.uint64()))])
 _ARROW_KINDS = list(ARROW_SCHEMA.types)
-_ROW_VALUES = operator.itemgetter(*ROW_FIELDS, "keys")
+row_values = operator.itemgetter(*ROW_FIELDS, "keys")  # a row dict as values in ``ARROW_SCHEMA`` order
 _INSERT_FROM_ARROW = (
     f"INSERT INTO statements ({', '.join(f'{chr(34)}{n}{chr(34)}' for n in ROW_FIELDS)}) SELECT "
     + ", ".join(f'"{n}"::UUID' if DUCK_TYPES[n] == "UUID" else f'"{n}"' for n in ROW_FIELDS)
@@ -105,7 +105,7 @@ def connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
 def to_arrow(rows: Sequence[dict[str, Any]]) -> pa.Table:
     """Statement rows (``extract.to_row``) as one Arrow table in ``ARROW_SCHEMA``: the columns of ``ROW_FIELDS``,
     then the posting keys."""
-    return values_to_arrow(list(map(_ROW_VALUES, rows)))
+    return values_to_arrow(list(map(row_values, rows)))
 
 
 def values_to_arrow(rows: Sequence[tuple[Any, ...]]) -> pa.Table:
