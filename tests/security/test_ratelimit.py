@@ -72,6 +72,38 @@ def test_ingestion_has_its_own_budget() -> None:
     assert [client.post("/xapi/statements").status_code for _ in range(5)] == [200, 200, 200, 200, 429]
 
 
+LOCAL_TOKEN = "t" * 43
+
+
+@pytest.mark.parametrize(("authorization", "limited"), [
+    (f"Bearer edul_{LOCAL_TOKEN}", False),  # the server's own token: a CLI command or a worker's relay
+    (f"bearer edul_{LOCAL_TOKEN}", False),
+    ("Bearer edul_" + "u" * 43, True),  # another token is any other caller
+    (f"Bearer eduk_{LOCAL_TOKEN}", True),
+    (f"Basic edul_{LOCAL_TOKEN}", True),
+    (None, True),
+])
+def test_the_servers_own_token_is_not_counted(authorization: str | None, limited: bool) -> None:
+    """A serving worker relays what it was sent to the worker holding the stores, from 127.0.0.1 with the local
+    token: the client's request was counted by the worker that took it, so the relay must not use up the
+    address's budget (a busy second worker's statements were refused once its relays passed the /api/ limit)."""
+    app = app_with(per_key="2/minute", per_ip="2/minute")
+    app.state.local_token = LOCAL_TOKEN
+    headers = {"Authorization": authorization} if authorization else {}
+    with TestClient(app) as client:
+        codes = [client.get("/api/v1/ping", headers=headers).status_code for _ in range(5)]
+        assert codes == ([200, 200, 429, 429, 429] if limited else [200] * 5)
+        # the relays used none of the address's budget
+        assert client.get("/api/v1/ping").status_code == (429 if limited else 200)
+
+
+def test_without_a_local_token_nothing_is_exempt() -> None:
+    """An app that never set a local token (not `eduops serve`) exempts nobody, whatever the header says."""
+    with TestClient(app_with(per_key="1/minute", per_ip="1/minute")) as client:
+        headers = {"Authorization": "Bearer edul_"}
+        assert [client.get("/api/v1/ping", headers=headers).status_code for _ in range(2)] == [200, 429]
+
+
 def test_redis_down_does_not_block_the_api() -> None:
     client = TestClient(app_with("redis://127.0.0.1:1/0"))
     assert client.get("/api/v1/ping").status_code == 200

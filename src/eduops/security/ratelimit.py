@@ -7,6 +7,12 @@ The memory window is counted synchronously on the event loop, in constant time p
 (``memory_window``): ``limits``' memory storage costs more as the window fills and scans on threads.
 Over the limit the answer is 429 with Retry-After. If Redis cannot be reached the request goes
 through (logged): a limiter outage must not become an API outage.
+
+Requests carrying the server's own local token (``local_access``: a CLI command on this machine, or with
+``[web] workers`` above 1 a serving worker relaying what it was sent to the worker that holds the stores) are
+not counted: the worker counted the client's request already, and the relays all come from 127.0.0.1, so
+counting them against that address refused a busy second worker's statements once the relays passed the
+/api/ limit.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from eduops.core.local_access import token_matches
 from eduops.core.principal import key_from_header
 from eduops.errors import ConfigError
 from eduops.security.memory_window import MemoryWindow
@@ -83,6 +90,12 @@ def client_ip(scope: Scope, trust_forwarded: bool) -> str:
     return client[0] if client else "unknown"
 
 
+def local_caller(scope: Scope, authorization: str | None) -> bool:
+    """Whether the request carries this server's local token (checked in constant time, as ``auth`` does)."""
+    app = scope.get("app")
+    return token_matches(authorization, getattr(getattr(app, "state", None), "local_token", None))
+
+
 def limits_for(path: str, policy: Policy) -> tuple[RateLimitItem, RateLimitItem]:
     if path == STATE:
         return policy.state_per_key, policy.state_per_ip
@@ -125,6 +138,9 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers") or []}
+        if local_caller(scope, headers.get("authorization")):
+            await self.app(scope, receive, send)
+            return
         key_limit, ip_limit = limits_for(scope["path"], self.policy)
         checks = [(ip_limit, "ip", client_ip(scope, self.trust_forwarded))]
         key_id = api_key_id(headers.get("authorization"))
