@@ -169,7 +169,7 @@ def worst_call_segment(demo: DemoContext) -> dict[str, Any]:
         return fallback
     from eduops.rtc.breakdowns import Window, worst_segments
 
-    ranked = worst_segments(store, Window(_naive(demo.now - timedelta(days=7)), _naive(demo.now)),
+    ranked = worst_segments(store, Window(_utc(demo.now - timedelta(days=7)), _utc(demo.now)),
                             dimensions=("province_isp",), limit=1)
     if not ranked:
         return fallback
@@ -177,8 +177,9 @@ def worst_call_segment(demo: DemoContext) -> dict[str, Any]:
     return {"region": region, "isp": isp, "poor_pct": ranked[0]["poor_pct"]}
 
 
-def _naive(t: datetime) -> datetime:
-    return t.replace(tzinfo=None) if t.tzinfo is None else t.astimezone(UTC).replace(tzinfo=None)
+def _utc(t: datetime) -> datetime:
+    """A bound for the call-quality store (TIMESTAMPTZ, read in the workspace's time zone): aware, never naive."""
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 def _rtc_store(demo: DemoContext) -> Any:
@@ -203,8 +204,8 @@ def _poor_students(demo: DemoContext, segment: dict[str, Any]) -> list[dict[str,
             WHERE s.role = 'student' AND s.province = ? AND s.isp = ? AND s.left_at >= ? AND s.left_at < ?
             GROUP BY s.sid, s.user_id, s.app_version, s.left_at HAVING {band_sql(mos, poor)} = 'poor'
             ORDER BY {poor} DESC, s.left_at DESC LIMIT {CALL_COMPLAINTS}""",
-        [segment["region"], segment["isp"], _naive(demo.now - timedelta(hours=36)),
-         _naive(demo.now - timedelta(minutes=20))]))
+        [segment["region"], segment["isp"], _utc(demo.now - timedelta(hours=36)),
+         _utc(demo.now - timedelta(minutes=20))]))
 
 
 def _last_evening(demo: DemoContext, n: int) -> datetime:
@@ -223,7 +224,7 @@ def call_complaints(demo: DemoContext) -> dict[str, Any]:
     students = _poor_students(demo, segment)
     rows = [
         {"user": str(r["user_id"]), "app_version": str(r["app_version"] or ""),
-         "at": r["left_at"].replace(tzinfo=UTC) + timedelta(minutes=demo.rng.randint(2, 15))}
+         "at": _utc(r["left_at"]) + timedelta(minutes=demo.rng.randint(2, 15))}
         for r in students
     ] or [
         {"user": f"u-{demo.rng.randint(1, 900)}", "app_version": "5.3.0", "at": _last_evening(demo, n)}

@@ -19,11 +19,9 @@ FIVE_MIN = timedelta(minutes=5)
 
 
 def _utc(value: datetime) -> datetime:
+    """A time as aware UTC: the call-quality store's times are TIMESTAMPTZ, and DuckDB reads a naive bound in the
+    session's time zone (the workspace's), which moved every window by that zone's UTC offset."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _naive(value: datetime) -> datetime:
-    return _utc(value).replace(tzinfo=None)
 
 
 def _segment_dims(dimension: str, segment: str) -> dict[str, str]:
@@ -51,7 +49,7 @@ def _jumping_hours(store: Any, dimension: str, start: datetime, end: datetime, b
                    cfg: EvidenceSettings, tz: Any) -> dict[str, list[tuple[datetime, float]]]:
     from eduops.rtc.breakdowns import Window, heatmap
 
-    data = heatmap(store, Window(_naive(start), _naive(end)), "poor_pct", rows_dim=dimension)
+    data = heatmap(store, Window(_utc(start), _utc(end)), "poor_pct", rows_dim=dimension)
     starts = _hour_starts(start, end, tz)
     out: dict[str, list[tuple[datetime, float]]] = {}
     for i, segment in enumerate(data["rows"]):
@@ -84,8 +82,8 @@ def rtc_openers(ws: Workspace, since: datetime, until: datetime) -> list[Signal]
         return []
     cfg = evidence_settings(ws.settings)
     since = max(since, until - timedelta(hours=24))  # hours of day must not repeat inside the window
-    ranked = _ranked(store, Window(_naive(since), _naive(until)), rtc_settings(ws.settings).worst_min_sessions)
-    base = _ranked(store, Window(_naive(since - timedelta(days=cfg.baseline_days)), _naive(since)), 1)
+    ranked = _ranked(store, Window(_utc(since), _utc(until)), rtc_settings(ws.settings).worst_min_sessions)
+    base = _ranked(store, Window(_utc(since - timedelta(days=cfg.baseline_days)), _utc(since)), 1)
     out = []
     for dimension in RTC_SEGMENTS:
         baseline = {seg: pct for (dim, seg), pct in base.items() if dim == dimension}
@@ -118,7 +116,7 @@ def rtc_segment_series(store: Any, dims: Mapping[str, str], start: datetime, end
         f"SELECT time_bucket(INTERVAL 5 MINUTE, x.ts, TIMESTAMP '2000-01-01') AS t, {poor_pct_sql('x')} AS poor_pct, "
         f"{mos_weighted_sql('x')} AS mos, count(DISTINCT x.sid) AS sessions FROM samples x "
         f"JOIN sessions s ON s.sid = x.sid WHERE x.ts >= ? AND x.ts < ? AND {where} GROUP BY 1 ORDER BY 1",
-        [_naive(start), _naive(end), *params]))
+        [_utc(start), _utc(end), *params]))
 
 
 def rtc_worst_calls(store: Any, dims: Mapping[str, str], start: datetime, end: datetime,
@@ -132,7 +130,7 @@ def rtc_worst_calls(store: Any, dims: Mapping[str, str], start: datetime, end: d
         "sum(r.mos_sum) / nullif(sum(r.mos_n), 0) AS mos, count(DISTINCT s.sid) AS sessions "
         f"FROM sample_rollup r JOIN sessions s ON s.sid = r.sid WHERE r.bucket >= ? AND r.bucket < ? AND {where} "
         f"GROUP BY s.call_id ORDER BY poor_pct DESC NULLS LAST, s.call_id LIMIT {int(limit)}",
-        [_naive(start - timedelta(minutes=15)), _naive(end), *params])
+        [_utc(start - timedelta(minutes=15)), _utc(end), *params])
     return [{"call_id": r["call_id"], "poor_pct": None if r["poor_pct"] is None else round(r["poor_pct"], 1),
              "mos": None if r["mos"] is None else round(r["mos"], 2), "sessions": r["sessions"],
              "link": f"/rtc/calls/{quote(str(r['call_id']))}"} for r in rows]
@@ -146,7 +144,7 @@ def rtc_segment_baseline(store: Any, dims: Mapping[str, str], start: datetime, d
     rows = store.query(
         f"SELECT {media_share_sql('r.poor_ms', 'r.media_ms')} AS poor_pct FROM sample_rollup r "
         f"JOIN sessions s ON s.sid = r.sid WHERE r.bucket >= ? AND r.bucket < ? AND {where}",
-        [_naive(start - timedelta(days=days)), _naive(start), *params])
+        [_utc(start - timedelta(days=days)), _utc(start), *params])
     return rows[0]["poor_pct"] if rows else None
 
 

@@ -27,8 +27,10 @@ LEARNERS_DEFINITION = msg("learners with an xAPI failed statement or a quiz atte
 COMPLAINTS_DEFINITION = msg("complaints in the window naming a matching dimension and none that differs")
 
 
-def _naive(t: datetime) -> datetime:
-    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
+def _utc(t: datetime) -> datetime:
+    """A bound for the call-quality store, whose times are TIMESTAMPTZ: aware, so that DuckDB does not read a naive
+    one in the session's time zone (the workspace's), which moved every window by its UTC offset."""
+    return t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def complaints(ws: Workspace, start: datetime, end: datetime, dims: Mapping[str, str]) -> int:
@@ -60,7 +62,7 @@ def calls_affected(ws: Workspace, start: datetime, end: datetime, dims: Mapping[
                    count(*) FILTER (WHERE f.failed OR {band_sql("q.mos", "q.poor_pct")} = 'poor') AS affected,
                    count(*) FILTER (WHERE f.failed) AS failed_joins
             FROM f LEFT JOIN q USING (call_id)""",
-        [_naive(end), _naive(end), _naive(start), *params, _naive(start), _naive(end)],
+        [_utc(end), _utc(end), _utc(start), *params, _utc(start), _utc(end)],
     )[0]
     return {"calls": int(row["calls"] or 0), "affected": int(row["affected"] or 0),
             "failed_joins": int(row["failed_joins"] or 0)}
