@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -38,13 +39,22 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoContext]:
         folder: Path = tmp_path_factory.mktemp("incidents-demo")
         mp.setenv("EDUOPS_RELEASE__CHROMIUM_PATH", str(folder / "no-chromium"))  # recorded journeys: fast
         ws, _ = init_workspace(folder / "demo", force=True, admin_password="incidents-demo-pw")
-        demo = DemoContext(ws=ws, now=utcnow(), rng=random.Random(2026))
+        demo = DemoContext(ws=ws, now=_late_evening(ws.settings.tz), rng=random.Random(2026))
         data = generate(demo.now, days=8, seed=7, interval_s=30, timezone=ws.settings.timezone)
         with open_store(ws.settings).connect() as con:
             insert_arrow(con, data.calls, data.sessions, data.samples)
         feedback_demo.populate(demo)
         release_demo.populate(demo)
         yield demo
+
+
+def _late_evening(tz: ZoneInfo) -> datetime:
+    """The latest 23:30 in the workspace's clock: the stories' windows (the last 36 hours for the first bad 5
+    minutes, the last 24 for the openers) then hold two evening peaks whole, whatever the time of day the
+    suite runs (at some hours the first bad bucket was the tail of an evening cut by the window's start)."""
+    local = utcnow().astimezone(tz)
+    evening = local.replace(hour=23, minute=30, second=0, microsecond=0)
+    return (evening if evening <= local else evening - timedelta(days=1)).astimezone(UTC)
 
 
 def _joined(signals: list[Signal], dims: Mapping[str, str]) -> list[Signal]:

@@ -106,7 +106,10 @@ def generate(
     day = rng.integers(0, days, n_calls)
     hour = rng.choice(24, n_calls, p=hour_weights / hour_weights.sum())
     minute = rng.integers(0, 60, n_calls)
-    local_midnight = (end.astimezone(tz) - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
+    # the last ``days`` local days, today included up to ``end`` (calls that would not have ended by then are
+    # dropped below): a demo run in the evening shows the day's classes, not a day with none yet
+    local_midnight = (end.astimezone(tz) - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0,
+                                                                              microsecond=0)
     base = int(local_midnight.timestamp())
     start_epoch = base + day * 86400 + hour * 3600 + minute * 60
     keep = start_epoch + 3600 < end.timestamp()
