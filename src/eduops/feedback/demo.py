@@ -222,7 +222,7 @@ def call_complaints(demo: DemoContext) -> dict[str, Any]:
     carries the region and ISP of its call (``meta``), as the call-quality page shows them."""
     segment = worst_call_segment(demo)
     students = _poor_students(demo, segment)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"user": str(r["user_id"]), "app_version": str(r["app_version"] or ""),
          "at": _utc(r["left_at"]) + timedelta(minutes=demo.rng.randint(2, 15))}
         for r in students
