@@ -36,6 +36,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """``value`` as an aware UTC time; a naive one is taken to be UTC already. Bind times this way against a
+    TIMESTAMPTZ column: DuckDB reads a naive bound in the connection's time zone (the call-quality store's is the
+    workspace's), which moves the window by that zone's UTC offset."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite forgets the zone otherwise)."""
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from eduops.core.demo import DemoContext
 from eduops.core.places import place_name
 from eduops.core.runs import run_task
-from eduops.db import session_scope
+from eduops.db import as_utc, session_scope
 from eduops.feedback import workitems
 from eduops.feedback.analysis import ranking, recluster
 from eduops.feedback.models import FeedbackItem
@@ -169,17 +169,12 @@ def worst_call_segment(demo: DemoContext) -> dict[str, Any]:
         return fallback
     from eduops.rtc.breakdowns import Window, worst_segments
 
-    ranked = worst_segments(store, Window(_utc(demo.now - timedelta(days=7)), _utc(demo.now)),
+    ranked = worst_segments(store, Window(as_utc(demo.now - timedelta(days=7)), as_utc(demo.now)),
                             dimensions=("province_isp",), limit=1)
     if not ranked:
         return fallback
     region, _, isp = ranked[0]["segment"].partition(" / ")
     return {"region": region, "isp": isp, "poor_pct": ranked[0]["poor_pct"]}
-
-
-def _utc(t: datetime) -> datetime:
-    """A bound for the call-quality store (TIMESTAMPTZ, read in the workspace's time zone): aware, never naive."""
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 def _rtc_store(demo: DemoContext) -> Any:
@@ -204,8 +199,8 @@ def _poor_students(demo: DemoContext, segment: dict[str, Any]) -> list[dict[str,
             WHERE s.role = 'student' AND s.province = ? AND s.isp = ? AND s.left_at >= ? AND s.left_at < ?
             GROUP BY s.sid, s.user_id, s.app_version, s.left_at HAVING {band_sql(mos, poor)} = 'poor'
             ORDER BY {poor} DESC, s.left_at DESC LIMIT {CALL_COMPLAINTS}""",
-        [segment["region"], segment["isp"], _utc(demo.now - timedelta(hours=36)),
-         _utc(demo.now - timedelta(minutes=20))]))
+        [segment["region"], segment["isp"], as_utc(demo.now - timedelta(hours=36)),
+         as_utc(demo.now - timedelta(minutes=20))]))
 
 
 def _last_evening(demo: DemoContext, n: int) -> datetime:
@@ -224,7 +219,7 @@ def call_complaints(demo: DemoContext) -> dict[str, Any]:
     students = _poor_students(demo, segment)
     rows: list[dict[str, Any]] = [
         {"user": str(r["user_id"]), "app_version": str(r["app_version"] or ""),
-         "at": _utc(r["left_at"]) + timedelta(minutes=demo.rng.randint(2, 15))}
+         "at": as_utc(r["left_at"]) + timedelta(minutes=demo.rng.randint(2, 15))}
         for r in students
     ] or [
         {"user": f"u-{demo.rng.randint(1, 900)}", "app_version": "5.3.0", "at": _last_evening(demo, n)}

@@ -10,18 +10,13 @@ from urllib.parse import quote, urlencode
 
 from eduops.core.i18n import msg
 from eduops.core.workspace import Workspace
+from eduops.db import as_utc
 from eduops.incidents.dims import SEGMENT_FILTER, rtc_store, segment_where
 from eduops.incidents.jumps import EvidenceSettings, evidence_settings, jumped
 from eduops.incidents.signals import Signal
 
 RTC_SEGMENTS = ("province_isp", "app_version", "teacher")
 FIVE_MIN = timedelta(minutes=5)
-
-
-def _utc(value: datetime) -> datetime:
-    """A time as aware UTC: the call-quality store's times are TIMESTAMPTZ, and DuckDB reads a naive bound in the
-    session's time zone (the workspace's), which moved every window by that zone's UTC offset."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _segment_dims(dimension: str, segment: str) -> dict[str, str]:
@@ -49,7 +44,7 @@ def _jumping_hours(store: Any, dimension: str, start: datetime, end: datetime, b
                    cfg: EvidenceSettings, tz: Any) -> dict[str, list[tuple[datetime, float]]]:
     from eduops.rtc.breakdowns import Window, heatmap
 
-    data = heatmap(store, Window(_utc(start), _utc(end)), "poor_pct", rows_dim=dimension)
+    data = heatmap(store, Window(as_utc(start), as_utc(end)), "poor_pct", rows_dim=dimension)
     starts = _hour_starts(start, end, tz)
     out: dict[str, list[tuple[datetime, float]]] = {}
     for i, segment in enumerate(data["rows"]):
@@ -82,8 +77,8 @@ def rtc_openers(ws: Workspace, since: datetime, until: datetime) -> list[Signal]
         return []
     cfg = evidence_settings(ws.settings)
     since = max(since, until - timedelta(hours=24))  # hours of day must not repeat inside the window
-    ranked = _ranked(store, Window(_utc(since), _utc(until)), rtc_settings(ws.settings).worst_min_sessions)
-    base = _ranked(store, Window(_utc(since - timedelta(days=cfg.baseline_days)), _utc(since)), 1)
+    ranked = _ranked(store, Window(as_utc(since), as_utc(until)), rtc_settings(ws.settings).worst_min_sessions)
+    base = _ranked(store, Window(as_utc(since - timedelta(days=cfg.baseline_days)), as_utc(since)), 1)
     out = []
     for dimension in RTC_SEGMENTS:
         baseline = {seg: pct for (dim, seg), pct in base.items() if dim == dimension}
@@ -116,7 +111,7 @@ def rtc_segment_series(store: Any, dims: Mapping[str, str], start: datetime, end
         f"SELECT time_bucket(INTERVAL 5 MINUTE, x.ts, TIMESTAMP '2000-01-01') AS t, {poor_pct_sql('x')} AS poor_pct, "
         f"{mos_weighted_sql('x')} AS mos, count(DISTINCT x.sid) AS sessions FROM samples x "
         f"JOIN sessions s ON s.sid = x.sid WHERE x.ts >= ? AND x.ts < ? AND {where} GROUP BY 1 ORDER BY 1",
-        [_utc(start), _utc(end), *params]))
+        [as_utc(start), as_utc(end), *params]))
 
 
 def rtc_worst_calls(store: Any, dims: Mapping[str, str], start: datetime, end: datetime,
@@ -130,7 +125,7 @@ def rtc_worst_calls(store: Any, dims: Mapping[str, str], start: datetime, end: d
         "sum(r.mos_sum) / nullif(sum(r.mos_n), 0) AS mos, count(DISTINCT s.sid) AS sessions "
         f"FROM sample_rollup r JOIN sessions s ON s.sid = r.sid WHERE r.bucket >= ? AND r.bucket < ? AND {where} "
         f"GROUP BY s.call_id ORDER BY poor_pct DESC NULLS LAST, s.call_id LIMIT {int(limit)}",
-        [_utc(start - timedelta(minutes=15)), _utc(end), *params])
+        [as_utc(start - timedelta(minutes=15)), as_utc(end), *params])
     return [{"call_id": r["call_id"], "poor_pct": None if r["poor_pct"] is None else round(r["poor_pct"], 1),
              "mos": None if r["mos"] is None else round(r["mos"], 2), "sessions": r["sessions"],
              "link": f"/rtc/calls/{quote(str(r['call_id']))}"} for r in rows]
@@ -144,7 +139,7 @@ def rtc_segment_baseline(store: Any, dims: Mapping[str, str], start: datetime, d
     rows = store.query(
         f"SELECT {media_share_sql('r.poor_ms', 'r.media_ms')} AS poor_pct FROM sample_rollup r "
         f"JOIN sessions s ON s.sid = r.sid WHERE r.bucket >= ? AND r.bucket < ? AND {where}",
-        [_utc(start - timedelta(days=days)), _utc(start), *params])
+        [as_utc(start - timedelta(days=days)), as_utc(start), *params])
     return rows[0]["poor_pct"] if rows else None
 
 
@@ -165,12 +160,12 @@ def rtc_signals(ws: Workspace, start: datetime, end: datetime, dims: Mapping[str
     worst = max(poor, key=lambda p: p["poor_pct"], default=None)
     label = " / ".join(segment.values())
     return [Signal(
-        "rtc", "rtc:" + ":".join(f"{k}={v}" for k, v in segment.items()), _utc((bad or points)[0]["t"]),
+        "rtc", "rtc:" + ":".join(f"{k}={v}" for k, v in segment.items()), as_utc((bad or points)[0]["t"]),
         msg("call quality in {segment}", segment=label), "critical" if bad else "info",
-        ended_at=_utc((bad or points)[-1]["t"]) + FIVE_MIN, dims=segment, link=_segment_link(segment),
+        ended_at=as_utc((bad or points)[-1]["t"]) + FIVE_MIN, dims=segment, link=_segment_link(segment),
         value=None if worst is None else round(worst["poor_pct"], 1), unit="%",
-        series=tuple((_utc(p["t"]), round(float(p["poor_pct"]), 2)) for p in poor),
-        detail={"mos": [[_utc(p["t"]).isoformat(), round(float(p["mos"]), 2)] for p in points
+        series=tuple((as_utc(p["t"]), round(float(p["poor_pct"]), 2)) for p in poor),
+        detail={"mos": [[as_utc(p["t"]).isoformat(), round(float(p["mos"]), 2)] for p in points
                         if p["mos"] is not None],
                 "baseline_pct": None if baseline is None else round(baseline, 1), "bad_buckets": len(bad),
                 "worst_calls": rtc_worst_calls(store, segment, start, end)},

@@ -10,14 +10,14 @@ poor samples), or whose segment participant failed to join.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from eduops.core.i18n import msg
 from eduops.core.workspace import Workspace
-from eduops.db import session_scope
+from eduops.db import as_utc, session_scope
 from eduops.feedback.models import FeedbackItem
 from eduops.incidents.dims import SEGMENT_FILTER, feedback_dims, matches, rtc_store, segment_where
 from eduops.incidents.learning import failed_learners
@@ -25,12 +25,6 @@ from eduops.incidents.learning import failed_learners
 CALLS_DEFINITION = msg("calls in the segment and window whose quality band is poor or with a failed join")
 LEARNERS_DEFINITION = msg("learners with an xAPI failed statement or a quiz attempted and never submitted")
 COMPLAINTS_DEFINITION = msg("complaints in the window naming a matching dimension and none that differs")
-
-
-def _utc(t: datetime) -> datetime:
-    """A bound for the call-quality store, whose times are TIMESTAMPTZ: aware, so that DuckDB does not read a naive
-    one in the session's time zone (the workspace's), which moved every window by its UTC offset."""
-    return t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def complaints(ws: Workspace, start: datetime, end: datetime, dims: Mapping[str, str]) -> int:
@@ -62,7 +56,7 @@ def calls_affected(ws: Workspace, start: datetime, end: datetime, dims: Mapping[
                    count(*) FILTER (WHERE f.failed OR {band_sql("q.mos", "q.poor_pct")} = 'poor') AS affected,
                    count(*) FILTER (WHERE f.failed) AS failed_joins
             FROM f LEFT JOIN q USING (call_id)""",
-        [_utc(end), _utc(end), _utc(start), *params, _utc(start), _utc(end)],
+        [as_utc(end), as_utc(end), as_utc(start), *params, as_utc(start), as_utc(end)],
     )[0]
     return {"calls": int(row["calls"] or 0), "affected": int(row["affected"] or 0),
             "failed_joins": int(row["failed_joins"] or 0)}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -17,7 +17,7 @@ from eduops.alerting.models import AlertEvent, AlertState
 from eduops.core.i18n import decode, msg
 from eduops.core.models import FindingRow, Run
 from eduops.core.workspace import Workspace
-from eduops.db import session_scope
+from eduops.db import as_utc, session_scope
 from eduops.feedback.models import FeedbackCluster, FeedbackItem
 from eduops.incidents.call_signals import rtc_openers, rtc_signals
 from eduops.incidents.dims import feedback_dims, normal_dims
@@ -39,12 +39,8 @@ FAILED_RUN = ("warn", "crit", "error")
 RELEASE_TASK = "release-check"  # its runs are the release signals' journey results
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _naive(value: datetime) -> datetime:
-    return _utc(value).replace(tzinfo=None)
+    return as_utc(value).replace(tzinfo=None)
 
 
 # -- alerts
@@ -87,7 +83,7 @@ def alert_signals(ws: Workspace, start: datetime, end: datetime) -> list[Signal]
         for e in rows:
             entry = by_fp.setdefault(e.fingerprint, {"name": e.alertname, "labels": e.labels,
                                                       "annotations": e.annotations, "value": e.value, "events": {}})
-            entry["events"].setdefault(e.event, _utc(e.at))
+            entry["events"].setdefault(e.event, as_utc(e.at))
             entry["value"] = e.value
     return [_alert_signal(fp, d["name"], d["labels"], d["annotations"], d["value"], d["events"])
             for fp, d in by_fp.items()]
@@ -100,9 +96,9 @@ def alert_openers(ws: Workspace, since: datetime, until: datetime) -> list[Signa
         for r in session.scalars(sa.select(AlertState).where(AlertState.state == "firing")):
             if f"alert:{r.fingerprint}" in found or not opens_incident(r.labels, r.annotations):
                 continue
-            events = {"firing": _utc(r.fired_at or r.active_at)}
+            events = {"firing": as_utc(r.fired_at or r.active_at)}
             if r.acked_at:
-                events["acknowledged"] = _utc(r.acked_at)
+                events["acknowledged"] = as_utc(r.acked_at)
             s = _alert_signal(r.fingerprint, r.alertname, r.labels, r.annotations, r.value, events)
             found[s.ref] = s
     return list(found.values())
@@ -142,9 +138,9 @@ def _cluster_signal(c: FeedbackCluster, items: list[FeedbackItem], start: dateti
     # the cluster starts with its first complaint that names its dimensions (older ones are background)
     naming = [i for i in items if dims and all(feedback_dims(i.app_version, i.meta).get(k) == v
                                                for k, v in dims.items())]
-    stamps = sorted(_utc(i.received_at) for i in items)
-    first = min((_utc(i.received_at) for i in naming), default=stamps[0])
-    examples = [{"id": i.id, "text": i.text, "received_at": _utc(i.received_at).isoformat(),
+    stamps = sorted(as_utc(i.received_at) for i in items)
+    first = min((as_utc(i.received_at) for i in naming), default=stamps[0])
+    examples = [{"id": i.id, "text": i.text, "received_at": as_utc(i.received_at).isoformat(),
                  "link": f"/feedback/items/{i.id}"} for i in sorted(items, key=lambda i: i.received_at)[-3:]]
     return Signal(
         "feedback", f"feedback:{c.id}", first, msg("complaints: {label}", label=c.label),
@@ -217,7 +213,7 @@ def release_signals(ws: Workspace, start: datetime, end: datetime, opening: bool
     """Releases deployed in the window with their post-deploy journey results; a failed check opens
     (unless the release was rolled back)."""
     with session_scope(ws.engine) as session:
-        rows = [(r.version, _utc(r.deployed_at), r.post_run_id, list(r.changes)) for r in session.scalars(
+        rows = [(r.version, as_utc(r.deployed_at), r.post_run_id, list(r.changes)) for r in session.scalars(
             sa.select(Release).where(Release.deployed_at >= start, Release.deployed_at < end))
             if r.deployed_at and not (opening and r.status == "rolled_back")]
     out = []
@@ -256,10 +252,10 @@ def run_signals(ws: Workspace, start: datetime, end: datetime) -> list[Signal]:
                 if release:
                     dims["app_version"] = str(release)
             out.append(Signal(
-                "run", f"run:{run.id}", _utc(run.started_at), msg("{task} run: {status}", task=run.task_key,
+                "run", f"run:{run.id}", as_utc(run.started_at), msg("{task} run: {status}", task=run.task_key,
                                                                    status=run.status),
                 "critical" if run.status in ("crit", "error") else "warning",
-                ended_at=_utc(run.finished_at) if run.finished_at else None, dims=dims, link=f"/runs/{run.id}",
+                ended_at=as_utc(run.finished_at) if run.finished_at else None, dims=dims, link=f"/runs/{run.id}",
                 value=float(len(findings)),
                 detail={"task": run.task_key, "summary": str(decode(run.summary)),
                         "findings": [{"severity": f.severity, "title": str(decode(f.title)), "detail": f.detail}
@@ -293,7 +289,7 @@ def _guarded(name: str, source: Callable[[], list[Signal]]) -> list[Signal]:
 
 def openers(ws: Workspace, since: datetime, until: datetime) -> list[Signal]:
     """Everything strong enough to open an incident on its own in [since, until), oldest first."""
-    since, until = _utc(since), _utc(until)
+    since, until = as_utc(since), as_utc(until)
     found: list[Signal] = []
     found += _guarded("alerts", lambda: alert_openers(ws, since, until))
     found += _guarded("feedback", lambda: feedback_signals(ws, since, until, opening=True))
@@ -308,7 +304,7 @@ def timeline(ws: Workspace, start: datetime, end: datetime, dims: Mapping[str, s
     """Every signal in [start, end): alerts, complaint clusters, the call-quality segment ``dims`` names,
     releases, calendar runs and learning drops; oldest first. Joining them to an incident is the
     caller's rule (by time and dimensions)."""
-    start, end = _utc(start), _utc(end)
+    start, end = as_utc(start), as_utc(end)
     found: list[Signal] = []
     found += _guarded("alerts", lambda: alert_signals(ws, start, end))
     found += _guarded("feedback", lambda: feedback_signals(ws, start, end))
